@@ -1,0 +1,40 @@
+# Two entry points for people: `make run` and `make test`. Everything else is plumbing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO := demo
+
+.PHONY: run test install install-test lint bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+	  { echo "python3-venv missing: installing it with apt"; apt-get update -qq && apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(BIN)/wafpipe demo --dir $(DEMO)
+
+lint: install-test
+	$(BIN)/ruff check src tests bench
+
+test: install-test lint
+	$(BIN)/pytest -q
+
+bench: install-test
+	$(BIN)/python bench/decode.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache
