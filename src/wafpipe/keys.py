@@ -12,12 +12,7 @@ import re
 
 # Keys Imperva emits in CEF (FORMATS §2.3), canonical lower case.
 IMPERVA_KEYS: frozenset[str] = frozenset(
-    """
-    fileid sourceservicename siteid suid requestclientapplication devicefacility dproc ccode cicode
-    customer tag sitetag start end request ref requestmethod qstr postbody cn1 app act
-    deviceexternalid src cpt sip spt xff ver in filetype filepermission additionalreqheaders
-    additionalresheaders caip suser
-    """.split()
+    ["fileid", "sourceservicename", "siteid", "suid", "requestclientapplication", "devicefacility", "dproc", "ccode", "cicode", "customer", "tag", "sitetag", "start", "end", "request", "ref", "requestmethod", "qstr", "postbody", "cn1", "app", "act", "deviceexternalid", "src", "cpt", "sip", "spt", "xff", "ver", "in", "filetype", "filepermission", "additionalreqheaders", "additionalresheaders", "caip", "suser"]
 )
 
 # LEEF spells some keys differently (FORMATS §4.2); translated to the CEF name.
@@ -86,10 +81,7 @@ W3C_SEVERITY_COLUMN = "cs-severity"
 
 # Inside these values, unescaped ``word=`` text is data unless ``word`` is a known key (DESIGN §1).
 FREE_TEXT_KEYS: frozenset[str] = frozenset(
-    """
-    requestclientapplication postbody ref cicode customer cs9 cs10 cs11 additionalreqheaders
-    additionalresheaders
-    """.split()
+    ["requestclientapplication", "postbody", "ref", "cicode", "customer", "cs9", "cs10", "cs11", "additionalreqheaders", "additionalresheaders"]
 )
 
 # Label slots: ``cs1Label=Cap Support`` names the ``cs1`` value (FORMATS §2.4).

@@ -1,0 +1,115 @@
+"""Command line. Thin on purpose: parse flags, call the library, map outcomes to exit codes
+(0 ok, 1 data problems, 2 usage/configuration errors — DESIGN §4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Imperva Cloud WAF logs → ECS.")
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_SPOOLED = 0, 1, 2, 3
+
+
+def _parse_iso(value: str | None, flag: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{flag} must be ISO 8601, e.g. 2024-06-10T06:00:00Z") from None
+    if dt.tzinfo is None:
+        from datetime import UTC
+
+        dt = dt.replace(tzinfo=UTC)
+    return dt
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="directory to write files into")] = Path("samples"),
+    events: Annotated[int, typer.Option(help="events in total, spread over --files")] = 1000,
+    files: Annotated[int, typer.Option(help="number of files")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="cef | leef | w3c")] = "cef",
+    compression: Annotated[str, typer.Option(help="zlib | gzip | none (the body)")] = "zlib",
+    gzip_file: Annotated[bool, typer.Option("--gzip-file", help="wrap the whole file in gzip (.log.gz)")] = False,
+    encrypt: Annotated[Path | None, typer.Option("--encrypt", help="public key PEM to encrypt with")] = None,
+    public_key_id: Annotated[str, typer.Option("--public-key-id", help="publicKeyId for the header")] = "1",
+    keygen: Annotated[Path | None, typer.Option("--keygen", help="write a key pair into DIR and exit")] = None,
+    attack_ratio: Annotated[float, typer.Option(help="share of security events, 0..1")] = 0.2,
+    start: Annotated[str | None, typer.Option(help="ISO time of the first event")] = None,
+    end: Annotated[str | None, typer.Option(help="ISO time of the last event")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    bad_input: Annotated[bool, typer.Option("--bad-input", help="also write broken input")] = False,
+) -> None:
+    """Write realistic Imperva log files (every legal quirk of FORMATS.md)."""
+    from wafpipe.tools import generate as gen
+
+    if keygen is not None:
+        pub = gen.keygen(keygen, public_key_id)
+        typer.echo(f"key pair {public_key_id} written; public key: {pub}")
+        raise typer.Exit(EXIT_OK)
+    if fmt not in ("cef", "leef", "w3c"):
+        raise typer.BadParameter("--format must be cef, leef or w3c")
+    if compression not in ("zlib", "gzip", "none"):
+        raise typer.BadParameter("--compression must be zlib, gzip or none")
+    paths = gen.generate_files(
+        out,
+        events=events,
+        files=files,
+        fmt=fmt,
+        compression=compression,
+        gzip_file=gzip_file,
+        encrypt=encrypt,
+        public_key_id=public_key_id,
+        attack_ratio=attack_ratio,
+        start=_parse_iso(start, "--start"),
+        end=_parse_iso(end, "--end"),
+        seed=seed,
+        bad_input=bad_input,
+    )
+    typer.echo(f"wrote {len(paths)} file(s) to {out}")
+
+
+@app.command()
+def parse(
+    files: Annotated[list[Path], typer.Argument(help="Imperva log files (.log, .log.gz, any compression)")],
+    fmt: Annotated[str, typer.Option("--format", help="auto | cef | leef | w3c")] = "auto",
+    keys: Annotated[Path | None, typer.Option("--keys", help="keys directory for encrypted files")] = None,
+    dead_letter: Annotated[
+        Path | None, typer.Option("--dead-letter", help="append failing raw lines with reasons (NDJSON)")
+    ] = None,
+    summary: Annotated[bool, typer.Option("--summary", help="print a summary to stderr at the end")] = False,
+    max_line_bytes: Annotated[int, typer.Option(help="longer lines are decoded from their head")] = 1 << 20,
+) -> None:
+    """Decode files to ECS NDJSON on stdout; problems go to stderr. Exit 0 only when every line of
+    every file decoded and every checksum verified."""
+    from wafpipe.parse import parse_files
+
+    if fmt not in ("auto", "cef", "leef", "w3c"):
+        raise typer.BadParameter("--format must be auto, cef, leef or w3c")
+    code = parse_files(
+        files, fmt=fmt, keys_dir=keys, dead_letter=dead_letter, summary=summary, max_line_bytes=max_line_bytes
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="where the demo data set lives")] = Path("demo"),
+) -> None:
+    """Generate the demo data set once (skipped when present), ingest it and print a summary."""
+    from wafpipe.tools.demo import run_demo
+
+    raise typer.Exit(run_demo(directory))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
