@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -98,10 +99,8 @@ def aes_cbc_stream(aes_key: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
     held += dec.finalize()
     if held:
         unpadder = padding.PKCS7(128).unpadder()
-        try:
+        with contextlib.suppress(ValueError):
             held = unpadder.update(held) + unpadder.finalize()
-        except ValueError:
-            pass
         if held:
             yield held
 

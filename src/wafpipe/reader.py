@@ -237,10 +237,7 @@ class FileReader:
                 if is_w3c:
                     ctx.directives = getattr(decoder, "directives", None)
                 file_doc = ctx.file_doc()
-                if self.path:
-                    file_doc_path = self.path
-                else:
-                    file_doc_path = None
+                file_doc_path = self.path or None
             waf = doc["imperva"]["waf"]
             fd = dict(file_doc)
             fd["line"] = bl.line_no
