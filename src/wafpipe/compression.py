@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from wafpipe.errors import CompressionError
 
+OUT_CHUNK = 256 * 1024
 _WBITS = {"zlib": 15, "gzip": 31, "deflate": -15}
 _TEXT_STARTS = (b"CEF:", b"LEEF:", b"#", b'"', b"{", b"[", b"<")
 
@@ -74,16 +75,22 @@ def inflate_streams(
                 d = zlib.decompressobj(_WBITS[kind])
                 fed = False
             fed = True
-            try:
-                out = d.decompress(data)
-            except zlib.error as exc:
-                raise CompressionError(
-                    f"{label} ({kind}) is corrupt after {produced} decoded bytes: {exc}",
-                    hint="the file is damaged or was not written completely; fetch it again",
-                ) from exc
-            if out:
-                produced += len(out)
-                yield out
+            while True:  # bounded output per call: a 1000:1 ratio must not balloon memory
+                try:
+                    out = d.decompress(data, OUT_CHUNK)
+                except zlib.error as exc:
+                    raise CompressionError(
+                        f"{label} ({kind}) is corrupt after {produced} decoded bytes: {exc}",
+                        hint="the file is damaged or was not written completely; fetch it again",
+                    ) from exc
+                if out:
+                    produced += len(out)
+                    yield out
+                if d.eof:
+                    break
+                data = d.unconsumed_tail
+                if not data and len(out) < OUT_CHUNK:
+                    break
             if d.eof:
                 data = d.unused_data
                 d = None

@@ -130,7 +130,7 @@ class ImpervaFile:
         return inflate_streams(all_chunks(), "gzip", "outer gzip layer", self.info.warnings, ("gzip",))
 
     def _split_header(self, stream: Iterator[bytes]) -> Iterator[bytes]:
-        """Parse the header (if any) from the front of the stream; yield the body bytes."""
+        """Parse the header (if any) from the front of the stream now; return the body bytes."""
         buf = b""
         for chunk in stream:
             buf += chunk
@@ -145,17 +145,20 @@ class ImpervaFile:
                 sep = i + 1
         lines = buf[:sep].split(b"\n") if sep > 0 else []
         if sep >= 0 and all(_HEADER_LINE.fullmatch(ln.rstrip(b"\r")) for ln in lines if ln.strip()):
-            header_lines = [ln.rstrip(b"\r") for ln in lines if ln.strip()]
-            self._set_header(header_lines)
+            self._set_header([ln.rstrip(b"\r") for ln in lines if ln.strip()])
             body_start = sep + 4
             if buf[body_start : body_start + 2] == b"\r\n":
                 body_start += 2
             elif buf[body_start : body_start + 1] == b"\n":
                 body_start += 1
             buf = buf[body_start:]
-        if buf:
-            yield buf
-        yield from stream
+
+        def body() -> Iterator[bytes]:
+            if buf:
+                yield buf
+            yield from stream
+
+        return body()
 
     def _set_header(self, header_lines: list[bytes]) -> None:
         info = self.info
@@ -212,8 +215,8 @@ class ImpervaFile:
         """Yield every non-empty body line; sets ``info`` (checksum, error…) as it goes."""
         info = self.info
         md5 = hashlib.md5(usedforsecurity=False)
-        body = self._body()
         try:
+            body = self._body()
             first = next(body, b"")
         except ContainerError as exc:
             info.error = exc

@@ -7,6 +7,7 @@ bytes for the dead-letter record) and the good lines around it still come out.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from collections import Counter
@@ -245,6 +246,8 @@ class FileReader:
             if self.file.info.partial:
                 fd["partial"] = True
             waf["file"] = fd
+            if replaced:
+                waf["original_base64"] = base64.b64encode(raw).decode("ascii")
             if bl.full_length:
                 waf["line_truncated"] = {"length": bl.full_length, "sha256": bl.full_hash}
             log: dict[str, object] = {"offset": bl.offset}

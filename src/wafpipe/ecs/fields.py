@@ -149,6 +149,7 @@ DERIVED_FIELDS: dict[str, str] = {
     "imperva.waf.duplicates": "flattened",
     "imperva.waf.warnings": "keyword",
     "imperva.waf.syslog_prefix": "keyword",
+    "imperva.waf.original_base64": "binary",
     "imperva.waf.line_truncated.length": "long",
     "imperva.waf.line_truncated.sha256": "keyword",
     "imperva.waf.file.name": "keyword",

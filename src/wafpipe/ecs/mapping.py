@@ -211,15 +211,15 @@ def to_ecs(rec: RawRecord, ctx: FileContext, *, original: str | None = None) -> 
         event["category"] = ["web", "intrusion_detection"]
         blocked = outcome != "success"
         event["type"] = ["denied"] if blocked else ["allowed"]
-        rule: dict[str, Any] = {"category": attack}
-        if "cs9" in ext and ext["cs9"]:
-            rule["name"] = ext["cs9"]
-        doc["rule"] = rule
+        doc["rule"] = {"category": attack}
     else:
         event["category"] = ["web"]
         event["type"] = ["access"]
         if rec.severity is not None and not imperva:
             waf["severity"] = rec.severity
+    rule_names = ext.get("cs9")
+    if rule_names:
+        doc.setdefault("rule", {})["name"] = rule_names
     if not imperva:
         waf["vendor"] = rec.vendor
         waf["product"] = rec.product

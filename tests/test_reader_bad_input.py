@@ -1,0 +1,135 @@
+"""DESIGN §7, one test per row: each bad input gets its message, counter and dead-letter record,
+and the good lines and files around it still come through."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from tests.filebuilder import make_file, make_keys, sample_lines
+from wafpipe.reader import FileReader, Problem
+from wafpipe.sinks.base import Event
+
+GOOD = sample_lines(4)
+
+
+def run(data: bytes, name: str = "1234_5.log", **kw: object) -> tuple[list[Event], list[Problem], FileReader]:
+    reader = FileReader(lambda: io.BytesIO(data), name, **kw)  # type: ignore[arg-type]
+    items = list(reader.items())
+    return (
+        [i for i in items if isinstance(i, Event)],
+        [i for i in items if isinstance(i, Problem)],
+        reader,
+    )
+
+
+def test_line_that_does_not_decode() -> None:
+    bad = "CEF:0|Incapsula|SIEMintegration|1|1"
+    events, problems, reader = run(make_file([GOOD[0], bad, GOOD[1]]))
+    assert len(events) == 2
+    (p,) = problems
+    assert p.kind == "decode" and p.line == 2 and p.offset == len(GOOD[0]) + 1
+    assert p.raw == bad.encode() and p.column and p.hint
+    msg = p.message()
+    assert "1234_5.log:2" in msg and f"byte offset {len(GOOD[0]) + 1}" in msg and "column" in msg
+    assert reader.counters["problem_decode"] == 1
+    assert p.record()["raw"] == bad
+
+
+def test_checksum_mismatch_still_ingests_and_flags() -> None:
+    events, problems, reader = run(make_file(GOOD, checksum="f" * 32))
+    assert len(events) == 4
+    assert [p.kind for p in problems] == ["checksum"]
+    assert "f" * 32 in problems[0].reason
+    assert reader.info.checksum_status == "mismatch"
+
+
+def test_truncated_compression_keeps_events_before_the_fault() -> None:
+    lines = sample_lines(3000)
+    data = make_file(lines)
+    events, problems, _ = run(data[: len(data) * 2 // 3])
+    kinds = [p.kind for p in problems]
+    assert kinds[-1] == "compression" and problems[-1].fatal_to_file
+    assert "cut_line" in kinds
+    assert 1000 < len(events) < 3000
+    assert "partial" in problems[-1].reason
+
+
+def test_missing_key_quarantines_with_reason(tmp_path: Path) -> None:
+    pub = make_keys(tmp_path / "other", "9")
+    events, problems, _ = run(make_file(GOOD, public_key=pub, key_id="9"), keys_dir=tmp_path)
+    assert events == []
+    (p,) = problems
+    assert p.kind == "missing_key" and p.fatal_to_file
+    assert "publicKeyId 9" in p.message() and "Private.key" in p.message()
+
+
+def test_bad_ciphertext(tmp_path: Path) -> None:
+    pub = make_keys(tmp_path, "1")
+    data = make_file(GOOD, public_key=pub)
+    _, problems, _ = run(data[:-5], keys_dir=tmp_path)
+    assert problems[-1].kind == "decrypt"
+
+
+def test_non_utf8_and_control_characters_are_kept_with_a_warning() -> None:
+    raw = GOOD[0].replace("Atlanta", "Atl\xe9nta").encode("latin-1")
+    ctrl = GOOD[1].replace("sqlmap", "sql\x0bmap\x1c")
+    body = raw + b"\n" + ctrl.encode() + b"\n"
+    events, problems, reader = run(make_file(body))
+    assert problems == [] and len(events) == 2
+    doc0 = events[0].doc
+    assert "\ufffd" in doc0["event"]["original"]
+    assert doc0["imperva"]["waf"]["original_base64"]
+    assert any("UTF-8" in w for w in doc0["imperva"]["waf"]["warnings"])
+    assert "\x0b" in events[1].doc["user_agent"]["original"]
+    assert reader.counters["warning_non_utf8"] == 1 and reader.counters["warning_control_chars"] == 1
+
+
+def test_line_over_max_is_decoded_from_its_head() -> None:
+    long = GOOD[0] + " postbody=" + "x" * 3000
+    events, problems, reader = run(make_file([long, GOOD[1]]), max_line_bytes=len(GOOD[0]) + 200)
+    assert problems == [] and len(events) == 2
+    waf = events[0].doc["imperva"]["waf"]
+    assert waf["line_truncated"]["length"] == len(long)
+    assert len(waf["line_truncated"]["sha256"]) == 64
+    assert events[0].doc["source"]["ip"] == "198.51.100.7"
+    assert reader.counters["warning_long_line"] == 1
+
+
+def test_unknown_keys_actions_and_products_pass_through() -> None:
+    lines = [
+        GOOD[0] + " futureKey=some value",
+        GOOD[1].replace("REQ_BLOCKED_SESSION", "REQ_SOMETHING_NEW"),
+        "CEF:0|Imperva Inc|Attack Analytics|0|1|Incident: SQLi burst|MAJOR|msg=5 attacks from 1.2.3.4",
+    ]
+    events, problems, reader = run(make_file(lines))
+    assert problems == [] and len(events) == 3
+    assert events[0].doc["imperva"]["waf"]["extensions"] == {"futurekey": "some value"}
+    assert events[1].doc["imperva"]["waf"]["action"] == "REQ_SOMETHING_NEW"
+    aa = events[2].doc
+    assert aa["observer"]["product"] == "Attack Analytics"
+    assert aa["imperva"]["waf"]["extensions"]["msg"] == "5 attacks from 1.2.3.4"
+    assert reader.counters["unknown_key"] >= 2
+    assert reader.counters["unknown_action"] == 1
+    assert reader.counters["foreign_product"] == 1
+
+
+def test_invalid_addresses_are_kept_raw_and_reported() -> None:
+    line = GOOD[0].replace("src=198.51.100.7", "src=xxx.xxx.31.120").replace(
+        "xff=198.51.100.7", "xff=198.51.100.7, not-an-ip"
+    )
+    events, problems, _ = run(make_file([line]))
+    assert problems == []
+    waf = events[0].doc["imperva"]["waf"]
+    assert waf["invalid"]["src"] == "xxx.xxx.31.120"
+    assert "ip" not in events[0].doc.get("source", {})
+    assert events[0].doc["network"]["forwarded_ip"] == ["198.51.100.7"]
+    assert waf["invalid"]["xff"] == "198.51.100.7, not-an-ip"
+
+
+def test_good_file_after_bad_file_still_decodes(tmp_path: Path) -> None:
+    bad = make_file(GOOD)[:40]
+    _, problems, _ = run(bad)
+    assert problems
+    events, problems, _ = run(make_file(GOOD))
+    assert len(events) == 4 and problems == []
