@@ -36,6 +36,7 @@ class Problem:
     line: int | None = None  # 1-based line in the decoded body
     offset: int | None = None  # byte offset of the line in the decoded body
     column: int | None = None  # 1-based column in the line
+    ordinal: int | None = None  # the line's ordinal (resume point and dead-letter identity)
     raw: bytes | None = None
     fatal_to_file: bool = False  # the rest of the file could not be read
 
@@ -56,6 +57,7 @@ class Problem:
         """The dead-letter record (raw bytes as text with replacement, plus their length)."""
         out: dict[str, object] = {
             "kind": self.kind,
+            "ordinal": self.ordinal,
             "file": self.file,
             "line": self.line,
             "offset": self.offset,
@@ -191,6 +193,7 @@ class FileReader:
                         "fetch the complete file again",
                         line=bl.line_no,
                         offset=bl.offset,
+                        ordinal=bl.ordinal,
                         raw=bl.raw,
                     )
                 )
@@ -214,6 +217,7 @@ class FileReader:
                         line=bl.line_no,
                         offset=bl.offset,
                         column=exc.column or None,
+                        ordinal=bl.ordinal,
                         raw=raw,
                     )
                 )

@@ -15,7 +15,7 @@ from typing import Any
 
 from wafpipe.decode.record import RawRecord
 from wafpipe.ecs.convert import CONVERTERS, iso_ms, to_ip
-from wafpipe.ecs.fields import BY_KEY
+from wafpipe.ecs.fields import FIELDS
 from wafpipe.enrich.useragent import parse_user_agent
 from wafpipe.keys import CUSTOM_LABELS, RULE_TYPES, rule_type_from_name
 
@@ -85,6 +85,22 @@ class FileContext:
         return doc
 
 
+def _plan() -> dict[str, tuple[Any, str, str | None, str, tuple[tuple[tuple[str, ...], str], ...]]]:
+    """The field table compiled for the hot loop: converter, type, vendor group/leaf, ECS targets."""
+    plan = {}
+    for f in FIELDS:
+        group, _, leaf = f.path.rpartition(".")
+        if "." in group:
+            raise ValueError(f"vendor paths nest one level at most: {f.path}")
+        targets = tuple((tuple(e.split(".")[:-1]), e.split(".")[-1]) for e in f.ecs)
+        convert = None if f.type == "keyword" else CONVERTERS[f.type]
+        plan[f.key] = (convert, f.type, group or None, leaf, targets)
+    return plan
+
+
+_PLAN = _plan()
+
+
 def _put(root: dict[str, Any], path: str, value: Any) -> None:
     node = root
     parts = path.split(".")
@@ -125,8 +141,8 @@ def to_ecs(rec: RawRecord, ctx: FileContext, *, original: str | None = None) -> 
     conv: dict[str, Any] = {}
 
     for key, value in ext.items():
-        spec = BY_KEY.get(key)
-        if spec is None:
+        plan = _PLAN.get(key)
+        if plan is None:
             if key.endswith("label") and key[:-5] in CUSTOM_LABELS:
                 if value != CUSTOM_LABELS[key[:-5]]:
                     if labels is None:
@@ -142,8 +158,8 @@ def to_ecs(rec: RawRecord, ctx: FileContext, *, original: str | None = None) -> 
             continue
         if value == "":
             continue
-        typ = spec.type
-        if typ == "keyword":
+        convert, typ, group, leaf, targets = plan
+        if convert is None:
             val: Any = value
         else:
             try:
@@ -155,7 +171,7 @@ def to_ecs(rec: RawRecord, ctx: FileContext, *, original: str | None = None) -> 
                         invalid[key] = value
                         counters["invalid_value"] += 1
                 else:
-                    val = CONVERTERS[typ](value)
+                    val = convert(value)
             except ValueError as exc:
                 if invalid is None:
                     invalid = {}
@@ -168,9 +184,21 @@ def to_ecs(rec: RawRecord, ctx: FileContext, *, original: str | None = None) -> 
                     raw_json = {}
                 raw_json[key] = value
         conv[key] = val
-        _put(waf, spec.path, val)
-        for e in spec.ecs:
-            _put(doc, e, val)
+        if group is None:
+            waf[leaf] = val
+        else:
+            sub = waf.get(group)
+            if sub is None:
+                sub = waf[group] = {}
+            sub[leaf] = val
+        for parents, last in targets:
+            node = doc
+            for p in parents:
+                nxt = node.get(p)
+                if nxt is None:
+                    nxt = node[p] = {}
+                node = nxt
+            node[last] = val
 
     # -- classification --------------------------------------------------------------------
     imperva = rec.is_imperva

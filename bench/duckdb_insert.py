@@ -1,0 +1,265 @@
+"""How should the DuckDB sink keep "first write wins" on a big store? (DESIGN §2)
+
+Builds a store of ``--rows`` synthetic events (default 10 M, generated inside DuckDB in one
+vectorised ``INSERT … SELECT`` — never Python dicts), copies it once per mechanism, and times
+batches of ``--batch`` events (default 10 000) into the copy, each batch its own committed
+transaction, as the sink does:
+
+* ``pk``    — ``id`` PRIMARY KEY (an ART index) and ``INSERT OR IGNORE``;
+* ``full``  — anti-join (``NOT EXISTS``) against the whole table;
+* ``range`` — anti-join limited to the batch's ``ts`` range (what :mod:`wafpipe.sinks.duckdb`
+  does; its exact SQL is imported from there).
+
+Two workloads per mechanism: ``new`` (batches that continue the timeline: the live case) and
+``replay`` (batches of ids already stored, taken from the middle of the timeline: a crash
+replay, all duplicates). Each mechanism runs in its own process, so the reported RSS (current and
+peak, from /proc) is its own. Finally ``sink`` times :meth:`DuckDBSink.write` end to end (Python
+documents → Arrow → the ``range`` SQL) on the ``range`` copy.
+
+Usage: ``.venv/bin/python bench/duckdb_insert.py [--rows 10000000] [--batches 10] [--dir DIR]``.
+
+Measured (2 vCPU, DuckDB 2.0.1, memory_limit 256MB, 10 000-event batches, 10 M rows):
+see the ``sinks/duckdb.py`` module docstring for the table; the raw output is pasted below.
+
+RESULTS-PLACEHOLDER
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from wafpipe.sinks.base import Event
+from wafpipe.sinks.duckdb import _DDL, INSERT_FULL_SQL, INSERT_RANGE_SQL, DuckDBSink
+
+START = "2024-01-01 00:00:00"
+SPAN_S = 30 * 86400  # the base store covers 30 days
+
+# Synthetic rows [a, b) in ``events`` column order. ``i`` fixes every value, so a row generated
+# twice (the replay workload) has the same id and ts as the stored one.
+GEN_SQL = """
+WITH r AS (
+  SELECT i, hash(i) AS h,
+         TIMESTAMP '{start}' + to_microseconds(CAST(i * {step_us} AS BIGINT)) AS ts
+  FROM range({a}, {b}) t(i)
+), v AS (
+  SELECT i, h, ts,
+    replace(replace(rtrim(to_base64(unhex(md5(i::VARCHAR))), '='), '+', '-'), '/', '_') AS id,
+    ['shop.example.com', 'api.example.com', 'www.example.org', 'login.example.net'][1 + (h % 4)::INT] AS site,
+    (1000000 + h % 4)::VARCHAR AS site_id,
+    '1843222' AS account_id,
+    ((h >> 8) % 223 + 1)::VARCHAR || '.' || ((h >> 16) % 256)::VARCHAR || '.'
+      || ((h >> 24) % 256)::VARCHAR || '.' || ((h >> 32) % 256)::VARCHAR AS source_ip,
+    ['US', 'DE', 'IL', 'UA', 'FR', 'BR'][1 + ((h >> 40) % 6)::INT] AS country,
+    h % 10 = 0 AS security_event,
+    ['REQ_PASSED', 'REQ_CACHED_FRESH', 'REQ_BLOCKED_SESSION', 'REQ_CHALLENGE_CAPTCHA'][1 + ((h >> 44) % 4)::INT]
+      AS action,
+    [200, 200, 200, 304, 404, 403, 500][1 + ((h >> 48) % 7)::INT] AS status,
+    ['GET', 'GET', 'POST', 'HEAD'][1 + ((h >> 52) % 4)::INT] AS method,
+    '/p/' || ((h >> 20) % 5000)::VARCHAR || '.html' AS path,
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/'
+      || (80 + (h >> 56) % 40)::VARCHAR || '.0.0.0 Safari/537.36' AS ua,
+    md5((i * 7)::VARCHAR) || md5((i * 13)::VARCHAR) AS noise
+  FROM r
+)
+SELECT id, ts, site, site_id, account_id, source_ip, country, action,
+  CASE WHEN action LIKE 'REQ_BLOCKED%' THEN 'blocked' WHEN action LIKE 'REQ_CHALLENGE%' THEN 'challenged'
+       WHEN action LIKE 'REQ_CACHED%' THEN 'cached' ELSE 'passed' END AS action_class,
+  CASE WHEN action LIKE 'REQ_BLOCKED%' THEN 'failure' WHEN action LIKE 'REQ_CHALLENGE%' THEN 'unknown'
+       ELSE 'success' END AS outcome,
+  CASE WHEN security_event THEN 'alert' ELSE 'event' END AS kind,
+  CASE WHEN security_event THEN 'SQL Injection' END AS attack_type,
+  status, method, site AS host, path,
+  CASE WHEN security_event THEN 'Block Malicious User' END AS rule,
+  security_event, ua AS user_agent,
+  json_object(
+    '@timestamp', strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ'),
+    'event', json_object('dataset', 'imperva.waf', 'module', 'imperva', 'kind',
+        CASE WHEN security_event THEN 'alert' ELSE 'event' END,
+        'original', 'CEF:0|Incapsula|SIEMintegration|1|1|Normal|0| fileId=' || h::VARCHAR
+          || ' sourceServiceName=' || site || ' siteid=' || site_id || ' requestClientApplication=' || ua
+          || ' cs4=' || noise || ' request=' || site || path || ' cn1=' || status::VARCHAR
+          || ' act=' || action || ' src=' || source_ip),
+    'source', json_object('ip', source_ip, 'address', source_ip, 'geo', json_object('country_iso_code', country)),
+    'http', json_object('request', json_object('method', method), 'response', json_object('status_code', status)),
+    'url', json_object('domain', site, 'path', path, 'original', site || path),
+    'user_agent', json_object('original', ua),
+    'imperva', json_object('waf', json_object('site', json_object('name', site, 'id', site_id),
+        'account', json_object('id', account_id), 'action', action, 'security_event', security_event,
+        'client', json_object('visitor_id', noise), 'timestamp_source', 'start'))
+  )::VARCHAR AS doc
+FROM v ORDER BY ts
+"""
+
+
+def gen_sql(a: int, b: int, rows: int) -> str:
+    return GEN_SQL.format(start=START, step_us=SPAN_S * 1_000_000 / rows, a=a, b=b)
+
+
+def rss() -> dict[str, float]:
+    """Current and peak resident set size of this process, in MiB."""
+    out = {"rss_mib": 0.0, "peak_rss_mib": 0.0}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                out["rss_mib"] = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                out["peak_rss_mib"] = int(line.split()[1]) / 1024
+    return out
+
+
+def build_base(path: Path, rows: int, threads: int | None) -> float:
+    t0 = time.perf_counter()
+    con = duckdb.connect(str(path))
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    con.execute(_DDL)
+    chunk = 2_000_000  # bounded memory per statement
+    for a in range(0, rows, chunk):
+        con.execute(f"INSERT INTO events {gen_sql(a, min(rows, a + chunk), rows)}")  # noqa: S608
+        print(f"  base: {min(rows, a + chunk):,} rows", file=sys.stderr, flush=True)
+    con.execute("CHECKPOINT")
+    con.close()
+    return time.perf_counter() - t0
+
+
+def batches(kind: str, rows: int, size: int, count: int) -> list[pa.Table]:
+    """``new``: rows after the end of the timeline; ``replay``: stored rows from the middle."""
+    gen = duckdb.connect()
+    start = rows if kind == "new" else rows // 2
+    out = [gen.sql(gen_sql(start + k * size, start + (k + 1) * size, rows)).arrow() for k in range(count)]
+    gen.close()
+    return [t.read_all() if hasattr(t, "read_all") else t for t in out]
+
+
+def run_mechanism(mech: str, path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """One mechanism in this process: prepare the copy, then time both workloads."""
+    result: dict[str, Any] = {"mechanism": mech, "rows": args.rows, "memory_limit": args.memory_limit}
+    new = batches("new", args.rows, args.batch, args.batches)
+    replay = batches("replay", args.rows, args.batch, args.batches)
+    con = duckdb.connect(str(path))
+    con.execute("SET memory_limit = ?", [args.memory_limit])
+    if args.threads:
+        con.execute("SET threads = ?", [args.threads])
+    if mech == "pk":
+        t0 = time.perf_counter()
+        try:
+            con.execute("ALTER TABLE events ADD PRIMARY KEY (id)")
+            con.execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            result["pk_error_at_memory_limit"] = str(exc).splitlines()[0][:200]
+            con.execute("SET memory_limit = ?", [args.pk_memory_limit])
+            result["memory_limit"] = args.pk_memory_limit
+            con.execute("ALTER TABLE events ADD PRIMARY KEY (id)")
+            con.execute("CHECKPOINT")
+        result["index_build_s"] = round(time.perf_counter() - t0, 1)
+        result["after_index_build"] = rss()
+        con.close()  # reopen: what a restarted collector pays
+        con = duckdb.connect(str(path))
+        con.execute("SET memory_limit = ?", [result["memory_limit"]])
+    result["after_open"] = rss()
+    sql = {"pk": "INSERT OR IGNORE INTO events SELECT * FROM wafpipe_batch ORDER BY ts", "full": INSERT_FULL_SQL}
+    for kind, tables in (("new", new), ("replay", replay)):
+        written = 0
+        t0 = time.perf_counter()
+        for t in tables:
+            con.register("wafpipe_batch", t)
+            con.execute("BEGIN TRANSACTION")
+            if mech == "range":
+                lo = t.column("ts")[0].as_py()
+                hi = t.column("ts")[len(t) - 1].as_py()
+                row = con.execute(INSERT_RANGE_SQL, [lo, hi]).fetchone()
+            else:
+                row = con.execute(sql[mech]).fetchone()
+            con.execute("COMMIT")
+            con.unregister("wafpipe_batch")
+            written += int(row[0]) if row else 0
+        dt = time.perf_counter() - t0
+        n = sum(len(t) for t in tables)
+        result[kind] = {"events": n, "written": written, "events_per_s": round(n / dt), **rss()}
+    con.close()
+    if mech == "range":  # the real sink, Python documents included
+        docs = batches("replay", args.rows, args.batch, args.batches)
+        evs = [
+            [Event(i, orjson.loads(d)) for i, d in zip(t.column("id").to_pylist(), t.column("doc").to_pylist(),
+                                                       strict=True)]
+            for t in docs
+        ]
+        newer = batches("new", args.rows + args.batch * args.batches, args.batch, args.batches)
+        evs_new = [[Event(i, orjson.loads(d)) for i, d in zip(t.column("id").to_pylist(),
+                                                            t.column("doc").to_pylist(), strict=True)]
+                   for t in newer]
+        sink = DuckDBSink(path, memory_limit=args.memory_limit, threads=args.threads)
+        sink.open()
+        for kind, evbatches in (("sink_new", evs_new), ("sink_replay", evs)):
+            t0 = time.perf_counter()
+            w = 0
+            for b in evbatches:
+                w += sink.write(b).written
+            dt = time.perf_counter() - t0
+            n = sum(len(b) for b in evbatches)
+            result[kind] = {"events": n, "written": w, "events_per_s": round(n / dt), **rss()}
+        sink.close()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--batch", type=int, default=10_000)
+    ap.add_argument("--batches", type=int, default=10)
+    ap.add_argument("--memory-limit", default="256MB")
+    ap.add_argument("--pk-memory-limit", default="8GB", help="retry limit when the PK index does not fit")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--mechanisms", default="range,full,pk")
+    ap.add_argument("--dir", type=Path, default=None, help="work directory (default: a temp dir, removed)")
+    ap.add_argument("--keep", action="store_true", help="keep the stores")
+    ap.add_argument("--_run", nargs=2, metavar=("MECH", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args._run:
+        print(json.dumps(run_mechanism(args._run[0], Path(args._run[1]), args)))
+        return
+    work = args.dir or Path(tempfile.mkdtemp(prefix="wafpipe-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    base = work / f"base-{args.rows}.duckdb"
+    try:
+        if not base.exists():
+            print(f"building {args.rows:,} rows in {base} …", file=sys.stderr)
+            print(f"base store: {args.rows:,} rows in {build_base(base, args.rows, args.threads):.1f} s, "
+                  f"{base.stat().st_size / 2**20:.0f} MiB")
+        for mech in args.mechanisms.split(","):
+            copy = work / f"{mech}.duckdb"
+            shutil.copyfile(base, copy)
+            cmd = [sys.executable, __file__, "--_run", mech, str(copy), "--rows", str(args.rows),
+                   "--batch", str(args.batch), "--batches", str(args.batches),
+                   "--memory-limit", args.memory_limit, "--pk-memory-limit", args.pk_memory_limit]
+            if args.threads:
+                cmd += ["--threads", str(args.threads)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+            if proc.returncode:
+                print(f"{mech}: FAILED\n{proc.stderr[-2000:]}")
+            else:
+                res = json.loads(proc.stdout.strip().splitlines()[-1])
+                print(json.dumps(res, indent=None))
+            if not args.keep:
+                copy.unlink(missing_ok=True)
+                Path(str(copy) + ".wal").unlink(missing_ok=True)
+    finally:
+        if args.dir is None and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
