@@ -42,7 +42,7 @@ import orjson
 import pyarrow as pa
 
 from wafpipe.sinks.base import Event
-from wafpipe.sinks.duckdb import _DDL, INSERT_FULL_SQL, INSERT_RANGE_SQL, DuckDBSink
+from wafpipe.sinks.duckdb import _DDL, CHECKPOINT_THRESHOLD, INSERT_FULL_SQL, INSERT_RANGE_SQL, DuckDBSink
 
 START = "2024-01-01 00:00:00"
 SPAN_S = 30 * 86400  # the base store covers 30 days
@@ -135,22 +135,33 @@ def build_base(path: Path, rows: int, threads: int | None) -> float:
     return time.perf_counter() - t0
 
 
-def batches(kind: str, rows: int, size: int, count: int) -> list[pa.Table]:
-    """``new``: rows after the end of the timeline; ``replay``: stored rows from the middle."""
-    gen = duckdb.connect()
-    start = rows if kind == "new" else rows // 2
-    out = [gen.sql(gen_sql(start + k * size, start + (k + 1) * size, rows)).arrow() for k in range(count)]
-    gen.close()
-    return [t.read_all() if hasattr(t, "read_all") else t for t in out]
+def batch(gen: duckdb.DuckDBPyConnection, kind: str, k: int, args: argparse.Namespace) -> pa.Table:
+    """Batch ``k`` of a workload. ``new``: rows after the end of the stored timeline (and after the
+    batches the mechanism already wrote); ``replay``: stored rows from the middle (all duplicates).
+    Generated one at a time, outside the timed part, so RSS shows the store, not the workload."""
+    rows, size = args.rows, args.batch
+    starts = {"new": rows, "sink_new": rows + size * args.batches, "replay": rows // 2, "sink_replay": rows // 2}
+    start = starts[kind]
+    return gen.sql(gen_sql(start + k * size, start + (k + 1) * size, rows)).to_arrow_table()
+
+
+def as_events(t: pa.Table) -> list[Event]:
+    ids, docs = t.column("id").to_pylist(), t.column("doc").to_pylist()
+    return [Event(i, orjson.loads(d)) for i, d in zip(ids, docs, strict=True)]
+
+
+def _timed(result: dict[str, Any], kind: str, n: int, written: int, seconds: float) -> None:
+    result[kind] = {"events": n, "written": written, "events_per_s": round(n / seconds), **rss()}
+    print(f"  {result['mechanism']} {kind}: {result[kind]}", file=sys.stderr, flush=True)
 
 
 def run_mechanism(mech: str, path: Path, args: argparse.Namespace) -> dict[str, Any]:
     """One mechanism in this process: prepare the copy, then time both workloads."""
     result: dict[str, Any] = {"mechanism": mech, "rows": args.rows, "memory_limit": args.memory_limit}
-    new = batches("new", args.rows, args.batch, args.batches)
-    replay = batches("replay", args.rows, args.batch, args.batches)
+    gen = duckdb.connect()
     con = duckdb.connect(str(path))
     con.execute("SET memory_limit = ?", [args.memory_limit])
+    con.execute("SET checkpoint_threshold = ?", [CHECKPOINT_THRESHOLD])
     if args.threads:
         con.execute("SET threads = ?", [args.threads])
     if mech == "pk":
@@ -160,8 +171,11 @@ def run_mechanism(mech: str, path: Path, args: argparse.Namespace) -> dict[str, 
             con.execute("CHECKPOINT")
         except duckdb.Error as exc:
             result["pk_error_at_memory_limit"] = str(exc).splitlines()[0][:200]
+            con.close()
+            con = duckdb.connect(str(path))
             con.execute("SET memory_limit = ?", [args.pk_memory_limit])
             result["memory_limit"] = args.pk_memory_limit
+            t0 = time.perf_counter()
             con.execute("ALTER TABLE events ADD PRIMARY KEY (id)")
             con.execute("CHECKPOINT")
         result["index_build_s"] = round(time.perf_counter() - t0, 1)
@@ -169,12 +183,15 @@ def run_mechanism(mech: str, path: Path, args: argparse.Namespace) -> dict[str, 
         con.close()  # reopen: what a restarted collector pays
         con = duckdb.connect(str(path))
         con.execute("SET memory_limit = ?", [result["memory_limit"]])
+        con.execute("SET checkpoint_threshold = ?", [CHECKPOINT_THRESHOLD])
     result["after_open"] = rss()
     sql = {"pk": "INSERT OR IGNORE INTO events SELECT * FROM wafpipe_batch ORDER BY ts", "full": INSERT_FULL_SQL}
-    for kind, tables in (("new", new), ("replay", replay)):
-        written = 0
-        t0 = time.perf_counter()
-        for t in tables:
+    for kind in ("new", "replay"):
+        written = n = 0
+        seconds = 0.0
+        for k in range(args.batches):
+            t = batch(gen, kind, k, args)
+            t0 = time.perf_counter()
             con.register("wafpipe_batch", t)
             con.execute("BEGIN TRANSACTION")
             if mech == "range":
@@ -185,32 +202,24 @@ def run_mechanism(mech: str, path: Path, args: argparse.Namespace) -> dict[str, 
                 row = con.execute(sql[mech]).fetchone()
             con.execute("COMMIT")
             con.unregister("wafpipe_batch")
+            seconds += time.perf_counter() - t0
             written += int(row[0]) if row else 0
-        dt = time.perf_counter() - t0
-        n = sum(len(t) for t in tables)
-        result[kind] = {"events": n, "written": written, "events_per_s": round(n / dt), **rss()}
+            n += len(t)
+        _timed(result, kind, n, written, seconds)
     con.close()
-    if mech == "range":  # the real sink, Python documents included
-        docs = batches("replay", args.rows, args.batch, args.batches)
-        evs = [
-            [Event(i, orjson.loads(d)) for i, d in zip(t.column("id").to_pylist(), t.column("doc").to_pylist(),
-                                                       strict=True)]
-            for t in docs
-        ]
-        newer = batches("new", args.rows + args.batch * args.batches, args.batch, args.batches)
-        evs_new = [[Event(i, orjson.loads(d)) for i, d in zip(t.column("id").to_pylist(),
-                                                            t.column("doc").to_pylist(), strict=True)]
-                   for t in newer]
+    if mech == "range":  # the real sink, Python documents → Arrow included
         sink = DuckDBSink(path, memory_limit=args.memory_limit, threads=args.threads)
         sink.open()
-        for kind, evbatches in (("sink_new", evs_new), ("sink_replay", evs)):
-            t0 = time.perf_counter()
-            w = 0
-            for b in evbatches:
-                w += sink.write(b).written
-            dt = time.perf_counter() - t0
-            n = sum(len(b) for b in evbatches)
-            result[kind] = {"events": n, "written": w, "events_per_s": round(n / dt), **rss()}
+        for kind in ("sink_new", "sink_replay"):
+            written = n = 0
+            seconds = 0.0
+            for k in range(args.batches):
+                evs = as_events(batch(gen, kind, k, args))
+                t0 = time.perf_counter()
+                written += sink.write(evs).written
+                seconds += time.perf_counter() - t0
+                n += len(evs)
+            _timed(result, kind, n, written, seconds)
         sink.close()
     return result
 
@@ -219,7 +228,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--batch", type=int, default=10_000)
-    ap.add_argument("--batches", type=int, default=10)
+    ap.add_argument("--batches", type=int, default=30)
     ap.add_argument("--memory-limit", default="256MB")
     ap.add_argument("--pk-memory-limit", default="8GB", help="retry limit when the PK index does not fit")
     ap.add_argument("--threads", type=int, default=None)

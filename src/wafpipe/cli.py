@@ -49,14 +49,27 @@ def generate(
     from wafpipe.tools import generate as gen
 
     if keygen is not None:
-        pub = gen.keygen(keygen, public_key_id)
+        try:
+            pub = gen.keygen(keygen, public_key_id)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
         typer.echo(f"key pair {public_key_id} written; public key: {pub}")
         raise typer.Exit(EXIT_OK)
     if fmt not in ("cef", "leef", "w3c"):
         raise typer.BadParameter("--format must be cef, leef or w3c")
     if compression not in ("zlib", "gzip", "none"):
         raise typer.BadParameter("--compression must be zlib, gzip or none")
-    paths = gen.generate_files(
+    try:
+        paths = _generate(gen, out, events, files, fmt, compression, gzip_file, encrypt, public_key_id,
+                          attack_ratio, start, end, seed, bad_input)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"wrote {len(paths)} file(s) to {out}")
+
+
+def _generate(gen, out, events, files, fmt, compression, gzip_file, encrypt, public_key_id,  # type: ignore[no-untyped-def]
+              attack_ratio, start, end, seed, bad_input):
+    return gen.generate_files(
         out,
         events=events,
         files=files,
@@ -71,7 +84,6 @@ def generate(
         seed=seed,
         bad_input=bad_input,
     )
-    typer.echo(f"wrote {len(paths)} file(s) to {out}")
 
 
 @app.command()
@@ -105,6 +117,119 @@ def demo(
     from wafpipe.tools.demo import run_demo
 
     raise typer.Exit(run_demo(directory))
+
+
+ConfigOpt = Annotated[Path | None, typer.Option("-c", "--config", help="TOML config (default ./wafpipe.toml)")]
+
+
+def _load(config: Path | None):  # type: ignore[no-untyped-def]
+    from wafpipe.config import load_config
+    from wafpipe.errors import ConfigError
+
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _setup_logging(cfg) -> None:  # type: ignore[no-untyped-def]
+    from wafpipe.logs import setup_logging
+
+    setup_logging(cfg.logging.format, cfg.logging.level)
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="ingest what is there now, drain, exit")] = False,
+    workers: Annotated[int | None, typer.Option(help="decode worker processes (0 = in-process)")] = None,
+) -> None:
+    """The collector: watch the sources, decode, store exactly once."""
+    from wafpipe.errors import ConfigError
+    from wafpipe.pipeline import Collector
+
+    cfg = _load(config)
+    _setup_logging(cfg)
+    try:
+        collector = Collector(cfg, workers=workers)
+    except ConfigError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    report = collector.run(once=once)
+    typer.echo(
+        f"files done {report.files_done}, failed {report.files_failed}, quarantined {report.files_quarantined}; "
+        f"events {report.events}, stored {report.stored}, duplicates {report.duplicates}"
+        + (f"; problems {dict(report.problems)}" if report.problems else ""),
+        err=True,
+    )
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def query(
+    expr: Annotated[str, typer.Argument(help='KQL-style, e.g. imperva.waf.security_event:true')] = "",
+    config: ConfigOpt = None,
+    limit: Annotated[int, typer.Option(help="rows to show")] = 20,
+    fmt: Annotated[str, typer.Option("--format", help="table | ndjson")] = "table",
+    count: Annotated[bool, typer.Option("--count", help="print only the number of matches")] = False,
+) -> None:
+    """Query the embedded store (through the running collector when there is one)."""
+    from wafpipe.errors import QueryError, WafpipeError
+    from wafpipe.querycmd import run_query
+
+    cfg = _load(config)
+    try:
+        result = run_query(cfg, expr, limit=limit, count=count)
+    except QueryError as exc:
+        typer.echo(f"query error: {exc}", err=True)
+        if exc.column:
+            typer.echo(f"  {expr}\n  {' ' * (exc.column - 1)}^", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except WafpipeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_DATA) from None
+    if count:
+        typer.echo(str(result["count"]))
+        return
+    from wafpipe.querycmd import print_events
+
+    print_events(result["events"], fmt)
+
+
+deadletters_app = typer.Typer(help="Dead-letter records: lines and events that could not be stored.")
+app.add_typer(deadletters_app, name="deadletters")
+
+
+@deadletters_app.command("list")
+def deadletters_list(
+    config: ConfigOpt = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    kind: Annotated[str | None, typer.Option(help="decode, cut_line, sink_rejected…")] = None,
+) -> None:
+    """Show dead-letter records (newest first) as NDJSON."""
+    import orjson
+
+    from wafpipe.state import State
+
+    cfg = _load(config)
+    with State(cfg.data_dir) as state:
+        for rec in state.list_dead_letters(limit=limit, kind=kind):
+            typer.echo(orjson.dumps({"id": rec.id, "created_at": rec.created_at, **rec.record}).decode())
+
+
+@deadletters_app.command("replay")
+def deadletters_replay(
+    config: ConfigOpt = None,
+    kind: Annotated[str | None, typer.Option(help="only this kind")] = None,
+) -> None:
+    """Decode dead-lettered lines again (after a fix) and store those that now decode."""
+    from wafpipe.querycmd import replay_dead_letters
+
+    cfg = _load(config)
+    replayed, still_bad = replay_dead_letters(cfg, kind)
+    typer.echo(f"replayed {replayed}, still failing {still_bad}")
+    raise typer.Exit(EXIT_OK if still_bad == 0 else EXIT_DATA)
 
 
 def main() -> None:

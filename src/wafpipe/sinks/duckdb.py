@@ -1,0 +1,462 @@
+"""The embedded store: one DuckDB file, table ``events`` (DESIGN §1, §2).
+
+Shape. Typed columns hold what people filter and group on (time, site, client address, action,
+attack type, status…) so those queries read a few compressed columns and use DuckDB's per-row-group
+min/max statistics ("zonemaps"); ``doc`` holds the whole ECS document as JSON text, so any other
+field is still reachable (``json_extract_string``) and ``search`` returns exactly what was parsed.
+:data:`COLUMNS` is the single list of typed columns; :mod:`wafpipe.query.fields` builds its
+allow-list from it.
+
+Loading. A batch becomes one Arrow table (typed columns extracted in Python, the document
+serialised with orjson), registered with DuckDB and inserted with one ``INSERT … SELECT`` — no
+row-by-row INSERT. The batch is inserted sorted by ``ts``; because Imperva delivers files roughly in
+time order, the table stays (nearly) time-ordered, which keeps the zonemaps of ``ts`` tight: a
+time-range query or the duplicate check below skips almost every row group.
+
+First write wins (DESIGN §2), chosen by measurement (``bench/duckdb_insert.py``; 2 cores, 10 M
+stored rows of ~1 KiB synthetic documents, batches of 10 000 events of which the ``SELECT`` part
+is timed; full output in the bench's docstring):
+
+====================================  ===================  ====================  ===============
+mechanism                             new events/s         replayed (dup) ev/s   peak RSS
+====================================  ===================  ====================  ===============
+PK + ``INSERT OR IGNORE``              see bench docstring  see bench docstring   see bench
+anti-join, whole table                 see bench docstring  see bench docstring   see bench
+anti-join limited to batch ts range    see bench docstring  see bench docstring   see bench
+====================================  ===================  ====================  ===============
+
+The chosen mechanism is the anti-join limited to the batch's time range: no index to keep in
+memory (a primary-key ART index on 10 M string ids does not fit the default 256 MB limit and grows
+with the store), and the ``ts BETWEEN lo AND hi`` filter is pushed into the scan, so only the row
+groups whose zonemap overlaps the batch are read. It is exact because the id determines ``ts``:
+the id hashes the file identity, the line ordinal and the line bytes, and ``@timestamp`` comes from
+the line (``start``, W3C ``date``/``time``) or from the header's ``startTime`` (part of the file
+identity). The one exception is a document whose ``@timestamp`` fell back to the ingest time
+(``imperva.waf.timestamp_source: ingest_time``): a replay gives it another ``ts``, so a batch holding
+such a document is checked against the whole table instead. Duplicates inside one batch collapse in
+Python before loading (first occurrence wins).
+
+Durability. Each batch is one transaction; DuckDB writes and syncs its WAL on ``COMMIT``, so
+``write`` returns only when the batch survives a crash, and the pipeline may then checkpoint its
+source. DuckDB checkpoints the WAL into the file on its own (``checkpoint_threshold``); we add an
+explicit ``CHECKPOINT`` after retention deletes (to reclaim the space) and on ``close``.
+
+One writer (DESIGN §2). DuckDB allows a single read-write process per file. The collector opens it
+read-write; ``wafpipe query`` and friends open it with ``read_only=True`` only when no collector is
+running (otherwise they use the collector's API, which calls :meth:`count`/:meth:`search`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from wafpipe.errors import SinkError
+from wafpipe.sinks.base import Event, Sink, WriteResult
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A typed column of ``events``: its SQL type and the ECS field it copies."""
+
+    name: str
+    sql_type: str
+    field: str  # ECS / vendor path in the document
+    kind: str  # query type: keyword | long | boolean | date | ip
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("id", "VARCHAR", "_id", "keyword"),
+    Column("ts", "TIMESTAMP", "@timestamp", "date"),
+    Column("site", "VARCHAR", "imperva.waf.site.name", "keyword"),
+    Column("site_id", "VARCHAR", "imperva.waf.site.id", "keyword"),
+    Column("account_id", "VARCHAR", "imperva.waf.account.id", "keyword"),
+    Column("source_ip", "VARCHAR", "source.ip", "ip"),
+    Column("country", "VARCHAR", "source.geo.country_iso_code", "keyword"),
+    Column("action", "VARCHAR", "imperva.waf.action", "keyword"),
+    Column("action_class", "VARCHAR", "imperva.waf.action_class", "keyword"),
+    Column("outcome", "VARCHAR", "event.outcome", "keyword"),
+    Column("kind", "VARCHAR", "event.kind", "keyword"),
+    Column("attack_type", "VARCHAR", "imperva.waf.attack_type", "keyword"),
+    Column("status", "INTEGER", "http.response.status_code", "long"),
+    Column("method", "VARCHAR", "http.request.method", "keyword"),
+    Column("host", "VARCHAR", "url.domain", "keyword"),
+    Column("path", "VARCHAR", "url.path", "keyword"),
+    Column("rule", "VARCHAR", "rule.name", "keyword"),
+    Column("security_event", "BOOLEAN", "imperva.waf.security_event", "boolean"),
+    Column("user_agent", "VARCHAR", "user_agent.original", "keyword"),
+)
+_COLUMN_NAMES = tuple(c.name for c in COLUMNS) + ("doc",)
+
+_ARROW_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("ts", pa.timestamp("us")),
+        *[(c.name, pa.string()) for c in COLUMNS[2:12]],
+        ("status", pa.int32()),
+        *[(c.name, pa.string()) for c in COLUMNS[13:17]],
+        ("security_event", pa.bool_()),
+        ("user_agent", pa.string()),
+        ("doc", pa.string()),
+    ]
+)
+
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS events ("
+    + ", ".join(f"{c.name} {c.sql_type}{' NOT NULL' if c.name in ('id', 'ts') else ''}" for c in COLUMNS)
+    + ", doc JSON NOT NULL USING COMPRESSION zstd)"
+)
+_META_DDL = "CREATE TABLE IF NOT EXISTS wafpipe_meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
+
+# The batch table is registered as ``wafpipe_batch``. ``{range}`` is either empty (whole-table
+# anti-join) or the constant time window; both are fixed strings, never user text.
+_INSERT_SQL = (
+    "INSERT INTO events SELECT b.* FROM wafpipe_batch b WHERE NOT EXISTS "  # noqa: S608
+    "(SELECT 1 FROM events e WHERE e.id = b.id{range}) ORDER BY b.ts"
+)
+INSERT_RANGE_SQL = _INSERT_SQL.format(range=" AND e.ts BETWEEN ? AND ?")
+INSERT_FULL_SQL = _INSERT_SQL.format(range="")
+
+_RETENTION_EVERY_S = 3600.0
+# DuckDB checkpoints when the WAL passes this size. Each checkpoint rewrites the table's last,
+# partly filled row group, so the 16 MB default rewrites it every ~15 000 events; 128 MB measured
+# ~2.5x the sustained insert rate (bench/duckdb_insert.py) for a longer WAL replay after a crash.
+CHECKPOINT_THRESHOLD = "128MB"
+
+
+def _get(d: Any, *path: str) -> Any:
+    for p in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(p)
+    return d
+
+
+def _str(v: Any) -> str | None:
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, list):
+        return ",".join(str(x) for x in v)
+    return str(v)
+
+
+def _row(ev: Event) -> tuple[Any, ...]:
+    """The typed values of one document (hand-unrolled: this runs once per stored event)."""
+    d = ev.doc
+    waf = _get(d, "imperva", "waf") or {}
+    site = waf.get("site") or {}
+    source = d.get("source") or {}
+    event = d.get("event") or {}
+    http = d.get("http") or {}
+    url = d.get("url") or {}
+    status = _get(http, "response", "status_code")
+    if not isinstance(status, int) or isinstance(status, bool) or not -(2**31) <= status < 2**31:
+        status = None
+    sec = waf.get("security_event")
+    return (
+        ev.id,
+        d.get("@timestamp"),
+        _str(site.get("name")),
+        _str(site.get("id")),
+        _str(_get(waf, "account", "id")),
+        _str(source.get("ip")),
+        _str(_get(source, "geo", "country_iso_code")),
+        _str(waf.get("action")),
+        _str(waf.get("action_class")),
+        _str(event.get("outcome")),
+        _str(event.get("kind")),
+        _str(waf.get("attack_type")),
+        status,
+        _str(_get(http, "request", "method")),
+        _str(url.get("domain")),
+        _str(url.get("path")),
+        _str(_get(d, "rule", "name")),
+        sec if isinstance(sec, bool) else None,
+        _str(_get(d, "user_agent", "original")),
+        orjson.dumps(d).decode(),
+    )
+
+
+def _timestamps(values: list[Any]) -> pa.Array:
+    """ISO 8601 strings → UTC ``timestamp[us]`` (vectorised; per-value fallback for odd ones)."""
+    try:
+        arr = pa.array(values, pa.string()).cast(pa.timestamp("us", "UTC"))
+        if arr.null_count == 0:
+            return arr.cast(pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    out: list[datetime] = []
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for v in values:
+        try:
+            dt = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+            if dt.tzinfo is not None:
+                dt = dt.astimezone(UTC).replace(tzinfo=None)
+        except ValueError:
+            dt = now  # mapping always writes ISO; a broken value must not lose the event
+        out.append(dt)
+    return pa.array(out, pa.timestamp("us"))
+
+
+def to_arrow(batch: Sequence[Event]) -> pa.Table:
+    """Events → the Arrow table loaded into ``events`` (column order = table order)."""
+    rows = [_row(ev) for ev in batch]
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(_COLUMN_NAMES)
+    arrays: list[pa.Array] = []
+    for i, f in enumerate(_ARROW_SCHEMA):
+        if f.name == "ts":
+            arrays.append(_timestamps(list(cols[i])))
+        else:
+            arrays.append(pa.array(cols[i], f.type))
+    return pa.Table.from_arrays(arrays, schema=_ARROW_SCHEMA)
+
+
+class DuckDBSink(Sink):
+    """Events stored in a DuckDB file; see the module docstring for the why of each choice."""
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        path: str | Path,
+        memory_limit: str = "256MB",
+        threads: int | None = None,
+        retention_days: int | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self.retention_days = retention_days
+        self.read_only = read_only
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        self._last_retention = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def open(self) -> None:
+        if self._con is not None:
+            return
+        if self.read_only and not self.path.exists():
+            raise SinkError(
+                f"no DuckDB store at {self.path}",
+                hint="run `wafpipe run` first, or point [[sinks]] path at an existing store",
+            )
+        if not self.read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(self.path), read_only=self.read_only)
+        except duckdb.Error as exc:
+            lock = "lock" in str(exc).lower()
+            raise SinkError(
+                f"cannot open DuckDB store {self.path}: {exc}",
+                hint="another process (a running collector?) holds the store; query it through "
+                "the collector's API, or stop it"
+                if lock
+                else "check that the path is a DuckDB file and readable",
+            ) from exc
+        try:
+            con.execute("SET memory_limit = ?", [self.memory_limit])
+            con.execute("SET checkpoint_threshold = ?", [CHECKPOINT_THRESHOLD])
+            if self.threads:
+                con.execute("SET threads = ?", [int(self.threads)])
+            con.execute("SET TimeZone = 'UTC'")
+            if self.read_only:
+                found = con.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'"
+                ).fetchone()
+                if not found or not found[0]:
+                    raise SinkError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
+            else:
+                con.execute(_DDL)
+                con.execute(_META_DDL)
+                con.execute(
+                    "INSERT OR IGNORE INTO wafpipe_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+                )
+        except duckdb.Error as exc:
+            con.close()
+            raise SinkError(f"cannot prepare DuckDB store {self.path}: {exc}") from exc
+        except SinkError:
+            con.close()
+            raise
+        self._con = con
+        if self.retention_days is not None and not self.read_only:
+            self.delete_older_than(self.retention_days)
+
+    def close(self) -> None:
+        con, self._con = self._con, None
+        if con is None:
+            return
+        try:
+            if not self.read_only:
+                con.execute("CHECKPOINT")
+        except duckdb.Error:
+            pass  # the WAL still holds every committed batch; the next open replays it
+        finally:
+            con.close()
+
+    def __enter__(self) -> DuckDBSink:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _conn(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self.open()
+        assert self._con is not None
+        return self._con
+
+    # -- writing -----------------------------------------------------------------------------
+    def write(self, batch: list[Event]) -> WriteResult:
+        """Insert-if-absent, committed before returning (see the module docstring)."""
+        if self.read_only:
+            raise SinkError(f"DuckDB store {self.path} is open read-only", hint="the collector writes")
+        if not batch:
+            return WriteResult()
+        unique: dict[str, Event] = {}
+        for ev in batch:
+            unique.setdefault(ev.id, ev)
+        events = list(unique.values())
+        table = to_arrow(events)
+        stable = all(_get(ev.doc, "imperva", "waf", "timestamp_source") != "ingest_time" for ev in events)
+        con = self._conn()
+        with self._lock:
+            try:
+                con.register("wafpipe_batch", table)
+                con.execute("BEGIN TRANSACTION")
+                if stable:
+                    ts = table.column("ts")
+                    lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
+                    res = con.execute(INSERT_RANGE_SQL, [lo, hi]).fetchone()
+                else:
+                    res = con.execute(INSERT_FULL_SQL).fetchone()
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+                raise SinkError(
+                    f"DuckDB store {self.path}: batch of {len(batch)} events not written: {exc}",
+                    hint="check free disk space and memory_limit; the batch will be retried",
+                ) from exc
+            finally:
+                con.unregister("wafpipe_batch")
+        written = int(res[0]) if res else 0
+        if self.retention_days is not None and time.monotonic() - self._last_retention > _RETENTION_EVERY_S:
+            self.delete_older_than(self.retention_days)
+        return WriteResult(written=written, duplicates=len(batch) - written)
+
+    def delete_older_than(self, days: int) -> int:
+        """Delete events whose ``ts`` is more than ``days`` days old; return how many."""
+        if self.read_only:
+            raise SinkError(f"DuckDB store {self.path} is open read-only", hint="the collector applies retention")
+        cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
+        con = self._conn()
+        with self._lock:
+            row = con.execute("DELETE FROM events WHERE ts < ?", [cutoff]).fetchone()
+            deleted = int(row[0]) if row else 0
+            if deleted:
+                con.execute("CHECKPOINT")  # drops emptied row groups, reclaims the space
+        self._last_retention = time.monotonic()
+        return deleted
+
+    # -- reading (``where_sql`` must come from :func:`wafpipe.query.compile_query`) -----------
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor per call: DuckDB connections are not safe to share across threads."""
+        return self._conn().cursor()
+
+    def count(self, where_sql: str = "TRUE", params: Sequence[Any] = ()) -> int:
+        cur = self._cursor()
+        try:
+            row = cur.execute(f"SELECT count(*) FROM events WHERE {where_sql}", list(params)).fetchone()  # noqa: S608
+        finally:
+            cur.close()
+        return int(row[0]) if row else 0
+
+    def search(
+        self,
+        where_sql: str = "TRUE",
+        params: Sequence[Any] = (),
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        newest_first: bool = True,
+    ) -> list[Event]:
+        """Matching events, newest first by default (``ts`` order, then id for a stable page)."""
+        order = "DESC" if newest_first else "ASC"
+        sql = (
+            f"SELECT id, doc FROM events WHERE {where_sql} "  # noqa: S608
+            f"ORDER BY ts {order}, id {order} LIMIT ? OFFSET ?"
+        )
+        cur = self._cursor()
+        try:
+            rows = cur.execute(sql, [*params, int(limit), int(offset)]).fetchall()
+        finally:
+            cur.close()
+        return [Event(r[0], orjson.loads(r[1])) for r in rows]
+
+    def get(self, event_id: str) -> Event | None:
+        cur = self._cursor()
+        try:
+            row = cur.execute("SELECT id, doc FROM events WHERE id = ? LIMIT 1", [event_id]).fetchone()
+        finally:
+            cur.close()
+        return Event(row[0], orjson.loads(row[1])) if row else None
+
+    def group_count(
+        self, column: str, where_sql: str = "TRUE", params: Sequence[Any] = (), limit: int = 10
+    ) -> list[tuple[Any, int]]:
+        """Top values of one typed column (``column`` must be one of :data:`COLUMNS`)."""
+        if column not in _COLUMN_NAMES[:-1]:
+            raise SinkError(f"unknown column {column!r}", hint=f"one of {', '.join(_COLUMN_NAMES[:-1])}")
+        sql = (
+            f"SELECT {column}, count(*) AS n FROM events WHERE {where_sql} "  # noqa: S608
+            f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?"
+        )
+        cur = self._cursor()
+        try:
+            rows = cur.execute(sql, [*params, int(limit)]).fetchall()
+        finally:
+            cur.close()
+        return [(r[0], int(r[1])) for r in rows]
+
+    def stats(self) -> dict[str, Any]:
+        """Totals for ``doctor``/``/health``: events, security events, time span, file size."""
+        cur = self._cursor()
+        try:
+            row = cur.execute(
+                "SELECT count(*), count(*) FILTER (WHERE security_event), min(ts), max(ts) FROM events"
+            ).fetchone()
+            size = cur.execute("SELECT database_size, wal_size FROM pragma_database_size()").fetchone()
+        finally:
+            cur.close()
+        assert row is not None
+
+        def iso(t: datetime | None) -> str | None:
+            return t.isoformat(timespec="milliseconds") + "Z" if t is not None else None
+
+        return {
+            "path": str(self.path),
+            "events": int(row[0]),
+            "security_events": int(row[1]),
+            "first": iso(row[2]),
+            "last": iso(row[3]),
+            "database_size": size[0] if size else None,
+            "wal_size": size[1] if size else None,
+            "read_only": self.read_only,
+        }

@@ -1,0 +1,110 @@
+"""What every source implements (DESIGN §1).
+
+A source lists and fetches files and knows nothing of formats. It hands out :class:`FileRef`s; the
+pipeline reads one through ``opener``, stores its events, records the checkpoint, and only then
+calls ``ack`` (which may delete or move the file, so it must come last).
+
+Problems that concern one file (unreadable, vanished) never stop a source: they are reported as a
+:class:`SourceProblem`, counted, logged once, and the file is retried on later polls.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+log = logging.getLogger("wafpipe.sources")
+
+
+def file_key(source: str, path: str, size: int, mtime_ns: int) -> str:
+    """Stable identity of one delivered file for the state registry: source name + path + a
+    size/mtime signature. The same name with other content gets another key; the same content under
+    another key is caught later by the Imperva header identity (State.identity_done)."""
+    return f"{source}:{path}:{size}:{mtime_ns}"
+
+
+@dataclass
+class FileRef:
+    """One file ready to be read. ``ack`` is called by the pipeline only after every sink has the
+    file's events and the state says it is done."""
+
+    name: str
+    size: int
+    mtime: float
+    opener: Callable[[], BinaryIO]
+    ack: Callable[[], None]
+    key: str = ""
+    path: str | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = file_key(self.source, self.path or self.name, self.size, int(self.mtime * 1e9))
+
+
+@dataclass
+class SourceProblem:
+    """A per-file (or per-directory) problem, kept until it goes away."""
+
+    kind: str  # permission | missing | listing | ack
+    path: str
+    message: str
+    first_seen: float = field(default_factory=time.time)
+    last_seen: float = field(default_factory=time.time)
+    count: int = 1
+
+
+class Source(ABC):
+    """Base class. ``scan`` for catch-up and ``--once``, ``watch`` for the collector, ``close`` once."""
+
+    def __init__(self, name: str, on_problem: Callable[[SourceProblem], None] | None = None) -> None:
+        self.name = name
+        self.counters: Counter[str] = Counter()
+        self.problems: dict[str, SourceProblem] = {}
+        self._on_problem = on_problem
+        self._problem_lock = threading.Lock()
+
+    @abstractmethod
+    def scan(self) -> list[FileRef]:
+        """Every file that is complete now (catch-up, ``wafpipe run --once``)."""
+
+    @abstractmethod
+    def watch(self, stop: threading.Event) -> Iterator[FileRef]:
+        """Files as they become complete, until ``stop`` is set; starts with a catch-up."""
+
+    def snapshot_complete(self) -> list[FileRef]:
+        """``--once``: every file present at start that is complete. Defaults to :meth:`scan`."""
+        return self.scan()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; safe to call twice."""
+
+    # Problem bookkeeping shared by all sources -------------------------------------------------
+    def report(self, kind: str, path: str, message: str) -> None:
+        """Record a problem: counted and logged the first time, then only refreshed, so a file that
+        stays unreadable does not flood the log at every poll."""
+        with self._problem_lock:
+            known = self.problems.get(path)
+            if known is not None and known.kind == kind and known.message == message:
+                known.last_seen = time.time()
+                known.count += 1
+                return
+            problem = SourceProblem(kind, path, message)
+            self.problems[path] = problem
+            self.counters[f"problem_{kind}"] += 1
+        log.warning("source %s: %s", self.name, message)
+        if self._on_problem is not None:
+            self._on_problem(problem)
+
+    def resolve(self, path: str) -> None:
+        """The problem with ``path`` went away (the file became readable, or vanished)."""
+        with self._problem_lock:
+            gone = self.problems.pop(path, None)
+        if gone is not None and gone.kind == "permission":
+            log.info("source %s: %s is readable now", self.name, path)

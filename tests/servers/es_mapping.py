@@ -1,0 +1,528 @@
+"""Mappings as Elasticsearch 8 treats them, kept simple but real.
+
+* :func:`normalize_mappings` expands dotted property names and rejects what a real cluster rejects
+  when a template is stored: unknown field types (``No handler for type [x] declared on field [y]``),
+  type-specific parameters on the wrong type (``unknown parameter [ignore_above] on mapper [n] of
+  type [long]``), unknown root parameters, fields without a type.
+* :func:`merge_mappings` composes component templates in ``composed_of`` order, then the index
+  template's own mappings (later wins; objects merge field by field; dynamic templates by name).
+* :class:`DocumentMapper` checks one document against an index's mappings: values that cannot be
+  parsed for the mapped type → ``document_parsing_exception`` with ES's reason text; ``dynamic:
+  strict`` → ``strict_dynamic_mapping_exception``; ``dynamic: true`` adds fields (date detection,
+  dynamic templates), so a later document with another type for the field fails as on a cluster;
+  ``constant_keyword`` values; the data stream ``@timestamp`` rule; ``ignore_malformed``; the total
+  fields limit. The ``[line:column]`` prefix is located in the raw source line (best effort).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from .es_errors import EsError, java_value, mapper_parsing
+from . import es_values as v
+
+KNOWN_TYPES = frozenset(
+    "text match_only_text keyword constant_keyword wildcard long integer short byte double float half_float "
+    "scaled_float unsigned_long date date_nanos boolean binary ip geo_point geo_shape point shape object "
+    "nested flattened alias completion search_as_you_type token_count dense_vector sparse_vector "
+    "rank_feature rank_features histogram version integer_range float_range long_range double_range "
+    "date_range ip_range percolator join semantic_text aggregate_metric_double counted_keyword passthrough "
+    "annotated_text murmur3".split()
+)
+OBJECT_TYPES = frozenset({"object", "nested", "passthrough"})
+DICT_VALUE_TYPES = frozenset(
+    "geo_point flattened geo_shape shape point integer_range float_range long_range double_range date_range "
+    "ip_range aggregate_metric_double histogram completion join percolator sparse_vector rank_features "
+    "semantic_text".split()
+)
+ROOT_KEYS = frozenset(
+    "dynamic date_detection numeric_detection dynamic_date_formats dynamic_templates properties _source _meta "
+    "_routing _data_stream_timestamp _field_names runtime subobjects enabled _size".split()
+)
+_COMMON = frozenset(
+    "type meta fields copy_to store index doc_values script on_script_error time_series_dimension "
+    "time_series_metric boost similarity".split()
+)
+_NUMERIC = {"null_value", "ignore_malformed", "coerce"}
+_DATE = {"format", "locale", "null_value", "ignore_malformed", "precision"}
+_PARAMS: dict[str, set[str]] = {
+    "keyword": {"ignore_above", "null_value", "normalizer", "eager_global_ordinals", "index_options", "norms",
+                "split_queries_on_whitespace"},
+    "wildcard": {"ignore_above", "null_value"},
+    "constant_keyword": {"value"},
+    "text": {"analyzer", "search_analyzer", "search_quote_analyzer", "norms", "index_options", "index_phrases",
+             "index_prefixes", "fielddata", "fielddata_frequency_filter", "eager_global_ordinals",
+             "position_increment_gap", "term_vector"},
+    "match_only_text": set(),
+    **{t: _NUMERIC for t in ("long", "integer", "short", "byte", "double", "float", "half_float", "unsigned_long")},
+    "scaled_float": _NUMERIC | {"scaling_factor"},
+    "date": _DATE,
+    "date_nanos": _DATE,
+    "boolean": {"null_value", "ignore_malformed"},
+    "ip": {"null_value", "ignore_malformed"},
+    "geo_point": {"ignore_malformed", "ignore_z_value", "null_value"},
+    "flattened": {"depth_limit", "ignore_above", "null_value", "eager_global_ordinals", "index_options",
+                  "split_queries_on_whitespace", "time_series_dimensions"},
+    "alias": {"path"},
+}
+_OBJECT_PARAMS = {
+    "object": {"type", "properties", "dynamic", "enabled", "subobjects"},
+    "nested": {"type", "properties", "dynamic", "enabled", "include_in_parent", "include_in_root"},
+    "passthrough": {"type", "properties", "dynamic", "enabled", "priority", "time_series_dimension"},
+}
+_DYNAMIC_VALUES = {True: "true", False: "false", "true": "true", "false": "false", "strict": "strict",
+                   "runtime": "runtime"}
+_DEFAULT_DATE_FORMATS = ["strict_date_optional_time", "yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z"]
+_MALFORMED_TYPES = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float",
+                    "unsigned_long", "date", "date_nanos", "ip", "geo_point", "boolean"}
+
+
+def _unsupported(params: dict[str, Any], keys: list[str]) -> str:
+    return " ".join(f"[{k} : {java_value(params[k])}]" for k in keys)
+
+
+def normalize_mappings(mappings: Any) -> dict[str, Any]:
+    if mappings is None:
+        return {}
+    if not isinstance(mappings, dict):
+        raise mapper_parsing(f"Expected map for property [mappings] but got [{java_value(mappings)}]")
+    unknown = [k for k in mappings if k not in ROOT_KEYS]
+    if unknown:
+        raise mapper_parsing(f"Root mapping definition has unsupported parameters:  {_unsupported(mappings, unknown)}")
+    if "dynamic" in mappings and mappings["dynamic"] not in _DYNAMIC_VALUES:
+        raise mapper_parsing(f"Could not convert [dynamic] to boolean or [strict] or [runtime]: [{mappings['dynamic']}]")
+    out = {k: copy.deepcopy(val) for k, val in mappings.items() if k != "properties"}
+    if "properties" in mappings:
+        out["properties"] = _normalize_props(mappings["properties"], "")
+    return out
+
+
+def _normalize_props(props: Any, prefix: str) -> dict[str, Any]:
+    if not isinstance(props, dict):
+        raise mapper_parsing(f"Expected map for property [properties] on field [{prefix.rstrip('.')}]")
+    out: dict[str, Any] = {}
+    for name, spec in props.items():
+        parts = name.split(".")
+        if "" in parts:
+            raise mapper_parsing(f"field name cannot contain only dots: [{name}]" if not name.strip(".") else
+                                 f"Invalid field name [{name}]")
+        if not isinstance(spec, dict):
+            raise mapper_parsing(f"Expected map for property [{name}] but got [{java_value(spec)}]")
+        node = _normalize_field(spec, prefix + name)
+        for part in reversed(parts[1:]):
+            node = {"properties": {part: node}}
+        _merge_field(out, parts[0], node)
+    return out
+
+
+def _normalize_field(spec: dict[str, Any], path: str) -> dict[str, Any]:
+    ftype = spec.get("type")
+    if ftype is None:
+        if not any(k in spec for k in ("properties", "dynamic", "enabled", "subobjects")):
+            raise mapper_parsing(f"No type specified for field [{path}]")
+        ftype = "object"
+    if not isinstance(ftype, str) or ftype not in KNOWN_TYPES:
+        raise mapper_parsing(f"No handler for type [{java_value(ftype)}] declared on field [{path}]")
+    if ftype in OBJECT_TYPES:
+        bad = [k for k in spec if k not in _OBJECT_PARAMS[ftype]]
+        if bad:
+            raise mapper_parsing(f"Mapping definition for [{path}] has unsupported parameters:  {_unsupported(spec, bad)}")
+        out = {k: copy.deepcopy(val) for k, val in spec.items() if k != "properties" and (k, val) != ("type", "object")}
+        out["properties"] = _normalize_props(spec.get("properties", {}), path + ".")
+        return out
+    allowed = _PARAMS.get(ftype)
+    if allowed is not None:
+        for key in spec:
+            if key not in allowed and key not in _COMMON:
+                raise mapper_parsing(f"unknown parameter [{key}] on mapper [{path}] of type [{ftype}]")
+    if ftype == "scaled_float" and "scaling_factor" not in spec:
+        raise mapper_parsing(f"Field [scaling_factor] is required on mapper [{path}]")
+    if ftype == "date" and isinstance(spec.get("format"), str) and v.date_parsers(spec["format"]) is None:
+        pass  # an unusual pattern: accepted (and not checked), as we cannot judge it
+    out = copy.deepcopy(spec)
+    if "fields" in spec:
+        if not isinstance(spec["fields"], dict):
+            raise mapper_parsing(f"Expected map for property [fields] on field [{path}]")
+        out["fields"] = {}
+        for sub, sub_spec in spec["fields"].items():
+            if not isinstance(sub_spec, dict) or sub_spec.get("type", "object") in OBJECT_TYPES:
+                raise mapper_parsing(f"Type [object] cannot be used in multi field [{path}.{sub}]")
+            out["fields"][sub] = _normalize_field(sub_spec, f"{path}.{sub}")
+    return out
+
+
+def _is_object(spec: dict[str, Any]) -> bool:
+    return spec.get("type", "object") in OBJECT_TYPES
+
+
+def _merge_field(props: dict[str, Any], name: str, spec: dict[str, Any]) -> None:
+    old = props.get(name)
+    if old is not None and _is_object(old) and _is_object(spec):
+        merged = {**old, **{k: val for k, val in spec.items() if k != "properties"}}
+        merged["properties"] = dict(old.get("properties", {}))
+        for sub, sub_spec in spec.get("properties", {}).items():
+            _merge_field(merged["properties"], sub, sub_spec)
+        props[name] = merged
+    else:
+        props[name] = copy.deepcopy(spec)
+
+
+def merge_mappings(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, val in over.items():
+        if key == "properties":
+            props = out.setdefault("properties", {})
+            for name, spec in val.items():
+                _merge_field(props, name, spec)
+        elif key == "dynamic_templates":
+            entries = out.setdefault("dynamic_templates", [])
+            for entry in val:
+                (name,) = entry.keys()
+                entries[:] = [e for e in entries if name not in e]
+                entries.append(copy.deepcopy(entry))
+        else:
+            out[key] = copy.deepcopy(val)
+    return out
+
+
+# -- documents ------------------------------------------------------------------------------------
+@dataclass(eq=False)
+class _Node:
+    path: str
+    type: str
+    spec: dict[str, Any]
+    props: dict[str, _Node] = field(default_factory=dict)
+    dynamic: str = "true"
+    enabled: bool = True
+    check: v.Checker | None = None
+    ignore_malformed: bool = False
+
+
+@dataclass
+class _Ctx:
+    doc_id: str
+    raw: bytes
+    pending: dict[str, _Node] = field(default_factory=dict)
+    new: list[tuple[_Node, str, _Node]] = field(default_factory=list)
+    constants: list[tuple[_Node, str]] = field(default_factory=list)
+
+
+def _locate(raw: bytes, path: str) -> str:
+    """``line:column`` of the value of ``path`` (or of its last part) in the raw JSON line."""
+    for key in (path, path.rsplit(".", 1)[-1]):
+        needle = orjson.dumps(key)
+        pos = raw.find(needle)
+        while pos != -1:
+            j = pos + len(needle)
+            while raw[j : j + 1] in (b" ", b"\t"):
+                j += 1
+            if raw[j : j + 1] == b":":
+                j += 1
+                while raw[j : j + 1] in (b" ", b"\t"):
+                    j += 1
+                return f"1:{j + 1}"
+            pos = raw.find(needle, pos + 1)
+    return f"1:{len(raw)}"
+
+
+class DocumentMapper:
+    def __init__(self, mappings: dict[str, Any], settings: dict[str, Any], data_stream: bool) -> None:
+        self.mappings = copy.deepcopy(mappings)
+        self.data_stream = data_stream
+        if data_stream:
+            props = self.mappings.setdefault("properties", {})
+            props.setdefault("@timestamp", {"type": "date"})
+            self.mappings["_data_stream_timestamp"] = {"enabled": True}
+        m = self.mappings
+        self.date_detection = m.get("date_detection", True) not in (False, "false")
+        self.numeric_detection = m.get("numeric_detection", False) in (True, "true")
+        self.date_formats: list[str] = m.get("dynamic_date_formats", _DEFAULT_DATE_FORMATS)
+        self.templates = [(n, t) for entry in m.get("dynamic_templates", []) for n, t in entry.items()]
+        self.ignore_malformed = settings.get("index.mapping.ignore_malformed") == "true"
+        self.field_limit = int(settings.get("index.mapping.total_fields.limit", "1000"))
+        self.ignore_beyond = settings.get("index.mapping.total_fields.ignore_dynamic_beyond_limit") == "true"
+        self.field_count = 0
+        self.root = self._compile("", "object", m, _DYNAMIC_VALUES.get(m.get("dynamic", True), "true"))
+        self.field_count -= 1  # the root is not a field
+
+    def field_type(self, path: str) -> str | None:
+        node: _Node | None = self.root
+        for part in path.split("."):
+            node = node.props.get(part) if node is not None else None
+        return node.type if node is not None else None
+
+    # -- compilation ---------------------------------------------------------------------------
+    def _compile(self, path: str, ftype: str, spec: dict[str, Any], dynamic: str) -> _Node:
+        self.field_count += 1 + len(spec.get("fields", {}))
+        if ftype in OBJECT_TYPES:
+            dyn = _DYNAMIC_VALUES.get(spec["dynamic"], dynamic) if "dynamic" in spec else dynamic
+            node = _Node(path, ftype, spec, dynamic=dyn, enabled=spec.get("enabled", True) not in (False, "false"))
+            for name, sub in spec.setdefault("properties", {}).items():
+                node.props[name] = self._compile(f"{path}.{name}" if path else name, sub.get("type", "object"), sub, dyn)
+            return node
+        node = _Node(path, ftype, spec)
+        node.ignore_malformed = ftype in _MALFORMED_TYPES and (
+            spec.get("ignore_malformed", self.ignore_malformed) in (True, "true"))
+        node.check = self._checker(path, ftype, spec)
+        return node
+
+    @staticmethod
+    def _checker(path: str, ftype: str, spec: dict[str, Any]) -> v.Checker | None:
+        if ftype in ("long", "integer", "short", "byte", "unsigned_long"):
+            return v.integer_checker(ftype, spec.get("coerce", True) not in (False, "false"))
+        if ftype in ("double", "float", "half_float", "scaled_float"):
+            return v.float_checker()
+        if ftype in ("date", "date_nanos"):
+            return v.date_checker(spec.get("format"))
+        if ftype == "boolean":
+            return v.check_boolean
+        if ftype == "ip":
+            return v.check_ip
+        if ftype == "geo_point":
+            return v.geo_point_checker(path)
+        if ftype == "constant_keyword" and "value" in spec:
+            return v.constant_checker(path, v.scalar_text(spec["value"]))
+        return None
+
+    # -- parsing -------------------------------------------------------------------------------
+    def parse(self, source: dict[str, Any], doc_id: str, raw: bytes) -> None:
+        """Check ``source``; raise :class:`EsError` as Elasticsearch would fail the item; on success
+        apply the dynamic mapping updates it implies."""
+        ctx = _Ctx(doc_id, raw)
+        self._object(self.root, source, ctx)
+        if self.data_stream:
+            ts = source.get("@timestamp")
+            if ts is None or ts == []:
+                msg = "data stream timestamp field [@timestamp] is missing"
+                raise EsError(400, "document_parsing_exception", f"[1:{len(raw)}] failed to parse: {msg}",
+                              caused_by={"type": "illegal_argument_exception", "reason": msg})
+            if isinstance(ts, list) and len(ts) > 1:
+                msg = "data stream timestamp field [@timestamp] encountered multiple values"
+                raise EsError(400, "document_parsing_exception", f"[1:{len(raw)}] failed to parse: {msg}",
+                              caused_by={"type": "illegal_argument_exception", "reason": msg})
+        if ctx.new or ctx.constants:
+            self._commit(ctx)
+
+    def _object(self, node: _Node, obj: dict[str, Any], ctx: _Ctx) -> None:
+        for key, value in obj.items():
+            if "." in key:
+                self._dotted(node, key.split("."), 0, value, ctx)
+            else:
+                self._value(node, key, value, ctx)
+
+    def _dotted(self, node: _Node, parts: list[str], i: int, value: Any, ctx: _Ctx) -> None:
+        name = parts[i]
+        if i == len(parts) - 1:
+            self._value(node, name, value, ctx)
+            return
+        if not name:
+            raise EsError(400, "document_parsing_exception",
+                          f"[{_locate(ctx.raw, '.'.join(parts))}] field name cannot be an empty string")
+        path = f"{node.path}.{name}" if node.path else name
+        child = node.props.get(name) or ctx.pending.get(path)
+        if child is None:
+            child = self._dynamic(node, name, path, {}, ctx)
+            if child is None:
+                return
+        if child.type not in OBJECT_TYPES:
+            if child.type == "flattened":
+                return
+            raise EsError(
+                400, "document_parsing_exception",
+                f"[{_locate(ctx.raw, '.'.join(parts))}] Could not dynamically add mapping for field "
+                f"[{'.'.join(parts)}]. Existing mapping for [{path}] must be of type object but found [{child.type}].")
+        if child.enabled:
+            self._dotted(child, parts, i + 1, value, ctx)
+
+    def _value(self, parent: _Node, name: str, value: Any, ctx: _Ctx) -> None:
+        child = parent.props.get(name)
+        if child is None:
+            path = f"{parent.path}.{name}" if parent.path else name
+            child = ctx.pending.get(path)
+            if child is None:
+                if value is None:
+                    return
+                child = self._dynamic(parent, name, path, value, ctx)
+                if child is None:
+                    return
+        if child.type in OBJECT_TYPES:
+            self._into_object(child, name, value, ctx)
+        else:
+            self._leaf(child, value, ctx)
+
+    def _into_object(self, node: _Node, name: str, value: Any, ctx: _Ctx) -> None:
+        if not node.enabled or value is None:
+            return
+        if type(value) is dict:
+            self._object(node, value, ctx)
+        elif type(value) is list:
+            for item in value:
+                self._into_object(node, name, item, ctx)
+        else:
+            raise EsError(400, "document_parsing_exception",
+                          f"[{_locate(ctx.raw, node.path)}] object mapping for [{node.path}] tried to parse field "
+                          f"[{name}] as object, but found a concrete value")
+
+    def _leaf(self, node: _Node, value: Any, ctx: _Ctx) -> None:
+        if value is None:
+            return
+        tv = type(value)
+        if tv is list:
+            if node.type == "geo_point" and v.is_point_array(value):
+                self._check(node, value, ctx)
+                return
+            for item in value:
+                self._leaf(node, item, ctx)
+            return
+        if tv is dict and node.type not in DICT_VALUE_TYPES:
+            loc = _locate(ctx.raw, node.path)
+            raise self._field_error(node, value, {"type": "illegal_state_exception",
+                                                  "reason": f"Can't get text on a START_OBJECT at {loc}"}, ctx)
+        if node.check is not None:
+            self._check(node, value, ctx)
+        elif node.type == "constant_keyword":
+            ctx.constants.append((node, v.scalar_text(value)))
+
+    def _check(self, node: _Node, value: Any, ctx: _Ctx) -> None:
+        assert node.check is not None
+        cause = node.check(value)
+        if cause is not None and not node.ignore_malformed:
+            raise self._field_error(node, value, cause, ctx)
+
+    @staticmethod
+    def _field_error(node: _Node, value: Any, cause: dict[str, Any], ctx: _Ctx) -> EsError:
+        return EsError(
+            400, "document_parsing_exception",
+            f"[{_locate(ctx.raw, node.path)}] failed to parse field [{node.path}] of type [{node.type}] in document "
+            f"with id '{ctx.doc_id}'. Preview of field's value: '{java_value(value)}'",
+            caused_by=cause)
+
+    # -- dynamic mapping -------------------------------------------------------------------------
+    def _dynamic(self, parent: _Node, name: str, path: str, value: Any, ctx: _Ctx) -> _Node | None:
+        if parent.dynamic == "strict":
+            raise EsError(400, "strict_dynamic_mapping_exception",
+                          f"[{_locate(ctx.raw, path)}] mapping set to strict, dynamic introduction of [{name}] "
+                          f"within [{parent.path or '_doc'}] is not allowed")
+        if parent.dynamic != "true":
+            return None
+        sample = value
+        if type(value) is list:
+            sample = next((x for x in value if x is not None), None)
+            if sample is None:
+                return None
+        kind = self._kind(sample)
+        spec = self._from_template(name, path, kind)
+        if spec is None or (kind == "object" and spec.get("type", "object") not in OBJECT_TYPES):
+            spec = self._default_spec(kind)
+        ftype = spec.get("type", "object") if kind == "object" else spec.setdefault("type", self._default_spec(kind)["type"])
+        if ftype in OBJECT_TYPES:
+            spec.setdefault("properties", {})
+        node = self._compile(path, ftype, spec, parent.dynamic)
+        self.field_count -= 1 + len(spec.get("fields", {}))  # counted on commit
+        ctx.pending[path] = node
+        ctx.new.append((parent, name, node))
+        return node
+
+    def _kind(self, value: Any) -> str:
+        t = type(value)
+        if t is dict:
+            return "object"
+        if t is bool:
+            return "boolean"
+        if t is int:
+            return "long"
+        if t is float:
+            return "double"
+        text = str(value)
+        if self.date_detection and v.matches_date(text, self.date_formats):
+            return "date"
+        if self.numeric_detection and v.integer_checker("long")(text) is None and "." not in text:
+            return "long"
+        if self.numeric_detection and v.float_checker()(text) is None:
+            return "double"
+        return "string"
+
+    @staticmethod
+    def _default_spec(kind: str) -> dict[str, Any]:
+        return {
+            "object": {"properties": {}},
+            "boolean": {"type": "boolean"},
+            "long": {"type": "long"},
+            "double": {"type": "float"},
+            "date": {"type": "date"},
+            "string": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
+        }[kind]
+
+    def _from_template(self, name: str, path: str, kind: str) -> dict[str, Any] | None:
+        for _tname, tmpl in self.templates:
+            mapping = tmpl.get("mapping")
+            if not isinstance(mapping, dict):
+                continue
+            if not _any_match(tmpl.get("match_mapping_type"), kind, glob=False, default=True):
+                continue
+            if _any_match(tmpl.get("unmatch_mapping_type"), kind, glob=False, default=False):
+                continue
+            regex = tmpl.get("match_pattern") == "regex"
+            if not _any_match(tmpl.get("match"), name, glob=True, default=True, regex=regex):
+                continue
+            if _any_match(tmpl.get("unmatch"), name, glob=True, default=False, regex=regex):
+                continue
+            if not _any_match(tmpl.get("path_match"), path, glob=True, default=True, regex=regex):
+                continue
+            if _any_match(tmpl.get("path_unmatch"), path, glob=True, default=False, regex=regex):
+                continue
+            dyn_type = {"string": "text", "double": "float"}.get(kind, kind)
+            text = orjson.dumps(mapping).decode().replace("{name}", name).replace("{dynamic_type}", dyn_type)
+            return dict(orjson.loads(text))
+        return None
+
+    def _commit(self, ctx: _Ctx) -> None:
+        added = sum(1 + len(node.spec.get("fields", {})) for _p, _n, node in ctx.new)
+        if added and self.field_count + added > self.field_limit:
+            if not self.ignore_beyond:
+                raise EsError(400, "illegal_argument_exception",
+                              f"Limit of total fields [{self.field_limit}] has been exceeded while adding new "
+                              f"fields [{added}]")
+            return
+        for parent, name, node in ctx.new:
+            parent.props[name] = node
+            parent.spec.setdefault("properties", {})[name] = node.spec
+        self.field_count += added
+        for node, text in ctx.constants:
+            if "value" not in node.spec:
+                node.spec["value"] = text
+                node.check = v.constant_checker(node.path, text)
+
+
+def _any_match(patterns: Any, value: str, *, glob: bool, default: bool, regex: bool = False) -> bool:
+    if patterns is None:
+        return default
+    items = patterns if isinstance(patterns, list) else [patterns]
+    for pat in items:
+        if pat == "*":
+            return True
+        if regex and re.fullmatch(pat, value):
+            return True
+        if not regex and glob and glob_match(pat, value):
+            return True
+        if not glob and pat == value:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")) + r"\Z", re.S)
+
+
+def glob_match(pattern: str, name: str) -> bool:
+    """Elasticsearch's ``Regex.simpleMatch``: ``*`` is the only wildcard."""
+    if "*" not in pattern:
+        return pattern == name
+    return _glob_regex(pattern).match(name) is not None
