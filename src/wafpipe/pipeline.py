@@ -51,6 +51,7 @@ class RunReport:
     files_done: int = 0
     files_failed: int = 0
     files_quarantined: int = 0
+    files_already_done: int = 0
     events: int = 0
     stored: int = 0
     duplicates: int = 0
@@ -141,6 +142,7 @@ class Collector:
             ref.key, source=ref.source, name=ref.name, path=ref.path, size=ref.size, mtime=ref.mtime
         )
         if rec.status in ("done", "quarantined"):
+            self.report.files_already_done += 1
             self._ack(ref)
             return
         if any(f.ref.key == ref.key for f in self._inflight.values()):

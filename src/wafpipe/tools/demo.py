@@ -54,21 +54,76 @@ def build_demo(directory: Path) -> tuple[Path, Path]:
     return incoming, keys
 
 
-def run_demo(directory: Path) -> int:
-    from wafpipe.reader import Problem, read_path
-    from wafpipe.summary import Summary
+DEMO_CONFIG = """\
+# The demo collector: the generated landing directory → the embedded DuckDB store.
+data_dir = "data"
 
-    incoming, keys = build_demo(directory)
-    stats = Summary()
-    for path in sorted(p for p in incoming.iterdir() if p.is_file()):
-        stats.files += 1
-        reader = read_path(path, keys_dir=keys)
-        for item in reader.items():
-            if isinstance(item, Problem):
-                stats.add_problem(item.kind)
-                print(item.message(), file=sys.stderr)
-            else:
-                stats.add_doc(item.doc)
-    print(f"demo data: {incoming} (keys: {keys})")
-    stats.render(sys.stdout)
-    return 0 if not stats.problems else 1
+[keys]
+dir = "keys"
+
+[[sources]]
+type = "directory"
+path = "incoming"
+patterns = ["*.log", "*.log.gz"]
+
+[[sinks]]
+type = "duckdb"
+
+[pipeline]
+workers = 2
+"""
+
+
+def run_demo(directory: Path) -> int:
+    """Generate once, ingest with the collector (``run --once``), print what the store holds."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from wafpipe.config import load_config
+    from wafpipe.logs import setup_logging
+    from wafpipe.pipeline import Collector
+    from wafpipe.sinks.duckdb import DuckDBSink
+    from wafpipe.summary import EXAMPLE_QUERIES
+
+    build_demo(directory)
+    cfg_path = directory / "wafpipe.toml"
+    if not cfg_path.exists():
+        cfg_path.write_text(DEMO_CONFIG)
+    cfg = load_config(cfg_path)
+    setup_logging(cfg.logging.format, "warning")
+    report = Collector(cfg).run(once=True)
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(
+        f"ingested {report.files_done} file(s) from {directory / 'incoming'}: "
+        f"{report.stored} new events, {report.duplicates} already stored; "
+        f"{report.files_already_done} file(s) were already done"
+    )
+    store = DuckDBSink(cfg.data_dir / "wafpipe.duckdb", read_only=True)
+    store.open()
+    try:
+        stats = store.stats()
+        console.print(f"the store holds {stats['events']} events ({stats['security_events']} security events), "
+                      f"{stats['first']} … {stats['last']}")
+        kinds = Table(title="events by kind")
+        kinds.add_column("event.kind")
+        kinds.add_column("count", justify="right")
+        for kind, n in store.group_count("kind"):
+            kinds.add_row(str(kind), str(n))
+        console.print(kinds)
+        attacks = Table(title="attacks by type and outcome")
+        attacks.add_column("attack type")
+        for outcome in ("failure", "success", "unknown"):
+            attacks.add_column(outcome, justify="right")
+        for attack, _ in store.group_count("attack_type", "security_event", limit=50):
+            row = dict(store.group_count("outcome", "security_event AND attack_type = ?", [attack]))
+            attacks.add_row(str(attack), *(str(row.get(o, 0)) for o in ("failure", "success", "unknown")))
+        console.print(attacks)
+    finally:
+        store.close()
+    if report.problems:
+        console.print(f"problems: {dict(report.problems)}")
+    console.print("\ntry:")
+    for q in EXAMPLE_QUERIES:
+        console.print(f"  .venv/bin/wafpipe query -c {cfg_path} '{q}'")
+    console.print(f"  .venv/bin/wafpipe query -c {cfg_path} --count")
+    return report.exit_code
