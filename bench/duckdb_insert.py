@@ -52,7 +52,7 @@ SPAN_S = 30 * 86400  # the base store covers 30 days
 GEN_SQL = """
 WITH r AS (
   SELECT i, hash(i) AS h,
-         TIMESTAMP '{start}' + to_microseconds(CAST(i * {step_us} AS BIGINT)) AS ts
+         TIMESTAMP '{start}' + to_milliseconds(CAST(i * {step_ms} AS BIGINT)) AS ts  -- ms, as @timestamp
   FROM range({a}, {b}) t(i)
 ), v AS (
   SELECT i, h, ts,
@@ -105,7 +105,7 @@ FROM v ORDER BY ts
 
 
 def gen_sql(a: int, b: int, rows: int) -> str:
-    return GEN_SQL.format(start=START, step_us=SPAN_S * 1_000_000 / rows, a=a, b=b)
+    return GEN_SQL.format(start=START, step_ms=SPAN_S * 1000 / rows, a=a, b=b)
 
 
 def rss() -> dict[str, float]:

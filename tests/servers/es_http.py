@@ -348,7 +348,7 @@ class EsApp:
         index, doc = self.cluster.get_doc(target, doc_id)
         if index is None:
             raise index_not_found(target)
-        if doc is None or not doc.live:
+        if doc is None:
             return 404, {"_index": index.name, "_id": doc_id, "found": False}
         return 200, {"_index": index.name, "_id": doc_id, "_version": doc.version, "_seq_no": doc.seq_no,
                      "_primary_term": 1, "found": True, "_source": doc.source}

@@ -192,7 +192,7 @@ def merge_mappings(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]
 
 
 # -- documents ------------------------------------------------------------------------------------
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Node:
     path: str
     type: str
@@ -202,6 +202,8 @@ class _Node:
     enabled: bool = True
     check: v.Checker | None = None
     ignore_malformed: bool = False
+    is_object: bool = False
+    slow: bool = False  # leaf values need _leaf() even when scalar (constant_keyword without a value)
 
 
 @dataclass
@@ -262,7 +264,8 @@ class DocumentMapper:
         self.field_count += 1 + len(spec.get("fields", {}))
         if ftype in OBJECT_TYPES:
             dyn = _DYNAMIC_VALUES.get(spec["dynamic"], dynamic) if "dynamic" in spec else dynamic
-            node = _Node(path, ftype, spec, dynamic=dyn, enabled=spec.get("enabled", True) not in (False, "false"))
+            node = _Node(path, ftype, spec, dynamic=dyn, enabled=spec.get("enabled", True) not in (False, "false"),
+                         is_object=True)
             for name, sub in spec.setdefault("properties", {}).items():
                 node.props[name] = self._compile(f"{path}.{name}" if path else name, sub.get("type", "object"), sub, dyn)
             return node
@@ -270,6 +273,7 @@ class DocumentMapper:
         node.ignore_malformed = ftype in _MALFORMED_TYPES and (
             spec.get("ignore_malformed", self.ignore_malformed) in (True, "true"))
         node.check = self._checker(path, ftype, spec)
+        node.slow = ftype == "constant_keyword" and node.check is None
         return node
 
     @staticmethod
@@ -310,11 +314,29 @@ class DocumentMapper:
             self._commit(ctx)
 
     def _object(self, node: _Node, obj: dict[str, Any], ctx: _Ctx) -> None:
+        # The hot loop: known fields with scalar values are checked inline; the rest takes the
+        # general path (_value/_leaf/_dotted).
+        props = node.props
         for key, value in obj.items():
-            if "." in key:
-                self._dotted(node, key.split("."), 0, value, ctx)
-            else:
-                self._value(node, key, value, ctx)
+            child = props.get(key)
+            if child is None:
+                if "." in key:
+                    self._dotted(node, key.split("."), 0, value, ctx)
+                else:
+                    self._value(node, key, value, ctx)
+                continue
+            tv = type(value)
+            if child.is_object:
+                if tv is dict and child.enabled:
+                    self._object(child, value, ctx)
+                else:
+                    self._into_object(child, key, value, ctx)
+            elif value is None:
+                continue
+            elif tv is dict or tv is list or child.slow:
+                self._leaf(child, value, ctx)
+            elif child.check is not None and child.check(value) is not None:
+                self._check(child, value, ctx)
 
     def _dotted(self, node: _Node, parts: list[str], i: int, value: Any, ctx: _Ctx) -> None:
         name = parts[i]
@@ -330,7 +352,7 @@ class DocumentMapper:
             child = self._dynamic(node, name, path, {}, ctx)
             if child is None:
                 return
-        if child.type not in OBJECT_TYPES:
+        if not child.is_object:
             if child.type == "flattened":
                 return
             raise EsError(
@@ -351,7 +373,7 @@ class DocumentMapper:
                 child = self._dynamic(parent, name, path, value, ctx)
                 if child is None:
                     return
-        if child.type in OBJECT_TYPES:
+        if child.is_object:
             self._into_object(child, name, value, ctx)
         else:
             self._leaf(child, value, ctx)

@@ -20,7 +20,7 @@ from .es_errors import EsError, illegal_argument
 from .es_mapping import glob_match
 from .es_store import Doc, Index
 
-Pred = Callable[[Doc], bool]
+Pred = Callable[[str, dict[str, Any]], bool]  # (doc id, source)
 _MISSING = object()
 _UNSUPPORTED_QUERIES = {"query_string", "simple_query_string", "nested", "has_child", "has_parent", "geo_distance",
                         "geo_bounding_box", "function_score", "script", "script_score", "more_like_this", "regexp",
@@ -110,22 +110,22 @@ def _field_spec(spec: Any, name: str, key: str = "value") -> tuple[str, Any, dic
 
 def compile_query(query: Any) -> Pred:
     if query is None:
-        return lambda d: True
+        return lambda i, s: True
     if not isinstance(query, dict) or len(query) != 1:
         raise parsing_error("[_na] query malformed, must start with start_object")
     ((name, spec),) = query.items()
     if name == "match_all":
-        return lambda d: True
+        return lambda i, s: True
     if name == "match_none":
-        return lambda d: False
+        return lambda i, s: False
     if name == "bool":
         return _bool(spec)
     if name == "ids":
         ids = set(spec.get("values", []))
-        return lambda d: d.id in ids
+        return lambda i, s: i in ids
     if name == "exists":
         parts = str(spec.get("field", "")).split(".")
-        return lambda d: bool(values_at(d.source, parts))
+        return lambda i, s: bool(values_at(s, parts))
     if name in ("term", "terms", "prefix", "wildcard", "match", "match_phrase", "range"):
         return _field_query(name, spec)
     if name in _UNSUPPORTED_QUERIES:
@@ -140,7 +140,7 @@ def _field_query(name: str, spec: Any) -> Pred:
             raise parsing_error("[terms] query requires exactly one field with an array of values")
         fieldname, wanted = items[0]
         parts = fieldname.split(".")
-        return lambda d: any(_equal(v, w) for v in values_at(d.source, parts) for w in wanted)
+        return lambda i, s: any(_equal(v, w) for v in values_at(s, parts) for w in wanted)
     if name == "range":
         fieldname, _value, opts = _field_spec(spec, name)
         parts = fieldname.split(".")
@@ -158,26 +158,26 @@ def _field_query(name: str, spec: Any) -> Pred:
                     return False
             return True
 
-        return lambda d: any(in_range(v) for v in values_at(d.source, parts))
+        return lambda i, s: any(in_range(v) for v in values_at(s, parts))
     fieldname, value, opts = _field_spec(spec, name, "query" if name.startswith("match") else "value")
     parts = fieldname.split(".")
     if name == "term":
         if opts.get("case_insensitive"):
             low = _text(value).lower()
-            return lambda d: any(_text(v).lower() == low for v in values_at(d.source, parts))
-        return lambda d: any(_equal(v, value) for v in values_at(d.source, parts))
+            return lambda i, s: any(_text(v).lower() == low for v in values_at(s, parts))
+        return lambda i, s: any(_equal(v, value) for v in values_at(s, parts))
     if name == "prefix":
-        return lambda d: any(_text(v).startswith(str(value)) for v in values_at(d.source, parts))
+        return lambda i, s: any(_text(v).startswith(str(value)) for v in values_at(s, parts))
     if name == "wildcard":
-        return lambda d: any(glob_match(str(value), _text(v)) for v in values_at(d.source, parts))
+        return lambda i, s: any(glob_match(str(value), _text(v)) for v in values_at(s, parts))
     if name == "match_phrase":
         low = str(value).lower()
-        return lambda d: any(low in _text(v).lower() for v in values_at(d.source, parts))
+        return lambda i, s: any(low in _text(v).lower() for v in values_at(s, parts))
     tokens = set(re.findall(r"\w+", str(value).lower()))
     need_all = str(opts.get("operator", "or")).lower() == "and"
 
-    def match(d: Doc) -> bool:
-        have = {t for v in values_at(d.source, parts) for t in re.findall(r"\w+", _text(v).lower())}
+    def match(i: str, s: dict[str, Any]) -> bool:
+        have = {t for v in values_at(s, parts) for t in re.findall(r"\w+", _text(v).lower())}
         return tokens <= have if need_all else bool(tokens & have)
 
     return match
@@ -197,10 +197,10 @@ def _bool(spec: Any) -> Pred:
     msm = spec.get("minimum_should_match", 0 if must else 1 if should else 0)
     msm = int(str(msm).rstrip("%")) if not str(msm).endswith("%") else int(len(should) * int(str(msm)[:-1]) / 100)
 
-    def pred(d: Doc) -> bool:
-        if not all(p(d) for p in must) or any(p(d) for p in must_not):
+    def pred(i: str, s: dict[str, Any]) -> bool:
+        if not all(p(i, s) for p in must) or any(p(i, s) for p in must_not):
             return False
-        return not should or sum(1 for p in should if p(d)) >= msm
+        return not should or sum(1 for p in should if p(i, s)) >= msm
 
     return pred
 
@@ -221,7 +221,10 @@ def count(indices: list[Index], body: dict[str, Any] | None, params: dict[str, s
         if key != "query":
             raise parsing_error(f"request does not support [{key}]")
     pred = compile_query(body.get("query") if "query" in body else query_from_params(params))
-    total = sum(1 for index in indices for d in index.searchable(interval) if pred(d))
+    if body.get("query") is None and "q" not in params:
+        total = sum(len(index.searchable(interval)) for index in indices)
+    else:
+        total = sum(1 for index in indices for d in index.searchable(interval) if pred(d.id, d.source))
     return {"count": total, "_shards": {"total": len(indices), "successful": len(indices), "skipped": 0, "failed": 0}}
 
 
@@ -242,7 +245,8 @@ def search(indices: list[Index], body: dict[str, Any] | None, params: dict[str, 
                                "setting.")
     pred = compile_query(body["query"] if "query" in body else query_from_params(params))
     post = compile_query(body.get("post_filter")) if "post_filter" in body else None
-    hits = [(index, d) for index in indices for d in index.searchable(interval) if pred(d) and (post is None or post(d))]
+    hits = [(index, d, src) for index in indices for d in index.searchable(interval)
+            if pred(d.id, src := d.source) and (post is None or post(d.id, src))]
     sort = _sort_spec(body.get("sort", params.get("sort")))
     if sort:
         for fieldname, order in reversed(sort):
@@ -253,13 +257,13 @@ def search(indices: list[Index], body: dict[str, Any] | None, params: dict[str, 
     if track is not True and isinstance(track, int) and total > track:
         total, relation = track, "gte"
     out_hits = []
-    for index, d in hits[start : start + size]:
+    for index, d, source in hits[start : start + size]:
         hit: dict[str, Any] = {"_index": index.name, "_id": d.id, "_score": None if sort else 1.0}
-        src = _filter_source(d.source, body.get("_source", params.get("_source", True)))
+        src = _filter_source(source, body.get("_source", params.get("_source", True)))
         if src is not None:
             hit["_source"] = src
         if sort:
-            hit["sort"] = [_sort_value(index, d, f) for f, _o in sort]
+            hit["sort"] = [_sort_value(index, d, source, f) for f, _o in sort]
         out_hits.append(hit)
     hits_obj: dict[str, Any] = {"max_score": None if sort or not hits else 1.0, "hits": out_hits}
     if track is not False:
@@ -285,10 +289,10 @@ def _sort_spec(raw: Any) -> list[tuple[str, str]]:
     return [(f, o) for f, o in out if f != "_score"]
 
 
-def _sort_value(index: Index, d: Doc, fieldname: str) -> Any:
+def _sort_value(index: Index, d: Doc, source: dict[str, Any], fieldname: str) -> Any:
     if fieldname == "_doc":
         return d.seq_no
-    values = values_at(d.source, fieldname.split("."))
+    values = values_at(source, fieldname.split("."))
     if not values:
         return None
     value = values[0]
@@ -298,8 +302,8 @@ def _sort_value(index: Index, d: Doc, fieldname: str) -> Any:
     return value
 
 
-def _sort_key(hit: tuple[Index, Doc], fieldname: str) -> tuple[int, Any]:
-    value = _sort_value(hit[0], hit[1], fieldname)
+def _sort_key(hit: tuple[Index, Doc, dict[str, Any]], fieldname: str) -> tuple[int, Any]:
+    value = _sort_value(hit[0], hit[1], hit[2], fieldname)
     if value is None:
         return (1, 0)
     number = _num(value)

@@ -258,6 +258,7 @@ def test_permission_error_names_path_owner_mode_and_fix_and_other_files_go_on(tm
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["can_open_bad"] is False  # the capabilities really were dropped
     assert out["snapshot"] == ["1_1.log"]  # the readable file is not held up
     kind, message = out["problems"][str(bad)]
     assert kind == "permission"

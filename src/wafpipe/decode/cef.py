@@ -264,12 +264,9 @@ def _split_line(line: str) -> tuple[list[str], _Cut, str | None]:
         hlen += 1
     if "\n" in ext:
         _check_newlines(ext, origin + hlen)
-    vendor = fields[1]
-    if len(ext) > 1:
-        cut = _cut(ext, vendor == "Incapsula", origin + hlen)
-    else:
-        cut = ([], [], [], [])
-    return fields, cut, prefix
+    if len(ext) <= 1:
+        return fields, ([], [], [], []), prefix
+    return fields, _cut(ext, fields[1] == "Incapsula", origin + hlen), prefix
 
 
 def _check_newlines(ext: str, origin: int) -> None:

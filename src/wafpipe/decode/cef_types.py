@@ -226,7 +226,7 @@ def extension_type(key: str) -> str | None:
 
 # --- timestamps --------------------------------------------------------------------------------
 
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTHS = {m.lower(): i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 _TS = re.compile(
     r"(?P<mon>[A-Za-z]{3}) +(?P<day>\d{1,2})(?: +(?P<year>\d{4}))? +"
     r"(?P<h>\d{1,2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:\.(?P<frac>\d{1,9}))?(?: +(?P<zone>\S+))?"

@@ -207,6 +207,10 @@ class _Parser:
             raise _err(f"expected {what}, found {_describe(tok)}", tok.col)
         return self.next()
 
+    def close(self, open_tok: Token) -> None:
+        self.expect(")", f"')' to close the '(' at column {open_tok.col}")
+        self.depth -= 1
+
     def enter(self, tok: Token) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -219,7 +223,10 @@ class _Parser:
         node = self.or_()
         tok = self.peek()
         if tok.kind != "eof":
-            hint = "add 'and'/'or', or balance the parentheses" if tok.kind == ")" else None
+            hint = {
+                ")": "add 'and'/'or', or balance the parentheses",
+                ":": 'quote values that contain ":" — e.g. source.ip:"2001:db8::1"',
+            }.get(tok.kind)
             raise _err(f"unexpected {_describe(tok)}", tok.col, hint)
         return node
 
@@ -261,8 +268,7 @@ class _Parser:
             self.next()
             self.enter(tok)
             node = self.or_()
-            self.expect(")", "')' to close the '(' at column %d" % tok.col)
-            self.depth -= 1
+            self.close(tok)
             return node
         if tok.kind == "word" and tok.keyword() is None:
             nxt = self.peek(1)
@@ -304,8 +310,7 @@ class _Parser:
             self.next()
             self.enter(tok)
             node = self.v_or(field, ftok.col)
-            self.expect(")", "')' to close the '(' at column %d" % tok.col)
-            self.depth -= 1
+            self.close(tok)
             return node
         return Match(field, self.value(f"a value after '{field}:'"), ftok.col)
 
@@ -373,8 +378,7 @@ class _Parser:
             self.next()
             self.enter(tok)
             node = self.v_or(field, col)
-            self.expect(")", "')' to close the '(' at column %d" % tok.col)
-            self.depth -= 1
+            self.close(tok)
             return node
         value = self.value(f"a value for '{field}'")
         return Exists(field, col) if value.is_star else Match(field, value, col)

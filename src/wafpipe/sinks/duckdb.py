@@ -48,6 +48,7 @@ running (otherwise they use the collector's API, which calls :meth:`count`/:meth
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -301,9 +302,9 @@ class DuckDBSink(Sink):
             return
         try:
             if not self.read_only:
-                con.execute("CHECKPOINT")
-        except duckdb.Error:
-            pass  # the WAL still holds every committed batch; the next open replays it
+                # on failure the WAL still holds every committed batch; the next open replays it
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("CHECKPOINT")
         finally:
             con.close()
 
@@ -346,10 +347,8 @@ class DuckDBSink(Sink):
                     res = con.execute(INSERT_FULL_SQL).fetchone()
                 con.execute("COMMIT")
             except duckdb.Error as exc:
-                try:
+                with contextlib.suppress(duckdb.Error):
                     con.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass
                 raise SinkError(
                     f"DuckDB store {self.path}: batch of {len(batch)} events not written: {exc}",
                     hint="check free disk space and memory_limit; the batch will be retried",

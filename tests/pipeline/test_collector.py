@@ -1,0 +1,186 @@
+"""The collector end to end (issue "Collector runtime" must-shows), through the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.pipeline.helpers import api_info, count, distinct_ids, generate_mix, wafpipe, write_config
+
+
+def test_every_format_once_then_nothing_more(tmp_path: Path) -> None:
+    write_config(tmp_path, workers=2)
+    total = generate_mix(tmp_path)
+    res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert count(tmp_path) == total
+    # a second run adds nothing
+    res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert count(tmp_path) == total
+    # the same file copied in under another name adds nothing (ids come from the Imperva header)
+    some = sorted((tmp_path / "incoming").glob("*.log"))[0]
+    shutil.copy(some, tmp_path / "incoming" / "9999_1.log")
+    shutil.copy(some, tmp_path / "incoming" / "copy-of-it.log")
+    res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert count(tmp_path) == total
+    assert distinct_ids(tmp_path) == (total, total)
+    assert count(tmp_path, "imperva.waf.security_event:true") > 0
+    assert count(tmp_path, 'event.dataset:"imperva.waf"') == total
+
+
+def test_config_error_exits_2_with_key_path(tmp_path: Path) -> None:
+    (tmp_path / "wafpipe.toml").write_text('[[sinks]]\ntype = "duckdb"\nmemory_limt = "1GB"\n')
+    res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path)
+    assert res.returncode == 2
+    assert "sinks[0]" in res.stderr and "memory_limt" in res.stderr
+    (tmp_path / "wafpipe.toml").write_text("[pipeline]\nbatch_size = \"many\"\n")
+    res = wafpipe("query", "-c", "wafpipe.toml", "--count", cwd=tmp_path)
+    assert res.returncode == 2 and "pipeline.batch_size" in res.stderr
+
+
+def test_bad_inputs_each_get_message_counter_and_dead_letter(tmp_path: Path) -> None:
+    """An unreadable file (permission-bypass capabilities dropped, DESIGN §8), a corrupt file and a
+    bad line: each is reported and dead-lettered/quarantined, and the others are ingested."""
+    if shutil.which("setpriv") is None:
+        pytest.fail("setpriv (util-linux) is required for the permission test")
+    write_config(tmp_path)
+    from tests.filebuilder import make_file, sample_lines
+
+    inc = tmp_path / "incoming"
+    (inc / "1_1.log").write_bytes(make_file(sample_lines(10)))
+    (inc / "1_2.log").write_bytes(make_file(sample_lines(6)[:3] + ["CEF:0|Incapsula|broken"] + sample_lines(6)[3:],
+                                            header={"startTime": "2"}))
+    corrupt = make_file(sample_lines(400), header={"startTime": "3"})
+    (inc / "1_3.log").write_bytes(corrupt[: len(corrupt) // 2])
+    locked = inc / "1_4.log"
+    locked.write_bytes(make_file(sample_lines(5), header={"startTime": "4"}))
+    locked.chmod(0)
+    cmd = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+           "--bounding-set=-dac_override,-dac_read_search",
+           sys.executable, "-m", "wafpipe.cli", "run", "-c", "wafpipe.toml", "--once"]
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1, res.stderr
+    err = res.stderr
+    assert str(locked) in err and "chmod" in err  # the permission message says how to fix it
+    assert "1_2.log:4" in err  # file:line of the bad line
+    assert "truncated" in err  # the corrupt file
+    stored = count(tmp_path)
+    assert 10 + 5 < stored < 10 + 5 + 400  # good files whole, corrupt file up to its fault
+    dl = wafpipe("deadletters", "list", "-c", "wafpipe.toml", cwd=tmp_path)
+    assert "CEF:0|Incapsula|broken" in dl.stdout
+    quarantine = list((tmp_path / "data" / "quarantine").glob("*1_3.log*"))
+    assert quarantine, "the corrupt file is copied to quarantine with its reason"
+    # once readable, the locked file is ingested by the next run
+    locked.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path)
+    assert count(tmp_path) == stored + 5
+
+
+def test_query_through_local_api_while_running(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    total = generate_mix(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "run", "-c", "wafpipe.toml"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        got = -1
+        while time.time() < deadline:
+            if (tmp_path / "data" / "api.json").exists():
+                res = wafpipe("query", "-c", "wafpipe.toml", "--count", cwd=tmp_path)
+                if res.returncode == 0:
+                    got = int(res.stdout)
+                    if got == total:
+                        break
+            time.sleep(0.5)
+        assert got == total
+        info = api_info(tmp_path)
+        assert oct((tmp_path / "data" / "api.json").stat().st_mode & 0o777) == "0o600"
+        assert httpx.get(f"{info['url']}/health").status_code == 401  # the token is required
+        headers = {"Authorization": f"Bearer {info['token']}"}
+        assert httpx.get(f"{info['url']}/health", headers=headers).json()["files_pending"] == 0
+        metrics = httpx.get(f"{info['url']}/metrics", headers=headers).text
+        assert f"wafpipe_events_total {float(total)}" in metrics
+        # SQL in field names is refused; SQL in values is data
+        res = wafpipe("query", "-c", "wafpipe.toml", "--count", "x'); DROP TABLE events;--:1", cwd=tmp_path)
+        assert res.returncode == 2
+        res = wafpipe("query", "-c", "wafpipe.toml", "--count", "source.ip:\"1' OR '1'='1\"", cwd=tmp_path)
+        assert res.returncode == 2 and "^" in res.stderr  # not an address: refused, column shown
+        res = wafpipe("query", "-c", "wafpipe.toml", "--count", "url.path:\"/' OR '1'='1\"", cwd=tmp_path)
+        assert res.returncode == 0 and res.stdout.strip() == "0"
+        res = wafpipe("query", "-c", "wafpipe.toml", "--count", "user_agent.original:\"x'; DROP TABLE events;--\"",
+                      cwd=tmp_path)
+        assert res.returncode == 0 and res.stdout.strip() == "0"
+        res = wafpipe("query", "-c", "wafpipe.toml", "--format", "ndjson", "--limit", "3",
+                      "imperva.waf.security_event:true", cwd=tmp_path)
+        assert res.returncode == 0 and len(res.stdout.splitlines()) == 3
+        assert wafpipe("query", "-c", "wafpipe.toml", "--count", cwd=tmp_path).stdout.strip() == str(total)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    assert not (tmp_path / "data" / "api.json").exists()
+    assert count(tmp_path) == total  # read-only open when no collector runs
+
+
+def test_slow_sftp_upload_is_ingested_once_complete(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    from tests.filebuilder import make_file, sample_lines
+
+    data = make_file(sample_lines(300))
+    proc = subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "run", "-c", "wafpipe.toml"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        part = tmp_path / "incoming" / "55_1.log.filepart"
+        with open(part, "wb") as fh:
+            for i in range(0, len(data), 512):
+                fh.write(data[i : i + 512])
+                fh.flush()
+                time.sleep(0.02)
+        part.rename(tmp_path / "incoming" / "55_1.log")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            res = wafpipe("query", "-c", "wafpipe.toml", "--count", cwd=tmp_path)
+            if res.returncode == 0 and res.stdout.strip() == "300":
+                break
+            time.sleep(0.5)
+        time.sleep(1.5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    assert distinct_ids(tmp_path) == (300, 300)
+    err = proc.stderr.read() if proc.stderr else ""
+    assert "decode" not in err, err
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    import random
+
+    write_config(tmp_path, workers=2, batch_size=200)
+    total = generate_mix(tmp_path, scale=30)
+    rng = random.Random(20261125)
+    kills = 0
+    for _ in range(12):
+        proc = subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "run", "-c", "wafpipe.toml", "--once"],
+                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        time.sleep(rng.uniform(0.5, 2.0))
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert kills >= 10, f"only {kills} kills landed while the collector was running"
+    assert distinct_ids(tmp_path) == (total, total)
