@@ -71,9 +71,13 @@ def unwrap_content_key(private_key: rsa.RSAPrivateKey, wrapped_b64: str, key_id:
             hint="the key in the keys directory is not the one this file was encrypted for",
         ) from None
     if len(aes_key) not in (16, 24, 32):
+        # With a wrong private key, PKCS#1 v1.5 decryption may "succeed" with random bytes
+        # (implicit rejection), so a bad length usually means the wrong key, not a damaged header.
         raise DecryptError(
-            f"the content key has {len(aes_key)} bytes, not 16, 24 or 32",
-            hint="the file header's key is damaged or was made by another tool",
+            f"the content key does not decrypt with private key {key_id} to an AES key "
+            f"({len(aes_key)} bytes, not 16, 24 or 32)",
+            hint="the key in the keys directory is not the one this file was encrypted for, "
+            "or the header's key is damaged",
         )
     return aes_key
 

@@ -1,0 +1,1 @@
+from .fixtures import es_server, kibana_server  # noqa: F401
