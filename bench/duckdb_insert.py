@@ -152,6 +152,8 @@ def as_events(t: pa.Table) -> list[Event]:
 
 def _timed(result: dict[str, Any], kind: str, n: int, written: int, seconds: float) -> None:
     result[kind] = {"events": n, "written": written, "events_per_s": round(n / seconds), **rss()}
+    if kind.endswith("replay") and written:
+        result[kind]["WRONG"] = f"{written} duplicates were stored"
     print(f"  {result['mechanism']} {kind}: {result[kind]}", file=sys.stderr, flush=True)
 
 

@@ -399,7 +399,7 @@ def test_roundtrip_generic(pairs: dict[str, str]) -> None:
     assert parse_cef(line).extensions == items
 
 
-_IMPERVA_KEYS = sorted(IMPERVA_KEYS | {"cs1", "cs9", "cs10", "cs11", "cs9Label"} - {"customer"}) + ["Customer", "fileId"]
+_IMPERVA_KEYS = sorted((IMPERVA_KEYS | {"cs1", "cs9", "cs10", "cs11", "cs9Label"}) - {"customer"}) + ["Customer", "fileId"]
 
 
 @settings(max_examples=300, deadline=None)

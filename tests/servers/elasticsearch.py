@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -41,6 +41,9 @@ from .es_http import EsApp
 from .es_store import Cluster
 from .faults import Faults
 from .http_base import RequestHandler, RequestStats, ServerThread
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,11 +68,13 @@ class ElasticsearchServer:
         refresh_interval: float = 1.0,
         validate_mappings: bool = True,
         version: str = "8.15.0",
+        max_content_length: int = 100 * 1024 * 1024,
     ) -> None:
         """``api_key``: the encoded key the client sends (``Authorization: ApiKey <encoded>``) or an
         ``(id, api_key)`` pair. ``refresh_interval``: seconds before a write is searchable without an
         explicit refresh (ES's default is 1 s; 0 makes writes searchable at once). Mapping checks
-        cost time: ``validate_mappings=False`` keeps only the data stream ``@timestamp`` rule."""
+        cost time: ``validate_mappings=False`` keeps only the data stream ``@timestamp`` rule.
+        ``max_content_length``: larger request bodies get 413 (ES's ``http.max_content_length``)."""
         if isinstance(api_key, tuple):
             api_key = base64.b64encode(f"{api_key[0]}:{api_key[1]}".encode()).decode()
         self.api_key = api_key
@@ -79,7 +84,7 @@ class ElasticsearchServer:
         self.faults = Faults()
         self.stats = RequestStats()
         self.app = EsApp(self.cluster, self.faults, self.stats, api_key=api_key, basic_auth=basic_auth,
-                         version=version, admin_hook=self._admin)
+                         version=version, admin_hook=self._admin, max_content_length=max_content_length)
         self._thread = ServerThread(self.app, RequestHandler, host, port)
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -120,7 +125,7 @@ class ElasticsearchServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def client(self, **kwargs: Any) -> Any:
+    def client(self, **kwargs: Any) -> Elasticsearch:
         """An ``elasticsearch.Elasticsearch`` client for this server (auth filled in)."""
         from elasticsearch import Elasticsearch
 
@@ -224,7 +229,12 @@ class ElasticsearchProcess:
         lines: queue.Queue[str] = queue.Queue()
         stdout = self.proc.stdout
         assert stdout is not None
-        threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+
+        def pump() -> None:
+            for line in stdout:
+                lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             try:

@@ -16,19 +16,16 @@ from typing import Any
 
 import orjson
 
-from . import es_query
+from . import es_bulk, es_query
 from .es_errors import EsError, index_not_found, rejected_execution, service_unavailable
-from .es_store import Cluster
+from .es_headers import VENDORED, WWW_AUTHENTICATE, authenticate, check_media_types
+from .es_store import Cluster, Index
 from .es_templates import nest_settings
 from .faults import Faults
 from .http_base import Request, RequestStats, Response
 
 EsHandler = Callable[[Request], tuple[int, Any]]
-_VND = re.compile(r"application/vnd\.elasticsearch\+[\w-]+\s*;\s*compatible-with\s*=\s*(\d+)", re.I)
-_BODY_TYPES = ("application/json", "application/x-ndjson", "application/vnd.elasticsearch+json",
-               "application/vnd.elasticsearch+x-ndjson")
 _T = r"(?P<target>[^/_][^/]*|_all)"
-_WWW_AUTH = ['Basic realm="security", charset="UTF-8"', 'Bearer realm="security"', "ApiKey"]
 
 
 def _json_body(req: Request) -> Any:
@@ -43,6 +40,7 @@ def _json_body(req: Request) -> Any:
 class EsApp:
     def __init__(self, cluster: Cluster, faults: Faults, stats: RequestStats, *, api_key: str | None = None,
                  basic_auth: tuple[str, str] | None = None, version: str = "8.15.0",
+                 max_content_length: int = 100 * 1024 * 1024,
                  admin_hook: Callable[[str, dict[str, Any]], dict[str, Any] | None] | None = None) -> None:
         self.cluster = cluster
         self.faults = faults
@@ -51,9 +49,9 @@ class EsApp:
         self.basic_auth = basic_auth
         self.version = version
         self.admin_hook = admin_hook
+        self.max_content_length = max_content_length
         self.cluster_uuid = base64.urlsafe_b64encode(uuid.uuid4().bytes)[:22].decode()
-        r = self._routes = []
-        for pattern, endpoint, methods in (
+        table: tuple[tuple[str, str, dict[str, EsHandler]], ...] = (
             ("/", "info", {"GET": self.info, "HEAD": self.info}),
             ("/_bulk", "bulk", {"POST": self.bulk, "PUT": self.bulk}),
             (f"/{_T}/_bulk", "bulk", {"POST": self.bulk, "PUT": self.bulk}),
@@ -79,8 +77,8 @@ class EsApp:
             (f"/{_T}/_rollover", "rollover", {"POST": self.rollover}),
             (f"/{_T}", "index", {"PUT": self.put_index, "DELETE": self.delete_index, "HEAD": self.head_index,
                                  "GET": self.get_index}),
-        ):
-            r.append((re.compile(pattern + r"/?\Z"), endpoint, methods))
+        )
+        self._routes = [(re.compile(pattern + r"/?\Z"), endpoint, methods) for pattern, endpoint, methods in table]
 
     # -- App protocol -----------------------------------------------------------------------------
     def admin(self, req: Request) -> Response | None:
@@ -103,13 +101,19 @@ class EsApp:
                 continue
             handler = methods.get(req.method)
             if handler is None:
-                allowed = ", ".join(sorted(methods))
-                return endpoint, lambda r: Response(405, orjson.dumps({
-                    "error": f"Incorrect HTTP method for uri [{r.raw_path}] and method [{r.method}], allowed: "
-                             f"[{allowed}]", "status": 405}), headers=[("Allow", allowed)])
+                return endpoint, self._wrong_method(", ".join(sorted(methods)))
             req.params = {k: v for k, v in m.groupdict().items() if v is not None}
             return endpoint, lambda r, h=handler: self._call(r, h)
         return "unknown", lambda r: self._call(r, self._no_handler)
+
+    @staticmethod
+    def _wrong_method(allowed: str) -> Callable[[Request], Response]:
+        def answer(r: Request) -> Response:
+            return Response(405, orjson.dumps({
+                "error": f"Incorrect HTTP method for uri [{r.raw_path}] and method [{r.method}], allowed: [{allowed}]",
+                "status": 405}), headers=[("Allow", allowed)])
+
+        return answer
 
     def fault_response(self, req: Request, status: int) -> Response:
         if status == 429:
@@ -130,15 +134,17 @@ class EsApp:
         if resp.content_type == "text/html":
             return resp  # an injected proxy error: not from Elasticsearch
         resp.headers.append(("X-Elastic-Product", "Elasticsearch"))
-        if resp.content_type == "application/json" and _VND.search(req.header("Accept")):
+        if resp.content_type == "application/json" and VENDORED.search(req.header("Accept")):
             resp.content_type = "application/vnd.elasticsearch+json;compatible-with=8"
         return resp
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _call(self, req: Request, handler: EsHandler) -> Response:
+        if len(req.body) > self.max_content_length:  # http.max_content_length: Netty answers, no body
+            return Response(413, b"", content_type=None, headers=[("Connection", "close")])
         try:
-            self._check_media(req)
-            self._authenticate(req)
+            check_media_types(req)
+            authenticate(req, self.api_key, self.basic_auth)
             status, body = handler(req)
         except EsError as exc:
             return self._error(req, exc)
@@ -151,62 +157,8 @@ class EsApp:
         return Response(status, data)
 
     def _error(self, req: Request, exc: EsError) -> Response:
-        headers = [("WWW-Authenticate", h) for h in _WWW_AUTH] if exc.status == 401 else []
+        headers = [("WWW-Authenticate", h) for h in WWW_AUTHENTICATE] if exc.status == 401 else []
         return Response(exc.status, orjson.dumps(exc.body()), headers=headers)
-
-    @staticmethod
-    def _check_media(req: Request) -> None:
-        values = {"Accept": req.header("Accept"), "Content-Type": req.header("Content-Type")}
-        versions: dict[str, int] = {}
-        for name, value in values.items():
-            m = _VND.search(value)
-            if m:
-                versions[name] = int(m.group(1))
-            elif "vnd.elasticsearch" in value:
-                raise EsError(400, "media_type_header_exception", "Invalid media-type value on headers "
-                              "[Content-Type, Accept]", caused_by={"type": "illegal_argument_exception",
-                                                                   "reason": f"invalid media-type [{value}]"})
-        for name, ver in versions.items():
-            if ver not in (7, 8):
-                raise EsError(400, "media_type_header_exception",
-                              "Invalid media-type value on headers [Content-Type, Accept]",
-                              caused_by={"type": "status_exception",
-                                         "reason": f"{name} version must be either version 8 or 7, but found {ver}. "
-                                                   f"{name}={values[name]}"})
-        if len(set(versions.values())) > 1:
-            raise EsError(400, "media_type_header_exception", "Invalid media-type value on headers [Content-Type, Accept]",
-                          caused_by={"type": "status_exception",
-                                     "reason": "Content-Type and Accept version requested have to match. "
-                                               f"Accept={values['Accept']}, Content-Type={values['Content-Type']}"})
-        ctype = values["Content-Type"].split(";")[0].strip().lower()
-        if req.body and ctype and ctype not in _BODY_TYPES:
-            raise _NotAcceptable(ctype)
-
-    def _authenticate(self, req: Request) -> None:
-        if self.api_key is None and self.basic_auth is None:
-            return
-        path = req.raw_path
-        header = req.header("Authorization")
-        if not header:
-            raise EsError(401, "security_exception", f"missing authentication credentials for REST request [{path}]",
-                          extra={"header": {"WWW-Authenticate": _WWW_AUTH}})
-        scheme, _, cred = header.partition(" ")
-        cred = cred.strip()
-        if scheme.lower() == "apikey" and self.api_key is not None and cred == self.api_key:
-            return
-        if scheme.lower() == "basic" and self.basic_auth is not None:
-            try:
-                user, _, password = base64.b64decode(cred).decode().partition(":")
-            except ValueError:
-                user, password = "", ""
-            if (user, password) == self.basic_auth:
-                return
-            raise EsError(401, "security_exception", f"unable to authenticate user [{user}] for REST request [{path}]",
-                          extra={"header": {"WWW-Authenticate": _WWW_AUTH}})
-        raise EsError(401, "security_exception",
-                      "unable to authenticate with provided credentials and anonymous access is not allowed for this "
-                      "request", extra={"additional_unsuccessful_credentials": f"{scheme}: invalid credentials",
-                                        "header": {"WWW-Authenticate": _WWW_AUTH}})
 
     def _no_handler(self, req: Request) -> tuple[int, Any]:
         return 400, {"error": f"no handler found for uri [{req.raw_path}] and method [{req.method}]", "status": 400}
@@ -223,7 +175,7 @@ class EsApp:
             "tagline": "You Know, for Search"}
 
     def bulk(self, req: Request) -> tuple[int, Any]:
-        return 200, self.cluster.bulk(req.body, req.params.get("target"), req.query, self.faults.item_failure)
+        return 200, es_bulk.bulk(self.cluster, req.body, req.params.get("target"), req.query, self.faults.item_failure)
 
     def get_index_template(self, req: Request) -> tuple[int, Any]:
         with self.cluster.lock:
@@ -325,7 +277,7 @@ class EsApp:
             total = sum(i.shards_total for i in targets)
         return 200, {"_shards": {"total": total, "successful": len(targets), "failed": 0}}
 
-    def _read_targets(self, req: Request) -> list[Any]:
+    def _read_targets(self, req: Request) -> list[Index]:
         return self.cluster.resolve(req.params.get("target"),
                                     ignore_unavailable=req.query.get("ignore_unavailable") == "true")
 
@@ -355,7 +307,7 @@ class EsApp:
 
     def _single_write(self, req: Request, op: str) -> tuple[int, Any]:
         with self.cluster.lock:
-            item = self.cluster.write(op, req.params["target"], req.params.get("id"), req.body,
+            item = es_bulk.write(self.cluster, op, req.params["target"], req.params.get("id"), req.body,
                                       require_ds=req.query.get("require_data_stream") == "true")
             if "error" not in item and req.query.get("refresh") in ("", "true", "wait_for"):
                 self.cluster.indices[item["_index"]].refresh()
@@ -405,13 +357,3 @@ class EsApp:
                                                     "index.creation_date": str(int(i.created * 1000))}),
                          **({"data_stream": i.data_stream} if i.data_stream else {})}
                 for i in self._read_targets(req)}
-
-
-class _NotAcceptable(EsError):
-    """ES answers an unsupported body media type with a bare ``{"error": "...", "status": 406}``."""
-
-    def __init__(self, ctype: str) -> None:
-        super().__init__(406, "", f"Content-Type header [{ctype}] is not supported")
-
-    def body(self) -> dict[str, Any]:
-        return {"error": self.reason, "status": 406}

@@ -11,6 +11,7 @@ never a silently wrong result.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -245,12 +246,12 @@ def search(indices: list[Index], body: dict[str, Any] | None, params: dict[str, 
                                "setting.")
     pred = compile_query(body["query"] if "query" in body else query_from_params(params))
     post = compile_query(body.get("post_filter")) if "post_filter" in body else None
-    hits = [(index, d, src) for index in indices for d in index.searchable(interval)
-            if pred(d.id, src := d.source) and (post is None or post(d.id, src))]
+    hits = [(index, d, source) for index in indices for d in index.searchable(interval)
+            if pred(d.id, source := d.source) and (post is None or post(d.id, source))]
     sort = _sort_spec(body.get("sort", params.get("sort")))
     if sort:
         for fieldname, order in reversed(sort):
-            hits.sort(key=lambda h, f=fieldname: _sort_key(h, f), reverse=order == "desc")
+            hits.sort(key=functools.partial(_sort_key, fieldname=fieldname), reverse=order == "desc")
     total = len(hits)
     track = body.get("track_total_hits", True if params.get("track_total_hits") == "true" else 10_000)
     relation = "eq"

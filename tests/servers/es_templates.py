@@ -271,7 +271,7 @@ class Templates:
             if phase not in _PHASE_ACTIONS:
                 raise illegal_argument(f"Timeseries lifecycle does not support phase [{phase}]")
             if not isinstance(spec, dict):
-                raise parse_failure(f"[1:2] [lifecycle_policy] failed to parse field [phases]")
+                raise parse_failure("[1:2] [lifecycle_policy] failed to parse field [phases]")
             for key in spec:
                 if key not in ("min_age", "actions"):
                     raise parse_failure(f"[1:2] [phase] unknown field [{key}]")
@@ -297,7 +297,7 @@ class Templates:
         names = _names(expr, sorted(self.policies))
         if expr and "*" not in expr and not names:
             raise resource_not_found(f"Lifecycle policy not found: {expr}")
-        empty = {"indices": [], "data_streams": [], "composable_templates": []}
+        empty: dict[str, list[str]] = {"indices": [], "data_streams": [], "composable_templates": []}
         return {n: {**copy.deepcopy(self.policies[n]), "in_use_by": in_use.get(n, empty)} for n in names}
 
     def delete_policy(self, name: str, indices_using: list[str]) -> None:

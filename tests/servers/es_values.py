@@ -110,10 +110,6 @@ def check_ip(value: Any) -> Cause:
     return _ia(f"'{value}' is not an IP string literal.")
 
 
-def check_scalar(value: Any) -> Cause:
-    return None
-
-
 def scalar_text(value: Any) -> str:
     return "true" if value is True else "false" if value is False else str(value)
 
@@ -204,7 +200,7 @@ def _java_pattern(pattern: str) -> Callable[[str], bool] | None:
                 j += 1
             width = j - i
             if c == "S":
-                out.append(r"\d{%d}" % width)
+                out.append(rf"\d{{{width}}}")
             elif width == 2 and c in "yuMdHhkKms":
                 out.append(r"\d{2}")
             elif c in "yu" and width == 4:

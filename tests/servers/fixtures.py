@@ -1,6 +1,6 @@
 """pytest fixtures for the test servers. Use them from another test folder with
-``from servers.fixtures import es_server, kibana_server  # noqa: F401`` in a conftest.py (pytest puts
-``tests/`` on ``sys.path``), or copy the three lines each needs."""
+``from tests.servers.fixtures import es_server, kibana_server  # noqa: F401`` in its conftest.py, or
+copy the three lines each needs."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ response shapes. This module knows nothing about Elasticsearch or Kibana.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
 import struct
@@ -124,10 +125,8 @@ class _HTTPServer(ThreadingHTTPServer):
         with self._conns_lock:
             conns = list(self._conns)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class ServerThread:
@@ -291,7 +290,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         for key, value in resp.headers:
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(resp.body)))
-        if self.close_connection:
+        if self.close_connection and not any(k.lower() == "connection" for k, _v in resp.headers):
             self.send_header("Connection", "close")
         self._headers_buffer.append(b"\r\n")  # type: ignore[attr-defined]
         if req.method != "HEAD" and resp.body:

@@ -49,21 +49,21 @@ class KibanaApp:
         self.basic_auth = basic_auth
         self.version = version
         self.level = "available"
+        self.max_import_bytes = 26_214_400  # savedObjects.maxImportPayloadBytes
         self.uuid = str(uuid.uuid4())
-        self._routes: list[tuple[re.Pattern[str], str, dict[str, KbHandler]]] = [
-            (re.compile(p + r"\Z"), e, m) for p, e, m in (
-                ("/api/status", "status", {"GET": self.status}),
-                ("/api/saved_objects/_import", "import", {"POST": self.import_}),
-                ("/api/saved_objects/_find", "find", {"GET": self.find}),
-                ("/api/saved_objects/(?P<type>[^/_][^/]*)/(?P<id>[^/]+)", "saved_objects",
-                 {"GET": self.get_object, "DELETE": self.delete_object, "POST": self.create_object}),
-                ("/api/saved_objects/(?P<type>[^/_][^/]*)", "saved_objects", {"POST": self.create_object}),
-                ("/api/data_views", "data_views", {"GET": self.list_data_views}),
-                ("/api/data_views/data_view", "data_views", {"POST": self.create_data_view}),
-                ("/api/data_views/data_view/(?P<id>[^/]+)", "data_views",
-                 {"GET": self.get_data_view, "DELETE": self.delete_data_view}),
-            )
-        ]
+        table: tuple[tuple[str, str, dict[str, KbHandler]], ...] = (
+            ("/api/status", "status", {"GET": self.status}),
+            ("/api/saved_objects/_import", "import", {"POST": self.import_}),
+            ("/api/saved_objects/_find", "find", {"GET": self.find}),
+            ("/api/saved_objects/(?P<type>[^/_][^/]*)/(?P<id>[^/]+)", "saved_objects",
+             {"GET": self.get_object, "DELETE": self.delete_object, "POST": self.create_object}),
+            ("/api/saved_objects/(?P<type>[^/_][^/]*)", "saved_objects", {"POST": self.create_object}),
+            ("/api/data_views", "data_views", {"GET": self.list_data_views}),
+            ("/api/data_views/data_view", "data_views", {"POST": self.create_data_view}),
+            ("/api/data_views/data_view/(?P<id>[^/]+)", "data_views",
+             {"GET": self.get_data_view, "DELETE": self.delete_data_view}),
+        )
+        self._routes = [(re.compile(p + r"\Z"), e, m) for p, e, m in table]
 
     # -- App protocol -------------------------------------------------------------------------------
     def admin(self, req: Request) -> Response | None:
@@ -156,6 +156,8 @@ class KibanaApp:
         return (503 if self.level == "unavailable" else 200), body
 
     def import_(self, req: Request, space: str) -> tuple[int, Any]:
+        if len(req.body) > self.max_import_bytes:
+            raise KibanaError(413, f"Payload content length greater than maximum allowed: {self.max_import_bytes}")
         ctype = req.header("Content-Type")
         if not ctype.lower().startswith("multipart/form-data"):
             raise KibanaError(415, "Unsupported Media Type")

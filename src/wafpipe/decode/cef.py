@@ -29,6 +29,9 @@ Python code walks the fields one by one only on the rare lines that need it.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from itertools import compress, repeat
+from operator import eq
 from typing import NamedTuple, cast
 
 from wafpipe.decode.record import RawRecord
@@ -121,10 +124,13 @@ def _split_header_escaped(body: str, origin: int) -> tuple[list[str], int]:
 _Cut = tuple[list[str], list[str] | None, list[str], list[str]]
 
 
-def _cut(ext: str, imperva: bool, origin: int, splitter: re.Pattern[str] = KEY_SPLIT) -> _Cut:
+def _cut(
+    ext: str, imperva: bool, origin: int, splitter: re.Pattern[str] = KEY_SPLIT, sep: str = " "
+) -> _Cut:
     """Cut ``ext`` — which starts with the separator (``" key=…"``) — into keys and values.
 
-    ``origin`` is the 0-based column in the line of ``ext[1]``, for messages.
+    ``origin`` is the 0-based column in the line of ``ext[1]``, for messages; ``splitter`` cuts
+    at ``<sep>key=`` (LEEF passes its own delimiter).
     """
     parts = splitter.split(ext)
     head = parts[0]
@@ -144,7 +150,7 @@ def _cut(ext: str, imperva: bool, origin: int, splitter: re.Pattern[str] = KEY_S
         if all(found):
             lows = cast(list[str], found)
         else:  # a key not seen yet, or one Imperva does not emit
-            keys, lows, values = _glue_free_text(keys, values)
+            keys, lows, values = _glue_free_text(keys, values, sep)
         if "= " in ext:  # FORMATS §2.6 #21: one blank after '='
             values = [v[1:] if v[:1] == " " else v for v in values]
     if "\\" in ext:
@@ -192,7 +198,7 @@ def _eq_warnings(parts: list[str], origin: int) -> list[str]:
     return out
 
 
-def _glue_free_text(keys: list[str], values: list[str]) -> tuple[list[str], list[str], list[str]]:
+def _glue_free_text(keys: list[str], values: list[str], sep: str) -> tuple[list[str], list[str], list[str]]:
     """Imperva slow path: learn new spellings of known keys; glue unknown candidates that sit
     inside a free-text value back into it (DESIGN §1)."""
     out_k: list[str] = []
@@ -207,7 +213,7 @@ def _glue_free_text(keys: list[str], values: list[str]) -> tuple[list[str], list
                 if len(_IMPERVA_CANON) < _CACHE_MAX:
                     _IMPERVA_CANON[key] = low
             elif free:
-                out_v[-1] = f"{out_v[-1]} {key}={value}"
+                out_v[-1] = f"{out_v[-1]}{sep}{key}={value}"
                 continue
             else:
                 low = key.lower()
@@ -315,18 +321,18 @@ def _to_ext(lows: list[str], values: list[str]) -> tuple[dict[str, str], dict[st
     if len(ext) == len(lows):
         return ext, None
     # Repeated keys (Imperva's own example repeats ccode): first non-empty wins, all are kept.
-    ext = {}
-    seen: dict[str, list[str]] = {}
-    for low, value in zip(lows, values, strict=True):
-        old = ext.get(low)
-        if old is None:
-            ext[low] = value
-            seen[low] = [value]
-            continue
-        seen[low].append(value)
-        if not old and value:
-            ext[low] = value
-    return ext, {k: v for k, v in seen.items() if len(v) > 1}
+    # C-level counting and filtering; Python only loops over the repeated keys.
+    counts = Counter(lows)
+    if len(lows) - len(ext) == 1:
+        repeated = [max(counts, key=counts.__getitem__)]
+    else:
+        repeated = [k for k, c in counts.items() if c > 1]
+    dups: dict[str, list[str]] = {}
+    for key in repeated:
+        vals = list(compress(values, map(eq, lows, repeat(key))))
+        dups[key] = vals
+        ext[key] = next((v for v in vals if v), vals[0])
+    return ext, dups
 
 
 def decode_cef(line: str) -> RawRecord:

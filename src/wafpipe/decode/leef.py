@@ -106,7 +106,7 @@ def decode_leef(line: str) -> RawRecord:
         values: list[str] = []
         warnings: list[str] = []
     else:
-        keys, lows, values, warnings = _cut(attrs, imperva, origin, _splitter(delim))
+        keys, lows, values, warnings = _cut(attrs, imperva, origin, _splitter(delim), delim)
         if delim != " ":
             values[-1] = values[-1].rstrip(" \t" + delim)
     if lows is None:

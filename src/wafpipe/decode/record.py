@@ -11,7 +11,9 @@ class RawRecord:
 
     ``ext`` holds canonical (lower-case, CEF-spelled) Imperva keys → raw text values, whichever
     format the line came in, so one field table maps all three formats. Repeated keys keep the
-    first non-empty value in ``ext`` and every value in ``dups``.
+    first non-empty value in ``ext`` and every value in ``dups``. ``warnings`` lists what was
+    tolerated on this line (an unescaped ``=`` kept in a value, non-UTF-8 bytes replaced…): the
+    record is complete but flagged.
     """
 
     format: str  # "cef" | "leef" | "w3c"

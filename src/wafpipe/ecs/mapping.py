@@ -99,6 +99,7 @@ def _plan() -> dict[str, tuple[Any, str, str | None, str, tuple[tuple[tuple[str,
 
 
 _PLAN = _plan()
+_UNQUOTE = frozenset({"requestclientapplication", "ref", "cicode", "customer"})
 
 
 def _put(root: dict[str, Any], path: str, value: Any) -> None:
@@ -158,6 +159,8 @@ def to_ecs(rec: RawRecord, ctx: FileContext, *, original: str | None = None) -> 
             continue
         if value == "":
             continue
+        if key in _UNQUOTE and len(value) > 1 and value[0] == '"' and value[-1] == '"' and value.count('"') == 2:
+            value = value[1:-1]  # a third-party fixture quotes the whole user agent (FORMATS §2.6 #9)
         convert, typ, group, leaf, targets = plan
         if convert is None:
             val: Any = value
@@ -328,7 +331,7 @@ def to_ecs(rec: RawRecord, ctx: FileContext, *, original: str | None = None) -> 
         doc.setdefault("related", {}).setdefault("hosts", [domain])
 
     # -- user agent, tls ---------------------------------------------------------------------
-    ua = ext.get("requestclientapplication")
+    ua = conv.get("requestclientapplication")
     if ua:
         ua_doc = dict(parse_user_agent(ua))
         ua_doc["original"] = ua

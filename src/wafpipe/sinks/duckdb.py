@@ -1,49 +1,47 @@
 """The embedded store: one DuckDB file, table ``events`` (DESIGN §1, §2).
 
-Shape. Typed columns hold what people filter and group on (time, site, client address, action,
-attack type, status…) so those queries read a few compressed columns and use DuckDB's per-row-group
-min/max statistics ("zonemaps"); ``doc`` holds the whole ECS document as JSON text, so any other
-field is still reachable (``json_extract_string``) and ``search`` returns exactly what was parsed.
-:data:`COLUMNS` is the single list of typed columns; :mod:`wafpipe.query.fields` builds its
-allow-list from it.
+Shape. Typed columns (:data:`COLUMNS`) hold what people filter and group on, so those queries read
+a few compressed columns and skip row groups by their min/max statistics ("zonemaps"); ``doc``
+holds the whole ECS document as JSON (zstd-compressed: 3x smaller than the default string
+compression and 2x faster to checkpoint), so every other field stays reachable and ``search``
+returns exactly what was parsed. :mod:`wafpipe.query.fields` builds its allow-list from COLUMNS.
 
-Loading. A batch becomes one Arrow table (typed columns extracted in Python, the document
-serialised with orjson), registered with DuckDB and inserted with one ``INSERT … SELECT`` — no
-row-by-row INSERT. The batch is inserted sorted by ``ts``; because Imperva delivers files roughly in
-time order, the table stays (nearly) time-ordered, which keeps the zonemaps of ``ts`` tight: a
-time-range query or the duplicate check below skips almost every row group.
+Loading. A batch becomes one Arrow table (typed values picked in Python, the document serialised by
+orjson), registered with DuckDB and inserted by one ``INSERT … SELECT … ORDER BY ts`` (no row-by-row
+INSERT). Imperva delivers files roughly in time order, so the table stays nearly time-ordered and
+the zonemaps of ``ts`` stay tight for time-range queries and for the duplicate check below.
 
-First write wins (DESIGN §2), chosen by measurement (``bench/duckdb_insert.py``; 2 cores, 10 M
-stored rows of ~1 KiB synthetic documents, batches of 10 000 events of which the ``SELECT`` part
-is timed; full output in the bench's docstring):
+First write wins, chosen by measurement (``bench/duckdb_insert.py``: DuckDB 2.0.1, 2 vCPU,
+memory_limit 256MB, a store of 10 M rows / 1.6 GB, 30 committed batches of 10 000 events each):
 
-====================================  ===================  ====================  ===============
-mechanism                             new events/s         replayed (dup) ev/s   peak RSS
-====================================  ===================  ====================  ===============
-PK + ``INSERT OR IGNORE``              see bench docstring  see bench docstring   see bench
-anti-join, whole table                 see bench docstring  see bench docstring   see bench
-anti-join limited to batch ts range    see bench docstring  see bench docstring   see bench
-====================================  ===================  ====================  ===============
+==============================  ==========  ===========  ===========================================
+mechanism                       new ev/s    replay ev/s  RSS (peak)
+==============================  ==========  ===========  ===========================================
+id PRIMARY KEY, INSERT OR        16 783      32 286       1.28 GB (2.65 GB); index build OOM at
+IGNORE                                                    256MB, needs 8GB: 8.4 s
+anti-join on the whole table     18 585      17 399       372 MB (548 MB)
+anti-join in the batch's ts      45 587      677 342      351 MB (464 MB)
+range (chosen)
+same, whole ``write()`` incl.    38 723      88 942       484 MB (620 MB)
+Python → Arrow
+==============================  ==========  ===========  ===========================================
 
-The chosen mechanism is the anti-join limited to the batch's time range: no index to keep in
-memory (a primary-key ART index on 10 M string ids does not fit the default 256 MB limit and grows
-with the store), and the ``ts BETWEEN lo AND hi`` filter is pushed into the scan, so only the row
-groups whose zonemap overlaps the batch are read. It is exact because the id determines ``ts``:
-the id hashes the file identity, the line ordinal and the line bytes, and ``@timestamp`` comes from
-the line (``start``, W3C ``date``/``time``) or from the header's ``startTime`` (part of the file
-identity). The one exception is a document whose ``@timestamp`` fell back to the ingest time
-(``imperva.waf.timestamp_source: ingest_time``): a replay gives it another ``ts``, so a batch holding
-such a document is checked against the whole table instead. Duplicates inside one batch collapse in
-Python before loading (first occurrence wins).
+("replay" = batches whose ids are all stored: a crash replay.) The PK's ART index must live in
+memory and grows with the store; the full anti-join reads every id each batch. The range anti-join
+pushes ``ts BETWEEN lo AND hi`` into the scan, so it reads only the row groups that overlap the
+batch. It is exact because the id fixes ``ts``: the id hashes file identity, line ordinal and line
+bytes, and ``@timestamp`` comes from the line or from the header's ``startTime`` (part of the file
+identity). Exception: a document stamped with the ingest time
+(``imperva.waf.timestamp_source: ingest_time``), or one whose time did not parse, gets another
+``ts`` on replay, so a batch holding one is checked against the whole table instead. Duplicates
+inside a batch collapse in Python first (first occurrence wins).
 
-Durability. Each batch is one transaction; DuckDB writes and syncs its WAL on ``COMMIT``, so
-``write`` returns only when the batch survives a crash, and the pipeline may then checkpoint its
-source. DuckDB checkpoints the WAL into the file on its own (``checkpoint_threshold``); we add an
-explicit ``CHECKPOINT`` after retention deletes (to reclaim the space) and on ``close``.
+Durability. One transaction per batch; DuckDB fsyncs its WAL on ``COMMIT``, so ``write`` returns
+only when the batch survives a crash. The WAL is checkpointed into the file at
+:data:`CHECKPOINT_THRESHOLD`, after retention deletes (to reclaim space) and on ``close``.
 
-One writer (DESIGN §2). DuckDB allows a single read-write process per file. The collector opens it
-read-write; ``wafpipe query`` and friends open it with ``read_only=True`` only when no collector is
-running (otherwise they use the collector's API, which calls :meth:`count`/:meth:`search`).
+One writer (DESIGN §2). DuckDB allows one read-write process per file: the collector. ``wafpipe
+query`` opens the file ``read_only=True`` only when no collector runs (else it uses the API).
 """
 
 from __future__ import annotations
@@ -101,18 +99,8 @@ COLUMNS: tuple[Column, ...] = (
 )
 _COLUMN_NAMES = tuple(c.name for c in COLUMNS) + ("doc",)
 
-_ARROW_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("ts", pa.timestamp("us")),
-        *[(c.name, pa.string()) for c in COLUMNS[2:12]],
-        ("status", pa.int32()),
-        *[(c.name, pa.string()) for c in COLUMNS[13:17]],
-        ("security_event", pa.bool_()),
-        ("user_agent", pa.string()),
-        ("doc", pa.string()),
-    ]
-)
+_ARROW_TYPES = {"VARCHAR": pa.string(), "TIMESTAMP": pa.timestamp("us"), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_()}
+_ARROW_SCHEMA = pa.schema([(c.name, _ARROW_TYPES[c.sql_type]) for c in COLUMNS] + [("doc", pa.string())])
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS events ("
@@ -190,38 +178,42 @@ def _row(ev: Event) -> tuple[Any, ...]:
     )
 
 
-def _timestamps(values: list[Any]) -> pa.Array:
-    """ISO 8601 strings → UTC ``timestamp[us]`` (vectorised; per-value fallback for odd ones)."""
+def _timestamps(values: list[Any]) -> tuple[pa.Array, bool]:
+    """ISO 8601 strings → UTC ``timestamp[us]``, and whether every value parsed (vectorised, with
+    a per-value fallback; an unparsable time becomes "now" rather than losing the event)."""
     try:
         arr = pa.array(values, pa.string()).cast(pa.timestamp("us", "UTC"))
         if arr.null_count == 0:
-            return arr.cast(pa.timestamp("us"))
+            return arr.cast(pa.timestamp("us")), True
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
     out: list[datetime] = []
     now = datetime.now(UTC).replace(tzinfo=None)
+    parsed = True
     for v in values:
         try:
             dt = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
             if dt.tzinfo is not None:
                 dt = dt.astimezone(UTC).replace(tzinfo=None)
         except ValueError:
-            dt = now  # mapping always writes ISO; a broken value must not lose the event
+            dt, parsed = now, False
         out.append(dt)
-    return pa.array(out, pa.timestamp("us"))
+    return pa.array(out, pa.timestamp("us")), parsed
 
 
-def to_arrow(batch: Sequence[Event]) -> pa.Table:
-    """Events → the Arrow table loaded into ``events`` (column order = table order)."""
-    rows = [_row(ev) for ev in batch]
-    cols = list(zip(*rows, strict=True)) if rows else [()] * len(_COLUMN_NAMES)
+def to_arrow(batch: Sequence[Event]) -> tuple[pa.Table, bool]:
+    """Events → the Arrow table for ``events`` (table column order), and whether every ``ts``
+    is the document's own (else the duplicate check must not trust the time range)."""
+    cols = list(zip(*[_row(ev) for ev in batch], strict=True)) if batch else [()] * len(_COLUMN_NAMES)
     arrays: list[pa.Array] = []
+    exact = True
     for i, f in enumerate(_ARROW_SCHEMA):
         if f.name == "ts":
-            arrays.append(_timestamps(list(cols[i])))
+            arr, exact = _timestamps(list(cols[i]))
+            arrays.append(arr)
         else:
             arrays.append(pa.array(cols[i], f.type))
-    return pa.Table.from_arrays(arrays, schema=_ARROW_SCHEMA)
+    return pa.Table.from_arrays(arrays, schema=_ARROW_SCHEMA), exact
 
 
 class DuckDBSink(Sink):
@@ -251,47 +243,34 @@ class DuckDBSink(Sink):
         if self._con is not None:
             return
         if self.read_only and not self.path.exists():
-            raise SinkError(
-                f"no DuckDB store at {self.path}",
-                hint="run `wafpipe run` first, or point [[sinks]] path at an existing store",
-            )
+            raise SinkError(f"no DuckDB store at {self.path}", hint="run `wafpipe run` first, or check [[sinks]] path")
         if not self.read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             con = duckdb.connect(str(self.path), read_only=self.read_only)
         except duckdb.Error as exc:
-            lock = "lock" in str(exc).lower()
-            raise SinkError(
-                f"cannot open DuckDB store {self.path}: {exc}",
-                hint="another process (a running collector?) holds the store; query it through "
-                "the collector's API, or stop it"
-                if lock
-                else "check that the path is a DuckDB file and readable",
-            ) from exc
+            hint = (
+                "another process (a running collector?) holds the store; query it through the collector's API"
+                if "lock" in str(exc).lower()
+                else "check that the path is a DuckDB file and readable"
+            )
+            raise SinkError(f"cannot open DuckDB store {self.path}: {exc}", hint=hint) from exc
         try:
             con.execute("SET memory_limit = ?", [self.memory_limit])
             con.execute("SET checkpoint_threshold = ?", [CHECKPOINT_THRESHOLD])
             if self.threads:
                 con.execute("SET threads = ?", [int(self.threads)])
-            con.execute("SET TimeZone = 'UTC'")
-            if self.read_only:
-                found = con.execute(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'"
-                ).fetchone()
-                if not found or not found[0]:
-                    raise SinkError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
-            else:
+            if not self.read_only:
                 con.execute(_DDL)
                 con.execute(_META_DDL)
-                con.execute(
-                    "INSERT OR IGNORE INTO wafpipe_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-                )
-        except duckdb.Error as exc:
+                con.execute("INSERT OR IGNORE INTO wafpipe_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            elif not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'events'").fetchone()[0]:  # type: ignore[index]
+                raise SinkError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
+        except (duckdb.Error, SinkError) as exc:
             con.close()
+            if isinstance(exc, SinkError):
+                raise
             raise SinkError(f"cannot prepare DuckDB store {self.path}: {exc}") from exc
-        except SinkError:
-            con.close()
-            raise
         self._con = con
         if self.retention_days is not None and not self.read_only:
             self.delete_older_than(self.retention_days)
@@ -332,8 +311,8 @@ class DuckDBSink(Sink):
         for ev in batch:
             unique.setdefault(ev.id, ev)
         events = list(unique.values())
-        table = to_arrow(events)
-        stable = all(_get(ev.doc, "imperva", "waf", "timestamp_source") != "ingest_time" for ev in events)
+        table, stable = to_arrow(events)
+        stable = stable and all(_get(ev.doc, "imperva", "waf", "timestamp_source") != "ingest_time" for ev in events)
         con = self._conn()
         with self._lock:
             try:
@@ -375,17 +354,17 @@ class DuckDBSink(Sink):
         return deleted
 
     # -- reading (``where_sql`` must come from :func:`wafpipe.query.compile_query`) -----------
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor per call: DuckDB connections are not safe to share across threads."""
-        return self._conn().cursor()
-
-    def count(self, where_sql: str = "TRUE", params: Sequence[Any] = ()) -> int:
-        cur = self._cursor()
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read on its own cursor: DuckDB connections are not safe to share across threads,
+        and the collector's API reads while the pipeline writes."""
+        cur = self._conn().cursor()
         try:
-            row = cur.execute(f"SELECT count(*) FROM events WHERE {where_sql}", list(params)).fetchone()  # noqa: S608
+            return cur.execute(sql, list(params)).fetchall()
         finally:
             cur.close()
-        return int(row[0]) if row else 0
+
+    def count(self, where_sql: str = "TRUE", params: Sequence[Any] = ()) -> int:
+        return int(self._fetch(f"SELECT count(*) FROM events WHERE {where_sql}", params)[0][0])  # noqa: S608
 
     def search(
         self,
@@ -396,26 +375,15 @@ class DuckDBSink(Sink):
         offset: int = 0,
         newest_first: bool = True,
     ) -> list[Event]:
-        """Matching events, newest first by default (``ts`` order, then id for a stable page)."""
+        """Matching events, newest first by default (``ts``, then id, for stable pages)."""
         order = "DESC" if newest_first else "ASC"
-        sql = (
-            f"SELECT id, doc FROM events WHERE {where_sql} "  # noqa: S608
-            f"ORDER BY ts {order}, id {order} LIMIT ? OFFSET ?"
-        )
-        cur = self._cursor()
-        try:
-            rows = cur.execute(sql, [*params, int(limit), int(offset)]).fetchall()
-        finally:
-            cur.close()
+        sql = f"SELECT id, doc FROM events WHERE {where_sql} ORDER BY ts {order}, id {order} LIMIT ? OFFSET ?"  # noqa: S608
+        rows = self._fetch(sql, [*params, int(limit), int(offset)])
         return [Event(r[0], orjson.loads(r[1])) for r in rows]
 
     def get(self, event_id: str) -> Event | None:
-        cur = self._cursor()
-        try:
-            row = cur.execute("SELECT id, doc FROM events WHERE id = ? LIMIT 1", [event_id]).fetchone()
-        finally:
-            cur.close()
-        return Event(row[0], orjson.loads(row[1])) if row else None
+        rows = self._fetch("SELECT id, doc FROM events WHERE id = ? LIMIT 1", [event_id])
+        return Event(rows[0][0], orjson.loads(rows[0][1])) if rows else None
 
     def group_count(
         self, column: str, where_sql: str = "TRUE", params: Sequence[Any] = (), limit: int = 10
@@ -423,39 +391,30 @@ class DuckDBSink(Sink):
         """Top values of one typed column (``column`` must be one of :data:`COLUMNS`)."""
         if column not in _COLUMN_NAMES[:-1]:
             raise SinkError(f"unknown column {column!r}", hint=f"one of {', '.join(_COLUMN_NAMES[:-1])}")
-        sql = (
-            f"SELECT {column}, count(*) AS n FROM events WHERE {where_sql} "  # noqa: S608
-            f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?"
-        )
-        cur = self._cursor()
-        try:
-            rows = cur.execute(sql, [*params, int(limit)]).fetchall()
-        finally:
-            cur.close()
-        return [(r[0], int(r[1])) for r in rows]
+        sql = f"SELECT {column}, count(*) AS n FROM events WHERE {where_sql} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?"  # noqa: S608
+        return [(r[0], int(r[1])) for r in self._fetch(sql, [*params, int(limit)])]
+
+    def setting(self, name: str) -> Any:
+        """A DuckDB setting as the engine reports it (``memory_limit``, ``threads``…), for doctor."""
+        return self._fetch("SELECT current_setting(?)", [name])[0][0]
 
     def stats(self) -> dict[str, Any]:
         """Totals for ``doctor``/``/health``: events, security events, time span, file size."""
-        cur = self._cursor()
-        try:
-            row = cur.execute(
-                "SELECT count(*), count(*) FILTER (WHERE security_event), min(ts), max(ts) FROM events"
-            ).fetchone()
-            size = cur.execute("SELECT database_size, wal_size FROM pragma_database_size()").fetchone()
-        finally:
-            cur.close()
-        assert row is not None
+        n, sec, first, last = self._fetch(
+            "SELECT count(*), count(*) FILTER (WHERE security_event), min(ts), max(ts) FROM events"
+        )[0]
+        size = self._fetch("SELECT database_size, wal_size FROM pragma_database_size()")
 
         def iso(t: datetime | None) -> str | None:
             return t.isoformat(timespec="milliseconds") + "Z" if t is not None else None
 
         return {
             "path": str(self.path),
-            "events": int(row[0]),
-            "security_events": int(row[1]),
-            "first": iso(row[2]),
-            "last": iso(row[3]),
-            "database_size": size[0] if size else None,
-            "wal_size": size[1] if size else None,
+            "events": int(n),
+            "security_events": int(sec),
+            "first": iso(first),
+            "last": iso(last),
+            "database_size": size[0][0] if size else None,
+            "wal_size": size[0][1] if size else None,
             "read_only": self.read_only,
         }

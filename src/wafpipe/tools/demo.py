@@ -6,7 +6,6 @@ gzip-wrapped file, so a first look at wafpipe exercises the whole container.
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
