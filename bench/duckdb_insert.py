@@ -16,12 +16,23 @@ replay, all duplicates). Each mechanism runs in its own process, so the reported
 peak, from /proc) is its own. Finally ``sink`` times :meth:`DuckDBSink.write` end to end (Python
 documents → Arrow → the ``range`` SQL) on the ``range`` copy.
 
-Usage: ``.venv/bin/python bench/duckdb_insert.py [--rows 10000000] [--batches 10] [--dir DIR]``.
+Usage: ``.venv/bin/python bench/duckdb_insert.py [--rows 10000000] [--batches 30] [--dir DIR]
+[--mechanisms range,full,pk] [--checkpoint-threshold 16MB]``.
 
-Measured (2 vCPU, DuckDB 2.0.1, memory_limit 256MB, 10 000-event batches, 10 M rows):
-see the ``sinks/duckdb.py`` module docstring for the table; the raw output is pasted below.
+Measured (DuckDB 2.0.1, 2 vCPU, memory_limit 256MB, CHECKPOINT_THRESHOLD 128MB,
+``--rows 10000000 --batches 30``: a 1.6 GB store, 300 000 events per workload; the table in the
+``wafpipe.sinks.duckdb`` docstring summarises this; RSS in MiB)::
 
-RESULTS-PLACEHOLDER
+    base store: 10,000,000 rows in 150.2 s, 1623 MiB
+    range  new 45 587 ev/s (rss 302, peak 464)   replay 677 342 ev/s (rss 351)
+           sink_new 38 723 ev/s (rss 475, peak 620)   sink_replay 88 942 ev/s (rss 484)
+    full   new 18 585 ev/s (rss 346, peak 510)   replay 17 399 ev/s (rss 372, peak 548)
+    pk     ADD PRIMARY KEY at 256MB: "Out of Memory Error: could not allocate block of size
+           256.0 KiB (244.1 MiB/244.1 MiB used)"; retried at 8GB: 8.4 s, rss 1378, peak 2649
+           new 16 783 ev/s (rss 1283)   replay 32 286 ev/s (rss 577)
+
+"new" batches continue the timeline (the live case); "replay" batches hold only stored ids (a
+crash replay); ``sink_*`` include building the Arrow table from Python documents.
 """
 
 from __future__ import annotations
@@ -163,7 +174,7 @@ def run_mechanism(mech: str, path: Path, args: argparse.Namespace) -> dict[str, 
     gen = duckdb.connect()
     con = duckdb.connect(str(path))
     con.execute("SET memory_limit = ?", [args.memory_limit])
-    con.execute("SET checkpoint_threshold = ?", [CHECKPOINT_THRESHOLD])
+    con.execute("SET checkpoint_threshold = ?", [args.checkpoint_threshold])
     if args.threads:
         con.execute("SET threads = ?", [args.threads])
     if mech == "pk":
@@ -185,7 +196,7 @@ def run_mechanism(mech: str, path: Path, args: argparse.Namespace) -> dict[str, 
         con.close()  # reopen: what a restarted collector pays
         con = duckdb.connect(str(path))
         con.execute("SET memory_limit = ?", [result["memory_limit"]])
-        con.execute("SET checkpoint_threshold = ?", [CHECKPOINT_THRESHOLD])
+        con.execute("SET checkpoint_threshold = ?", [args.checkpoint_threshold])
     result["after_open"] = rss()
     sql = {"pk": "INSERT OR IGNORE INTO events SELECT * FROM wafpipe_batch ORDER BY ts", "full": INSERT_FULL_SQL}
     for kind in ("new", "replay"):
@@ -234,6 +245,7 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="256MB")
     ap.add_argument("--pk-memory-limit", default="8GB", help="retry limit when the PK index does not fit")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--checkpoint-threshold", default=CHECKPOINT_THRESHOLD, help="DuckDB checkpoint_threshold")
     ap.add_argument("--mechanisms", default="range,full,pk")
     ap.add_argument("--dir", type=Path, default=None, help="work directory (default: a temp dir, removed)")
     ap.add_argument("--keep", action="store_true", help="keep the stores")
@@ -255,7 +267,8 @@ def main() -> None:
             shutil.copyfile(base, copy)
             cmd = [sys.executable, __file__, "--_run", mech, str(copy), "--rows", str(args.rows),
                    "--batch", str(args.batch), "--batches", str(args.batches),
-                   "--memory-limit", args.memory_limit, "--pk-memory-limit", args.pk_memory_limit]
+                   "--memory-limit", args.memory_limit, "--pk-memory-limit", args.pk_memory_limit,
+                   "--checkpoint-threshold", args.checkpoint_threshold]
             if args.threads:
                 cmd += ["--threads", str(args.threads)]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())

@@ -129,7 +129,7 @@ def with_hash(body: dict[str, Any], meta_key: str = "_meta") -> dict[str, Any]:
 
 
 def _meta(what: str) -> dict[str, Any]:
-    return {"managed_by": "wafpipe", "managed": True, "version": ASSET_VERSION, "description": what}
+    return {"managed_by": "wafpipe", "version": ASSET_VERSION, "description": what}
 
 
 # ---------------------------------------------------------------------------------- Elasticsearch
