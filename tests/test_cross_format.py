@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.flatten import leaves
 from wafpipe.reader import Problem, read_path
 from wafpipe.tools.generate import generate_files
 
@@ -29,16 +30,6 @@ REQUIRED = (
     "imperva.waf.security_event",
 )
 EXEMPT_PREFIXES = ("log.", "imperva.waf.file.", "_id", "observer.version", "event.original")
-
-
-def leaves(doc: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out.update(leaves(v, f"{prefix}{k}."))
-    else:
-        out[prefix[:-1]] = doc
-    return out
 
 
 def docs(folder: Path, fmt: str, seed: int, events: int, ratio: float) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.flatten import leaves
 from wafpipe.decode.cef import decode_cef
 from wafpipe.ecs.mapping import FileContext, to_ecs
 from wafpipe.reader import Problem, read_path
@@ -38,17 +39,6 @@ EXCLUDED_EXACT = {
     "message",
 }
 EXCLUDED_PREFIXES = ("file.", "input.", "log.", "imperva_cloud_waf.")
-
-
-def leaves(doc: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten to dotted leaves; arrays are leaves (compared as a whole)."""
-    out: dict[str, Any] = {}
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out.update(leaves(v, f"{prefix}{k}."))
-    else:
-        out[prefix[:-1]] = doc
-    return out
 
 
 def excluded(path: str) -> bool:

@@ -14,17 +14,17 @@ the zonemaps of ``ts`` stay tight for time-range queries and for the duplicate c
 First write wins, chosen by measurement (``bench/duckdb_insert.py``: DuckDB 2.0.1, 2 vCPU,
 memory_limit 256MB, a store of 10 M rows / 1.6 GB, 30 committed batches of 10 000 events each):
 
-==============================  ==========  ===========  ===========================================
-mechanism                       new ev/s    replay ev/s  RSS (peak)
-==============================  ==========  ===========  ===========================================
-id PRIMARY KEY, INSERT OR        16 783      32 286       1.28 GB (2.65 GB); index build OOM at
-IGNORE                                                    256MB, needs 8GB: 8.4 s
-anti-join on the whole table     18 585      17 399       372 MB (548 MB)
-anti-join in the batch's ts      45 587      677 342      351 MB (464 MB)
-range (chosen)
-same, whole ``write()`` incl.    38 723      88 942       484 MB (620 MB)
-Python → Arrow
-==============================  ==========  ===========  ===========================================
+==============================  ==========  ===========  =======================================
+mechanism                       new ev/s    replay ev/s  RSS after, (peak) MiB
+==============================  ==========  ===========  =======================================
+id PRIMARY KEY +                16 783      32 286       1283 (2649); building the index fails
+``INSERT OR IGNORE``                                     at 256MB (OOM), takes 8.4 s at 8GB
+anti-join, whole table          18 585      17 399       372 (548)
+anti-join in the batch's        45 587      677 342      351 (464)
+ts range (**chosen**)
+the same through ``write()``,   38 723      88 942       484 (620)
+Python → Arrow included
+==============================  ==========  ===========  =======================================
 
 ("replay" = batches whose ids are all stored: a crash replay.) The PK's ART index must live in
 memory and grows with the store; the full anti-join reads every id each batch. The range anti-join
@@ -120,8 +120,9 @@ INSERT_FULL_SQL = _INSERT_SQL.format(range="")
 
 _RETENTION_EVERY_S = 3600.0
 # DuckDB checkpoints when the WAL passes this size. Each checkpoint rewrites the table's last,
-# partly filled row group, so the 16 MB default rewrites it every ~15 000 events; 128 MB measured
-# ~2.5x the sustained insert rate (bench/duckdb_insert.py) for a longer WAL replay after a crash.
+# partly filled row group, so the 16 MB default rewrites it every ~15 000 events; on the 10 M-row
+# bench store 128 MB gives 45 587 new events/s against 27 030 (same peak RSS), for a longer WAL
+# replay after a crash.
 CHECKPOINT_THRESHOLD = "128MB"
 
 
