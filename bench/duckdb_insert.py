@@ -151,7 +151,12 @@ def batch(gen: duckdb.DuckDBPyConnection, kind: str, k: int, args: argparse.Name
     batches the mechanism already wrote); ``replay``: stored rows from the middle (all duplicates).
     Generated one at a time, outside the timed part, so RSS shows the store, not the workload."""
     rows, size = args.rows, args.batch
-    starts = {"new": rows, "sink_new": rows + size * args.batches, "replay": rows // 2, "sink_replay": rows // 2}
+    starts = {
+        "new": rows,
+        "sink_new": rows + size * args.batches,
+        "replay": rows // 2,
+        "sink_replay": rows // 2,
+    }
     start = starts[kind]
     return gen.sql(gen_sql(start + k * size, start + (k + 1) * size, rows)).to_arrow_table()
 
@@ -198,7 +203,10 @@ def run_mechanism(mech: str, path: Path, args: argparse.Namespace) -> dict[str, 
         con.execute("SET memory_limit = ?", [result["memory_limit"]])
         con.execute("SET checkpoint_threshold = ?", [args.checkpoint_threshold])
     result["after_open"] = rss()
-    sql = {"pk": "INSERT OR IGNORE INTO events SELECT * FROM wafpipe_batch ORDER BY ts", "full": INSERT_FULL_SQL}
+    sql = {
+        "pk": "INSERT OR IGNORE INTO events SELECT * FROM wafpipe_batch ORDER BY ts",
+        "full": INSERT_FULL_SQL,
+    }
     for kind in ("new", "replay"):
         written = n = 0
         seconds = 0.0
@@ -245,7 +253,9 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="256MB")
     ap.add_argument("--pk-memory-limit", default="8GB", help="retry limit when the PK index does not fit")
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--checkpoint-threshold", default=CHECKPOINT_THRESHOLD, help="DuckDB checkpoint_threshold")
+    ap.add_argument(
+        "--checkpoint-threshold", default=CHECKPOINT_THRESHOLD, help="DuckDB checkpoint_threshold"
+    )
     ap.add_argument("--mechanisms", default="range,full,pk")
     ap.add_argument("--dir", type=Path, default=None, help="work directory (default: a temp dir, removed)")
     ap.add_argument("--keep", action="store_true", help="keep the stores")
@@ -260,15 +270,32 @@ def main() -> None:
     try:
         if not base.exists():
             print(f"building {args.rows:,} rows in {base} …", file=sys.stderr)
-            print(f"base store: {args.rows:,} rows in {build_base(base, args.rows, args.threads):.1f} s, "
-                  f"{base.stat().st_size / 2**20:.0f} MiB")
+            print(
+                f"base store: {args.rows:,} rows in {build_base(base, args.rows, args.threads):.1f} s, "
+                f"{base.stat().st_size / 2**20:.0f} MiB"
+            )
         for mech in args.mechanisms.split(","):
             copy = work / f"{mech}.duckdb"
             shutil.copyfile(base, copy)
-            cmd = [sys.executable, __file__, "--_run", mech, str(copy), "--rows", str(args.rows),
-                   "--batch", str(args.batch), "--batches", str(args.batches),
-                   "--memory-limit", args.memory_limit, "--pk-memory-limit", args.pk_memory_limit,
-                   "--checkpoint-threshold", args.checkpoint_threshold]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--_run",
+                mech,
+                str(copy),
+                "--rows",
+                str(args.rows),
+                "--batch",
+                str(args.batch),
+                "--batches",
+                str(args.batches),
+                "--memory-limit",
+                args.memory_limit,
+                "--pk-memory-limit",
+                args.pk_memory_limit,
+                "--checkpoint-threshold",
+                args.checkpoint_threshold,
+            ]
             if args.threads:
                 cmd += ["--threads", str(args.threads)]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())

@@ -26,8 +26,8 @@ import orjson
 from wafpipe.elastic_assets import kibana as kb
 from wafpipe.elastic_assets import templates as tpl
 from wafpipe.errors import ConfigError
-from wafpipe.sinks.es_client import ClusterClient, Transient, error_reason, make_client, redact
 from wafpipe.sinks.elasticsearch import NamespaceRouter, target_name
+from wafpipe.sinks.es_client import ClusterClient, Transient, error_reason, make_client, redact
 
 if TYPE_CHECKING:
     from wafpipe.config import Config, ElasticsearchSinkConfig, KibanaConfig, OpenSearchSinkConfig

@@ -26,7 +26,9 @@ LINES = [
 ]
 
 
-def write_log(path: Path, lines: list[str], *, config_id: str = "12345", start: str = "1705705619206") -> Path:
+def write_log(
+    path: Path, lines: list[str], *, config_id: str = "12345", start: str = "1705705619206"
+) -> Path:
     """An uncompressed Imperva file (FORMATS.md §1.2) with a correct MD5 of its body."""
     body = "".join(line + "\n" for line in lines).encode()
     header = (

@@ -24,8 +24,15 @@ SAMPLES = {
     "constant": ["imperva.waf", "x*"],
     "geo_point": [],
 }
-RANGES = {"keyword": "m", "text": "m", "long": "400", "double": "1.5", "date": '"2024-06-10T00:00:00Z"',
-          "flattened": "m", "constant": "m"}
+RANGES = {
+    "keyword": "m",
+    "text": "m",
+    "long": "400",
+    "double": "1.5",
+    "date": '"2024-06-10T00:00:00Z"',
+    "flattened": "m",
+    "constant": "m",
+}
 
 
 def queries(name: str, ref: FieldRef) -> list[str]:

@@ -47,9 +47,13 @@ def test_token_soup_gives_sql_or_query_error(parts: list[str]) -> None:
 
 FIELDS = sorted(allowed_fields()) + ["imperva.waf.file.header.configid", "imperva.waf.request_headers.Accept"]
 VALUES = st.one_of(
-    st.sampled_from(["*", "200", "-1", "1.5", "true", "false", "now-1h", "2024-06-10", "10.*", "a*b?", "é", "x"]),
+    st.sampled_from(
+        ["*", "200", "-1", "1.5", "true", "false", "now-1h", "2024-06-10", "10.*", "a*b?", "é", "x"]
+    ),
     st.sampled_from(['"2024-06-10T00:00:00Z"', '"10.0.0.0/8"', '"1.2.3.4"', '"2001:db8::1"', '"a b"', '""']),
-    st.text(alphabet=ALPHABET, max_size=8).map(lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'),
+    st.text(alphabet=ALPHABET, max_size=8).map(
+        lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    ),
 )
 
 

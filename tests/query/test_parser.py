@@ -83,7 +83,12 @@ def test_wildcards_only_unescaped_and_unquoted() -> None:
 
 def test_ranges() -> None:
     r = parse("status:[400 TO 499]")
-    assert isinstance(r, Range) and (r.lo, r.hi) == (Value("400", 9), Value("499", 16)) and r.lo_incl and r.hi_incl
+    assert (
+        isinstance(r, Range)
+        and (r.lo, r.hi) == (Value("400", 9), Value("499", 16))
+        and r.lo_incl
+        and r.hi_incl
+    )
     r = parse("status:{400 to *]")
     assert isinstance(r, Range) and r.hi is None and not r.lo_incl and r.hi_incl
     r = parse('@timestamp:["2024-06-10" TO "2024-06-11"}')
@@ -149,4 +154,6 @@ def test_depth_and_length_limits() -> None:
 
 def test_tokenizer_operators() -> None:
     kinds = [(t.kind, t.text) for t in tokenize("a<=1 b>2 c<3 d>=4")]
-    assert ("cmp", "<=") in kinds and ("cmp", ">") in kinds and ("cmp", "<") in kinds and ("cmp", ">=") in kinds
+    assert (
+        ("cmp", "<=") in kinds and ("cmp", ">") in kinds and ("cmp", "<") in kinds and ("cmp", ">=") in kinds
+    )

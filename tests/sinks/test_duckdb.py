@@ -60,9 +60,25 @@ def test_write_stores_typed_columns_and_the_document(sink: DuckDBSink) -> None:
     con.close()
     assert row is not None
     assert row[:19] == (
-        "a", datetime(2021, 6, 23, 14, 53, 9, 430000), "shop.example.com", "61539044", "1843222", "77.222.131.19",
-        "UA", "REQ_BLOCKED_SESSION", "blocked", "failure", "alert", "SQL Injection", 403, "POST",
-        "shop.example.com", "/login", None, True, "sqlmap/1.7",
+        "a",
+        datetime(2021, 6, 23, 14, 53, 9, 430000),
+        "shop.example.com",
+        "61539044",
+        "1843222",
+        "77.222.131.19",
+        "UA",
+        "REQ_BLOCKED_SESSION",
+        "blocked",
+        "failure",
+        "alert",
+        "SQL Injection",
+        403,
+        "POST",
+        "shop.example.com",
+        "/login",
+        None,
+        True,
+        "sqlmap/1.7",
     )
     import orjson
 
@@ -173,7 +189,12 @@ def test_retention_deletes_by_age(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     path = tmp_path / "r.duckdb"
     with DuckDBSink(path) as s:
-        s.write([Event("old", make_doc(ms(now - timedelta(days=40)))), Event("new", make_doc(ms(now - timedelta(days=1))))])
+        s.write(
+            [
+                Event("old", make_doc(ms(now - timedelta(days=40)))),
+                Event("new", make_doc(ms(now - timedelta(days=1)))),
+            ]
+        )
         assert s.delete_older_than(30) == 1
         assert s.get("old") is None and s.get("new") is not None
         s.write([Event("old2", make_doc(ms(now - timedelta(days=10))))])
@@ -203,9 +224,14 @@ def test_second_process_is_refused_while_the_writer_holds_the_store(tmp_path: Pa
     path = tmp_path / "held.duckdb"
     DuckDBSink(path).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from wafpipe.sinks.duckdb import DuckDBSink\nimport time\n"
-         f"s = DuckDBSink({str(path)!r}); s.open(); print('ready', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"from wafpipe.sinks.duckdb import DuckDBSink\nimport time\n"
+            f"s = DuckDBSink({str(path)!r}); s.open(); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
@@ -231,7 +257,9 @@ def test_memory_limit_and_threads_are_applied(tmp_path: Path) -> None:
 
 
 def test_stats_and_close_twice(sink: DuckDBSink) -> None:
-    sink.write([Event("a", make_doc(1624459989430)), Event("b", make_doc(1718000000123, security_event=False))])
+    sink.write(
+        [Event("a", make_doc(1624459989430)), Event("b", make_doc(1718000000123, security_event=False))]
+    )
     st = sink.stats()
     assert st["events"] == 2 and st["security_events"] == 1
     assert st["first"] == "2021-06-23T14:53:09.430Z" and st["last"] == "2024-06-10T06:13:20.123Z"

@@ -12,7 +12,16 @@ from wafpipe.query.fields import FieldRef, allowed_fields, resolve, suggest
 from wafpipe.query.parser import parse
 from wafpipe.query.sql import compile_query
 
-__all__ = ["FieldRef", "QueryError", "allowed_fields", "caret", "compile_query", "parse", "resolve", "suggest"]
+__all__ = [
+    "FieldRef",
+    "QueryError",
+    "allowed_fields",
+    "caret",
+    "compile_query",
+    "parse",
+    "resolve",
+    "suggest",
+]
 
 
 def caret(expr: str, err: QueryError) -> str:

@@ -116,7 +116,9 @@ def allowed_fields() -> dict[str, FieldRef]:
         if typ == "flattened":
             out[name] = FieldRef(name, typ, _flattened_sql(name), is_list=True)
         elif name in lists:
-            out[name] = FieldRef(name, typ, f"json_extract_string(doc, '{_json_path(name)}[*]')", is_list=True)
+            out[name] = FieldRef(
+                name, typ, f"json_extract_string(doc, '{_json_path(name)}[*]')", is_list=True
+            )
         else:
             out[name] = FieldRef(name, typ, f"json_extract_string(doc, '{_json_path(name)}')")
     return out

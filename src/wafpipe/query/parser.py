@@ -286,7 +286,9 @@ class _Parser:
             self.next()
             return Match(None, _value(tok), tok.col)
         if tok.keyword() in ("and", "or"):
-            raise _err(f"'{tok.text}' needs a clause before it", tok.col, 'quote it to search for the word: "and"')
+            raise _err(
+                f"'{tok.text}' needs a clause before it", tok.col, 'quote it to search for the word: "and"'
+            )
         hint = 'quote values that hold ( ) [ ] { } : < > such as "2001:db8::1"' if tok.kind != "eof" else None
         raise _err(f"expected a field, a value or '(', found {_describe(tok)}", tok.col, hint)
 

@@ -2,39 +2,33 @@
 
 Shape. Typed columns (:data:`COLUMNS`) hold what people filter and group on, so those queries read
 a few compressed columns and skip row groups by their min/max statistics ("zonemaps"); ``doc``
-holds the whole ECS document as JSON (zstd-compressed: 3x smaller than the default string
-compression and 2x faster to checkpoint), so every other field stays reachable and ``search``
-returns exactly what was parsed. :mod:`wafpipe.query.fields` builds its allow-list from COLUMNS.
+holds the whole ECS document as JSON, zstd-compressed (on 100 000 bench documents 2.3x smaller
+and 2.3x faster to checkpoint than DuckDB's default), so every other field stays reachable and
+``search`` returns exactly what was parsed. :mod:`wafpipe.query.fields` builds its allow-list
+from COLUMNS.
 
 Loading. A batch becomes one Arrow table (typed values picked in Python, the document serialised by
 orjson), registered with DuckDB and inserted by one ``INSERT … SELECT … ORDER BY ts`` (no row-by-row
 INSERT). Imperva delivers files roughly in time order, so the table stays nearly time-ordered and
 the zonemaps of ``ts`` stay tight for time-range queries and for the duplicate check below.
 
-First write wins, chosen by measurement (``bench/duckdb_insert.py``: DuckDB 2.0.1, 2 vCPU,
-memory_limit 256MB, a store of 10 M rows / 1.6 GB, 30 committed batches of 10 000 events each):
+First write wins, chosen by measurement (``bench/duckdb_insert.py``; DuckDB 2.0.1, 2 vCPU,
+memory_limit 256MB, a 1.6 GB store of 10 M rows, 30 committed batches of 10 000 events; new /
+replayed events per second, peak RSS):
 
-==============================  ==========  ===========  =======================================
-mechanism                       new ev/s    replay ev/s  RSS after, (peak) MiB
-==============================  ==========  ===========  =======================================
-id PRIMARY KEY +                16 783      32 286       1283 (2649); building the index fails
-``INSERT OR IGNORE``                                     at 256MB (OOM), takes 8.4 s at 8GB
-anti-join, whole table          18 585      17 399       372 (548)
-anti-join in the batch's        45 587      677 342      351 (464)
-ts range (**chosen**)
-the same through ``write()``,   38 723      88 942       484 (620)
-Python → Arrow included
-==============================  ==========  ===========  =======================================
+* id PRIMARY KEY + ``INSERT OR IGNORE``: 16 783 / 32 286, 2649 MiB — the ART index does not even
+  build within 256MB (OOM; 8.4 s at 8GB) and lives in memory, growing with the store;
+* anti-join against the whole table: 18 585 / 17 399, 548 MiB — reads every stored id per batch;
+* **chosen** — anti-join limited to the batch's ``ts`` range: 45 587 / 677 342, 464 MiB
+  (38 723 / 88 942, 620 MiB through :meth:`DuckDBSink.write`, Python → Arrow included).
 
-("replay" = batches whose ids are all stored: a crash replay.) The PK's ART index must live in
-memory and grows with the store; the full anti-join reads every id each batch. The range anti-join
-pushes ``ts BETWEEN lo AND hi`` into the scan, so it reads only the row groups that overlap the
-batch. It is exact because the id fixes ``ts``: the id hashes file identity, line ordinal and line
-bytes, and ``@timestamp`` comes from the line or from the header's ``startTime`` (part of the file
-identity). Exception: a document stamped with the ingest time
-(``imperva.waf.timestamp_source: ingest_time``), or one whose time did not parse, gets another
-``ts`` on replay, so a batch holding one is checked against the whole table instead. Duplicates
-inside a batch collapse in Python first (first occurrence wins).
+"Replayed" batches hold only stored ids: a crash replay. ``ts BETWEEN lo AND hi`` is pushed into
+the scan, so only row groups overlapping the batch are read. It is exact because the id fixes
+``ts``: the id hashes file identity, line ordinal and line bytes, and ``@timestamp`` comes from
+the line or from the header's ``startTime`` (part of the file identity). Exception: a document
+stamped with the ingest time (``imperva.waf.timestamp_source: ingest_time``) or whose time did not
+parse gets another ``ts`` on replay, so a batch holding one is checked against the whole table.
+Duplicates inside a batch collapse in Python first (first occurrence wins).
 
 Durability. One transaction per batch; DuckDB fsyncs its WAL on ``COMMIT``, so ``write`` returns
 only when the batch survives a crash. The WAL is checkpointed into the file at
@@ -99,7 +93,12 @@ COLUMNS: tuple[Column, ...] = (
 )
 _COLUMN_NAMES = tuple(c.name for c in COLUMNS) + ("doc",)
 
-_ARROW_TYPES = {"VARCHAR": pa.string(), "TIMESTAMP": pa.timestamp("us"), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_()}
+_ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "INTEGER": pa.int32(),
+    "BOOLEAN": pa.bool_(),
+}
 _ARROW_SCHEMA = pa.schema([(c.name, _ARROW_TYPES[c.sql_type]) for c in COLUMNS] + [("doc", pa.string())])
 
 _DDL = (
@@ -175,7 +174,7 @@ def _row(ev: Event) -> tuple[Any, ...]:
         _str(_get(d, "rule", "name")),
         sec if isinstance(sec, bool) else None,
         _str(_get(d, "user_agent", "original")),
-        orjson.dumps(d).decode(),
+        orjson.dumps(d, default=str).decode(),  # default: never lose an event to an odd value
     )
 
 
@@ -244,7 +243,9 @@ class DuckDBSink(Sink):
         if self._con is not None:
             return
         if self.read_only and not self.path.exists():
-            raise SinkError(f"no DuckDB store at {self.path}", hint="run `wafpipe run` first, or check [[sinks]] path")
+            raise SinkError(
+                f"no DuckDB store at {self.path}", hint="run `wafpipe run` first, or check [[sinks]] path"
+            )
         if not self.read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -264,8 +265,10 @@ class DuckDBSink(Sink):
             if not self.read_only:
                 con.execute(_DDL)
                 con.execute(_META_DDL)
-                con.execute("INSERT OR IGNORE INTO wafpipe_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-            elif not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'events'").fetchone()[0]:  # type: ignore[index]
+                con.execute(
+                    "INSERT OR IGNORE INTO wafpipe_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+                )
+            elif not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'events'").fetchall():
                 raise SinkError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
         except (duckdb.Error, SinkError) as exc:
             con.close()
@@ -313,7 +316,9 @@ class DuckDBSink(Sink):
             unique.setdefault(ev.id, ev)
         events = list(unique.values())
         table, stable = to_arrow(events)
-        stable = stable and all(_get(ev.doc, "imperva", "waf", "timestamp_source") != "ingest_time" for ev in events)
+        stable = stable and all(
+            _get(ev.doc, "imperva", "waf", "timestamp_source") != "ingest_time" for ev in events
+        )
         con = self._conn()
         with self._lock:
             try:
@@ -343,7 +348,9 @@ class DuckDBSink(Sink):
     def delete_older_than(self, days: int) -> int:
         """Delete events whose ``ts`` is more than ``days`` days old; return how many."""
         if self.read_only:
-            raise SinkError(f"DuckDB store {self.path} is open read-only", hint="the collector applies retention")
+            raise SinkError(
+                f"DuckDB store {self.path} is open read-only", hint="the collector applies retention"
+            )
         cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
         con = self._conn()
         with self._lock:

@@ -34,6 +34,7 @@ import orjson
 
 from wafpipe.sinks.base import DeadLetter, Event, Sink, WriteResult
 from wafpipe.sinks.es_client import ClusterClient, Rejected, Transient, classify, error_reason
+from wafpipe.sinks.es_client import item as bulk_item
 from wafpipe.sinks.es_spool import Chunk, Spool
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class ClusterSink(Sink):
         self._data_dir = data_dir
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._prefixes: dict[str, tuple[bytes, dict[str, str]]] = {}
+        self._prefixes: dict[str, tuple[bytes, bytes]] = {}
         self._bootstrapped: set[str] = set()
         self._checked_template = False
         self._opened = False
@@ -157,23 +158,24 @@ class ClusterSink(Sink):
         if not batch:
             return WriteResult()
         self.open()
-        buf = bytearray()
+        parts: list[bytes] = []
         dead: list[DeadLetter] = []
+        dumps = orjson.dumps
         for ev in batch:
-            namespace = self.router(ev.doc)
-            prefix, ds = self._prefixes.get(namespace) or self._prefix(namespace)
+            doc = ev.doc
+            namespace = self.router(doc)
+            prefix, suffix = self._prefixes.get(namespace) or self._prefix(namespace)
             try:
-                source = orjson.dumps({**ev.doc, "data_stream": ds})
-                ident = orjson.dumps(ev.id)
+                if "data_stream" in doc:
+                    source = dumps({**doc, "data_stream": self._ds(namespace)})
+                elif doc:
+                    source = dumps(doc)[:-1] + suffix  # append data_stream without copying the dict
+                else:
+                    source = b"{" + suffix[1:]
+                parts += (prefix, dumps(ev.id), b"}}\n", source, b"\n")
             except TypeError as exc:
                 dead.append(DeadLetter(ev, f"not serialisable as JSON: {exc}"))
-                continue
-            buf += prefix
-            buf += ident
-            buf += b"}}\n"
-            buf += source
-            buf += b"\n"
-        self.spool.append(buf, timeout=self.opt.spool_block_timeout_s)
+        self.spool.append(b"".join(parts), timeout=self.opt.spool_block_timeout_s)
         return WriteResult(spooled=len(batch) - len(dead), dead_letters=dead)
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -200,11 +202,16 @@ class ClusterSink(Sink):
         return self.spool.pending_bytes
 
     # ------------------------------------------------------------------------------ records
-    def _prefix(self, namespace: str) -> tuple[bytes, dict[str, str]]:
+    @staticmethod
+    def _ds(namespace: str) -> dict[str, str]:
+        return {"type": "logs", "dataset": DATASET, "namespace": namespace}
+
+    def _prefix(self, namespace: str) -> tuple[bytes, bytes]:
+        """(action line up to the id, ``,"data_stream":{…}}`` to close the source) for a namespace."""
         target = target_name(namespace)
         action = {"_index": target, **({"require_alias": True} if self.require_alias else {})}
         prefix = b'{"create":' + orjson.dumps(action)[:-1] + b',"_id":'
-        entry = (prefix, {"type": "logs", "dataset": DATASET, "namespace": namespace})
+        entry = (prefix, b',"data_stream":' + orjson.dumps(self._ds(namespace)) + b"}")
         self._prefixes[namespace] = entry
         return entry
 
@@ -226,24 +233,29 @@ class ClusterSink(Sink):
                     return
 
     def _deliver(self, chunk: Chunk) -> bool:
-        """Deliver or dead-letter every record of ``chunk``; False when stopped first."""
-        lines = chunk.body.split(b"\n")
-        records = [(lines[i], lines[i + 1]) for i in range(0, 2 * chunk.records, 2)]
-        groups: list[tuple[list[tuple[bytes, bytes]], bytes | None]] = [(records, chunk.body)]
+        """Deliver or dead-letter every record of ``chunk``; False when stopped first.
+
+        The common case costs one request and no per-record work: the chunk is the request body
+        and an answer with ``errors: false`` means every document was created. Records are split
+        out only when some item needs a retry or a dead letter."""
+        Records = list[tuple[bytes, bytes]]
+        groups: list[tuple[Records | None, bytes | None]] = [(None, chunk.body)]  # None: the whole chunk
         tries: dict[bytes, int] = {}
         attempt = 0
         while groups:
             group, body = groups.pop()
             if body is None:
+                assert group is not None
                 body = b"".join(a + b"\n" + s + b"\n" for a, s in group)
+            size = chunk.records if group is None else len(group)
             if self._stop.is_set():
                 return False
             with self.stats.lock:
                 self.stats.requests += 1
             try:
-                items = self.client.bulk(body)
-                if len(items) != len(group):
-                    raise Transient(f"the _bulk answer has {len(items)} items for {len(group)} documents")
+                errors, items = self.client.bulk(body)
+                if len(items) != size:
+                    raise Transient(f"the _bulk answer has {len(items)} items for {size} documents")
             except Transient as exc:
                 self._failed(str(exc))
                 groups.append((group, body))
@@ -252,13 +264,20 @@ class ClusterSink(Sink):
                 attempt += 1
                 continue
             except Rejected as exc:
+                group = _records(chunk) if group is None else group
                 if len(group) == 1:
                     self._dead_letter([(group[0], f"HTTP {exc.status}: {exc}")])
                 else:
                     half = len(group) // 2
                     groups += [(group[half:], None), (group[:half], None)]
                 continue
-            retry, dead, progress = self._sort(group, items, tries)
+            if not errors:
+                with self.stats.lock:
+                    self.stats.written += size
+                self._recovered()
+                continue
+            group = _records(chunk) if group is None else group
+            retry, dead, progress = self._sort(group, [bulk_item(i) for i in items], tries)
             if dead:
                 self._dead_letter(dead)
             if progress:
@@ -383,6 +402,11 @@ class ClusterSink(Sink):
             if self._state is not None:
                 self._state.set_health(f"sink.{self.name}", last_success=time.time())
                 self._last_health = time.time()
+
+
+def _records(chunk: Chunk) -> list[tuple[bytes, bytes]]:
+    lines = chunk.body.split(b"\n")
+    return [(lines[i], lines[i + 1]) for i in range(0, 2 * chunk.records, 2)]
 
 
 def build_cluster_sink(

@@ -75,6 +75,11 @@ def error_reason(error: Any) -> str:
     return text
 
 
+def item(raw: Any) -> dict[str, Any]:
+    """``{"create": {...}}`` → the inner result."""
+    return next(iter(raw.values())) if isinstance(raw, dict) and raw else {}
+
+
 def classify(item: dict[str, Any]) -> str:
     """``ok`` | ``duplicate`` | ``retry`` | ``rejected`` | ``no_alias`` | ``unknown`` for one bulk item."""
     status = int(item.get("status", 0))
@@ -106,8 +111,10 @@ class ClusterClient(ABC):
         return redact(text, self.secrets)
 
     @abstractmethod
-    def bulk(self, body: bytes) -> list[dict[str, Any]]:
-        """Items of the ``_bulk`` response, in request order (each ``{"status", "_id", "error"?}``)."""
+    def bulk(self, body: bytes) -> tuple[bool, list[Any]]:
+        """(``errors`` flag, raw items) of the ``_bulk`` answer, items in request order, each
+        ``{"create": {"status", "_id", "error"?}}``; see :func:`item`. When ``errors`` is false every
+        item was created, which lets the sender skip looking at them."""
 
     @abstractmethod
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -116,11 +123,11 @@ class ClusterClient(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def _items(self, resp: Any) -> list[dict[str, Any]]:
+    def _items(self, resp: Any) -> tuple[bool, list[Any]]:
         items = resp.get("items") if isinstance(resp, dict) else None
         if not isinstance(items, list):
             raise Transient("the _bulk answer has no items list")
-        return [next(iter(i.values())) if isinstance(i, dict) and i else {} for i in items]
+        return bool(resp.get("errors", True)), items
 
     def _status_error(self, status: int, detail: str) -> Exception:
         msg = self.redact(f"{self.display}: HTTP {status}: {detail}"[:2000])
@@ -162,7 +169,7 @@ class ElasticsearchClient(ClusterClient):
         _tls(kw, cfg, "ca_certs")
         self._es = Elasticsearch(**kw)
 
-    def bulk(self, body: bytes) -> list[dict[str, Any]]:
+    def bulk(self, body: bytes) -> tuple[bool, list[Any]]:
         from elastic_transport import TransportError
         from elasticsearch import ApiError, UnsupportedProductError
 
@@ -215,7 +222,7 @@ class OpenSearchClient(ClusterClient):
         _tls(kw, cfg, "ca_certs")
         self._os = OpenSearch(**kw)
 
-    def bulk(self, body: bytes) -> list[dict[str, Any]]:
+    def bulk(self, body: bytes) -> tuple[bool, list[Any]]:
         from opensearchpy.exceptions import ConnectionError as OsConnectionError
         from opensearchpy.exceptions import OpenSearchException, TransportError
 
