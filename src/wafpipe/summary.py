@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 EXAMPLE_QUERIES = (
     'event.dataset:"imperva.waf" and imperva.waf.security_event:true',
@@ -43,7 +44,7 @@ class Summary:
         t.add_column("event.kind")
         t.add_column("count", justify="right")
         for kind, n in sorted(self.kinds.items()):
-            t.add_row(kind, str(n))
+            t.add_row(Text(kind), str(n))
         console.print(t)
         if self.attacks:
             a = Table(title="attacks by type and outcome")
@@ -51,18 +52,18 @@ class Summary:
             a.add_column("outcome")
             a.add_column("count", justify="right")
             for (attack, outcome), n in sorted(self.attacks.items(), key=lambda kv: (-kv[1], kv[0])):
-                a.add_row(attack, outcome, str(n))
+                a.add_row(Text(attack), Text(outcome), str(n))  # data, never markup
             console.print(a)
         if self.problems:
             p = Table(title="problems (see stderr / dead letters)")
             p.add_column("kind")
             p.add_column("count", justify="right")
             for kind, n in sorted(self.problems.items()):
-                p.add_row(kind, str(n))
+                p.add_row(Text(kind), str(n))
             console.print(p)
         else:
             console.print("no problems: every line decoded and every checksum verified")
         if queries:
             console.print("\nexample queries:")
             for q in EXAMPLE_QUERIES:
-                console.print(f"  wafpipe query '{q}'")
+                console.print(Text(f"  wafpipe query '{q}'"))

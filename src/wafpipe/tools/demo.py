@@ -77,6 +77,7 @@ def run_demo(directory: Path) -> int:
     """Generate once, ingest with the collector (``run --once``), print what the store holds."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from wafpipe.config import load_config
     from wafpipe.logs import setup_logging
@@ -107,7 +108,7 @@ def run_demo(directory: Path) -> int:
         kinds.add_column("event.kind")
         kinds.add_column("count", justify="right")
         for kind, n in store.group_count("kind"):
-            kinds.add_row(str(kind), str(n))
+            kinds.add_row(Text(str(kind)), str(n))
         console.print(kinds)
         attacks = Table(title="attacks by type and outcome")
         attacks.add_column("attack type")
@@ -115,14 +116,15 @@ def run_demo(directory: Path) -> int:
             attacks.add_column(outcome, justify="right")
         for attack, _ in store.group_count("attack_type", "security_event", limit=50):
             row = dict(store.group_count("outcome", "security_event AND attack_type = ?", [attack]))
-            attacks.add_row(str(attack), *(str(row.get(o, 0)) for o in ("failure", "success", "unknown")))
+            attacks.add_row(Text(str(attack)), *(  # data, never markup
+                str(row.get(o, 0)) for o in ("failure", "success", "unknown")))
         console.print(attacks)
     finally:
         store.close()
     if report.problems:
-        console.print(f"problems: {dict(report.problems)}")
+        console.print(Text(f"problems: {dict(report.problems)}"))
     console.print("\ntry:")
     for q in EXAMPLE_QUERIES:
-        console.print(f"  .venv/bin/wafpipe query -c {cfg_path} '{q}'")
+        console.print(Text(f"  .venv/bin/wafpipe query -c {cfg_path} '{q}'"))
     console.print(f"  .venv/bin/wafpipe query -c {cfg_path} --count")
     return report.exit_code
