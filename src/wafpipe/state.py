@@ -15,132 +15,51 @@ Threads. One :class:`State` per process, shared by its threads: one connection o
 anyway, and a single connection keeps commits in the order the acknowledgements happened. Other
 processes (``wafpipe doctor``) may open the same file: WAL lets them read while we write, and
 ``busy_timeout`` makes their writes wait instead of failing.
+
+Layout. This module is the :class:`State` class: the connection, the file registry, the API's
+processed set, sink cursors and health. :mod:`wafpipe.state_schema` holds the tables, their
+migrations and the record types; :mod:`wafpipe.state_dead_letters` and :mod:`wafpipe.state_gaps`
+the dead letters and the gap detection (mixed into :class:`State`); :mod:`wafpipe.quarantine` the
+copying of bad files.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from wafpipe.errors import WafpipeError
+from wafpipe.quarantine import copy_to_quarantine, safe_file_name
+from wafpipe.state_dead_letters import DeadLetters
+from wafpipe.state_gaps import Gap, GapDetection
+from wafpipe.state_schema import (
+    FILE_STATUSES,
+    SCHEMA_VERSION,
+    DeadLetterRecord,
+    FileRecord,
+    HealthRecord,
+    _hex,
+    migrate,
+)
 
-SCHEMA_VERSION = 1
-FILE_STATUSES = ("seen", "in_progress", "done", "failed", "quarantined")
-_SCHEMA_V1 = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (
-    key TEXT PRIMARY KEY, source TEXT NOT NULL, name TEXT NOT NULL, path TEXT,
-    size INTEGER, mtime REAL, identity TEXT,
-    status TEXT NOT NULL CHECK (status IN ('seen','in_progress','done','failed','quarantined')),
-    next_ordinal INTEGER NOT NULL DEFAULT 0, counts TEXT NOT NULL DEFAULT '{}',
-    first_seen REAL NOT NULL, last_seen REAL NOT NULL, done_at REAL, error TEXT);
-CREATE INDEX IF NOT EXISTS files_identity ON files (identity);
-CREATE INDEX IF NOT EXISTS files_status ON files (status, source);
-CREATE TABLE IF NOT EXISTS file_times (
-    identity TEXT PRIMARY KEY, config_id TEXT NOT NULL, account_id TEXT, source TEXT, name TEXT,
-    start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, seen_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS file_times_cfg ON file_times (config_id, start_ms);
-CREATE TABLE IF NOT EXISTS gaps (
-    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, detail TEXT NOT NULL,
-    start_ms INTEGER, end_ms INTEGER, created_at REAL NOT NULL, UNIQUE (kind, source, detail));
-CREATE TABLE IF NOT EXISTS api_processed (
-    source TEXT NOT NULL, name TEXT NOT NULL, added_at REAL NOT NULL, PRIMARY KEY (source, name)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT NULL, kind TEXT NOT NULL, file TEXT,
-    file_key TEXT, reason TEXT, record TEXT NOT NULL, fingerprint TEXT NOT NULL UNIQUE, replayed_at REAL);
-CREATE INDEX IF NOT EXISTS dead_letters_kind ON dead_letters (kind, id);
-CREATE TABLE IF NOT EXISTS sink_cursors (sink TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS health (
-    component TEXT PRIMARY KEY, last_success REAL, last_error REAL, error TEXT, details TEXT,
-    updated_at REAL NOT NULL);
-"""
-# version → script that brings the previous version up to it; v1 is the initial schema.
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+__all__ = [
+    "FILE_STATUSES",
+    "SCHEMA_VERSION",
+    "DeadLetterRecord",
+    "FileRecord",
+    "Gap",
+    "HealthRecord",
+    "State",
+    "safe_file_name",
+]
 
 
-@dataclass
-class FileRecord:
-    key: str
-    source: str
-    name: str
-    path: str | None
-    size: int | None
-    mtime: float | None
-    identity: str | None  # hex of the Imperva header digest (or content digest)
-    status: str
-    next_ordinal: int
-    counts: dict[str, int]
-    first_seen: float
-    last_seen: float
-    done_at: float | None
-    error: str | None
-
-
-@dataclass
-class DeadLetterRecord:
-    id: int
-    created_at: float
-    kind: str
-    file: str | None
-    file_key: str | None
-    reason: str | None
-    record: dict[str, Any]
-    replayed_at: float | None
-
-
-@dataclass
-class HealthRecord:
-    component: str
-    last_success: float | None
-    last_error: float | None
-    error: str | None
-    details: dict[str, Any] = field(default_factory=dict)
-    updated_at: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """Healthy when the last success is newer than the last error (or there was no error)."""
-        return self.last_error is None or (self.last_success or 0) > self.last_error
-
-
-@dataclass
-class Gap:
-    """A possible hole in the data (DESIGN §2 Gaps). Times are epoch milliseconds."""
-
-    kind: str  # index_missed | time_hole | stale
-    scope: str  # config id (time_hole, stale) or source name (index_missed)
-    start_ms: int | None
-    end_ms: int | None
-    detail: str
-
-    @property
-    def seconds(self) -> float | None:
-        return None if self.start_ms is None or self.end_ms is None else (self.end_ms - self.start_ms) / 1000
-
-
-def _hex(identity: bytes | str | None) -> str | None:
-    return identity.hex() if isinstance(identity, bytes | bytearray) else identity
-
-
-def safe_file_name(name: str) -> str:
-    """A name that cannot escape its directory or hide: [A-Za-z0-9._-], no leading dot, ≤ 150 chars."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name.replace("\\", "/").rsplit("/", 1)[-1]).lstrip(".")
-    return (cleaned or "unnamed")[:150]
-
-
-class State:
+class State(DeadLetters, GapDetection):
     """The state database under ``data_dir``; see the module docstring for the rules."""
 
     def __init__(self, data_dir: Path | str, *, filename: str = "state.sqlite") -> None:
@@ -178,19 +97,7 @@ class State:
 
     def _migrate(self) -> None:
         with self._tx() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
-            if version > SCHEMA_VERSION:
-                raise WafpipeError(
-                    f"{self.path} has state schema version {version}, newer than this wafpipe ({SCHEMA_VERSION})",
-                    hint="upgrade wafpipe, or point data_dir at another directory",
-                )
-            for v in range(version + 1, SCHEMA_VERSION + 1):
-                for stmt in _MIGRATIONS[v].split(";"):
-                    if stmt.strip():
-                        db.execute(stmt)
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            migrate(db, self.path)
 
     @property
     def schema_version(self) -> int:
@@ -342,74 +249,6 @@ class State:
     def api_processed_list(self, source: str) -> set[str]:
         return {r[0] for r in self._query("SELECT name FROM api_processed WHERE source=?", (source,))}
 
-    # ---------------------------------------------------------------------------------- dead letters
-    @staticmethod
-    def _insert_dead_letters(
-        db: sqlite3.Connection, records: Iterable[Mapping[str, Any]], file_key: str | None
-    ) -> int:
-        """Idempotent: a record identical to one already stored (same kind, file, line, reason, raw…)
-        is not stored twice, so a replayed batch does not double its dead letters."""
-        now, n = time.time(), 0
-        for rec in records:
-            text = json.dumps(rec, sort_keys=True, default=str)
-            fp = hashlib.blake2b(f"{file_key}\0{text}".encode(), digest_size=16).hexdigest()
-            n += db.execute(
-                "INSERT OR IGNORE INTO dead_letters (created_at, kind, file, file_key, reason, record, fingerprint) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (
-                    now,
-                    str(rec.get("kind", "unknown")),
-                    rec.get("file"),
-                    file_key,
-                    rec.get("reason"),
-                    text,
-                    fp,
-                ),
-            ).rowcount
-        return n
-
-    def add_dead_letters(self, records: list[dict[str, Any]], *, file_key: str | None = None) -> int:
-        """Store records shaped like ``reader.Problem.record()``; returns how many were new."""
-        with self._tx() as db:
-            return self._insert_dead_letters(db, records, file_key)
-
-    @staticmethod
-    def _dead(r: sqlite3.Row) -> DeadLetterRecord:
-        d = dict(r)
-        d.pop("fingerprint")
-        d["record"] = json.loads(d["record"])
-        return DeadLetterRecord(**d)
-
-    def list_dead_letters(
-        self, limit: int = 100, kind: str | None = None, *, include_replayed: bool = False
-    ) -> list[DeadLetterRecord]:
-        rows = self._query(
-            "SELECT * FROM dead_letters WHERE (?1 IS NULL OR kind=?1) AND (?2 OR replayed_at IS NULL) "
-            "ORDER BY id LIMIT ?3",
-            (kind, include_replayed, limit),
-        )
-        return [self._dead(r) for r in rows]
-
-    def get_dead_letter(self, dead_letter_id: int) -> DeadLetterRecord | None:
-        rows = self._query("SELECT * FROM dead_letters WHERE id=?", (dead_letter_id,))
-        return self._dead(rows[0]) if rows else None
-
-    def mark_replayed(self, ids: Iterable[int]) -> int:
-        now = time.time()
-        with self._tx() as db:
-            return db.executemany(
-                "UPDATE dead_letters SET replayed_at=? WHERE id=? AND replayed_at IS NULL",
-                [(now, i) for i in ids],
-            ).rowcount
-
-    def count_dead_letters(self, kind: str | None = None, *, include_replayed: bool = False) -> int:
-        return int(
-            self._query(
-                "SELECT COUNT(*) FROM dead_letters WHERE (?1 IS NULL OR kind=?1) AND (?2 OR replayed_at IS NULL)",
-                (kind, include_replayed),
-            )[0][0]
-        )
-
     # ------------------------------------------------------------------------- sink cursors, health
     def sink_cursor_get(self, sink: str) -> Any | None:
         rows = self._query("SELECT cursor FROM sink_cursors WHERE sink=?", (sink,))
@@ -455,88 +294,6 @@ class State:
             out[d["component"]] = HealthRecord(**d)
         return out
 
-    # ------------------------------------------------------------------------------------------ gaps
-    def record_header(
-        self, identity: bytes | str, header: Mapping[str, str], *, source: str = "", name: str = ""
-    ) -> bool:
-        """Remember a file's ``configId``/``startTime``/``endTime`` (header names compared without case)
-        for gap detection; False when the header lacks them."""
-        low = {k.lower(): v.strip() for k, v in header.items()}
-        try:
-            start, end = int(low["starttime"]), int(low["endtime"])
-            config_id = low["configid"]
-        except (KeyError, ValueError):
-            return False
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO file_times VALUES (?,?,?,?,?,?,?,?)",
-                (_hex(identity), config_id, low.get("accountid"), source, name, start, end, time.time()),
-            )
-        return True
-
-    def add_gap(
-        self, kind: str, source: str, detail: str, start_ms: int | None = None, end_ms: int | None = None
-    ) -> None:
-        """Record a gap seen by a source, e.g. ``index_missed``: a file left logs.index before we fetched it."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO gaps (kind, source, detail, start_ms, end_ms, created_at) VALUES (?,?,?,?,?,?)",
-                (kind, source, detail, start_ms, end_ms, time.time()),
-            )
-
-    def time_gaps(self, *, grace_s: float = 300.0, config_id: str | None = None) -> list[Gap]:
-        """Holes longer than ``grace_s`` between one file's endTime and the next file's startTime, per
-        log configuration. Files may overlap, so the hole starts at the latest endTime so far. A quiet
-        site makes holes too: these are *possible* gaps for a person to check."""
-        rows = self._query(
-            "SELECT config_id, name, start_ms, end_ms FROM file_times WHERE (?1 IS NULL OR config_id=?1) "
-            "ORDER BY config_id, start_ms, end_ms",
-            (config_id,),
-        )
-        gaps: list[Gap] = []
-        cur, last_end, last_name = None, 0, ""
-        for cfg, name, start, end in rows:
-            if cfg != cur:
-                cur, last_end, last_name = cfg, end, name
-                continue
-            if start - last_end > grace_s * 1000:
-                gaps.append(
-                    Gap("time_hole", cfg, last_end, start, f"no events between {last_name} and {name}")
-                )
-            if end > last_end:
-                last_end, last_name = end, name
-        return gaps
-
-    def stale(self, *, now: float | None = None, max_delay_s: float = 1800.0) -> list[Gap]:
-        """Log configurations whose newest event time (header endTime) is older than ``max_delay_s``:
-        Imperva delivers security logs within 3–5 min and access logs within 10–30 min, so a longer
-        silence means files are missing or stuck upstream (or the site had no traffic)."""
-        now_ms = int((time.time() if now is None else now) * 1000)
-        rows = self._query(
-            "SELECT config_id, MAX(end_ms) FROM file_times GROUP BY config_id ORDER BY config_id"
-        )
-        return [
-            Gap(
-                "stale",
-                cfg,
-                end,
-                now_ms,
-                f"no file newer than {(now_ms - end) / 60000:.0f} min for configId {cfg}",
-            )
-            for cfg, end in rows
-            if now_ms - end > max_delay_s * 1000
-        ]
-
-    def gaps(
-        self, *, grace_s: float = 300.0, max_delay_s: float = 1800.0, now: float | None = None
-    ) -> list[Gap]:
-        """All three kinds of DESIGN §2: recorded (index_missed), time holes, and staleness."""
-        recorded = [
-            Gap(r[0], r[1], r[3], r[4], r[2])
-            for r in self._query("SELECT kind, source, detail, start_ms, end_ms FROM gaps ORDER BY id")
-        ]
-        return recorded + self.time_gaps(grace_s=grace_s) + self.stale(now=now, max_delay_s=max_delay_s)
-
     # ------------------------------------------------------------------------------------ quarantine
     @property
     def quarantine_dir(self) -> Path:
@@ -554,48 +311,7 @@ class State:
         """Copy a bad file to ``<data_dir>/quarantine/<UTC time>_<safe name>`` with
         ``<that>.reason.json`` beside it; never overwrites (O_EXCL, a numeric suffix on collision).
         ``src`` is a path or an opener (for sources without a local path). Marks ``key`` quarantined."""
-        if callable(src):
-            opener, label = src, name or "unnamed"
-        else:
-            opener, label = partial(Path(src).open, "rb"), name or Path(src).name
-        qdir = self.quarantine_dir
-        qdir.mkdir(parents=True, exist_ok=True)
-        stamp, safe = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), safe_file_name(label)
-        for i in range(1, 10_000):
-            target = qdir / (f"{stamp}_{safe}" if i == 1 else f"{stamp}-{i}_{safe}")
-            note = target.with_name(target.name + ".reason.json")
-            if note.exists():
-                continue
-            try:
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                continue
-            break
-        else:
-            raise WafpipeError(f"cannot find a free quarantine name for {label} in {qdir}")
-        digest, size = hashlib.sha256(), 0
-        try:
-            with os.fdopen(fd, "wb") as out, opener() as inp:
-                while chunk := inp.read(1 << 20):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
-        info = {
-            "original": str(src) if not callable(src) else label,
-            "reason": reason,
-            "file_key": key,
-            "quarantined_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "size": size,
-            "sha256": digest.hexdigest(),
-            **dict(details or {}),
-        }
-        with open(note, "x", encoding="utf-8") as fh:
-            json.dump(info, fh, indent=2, default=str)
+        target = copy_to_quarantine(self.quarantine_dir, src, reason, name=name, key=key, details=details)
         if key is not None and self.get_file(key) is not None:
             self.mark_quarantined(key, reason)
         return target

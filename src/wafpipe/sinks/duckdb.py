@@ -1,16 +1,17 @@
 """The embedded store: one DuckDB file, table ``events`` (DESIGN §1, §2).
 
-Shape. Typed columns (:data:`COLUMNS`) hold what people filter and group on, so those queries read
-a few compressed columns and skip row groups by their min/max statistics ("zonemaps"); ``doc``
-holds the whole ECS document as JSON, zstd-compressed (on 100 000 bench documents 2.3x smaller
-and 2.3x faster to checkpoint than DuckDB's default), so every other field stays reachable and
-``search`` returns exactly what was parsed. :mod:`wafpipe.query.fields` builds its allow-list
-from COLUMNS.
+Shape. Typed columns (:data:`COLUMNS`, defined with the Arrow conversion in
+:mod:`wafpipe.sinks.duckdb_rows`) hold what people filter and group on, so those queries read a few
+compressed columns and skip row groups by their min/max statistics ("zonemaps"); ``doc`` holds the
+whole ECS document as JSON, zstd-compressed (on 100 000 bench documents 2.3x smaller and 2.3x
+faster to checkpoint than DuckDB's default), so every other field stays reachable and ``search``
+returns exactly what was parsed. :mod:`wafpipe.query.fields` builds its allow-list from COLUMNS.
 
-Loading. A batch becomes one Arrow table (typed values picked in Python, the document serialised by
-orjson), registered with DuckDB and inserted by one ``INSERT … SELECT … ORDER BY ts`` (no row-by-row
-INSERT). Imperva delivers files roughly in time order, so the table stays nearly time-ordered and
-the zonemaps of ``ts`` stay tight for time-range queries and for the duplicate check below.
+Loading. A batch becomes one Arrow table (:func:`~wafpipe.sinks.duckdb_rows.to_arrow`: typed values
+picked in Python, the document serialised by orjson), registered with DuckDB and inserted by one
+``INSERT … SELECT … ORDER BY ts`` (no row-by-row INSERT). Imperva delivers files roughly in time
+order, so the table stays nearly time-ordered and the zonemaps of ``ts`` stay tight for time-range
+queries and for the duplicate check below.
 
 First write wins, chosen by measurement (``bench/duckdb_insert.py``; DuckDB 2.0.1, 2 vCPU,
 memory_limit 256MB, a 1.6 GB store of 10 M rows, 30 committed batches of 10 000 events; new /
@@ -44,62 +45,35 @@ import contextlib
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from wafpipe.errors import SinkError
 from wafpipe.sinks.base import Event, Sink, WriteResult
+from wafpipe.sinks.duckdb_rows import _ARROW_SCHEMA as _ARROW_SCHEMA
+from wafpipe.sinks.duckdb_rows import _ARROW_TYPES as _ARROW_TYPES
+from wafpipe.sinks.duckdb_rows import _COLUMN_NAMES, COLUMNS, Column, _get, to_arrow
+from wafpipe.sinks.duckdb_rows import _row as _row
+from wafpipe.sinks.duckdb_rows import _str as _str
+from wafpipe.sinks.duckdb_rows import _timestamps as _timestamps
+
+__all__ = [
+    "CHECKPOINT_THRESHOLD",
+    "COLUMNS",
+    "INSERT_FULL_SQL",
+    "INSERT_RANGE_SQL",
+    "SCHEMA_VERSION",
+    "Column",
+    "DuckDBSink",
+    "to_arrow",
+]
 
 SCHEMA_VERSION = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """A typed column of ``events``: its SQL type and the ECS field it copies."""
-
-    name: str
-    sql_type: str
-    field: str  # ECS / vendor path in the document
-    kind: str  # query type: keyword | long | boolean | date | ip
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column("id", "VARCHAR", "_id", "keyword"),
-    Column("ts", "TIMESTAMP", "@timestamp", "date"),
-    Column("site", "VARCHAR", "imperva.waf.site.name", "keyword"),
-    Column("site_id", "VARCHAR", "imperva.waf.site.id", "keyword"),
-    Column("account_id", "VARCHAR", "imperva.waf.account.id", "keyword"),
-    Column("source_ip", "VARCHAR", "source.ip", "ip"),
-    Column("country", "VARCHAR", "source.geo.country_iso_code", "keyword"),
-    Column("action", "VARCHAR", "imperva.waf.action", "keyword"),
-    Column("action_class", "VARCHAR", "imperva.waf.action_class", "keyword"),
-    Column("outcome", "VARCHAR", "event.outcome", "keyword"),
-    Column("kind", "VARCHAR", "event.kind", "keyword"),
-    Column("attack_type", "VARCHAR", "imperva.waf.attack_type", "keyword"),
-    Column("status", "INTEGER", "http.response.status_code", "long"),
-    Column("method", "VARCHAR", "http.request.method", "keyword"),
-    Column("host", "VARCHAR", "url.domain", "keyword"),
-    Column("path", "VARCHAR", "url.path", "keyword"),
-    Column("rule", "VARCHAR", "rule.name", "keyword"),
-    Column("security_event", "BOOLEAN", "imperva.waf.security_event", "boolean"),
-    Column("user_agent", "VARCHAR", "user_agent.original", "keyword"),
-)
-_COLUMN_NAMES = tuple(c.name for c in COLUMNS) + ("doc",)
-
-_ARROW_TYPES = {
-    "VARCHAR": pa.string(),
-    "TIMESTAMP": pa.timestamp("us"),
-    "INTEGER": pa.int32(),
-    "BOOLEAN": pa.bool_(),
-}
-_ARROW_SCHEMA = pa.schema([(c.name, _ARROW_TYPES[c.sql_type]) for c in COLUMNS] + [("doc", pa.string())])
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS events ("
@@ -123,97 +97,6 @@ _RETENTION_EVERY_S = 3600.0
 # bench store 128 MB gives 45 587 new events/s against 27 030 (same peak RSS), for a longer WAL
 # replay after a crash.
 CHECKPOINT_THRESHOLD = "128MB"
-
-
-def _get(d: Any, *path: str) -> Any:
-    for p in path:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(p)
-    return d
-
-
-def _str(v: Any) -> str | None:
-    if v is None or isinstance(v, str):
-        return v
-    if isinstance(v, list):
-        return ",".join(str(x) for x in v)
-    return str(v)
-
-
-def _row(ev: Event) -> tuple[Any, ...]:
-    """The typed values of one document (hand-unrolled: this runs once per stored event)."""
-    d = ev.doc
-    waf = _get(d, "imperva", "waf") or {}
-    site = waf.get("site") or {}
-    source = d.get("source") or {}
-    event = d.get("event") or {}
-    http = d.get("http") or {}
-    url = d.get("url") or {}
-    status = _get(http, "response", "status_code")
-    if not isinstance(status, int) or isinstance(status, bool) or not -(2**31) <= status < 2**31:
-        status = None
-    sec = waf.get("security_event")
-    return (
-        ev.id,
-        d.get("@timestamp"),
-        _str(site.get("name")),
-        _str(site.get("id")),
-        _str(_get(waf, "account", "id")),
-        _str(source.get("ip")),
-        _str(_get(source, "geo", "country_iso_code")),
-        _str(waf.get("action")),
-        _str(waf.get("action_class")),
-        _str(event.get("outcome")),
-        _str(event.get("kind")),
-        _str(waf.get("attack_type")),
-        status,
-        _str(_get(http, "request", "method")),
-        _str(url.get("domain")),
-        _str(url.get("path")),
-        _str(_get(d, "rule", "name")),
-        sec if isinstance(sec, bool) else None,
-        _str(_get(d, "user_agent", "original")),
-        orjson.dumps(d, default=str).decode(),  # default: never lose an event to an odd value
-    )
-
-
-def _timestamps(values: list[Any]) -> tuple[pa.Array, bool]:
-    """ISO 8601 strings → UTC ``timestamp[us]``, and whether every value parsed (vectorised, with
-    a per-value fallback; an unparsable time becomes "now" rather than losing the event)."""
-    try:
-        arr = pa.array(values, pa.string()).cast(pa.timestamp("us", "UTC"))
-        if arr.null_count == 0:
-            return arr.cast(pa.timestamp("us")), True
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
-    out: list[datetime] = []
-    now = datetime.now(UTC).replace(tzinfo=None)
-    parsed = True
-    for v in values:
-        try:
-            dt = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
-            if dt.tzinfo is not None:
-                dt = dt.astimezone(UTC).replace(tzinfo=None)
-        except ValueError:
-            dt, parsed = now, False
-        out.append(dt)
-    return pa.array(out, pa.timestamp("us")), parsed
-
-
-def to_arrow(batch: Sequence[Event]) -> tuple[pa.Table, bool]:
-    """Events → the Arrow table for ``events`` (table column order), and whether every ``ts``
-    is the document's own (else the duplicate check must not trust the time range)."""
-    cols = list(zip(*[_row(ev) for ev in batch], strict=True)) if batch else [()] * len(_COLUMN_NAMES)
-    arrays: list[pa.Array] = []
-    exact = True
-    for i, f in enumerate(_ARROW_SCHEMA):
-        if f.name == "ts":
-            arr, exact = _timestamps(list(cols[i]))
-            arrays.append(arr)
-        else:
-            arrays.append(pa.array(cols[i], f.type))
-    return pa.Table.from_arrays(arrays, schema=_ARROW_SCHEMA), exact
 
 
 class DuckDBSink(Sink):

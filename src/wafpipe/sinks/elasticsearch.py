@@ -26,6 +26,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,25 +159,34 @@ class ClusterSink(Sink):
         if not batch:
             return WriteResult()
         self.open()
-        parts: list[bytes] = []
         dead: list[DeadLetter] = []
+        self.spool.append(self._records(batch, dead), timeout=self.opt.spool_block_timeout_s)
+        return WriteResult(spooled=len(batch) - len(dead), dead_letters=dead)
+
+    def _records(self, batch: list[Event], dead: list[DeadLetter]) -> Iterator[bytes | memoryview]:
+        """The ``_bulk`` records of ``batch`` as byte pieces; unserialisable events go to ``dead``."""
         dumps = orjson.dumps
         for ev in batch:
             doc = ev.doc
             namespace = self.router(doc)
             prefix, suffix = self._prefixes.get(namespace) or self._prefix(namespace)
             try:
-                if "data_stream" in doc:
-                    source = dumps({**doc, "data_stream": self._ds(namespace)})
-                elif doc:
-                    source = dumps(doc)[:-1] + suffix  # append data_stream without copying the dict
+                ident = dumps(ev.id)
+                if doc and "data_stream" not in doc:
+                    # Close the object with data_stream ourselves: no copy of the dict, and no
+                    # copy of the serialised bytes (a memoryview slice).
+                    source: bytes | memoryview = memoryview(dumps(doc))[:-1]
+                    tail = suffix
                 else:
-                    source = b"{" + suffix[1:]
-                parts += (prefix, dumps(ev.id), b"}}\n", source, b"\n")
+                    source, tail = dumps({**doc, "data_stream": self._ds(namespace)}), b"\n"
             except TypeError as exc:
                 dead.append(DeadLetter(ev, f"not serialisable as JSON: {exc}"))
-        self.spool.append(b"".join(parts), timeout=self.opt.spool_block_timeout_s)
-        return WriteResult(spooled=len(batch) - len(dead), dead_letters=dead)
+                continue
+            yield prefix
+            yield ident
+            yield b"}}\n"
+            yield source
+            yield tail
 
     def flush(self, timeout: float | None = None) -> bool:
         if not self._opened:
@@ -211,7 +221,7 @@ class ClusterSink(Sink):
         target = target_name(namespace)
         action = {"_index": target, **({"require_alias": True} if self.require_alias else {})}
         prefix = b'{"create":' + orjson.dumps(action)[:-1] + b',"_id":'
-        entry = (prefix, b',"data_stream":' + orjson.dumps(self._ds(namespace)) + b"}")
+        entry = (prefix, b',"data_stream":' + orjson.dumps(self._ds(namespace)) + b"}\n")
         self._prefixes[namespace] = entry
         return entry
 

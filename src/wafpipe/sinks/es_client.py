@@ -179,7 +179,10 @@ class ElasticsearchClient(ClusterClient):
             raise Transient(self.redact(
                 f"{self.display} is not Elasticsearch ({exc}); use type = \"opensearch\" for OpenSearch")) from None
         except ApiError as exc:
-            raise self._status_error(exc.meta.status, _api_detail(exc.body, exc.message)) from None
+            detail = _api_detail(exc.body, exc.message)
+            if exc.meta.status == 406 or "compatible-with" in detail:
+                detail += ' (the server does not speak Elasticsearch\'s media types: if it is OpenSearch, use type = "opensearch")'
+            raise self._status_error(exc.meta.status, detail) from None
         except TransportError as exc:
             raise Transient(self.redact(f"{self.display}: {type(exc).__name__}: {exc}")) from None
         return self._items(resp.body)

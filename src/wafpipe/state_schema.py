@@ -1,0 +1,118 @@
+"""The tables of ``state.sqlite``, their migrations and the records read from them.
+
+Versioned schema. ``meta.schema_version`` records the version a database was brought to;
+:func:`migrate` runs, in one transaction, each script from that version up to
+:data:`SCHEMA_VERSION` (v1 is the initial schema), so an old database is upgraded in place and a
+crash mid-way leaves it at the old version. A database *newer* than this wafpipe is refused rather
+than written with a schema it does not know.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wafpipe.errors import WafpipeError
+
+SCHEMA_VERSION = 1
+FILE_STATUSES = ("seen", "in_progress", "done", "failed", "quarantined")
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    key TEXT PRIMARY KEY, source TEXT NOT NULL, name TEXT NOT NULL, path TEXT,
+    size INTEGER, mtime REAL, identity TEXT,
+    status TEXT NOT NULL CHECK (status IN ('seen','in_progress','done','failed','quarantined')),
+    next_ordinal INTEGER NOT NULL DEFAULT 0, counts TEXT NOT NULL DEFAULT '{}',
+    first_seen REAL NOT NULL, last_seen REAL NOT NULL, done_at REAL, error TEXT);
+CREATE INDEX IF NOT EXISTS files_identity ON files (identity);
+CREATE INDEX IF NOT EXISTS files_status ON files (status, source);
+CREATE TABLE IF NOT EXISTS file_times (
+    identity TEXT PRIMARY KEY, config_id TEXT NOT NULL, account_id TEXT, source TEXT, name TEXT,
+    start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, seen_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS file_times_cfg ON file_times (config_id, start_ms);
+CREATE TABLE IF NOT EXISTS gaps (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, detail TEXT NOT NULL,
+    start_ms INTEGER, end_ms INTEGER, created_at REAL NOT NULL, UNIQUE (kind, source, detail));
+CREATE TABLE IF NOT EXISTS api_processed (
+    source TEXT NOT NULL, name TEXT NOT NULL, added_at REAL NOT NULL, PRIMARY KEY (source, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT NULL, kind TEXT NOT NULL, file TEXT,
+    file_key TEXT, reason TEXT, record TEXT NOT NULL, fingerprint TEXT NOT NULL UNIQUE, replayed_at REAL);
+CREATE INDEX IF NOT EXISTS dead_letters_kind ON dead_letters (kind, id);
+CREATE TABLE IF NOT EXISTS sink_cursors (sink TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS health (
+    component TEXT PRIMARY KEY, last_success REAL, last_error REAL, error TEXT, details TEXT,
+    updated_at REAL NOT NULL);
+"""
+# version → script that brings the previous version up to it; v1 is the initial schema.
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+
+
+@dataclass
+class FileRecord:
+    key: str
+    source: str
+    name: str
+    path: str | None
+    size: int | None
+    mtime: float | None
+    identity: str | None  # hex of the Imperva header digest (or content digest)
+    status: str
+    next_ordinal: int
+    counts: dict[str, int]
+    first_seen: float
+    last_seen: float
+    done_at: float | None
+    error: str | None
+
+
+@dataclass
+class DeadLetterRecord:
+    id: int
+    created_at: float
+    kind: str
+    file: str | None
+    file_key: str | None
+    reason: str | None
+    record: dict[str, Any]
+    replayed_at: float | None
+
+
+@dataclass
+class HealthRecord:
+    component: str
+    last_success: float | None
+    last_error: float | None
+    error: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+    updated_at: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Healthy when the last success is newer than the last error (or there was no error)."""
+        return self.last_error is None or (self.last_success or 0) > self.last_error
+
+
+def _hex(identity: bytes | str | None) -> str | None:
+    """File identities are stored as hex text (``files.identity``, ``file_times.identity``)."""
+    return identity.hex() if isinstance(identity, bytes | bytearray) else identity
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the database to :data:`SCHEMA_VERSION`; call inside a write transaction."""
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise WafpipeError(
+            f"{path} has state schema version {version}, newer than this wafpipe ({SCHEMA_VERSION})",
+            hint="upgrade wafpipe, or point data_dir at another directory",
+        )
+    for v in range(version + 1, SCHEMA_VERSION + 1):
+        for stmt in _MIGRATIONS[v].split(";"):
+            if stmt.strip():
+                db.execute(stmt)
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))

@@ -1,0 +1,376 @@
+"""The Elasticsearch sink against the test Elasticsearch server (tests/servers): exactly once, faults,
+dead letters, outages, crashes, back-pressure, secrets and TLS. No mocks: real HTTP, real files.
+
+``WAFPIPE_ES_FAULT_SECONDS`` sets the fault window (default 8 s; 60 s with ``WAFPIPE_SOAK=1``)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.servers.elasticsearch import ElasticsearchServer
+from wafpipe.config import Config, config_from_dict
+from wafpipe.elastic_setup import run_setup
+from wafpipe.errors import SinkError
+from wafpipe.reader import read_path
+from wafpipe.sinks.base import Event
+from wafpipe.sinks.elasticsearch import ClusterSink, build_cluster_sink
+from wafpipe.state import State
+from wafpipe.tools.generate import generate_files
+
+START, END = datetime(2024, 6, 10, 6, tzinfo=UTC), datetime(2024, 6, 10, 7, tzinfo=UTC)
+DS = "logs-imperva.waf-default"
+# every format and compression; one file gzip-wrapped (DESIGN §1)
+VARIANTS = [("cef", "zlib", False), ("leef", "gzip", False), ("w3c", "none", False), ("cef", "none", True),
+            ("leef", "zlib", False), ("w3c", "gzip", False)]
+FAULT_SECONDS = float(os.environ.get("WAFPIPE_ES_FAULT_SECONDS", "60" if os.environ.get("WAFPIPE_SOAK") else "8"))
+
+
+def generate(root: Path, per_variant: int = 250) -> list[Path]:
+    paths: list[Path] = []
+    for i, (fmt, comp, wrapped) in enumerate(VARIANTS):
+        paths += generate_files(root / f"{fmt}-{comp}-{i}", events=per_variant, files=2, fmt=fmt, compression=comp,
+                                gzip_file=wrapped, attack_ratio=0.3, start=START, end=END, seed=100 + i)
+    return paths
+
+
+def events_of(paths: list[Path]) -> list[Event]:
+    return [e for p in paths for e in read_path(p).items() if isinstance(e, Event)]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Event]:
+    events = events_of(generate(tmp_path_factory.mktemp("gen")))
+    assert len(events) == 250 * len(VARIANTS) and len({e.id for e in events}) == len(events)
+    return events
+
+
+@pytest.fixture
+def es() -> Iterator[ElasticsearchServer]:
+    with ElasticsearchServer(refresh_interval=0) as server:
+        yield server
+
+
+def make_config(root: Path, hosts: list[str], **sink: Any) -> Config:
+    entry = {"type": "elasticsearch", "hosts": hosts, **sink}
+    return config_from_dict({"data_dir": str(root / "data"), "sinks": [entry]}, file=None, base_dir=root)
+
+
+def make_sink(cfg: Config, **opts: Any) -> ClusterSink:
+    sink = build_cluster_sink(cfg.sinks[0], cfg)  # type: ignore[arg-type]
+    sink.opt.retry_backoff_s, sink.opt.retry_max_backoff_s = 0.05, 0.5
+    for k, v in opts.items():
+        setattr(sink.opt, k, v)
+    return sink
+
+
+def install(cfg: Config) -> None:
+    out = io.StringIO()
+    assert run_setup(cfg, dry_run=False, out=out) == 0, out.getvalue()
+
+
+def write_all(sink: ClusterSink, events: list[Event], size: int = 500) -> None:
+    for i in range(0, len(events), size):
+        assert sink.write(events[i : i + size]).spooled == len(events[i : i + size])
+
+
+def assert_exactly_once(es: ElasticsearchServer, events: list[Event], target: str = DS) -> None:
+    docs = es.documents(target)
+    ids = [d.id for d in docs]
+    assert len(ids) == len(set(ids)), "duplicates in the cluster"
+    assert set(ids) == {e.id for e in events}
+
+
+def test_every_format_lands_once_with_our_ids_and_replays_add_nothing(
+        tmp_path: Path, es: ElasticsearchServer, corpus: list[Event]) -> None:
+    cfg = make_config(tmp_path, [es.url])
+    install(cfg)
+    sink = make_sink(cfg)
+    write_all(sink, corpus)
+    assert sink.flush(60)
+    sink.close()
+    assert_exactly_once(es, corpus)
+    assert es.data_streams() == [DS]
+    by_id = {e.id: e.doc for e in corpus}
+    for d in es.documents(DS)[:300]:
+        assert d.source["data_stream"] == {"type": "logs", "dataset": "imperva.waf", "namespace": "default"}
+        assert {k: v for k, v in d.source.items() if k != "data_stream"} == by_id[d.id]
+    mapping = es.mappings(DS)["properties"]
+    assert mapping["source"]["properties"]["ip"]["type"] == "ip"  # our template, not the built-in one
+    # replay with the spool and the state deleted: every create is a 409, counted as delivered
+    for p in sorted((tmp_path / "data").rglob("*"), reverse=True):
+        p.unlink() if p.is_file() else p.rmdir()
+    sink = make_sink(cfg)
+    write_all(sink, corpus)
+    assert sink.flush(60)
+    assert (sink.stats.written, sink.stats.duplicates) == (0, len(corpus))
+    sink.close()
+    assert_exactly_once(es, corpus)
+
+
+def test_namespace_rules_route_documents(tmp_path: Path, es: ElasticsearchServer, corpus: list[Event]) -> None:
+    waf = [e.doc["imperva"]["waf"] for e in corpus]
+    account, site = waf[0]["account"]["id"], waf[1]["site"]["id"]
+    tag = next(w["site"]["tag"] for w in waf if w["site"].get("tag"))
+    rules = [{"match": "account_id", "value": account, "namespace": "acme"},
+             {"match": "site_id", "value": site, "namespace": "shop"},
+             {"match": "site_tag", "value": tag, "namespace": "tagged"}]
+    cfg = make_config(tmp_path, [es.url], namespace="prod", namespace_rules=rules)
+    sink = make_sink(cfg)
+    write_all(sink, corpus)
+    assert sink.flush(60)
+    sink.close()
+
+    def expected(doc: dict[str, Any]) -> str:
+        w = doc["imperva"]["waf"]
+        if w["account"]["id"] == account:
+            return "acme"
+        return "shop" if w["site"]["id"] == site else "tagged" if w["site"].get("tag") == tag else "prod"
+
+    want: dict[str, set[str]] = {}
+    for e in corpus:
+        want.setdefault(expected(e.doc), set()).add(e.id)
+    assert len(want) >= 3
+    for ns, ids in want.items():
+        docs = es.documents(f"logs-imperva.waf-{ns}")
+        assert {d.id for d in docs} == ids
+        assert {d.source["data_stream"]["namespace"] for d in docs} == {ns}
+
+
+def _faults(es: ElasticsearchServer, seconds: float, stop: threading.Event) -> None:
+    """A sustained mix: 429s, 503s, resets, a refused port, answers lost after the write, random
+    per-item 429/503, slowness; each for a slice of the window."""
+    step = seconds / 7
+    f = es.faults
+    f.bulk_item_failures(0.15, (429, 503), seed=7)
+    plan = [lambda: f.fail_for(step, 429, endpoint="bulk"), lambda: f.fail_for(step, 503),
+            lambda: f.drop_for(step, reset=True), lambda: f.drop_next(4, after_processing=True),
+            lambda: f.slow(0.3, seconds=step), lambda: f.fail_next(5, 502)]
+    for arm in plan:
+        if stop.is_set():
+            return
+        arm()
+        time.sleep(step)
+    es.down()  # connection refused for the last slice
+    time.sleep(step)
+    es.up()
+    f.clear()
+
+
+def test_sustained_faults_lose_and_duplicate_nothing(
+        tmp_path: Path, es: ElasticsearchServer, corpus: list[Event]) -> None:
+    cfg = make_config(tmp_path, [es.url], batch_size=150)
+    install(cfg)
+    sink = make_sink(cfg)
+    stop = threading.Event()
+    chaos = threading.Thread(target=_faults, args=(es, FAULT_SECONDS, stop), daemon=True)
+    chaos.start()
+    deadline = time.monotonic() + FAULT_SECONDS
+    pieces = [corpus[i : i + 100] for i in range(0, len(corpus), 100)]
+    for piece in pieces:  # the collector keeps writing through the faults
+        assert sink.write(piece).spooled == len(piece)
+        time.sleep(max(0.0, (deadline - time.monotonic()) / len(pieces)))
+    chaos.join()
+    assert sink.flush(120), sink.stats
+    sink.close()
+    assert_exactly_once(es, corpus)
+    assert sink.stats.failed_requests > 5 and sink.stats.dead_lettered == 0
+    assert sink.stats.written + sink.stats.duplicates >= len(corpus)
+
+
+def test_mapping_errors_are_dead_lettered_with_the_reason(
+        tmp_path: Path, es: ElasticsearchServer, corpus: list[Event]) -> None:
+    cfg = make_config(tmp_path, [es.url])
+    install(cfg)
+    good = corpus[:200]
+    bad = [Event("bad-ip", {**corpus[0].doc, "source": {"ip": "not-an-ip"}}),
+           Event("bad-long", {**corpus[1].doc, "http": {"response": {"status_code": "two hundred"}}})]
+    sink = make_sink(cfg)
+    write_all(sink, good[:100] + bad + good[100:])
+    assert sink.flush(30)
+    sink.close()
+    assert_exactly_once(es, good)
+    state = State(tmp_path / "data")
+    dead = {d.record["id"]: d for d in state.list_dead_letters()}
+    state.close()
+    assert set(dead) == {"bad-ip", "bad-long"}
+    assert dead["bad-ip"].kind == "sink_rejected" and dead["bad-ip"].record["sink"] == "elasticsearch"
+    assert "failed to parse field [source.ip] of type [ip]" in (dead["bad-ip"].reason or "")
+    assert "http.response.status_code" in (dead["bad-long"].reason or "")
+    assert dead["bad-ip"].record["document"]["source"]["ip"] == "not-an-ip"
+
+
+def test_cluster_down_for_a_whole_run_spools_then_delivers(tmp_path: Path, es: ElasticsearchServer) -> None:
+    """The real collector with an ES sink and a DuckDB sink while ES is down: DuckDB gets everything,
+    the run ends undelivered (exit 3); the next run, with ES back, delivers exactly once."""
+    from wafpipe.pipeline import Collector
+
+    incoming = tmp_path / "incoming"
+    files = generate(incoming, per_variant=120)
+    events = events_of(files)
+    cfg = config_from_dict({
+        "data_dir": "data", "sources": [{"type": "directory", "path": "incoming", "recursive": True,
+                                         "poll_interval_s": 0.1, "stable_checks": 1}],
+        "sinks": [{"type": "duckdb"}, {"type": "elasticsearch", "hosts": [es.url]}],
+        "pipeline": {"workers": 1, "batch_size": 200, "drain_timeout_s": 1.0},
+    }, file=None, base_dir=tmp_path)
+    install(cfg)
+    es.down()
+    report = Collector(cfg, serve_api=False).run(once=True, progress=False)
+    assert report.undelivered and report.exit_code == 3
+    assert report.events == len(events)
+    con = duckdb.connect(str(tmp_path / "data" / "wafpipe.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*), count(DISTINCT id) FROM events").fetchone() == (len(events), len(events))
+    con.close()
+    assert list((tmp_path / "data" / "spool" / "elasticsearch").glob("*.ndjson"))
+    es.up()
+    report = Collector(cfg, serve_api=False).run(once=True, progress=False)
+    assert not report.undelivered and report.exit_code == 0
+    assert_exactly_once(es, events)
+
+
+KILLED_WRITER = """
+import pickle, sys
+from pathlib import Path
+from wafpipe.config import config_from_dict
+from wafpipe.sinks.elasticsearch import build_cluster_sink
+root, port = Path(sys.argv[1]), sys.argv[2]
+events = pickle.loads((root / "events.pkl").read_bytes())
+cfg = config_from_dict({"data_dir": str(root / "data"),
+                        "sinks": [{"type": "elasticsearch", "hosts": [f"http://127.0.0.1:{port}"]}]},
+                       file=None, base_dir=root)
+sink = build_cluster_sink(cfg.sinks[0], cfg)
+for i in range(0, len(events), 50):
+    sink.write(events[i : i + 50])
+    print("acked", i + 50, flush=True)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_kill_9_while_writing_loses_and_duplicates_nothing(tmp_path: Path, corpus: list[Event]) -> None:
+    """A writer killed at a random moment: everything it was told is durable gets delivered by
+    the next process, once."""
+    port = free_port()
+    (tmp_path / "events.pkl").write_bytes(pickle.dumps(corpus))
+    (tmp_path / "w.py").write_text(KILLED_WRITER)
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "w.py"), str(tmp_path), str(port)],
+                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    acked = 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        acked = int(line.split()[1])
+        if acked >= 600:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with ElasticsearchServer(port=port, refresh_interval=0) as es:
+        cfg = make_config(tmp_path, [es.url])
+        sink = make_sink(cfg)
+        sink.open()
+        assert sink.flush(60)
+        sink.close()
+        ids = es.document_ids(DS)
+    assert len(ids) == len(set(ids)) >= acked
+    assert {e.id for e in corpus[:acked]} <= set(ids) <= {e.id for e in corpus}
+
+
+def test_torn_spool_tail_is_cut_and_the_rest_delivered(
+        tmp_path: Path, es: ElasticsearchServer, corpus: list[Event]) -> None:
+    cfg = make_config(tmp_path, [es.url])
+    es.down()
+    sink = make_sink(cfg)
+    write_all(sink, corpus[:300], size=100)
+    sink.close()
+    segment = max((tmp_path / "data" / "spool" / "elasticsearch").glob("*.ndjson"))
+    with open(segment, "ab") as fh:  # a crash in the middle of an append
+        fh.write(b'{"create":{"_index":"logs-imperva.waf-default","_id":"torn"}}\n{"@timestamp":"20')
+    es.up()
+    sink = make_sink(cfg)
+    sink.open()
+    assert sink.flush(30)
+    sink.close()
+    assert_exactly_once(es, corpus[:300])
+
+
+def test_full_spool_blocks_then_raises_and_drains_when_the_cluster_returns(
+        tmp_path: Path, es: ElasticsearchServer, corpus: list[Event]) -> None:
+    cfg = make_config(tmp_path, [es.url], spool_max_bytes=1 << 20)
+    es.down()
+    sink = make_sink(cfg, spool_block_timeout_s=0.5)
+    written, t0 = 0, 0.0
+    with pytest.raises(SinkError, match="spool .* is full"):
+        while True:
+            t0 = time.monotonic()
+            sink.write(corpus[written : written + 50])
+            written += 50
+    assert time.monotonic() - t0 >= 0.5  # it waited (back-pressure) before giving up
+    assert 0 < sink.pending_bytes <= (1 << 20) + 50 * 8000
+    sink.opt.spool_block_timeout_s = 30
+    threading.Timer(0.5, es.up).start()
+    sink.write(corpus[written : written + 50])  # blocks until the sender frees room
+    assert sink.flush(30)
+    sink.close()
+    assert_exactly_once(es, corpus[: written + 50])
+
+
+def test_secrets_never_reach_logs_or_errors(tmp_path: Path, corpus: list[Event], caplog: pytest.LogCaptureFixture,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.DEBUG)
+    with ElasticsearchServer(api_key="right-key-1234567890", refresh_interval=0) as es:
+        monkeypatch.setenv("ES_KEY", "wrong-key-0987654321")
+        url = es.url.replace("http://", "http://someone:url-password-42@")
+        cfg = make_config(tmp_path, [url], api_key_env="ES_KEY")
+        sink = make_sink(cfg)
+        sink.write(corpus[:20])
+        assert not sink.flush(2)  # 401: kept in the spool, retried
+        assert "401" in (sink.stats.last_error or "")
+        sink.close()
+        text = caplog.text + repr(sink.stats) + sink.client.display
+        assert "wrong-key-0987654321" not in text and "url-password-42" not in text
+        monkeypatch.setenv("ES_KEY", "right-key-1234567890")
+        sink = make_sink(make_config(tmp_path, [es.url], api_key_env="ES_KEY"))
+        sink.open()
+        assert sink.flush(30)
+        sink.close()
+        assert_exactly_once(es, corpus[:20])
+    with ElasticsearchServer(basic_auth=("elastic", "pw-secret-777"), refresh_interval=0) as es:
+        monkeypatch.setenv("ES_PW", "pw-secret-777")
+        sink = make_sink(make_config(tmp_path / "b", [es.url], username="elastic", password_env="ES_PW"))
+        sink.write(corpus[:10])
+        assert sink.flush(30)
+        sink.close()
+        assert_exactly_once(es, corpus[:10])
+    assert "right-key-1234567890" not in caplog.text and "pw-secret-777" not in caplog.text
+
+
+def test_cloud_id_selects_the_cloud_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    monkeypatch.setenv("ES_CLOUD", "name:" + base64.b64encode(b"example.com$abcdef$kbn").decode())
+    monkeypatch.setenv("ES_KEY", "k")
+    cfg = config_from_dict({"data_dir": str(tmp_path), "sinks": [
+        {"type": "elasticsearch", "cloud_id_env": "ES_CLOUD", "api_key_env": "ES_KEY"}]}, file=None, base_dir=tmp_path)
+    sink = build_cluster_sink(cfg.sinks[0], cfg)  # type: ignore[arg-type]
+    nodes = [n.config for n in sink.client._es.transport.node_pool.all()]  # type: ignore[attr-defined]
+    assert [(n.scheme, n.host, n.port) for n in nodes] == [("https", "abcdef.example.com", 443)]
+    sink.client.close()
