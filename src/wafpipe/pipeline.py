@@ -157,6 +157,7 @@ class Collector:
             str(self.config.keys.dir) if self.config.keys.dir else None,
             start,
             self.config.pipeline.max_line_bytes,
+            store_rows=self._duckdb() is not None,
         )
         self._inflight[task.task_id] = _InFlight(ref, task)
         self.metrics.files_pending.set(len(self._inflight))
@@ -196,7 +197,7 @@ class Collector:
             counts["events"] = len(chunk.events)
             self.report.events += len(chunk.events)
             self.metrics.events.inc(len(chunk.events))
-            newest = max(e.doc.get("@timestamp", "") for e in chunk.events)
+            newest = max(str((e.row[1] if e.row else e.doc.get("@timestamp")) or "") for e in chunk.events)
             if self._newest_event is None or newest > self._newest_event:
                 self._newest_event = newest
                 self._update_lag()

@@ -36,6 +36,7 @@ class Task:
     start_ordinal: int = 0
     max_line_bytes: int = 1 << 20
     fmt: str = "auto"
+    store_rows: bool = False  # compute the embedded store's rows here (a DuckDB sink is configured)
 
 
 @dataclass
@@ -72,6 +73,9 @@ def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator
         task.max_line_bytes,
         task.start_ordinal,
     )
+    row = None
+    if task.store_rows:
+        from wafpipe.sinks.duckdb_rows import store_row as row
     chunk = Chunk(task.task_id, next_ordinal=task.start_ordinal)
     started = time.monotonic()
     try:
@@ -81,8 +85,8 @@ def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator
                 if item.ordinal is not None:
                     chunk.next_ordinal = max(chunk.next_ordinal, item.ordinal + 1)
                 continue
-            chunk.events.append(item)
             chunk.next_ordinal = item.doc["imperva"]["waf"]["file"]["ordinal"] + 1
+            chunk.events.append(item.prepare(row))
             if len(chunk.events) >= batch_size or time.monotonic() - started > batch_timeout_s:
                 yield chunk
                 chunk = Chunk(task.task_id, next_ordinal=chunk.next_ordinal)

@@ -374,3 +374,100 @@ def test_cloud_id_selects_the_cloud_endpoint(tmp_path: Path, monkeypatch: pytest
     nodes = [n.config for n in sink.client._es.transport.node_pool.all()]  # type: ignore[attr-defined]
     assert [(n.scheme, n.host, n.port) for n in nodes] == [("https", "abcdef.example.com", 443)]
     sink.client.close()
+
+
+# -- TLS: a TLS-terminating proxy (stdlib ssl, a throw-away CA from `cryptography`) in front of the server
+def _pki(root: Path) -> tuple[Path, Path, Path, str]:
+    """(CA cert, server cert, server key, SHA-256 fingerprint of the server cert)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def cert(subject: str, key: Any, issuer: str, signer: Any, ca: bool) -> x509.Certificate:
+        b = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+             .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                critical=False)
+        return b.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = cert("wafpipe test CA", ca_key, "wafpipe test CA", ca_key, True)
+    leaf = cert("127.0.0.1", key, "wafpipe test CA", ca_key, False)
+    paths = root / "ca.pem", root / "server.pem", root / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return *paths, leaf.fingerprint(hashes.SHA256()).hex()
+
+
+class TlsProxy:
+    def __init__(self, backend: int, cert: Path, key: Path) -> None:
+        import ssl
+
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.backend = backend
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            tls = self.ctx.wrap_socket(conn, server_side=True)
+        except OSError:
+            conn.close()
+            return
+        up = socket.create_connection(("127.0.0.1", self.backend))
+        threading.Thread(target=self._pump, args=(up, tls), daemon=True).start()
+        self._pump(tls, up)
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            s.close()
+
+
+def test_tls_verifies_by_default_and_takes_a_ca_file_or_a_fingerprint(
+        tmp_path: Path, es: ElasticsearchServer, corpus: list[Event]) -> None:
+    ca, cert, key, fingerprint = _pki(tmp_path)
+    proxy = TlsProxy(es.port, cert, key)
+    url = f"https://127.0.0.1:{proxy.port}"
+    sent = 0
+    for n, (opts, ok) in enumerate([({}, False), ({"ca_file": str(ca)}, True),
+                                    ({"ssl_assert_fingerprint": fingerprint}, True),
+                                    ({"ssl_assert_fingerprint": "00" * 32}, False)]):
+        sink = make_sink(make_config(tmp_path / str(n), [url], **opts))
+        sink.write(corpus[sent : sent + 10])
+        assert sink.flush(10 if ok else 1.5) is ok, (opts, sink.stats.last_error)
+        sink.close()
+        if ok:
+            sent += 10
+        else:
+            error = (sink.stats.last_error or "").lower()
+            assert "certificate verify failed" in error or "fingerprints did not match" in error, error
+    proxy.sock.close()
+    assert_exactly_once(es, corpus[:sent])

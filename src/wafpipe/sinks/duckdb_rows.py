@@ -87,6 +87,8 @@ def _str(v: Any) -> str | None:
 
 def _row(ev: Event) -> tuple[Any, ...]:
     """The typed values of one document (hand-unrolled: this runs once per stored event)."""
+    if ev.row is not None:
+        return ev.row
     d = ev.doc
     waf = _get(d, "imperva", "waf") or {}
     site = waf.get("site") or {}
@@ -118,8 +120,14 @@ def _row(ev: Event) -> tuple[Any, ...]:
         _str(_get(d, "rule", "name")),
         sec if isinstance(sec, bool) else None,
         _str(_get(d, "user_agent", "original")),
-        orjson.dumps(d, default=str).decode(),  # default: never lose an event to an odd value
+        # default=str: never lose an event to an odd value
+        (ev.json if ev.json is not None else orjson.dumps(d, default=str)).decode(),
     )
+
+
+def store_row(ev: Event) -> tuple[Any, ...]:
+    """The row of ``events`` for one event; decode workers compute it (see ``Event.prepare``)."""
+    return _row(ev)
 
 
 def _timestamps(values: list[Any]) -> tuple[pa.Array, bool]:

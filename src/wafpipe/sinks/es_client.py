@@ -184,7 +184,7 @@ class ElasticsearchClient(ClusterClient):
                 detail += ' (the server does not speak Elasticsearch\'s media types: if it is OpenSearch, use type = "opensearch")'
             raise self._status_error(exc.meta.status, detail) from None
         except TransportError as exc:
-            raise Transient(self.redact(f"{self.display}: {type(exc).__name__}: {exc}")) from None
+            raise Transient(self.redact(f"{self.display}: {transport_text(exc)}")) from None
         return self._items(resp.body)
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -199,7 +199,7 @@ class ElasticsearchClient(ClusterClient):
         except ApiError as exc:
             return exc.meta.status, exc.body
         except TransportError as exc:
-            raise Transient(self.redact(f"{self.display}: {type(exc).__name__}: {exc}")) from None
+            raise Transient(self.redact(f"{self.display}: {transport_text(exc)}")) from None
         return resp.meta.status, resp.body
 
     def close(self) -> None:
@@ -255,6 +255,22 @@ class OpenSearchClient(ClusterClient):
 
     def close(self) -> None:
         self._os.close()
+
+
+def transport_text(exc: BaseException) -> str:
+    """``Type: message``, plus the innermost cause (the libraries often say only "TLS error" and
+    keep "certificate verify failed" in a chained exception)."""
+    text = f"{type(exc).__name__}: {exc}"
+    errors = getattr(exc, "errors", ())
+    inner: BaseException | None = errors[0] if errors else (exc.__cause__ or exc.__context__)
+    last = None
+    for _ in range(8):
+        if inner is None:
+            break
+        last, inner = inner, inner.__cause__ or inner.__context__
+    if last is not None and str(last) not in text:
+        text += f" (caused by {type(last).__name__}: {last})"
+    return text
 
 
 def _tls(kw: dict[str, Any], cfg: Any, ca_key: str) -> None:

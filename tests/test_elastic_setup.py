@@ -1,0 +1,193 @@
+"""``wafpipe elastic setup`` (``run_setup``) against the test Elasticsearch and Kibana servers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.servers.elasticsearch import ElasticsearchServer
+from tests.servers.kibana import KibanaServer
+from wafpipe.config import Config, config_from_dict
+from wafpipe.elastic_assets import kibana as kb
+from wafpipe.elastic_assets import templates as tpl
+from wafpipe.elastic_setup import run_setup
+from wafpipe.sinks.base import Event
+from wafpipe.sinks.elasticsearch import build_cluster_sink
+
+WRITES = {"PUT", "POST", "DELETE"}
+
+
+@pytest.fixture
+def es() -> Iterator[ElasticsearchServer]:
+    with ElasticsearchServer(refresh_interval=0) as server:
+        yield server
+
+
+@pytest.fixture
+def kibana() -> Iterator[KibanaServer]:
+    with KibanaServer(api_key="kibana-key-123") as server:
+        yield server
+
+
+def config(root: Path, es: ElasticsearchServer, kibana: KibanaServer | None = None, **sink: Any) -> Config:
+    data: dict[str, Any] = {"data_dir": str(root), "sinks": [{"type": "duckdb"},
+                                                             {"type": "elasticsearch", "hosts": [es.url], **sink}]}
+    if kibana is not None:
+        data["kibana"] = {"url": kibana.url, "api_key_env": "KIBANA_KEY"}
+    return config_from_dict(data, file=None, base_dir=root)
+
+
+def setup(cfg: Config, dry_run: bool = False) -> tuple[int, str]:
+    out = io.StringIO()
+    rc = run_setup(cfg, dry_run=dry_run, out=out)
+    return rc, out.getvalue()
+
+
+def statuses(text: str) -> dict[str, str]:
+    return {ln.strip().rsplit(": ", 1)[0]: ln.rsplit(": ", 1)[1] for ln in text.splitlines()
+            if ln.startswith("  ") and ": " in ln}
+
+
+def test_setup_installs_everything_and_a_second_run_changes_nothing(
+        tmp_path: Path, es: ElasticsearchServer, kibana: KibanaServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KIBANA_KEY", "kibana-key-123")
+    cfg = config(tmp_path, es, kibana)
+    rc, text = setup(cfg)
+    assert rc == 0, text
+    first = statuses(text)
+    assert set(first.values()) == {"created"}
+    assert len(first) == 4 + len(kb.saved_objects())
+    client = es.client()
+    tmpl = client.indices.get_index_template(name=tpl.TEMPLATE)["index_templates"][0]["index_template"]
+    assert tmpl["index_patterns"] == ["logs-imperva.waf-*"] and tmpl["priority"] > 100
+    assert tmpl["composed_of"] == [tpl.SETTINGS_COMPONENT, tpl.MAPPINGS_COMPONENT]  # ours only
+    assert "data_stream" in tmpl
+    policy = client.ilm.get_lifecycle(name=tpl.POLICY)[tpl.POLICY]["policy"]
+    assert policy["phases"]["delete"]["min_age"] == "30d"
+    assert "rollover" in policy["phases"]["hot"]["actions"]
+    assert kibana.saved_object("index-pattern", kb.DATA_VIEW_ID)["attributes"]["timeFieldName"] == "@timestamp"
+    assert len(kibana.saved_objects("dashboard")) == 2
+    assert kibana.problems() == []  # every reference resolves, every JSON string parses
+
+    es.stats.reset()
+    kibana.stats.reset()
+    rc, text = setup(cfg)
+    assert rc == 0, text
+    second = statuses(text)
+    assert set(second) == set(first) and set(second.values()) == {"unchanged"}
+    assert not [r for r in es.request_log() if r[0] in WRITES]
+    assert "import" not in kibana.request_counts()
+
+
+def test_documents_written_after_setup_get_our_mappings_and_policy(
+        tmp_path: Path, es: ElasticsearchServer) -> None:
+    cfg = config(tmp_path, es)
+    assert setup(cfg)[0] == 0
+    sink = build_cluster_sink(cfg.sinks[1], cfg)  # type: ignore[arg-type]
+    sink.write([Event("a", {"@timestamp": "2024-06-10T06:00:00.000Z", "source": {"ip": "10.0.0.1"},
+                            "event": {"original": "CEF:0|..."}, "brand_new_field": {"x": 1}})])
+    assert sink.flush(30)
+    sink.close()
+    mapping = es.mappings("logs-imperva.waf-default")
+    assert mapping["dynamic"] in (False, "false")
+    props = mapping["properties"]
+    assert props["event"]["properties"]["original"] == {"type": "keyword", "index": False, "doc_values": False}
+    assert props["data_stream"]["properties"]["namespace"]["type"] == "constant_keyword"
+    assert "brand_new_field" not in props  # unknown fields do not grow the mapping
+    (index,) = es.client().indices.get(index="logs-imperva.waf-default").body.values()
+    assert index["settings"]["index"]["lifecycle"]["name"] == tpl.POLICY
+
+
+def test_dry_run_prints_every_request_and_sends_none(
+        tmp_path: Path, es: ElasticsearchServer, kibana: KibanaServer) -> None:
+    cfg = config(tmp_path, es, kibana)  # KIBANA_KEY is not even set: a dry run needs no secret
+    rc, text = setup(cfg, dry_run=True)
+    assert rc == 0, text
+    assert es.request_counts() == {} and kibana.request_counts() == {}
+    for path in (f"/_ilm/policy/{tpl.POLICY}", f"/_component_template/{tpl.SETTINGS_COMPONENT}",
+                 f"/_component_template/{tpl.MAPPINGS_COMPONENT}", f"/_index_template/{tpl.TEMPLATE}"):
+        assert f"PUT {es.url}{path}\n" in text
+    assert f"POST {kibana.url}/api/saved_objects/_import?overwrite=true\n" in text
+    body = text.split(f"PUT {es.url}/_index_template/{tpl.TEMPLATE}\n", 1)[1].split("\n\n", 1)[0]
+    assert orjson.loads(body) == tpl.es_index_template()
+    ndjson = text.split("_import?overwrite=true\n", 1)[1].split("\n\n", 1)[0]
+    assert [orjson.loads(line)["id"] for line in ndjson.splitlines()] == [o["id"] for o in kb.saved_objects()]
+
+
+def test_without_kibana_section_objects_are_skipped_and_exit_is_0(tmp_path: Path, es: ElasticsearchServer) -> None:
+    rc, text = setup(config(tmp_path, es))
+    assert rc == 0
+    assert "Kibana objects skipped" in text
+
+
+def test_a_changed_policy_is_updated_and_only_it(tmp_path: Path, es: ElasticsearchServer) -> None:
+    assert setup(config(tmp_path, es))[0] == 0
+    rc, text = setup(config(tmp_path, es, ilm={"delete_after_days": 90}))
+    assert rc == 0
+    st = statuses(text)
+    assert st.pop(f"ILM policy {tpl.POLICY}") == "updated"
+    assert set(st.values()) == {"unchanged"}
+    assert es.client().ilm.get_lifecycle(name=tpl.POLICY)[tpl.POLICY]["policy"]["phases"]["delete"]["min_age"] == "90d"
+
+
+def test_errors_and_configuration_problems_give_exit_codes(
+        tmp_path: Path, es: ElasticsearchServer, kibana: KibanaServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    only_duckdb = config_from_dict({"data_dir": str(tmp_path)}, file=None, base_dir=tmp_path)
+    assert setup(only_duckdb)[0] == 2
+    monkeypatch.delenv("ES_KEY", raising=False)
+    rc, text = setup(config(tmp_path, es, api_key_env="ES_KEY"))
+    assert rc == 2 and "ES_KEY" in text
+    monkeypatch.setenv("KIBANA_KEY", "not-the-key")
+    rc, text = setup(config(tmp_path, es, kibana))
+    assert rc == 1 and "not-the-key" not in text  # Kibana said 401; the key is not echoed
+    es.down()
+    rc, text = setup(config(tmp_path, es))
+    assert rc == 1 and "FAILED" in text
+
+
+def test_saved_objects_are_valid_kibana_ndjson() -> None:
+    """Stricter than an import: ids unique, every reference points at an object in the file and is
+    used by the body, every JSON-in-a-string attribute parses, Lens columns name real fields."""
+    objects = [orjson.loads(line) for line in kb.ndjson().splitlines()]
+    keys = {(o["type"], o["id"]) for o in objects}
+    assert len(keys) == len(objects)
+    fields = set(tpl.leaf_types(tpl.properties()))
+    for obj in objects:
+        for ref in obj["references"]:
+            assert (ref["type"], ref["id"]) in keys, ref
+        attrs = obj["attributes"]
+        for key in ("panelsJSON", "optionsJSON", "layerListJSON", "mapStateJSON", "uiStateJSON"):
+            if key in attrs:
+                orjson.loads(attrs[key])
+        if obj["type"] == "lens":
+            layers = attrs["state"]["datasourceStates"]["formBased"]["layers"]
+            names = {r["name"] for r in obj["references"]}
+            assert {f"indexpattern-datasource-layer-{lid}" for lid in layers} == names
+            for layer in layers.values():
+                for col in layer["columns"].values():
+                    assert col["sourceField"] in fields | {"___records___"}, col["sourceField"]
+        if obj["type"] == "dashboard":
+            panels = orjson.loads(attrs["panelsJSON"])
+            assert {f"{p['panelIndex']}:{p['panelRefName']}" for p in panels} == {r["name"] for r in obj["references"]}
+        if obj["type"] == "map":
+            layer_refs = {lyr["sourceDescriptor"].get("indexPatternRefName") for lyr in orjson.loads(attrs["layerListJSON"])}
+            assert {r["name"] for r in obj["references"]} <= layer_refs
+            assert "source.geo.location" in attrs["layerListJSON"]
+
+
+def test_opensearch_dry_run_has_ism_and_no_kibana(tmp_path: Path, es: ElasticsearchServer,
+                                                   kibana: KibanaServer) -> None:
+    cfg = config_from_dict({"data_dir": str(tmp_path), "kibana": {"url": kibana.url},
+                            "sinks": [{"type": "opensearch", "hosts": ["http://127.0.0.1:9"],
+                                       "use_data_stream": False}]}, file=None, base_dir=tmp_path)
+    rc, text = setup(cfg, dry_run=True)
+    assert rc == 0
+    assert f"PUT http://127.0.0.1:9/_plugins/_ism/policies/{tpl.POLICY}\n" in text
+    assert "PUT http://127.0.0.1:9/logs-imperva.waf-default-000001\n" in text
+    assert '"flat_object"' in text and '"flattened"' not in text
+    assert "_import" not in text and "Kibana objects skipped" in text
