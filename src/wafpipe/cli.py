@@ -146,7 +146,7 @@ def run(
     workers: Annotated[int | None, typer.Option(help="decode worker processes (0 = in-process)")] = None,
 ) -> None:
     """The collector: watch the sources, decode, store exactly once."""
-    from wafpipe.errors import ConfigError
+    from wafpipe.errors import ConfigError, WafpipeError
     from wafpipe.pipeline import Collector
 
     cfg = _load(config)
@@ -156,7 +156,11 @@ def run(
     except ConfigError as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    report = collector.run(once=once)
+    try:
+        report = collector.run(once=once)
+    except WafpipeError as exc:  # a sink that cannot make data durable (disk full, …): stop cleanly
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_DATA) from None
     typer.echo(
         f"files done {report.files_done}, failed {report.files_failed}, quarantined {report.files_quarantined}; "
         f"events {report.events}, stored {report.stored}, duplicates {report.duplicates}"
