@@ -6,6 +6,10 @@ clock starts (a pool of real generated events, re-used with fresh ids to reach `
 measured part is the sink alone: ``write()`` of every batch, then ``flush()`` until the cluster has
 acknowledged everything.
 
+By default the documents are serialised by the sink (``Event.json`` unset); ``--prepared`` gives
+the events their JSON first, as the decode workers do in the collector, which leaves the sink only
+the framing, the spool and the HTTP work.
+
 Two figures: wall-clock events/s, and events per CPU-second of this process (all its threads), which
 is the "on one core" number: what one core spends per event on the sink side.
 
@@ -46,13 +50,17 @@ def event_pool(size: int, tmp: Path) -> list[Event]:
     return events
 
 
-def batches(pool: list[Event], total: int, size: int) -> list[list[Event]]:
-    """``total`` events in batches, ids made unique per pass over the pool."""
+def batches(pool: list[Event], total: int, size: int, prepared: bool = False) -> list[list[Event]]:
+    """``total`` events in batches, ids made unique per pass over the pool. ``prepared``: events
+    carry their JSON, as they do when decode workers hand them to the collector."""
     out: list[list[Event]] = []
     batch: list[Event] = []
+    if prepared:
+        for e in pool:
+            e.prepare()
     for n in range(total):
         src = pool[n % len(pool)]
-        batch.append(Event(f"{src.id}.{n // len(pool)}", src.doc))
+        batch.append(Event(f"{src.id}.{n // len(pool)}", src.doc, src.json if prepared else None))
         if len(batch) == size:
             out.append(batch)
             batch = []
@@ -80,13 +88,16 @@ def main() -> int:
     ap.add_argument("--bulk", type=int, default=2000, help="documents per _bulk request")
     ap.add_argument("--senders", type=int, default=2)
     ap.add_argument("--no-fsync", action="store_true", help="skip fsync (measures the sender alone)")
+    ap.add_argument("--prepared", action="store_true",
+                    help="events carry their JSON from the decode workers, as in the collector "
+                         "(default: the sink serialises every document, which is the harder case)")
     opts = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmpdir, ElasticsearchProcess("--no-validate") as es:
         tmp = Path(tmpdir)
         t = time.perf_counter()
         pool = event_pool(min(opts.pool, opts.events), tmp / "gen")
-        work = batches(pool, opts.events, opts.batch)
+        work = batches(pool, opts.events, opts.batch, opts.prepared)
         print(f"prepared {opts.events} events ({len(pool)} distinct) in {time.perf_counter() - t:.1f} s")
 
         from wafpipe.config import ElasticsearchSinkConfig

@@ -49,8 +49,9 @@ def setup(cfg: Config, dry_run: bool = False) -> tuple[int, str]:
 
 
 def statuses(text: str) -> dict[str, str]:
+    """``{object: created|updated|unchanged|…}`` from the report (one ``  <object>: <status>`` line each)."""
     return {ln.strip().rsplit(": ", 1)[0]: ln.rsplit(": ", 1)[1] for ln in text.splitlines()
-            if ln.startswith("  ") and ": " in ln}
+            if ln.startswith("  ") and not ln.startswith("   ") and ": " in ln}
 
 
 def test_setup_installs_everything_and_a_second_run_changes_nothing(

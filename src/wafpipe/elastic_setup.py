@@ -45,6 +45,11 @@ class Step:
     method: str = "PUT"
     get_path: str | None = None  # defaults to ``path``
     write_path: Callable[[Any], str] | None = None  # GET body → path to write (ISM needs seq_no)
+    note_on_update: str = ""
+
+
+_ROLLOVER_NOTE = ("indices that already exist keep their settings and mappings; new ones (after the next "
+                  "rollover, e.g. POST logs-imperva.waf-<namespace>/_rollover) get these")
 
 
 def _meta_hash(body: dict[str, Any]) -> Any:
@@ -80,7 +85,8 @@ def _ism_write_path(name: str) -> Callable[[Any], str]:
 
 def _template_steps(components: list[tuple[str, dict[str, Any]]], template: dict[str, Any]) -> list[Step]:
     steps = [Step(f"component template {n}", f"/_component_template/{n}", b, _first(
-        "component_templates", "component_template"), _meta_hash(b)) for n, b in components]
+        "component_templates", "component_template"), _meta_hash(b), note_on_update=_ROLLOVER_NOTE)
+             for n, b in components]
     steps.append(Step(f"index template {tpl.TEMPLATE}", f"/_index_template/{tpl.TEMPLATE}", template,
                       _first("index_templates", "index_template"), _meta_hash(template)))
     return steps
@@ -165,6 +171,8 @@ class Setup:
         status, resp = client.request(step.method, path, step.body)
         if status < 300:
             self.say(f"  {step.what}: {'updated' if exists else 'created'}")
+            if exists and step.note_on_update:
+                self.say(f"    note: {step.note_on_update}")
             return
         detail = error_reason(resp["error"]) if isinstance(resp, dict) and "error" in resp else str(resp)[:300]
         self.failures += 1
@@ -188,7 +196,11 @@ class Setup:
             headers["Authorization"] = f"ApiKey {api_key}"
         elif cfg.username:
             auth = httpx.BasicAuth(cfg.username, password or "")
-        verify: Any = str(cfg.ca_file) if cfg.ca_file and cfg.verify_certs else cfg.verify_certs
+        verify: Any = cfg.verify_certs
+        if cfg.ca_file and cfg.verify_certs:
+            import ssl
+
+            verify = ssl.create_default_context(cafile=str(cfg.ca_file))
         secrets = [s for s in (api_key, password) if s]
         try:
             with httpx.Client(headers=headers, auth=auth, verify=verify, timeout=30.0) as http:

@@ -81,7 +81,12 @@ def item(raw: Any) -> dict[str, Any]:
 
 
 def classify(item: dict[str, Any]) -> str:
-    """``ok`` | ``duplicate`` | ``retry`` | ``rejected`` | ``no_alias`` | ``unknown`` for one bulk item."""
+    """``ok`` | ``duplicate`` | ``retry`` | ``rejected`` | ``no_alias`` | ``unknown`` for one bulk item.
+
+    ``retry`` is retried for as long as it takes (overload, unavailable shards, access an operator
+    restores). A per-item 500 is ``unknown`` rather than ``retry``: a cluster in trouble answers the
+    whole request with 5xx, so an item-level 500 is more likely this document tripping a bug, and a
+    bounded number of retries keeps one poison document from blocking the spool forever."""
     status = int(item.get("status", 0))
     if status in (200, 201):
         return "ok"
@@ -89,8 +94,8 @@ def classify(item: dict[str, Any]) -> str:
     etype = error.get("type", "") if isinstance(error, dict) else ""
     if status == 409:
         return "duplicate" if etype in ("version_conflict_engine_exception", "") else "unknown"
-    if status >= 500 or status in TRANSIENT_STATUSES or etype == "es_rejected_execution_exception":
-        return "retry"
+    if status > 500 or status in TRANSIENT_STATUSES or etype == "es_rejected_execution_exception":
+        return "retry"  # 503 unavailable_shards_exception, 429 rejected execution, …
     if status == 400 and etype in MAPPING_ERRORS:
         return "rejected"
     if status == 404 and etype == "index_not_found_exception" and "require_alias" in str(error):
@@ -149,14 +154,23 @@ class ElasticsearchClient(ClusterClient):
 
     def __init__(self, cfg: ElasticsearchSinkConfig) -> None:
         from elasticsearch import Elasticsearch
-        from elasticsearch.serializer import OrjsonSerializer
+        from elasticsearch.serializer import NdjsonSerializer, OrjsonSerializer
+
+        class RawNdjson(NdjsonSerializer):
+            """Our bodies are ready NDJSON bytes: pass them through instead of copying them."""
+
+            def dumps(self, data: Any) -> bytes:
+                if isinstance(data, bytes) and data.endswith(b"\n"):
+                    return data
+                return super().dumps(data)
 
         api_key, password = _secret_parts(cfg)
         cloud_id = cfg.secret("cloud_id", required=False) if cfg.cloud_id_env else None
         super().__init__(list(cfg.hosts), [api_key or "", password or ""])
         kw: dict[str, Any] = {
             "request_timeout": cfg.timeout_s, "max_retries": 0, "retry_on_status": (),
-            "retry_on_timeout": False, "serializer": OrjsonSerializer(),
+            "retry_on_timeout": False,
+            "serializers": {"application/json": OrjsonSerializer(), "application/x-ndjson": RawNdjson()},
         }
         if cloud_id:
             kw["cloud_id"] = cloud_id
@@ -168,6 +182,8 @@ class ElasticsearchClient(ClusterClient):
             kw["basic_auth"] = (cfg.username, password or "")
         _tls(kw, cfg, "ca_certs")
         self._es = Elasticsearch(**kw)
+        if cloud_id:
+            self.display = ", ".join(n.base_url for n in self._es.transport.node_pool.all())
 
     def bulk(self, body: bytes) -> tuple[bool, list[Any]]:
         from elastic_transport import TransportError
