@@ -201,6 +201,24 @@ def query(
     print_events(result["events"], fmt)
 
 
+elastic_app = typer.Typer(help="Elasticsearch / OpenSearch / Kibana assets.")
+app.add_typer(elastic_app, name="elastic")
+
+
+@elastic_app.command("setup")
+def elastic_setup(
+    config: ConfigOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print every request, send none")] = False,
+) -> None:
+    """Install templates, ILM/ISM policies and Kibana objects for every cluster sink (idempotent)."""
+    import sys
+
+    from wafpipe.elastic_setup import run_setup
+
+    cfg = _load(config)
+    raise typer.Exit(run_setup(cfg, dry_run=dry_run, out=sys.stdout))
+
+
 deadletters_app = typer.Typer(help="Dead-letter records: lines and events that could not be stored.")
 app.add_typer(deadletters_app, name="deadletters")
 

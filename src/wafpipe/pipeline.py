@@ -87,6 +87,8 @@ class Collector:
         self._last_success: float | None = None
         self._last_error: tuple[float, str] | None = None
         self._newest_event: str | None = None
+        # The sink whose counts the run report shows: the embedded store when there is one.
+        self._primary: Sink = self._duckdb() or self.sinks[0]
 
     # -- wiring --------------------------------------------------------------------------------
     def _source_problem(self, problem: SourceProblem) -> None:
@@ -191,8 +193,8 @@ class Collector:
                          "reason": d.reason, "document": d.event.doc}
                     )
                     self.report.problems["sink_rejected"] += 1
-                if sink is self.sinks[0]:
-                    self.report.stored += result.written
+                if sink is self._primary:
+                    self.report.stored += result.written + result.spooled
                     self.report.duplicates += result.duplicates
             counts["events"] = len(chunk.events)
             self.report.events += len(chunk.events)
@@ -314,6 +316,10 @@ class Collector:
             for s in self.sinks:
                 if not s.flush(timeout=drain):
                     self.report.undelivered = True
+                # Spooling sinks dead-letter asynchronously (into the state); count them here.
+                rejected = getattr(getattr(s, "stats", None), "dead_lettered", 0)
+                if rejected:
+                    self.report.problems["sink_rejected"] += rejected
         finally:
             self._close()
         return self.report

@@ -92,18 +92,28 @@ def to_ip_list(value: str) -> list[str]:
     return [to_ip(m) for m in members]
 
 
+def _objects(parsed: object) -> object:
+    """These fields are indexed as ``flattened`` (objects only): a bare value or a list holding
+    non-objects is wrapped as ``{"value": …}`` so it is stored rather than rejected."""
+    if isinstance(parsed, dict):
+        return parsed
+    if isinstance(parsed, list) and all(isinstance(x, dict) for x in parsed):
+        return parsed
+    return {"value": parsed}
+
+
 def to_json(value: str) -> object:
     """JSON text as Imperva writes it: leading commas (``,,[…]``) and doubled quotes tolerated."""
     v = value.strip().lstrip(",").strip()
     if not v:
         raise ValueError("empty JSON value")
     try:
-        return orjson.loads(v)
+        return _objects(orjson.loads(v))
     except orjson.JSONDecodeError:
         pass
     if '""' in v:
         try:
-            return orjson.loads(v.replace('""', '"'))
+            return _objects(orjson.loads(v.replace('""', '"')))
         except orjson.JSONDecodeError:
             pass
     raise ValueError("not valid JSON (kept as text)")

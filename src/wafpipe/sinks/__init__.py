@@ -32,7 +32,7 @@ def build_sinks(config: Config, *, state: object | None = None) -> list[Sink]:
         elif kind in ("elasticsearch", "opensearch"):
             from wafpipe.sinks.elasticsearch import build_cluster_sink
 
-            sink = build_cluster_sink(entry, config)
+            sink = build_cluster_sink(entry, config, state=state)  # type: ignore[arg-type]
         else:
             from wafpipe.errors import ConfigError
 
