@@ -8,6 +8,7 @@ bytes for the dead-letter record) and the good lines around it still come out.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import time
 from collections import Counter
@@ -22,6 +23,7 @@ from wafpipe.errors import DecodeError
 from wafpipe.ids import event_id
 from wafpipe.sinks.base import Event
 
+log = logging.getLogger("wafpipe.reader")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -167,9 +169,9 @@ class FileReader:
                     "the file may have been altered in transit; compare it with the copy at Imperva",
                 )
             )
-        for w in info.warnings:
+        for w in info.warnings:  # e.g. bytes after the last compressed stream: logged, counted
             self.counters["container_warning"] += 1
-            self.counters[f"warning:{w}"] += 0
+            log.warning("%s: %s", label, w)
 
     def _decode_lines(
         self, lines: Iterator[BodyLine], decoder: LineDecoder, ctx: FileContext, label: str
