@@ -105,10 +105,10 @@ class KibanaConfig(_Model):
 
 
 class PipelineConfig(_Model):
-    batch_size: int = Field(5000, ge=1)
+    batch_size: int = Field(2000, ge=1)
     batch_timeout_s: float = Field(2.0, gt=0)
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
-    queue_size: int = Field(8, ge=1)
+    queue_size: int = Field(4, ge=1)
     max_line_bytes: int = Field(1 << 20, ge=1024)
     drain_timeout_s: float = Field(60.0, ge=0)
 

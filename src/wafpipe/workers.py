@@ -136,7 +136,9 @@ class DecodePool:
         self._results: Any
         if workers > 0:
             self._tasks = ctx.Queue()
-            self._results = ctx.Queue(maxsize=max_chunks * max(workers, 1))
+            # Bounded in chunks, not per worker: each chunk holds batch_size serialised events, so
+            # this bound is what keeps the collector's memory flat however big the backlog.
+            self._results = ctx.Queue(maxsize=max(max_chunks, workers))
             self._procs = [
                 ctx.Process(
                     target=_worker_main,

@@ -19,7 +19,7 @@ def iso_ms(ms: int) -> str:
     sec, frac = divmod(ms, 1000)
     prefix = _SEC_CACHE.get(sec)
     if prefix is None:
-        if len(_SEC_CACHE) > 100_000:
+        if len(_SEC_CACHE) > 20_000:
             _SEC_CACHE.clear()
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
         _SEC_CACHE[sec] = prefix
@@ -66,7 +66,7 @@ def to_ip(value: str) -> str:
             hit = str(ipaddress.ip_address(value.strip().strip("[]")))
         except ValueError:
             hit = None
-        if len(_IP_CACHE) > 200_000:
+        if len(_IP_CACHE) > 50_000:
             _IP_CACHE.clear()
         _IP_CACHE[value] = hit
     if hit is None:

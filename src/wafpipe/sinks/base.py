@@ -46,6 +46,7 @@ class Event:
             self.json = orjson.dumps(self.doc, default=str)
         if row is not None and self.row is None:
             self.row = row(self)
+        self._doc = None  # the parsed form is rebuilt from json only if someone asks: memory
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:

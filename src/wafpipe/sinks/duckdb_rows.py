@@ -121,7 +121,8 @@ def _row(ev: Event) -> tuple[Any, ...]:
         sec if isinstance(sec, bool) else None,
         _str(_get(d, "user_agent", "original")),
         # default=str: never lose an event to an odd value
-        (ev.json if ev.json is not None else orjson.dumps(d, default=str)).decode(),
+        # bytes, the very object in ev.json: pickled once across processes, no str copy
+        ev.json if ev.json is not None else orjson.dumps(d, default=str),
     )
 
 
