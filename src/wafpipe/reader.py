@@ -18,6 +18,7 @@ from pathlib import Path
 
 from wafpipe.container import BodyLine, ImpervaFile, Opener
 from wafpipe.decode.detect import LineDecoder, detect_format, make_decoder
+from wafpipe.decode.record import NON_UTF8_WARNING, utf8_text
 from wafpipe.ecs.mapping import FileContext, to_ecs
 from wafpipe.errors import DecodeError
 from wafpipe.ids import event_id
@@ -201,12 +202,7 @@ class FileReader:
                 )
                 continue
             raw = bl.raw
-            try:
-                text = raw.decode("utf-8")
-                replaced = False
-            except UnicodeDecodeError:
-                text = raw.decode("utf-8", "replace")
-                replaced = True
+            text, replaced = utf8_text(raw)
             try:
                 rec = decoder.decode(text)
             except DecodeError as exc:
@@ -228,7 +224,7 @@ class FileReader:
                 file_doc = None
                 continue
             if replaced:
-                rec.warnings.append("line is not valid UTF-8; undecodable bytes replaced with U+FFFD")
+                rec.warnings.append(NON_UTF8_WARNING)
                 counters["warning_non_utf8"] += 1
             if _CONTROL.search(text) is not None:
                 rec.warnings.append("line holds control characters (kept)")

@@ -32,3 +32,14 @@ class RawRecord:
     @property
     def is_imperva(self) -> bool:
         return self.vendor == "Incapsula" or self.format == "w3c"
+
+
+NON_UTF8_WARNING = "line is not valid UTF-8; undecodable bytes replaced with U+FFFD"
+
+
+def utf8_text(raw: bytes) -> tuple[str, bool]:
+    """The line as text, and whether undecodable bytes had to be replaced (DESIGN §7: kept, warned)."""
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace"), True

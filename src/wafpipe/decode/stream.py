@@ -20,12 +20,11 @@ from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
 from wafpipe.decode.cef import decode_cef
-from wafpipe.decode.record import RawRecord
+from wafpipe.decode.record import NON_UTF8_WARNING, RawRecord, utf8_text
 from wafpipe.errors import DecodeError
 
 DEFAULT_MAX_BYTES = 1 << 20  # DESIGN §7 max_line_bytes
 
-NON_UTF8_WARNING = "line is not valid UTF-8; undecodable bytes replaced with U+FFFD"
 
 
 class Chunk(NamedTuple):
@@ -129,12 +128,7 @@ class StreamFailure(NamedTuple):
 
 def decode_bytes(raw: bytes, decode: Callable[[str], RawRecord] = decode_cef) -> RawRecord:
     """Decode one record given as bytes: UTF-8, or with U+FFFD replacement and a warning."""
-    try:
-        text = raw.decode("utf-8")
-        replaced = False
-    except UnicodeDecodeError:
-        text = raw.decode("utf-8", "replace")
-        replaced = True
+    text, replaced = utf8_text(raw)
     rec = decode(text)
     if replaced:
         rec.warnings.append(NON_UTF8_WARNING)
