@@ -86,10 +86,26 @@ def to_keyword_list(value: str) -> list[str]:
     return [p for p in (s.strip() for s in v.split(",")) if p]
 
 
+def split_ips(value: str) -> tuple[list[str], list[str]]:
+    """XFF chains: split on ``,`` plus optional space, order kept → (valid addresses, the rest)."""
+    good: list[str] = []
+    bad: list[str] = []
+    for member in _XFF_SPLIT.split(value.strip()):
+        if not member:
+            continue
+        try:
+            good.append(to_ip(member))
+        except ValueError:
+            bad.append(member)
+    return good, bad
+
+
 def to_ip_list(value: str) -> list[str]:
-    """XFF chains: split on ``,`` plus optional space, order kept, every member validated."""
-    members = [m for m in _XFF_SPLIT.split(value.strip()) if m]
-    return [to_ip(m) for m in members]
+    """Every member must be an address (the mapper uses :func:`split_ips` to keep the good ones)."""
+    good, bad = split_ips(value)
+    if bad:
+        raise ValueError(f"not IP addresses: {', '.join(bad)}")
+    return good
 
 
 def _objects(parsed: object) -> object:

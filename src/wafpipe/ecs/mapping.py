@@ -14,42 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wafpipe.decode.record import RawRecord
-from wafpipe.ecs.convert import CONVERTERS, iso_ms, to_ip
+from wafpipe.ecs.actions import classify_action, is_known_action
+from wafpipe.ecs.convert import CONVERTERS, iso_ms, split_ips
 from wafpipe.ecs.fields import FIELDS
 from wafpipe.enrich.useragent import parse_user_agent
 from wafpipe.keys import CUSTOM_LABELS, RULE_TYPES, rule_type_from_name
 
 DATASET = "imperva.waf"
-
-# (prefix, class, ECS outcome, ECS event.type for security events) — FORMATS §7.2.
-_ACTION_CLASSES: tuple[tuple[str, str, str], ...] = (
-    ("REQ_PASSED", "passed", "success"),
-    ("REQ_CACHED", "cached", "success"),
-    ("REQ_CHALLENGE", "challenged", "unknown"),
-    ("REQ_BLOCKED", "blocked", "failure"),
-    ("REQ_BAD", "bad", "failure"),
-    ("REQ_UNRESOLVED", "unresolved", "failure"),
-)
-_ACTION_CACHE: dict[str, tuple[str, str]] = {}
-
-
-def classify_action(act: str) -> tuple[str, str]:
-    """(action class, event.outcome) for an ``act`` value; unknown values stay ``unknown``."""
-    hit = _ACTION_CACHE.get(act)
-    if hit is None:
-        hit = ("unknown", "unknown")
-        up = act.upper()
-        for prefix, cls, outcome in _ACTION_CLASSES:
-            if up.startswith(prefix):
-                hit = (cls, outcome)
-                break
-        else:
-            if up.startswith("REQ_"):
-                hit = ("denied", "failure")  # REQ_ILLEGAL_PORT, REQ_DOMAIN_BLACKLISTED, …
-        if len(_ACTION_CACHE) < 1024:
-            _ACTION_CACHE[act] = hit
-    return hit
-
 
 @dataclass
 class FileContext:
@@ -100,17 +71,6 @@ def _plan() -> dict[str, tuple[Any, str, str | None, str, tuple[tuple[tuple[str,
 
 _PLAN = _plan()
 _UNQUOTE = frozenset({"requestclientapplication", "ref", "cicode", "customer"})
-
-
-def _put(root: dict[str, Any], path: str, value: Any) -> None:
-    node = root
-    parts = path.split(".")
-    for p in parts[:-1]:
-        nxt = node.get(p)
-        if nxt is None:
-            nxt = node[p] = {}
-        node = nxt
-    node[parts[-1]] = value
 
 
 def _split_url(request: str, qstr: str | None) -> tuple[str, str, str | None]:
@@ -167,12 +127,15 @@ def to_ecs(rec: RawRecord, ctx: FileContext, *, original: str | None = None) -> 
         else:
             try:
                 if typ == "ip_list":
-                    val = _ip_list(value, warnings, key)
-                    if warnings and warnings[-1].startswith(f"{key}: not IP"):
+                    val, bad = split_ips(value)
+                    if bad:  # keep the good members, report the rest, keep the raw text
+                        warnings.append(f"{key}: not IP addresses: {', '.join(bad)}")
                         if invalid is None:
                             invalid = {}
                         invalid[key] = value
                         counters["invalid_value"] += 1
+                        if not val:
+                            continue
                 else:
                     val = convert(value)
             except ValueError as exc:
@@ -223,7 +186,7 @@ def to_ecs(rec: RawRecord, ctx: FileContext, *, original: str | None = None) -> 
         cls, outcome = classify_action(act)
         waf["action_class"] = cls
         event["action"] = act.lower().replace("_", "-")
-        if cls == "unknown" or (cls == "denied" and act.upper() not in _KNOWN_OTHER_ACTIONS):
+        if not is_known_action(act, cls):
             counters["unknown_action"] += 1
     event["outcome"] = outcome
     if security:
@@ -382,27 +345,3 @@ def to_ecs(rec: RawRecord, ctx: FileContext, *, original: str | None = None) -> 
     doc["ecs"] = {"version": "8.11.0"}
     doc["imperva"] = {"waf": waf}
     return doc
-
-
-_KNOWN_OTHER_ACTIONS = frozenset(
-    ["REQ_SSL_NOT_SUPPORTED", "REQ_NO_IP_FOUND", "REQ_ILLEGAL_PORT", "REQ_ALL_IPS_DOWN", "REQ_POST_TIMEOUT", "REQ_IPV6_NOT_SUPPORTED", "REQ_LOCKED_IP_VIOLATION", "REQ_DOMAIN_BLACKLISTED", "REQ_ILLEGAL_IP_VIOLATION", "REQ_SSL_CERT_HOST_MISMATCH", "REQ_NON_SNI_FORBIDDEN", "REQ_CLIENT_CERT_REQUIRED", "REQ_TOO_MANY_CONNECTIONS_TO_ORIGIN"]
-)
-
-
-def _ip_list(value: str, warnings: list[str], key: str) -> list[str]:
-    """Valid members of an address list; invalid members are reported, the rest kept."""
-    out: list[str] = []
-    bad: list[str] = []
-    for member in value.split(","):
-        m = member.strip()
-        if not m:
-            continue
-        try:
-            out.append(to_ip(m))
-        except ValueError:
-            bad.append(m)
-    if bad:
-        warnings.append(f"{key}: not IP addresses: {', '.join(bad)}")
-        if not out:
-            raise ValueError(f"{value!r} holds no IP address")
-    return out
