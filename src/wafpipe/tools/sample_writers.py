@@ -63,6 +63,25 @@ def _header_esc(value: str) -> str:
     return value
 
 
+def _rule_fields(ev: Event, k_ftype: str, k_fperm: str) -> list[str]:
+    """The rule/JSON tail both CEF and LEEF carry with the same key names (FORMATS §4.2), except
+    the attack-type keys whose case CEF varies."""
+    p: list[str] = []
+    if ev.rule_info is not None:
+        p += [f"cs10={esc(ev.rule_info)}", "cs10Label=Rule Info"]
+    if ev.req_headers is not None:
+        p.append(f"additionalReqHeaders={esc(ev.req_headers)}")
+    if ev.res_headers is not None:
+        p.append(f"additionalResHeaders={esc(ev.res_headers)}")
+    if ev.attack_types is not None:
+        p += [f"{k_ftype}={ev.attack_types}", f"{k_fperm}={ev.attack_ids}"]
+    if ev.rule_names is not None:
+        p += [f"cs9={esc(ev.rule_names)}", "cs9Label=Rule name"]
+    if ev.rule_add_info is not None:
+        p += [f"cs11={esc(ev.rule_add_info)}", "cs11Label=Rule Additional Info"]
+    return p
+
+
 def cef_line(ev: Event) -> str:
     """One CEF line in Imperva's current field order (FORMATS §3.2–3.8), with the event's quirks."""
     f = ev.flags
@@ -120,18 +139,7 @@ def cef_line(ev: Event) -> str:
         p.append(f"ver={ev.ver}")
     if ev.end is not None:
         p.append(f"end={ev.end}")
-    if ev.rule_info is not None:
-        p += [f"cs10={esc(ev.rule_info)}", "cs10Label=Rule Info"]
-    if ev.req_headers is not None:
-        p.append(f"additionalReqHeaders={esc(ev.req_headers)}")
-    if ev.res_headers is not None:
-        p.append(f"additionalResHeaders={esc(ev.res_headers)}")
-    if ev.attack_types is not None:
-        p += [f"{k_ftype}={ev.attack_types}", f"{k_fperm}={ev.attack_ids}"]
-    if ev.rule_names is not None:
-        p += [f"cs9={esc(ev.rule_names)}", "cs9Label=Rule name"]
-    if ev.rule_add_info is not None:
-        p += [f"cs11={esc(ev.rule_add_info)}", "cs11Label=Rule Additional Info"]
+    p += _rule_fields(ev, k_ftype, k_fperm)
     sep = "|" if f & F_NO_SPACE else "| "
     return f"CEF:0|Incapsula|SIEMintegration|1|1|{_header_esc(ev.name)}|{ev.rule_type}{sep}{' '.join(p)}"
 
@@ -177,18 +185,7 @@ def leef_line(ev: Event) -> str:
         p.append(f"protoVer={ev.ver}")
     if ev.end is not None:
         p.append(f"end={ev.end}")
-    if ev.rule_info is not None:
-        p += [f"cs10={esc(ev.rule_info)}", "cs10Label=Rule Info"]
-    if ev.req_headers is not None:
-        p.append(f"additionalReqHeaders={esc(ev.req_headers)}")
-    if ev.res_headers is not None:
-        p.append(f"additionalResHeaders={esc(ev.res_headers)}")
-    if ev.attack_types is not None:
-        p += [f"fileType={ev.attack_types}", f"filePermission={ev.attack_ids}"]
-    if ev.rule_names is not None:
-        p += [f"cs9={esc(ev.rule_names)}", "cs9Label=Rule name"]
-    if ev.rule_add_info is not None:
-        p += [f"cs11={esc(ev.rule_add_info)}", "cs11Label=Rule Additional Info"]
+    p += _rule_fields(ev, "fileType", "filePermission")
     sep = " " if ev.flags & F_LEEF_SPACES else "\t"
     return f"LEEF:0|Incapsula|SIEMintegration|0|{ev.name}|{sep}{sep.join(p)}"
 
