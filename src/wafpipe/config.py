@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
-from wafpipe.config_base import PathField, _http_url, _Model
+from wafpipe.config_base import HttpUrl, PathField, _Model
 from wafpipe.config_base import _component_name as _component_name
 from wafpipe.config_base import _namespace as _namespace
 from wafpipe.config_components import (
@@ -90,18 +90,13 @@ class KeysConfig(_Model):
 
 
 class KibanaConfig(_Model):
-    url: str
+    url: HttpUrl
     api_key_env: str | None = None
     username: str | None = None
     password_env: str | None = None
     space: str = "default"
     ca_file: PathField | None = None
     verify_certs: bool = True
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        return _http_url(v)
 
 
 class PipelineConfig(_Model):

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from wafpipe.errors import ConfigError
 
@@ -65,6 +65,10 @@ def _http_url(value: str) -> str:
     if not re.match(r"^https?://[^\s/]+", value):
         raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
     return value.rstrip("/") if value.count("/") > 2 and value.endswith("/") else value
+
+
+# A URL field: one validator, wherever a model takes an http(s) URL.
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
 def _namespace(value: str) -> str:

@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from wafpipe.config_base import PathField, _component_name, _http_url, _Model, _namespace
+from wafpipe.config_base import HttpUrl, PathField, _component_name, _http_url, _Model, _namespace
 
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$", re.I)
 
@@ -102,18 +102,13 @@ class SftpSourceConfig(_SourceBase):
 
 class ImpervaApiSourceConfig(_SourceBase):
     type: Literal["imperva_api"]
-    url: str
+    url: HttpUrl
     api_id_env: str = "IMPERVA_API_ID"
     api_key_env: str = "IMPERVA_API_KEY"
     poll_interval_s: float = Field(60.0, gt=0)
     timeout_s: float = Field(60.0, gt=0)
     ca_file: PathField | None = None
     verify_certs: bool = True
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        return _http_url(v)
 
 
 SourceConfig = Annotated[
