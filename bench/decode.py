@@ -21,9 +21,9 @@ from pathlib import Path
 
 import orjson
 
-from wafpipe.container import ImpervaFile
 from wafpipe.decode.detect import make_decoder
-from wafpipe.reader import Event, read_path
+from wafpipe.decode.reader import Event, read_path
+from wafpipe.imperva.container import ImpervaFile
 
 OUT = Path(__file__).resolve().parent / "out"
 

@@ -7,7 +7,7 @@ transaction, as the sink does:
 
 * ``pk``    — ``id`` PRIMARY KEY (an ART index) and ``INSERT OR IGNORE``;
 * ``full``  — anti-join (``NOT EXISTS``) against the whole table;
-* ``range`` — anti-join limited to the batch's ``ts`` range (what :mod:`wafpipe.sinks.duckdb`
+* ``range`` — anti-join limited to the batch's ``ts`` range (what :mod:`wafpipe.sinks.duckdb.sink`
   does; its exact SQL is imported from there).
 
 Two workloads per mechanism: ``new`` (batches that continue the timeline: the live case) and
@@ -21,7 +21,7 @@ Usage: ``.venv/bin/python bench/duckdb_insert.py [--rows 10000000] [--batches 30
 
 Measured (DuckDB 2.0.1, 2 vCPU, memory_limit 256MB, CHECKPOINT_THRESHOLD 128MB,
 ``--rows 10000000 --batches 30``: a 1.6 GB store, 300 000 events per workload; the table in the
-``wafpipe.sinks.duckdb`` docstring summarises this; RSS in MiB)::
+``wafpipe.sinks.duckdb.sink`` docstring summarises this; RSS in MiB)::
 
     base store: 10,000,000 rows in 150.2 s, 1623 MiB
     range  new 45 587 ev/s (rss 302, peak 464)   replay 677 342 ev/s (rss 351)
@@ -53,7 +53,13 @@ import orjson
 import pyarrow as pa
 
 from wafpipe.sinks.base import Event
-from wafpipe.sinks.duckdb import _DDL, CHECKPOINT_THRESHOLD, INSERT_FULL_SQL, INSERT_RANGE_SQL, DuckDBSink
+from wafpipe.sinks.duckdb.sink import (
+    _DDL,
+    CHECKPOINT_THRESHOLD,
+    INSERT_FULL_SQL,
+    INSERT_RANGE_SQL,
+    DuckDBSink,
+)
 
 START = "2024-01-01 00:00:00"
 SPAN_S = 30 * 86400  # the base store covers 30 days

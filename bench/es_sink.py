@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from tests.servers.elasticsearch import ElasticsearchProcess  # noqa: E402
 
-from wafpipe.reader import read_path  # noqa: E402
+from wafpipe.decode.reader import read_path  # noqa: E402
 from wafpipe.sinks.base import Event  # noqa: E402
-from wafpipe.sinks.elasticsearch import ClusterSink, NamespaceRouter, SinkOptions  # noqa: E402
-from wafpipe.sinks.es_client import ElasticsearchClient  # noqa: E402
+from wafpipe.sinks.elasticsearch.client import ElasticsearchClient  # noqa: E402
+from wafpipe.sinks.elasticsearch.sink import ClusterSink, NamespaceRouter, SinkOptions  # noqa: E402
 from wafpipe.tools.generate import generate_files  # noqa: E402
 
 
@@ -100,7 +100,7 @@ def main() -> int:
         work = batches(pool, opts.events, opts.batch, opts.prepared)
         print(f"prepared {opts.events} events ({len(pool)} distinct) in {time.perf_counter() - t:.1f} s")
 
-        from wafpipe.config import ElasticsearchSinkConfig
+        from wafpipe.sinks.elasticsearch.config import ElasticsearchSinkConfig
 
         cfg = ElasticsearchSinkConfig(type="elasticsearch", hosts=[es.url], timeout_s=120.0)
         sink = ClusterSink(

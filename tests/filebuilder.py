@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wafpipe.crypto import encrypt_body
+from wafpipe.imperva.crypto import encrypt_body
 
 SAMPLE_CEF = (
     "CEF:0|Incapsula|SIEMintegration|1|1|Normal|0| fileId=438000490120534212 "

@@ -12,15 +12,11 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import pytest
 from pydantic import BaseModel
 
-from wafpipe import config as cfgmod
-from wafpipe.config import (
-    Config,
-    DirectorySourceConfig,
-    DuckDBSinkConfig,
-    ElasticsearchSinkConfig,
-    ImpervaApiSourceConfig,
-    load_config,
-)
+from wafpipe.config import root as cfgmod
+from wafpipe.config.root import Config, load_config
+from wafpipe.sinks.duckdb import DuckDBSinkConfig
+from wafpipe.sinks.elasticsearch.config import ElasticsearchSinkConfig
+from wafpipe.sources.directory import DirectorySourceConfig
 from wafpipe.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,8 +101,8 @@ type = "elasticsearch"
 hosts = ["https://localhost:9200"]
 ca_file = "ca.pem"
 [[sinks]]
-type = "ndjson"
-path = "out/events.ndjson"
+type = "duckdb"
+path = "out/events.duckdb"
 """,
     )
     cfg = load_config(path)
@@ -119,7 +115,7 @@ path = "out/events.ndjson"
     assert isinstance(es, ElasticsearchSinkConfig)
     assert es.ca_file == conf_dir / "ca.pem"
     assert es.spool_dir == conf_dir / "var" / "spool" / "elasticsearch"
-    assert cfg.sinks[1].path == conf_dir / "out" / "events.ndjson"
+    assert cfg.sinks[1].path == conf_dir / "out" / "events.duckdb"
 
 
 def test_design_example_loads(tmp_path: Path) -> None:
@@ -135,11 +131,6 @@ dir = "keys"
 type = "directory"
 path = "/var/log/imperva"
 patterns = ["*.log", "*.log.gz"]
-[[sources]]
-type = "imperva_api"
-url = "https://logs1.incapsula.com/1234_56789"
-api_id_env = "IMPERVA_API_ID"
-api_key_env = "IMPERVA_API_KEY"
 [[sinks]]
 type = "duckdb"
 path = "data/wafpipe.duckdb"
@@ -154,8 +145,7 @@ api_key_env = "KIBANA_API_KEY"
 """,
         )
     )
-    assert [s.type for s in cfg.sources] == ["directory", "imperva_api"]
-    assert isinstance(cfg.sources[1], ImpervaApiSourceConfig)
+    assert [s.type for s in cfg.sources] == ["directory"]
     assert [s.name for s in cfg.sinks] == ["duckdb", "elasticsearch"]
     assert cfg.kibana is not None and cfg.kibana.space == "default"
 
@@ -164,15 +154,15 @@ def test_repeated_types_get_unique_names_and_duplicates_are_refused(tmp_path: Pa
     cfg = load_config(
         write(
             tmp_path,
-            '[[sinks]]\ntype = "duckdb"\n[[sinks]]\ntype = "ndjson"\npath = "a"\n'
-            '[[sinks]]\ntype = "ndjson"\npath = "b"\n',
+            '[[sinks]]\ntype = "duckdb"\n[[sinks]]\ntype = "duckdb"\npath = "a"\n'
+            '[[sinks]]\ntype = "duckdb"\npath = "b"\n',
         )
     )
-    assert [s.name for s in cfg.sinks] == ["duckdb", "ndjson", "ndjson-2"]
+    assert [s.name for s in cfg.sinks] == ["duckdb", "duckdb-2", "duckdb-3"]
     msg = error_for(
         tmp_path,
-        '[[sinks]]\ntype = "ndjson"\nname = "x"\npath = "a"\n'
-        '[[sinks]]\ntype = "ndjson"\nname = "x"\npath = "b"\n',
+        '[[sinks]]\ntype = "duckdb"\nname = "x"\npath = "a"\n'
+        '[[sinks]]\ntype = "duckdb"\nname = "x"\npath = "b"\n',
     )
     assert "sinks[1].name" in msg
 
@@ -207,13 +197,13 @@ def test_bad_enum_lists_the_allowed_values(tmp_path: Path) -> None:
     assert "sources[0].after" in msg
     for allowed in ("'keep'", "'delete'", "'move'"):
         assert allowed in msg
-    msg = error_for(tmp_path, '[[sources]]\ntype = "ftp"\n')
-    assert "sources[0].type" in msg and "'imperva_api'" in msg and "'ftp'" in msg
+    msg = error_for(tmp_path, '[[sinks]]\ntype = "ftp"\n')
+    assert "sinks[0].type" in msg and "'opensearch'" in msg and "'ftp'" in msg
 
 
 def test_missing_required_key_and_cross_field_rule(tmp_path: Path) -> None:
-    msg = error_for(tmp_path, '[[sources]]\ntype = "imperva_api"\n')
-    assert "sources[0].url: required key is missing" in msg
+    msg = error_for(tmp_path, '[kibana]\nspace = "x"\n')
+    assert "kibana.url: required key is missing" in msg
     msg = error_for(tmp_path, '[[sources]]\ntype = "directory"\nafter = "move"\n')
     assert "sources[0]" in msg and "done_dir is required" in msg
 

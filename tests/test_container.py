@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.filebuilder import make_file, make_keys, sample_lines
-from wafpipe.container import ImpervaFile, parse_name
+from wafpipe.imperva.container import ImpervaFile, parse_name
 
 LINES = sample_lines(6)
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.flatten import leaves
-from wafpipe.reader import Problem, read_path
+from wafpipe.decode.reader import Problem, read_path
 from wafpipe.tools.generate import generate_files
 
 START = datetime(2024, 6, 10, 6, 0, tzinfo=UTC)

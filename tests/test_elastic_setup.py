@@ -10,14 +10,15 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.components import context
 from tests.servers.elasticsearch import ElasticsearchServer
 from tests.servers.kibana import KibanaServer
-from wafpipe.config import Config, config_from_dict
-from wafpipe.elastic_assets import kibana as kb
-from wafpipe.elastic_assets import templates as tpl
-from wafpipe.elastic_setup import run_setup
+from wafpipe.config.root import Config, config_from_dict
 from wafpipe.sinks.base import Event
-from wafpipe.sinks.elasticsearch import build_cluster_sink
+from wafpipe.sinks.elasticsearch.assets import kibana as kb
+from wafpipe.sinks.elasticsearch.assets import templates as tpl
+from wafpipe.sinks.elasticsearch.setup import run_setup
+from wafpipe.sinks.elasticsearch.sink import build_cluster_sink
 
 WRITES = {"PUT", "POST", "DELETE"}
 
@@ -89,7 +90,7 @@ def test_documents_written_after_setup_get_our_mappings_and_policy(
         tmp_path: Path, es: ElasticsearchServer) -> None:
     cfg = config(tmp_path, es)
     assert setup(cfg)[0] == 0
-    sink = build_cluster_sink(cfg.sinks[1], cfg)  # type: ignore[arg-type]
+    sink = build_cluster_sink(cfg.sinks[1], context(cfg))  # type: ignore[arg-type]
     sink.write([Event("a", {"@timestamp": "2024-06-10T06:00:00.000Z", "source": {"ip": "10.0.0.1"},
                             "event": {"original": "CEF:0|..."}, "brand_new_field": {"x": 1}})])
     assert sink.flush(30)

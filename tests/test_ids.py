@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from tests.filebuilder import make_file, sample_lines
-from wafpipe.reader import FileReader
+from wafpipe.decode.reader import FileReader
 from wafpipe.sinks.base import Event
 
 LINES = sample_lines(8)

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from tests.filebuilder import make_file, make_keys, sample_lines
-from wafpipe.reader import FileReader, Problem
+from wafpipe.decode.reader import FileReader, Problem
 from wafpipe.sinks.base import Event
 
 GOOD = sample_lines(4)

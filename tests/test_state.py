@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from wafpipe.collector.state.store import SCHEMA_VERSION, State, safe_file_name
 from wafpipe.errors import WafpipeError
-from wafpipe.state import SCHEMA_VERSION, State, safe_file_name
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_crash_safety_a_killed_process_keeps_its_last_commit(tmp_path: Path) -> 
     data = tmp_path / "data"
     code = """
 import os, sys
-from wafpipe.state import State
+from wafpipe.collector.state.store import State
 s = State(sys.argv[1])
 s.register_file("k", source="dir", name="1_1.log")
 s.start_file("k", b"\\x01")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from wafpipe.summary import Summary
+from wafpipe.tools.summary import Summary
 
 
 def test_markup_in_data_is_printed_verbatim() -> None:

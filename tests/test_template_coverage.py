@@ -23,14 +23,15 @@ import orjson
 import pytest
 from opensearchpy import OpenSearch
 
+from tests.components import context
 from tests.servers.elasticsearch import ElasticsearchServer
-from wafpipe.config import config_from_dict
-from wafpipe.ecs.fields import DERIVED_FIELDS, FIELDS, LIST_TYPES, emitted_fields
-from wafpipe.elastic_assets import templates as tpl
-from wafpipe.elastic_setup import run_setup
-from wafpipe.reader import read_path
+from wafpipe.config.root import config_from_dict
+from wafpipe.decode.reader import read_path
+from wafpipe.fields.table import DERIVED_FIELDS, FIELDS, LIST_TYPES, emitted_fields
 from wafpipe.sinks.base import Event
-from wafpipe.sinks.elasticsearch import build_cluster_sink
+from wafpipe.sinks.elasticsearch.assets import templates as tpl
+from wafpipe.sinks.elasticsearch.setup import run_setup
+from wafpipe.sinks.elasticsearch.sink import build_cluster_sink
 from wafpipe.tools.generate import generate_files
 
 PER_FORMAT = 2000
@@ -186,7 +187,7 @@ def test_elasticsearch_template_indexes_the_corpus_with_zero_rejections(
         cfg = config_from_dict({"data_dir": str(tmp_path), "sinks": [{"type": "elasticsearch", "hosts": [es.url]}]},
                                file=None, base_dir=tmp_path)
         assert run_setup(cfg, dry_run=False, out=io.StringIO()) == 0
-        sink = build_cluster_sink(cfg.sinks[0], cfg)  # type: ignore[arg-type]
+        sink = build_cluster_sink(cfg.sinks[0], context(cfg))  # type: ignore[arg-type]
         events = [Event(d["_id"], {k: v for k, v in d.items() if k != "_id"}) for d in corpus]
         for i in range(0, len(events), 2000):
             sink.write(events[i : i + 2000])

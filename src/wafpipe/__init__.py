@@ -5,7 +5,6 @@ hierarchy in :mod:`wafpipe.errors`.
 """
 
 from wafpipe.errors import (
-    ChecksumError,
     ConfigError,
     ContainerError,
     DecodeError,
@@ -17,7 +16,6 @@ from wafpipe.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ChecksumError",
     "ConfigError",
     "ContainerError",
     "DecodeError",

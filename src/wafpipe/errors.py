@@ -44,10 +44,6 @@ class MissingKeyError(DecryptError):
     kind = "missing_key"
 
 
-class ChecksumError(ContainerError):
-    kind = "checksum"
-
-
 class DecodeError(WafpipeError):
     """One event line does not decode. ``column`` is 1-based, 0 when unknown."""
 

@@ -7,9 +7,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tests.decode import samples
-from wafpipe.decode.cef import decode_cef, parse_cef, split_extension
+from wafpipe.decode.cef import decode_cef, split_extension
 from wafpipe.errors import DecodeError
-from wafpipe.keys import FREE_TEXT_KEYS, IMPERVA_KEYS
+from wafpipe.fields.keys import FREE_TEXT_KEYS, IMPERVA_KEYS
 
 HEAD = "CEF:0|Incapsula|SIEMintegration|1|1|Normal|0| "
 GENERIC = "CEF:0|Acme|Box|1.0|100|name|5|"
@@ -26,13 +26,13 @@ def imperva(ext: str, head: str = HEAD) -> str:
 def test_every_sample_decodes_cleanly(name: str) -> None:
     line = samples.CEF_SAMPLES[name]
     rec = decode_cef(line)
-    ev = parse_cef(line)
+    pairs = split_extension(line.split("|", 7)[7], True)
     assert rec.format == "cef" and rec.vendor == "Incapsula" and rec.product == "SIEMintegration"
     assert rec.warnings == []
     assert rec.syslog_prefix is None
     # Every unescaped '=' of a sample separates a key: nothing glued, nothing lost.
-    assert len(ev.extensions) == line.count("=") - line.count("\\=")
-    assert all(k.lower() in rec.ext for k, _ in ev.extensions)
+    assert len(pairs) == line.count("=") - line.count("\\=")
+    assert all(k.lower() in rec.ext for k, _ in pairs)
 
 
 def test_elastic_container_line() -> None:
@@ -90,8 +90,6 @@ def test_34_security_example_duplicate_ccode_and_lists() -> None:
     assert ext["cs11"] == ',,[{"api_specification_violation_type":"INVALID_PARAM_NAME","parameter_name":"somename"}]'
     assert ext["cs11label"] == "Rule Additional Info"
     assert ext["start"] == "123456789"
-    keys = [k for k, _ in parse_cef(samples.S34_SECURITY).extensions]
-    assert "filetype" in keys and "filepermission" in keys  # spelling kept by parse_cef
 
 
 def test_35_sqli_empty_cs9() -> None:
@@ -210,7 +208,7 @@ def test_key_case_variants_are_one_key(spelling: str, canonical: str) -> None:
     rec = decode_cef(imperva(f"requestClientApplication=UA x {spelling}=v src=1.1.1.1"))
     assert rec.ext[canonical] == "v"
     assert rec.ext["requestclientapplication"] == "UA x"  # a known key, in any case, still splits
-    assert [k for k, _ in parse_cef(imperva(f"{spelling}=v")).extensions] == [spelling]
+    assert list(decode_cef(imperva(f"{spelling}=v")).ext) == [canonical]
 
 
 def test_request_with_spaces_pipe_and_query() -> None:
@@ -286,8 +284,8 @@ def test_free_text_rule_is_for_imperva_only() -> None:
 
 
 def test_escapes() -> None:
-    ev = parse_cef(GENERIC + r"a=1\=2 b=c\\d c=line\nbreak\rx d=keep\|pipe\ e=\\= f=\\\=")
-    assert dict(ev.extensions) == {
+    ev = decode_cef(GENERIC + r"a=1\=2 b=c\\d c=line\nbreak\rx d=keep\|pipe\ e=\\= f=\\\=")
+    assert ev.ext == {
         "a": "1=2",
         "b": "c\\d",
         "c": "line\nbreak\rx",
@@ -299,21 +297,21 @@ def test_escapes() -> None:
 
 
 def test_header_escapes() -> None:
-    ev = parse_cef(r"CEF:0|Ven\|dor|Pro\\duct|1|2|Name \| with pipe|5|a=b")
+    ev = decode_cef(r"CEF:0|Ven\|dor|Pro\\duct|1|2|Name \| with pipe|5|a=b")
     assert (ev.vendor, ev.product, ev.name, ev.severity) == ("Ven|dor", "Pro\\duct", "Name | with pipe", "5")
-    assert ev.extensions == [("a", "b")]
+    assert ev.ext == {"a": "b"}
 
 
 def test_blanks_and_line_endings() -> None:
-    ev = parse_cef(GENERIC + "  a=x  b=y \t\r\n")
-    assert ev.extensions == [("a", "x "), ("b", "y")]  # one separator blank; the line end goes
-    assert parse_cef(GENERIC + "a=x\tb=y").extensions == [("a", "x\tb=y")]  # a tab does not separate
+    ev = decode_cef(GENERIC + "  a=x  b=y \t\r\n")
+    assert ev.ext == {"a": "x ", "b": "y"}  # one separator blank; the line end goes
+    assert decode_cef(GENERIC + "a=x\tb=y").ext == {"a": "x\tb=y"}  # a tab does not separate
 
 
 def test_empty_values_and_header_only() -> None:
-    assert parse_cef(GENERIC + "a= b= c=").extensions == [("a", ""), ("b", ""), ("c", "")]
-    assert parse_cef(GENERIC).extensions == []
-    assert parse_cef(GENERIC + "   ").extensions == []
+    assert decode_cef(GENERIC + "a= b= c=").ext == {"a": "", "b": "", "c": ""}
+    assert decode_cef(GENERIC).ext == {}
+    assert decode_cef(GENERIC + "   ").ext == {}
 
 
 def test_unescaped_equals_is_kept_and_flagged_with_its_column() -> None:
@@ -395,8 +393,10 @@ _KEY = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,12}", fullmatch=True)
 def test_roundtrip_generic(pairs: dict[str, str]) -> None:
     items = list(pairs.items())
     assume(items[-1][1] == items[-1][1].rstrip(" \t\r\n"))  # the last value loses trailing blanks
+    assume(len({k.lower() for k, _ in items}) == len(items))
     line = GENERIC + " ".join(f"{k}={escape(v)}" for k, v in items)
-    assert parse_cef(line).extensions == items
+    assert split_extension(line.split("|", 7)[7], False) == items
+    assert decode_cef(line).ext == {k.lower(): v for k, v in items}
 
 
 _IMPERVA_KEYS = sorted((IMPERVA_KEYS | {"cs1", "cs9", "cs10", "cs11", "cs9Label"}) - {"customer"}) + ["Customer", "fileId"]
@@ -410,7 +410,7 @@ def test_roundtrip_imperva(pairs: dict[str, str]) -> None:
     assume(items[-1][1] == items[-1][1].rstrip(" \t\r\n"))
     assume(len({k.lower() for k, _ in items}) == len(items))
     line = HEAD + " ".join(f"{k}={escape(v)}" for k, v in items)
-    assert parse_cef(line).extensions == items
+    assert split_extension(line.split("|", 7)[7], True) == items
     rec = decode_cef(line)
     assert rec.ext == {k.lower(): v for k, v in items}
     assert rec.warnings == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wafpipe.ecs.convert import to_date, to_ip, to_ip_list, to_json, to_keyword_list
+from wafpipe.decode.convert import to_date, to_ip, to_ip_list, to_json, to_keyword_list
 
 
 def test_json_tolerates_imperva_quirks_and_keeps_objects() -> None:

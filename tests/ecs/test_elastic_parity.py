@@ -13,8 +13,8 @@ from typing import Any
 
 from tests.flatten import leaves
 from wafpipe.decode.cef import decode_cef
-from wafpipe.ecs.mapping import FileContext, to_ecs
-from wafpipe.reader import Problem, read_path
+from wafpipe.decode.mapping import FileContext, to_ecs
+from wafpipe.decode.reader import Problem, read_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tests.filebuilder import make_file, sample_lines
 from tests.pipeline.helpers import count, wafpipe, write_config
-from wafpipe.logs import JsonFormatter, setup_logging
-from wafpipe.state import State
+from wafpipe.cli.logs import JsonFormatter, setup_logging
+from wafpipe.collector.state.store import State
 
 
 def test_list_and_replay(tmp_path: Path) -> None:

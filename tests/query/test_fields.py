@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from wafpipe.ecs.fields import emitted_fields
-from wafpipe.query import allowed_fields, compile_query, resolve
-from wafpipe.query.fields import FieldRef
+from wafpipe.fields.table import emitted_fields
 from wafpipe.sinks.base import Event
-from wafpipe.sinks.duckdb import COLUMNS, DuckDBSink
+from wafpipe.sinks.duckdb.sink import COLUMNS, DuckDBSink
+from wafpipe.store.query import allowed_fields, compile_query, resolve
+from wafpipe.store.query.fields import FieldRef
 
 SAMPLES = {
     "keyword": ["abc", "a*c", '"x y"'],

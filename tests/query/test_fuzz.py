@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wafpipe.errors import QueryError
-from wafpipe.query import allowed_fields, compile_query
-from wafpipe.sinks.duckdb import DuckDBSink
+from wafpipe.sinks.duckdb.sink import DuckDBSink
+from wafpipe.store.query import allowed_fields, compile_query
 
 SOAK = 50 if os.environ.get("WAFPIPE_SOAK") else 1
 ALPHABET = st.characters(codec="utf-8", exclude_categories=("Cs",))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wafpipe.errors import QueryError
-from wafpipe.query.parser import (
+from wafpipe.store.query.parser import (
     MAX_DEPTH,
     All,
     And,

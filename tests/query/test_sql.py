@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from wafpipe.errors import QueryError
-from wafpipe.query import caret, compile_query
 from wafpipe.sinks.base import Event
-from wafpipe.sinks.duckdb import DuckDBSink
+from wafpipe.sinks.duckdb.sink import DuckDBSink
+from wafpipe.store.query import caret, compile_query
 
 
 def get(doc: dict[str, Any], path: str) -> Any:

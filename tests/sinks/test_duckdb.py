@@ -15,12 +15,12 @@ import duckdb
 import pytest
 
 from wafpipe.decode.cef import decode_cef
-from wafpipe.ecs.mapping import FileContext, to_ecs
+from wafpipe.decode.mapping import FileContext, to_ecs
+from wafpipe.decode.reader import read_path
 from wafpipe.errors import SinkError
-from wafpipe.query import compile_query
-from wafpipe.reader import read_path
 from wafpipe.sinks.base import Event
-from wafpipe.sinks.duckdb import DuckDBSink
+from wafpipe.sinks.duckdb.sink import DuckDBSink
+from wafpipe.store.query import compile_query
 
 LINE = (
     "CEF:0|Incapsula|SIEMintegration|1|1|SQL Injection|0| sourceServiceName=shop.example.com siteid=61539044 "
@@ -166,7 +166,7 @@ def test_durable_on_return_without_close(tmp_path: Path) -> None:
         f"""
         import os
         from wafpipe.sinks.base import Event
-        from wafpipe.sinks.duckdb import DuckDBSink
+        from wafpipe.sinks.duckdb.sink import DuckDBSink
         from tests_helper_doc import make_doc
         s = DuckDBSink({str(path)!r})
         s.open()
@@ -176,7 +176,7 @@ def test_durable_on_return_without_close(tmp_path: Path) -> None:
     )
     helper = tmp_path / "tests_helper_doc.py"
     helper.write_text(
-        "from wafpipe.decode.cef import decode_cef\nfrom wafpipe.ecs.mapping import FileContext, to_ecs\n"
+        "from wafpipe.decode.cef import decode_cef\nfrom wafpipe.decode.mapping import FileContext, to_ecs\n"
         f"LINE = {LINE!r}\n"
         "def make_doc(start):\n    return to_ecs(decode_cef(LINE.format(start=start)), FileContext())\n"
     )
@@ -227,7 +227,7 @@ def test_second_process_is_refused_while_the_writer_holds_the_store(tmp_path: Pa
         [
             sys.executable,
             "-c",
-            f"from wafpipe.sinks.duckdb import DuckDBSink\nimport time\n"
+            f"from wafpipe.sinks.duckdb.sink import DuckDBSink\nimport time\n"
             f"s = DuckDBSink({str(path)!r}); s.open(); print('ready', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,

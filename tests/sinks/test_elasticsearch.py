@@ -23,14 +23,15 @@ from typing import Any
 import duckdb
 import pytest
 
+from tests.components import context
 from tests.servers.elasticsearch import ElasticsearchServer
-from wafpipe.config import Config, config_from_dict
-from wafpipe.elastic_setup import run_setup
+from wafpipe.collector.state.store import State
+from wafpipe.config.root import Config, config_from_dict
+from wafpipe.decode.reader import read_path
 from wafpipe.errors import SinkError
-from wafpipe.reader import read_path
 from wafpipe.sinks.base import Event
-from wafpipe.sinks.elasticsearch import ClusterSink, build_cluster_sink
-from wafpipe.state import State
+from wafpipe.sinks.elasticsearch.setup import run_setup
+from wafpipe.sinks.elasticsearch.sink import ClusterSink, build_cluster_sink
 from wafpipe.tools.generate import generate_files
 
 START, END = datetime(2024, 6, 10, 6, tzinfo=UTC), datetime(2024, 6, 10, 7, tzinfo=UTC)
@@ -72,7 +73,7 @@ def make_config(root: Path, hosts: list[str], **sink: Any) -> Config:
 
 
 def make_sink(cfg: Config, **opts: Any) -> ClusterSink:
-    sink = build_cluster_sink(cfg.sinks[0], cfg)  # type: ignore[arg-type]
+    sink = build_cluster_sink(cfg.sinks[0], context(cfg))  # type: ignore[arg-type]
     sink.opt.retry_backoff_s, sink.opt.retry_max_backoff_s = 0.05, 0.5
     for k, v in opts.items():
         setattr(sink.opt, k, v)
@@ -219,7 +220,7 @@ def test_mapping_errors_are_dead_lettered_with_the_reason(
 def test_cluster_down_for_a_whole_run_spools_then_delivers(tmp_path: Path, es: ElasticsearchServer) -> None:
     """The real collector with an ES sink and a DuckDB sink while ES is down: DuckDB gets everything,
     the run ends undelivered (exit 3); the next run, with ES back, delivers exactly once."""
-    from wafpipe.pipeline import Collector
+    from wafpipe.collector.pipeline import Collector
 
     incoming = tmp_path / "incoming"
     files = generate(incoming, per_variant=120)
@@ -248,14 +249,14 @@ def test_cluster_down_for_a_whole_run_spools_then_delivers(tmp_path: Path, es: E
 KILLED_WRITER = """
 import pickle, sys
 from pathlib import Path
-from wafpipe.config import config_from_dict
-from wafpipe.sinks.elasticsearch import build_cluster_sink
+from wafpipe.config.root import config_from_dict
+from wafpipe.sinks.elasticsearch.sink import build_cluster_sink
 root, port = Path(sys.argv[1]), sys.argv[2]
 events = pickle.loads((root / "events.pkl").read_bytes())
 cfg = config_from_dict({"data_dir": str(root / "data"),
                         "sinks": [{"type": "elasticsearch", "hosts": [f"http://127.0.0.1:{port}"]}]},
                        file=None, base_dir=root)
-sink = build_cluster_sink(cfg.sinks[0], cfg)
+sink = build_cluster_sink(cfg.sinks[0], context(cfg))
 for i in range(0, len(events), 50):
     sink.write(events[i : i + 50])
     print("acked", i + 50, flush=True)
@@ -315,7 +316,7 @@ def test_torn_spool_tail_is_cut_and_the_rest_delivered(
 
 def test_spool_cursor_and_segments_survive_a_restart(tmp_path: Path) -> None:
     """Out-of-order acknowledgements, segment roll-over and deletion, and a restart in the middle."""
-    from wafpipe.sinks.es_spool import Spool
+    from wafpipe.sinks.elasticsearch.spool import Spool
 
     def records(start: int, n: int) -> list[bytes]:
         return [b'{"create":{"_id":"%d"}}\n{"n":%d,"pad":"%s"}\n' % (i, i, b"x" * 900) for i in range(start, start + n)]
@@ -410,7 +411,7 @@ def test_cloud_id_selects_the_cloud_endpoint(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("ES_KEY", "k")
     cfg = config_from_dict({"data_dir": str(tmp_path), "sinks": [
         {"type": "elasticsearch", "cloud_id_env": "ES_CLOUD", "api_key_env": "ES_KEY"}]}, file=None, base_dir=tmp_path)
-    sink = build_cluster_sink(cfg.sinks[0], cfg)  # type: ignore[arg-type]
+    sink = build_cluster_sink(cfg.sinks[0], context(cfg))  # type: ignore[arg-type]
     nodes = [n.config for n in sink.client._es.transport.node_pool.all()]  # type: ignore[attr-defined]
     assert [(n.scheme, n.host, n.port) for n in nodes] == [("https", "abcdef.example.com", 443)]
     assert sink.client.display == "https://abcdef.example.com:443"

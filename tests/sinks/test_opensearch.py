@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from opensearchpy import OpenSearch
 
+from tests.components import context
 from tests.sinks.test_elasticsearch import corpus  # noqa: F401 - the shared generated events
-from wafpipe.config import Config, config_from_dict
-from wafpipe.elastic_setup import run_setup
+from wafpipe.collector.state.store import State
+from wafpipe.config.root import Config, config_from_dict
 from wafpipe.sinks.base import Event
-from wafpipe.sinks.elasticsearch import ClusterSink, build_cluster_sink
-from wafpipe.sinks.es_client import OpenSearchClient
-from wafpipe.state import State
+from wafpipe.sinks.elasticsearch.client import OpenSearchClient
+from wafpipe.sinks.elasticsearch.setup import run_setup
+from wafpipe.sinks.elasticsearch.sink import ClusterSink, build_cluster_sink
 
 ALIAS = "logs-imperva.waf-default"
 
@@ -33,7 +34,7 @@ def make_config(root: Path, url: str, **sink: Any) -> Config:
 
 
 def make_sink(cfg: Config) -> ClusterSink:
-    sink = build_cluster_sink(cfg.sinks[0], cfg)  # type: ignore[arg-type]
+    sink = build_cluster_sink(cfg.sinks[0], context(cfg))  # type: ignore[arg-type]
     sink.opt.retry_backoff_s, sink.opt.retry_max_backoff_s = 0.05, 0.5
     return sink
 
@@ -120,7 +121,7 @@ def test_the_elasticsearch_client_refuses_opensearch_with_a_hint(
         tmp_path: Path, url: str, corpus: list[Event]) -> None:  # noqa: F811
     cfg = config_from_dict({"data_dir": str(tmp_path), "sinks": [{"type": "elasticsearch", "hosts": [url]}]},
                            file=None, base_dir=tmp_path)
-    sink = build_cluster_sink(cfg.sinks[0], cfg)  # type: ignore[arg-type]
+    sink = build_cluster_sink(cfg.sinks[0], context(cfg))  # type: ignore[arg-type]
     sink.write(corpus[:5])
     assert not sink.flush(1.5)
     sink.close()

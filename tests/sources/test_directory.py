@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from wafpipe.config import DirectorySourceConfig
 from wafpipe.sources.base import FileRef
-from wafpipe.sources.directory import DirectorySource, match_pattern
+from wafpipe.sources.directory import DirectorySource, DirectorySourceConfig, match_pattern
 
 FAST = {"poll_interval_s": 0.1, "stable_checks": 2}
 
@@ -213,7 +212,7 @@ def test_directory_created_after_start_is_picked_up(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------- permissions
 CHILD = r"""
 import json, os, sys, threading, time
-from wafpipe.config import DirectorySourceConfig
+from wafpipe.sources.directory import DirectorySourceConfig
 from wafpipe.sources.directory import DirectorySource
 
 root = sys.argv[1]

@@ -20,10 +20,10 @@ import pytest
 from typer.testing import CliRunner
 
 from wafpipe.cli import app
-from wafpipe.container import BodyLine, FileInfo, ImpervaFile
 from wafpipe.decode.detect import make_decoder
 from wafpipe.decode.record import RawRecord
 from wafpipe.errors import CompressionError, DecodeError
+from wafpipe.imperva.container import BodyLine, FileInfo, ImpervaFile
 from wafpipe.tools.generate import generate_files, keygen
 
 START = datetime(2024, 6, 10, 6, 0, tzinfo=UTC)

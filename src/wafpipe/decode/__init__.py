@@ -1,29 +1,23 @@
-"""Line decoders. Each turns one event line into a :class:`RawRecord` and nothing more."""
+"""The Python decode core: one Imperva file body → ECS events and problems.
 
-from wafpipe.decode.cef import decode_cef, parse_cef
-from wafpipe.decode.cef_types import CefTime, CefValueError, full_name, parse_cef_timestamp, to_mac
+``reader`` drives the rest: the line decoders (``cef``, ``leef``, ``w3c``, chosen by ``detect``)
+turn each line into a :class:`~wafpipe.decode.record.RawRecord`, ``mapping`` turns a record into an
+ECS document with the field table of :mod:`wafpipe.fields`, and ``ids`` gives each event its
+deterministic id. The native core replaces this package behind the same interface.
+"""
+
+from wafpipe.decode.cef import decode_cef
 from wafpipe.decode.detect import LineDecoder, detect_format, make_decoder
 from wafpipe.decode.leef import decode_leef
 from wafpipe.decode.record import RawRecord
-from wafpipe.decode.stream import LineSplitter, StreamDecoder, StreamFailure, decode_bytes
 from wafpipe.decode.w3c import W3CDecoder
 
 __all__ = [
-    "CefTime",
-    "CefValueError",
     "LineDecoder",
-    "LineSplitter",
     "RawRecord",
-    "StreamDecoder",
-    "StreamFailure",
     "W3CDecoder",
-    "decode_bytes",
     "decode_cef",
     "decode_leef",
     "detect_format",
-    "full_name",
     "make_decoder",
-    "parse_cef",
-    "parse_cef_timestamp",
-    "to_mac",
 ]

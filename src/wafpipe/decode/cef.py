@@ -32,11 +32,11 @@ import re
 from collections import Counter
 from itertools import compress, repeat
 from operator import eq
-from typing import NamedTuple, cast
+from typing import cast
 
 from wafpipe.decode.record import RawRecord
 from wafpipe.errors import DecodeError
-from wafpipe.keys import FREE_TEXT_KEYS, is_known_key
+from wafpipe.fields.keys import FREE_TEXT_KEYS, is_known_key
 
 # `` key=``: the space before the key is the separator and is consumed with it. Key characters
 # never include ``=``, so the possessive quantifier is safe, and a backslash cannot be part of a
@@ -55,21 +55,6 @@ _CACHE_MAX = 4096
 # can apply; ``_CANON`` holds any key.
 _IMPERVA_CANON: dict[str, str] = {}
 _CANON: dict[str, str] = {}
-
-
-class CefEvent(NamedTuple):
-    """A CEF line split into its parts, keys in their original spelling."""
-
-    version: str
-    vendor: str
-    product: str
-    device_version: str
-    signature: str
-    name: str
-    severity: str
-    extensions: list[tuple[str, str]]
-    syslog_prefix: str | None
-    warnings: tuple[str, ...] = ()
 
 
 def _unescape_ext(value: str) -> str:
@@ -285,35 +270,8 @@ def _check_newlines(ext: str, origin: int) -> None:
             f"message is not valid CEF because it contains unescaped newline characters "
             f"({records} CEF records in one line)",
             column=origin + len(segments[0]),
-            hint="split the input on '\\n' before decoding (wafpipe.decode.stream.LineSplitter does it)",
+            hint="split the input on '\\n' before decoding ",
         )
-
-
-def parse_cef(line: str) -> CefEvent:
-    """Split one CEF line (optionally behind a syslog prefix) into header fields and extensions."""
-    fields, (keys, _, values, warnings), prefix = _split_line(line)
-    return CefEvent(
-        fields[0].strip(),
-        fields[1],
-        fields[2],
-        fields[3],
-        fields[4],
-        fields[5],
-        fields[6],
-        list(zip(keys, values, strict=True)),
-        prefix,
-        tuple(warnings),
-    )
-
-
-def pairs_to_ext(
-    pairs: list[tuple[str, str]], aliases: dict[str, str] | None = None
-) -> tuple[dict[str, str], dict[str, list[str]] | None]:
-    """Canonical key map: lower-case (and LEEF-aliased) keys, first non-empty value wins."""
-    lows = [_canon(k) for k, _ in pairs]
-    if aliases is not None:
-        lows = [aliases.get(low, low) for low in lows]
-    return _to_ext(lows, [v for _, v in pairs])
 
 
 def _to_ext(lows: list[str], values: list[str]) -> tuple[dict[str, str], dict[str, list[str]] | None]:

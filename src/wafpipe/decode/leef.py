@@ -19,7 +19,7 @@ import re
 from wafpipe.decode.cef import KEY_SPLIT, _canon, _cut, _to_ext
 from wafpipe.decode.record import RawRecord
 from wafpipe.errors import DecodeError
-from wafpipe.keys import LEEF_ALIASES
+from wafpipe.fields.keys import LEEF_ALIASES
 
 _KEY = r"([A-Za-z0-9_][A-Za-z0-9_.,\[\]-]*+)="
 _SPLITTERS: dict[str, re.Pattern[str]] = {" ": KEY_SPLIT}

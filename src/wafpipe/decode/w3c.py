@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from wafpipe.decode.record import RawRecord
 from wafpipe.errors import DecodeError
-from wafpipe.keys import W3C_COLUMNS, W3C_NAME_COLUMN, W3C_SEVERITY_COLUMN
+from wafpipe.fields.keys import W3C_COLUMNS, W3C_NAME_COLUMN, W3C_SEVERITY_COLUMN
 
 
 def tokenize(line: str) -> list[str]:

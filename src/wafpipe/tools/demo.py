@@ -79,11 +79,12 @@ def run_demo(directory: Path) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from wafpipe.config import load_config
-    from wafpipe.logs import setup_logging
-    from wafpipe.pipeline import Collector
-    from wafpipe.sinks.duckdb import DuckDBSink
-    from wafpipe.summary import EXAMPLE_QUERIES
+    from wafpipe.cli.logs import setup_logging
+    from wafpipe.collector.pipeline import Collector
+    from wafpipe.config.root import load_config
+    from wafpipe.sinks.duckdb.sink import DuckDBSink
+    from wafpipe.store.service import store_path
+    from wafpipe.tools.summary import EXAMPLE_QUERIES
 
     build_demo(directory)
     cfg_path = directory / "wafpipe.toml"
@@ -98,7 +99,7 @@ def run_demo(directory: Path) -> int:
         f"{report.stored} new events, {report.duplicates} already stored; "
         f"{report.files_already_done} file(s) were already done"
     )
-    store = DuckDBSink(cfg.data_dir / "wafpipe.duckdb", read_only=True)
+    store = DuckDBSink(store_path(cfg), read_only=True)
     store.open()
     try:
         stats = store.stats()

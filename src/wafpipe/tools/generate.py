@@ -4,12 +4,12 @@ The generator exists so that every part of the pipeline — container, decoders,
 sinks, the benchmark and the demo — can be exercised on data shaped exactly like Imperva's,
 including every legal quirk of FORMATS.md, without real customer logs. Layout:
 
-* :mod:`sample_data` — vocabulary (user agents, places, paths, ``act`` values);
-* :mod:`sample_events` — the format-independent event model, drawn from one seeded RNG;
-* :mod:`sample_writers` — CEF, LEEF and W3C line writers;
-* :mod:`sample_container` — the Imperva file around the body (header, checksum, compression,
+* :mod:`.samples.data` — vocabulary (user agents, places, paths, ``act`` values);
+* :mod:`.samples.events` — the format-independent event model, drawn from one seeded RNG;
+* :mod:`.samples.writers` — CEF, LEEF and W3C line writers;
+* :mod:`.samples.container` — the Imperva file around the body (header, checksum, compression,
   encryption, optional outer gzip);
-* :mod:`sample_bad` — the broken-input files of ``--bad-input``;
+* :mod:`.samples.bad` — the broken-input files of ``--bad-input``;
 * this module — the public entry points :func:`generate_files` and :func:`keygen`.
 
 Reproducibility: independent RNG streams are derived from the seed by name (world and events,
@@ -30,10 +30,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wafpipe.tools.sample_bad import write_bad_files
-from wafpipe.tools.sample_container import Encryptor, encode_lines, write_imperva_file
-from wafpipe.tools.sample_events import EventGenerator
-from wafpipe.tools.sample_writers import render
+from wafpipe.tools.samples.bad import write_bad_files
+from wafpipe.tools.samples.container import Encryptor, encode_lines, write_imperva_file
+from wafpipe.tools.samples.events import EventGenerator
+from wafpipe.tools.samples.writers import render
 
 FORMATS = ("cef", "leef", "w3c")
 COMPRESSIONS = ("zlib", "gzip", "none")

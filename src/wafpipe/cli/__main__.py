@@ -1,0 +1,3 @@
+from wafpipe.cli.app import main
+
+main()

@@ -1,0 +1,98 @@
+"""Dead letters: the lines and records that could not become events, kept in the state database.
+
+The pipeline stores a batch's dead letters with its checkpoint, in the same transaction
+(:meth:`wafpipe.collector.state.store.State.commit_batch`), so a crash cannot keep one without the other. Storing is
+idempotent: a record identical to one already stored (same kind, file, line, reason, raw…) has the
+same fingerprint and is not stored twice, so a replayed batch does not double its dead letters.
+``replayed_at`` marks the ones sent again, which listings leave out by default. A mixin of
+:class:`wafpipe.collector.state.store.State`: it uses the state's connection through ``_tx``/``_query``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from wafpipe.collector.state.schema import DeadLetterRecord
+
+
+class DeadLetters:
+    """The dead-letter methods of :class:`wafpipe.collector.state.store.State`."""
+
+    if TYPE_CHECKING:
+
+        def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+        def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]: ...
+
+    @staticmethod
+    def _insert_dead_letters(
+        db: sqlite3.Connection, records: Iterable[Mapping[str, Any]], file_key: str | None
+    ) -> int:
+        """Idempotent: a record identical to one already stored (same kind, file, line, reason, raw…)
+        is not stored twice, so a replayed batch does not double its dead letters."""
+        now, n = time.time(), 0
+        for rec in records:
+            text = json.dumps(rec, sort_keys=True, default=str)
+            fp = hashlib.blake2b(f"{file_key}\0{text}".encode(), digest_size=16).hexdigest()
+            n += db.execute(
+                "INSERT OR IGNORE INTO dead_letters (created_at, kind, file, file_key, reason, record, fingerprint) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (
+                    now,
+                    str(rec.get("kind", "unknown")),
+                    rec.get("file"),
+                    file_key,
+                    rec.get("reason"),
+                    text,
+                    fp,
+                ),
+            ).rowcount
+        return n
+
+    def add_dead_letters(self, records: list[dict[str, Any]], *, file_key: str | None = None) -> int:
+        """Store records shaped like ``reader.Problem.record()``; returns how many were new."""
+        with self._tx() as db:
+            return self._insert_dead_letters(db, records, file_key)
+
+    @staticmethod
+    def _dead(r: sqlite3.Row) -> DeadLetterRecord:
+        d = dict(r)
+        d.pop("fingerprint")
+        d["record"] = json.loads(d["record"])
+        return DeadLetterRecord(**d)
+
+    def list_dead_letters(
+        self, limit: int = 100, kind: str | None = None, *, include_replayed: bool = False
+    ) -> list[DeadLetterRecord]:
+        rows = self._query(
+            "SELECT * FROM dead_letters WHERE (?1 IS NULL OR kind=?1) AND (?2 OR replayed_at IS NULL) "
+            "ORDER BY id LIMIT ?3",
+            (kind, include_replayed, limit),
+        )
+        return [self._dead(r) for r in rows]
+
+    def get_dead_letter(self, dead_letter_id: int) -> DeadLetterRecord | None:
+        rows = self._query("SELECT * FROM dead_letters WHERE id=?", (dead_letter_id,))
+        return self._dead(rows[0]) if rows else None
+
+    def mark_replayed(self, ids: Iterable[int]) -> int:
+        now = time.time()
+        with self._tx() as db:
+            return db.executemany(
+                "UPDATE dead_letters SET replayed_at=? WHERE id=? AND replayed_at IS NULL",
+                [(now, i) for i in ids],
+            ).rowcount
+
+    def count_dead_letters(self, kind: str | None = None, *, include_replayed: bool = False) -> int:
+        return int(
+            self._query(
+                "SELECT COUNT(*) FROM dead_letters WHERE (?1 IS NULL OR kind=?1) AND (?2 OR replayed_at IS NULL)",
+                (kind, include_replayed),
+            )[0][0]
+        )

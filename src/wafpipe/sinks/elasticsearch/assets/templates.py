@@ -1,0 +1,235 @@
+"""Index templates, component templates and lifecycle policies, generated from the field table.
+
+Why generated: :func:`wafpipe.fields.table.emitted_fields` lists every field the mapping can emit with
+its type, so the template cannot drift from the code (``tests/test_template_coverage.py`` fails when a
+field has no mapping). Why self-contained: the index template composes only our own component
+templates, never Elasticsearch's built-in ``logs@…``/``ecs@…``, so it installs on any 8.x cluster and
+every field's type is ours to test (DESIGN §5).
+
+Choices, each for a reason:
+
+* ``dynamic: false`` — an unknown field stays in ``_source`` but gets no mapping, so future Imperva
+  keys cannot explode the mapping or make documents fail; the vendor catch-alls
+  (``imperva.waf.extensions``, ``raw``, ``labels`` …) are ``flattened`` for the same reason.
+* ``keyword`` fields have ``ignore_above: 1024`` (ECS's value) and ``flattened`` fields too: an
+  over-long value is kept in ``_source`` and not indexed instead of failing the document with
+  "immense term".
+* ``event.original`` is stored but not indexed (``index: false, doc_values: false``), as in ECS.
+* ``url.original``/``url.full`` are ``wildcard`` with a ``match_only_text`` sub-field, and
+  ``user_agent.original`` a keyword with one, as in ECS.
+* priority 200, above the built-in ``logs`` template (``logs-*-*``, priority 100) that would
+  otherwise claim ``logs-imperva.waf-*``.
+
+OpenSearch has other names for some types, so :func:`mappings` takes a ``flavor``: ``flattened`` →
+``flat_object``, ``match_only_text`` → ``text``, ``wildcard`` → ``keyword``, ``constant_keyword`` →
+``keyword`` (OpenSearch's needs its value up front). Every asset carries ``_meta.wafpipe_hash``, a
+digest of its own body, so ``elastic setup`` can tell "unchanged" without comparing bodies the
+cluster normalises.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from typing import Any
+
+import orjson
+
+from wafpipe.fields import DATASET, emitted_fields
+
+INDEX_PATTERN = f"logs-{DATASET}-*"
+TEMPLATE = f"logs-{DATASET}"
+MAPPINGS_COMPONENT = f"{TEMPLATE}@mappings"
+SETTINGS_COMPONENT = f"{TEMPLATE}@settings"
+POLICY = f"logs-{DATASET}"
+PRIORITY = 200
+IGNORE_ABOVE = 1024
+ASSET_VERSION = 1
+
+# ECS types where ECS differs from the plain type the field table gives, plus multi-fields.
+_OVERRIDES: dict[str, dict[str, Any]] = {
+    "event.original": {"type": "keyword", "index": False, "doc_values": False},
+    "url.original": {"type": "wildcard", "fields": {"text": {"type": "match_only_text"}}},
+    "url.full": {"type": "wildcard", "fields": {"text": {"type": "match_only_text"}}},
+    "user_agent.original": {"type": "keyword", "ignore_above": IGNORE_ABOVE,
+                            "fields": {"text": {"type": "match_only_text"}}},
+}
+_OPENSEARCH_TYPES = {"flattened": "flat_object", "match_only_text": "text", "wildcard": "keyword",
+                     "constant_keyword": "keyword"}
+
+
+def field_mapping(path: str, es_type: str, flavor: str = "elasticsearch") -> dict[str, Any]:
+    """The mapping of one field (``flavor``: ``elasticsearch`` or ``opensearch``)."""
+    spec = copy.deepcopy(_OVERRIDES.get(path)) or {"type": es_type}
+    if spec["type"] == "keyword" and "index" not in spec:
+        spec.setdefault("ignore_above", IGNORE_ABOVE)
+    if spec["type"] == "flattened":
+        spec["ignore_above"] = IGNORE_ABOVE
+    if flavor == "opensearch":
+        spec = _to_opensearch(spec)
+    return spec
+
+
+def _to_opensearch(spec: dict[str, Any]) -> dict[str, Any]:
+    out = dict(spec)
+    kind = out["type"] = _OPENSEARCH_TYPES.get(spec["type"], spec["type"])
+    if kind == "flat_object":
+        out.pop("ignore_above", None)
+    if spec["type"] == "wildcard":
+        out["ignore_above"] = 8191  # 8191 × 4 UTF-8 bytes stays under Lucene's 32766-byte term limit
+    if "fields" in out:
+        out["fields"] = {k: _to_opensearch(v) for k, v in out["fields"].items()}
+    return out
+
+
+def properties(flavor: str = "elasticsearch") -> dict[str, Any]:
+    """Nested ``properties`` for every emitted field."""
+    root: dict[str, Any] = {}
+    for path, es_type in sorted(emitted_fields().items()):
+        parts = path.split(".")
+        node = root
+        for i, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {"properties": {}})
+            if "properties" not in child:
+                raise ValueError(f"{'.'.join(parts[: i + 1])} is a {child.get('type')} field and also "
+                                 f"the parent of {path}: the field table is inconsistent")
+            node = child["properties"]
+        if parts[-1] in node:
+            raise ValueError(f"{path} is both a field and an object in the field table")
+        node[parts[-1]] = field_mapping(path, es_type, flavor)
+    return root
+
+
+def mappings(flavor: str = "elasticsearch") -> dict[str, Any]:
+    return {"dynamic": False, "date_detection": False, "properties": properties(flavor)}
+
+
+def leaf_types(props: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Flatten a ``properties`` tree back to ``{path: type}`` (multi-fields included)."""
+    out: dict[str, str] = {}
+    for name, spec in props.items():
+        path = f"{prefix}{name}"
+        if "properties" in spec and "type" not in spec:
+            out.update(leaf_types(spec["properties"], path + "."))
+            continue
+        out[path] = spec["type"]
+        for sub, sspec in spec.get("fields", {}).items():
+            out[f"{path}.{sub}"] = sspec["type"]
+    return out
+
+
+def with_hash(body: dict[str, Any], meta_key: str = "_meta") -> dict[str, Any]:
+    """``body`` with ``<meta_key>.wafpipe_hash`` set to the digest of the rest of it."""
+    meta = dict(body.get(meta_key) or {})
+    meta.pop("wafpipe_hash", None)
+    clean = {**body, meta_key: meta}
+    digest = hashlib.sha256(orjson.dumps(clean, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    return {**body, meta_key: {**meta, "wafpipe_hash": digest}}
+
+
+def _meta(what: str) -> dict[str, Any]:
+    return {"managed_by": "wafpipe", "version": ASSET_VERSION, "description": what}
+
+
+# ---------------------------------------------------------------------------------- Elasticsearch
+def es_mappings_component() -> dict[str, Any]:
+    return with_hash({"template": {"mappings": mappings()}, "version": ASSET_VERSION,
+                      "_meta": _meta("ECS mappings for Imperva Cloud WAF documents written by wafpipe")})
+
+
+def es_settings_component(policy: str = POLICY) -> dict[str, Any]:
+    settings = {"index": {"lifecycle": {"name": policy}, "codec": "best_compression"}}
+    return with_hash({"template": {"settings": settings}, "version": ASSET_VERSION,
+                      "_meta": _meta("index settings and lifecycle policy for logs-imperva.waf-*")})
+
+
+def es_index_template() -> dict[str, Any]:
+    return with_hash({
+        "index_patterns": [INDEX_PATTERN],
+        "composed_of": [SETTINGS_COMPONENT, MAPPINGS_COMPONENT],
+        "priority": PRIORITY,
+        "data_stream": {},
+        "version": ASSET_VERSION,
+        "_meta": _meta("Imperva Cloud WAF logs from wafpipe (self-contained: no built-in components)"),
+    })
+
+
+def ilm_policy(delete_after_days: int = 30, rollover_max_age: str = "1d",
+               rollover_max_primary_shard_size: str = "50gb") -> dict[str, Any]:
+    policy = {
+        "phases": {
+            "hot": {"min_age": "0ms", "actions": {
+                "rollover": {"max_age": rollover_max_age,
+                             "max_primary_shard_size": rollover_max_primary_shard_size},
+                "set_priority": {"priority": 100}}},
+            "delete": {"min_age": f"{delete_after_days}d", "actions": {"delete": {}}},
+        },
+        "_meta": _meta(f"roll over daily or at {rollover_max_primary_shard_size}, delete after "
+                       f"{delete_after_days} days"),
+    }
+    return {"policy": with_hash(policy)}
+
+
+# ---------------------------------------------------------------------------------- OpenSearch
+def os_mappings_component() -> dict[str, Any]:
+    return with_hash({"template": {"mappings": mappings("opensearch")}, "version": ASSET_VERSION,
+                      "_meta": _meta("ECS mappings (OpenSearch types) for Imperva Cloud WAF documents")})
+
+
+def os_settings_component() -> dict[str, Any]:
+    return with_hash({"template": {"settings": {"index": {"codec": "best_compression"}}},
+                      "version": ASSET_VERSION, "_meta": _meta("index settings for logs-imperva.waf-*")})
+
+
+def os_index_template(use_data_stream: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "index_patterns": [INDEX_PATTERN],
+        "composed_of": [SETTINGS_COMPONENT, MAPPINGS_COMPONENT],
+        "priority": PRIORITY,
+        "version": ASSET_VERSION,
+        "_meta": _meta("Imperva Cloud WAF logs from wafpipe"),
+    }
+    if use_data_stream:
+        body["data_stream"] = {"timestamp_field": {"name": "@timestamp"}}
+    return with_hash(body)
+
+
+def os_alias_template(alias: str) -> dict[str, Any]:
+    """Rollover-alias mode: one template per alias, because ISM reads the alias to roll over from
+    the index setting ``plugins.index_state_management.rollover_alias``."""
+    return with_hash({
+        "index_patterns": [f"{alias}-*"],
+        "composed_of": [SETTINGS_COMPONENT, MAPPINGS_COMPONENT],
+        "priority": PRIORITY + 10,
+        "template": {"settings": {"plugins.index_state_management.rollover_alias": alias}},
+        "version": ASSET_VERSION,
+        "_meta": _meta(f"rollover alias {alias}"),
+    })
+
+
+def ism_policy(delete_after_days: int = 30, rollover_max_age: str = "1d",
+               rollover_max_primary_shard_size: str = "50gb") -> dict[str, Any]:
+    """An ISM policy attached to new ``logs-imperva.waf-*`` indices (and data stream backing indices)
+    by its ``ism_template``. ISM policies have no ``_meta``; the hash rides in the description."""
+    policy: dict[str, Any] = {
+        "description": f"wafpipe: Imperva Cloud WAF logs, roll over at {rollover_max_age} or "
+                       f"{rollover_max_primary_shard_size}, delete after {delete_after_days} days",
+        "default_state": "hot",
+        "states": [
+            {"name": "hot",
+             "actions": [{"rollover": {"min_index_age": rollover_max_age,
+                                       "min_primary_shard_size": rollover_max_primary_shard_size}}],
+             "transitions": [{"state_name": "delete",
+                              "conditions": {"min_index_age": f"{delete_after_days}d"}}]},
+            {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
+        ],
+        "ism_template": [{"index_patterns": [INDEX_PATTERN, f".ds-{INDEX_PATTERN}"], "priority": PRIORITY}],
+    }
+    digest = hashlib.sha256(orjson.dumps(policy, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    policy["description"] += f" [wafpipe_hash {digest}]"
+    return {"policy": policy}
+
+
+def plain_index_body(flavor: str = "opensearch") -> dict[str, Any]:
+    """Settings and mappings for a plain index (test servers without data streams or lifecycles)."""
+    return {"settings": {"index": {"codec": "best_compression"}}, "mappings": mappings(flavor)}

@@ -1,0 +1,82 @@
+"""What a ``[[sinks]]`` table of ``type = "elasticsearch"`` or ``type = "opensearch"`` accepts.
+
+Both engines share the client, the spool and the senders; the models differ only in the lifecycle
+policy each engine has (ILM for Elasticsearch, ISM for OpenSearch) and OpenSearch's option to write
+to an alias instead of a data stream.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from wafpipe.config.base import PathField, SinkConfigBase, _http_url, _Model, _namespace
+
+
+class NamespaceRule(_Model):
+    match: Literal["account_id", "site_id", "site_tag"]
+    value: str
+    namespace: str
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return _namespace(v)
+
+
+class IlmConfig(_Model):
+    delete_after_days: int = Field(30, ge=1)
+    rollover_max_age: str = "1d"
+    rollover_max_primary_shard_size: str = "50gb"
+
+
+class IsmConfig(IlmConfig):
+    """Same knobs as ILM, installed as an OpenSearch ISM policy."""
+
+
+class ClusterSinkConfig(SinkConfigBase):
+    hosts: list[str] = Field(default_factory=list)
+    namespace: str = "default"
+    api_key_env: str | None = None
+    username: str | None = None
+    password_env: str | None = None
+    ca_file: PathField | None = None
+    verify_certs: bool = True
+    ssl_assert_fingerprint: str | None = None
+    spool_dir: PathField | None = None  # None → <data_dir>/spool/<sink name>
+    spool_max_bytes: int = Field(1 << 30, ge=1 << 20)
+    namespace_rules: list[NamespaceRule] = Field(default_factory=list)
+    batch_size: int = Field(1000, ge=1)
+    max_retries: int = Field(5, ge=0)
+    timeout_s: float = Field(30.0, gt=0)
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return _namespace(v)
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, v: list[str]) -> list[str]:
+        return [_http_url(h) for h in v]
+
+    @model_validator(mode="after")
+    def _auth(self) -> ClusterSinkConfig:
+        if (self.username is None) != (self.password_env is None):
+            raise ValueError("username and password_env go together: set both or neither")
+        if not self.hosts and getattr(self, "cloud_id_env", None) is None:
+            raise ValueError('hosts is required (a list of URLs such as ["https://localhost:9200"])')
+        return self
+
+
+class ElasticsearchSinkConfig(ClusterSinkConfig):
+    type: Literal["elasticsearch"]
+    cloud_id_env: str | None = None
+    ilm: IlmConfig = Field(default_factory=IlmConfig)
+
+
+class OpenSearchSinkConfig(ClusterSinkConfig):
+    type: Literal["opensearch"]
+    use_data_stream: bool = True
+    ism: IsmConfig = Field(default_factory=IsmConfig)

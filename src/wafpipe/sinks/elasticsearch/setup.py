@@ -1,0 +1,306 @@
+"""``wafpipe elastic setup [-c …] [--dry-run]``: install the Elasticsearch/OpenSearch/Kibana assets.
+
+For every sink of type ``elasticsearch``: the ILM policy, our two component templates and the index
+template (:mod:`wafpipe.sinks.elasticsearch.assets.templates`); with a ``[kibana]`` section, the data view,
+visualizations and dashboards through the saved-objects import API. For every ``opensearch`` sink:
+the components and index template with OpenSearch types, an ISM policy, and in rollover-alias mode
+(``use_data_stream = false``) one template and one bootstrap write index per namespace.
+
+Idempotent by design: each asset carries a digest of its own body (``_meta.wafpipe_hash``, or the
+ISM policy's description), so a second run GETs each object, sees the same digest and reports
+``unchanged`` without writing. Kibana objects are compared attribute by attribute (a subset check,
+since Kibana adds fields of its own) and only missing or different ones are imported.
+
+``--dry-run`` prints every write request (method, URL, body) and sends nothing, not even the GETs.
+Exit codes: 0 done, 1 a request failed, 2 configuration error (no cluster sink, missing secret).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+import orjson
+
+from wafpipe.errors import ConfigError
+from wafpipe.sinks.elasticsearch.assets import kibana as kb
+from wafpipe.sinks.elasticsearch.assets import templates as tpl
+from wafpipe.sinks.elasticsearch.client import ClusterClient, Transient, error_reason, make_client, redact
+from wafpipe.sinks.elasticsearch.sink import NamespaceRouter, target_name
+
+if TYPE_CHECKING:
+    from wafpipe.config.root import Config, KibanaConfig
+    from wafpipe.sinks.elasticsearch.config import ElasticsearchSinkConfig, OpenSearchSinkConfig
+
+
+@dataclass
+class Step:
+    """One asset: how to read what the cluster has, and how to write ours."""
+
+    what: str
+    path: str
+    body: Any
+    current: Callable[[Any], Any]  # GET body → the value to compare with ``desired``
+    desired: Any
+    method: str = "PUT"
+    get_path: str | None = None  # defaults to ``path``
+    write_path: Callable[[Any], str] | None = None  # GET body → path to write (ISM needs seq_no)
+    note_on_update: str = ""
+
+
+_ROLLOVER_NOTE = ("indices that already exist keep their settings and mappings; new ones (after the next "
+                  "rollover, e.g. POST logs-imperva.waf-<namespace>/_rollover) get these")
+
+
+def _meta_hash(body: dict[str, Any]) -> Any:
+    return (body.get("_meta") or {}).get("wafpipe_hash")
+
+
+def _first(key: str, inner: str) -> Callable[[Any], Any]:
+    """``{"component_templates": [{"component_template": {...}}]}`` → the hash inside."""
+    def get(resp: Any) -> Any:
+        items = resp.get(key) if isinstance(resp, dict) else None
+        return _meta_hash(items[0][inner]) if items else None
+    return get
+
+
+def _ilm_hash(name: str) -> Callable[[Any], Any]:
+    def get(resp: Any) -> Any:
+        policy = ((resp or {}).get(name) or {}).get("policy") or {}
+        return _meta_hash(policy)
+    return get
+
+
+def _ism_description(resp: Any) -> Any:
+    return ((resp or {}).get("policy") or {}).get("description")
+
+
+def _ism_write_path(name: str) -> Callable[[Any], str]:
+    def path(resp: Any) -> str:
+        if isinstance(resp, dict) and "_seq_no" in resp:
+            return f"/_plugins/_ism/policies/{name}?if_seq_no={resp['_seq_no']}&if_primary_term={resp['_primary_term']}"
+        return f"/_plugins/_ism/policies/{name}"
+    return path
+
+
+def _template_steps(components: list[tuple[str, dict[str, Any]]], template: dict[str, Any]) -> list[Step]:
+    steps = [Step(f"component template {n}", f"/_component_template/{n}", b, _first(
+        "component_templates", "component_template"), _meta_hash(b), note_on_update=_ROLLOVER_NOTE)
+             for n, b in components]
+    steps.append(Step(f"index template {tpl.TEMPLATE}", f"/_index_template/{tpl.TEMPLATE}", template,
+                      _first("index_templates", "index_template"), _meta_hash(template)))
+    return steps
+
+
+def elasticsearch_steps(entry: ElasticsearchSinkConfig) -> list[Step]:
+    ilm = entry.ilm
+    policy = tpl.ilm_policy(ilm.delete_after_days, ilm.rollover_max_age, ilm.rollover_max_primary_shard_size)
+    return [
+        Step(f"ILM policy {tpl.POLICY}", f"/_ilm/policy/{tpl.POLICY}", policy, _ilm_hash(tpl.POLICY),
+             _meta_hash(policy["policy"])),
+        *_template_steps([(tpl.SETTINGS_COMPONENT, tpl.es_settings_component()),
+                          (tpl.MAPPINGS_COMPONENT, tpl.es_mappings_component())], tpl.es_index_template()),
+    ]
+
+
+def opensearch_steps(entry: OpenSearchSinkConfig) -> list[Step]:
+    ism = entry.ism
+    policy = tpl.ism_policy(ism.delete_after_days, ism.rollover_max_age, ism.rollover_max_primary_shard_size)
+    steps = [
+        Step(f"ISM policy {tpl.POLICY}", f"/_plugins/_ism/policies/{tpl.POLICY}", policy, _ism_description,
+             policy["policy"]["description"], write_path=_ism_write_path(tpl.POLICY)),
+        *_template_steps([(tpl.SETTINGS_COMPONENT, tpl.os_settings_component()),
+                          (tpl.MAPPINGS_COMPONENT, tpl.os_mappings_component())],
+                         tpl.os_index_template(entry.use_data_stream)),
+    ]
+    if not entry.use_data_stream:
+        for ns in NamespaceRouter(entry.namespace, list(entry.namespace_rules)).namespaces():
+            alias = target_name(ns)
+            body = tpl.os_alias_template(alias)
+            steps.append(Step(f"index template {alias}", f"/_index_template/{alias}", body,
+                              _first("index_templates", "index_template"), _meta_hash(body)))
+            steps.append(Step(f"write index {alias}-000001 (alias {alias})", f"/{alias}-000001",
+                              {"aliases": {alias: {"is_write_index": True}}}, lambda _r: True, True,
+                              get_path=f"/_alias/{alias}"))
+    return steps
+
+
+class Setup:
+    """Runs the steps and reports one line per object."""
+
+    def __init__(self, out: TextIO, dry_run: bool) -> None:
+        self.out = out
+        self.dry_run = dry_run
+        self.failures = 0
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+
+    def show_request(self, method: str, url: str, body: Any) -> None:
+        self.say(f"{method} {url}")
+        if isinstance(body, bytes):
+            self.say(body.decode().rstrip("\n"))
+        elif body is not None:
+            self.say(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+        self.say("")
+
+    def cluster(self, label: str, base: str, client: ClusterClient | None, steps: list[Step]) -> None:
+        self.say(f"{label} ({base})")
+        for step in steps:
+            if self.dry_run or client is None:
+                self.show_request(step.method, base.rstrip("/") + step.path, step.body)
+                continue
+            try:
+                self._apply(client, step)
+            except Transient as exc:
+                self.failures += 1
+                self.say(f"  {step.what}: FAILED: {exc}")
+                return  # the cluster is unreachable: the next steps would fail the same way
+
+    def _apply(self, client: ClusterClient, step: Step) -> None:
+        status, current = client.request("GET", step.get_path or step.path)
+        if status == 400 and "no handler" in str(current) and step.path.startswith("/_plugins/_ism"):
+            self.say(f"  {step.what}: skipped: the cluster has no Index State Management plugin, so indices "
+                     "are neither rolled over nor deleted by wafpipe's policy")
+            return
+        exists = status == 200
+        if exists and step.current(current) == step.desired:
+            self.say(f"  {step.what}: unchanged")
+            return
+        path = step.write_path(current if exists else None) if step.write_path else step.path
+        status, resp = client.request(step.method, path, step.body)
+        if status < 300:
+            self.say(f"  {step.what}: {'updated' if exists else 'created'}")
+            if exists and step.note_on_update:
+                self.say(f"    note: {step.note_on_update}")
+            return
+        detail = error_reason(resp["error"]) if isinstance(resp, dict) and "error" in resp else str(resp)[:300]
+        self.failures += 1
+        self.say(f"  {step.what}: FAILED: HTTP {status}: {client.redact(detail)}")
+
+    # ------------------------------------------------------------------------------ Kibana
+    def kibana(self, cfg: KibanaConfig) -> None:
+        base = cfg.url.rstrip("/") + ("" if cfg.space == "default" else f"/s/{cfg.space}")
+        objects = kb.saved_objects()
+        self.say(f"kibana ({base})")
+        if self.dry_run:
+            self.show_request("POST", f"{base}/api/saved_objects/_import?overwrite=true", kb.ndjson(objects))
+            return
+        import httpx
+
+        headers = {"kbn-xsrf": "wafpipe"}
+        api_key = cfg.secret("api_key", required=False) if cfg.api_key_env else None
+        password = cfg.secret("password", required=False) if cfg.password_env else None
+        auth = None
+        if api_key:
+            headers["Authorization"] = f"ApiKey {api_key}"
+        elif cfg.username:
+            auth = httpx.BasicAuth(cfg.username, password or "")
+        verify: Any = cfg.verify_certs
+        if cfg.ca_file and cfg.verify_certs:
+            import ssl
+
+            verify = ssl.create_default_context(cafile=str(cfg.ca_file))
+        secrets = [s for s in (api_key, password) if s]
+        try:
+            with httpx.Client(headers=headers, auth=auth, verify=verify, timeout=30.0) as http:
+                todo = self._kibana_diff(http, base, objects)
+                if todo:
+                    self._kibana_import(http, base, todo)
+        except httpx.HTTPError as exc:
+            self.failures += 1
+            self.say(f"  FAILED: {redact(f'{type(exc).__name__}: {exc}', secrets)}")
+
+    def _kibana_diff(self, http: Any, base: str, objects: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+        todo = []
+        for obj in objects:
+            what = f"{obj['type']} {obj['id']}"
+            r = http.get(f"{base}/api/saved_objects/{obj['type']}/{obj['id']}")
+            if r.status_code == 200 and same_object(obj, r.json()):
+                self.say(f"  {what}: unchanged")
+            elif r.status_code in (200, 404):
+                todo.append((obj, "updated" if r.status_code == 200 else "created"))
+            else:
+                r.raise_for_status()
+        return todo
+
+    def _kibana_import(self, http: Any, base: str, todo: list[tuple[dict[str, Any], str]]) -> None:
+        files = {"file": ("wafpipe-imperva-waf.ndjson", kb.ndjson([o for o, _ in todo]), "application/ndjson")}
+        r = http.post(f"{base}/api/saved_objects/_import", params={"overwrite": "true"}, files=files)
+        body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+        if r.status_code != 200:
+            self.failures += 1
+            self.say(f"  import FAILED: HTTP {r.status_code}: {body.get('message', r.text[:300])}")
+            return
+        errors = {(e.get("type"), e.get("id")): e.get("error") for e in body.get("errors") or []}
+        for obj, verb in todo:
+            err = errors.get((obj["type"], obj["id"]))
+            if err:
+                self.failures += 1
+                self.say(f"  {obj['type']} {obj['id']}: FAILED: {orjson.dumps(err).decode()}")
+            elif not body.get("success", False):
+                self.failures += 1
+                self.say(f"  {obj['type']} {obj['id']}: not imported (the import as a whole failed)")
+            else:
+                self.say(f"  {obj['type']} {obj['id']}: {verb}")
+
+
+def same_object(ours: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Kibana keeps what we sent and may add to it: ours must be a subset of what is stored."""
+    refs = {(r["name"], r["type"], r["id"]) for r in ours.get("references", [])}
+    stored_refs = {(r.get("name"), r.get("type"), r.get("id")) for r in stored.get("references", [])}
+    return refs == stored_refs and _subset(ours["attributes"], stored.get("attributes", {}))
+
+
+def _subset(a: Any, b: Any) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and all(k in b and _subset(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(_subset(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, str) and isinstance(b, str) and a[:1] in "[{" and a != b:
+        try:
+            return _subset(orjson.loads(a), orjson.loads(b))
+        except orjson.JSONDecodeError:
+            return False
+    return bool(a == b)
+
+
+def run_setup(config: Config, *, dry_run: bool, out: TextIO) -> int:
+    """Install assets for every elasticsearch/opensearch sink (and Kibana); returns the exit code."""
+    sinks = [s for s in config.sinks if s.type in ("elasticsearch", "opensearch")]
+    if not sinks:
+        out.write("no sink of type elasticsearch or opensearch in the configuration: nothing to install "
+                  "(add a [[sinks]] entry with type = \"elasticsearch\" and hosts = [...])\n")
+        return 2
+    setup = Setup(out, dry_run)
+    if dry_run:
+        setup.say("dry run: these requests would be sent; nothing is sent\n")
+    try:
+        for entry in sinks:
+            base = entry.hosts[0] if entry.hosts else "Elastic Cloud"
+            client = None if dry_run else make_client(entry)
+            base = client.display.split(", ")[0] if client else redact(base, [])
+            try:
+                steps = (elasticsearch_steps(entry) if entry.type == "elasticsearch"  # type: ignore[arg-type]
+                         else opensearch_steps(entry))  # type: ignore[arg-type]
+                setup.cluster(f"{entry.type} sink {entry.name!r}", base, client, steps)
+            finally:
+                if client is not None:
+                    client.close()
+        if config.kibana is None:
+            setup.say("Kibana objects skipped: the configuration has no [kibana] section "
+                      "(add one with url = \"https://…:5601\" to install the data view and dashboards)")
+        elif not any(s.type == "elasticsearch" for s in sinks):
+            setup.say("Kibana objects skipped: they are for Elasticsearch; OpenSearch Dashboards is not supported")
+        else:
+            setup.kibana(config.kibana)
+    except ConfigError as exc:
+        out.write(f"configuration error: {exc}\n")
+        return 2
+    if setup.failures:
+        setup.say(f"{setup.failures} step(s) failed")
+        return 1
+    if not dry_run:
+        setup.say("done: running setup again changes nothing")
+    return 0

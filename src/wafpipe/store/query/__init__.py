@@ -1,0 +1,30 @@
+"""KQL-style queries over the embedded store (DESIGN §4 ``wafpipe query``).
+
+``compile_query("event.dataset:\\"imperva.waf\\" and status >= 500")`` returns a ``WHERE`` clause
+with ``?`` placeholders and its parameters, ready for :meth:`DuckDBSink.count` / ``search``.
+:func:`caret` renders a :class:`~wafpipe.errors.QueryError` under the query text.
+"""
+
+from __future__ import annotations
+
+from wafpipe.errors import QueryError
+from wafpipe.store.query.fields import FieldRef, allowed_fields, resolve, suggest
+from wafpipe.store.query.parser import parse
+from wafpipe.store.query.sql import compile_query
+
+__all__ = [
+    "FieldRef",
+    "QueryError",
+    "allowed_fields",
+    "caret",
+    "compile_query",
+    "parse",
+    "resolve",
+    "suggest",
+]
+
+
+def caret(expr: str, err: QueryError) -> str:
+    """The query, a caret under the failing column, and the message — for a terminal or a page."""
+    col = max(1, min(err.column or 1, len(expr) + 1))
+    return f"{expr}\n{' ' * (col - 1)}^\n{err}"

@@ -1,0 +1,74 @@
+"""``wafpipe parse``: files → ECS NDJSON on stdout, problems on stderr, optional dead letters."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+import orjson
+
+from wafpipe.decode.reader import Problem, read_path
+from wafpipe.sinks.base import Event
+from wafpipe.tools.summary import Summary
+
+
+def event_json(ev: Event) -> bytes:
+    """One NDJSON line: ``_id`` first, then the document."""
+    return orjson.dumps({"_id": ev.id, **ev.doc})
+
+
+def parse_files(
+    files: list[Path],
+    *,
+    fmt: str = "auto",
+    keys_dir: Path | None = None,
+    dead_letter: Path | None = None,
+    summary: bool = False,
+    max_line_bytes: int = 1 << 20,
+    out: BinaryIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    out = out or sys.stdout.buffer
+    err = err or sys.stderr
+    stats = Summary()
+    dl = open(dead_letter, "ab") if dead_letter else None  # noqa: SIM115 - closed below
+    clean = True
+    try:
+        for path in files:
+            if not path.is_file():
+                err.write(f"{path}: no such file — hint: check the path\n")
+                clean = False
+                stats.add_problem("missing_file")
+                continue
+            reader = read_path(path, keys_dir=keys_dir, format=fmt, max_line_bytes=max_line_bytes)
+            stats.files += 1
+            buf: list[bytes] = []
+            try:
+                for item in reader.items():
+                    if isinstance(item, Problem):
+                        clean = False
+                        stats.add_problem(item.kind)
+                        err.write(item.message() + "\n")
+                        if dl is not None:
+                            dl.write(orjson.dumps(item.record()) + b"\n")
+                        continue
+                    buf.append(event_json(item))
+                    if summary:
+                        stats.add_doc(item.doc)
+                    if len(buf) >= 1000:
+                        out.write(b"\n".join(buf) + b"\n")
+                        buf.clear()
+            except OSError as exc:
+                clean = False
+                stats.add_problem("io")
+                err.write(f"{path}: cannot read: {exc.strerror} — hint: check permissions\n")
+            if buf:
+                out.write(b"\n".join(buf) + b"\n")
+        out.flush()
+    finally:
+        if dl is not None:
+            dl.close()
+    if summary:
+        stats.render(err, queries=False)
+    return 0 if clean else 1

@@ -1,0 +1,395 @@
+"""wafpipe's documents and templates on a real OpenSearch 2.19.6 node.
+
+Only the ``wafpipe`` command line (generate, parse, elastic setup --dry-run) and opensearch-py are
+used. The templates are the ones ``wafpipe elastic setup --dry-run`` prints for an ``opensearch``
+sink; the node has no ISM plugin, so the ISM policy request is the one request not sent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from opensearchpy import OpenSearch
+
+from tests.cluster.conftest import WafpipeRunner
+from tests.servers.opensearch_node import OpenSearchNode
+
+FORMATS = ("cef", "leef", "w3c")
+EVENTS = 300
+SEED = 3
+TEMPLATE = "logs-imperva.waf"
+BULK_CHUNK = 500
+
+REQUEST_LINE = re.compile(r"^(PUT|POST|GET|DELETE|HEAD) (https?://\S+)$", re.MULTILINE)
+
+
+# -- what wafpipe produces ----------------------------------------------------------------------------
+
+
+@dataclass
+class Corpus:
+    """Every document ``wafpipe parse`` printed, per generated set (format, with or without bad input)."""
+
+    sets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def docs(self) -> list[dict[str, Any]]:
+        return [doc for docs in self.sets.values() for doc in docs]
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: dict[str, Any] | None
+
+
+def parse_dry_run(text: str) -> list[Request]:
+    """The requests of ``wafpipe elastic setup --dry-run``: a ``METHOD URL`` line, then a JSON body."""
+    decoder = json.JSONDecoder()
+    requests: list[Request] = []
+    for match in REQUEST_LINE.finditer(text):
+        rest = text[match.end() :].lstrip()
+        body = decoder.raw_decode(rest)[0] if rest.startswith("{") else None
+        url = urlsplit(match.group(2))
+        path = url.path + (f"?{url.query}" if url.query else "")
+        requests.append(Request(match.group(1), path, body))
+    return requests
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, wafpipe: WafpipeRunner) -> Corpus:
+    base = tmp_path_factory.mktemp("generated")
+    result = Corpus()
+    for fmt in FORMATS:
+        for bad in (False, True):
+            name = f"{fmt}-bad" if bad else fmt
+            out = base / name
+            extra = ["--bad-input"] if bad else []
+            wafpipe("generate", "--out", out, "--events", EVENTS, "--format", fmt, "--seed", SEED, *extra)
+            files = sorted(p for p in out.rglob("*") if p.is_file())
+            assert files, f"wafpipe generate wrote nothing into {out}"
+            # broken input: parse still prints every event it could decode, reports the rest, exits 1
+            proc = wafpipe("parse", *files, ok_codes=(0, 1) if bad else (0,))
+            if bad:
+                assert proc.returncode == 1 and proc.stderr.strip(), "bad input was not reported"
+            # NDJSON lines end at "\n" only: str.splitlines() would also cut at U+2028, U+0085, ...
+            docs = [json.loads(line) for line in proc.stdout.split("\n") if line.strip()]
+            assert docs, f"wafpipe parse printed no document for {name}"
+            result.sets[name] = docs
+    return result
+
+
+@pytest.fixture(scope="module")
+def setup_requests(
+    tmp_path_factory: pytest.TempPathFactory, wafpipe: WafpipeRunner, opensearch_node: OpenSearchNode
+) -> list[Request]:
+    base = tmp_path_factory.mktemp("setup")
+    config = base / "wafpipe.toml"
+    config.write_text(
+        f'data_dir = "{base / "data"}"\n\n[[sinks]]\ntype = "opensearch"\nhosts = ["{opensearch_node.url}"]\n'
+    )
+    proc = wafpipe("elastic", "setup", "--dry-run", "-c", config)
+    requests = parse_dry_run(proc.stdout)
+    assert requests, f"no request in the dry-run output:\n{proc.stdout[:2000]}"
+    return requests
+
+
+@dataclass
+class Ingested:
+    client: OpenSearch
+    stream: str
+    corpus: Corpus
+    items: list[dict[str, Any]]
+    template_mappings: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def ingested(
+    opensearch_node: OpenSearchNode, setup_requests: list[Request], corpus: Corpus
+) -> Iterator[Ingested]:
+    client = opensearch_node.client()
+    for req in setup_requests:
+        if req.path.startswith("/_plugins/"):
+            continue  # ISM: not part of this node (no index-management plugin)
+        client.transport.perform_request(req.method, req.path, body=req.body)
+    stream = f"{TEMPLATE}-cluster{uuid.uuid4().hex[:8]}"
+    items = bulk_create(client, stream, corpus.docs)
+    client.indices.refresh(index=stream)
+    yield Ingested(client, stream, corpus, items, installed_mappings(client))
+    client.indices.delete_data_stream(name=stream, ignore=[404])
+
+
+def bulk_create(client: OpenSearch, target: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``op_type=create`` for every document, its ``_id`` taken from the document; the bulk items."""
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(docs), BULK_CHUNK):
+        body: list[dict[str, Any]] = []
+        for doc in docs[start : start + BULK_CHUNK]:
+            source = {k: v for k, v in doc.items() if k != "_id"}
+            body += [{"create": {"_index": target, "_id": doc["_id"]}}, source]
+        answer = client.bulk(body=body)
+        items += [item["create"] for item in answer["items"]]
+    assert len(items) == len(docs)
+    return items
+
+
+def installed_mappings(client: OpenSearch) -> dict[str, Any]:
+    """The mappings the node has for ``logs-imperva.waf-*``: its index template's and its component
+    templates', read back from the node."""
+    index_template = client.indices.get_index_template(name=TEMPLATE)["index_templates"][0]["index_template"]
+    merged: dict[str, Any] = {}
+    for name in index_template.get("composed_of", []):
+        component = client.cluster.get_component_template(name=name)["component_templates"][0]
+        merge(merged, component["component_template"]["template"].get("mappings", {}))
+    merge(merged, index_template.get("template", {}).get("mappings", {}))
+    return merged
+
+
+def merge(into: dict[str, Any], other: Mapping[str, Any]) -> None:
+    for key, value in other.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = json.loads(json.dumps(value))
+
+
+def mapped_fields(mappings: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Field path -> type of every mapped field, sub-fields (``fields``) included."""
+    out: dict[str, str] = {}
+    for name, spec in mappings.get("properties", {}).items():
+        path = f"{prefix}{name}"
+        if "properties" in spec:
+            out[path] = spec.get("type", "object")
+            out.update(mapped_fields(spec, f"{path}."))
+        else:
+            out[path] = spec.get("type", "object")
+        for sub, sub_spec in spec.get("fields", {}).items():
+            out[f"{path}.{sub}"] = sub_spec.get("type", "object")
+    return out
+
+
+def leaves(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in doc.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from leaves(value, f"{path}.")
+        else:
+            yield path, value
+
+
+def get_path(doc: Mapping[str, Any], path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def count(client: OpenSearch, index: str, query: dict[str, Any] | None = None) -> int:
+    body = {"query": query} if query is not None else None
+    return int(client.count(index=index, body=body)["count"])
+
+
+# -- (a) the node ----------------------------------------------------------------------------------------
+
+
+def test_node_is_up_and_is_opensearch_2_19_6(opensearch_node: OpenSearchNode) -> None:
+    client = opensearch_node.client()
+    info = client.info()
+    assert info["version"]["distribution"] == "opensearch"
+    assert info["version"]["number"] == "2.19.6"
+    health = client.cluster.health(params={"wait_for_status": "green", "timeout": "60s"})
+    assert health["status"] == "green"
+    assert health["number_of_nodes"] == 1
+    components = {row["component"] for row in client.cat.plugins(format="json")}
+    assert "org.opensearch.transport.Netty4Plugin" in components
+    assert "org.opensearch.analysis.common.CommonAnalysisPlugin" in components
+    assert "org.opensearch.painless.PainlessPlugin" in components
+    assert opensearch_node.url == f"http://127.0.0.1:{opensearch_node.port}"
+
+
+def test_node_runs_painless_and_common_analysis(opensearch_node: OpenSearchNode) -> None:
+    client = opensearch_node.client()
+    script = {"script": {"source": "params.a + params.b", "params": {"a": 40, "b": 2}}}
+    assert (
+        client.transport.perform_request("POST", "/_scripts/painless/_execute", body=script)["result"] == "42"
+    )
+    tokens = client.indices.analyze(
+        body={"tokenizer": "whitespace", "filter": ["lowercase", "asciifolding"], "text": "Café WAF"}
+    )
+    assert [t["token"] for t in tokens["tokens"]] == ["cafe", "waf"]
+
+
+def test_settings_helper_puts_cluster_settings(opensearch_node: OpenSearchNode) -> None:
+    client = opensearch_node.client()
+    opensearch_node.settings(**{"search.default_search_timeout": "45s"})
+    got = client.cluster.get_settings(flat_settings=True)
+    assert got["persistent"]["search.default_search_timeout"] == "45s"
+    opensearch_node.settings(**{"search.default_search_timeout": None})
+    got = client.cluster.get_settings(flat_settings=True)
+    assert "search.default_search_timeout" not in got["persistent"]
+
+
+# -- (b) wafpipe's templates and documents ---------------------------------------------------------------
+
+
+def test_dry_run_prints_the_templates_for_opensearch(setup_requests: list[Request]) -> None:
+    paths = [(r.method, r.path) for r in setup_requests]
+    assert ("PUT", f"/_index_template/{TEMPLATE}") in paths
+    assert any(p.startswith("/_component_template/") for _, p in paths)
+    assert any(p.startswith("/_plugins/_ism/policies/") for _, p in paths), (
+        "an opensearch sink gets an ISM policy"
+    )
+    index_template = next(r.body for r in setup_requests if r.path == f"/_index_template/{TEMPLATE}")
+    assert index_template is not None
+    assert index_template["index_patterns"] == [f"{TEMPLATE}-*"]
+    assert index_template["data_stream"]["timestamp_field"]["name"] == "@timestamp"
+
+
+def test_corpus_covers_every_format_and_bad_input(corpus: Corpus) -> None:
+    assert set(corpus.sets) == {f"{fmt}{suffix}" for fmt in FORMATS for suffix in ("", "-bad")}
+    for fmt in FORMATS:
+        assert len(corpus.sets[fmt]) == EVENTS
+    ids = [doc["_id"] for doc in corpus.docs]
+    assert all(isinstance(i, str) and i for i in ids)
+    assert len(set(ids)) == len(ids), "wafpipe gave two different events the same _id"
+
+
+def test_every_document_is_created_without_a_rejection(ingested: Ingested) -> None:
+    failures = [item for item in ingested.items if item.get("status") != 201]
+    assert not failures, f"{len(failures)} of {len(ingested.items)} rejected, first: {failures[:3]}"
+    streams = ingested.client.indices.get_data_stream(name=ingested.stream)["data_streams"]
+    assert [s["name"] for s in streams] == [ingested.stream]
+    assert streams[0]["template"] == TEMPLATE
+    assert streams[0]["status"] == "GREEN"
+    assert count(ingested.client, ingested.stream) == len(ingested.corpus.docs)
+    assert {item["_index"] for item in ingested.items} == {
+        backing["index_name"] for backing in streams[0]["indices"]
+    }
+
+
+def test_replay_is_a_conflict_for_every_document(ingested: Ingested) -> None:
+    replay = bulk_create(ingested.client, ingested.stream, ingested.corpus.docs)
+    statuses = Counter(item["status"] for item in replay)
+    assert statuses == Counter({409: len(ingested.corpus.docs)})
+    assert {item["error"]["type"] for item in replay} == {"version_conflict_engine_exception"}
+    ingested.client.indices.refresh(index=ingested.stream)
+    assert count(ingested.client, ingested.stream) == len(ingested.corpus.docs)
+
+
+def test_terms_aggregation_on_source_ip(ingested: Ingested) -> None:
+    expected: Counter[str] = Counter()
+    for doc in ingested.corpus.docs:
+        ip = get_path(doc, "source.ip")
+        if ip is not None:
+            expected[str(ipaddress.ip_address(ip))] += 1
+    assert expected, "no document has source.ip"
+    answer = ingested.client.search(
+        index=ingested.stream,
+        body={"size": 0, "aggs": {"ips": {"terms": {"field": "source.ip", "size": len(expected) + 10}}}},
+    )
+    buckets = answer["aggregations"]["ips"]["buckets"]
+    got = Counter({str(ipaddress.ip_address(b["key"])): b["doc_count"] for b in buckets})
+    assert got == expected
+    assert answer["aggregations"]["ips"]["sum_other_doc_count"] == 0
+
+
+def test_range_query_on_timestamp(ingested: Ingested) -> None:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def millis(text: str) -> int:  # what a `date` field keeps: milliseconds, truncated
+        return (datetime.fromisoformat(text.replace("Z", "+00:00")) - epoch) // timedelta(milliseconds=1)
+
+    stamps = sorted(millis(doc["@timestamp"]) for doc in ingested.corpus.docs)
+    low, high = stamps[len(stamps) // 4], stamps[3 * len(stamps) // 4]
+    expected = sum(1 for s in stamps if low <= s < high)
+    assert 0 < expected < len(stamps)
+    query = {"range": {"@timestamp": {"gte": low, "lt": high, "format": "epoch_millis"}}}
+    assert count(ingested.client, ingested.stream, query) == expected
+    everything = {"range": {"@timestamp": {"gte": stamps[0], "lte": stamps[-1], "format": "epoch_millis"}}}
+    assert count(ingested.client, ingested.stream, everything) == len(stamps)
+
+
+def test_exists_query_on_security_event(ingested: Ingested) -> None:
+    values = [get_path(doc, "imperva.waf.security_event") for doc in ingested.corpus.docs]
+    present = sum(1 for v in values if v is not None and v != [])
+    assert present > 0
+    query = {"exists": {"field": "imperva.waf.security_event"}}
+    assert count(ingested.client, ingested.stream, query) == present
+    attacks = sum(1 for v in values if v is True)
+    assert 0 < attacks < len(values), "the generated sets should mix attacks and normal traffic"
+    assert count(ingested.client, ingested.stream, {"term": {"imperva.waf.security_event": True}}) == attacks
+
+
+def test_mapping_has_no_field_beyond_the_template(ingested: Ingested) -> None:
+    template_fields = mapped_fields(ingested.template_mappings)
+    assert template_fields, "the installed templates map no field"
+    answer = ingested.client.indices.get_mapping(index=ingested.stream)
+    assert answer, "no backing index"
+    for index, body in answer.items():
+        actual = mapped_fields(body["mappings"])
+        added = sorted(set(actual) - set(template_fields))
+        assert not added, f"{index} has fields the template does not define: {added[:20]}"
+        changed = {p: (template_fields[p], t) for p, t in actual.items() if template_fields[p] != t}
+        assert not changed, f"{index}: types differ from the template: {changed}"
+
+
+def test_every_document_field_is_mapped(ingested: Ingested) -> None:
+    """With ``dynamic: false`` an unmapped field is kept in _source but cannot be searched: every
+    field wafpipe emits must be in the template (or inside a flat_object)."""
+    fields = mapped_fields(ingested.template_mappings)
+    flat = [p for p, t in fields.items() if t == "flat_object"]
+    unmapped: Counter[str] = Counter()
+    for doc in ingested.corpus.docs:
+        for path, _ in leaves({k: v for k, v in doc.items() if k != "_id"}):
+            if path not in fields and not any(path.startswith(f"{f}.") for f in flat):
+                unmapped[path] += 1
+    assert not unmapped, f"fields emitted by wafpipe parse but not mapped: {dict(unmapped.most_common(20))}"
+
+
+# -- (c) a stopped and restarted node keeps its data (keep this test last: it restarts the shared node) --
+
+
+def test_restart_keeps_the_data(opensearch_node: OpenSearchNode, ingested: Ingested) -> None:
+    before = count(ingested.client, ingested.stream)
+    old_port = opensearch_node.port
+    old_pid = opensearch_node.pid
+    data_dir = Path(opensearch_node.base_dir) / "data"
+    assert before == len(ingested.corpus.docs)
+
+    code = opensearch_node.stop()
+    assert code in (0, 143), f"the node ended with {code} on SIGTERM"
+    assert not opensearch_node.running
+    assert data_dir.is_dir()
+
+    opensearch_node.start()
+    assert opensearch_node.pid != old_pid
+    # the freed port is taken again, unless something else bound it meanwhile (then any free port)
+    assert opensearch_node.port == old_port or opensearch_node.port_changed_on_restart
+    client = opensearch_node.client()
+    assert (
+        client.cluster.health(index=ingested.stream, params={"wait_for_status": "green", "timeout": "120s"})[
+            "status"
+        ]
+        == "green"
+    )
+    assert count(client, ingested.stream) == before
+    streams = client.indices.get_data_stream(name=ingested.stream)["data_streams"]
+    assert [s["name"] for s in streams] == [ingested.stream]
+    # still exactly once after the restart
+    replay = bulk_create(client, ingested.stream, ingested.corpus.docs[:50])
+    assert {item["status"] for item in replay} == {409}
+    ingested.client = client
