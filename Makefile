@@ -21,13 +21,19 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test opensearch-node
+
+# The real single-node OpenSearch of the tests (tests/servers/opensearch): offline first, online once.
+opensearch-node:
+	cd tests/servers/opensearch && { mvn -B -q -o package >/dev/null 2>&1 || \
+	  { echo "OpenSearch test node: resolving its Maven dependencies"; mvn -B -q dependency:go-offline && mvn -B -q -o package; }; }
 
 run: install
 	$(BIN)/wafpipe demo --dir $(DEMO)
 
 lint: install-test
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 
 test: install-test lint
 	$(BIN)/pytest -q

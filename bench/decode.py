@@ -22,8 +22,9 @@ from pathlib import Path
 import orjson
 
 from wafpipe.decode.detect import make_decoder
-from wafpipe.decode.reader import Event, read_path
+from wafpipe.decode.reader import read_path
 from wafpipe.imperva.container import ImpervaFile
+from wafpipe.model import Event
 
 OUT = Path(__file__).resolve().parent / "out"
 

@@ -52,7 +52,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 from wafpipe.sinks.duckdb.sink import (
     _DDL,
     CHECKPOINT_THRESHOLD,

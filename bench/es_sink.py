@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from tests.servers.elasticsearch import ElasticsearchProcess  # noqa: E402
 
 from wafpipe.decode.reader import read_path  # noqa: E402
-from wafpipe.sinks.base import Event  # noqa: E402
+from wafpipe.model import Event  # noqa: E402
 from wafpipe.sinks.elasticsearch.client import ElasticsearchClient  # noqa: E402
 from wafpipe.sinks.elasticsearch.sink import ClusterSink, NamespaceRouter, SinkOptions  # noqa: E402
 from wafpipe.tools.generate import generate_files  # noqa: E402

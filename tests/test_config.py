@@ -14,10 +14,10 @@ from pydantic import BaseModel
 
 from wafpipe.config import root as cfgmod
 from wafpipe.config.root import Config, load_config
+from wafpipe.errors import ConfigError
 from wafpipe.sinks.duckdb import DuckDBSinkConfig
 from wafpipe.sinks.elasticsearch.config import ElasticsearchSinkConfig
 from wafpipe.sources.directory import DirectorySourceConfig
-from wafpipe.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "configuration.md"

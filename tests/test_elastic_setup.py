@@ -14,7 +14,7 @@ from tests.components import context
 from tests.servers.elasticsearch import ElasticsearchServer
 from tests.servers.kibana import KibanaServer
 from wafpipe.config.root import Config, config_from_dict
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 from wafpipe.sinks.elasticsearch.assets import kibana as kb
 from wafpipe.sinks.elasticsearch.assets import templates as tpl
 from wafpipe.sinks.elasticsearch.setup import run_setup

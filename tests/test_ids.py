@@ -6,7 +6,7 @@ import io
 
 from tests.filebuilder import make_file, sample_lines
 from wafpipe.decode.reader import FileReader
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 
 LINES = sample_lines(8)
 

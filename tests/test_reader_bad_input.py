@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.filebuilder import make_file, make_keys, sample_lines
 from wafpipe.decode.reader import FileReader, Problem
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 
 GOOD = sample_lines(4)
 

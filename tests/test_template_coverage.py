@@ -28,7 +28,7 @@ from tests.servers.elasticsearch import ElasticsearchServer
 from wafpipe.config.root import config_from_dict
 from wafpipe.decode.reader import read_path
 from wafpipe.fields.table import DERIVED_FIELDS, FIELDS, LIST_TYPES, emitted_fields
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 from wafpipe.sinks.elasticsearch.assets import templates as tpl
 from wafpipe.sinks.elasticsearch.setup import run_setup
 from wafpipe.sinks.elasticsearch.sink import build_cluster_sink

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
+import orjson
 from pydantic import BaseModel
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
@@ -46,3 +47,49 @@ class Component(Generic[ConfigT]):
     type: str
     config: type[ConfigT]
     build: Callable[[ConfigT, Context], Any]
+
+
+class Event:
+    """One ECS document and its deterministic id (DESIGN §2). ``doc`` never holds ``_id``.
+
+    Decode workers also fill ``json`` (the serialised document) and ``row`` (the embedded store's
+    typed column values) with :meth:`prepare`, so the collector process, which owns the sinks,
+    neither re-serialises the document nor unpickles it: across a process boundary an event
+    travels as ``(id, json, row)`` and ``doc`` is parsed back only if something asks for it.
+    """
+
+    __slots__ = ("id", "_doc", "json", "row")
+
+    def __init__(
+        self, id: str, doc: dict[str, Any] | None, json: bytes | None = None, row: tuple[Any, ...] | None = None
+    ) -> None:
+        self.id = id
+        self._doc = doc
+        self.json = json
+        self.row = row
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        if self._doc is None:
+            self._doc = orjson.loads(self.json or b"{}")
+        return self._doc
+
+    def prepare(self, row: Callable[[Event], tuple[Any, ...]] | None = None) -> Event:
+        """Serialise once (and compute the store's row) where the CPU is: in the decode worker."""
+        if self.json is None:
+            self.json = orjson.dumps(self.doc, default=str)
+        if row is not None and self.row is None:
+            self.row = row(self)
+        self._doc = None  # the parsed form is rebuilt from json only if someone asks: memory
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self.json is not None:
+            return (Event, (self.id, None, self.json, self.row))
+        return (Event, (self.id, self._doc, None, self.row))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and other.id == self.id and other.doc == self.doc
+
+    def __repr__(self) -> str:
+        return f"Event(id={self.id!r})"

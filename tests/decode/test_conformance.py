@@ -79,7 +79,7 @@ from wafpipe.decode.reader import FileReader, Problem
 from wafpipe.decode.record import NON_UTF8_WARNING, RawRecord
 from wafpipe.errors import DecodeError
 from wafpipe.fields.table import FIELDS
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 
 FILEBEAT = "filebeat-decode-cef"
 LOGSTASH = "logstash-codec-cef"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.filebuilder import make_file, sample_lines
 from tests.pipeline.helpers import count, wafpipe, write_config
-from wafpipe.cli.logs import JsonFormatter, setup_logging
+from wafpipe.collector.logs import JsonFormatter, setup_logging
 from wafpipe.collector.state.store import State
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from wafpipe.decode.reader import read_path
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 from wafpipe.sinks.duckdb.sink import DuckDBSink
 
 # FORMATS.md §3.1–3.8 (public samples; copied so that tests do not need ../shared).

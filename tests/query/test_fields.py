@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from wafpipe.fields.table import emitted_fields
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 from wafpipe.sinks.duckdb.sink import COLUMNS, DuckDBSink
 from wafpipe.store.query import allowed_fields, compile_query, resolve
 from wafpipe.store.query.fields import FieldRef

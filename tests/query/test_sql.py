@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from wafpipe.errors import QueryError
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 from wafpipe.sinks.duckdb.sink import DuckDBSink
 from wafpipe.store.query import caret, compile_query
 

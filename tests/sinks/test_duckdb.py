@@ -18,7 +18,7 @@ from wafpipe.decode.cef import decode_cef
 from wafpipe.decode.mapping import FileContext, to_ecs
 from wafpipe.decode.reader import read_path
 from wafpipe.errors import SinkError
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 from wafpipe.sinks.duckdb.sink import DuckDBSink
 from wafpipe.store.query import compile_query
 
@@ -165,7 +165,7 @@ def test_durable_on_return_without_close(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os
-        from wafpipe.sinks.base import Event
+        from wafpipe.model import Event
         from wafpipe.sinks.duckdb.sink import DuckDBSink
         from tests_helper_doc import make_doc
         s = DuckDBSink({str(path)!r})

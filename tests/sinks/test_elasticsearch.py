@@ -29,7 +29,7 @@ from wafpipe.collector.state.store import State
 from wafpipe.config.root import Config, config_from_dict
 from wafpipe.decode.reader import read_path
 from wafpipe.errors import SinkError
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 from wafpipe.sinks.elasticsearch.setup import run_setup
 from wafpipe.sinks.elasticsearch.sink import ClusterSink, build_cluster_sink
 from wafpipe.tools.generate import generate_files

@@ -15,7 +15,7 @@ from tests.components import context
 from tests.sinks.test_elasticsearch import corpus  # noqa: F401 - the shared generated events
 from wafpipe.collector.state.store import State
 from wafpipe.config.root import Config, config_from_dict
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 from wafpipe.sinks.elasticsearch.client import OpenSearchClient
 from wafpipe.sinks.elasticsearch.setup import run_setup
 from wafpipe.sinks.elasticsearch.sink import ClusterSink, build_cluster_sink

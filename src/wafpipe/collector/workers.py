@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from wafpipe.decode.reader import FileReader, Problem
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 
 
 @dataclass

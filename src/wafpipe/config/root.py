@@ -17,12 +17,12 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
-from wafpipe.config.base import HttpUrl, PathField, _Model
+from wafpipe.config.base import PathField, _Model
 from wafpipe.config.errors import to_config_error
 from wafpipe.errors import ConfigError
 from wafpipe.sinks import registry as sink_registry
 from wafpipe.sinks.duckdb import DEFAULT_STORE_NAME, DuckDBSinkConfig
-from wafpipe.sinks.elasticsearch.config import ClusterSinkConfig
+from wafpipe.sinks.elasticsearch.config import ClusterSinkConfig, KibanaConfig
 from wafpipe.sources import registry as source_registry
 from wafpipe.sources.directory import DirectorySourceConfig
 
@@ -58,16 +58,6 @@ DEFAULT_CONFIG_NAME = "wafpipe.toml"
 # -------------------------------------------------------------------------------- top-level tables
 class KeysConfig(_Model):
     dir: PathField = Path("keys")
-
-
-class KibanaConfig(_Model):
-    url: HttpUrl
-    api_key_env: str | None = None
-    username: str | None = None
-    password_env: str | None = None
-    space: str = "default"
-    ca_file: PathField | None = None
-    verify_certs: bool = True
 
 
 class PipelineConfig(_Model):

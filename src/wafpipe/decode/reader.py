@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wafpipe.decode.detect import LineDecoder, detect_format, make_decoder
-from wafpipe.decode.ids import event_id
 from wafpipe.decode.mapping import FileContext, to_ecs
 from wafpipe.decode.record import NON_UTF8_WARNING, utf8_text
 from wafpipe.errors import DecodeError
 from wafpipe.imperva.container import BodyLine, ImpervaFile, Opener
-from wafpipe.sinks.base import Event
+from wafpipe.imperva.ids import event_id
+from wafpipe.model import Event
 
 log = logging.getLogger("wafpipe.decode.reader")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

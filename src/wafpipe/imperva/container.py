@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from wafpipe.decode.ids import content_hasher, header_identity
 from wafpipe.errors import ContainerError, DecryptError
 from wafpipe.imperva import crypto
 from wafpipe.imperva.compression import detect_compression, inflate_streams
+from wafpipe.imperva.ids import content_hasher, header_identity
 
 CHUNK = 256 * 1024
 MAX_HEADER_BYTES = 64 * 1024

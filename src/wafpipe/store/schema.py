@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,7 @@ def run_demo(directory: Path) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from wafpipe.cli.logs import setup_logging
+    from wafpipe.collector.logs import setup_logging
     from wafpipe.collector.pipeline import Collector
     from wafpipe.config.root import load_config
     from wafpipe.sinks.duckdb.sink import DuckDBSink

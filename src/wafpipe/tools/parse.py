@@ -9,7 +9,7 @@ from typing import BinaryIO, TextIO
 import orjson
 
 from wafpipe.decode.reader import Problem, read_path
-from wafpipe.sinks.base import Event
+from wafpipe.model import Event
 from wafpipe.tools.summary import Summary
 
 

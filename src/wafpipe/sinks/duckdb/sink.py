@@ -55,7 +55,8 @@ import orjson
 import pyarrow.compute as pc
 
 from wafpipe.errors import SinkError
-from wafpipe.sinks.base import Event, Sink, WriteResult
+from wafpipe.model import Event
+from wafpipe.sinks.base import Sink, WriteResult
 from wafpipe.store.schema import _ARROW_SCHEMA as _ARROW_SCHEMA
 from wafpipe.store.schema import _ARROW_TYPES as _ARROW_TYPES
 from wafpipe.store.schema import _COLUMN_NAMES, COLUMNS, Column, _get, to_arrow

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from wafpipe.config.base import PathField, SinkConfigBase, _http_url, _Model, _namespace
+from wafpipe.config.base import HttpUrl, PathField, SinkConfigBase, _http_url, _Model, _namespace
 
 
 class NamespaceRule(_Model):
@@ -80,3 +80,16 @@ class OpenSearchSinkConfig(ClusterSinkConfig):
     type: Literal["opensearch"]
     use_data_stream: bool = True
     ism: IsmConfig = Field(default_factory=IsmConfig)
+
+
+class KibanaConfig(_Model):
+    """``[kibana]``: where ``wafpipe elastic setup`` installs the data view and dashboards."""
+
+
+    url: HttpUrl
+    api_key_env: str | None = None
+    username: str | None = None
+    password_env: str | None = None
+    space: str = "default"
+    ca_file: PathField | None = None
+    verify_certs: bool = True

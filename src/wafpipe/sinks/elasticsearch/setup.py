@@ -30,8 +30,8 @@ from wafpipe.sinks.elasticsearch.client import ClusterClient, Transient, error_r
 from wafpipe.sinks.elasticsearch.sink import NamespaceRouter, target_name
 
 if TYPE_CHECKING:
-    from wafpipe.config.root import Config, KibanaConfig
-    from wafpipe.sinks.elasticsearch.config import ElasticsearchSinkConfig, OpenSearchSinkConfig
+    from wafpipe.config.root import Config
+    from wafpipe.sinks.elasticsearch.config import ElasticsearchSinkConfig, KibanaConfig, OpenSearchSinkConfig
 
 
 @dataclass

@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from wafpipe.fields import DATASET
-from wafpipe.sinks.base import DeadLetter, Event, Sink, WriteResult
+from wafpipe.model import Event
+from wafpipe.sinks.base import DeadLetter, Sink, WriteResult
 from wafpipe.sinks.elasticsearch.client import ClusterClient
 from wafpipe.sinks.elasticsearch.sender import Sender, SinkOptions, SinkStats
 from wafpipe.sinks.elasticsearch.spool import Spool

@@ -2,7 +2,7 @@
 
 Field names are the only part of a query that is not passed as a parameter, so this table is the
 security boundary: a name reaches SQL only as the fixed expression stored here, built from our own
-code (:data:`wafpipe.sinks.duckdb.sink.COLUMNS` and :func:`wafpipe.fields.table.emitted_fields`), never
+code (:data:`wafpipe.store.schema.COLUMNS` and :func:`wafpipe.fields.table.emitted_fields`), never
 from the user's text. The one place user text names a path — a key below a ``flattened`` object,
 ``imperva.waf.file.header.configid`` — goes in as a ``?`` JSON-path parameter.
 
@@ -26,7 +26,7 @@ from functools import cache
 
 from wafpipe.fields import DATASET
 from wafpipe.fields.table import FIELDS, LIST_TYPES, emitted_fields
-from wafpipe.sinks.duckdb.sink import COLUMNS
+from wafpipe.store.schema import COLUMNS
 
 # Elasticsearch mapping type → how a query compares values.
 _TYPES = {
