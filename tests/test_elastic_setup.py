@@ -14,6 +14,7 @@ from tests.components import context
 from tests.servers.elasticsearch import ElasticsearchServer
 from tests.servers.kibana import KibanaServer
 from wafpipe.config.root import Config, config_from_dict
+from wafpipe.decode.batch import batch_of
 from wafpipe.model import Event
 from wafpipe.sinks.elasticsearch.assets import kibana as kb
 from wafpipe.sinks.elasticsearch.assets import templates as tpl
@@ -91,8 +92,8 @@ def test_documents_written_after_setup_get_our_mappings_and_policy(
     cfg = config(tmp_path, es)
     assert setup(cfg)[0] == 0
     sink = build_cluster_sink(cfg.sinks[1], context(cfg))  # type: ignore[arg-type]
-    sink.write([Event("a", {"@timestamp": "2024-06-10T06:00:00.000Z", "source": {"ip": "10.0.0.1"},
-                            "event": {"original": "CEF:0|..."}, "brand_new_field": {"x": 1}})])
+    sink.write(batch_of([Event("a", {"@timestamp": "2024-06-10T06:00:00.000Z", "source": {"ip": "10.0.0.1"},
+                            "event": {"original": "CEF:0|..."}, "brand_new_field": {"x": 1}})]))
     assert sink.flush(30)
     sink.close()
     mapping = es.mappings("logs-imperva.waf-default")

@@ -26,6 +26,7 @@ from opensearchpy import OpenSearch
 from tests.components import context
 from tests.servers.elasticsearch import ElasticsearchServer
 from wafpipe.config.root import config_from_dict
+from wafpipe.decode.batch import batch_of
 from wafpipe.decode.reader import read_path
 from wafpipe.fields.table import DERIVED_FIELDS, FIELDS, LIST_TYPES, emitted_fields
 from wafpipe.model import Event
@@ -190,7 +191,7 @@ def test_elasticsearch_template_indexes_the_corpus_with_zero_rejections(
         sink = build_cluster_sink(cfg.sinks[0], context(cfg))  # type: ignore[arg-type]
         events = [Event(d["_id"], {k: v for k, v in d.items() if k != "_id"}) for d in corpus]
         for i in range(0, len(events), 2000):
-            sink.write(events[i : i + 2000])
+            sink.write(batch_of(events[i : i + 2000]))
         assert sink.flush(120)
         sink.close()
         assert sink.stats.dead_lettered == 0 and sink.stats.written == len(corpus)

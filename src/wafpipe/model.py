@@ -7,12 +7,141 @@ this module, never each other, to agree on what a file, a problem and a componen
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
+import pyarrow as pa
 from pydantic import BaseModel
+
+from wafpipe.errors import ContainerError
+
+
+@dataclass
+class Problem:
+    """One thing wrong with the input, shaped for a message, a counter and a dead-letter record."""
+
+    kind: str  # decode | checksum | compression | decrypt | missing_key | container | not_imperva | cut_line | empty | io | sink_rejected | …
+    file: str
+    reason: str
+    hint: str = ""
+    line: int | None = None  # 1-based line in the decoded body
+    offset: int | None = None  # byte offset of the line in the decoded body
+    column: int | None = None  # 1-based column in the line
+    ordinal: int | None = None  # the line's ordinal (resume point and dead-letter identity)
+    raw: bytes | None = None
+    fatal_to_file: bool = False  # the rest of the file could not be read
+    event_id: str | None = None  # for a rejected event: its id (the raw bytes are its document)
+    sink: str | None = None  # for a rejected event: the sink that refused it
+
+    def message(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+        details = []
+        if self.offset is not None:
+            details.append(f"byte offset {self.offset}")
+        if self.column:
+            details.append(f"column {self.column}")
+        loc = f" ({', '.join(details)})" if details else ""
+        hint = f" — hint: {self.hint}" if self.hint else ""
+        return f"{where}{loc}: {self.kind}: {self.reason}{hint}"
+
+    def record(self) -> dict[str, object]:
+        """The dead-letter record (raw bytes as text with replacement, plus their length)."""
+        out: dict[str, object] = {
+            "kind": self.kind,
+            "ordinal": self.ordinal,
+            "file": self.file,
+            "line": self.line,
+            "offset": self.offset,
+            "column": self.column,
+            "reason": self.reason,
+            "hint": self.hint,
+        }
+        if self.event_id is not None:
+            out["id"] = self.event_id
+        if self.sink is not None:
+            out["sink"] = self.sink
+        if self.raw is not None:
+            out["raw"] = self.raw.decode("utf-8", "replace")
+            out["raw_bytes"] = len(self.raw)
+        return out
+
+
+@dataclass
+class FileInfo:
+    """What the container says about a file; filled as the file is read."""
+
+    name: str
+    header: dict[str, str] = field(default_factory=dict)  # lower-case names
+    header_names: dict[str, str] = field(default_factory=dict)  # lower → spelling in the file
+    has_header: bool = False
+    gzip_wrapped: bool = False
+    compression: str = "none"  # zlib | gzip | deflate | none (the body's first stream)
+    encrypted: bool = False
+    identity: bytes = b""
+    checksum: str | None = None
+    checksum_status: str = "pending"  # ok | mismatch | absent | incomplete
+    computed_md5: str | None = None
+    body_bytes: int = 0
+    lines: int = 0
+    api_id: str | None = None
+    seq: int | None = None
+    error: ContainerError | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One file ready to be decoded, as it crosses to a decode worker: a local path (a file in a
+    landing directory, or a remote object already fetched atomically into a bounded spool) plus
+    what identifies the delivery. Acknowledging it is the source's job (``Source.ack(ref)``), after
+    every sink holds its events; nothing here is a callable, so it pickles."""
+
+    source: str  # the source's name
+    name: str  # the file name as delivered (e.g. 1234_56.log)
+    path: str  # where a worker reads it
+    size: int
+    mtime_ns: int
+    key: str  # the state's key of this delivery (source, path, size, mtime)
+
+
+@dataclass
+class Batch:
+    """One slice of one file, decoded: the unit every sink writes and the collector acknowledges
+    (DESIGN §1).
+
+    ``events`` is an Arrow record batch: ``_id`` and the ECS columns as nested structs, typed by the
+    schema generated from the field table (:mod:`wafpipe.fields.arrow`), ``event.original`` inside.
+    ``documents`` are the same events as JSON documents (without ``_id``), present only when a sink
+    asks for them. ``first_ordinal``/``next_ordinal`` bound the lines this batch covers: once every
+    sink holds it, the file resumes at ``next_ordinal``. ``problems`` are those met in these lines;
+    the last batch of a file carries ``info`` (the container's verdict) and ``final``.
+    """
+
+    file_key: str
+    events: pa.RecordBatch
+    documents: list[bytes] | None = None
+    first_ordinal: int = 0
+    next_ordinal: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    final: bool = False
+    info: FileInfo | None = None
+    format: str | None = None  # the detected event format (on the final batch)
+    error: str | None = None  # an I/O error that stopped the file (permission, vanished)
+
+    def __len__(self) -> int:
+        return self.events.num_rows
+
+    @property
+    def ids(self) -> list[str]:
+        return self.events.column(0).to_pylist()
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
@@ -50,23 +179,17 @@ class Component(Generic[ConfigT]):
 
 
 class Event:
-    """One ECS document and its deterministic id (DESIGN §2). ``doc`` never holds ``_id``.
+    """One ECS document and its deterministic id (DESIGN §2), as the Python decoder yields it one at a
+    time (``wafpipe parse``, dead-letter replay, tests). ``doc`` never holds ``_id``. ``json`` is the
+    serialised document when it is already known (read back from a store), so it is not serialised
+    twice. The collector moves events in :class:`Batch` es, never one by one."""
 
-    Decode workers also fill ``json`` (the serialised document) and ``row`` (the embedded store's
-    typed column values) with :meth:`prepare`, so the collector process, which owns the sinks,
-    neither re-serialises the document nor unpickles it: across a process boundary an event
-    travels as ``(id, json, row)`` and ``doc`` is parsed back only if something asks for it.
-    """
+    __slots__ = ("id", "_doc", "json")
 
-    __slots__ = ("id", "_doc", "json", "row")
-
-    def __init__(
-        self, id: str, doc: dict[str, Any] | None, json: bytes | None = None, row: tuple[Any, ...] | None = None
-    ) -> None:
+    def __init__(self, id: str, doc: dict[str, Any] | None, json: bytes | None = None) -> None:
         self.id = id
         self._doc = doc
         self.json = json
-        self.row = row
 
     @property
     def doc(self) -> dict[str, Any]:
@@ -74,22 +197,28 @@ class Event:
             self._doc = orjson.loads(self.json or b"{}")
         return self._doc
 
-    def prepare(self, row: Callable[[Event], tuple[Any, ...]] | None = None) -> Event:
-        """Serialise once (and compute the store's row) where the CPU is: in the decode worker."""
-        if self.json is None:
-            self.json = orjson.dumps(self.doc, default=str)
-        if row is not None and self.row is None:
-            self.row = row(self)
-        self._doc = None  # the parsed form is rebuilt from json only if someone asks: memory
-        return self
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        if self.json is not None:
-            return (Event, (self.id, None, self.json, self.row))
-        return (Event, (self.id, self._doc, None, self.row))
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Event) and other.id == self.id and other.doc == self.doc
 
     def __repr__(self) -> str:
         return f"Event(id={self.id!r})"
+
+
+class StateView(Protocol):
+    """What the read side may ask of the collector's state (DESIGN §4 ``files``, ``dead_letters``,
+    ``health``). ``store/`` must not import the collector, so it names the methods it uses here;
+    :class:`wafpipe.collector.state.State` has them. Records are dataclasses or mappings."""
+
+    def list_files(self, status: str | None = None, source: str | None = None, limit: int = 1000) -> list[Any]: ...
+
+    def file_status_counts(self) -> dict[str, int]: ...
+
+    def list_dead_letters(
+        self, limit: int = 100, kind: str | None = None, *, include_replayed: bool = False
+    ) -> list[Any]: ...
+
+    def count_dead_letters(self, kind: str | None = None, *, include_replayed: bool = False) -> int: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+    def gaps(self) -> list[Any]: ...

@@ -34,6 +34,8 @@ type = "duckdb"
 workers = {workers}
 batch_size = {batch_size}
 batch_timeout_s = 0.5
+[api]
+port = 0
 {extra}
 """
     )

@@ -106,9 +106,10 @@ def test_query_through_local_api_while_running(tmp_path: Path) -> None:
         assert got == total
         info = api_info(tmp_path)
         assert oct((tmp_path / "data" / "api.json").stat().st_mode & 0o777) == "0o600"
-        assert httpx.get(f"{info['url']}/health").status_code == 401  # the token is required
-        headers = {"Authorization": f"Bearer {info['token']}"}
-        assert httpx.get(f"{info['url']}/health", headers=headers).json()["files_pending"] == 0
+        assert httpx.get(f"{info['url']}/api/health").status_code == 401  # the token is required
+        token = (tmp_path / "data" / "api.token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{info['url']}/api/health", headers=headers).json()["collector"]["files_pending"] == 0
         metrics = httpx.get(f"{info['url']}/metrics", headers=headers).text
         assert f"wafpipe_events_total {float(total)}" in metrics
         # SQL in field names is refused; SQL in values is data

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from wafpipe.decode.batch import batch_of
 from wafpipe.decode.reader import read_path
 from wafpipe.model import Event
 from wafpipe.sinks.duckdb.sink import DuckDBSink
@@ -55,6 +56,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Event]:
 def store(tmp_path_factory: pytest.TempPathFactory, corpus: list[Event]) -> Iterator[DuckDBSink]:
     sink = DuckDBSink(tmp_path_factory.mktemp("store") / "events.duckdb")
     sink.open()
-    assert sink.write(corpus).written == len(corpus)
+    assert sink.write(batch_of(corpus)).written == len(corpus)
     yield sink
     sink.close()

@@ -6,9 +6,12 @@ of its own. Synchronisation is by what the node says, never by sleeping: the lau
 ``WAFPIPE_OPENSEARCH_HTTP=127.0.0.1:PORT`` once HTTP is bound, then ``/_cluster/health`` is asked to
 wait for green on the server side.
 
-Health is green, not yellow, on one node: the launcher sets ``cluster.default_number_of_replicas=0``,
-so indices and data-stream backing indices get no replica unless a template asks for one (wafpipe's
-templates don't). A test that creates an index with replicas on purpose sees yellow.
+Readiness is health yellow: every primary shard is active, so every document is there. On one node a
+replica can never be assigned; the launcher makes the persistent cluster setting
+``cluster.default_number_of_replicas`` 0, so indices and data-stream backing indices get no replica
+and health is green as well, unless a template or request asks for replicas (wafpipe's templates
+don't). Waiting for green would hang a restart whenever a test created such an index, which is why
+``start()`` waits for yellow unless ``ready_status="green"`` is given.
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ def built() -> bool:
 class OpenSearchNode:
     """One OpenSearch node process.
 
-    ``start()`` blocks until the cluster is green (or raises :class:`OpenSearchNodeError` with the tail
+    ``start()`` blocks until the cluster is yellow or better (or raises :class:`OpenSearchNodeError` with the tail
     of the node's log). ``restart()`` keeps the data directory and, when it is still free, the port;
     read ``url``/``port`` again afterwards. Use as a context manager, or call ``close()``.
     """
@@ -95,6 +98,7 @@ class OpenSearchNode:
         start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
         cluster_name: str = "wafpipe-test",
         processors: int = 2,
+        ready_status: str = "yellow",
     ) -> None:
         self._owns_dir = base_dir is None
         self.base_dir = (
@@ -106,6 +110,9 @@ class OpenSearchNode:
         self.start_timeout_s = start_timeout_s
         self.cluster_name = cluster_name
         self.processors = processors
+        if ready_status not in ("yellow", "green"):
+            raise ValueError(f"ready_status must be yellow or green, not {ready_status!r}")
+        self.ready_status = ready_status
         self._proc: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._reader: threading.Thread | None = None
@@ -185,18 +192,22 @@ class OpenSearchNode:
                 f"the OpenSearch test node is not built ({NODE_PROJECT / 'target'} is missing or incomplete): "
                 "run `make opensearch-node` (Java 17 and Maven needed)"
             )
-        port = self._port if (self._port is not None and self.starts) else self.requested_port
+        restarting = self.starts > 0 and self._port is not None
+        port = self._port if restarting and self._port is not None else self.requested_port
         began = time.monotonic()
         deadline = began + self.start_timeout_s
+        self.port_changed_on_restart = False
         try:
             self._launch(port, deadline)
         except _BindFailed:
-            if port == 0:
-                raise OpenSearchNodeError(f"the node could not bind any port\n{self._log_tail()}") from None
-            # the old port was taken in the meantime: any free one will do
+            if not restarting or port == 0:
+                raise OpenSearchNodeError(
+                    f"the node could not bind HTTP port {port}\n{self._log_tail()}"
+                ) from None
+            # the old port was taken in the meantime: any free one will do (read .url again)
             self._launch(0, deadline)
             self.port_changed_on_restart = True
-        self._wait_green(deadline)
+        self._wait_ready(deadline)
         self.starts += 1
         self.last_start_s = time.monotonic() - began
         return self
@@ -247,26 +258,30 @@ class OpenSearchNode:
                 self._port = int(port_text)
                 return
 
-    def _wait_green(self, deadline: float) -> None:
+    def _wait_ready(self, deadline: float) -> None:
         last: str = "no answer"
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 1:
                 self._kill()
-                raise OpenSearchNodeError(f"cluster not green in time (last: {last})\n{self._log_tail()}")
+                raise OpenSearchNodeError(
+                    f"cluster not {self.ready_status} in time (last: {last})\n{self._log_tail()}"
+                )
             if not self.running:
                 raise OpenSearchNodeError(f"the node exited while starting\n{self._log_tail()}")
             wait_s = max(1, min(30, int(remaining) - 1))
             try:
                 status, body = self._http(
-                    "GET", f"/_cluster/health?wait_for_status=green&timeout={wait_s}s", timeout=wait_s + 10
+                    "GET",
+                    f"/_cluster/health?wait_for_status={self.ready_status}&timeout={wait_s}s",
+                    timeout=wait_s + 10,
                 )
             except OSError as exc:  # connection refused/reset while the node settles
                 last = repr(exc)
                 self._pace(min(1.0, remaining))
                 continue
             last = f"HTTP {status}: {body!r}"
-            if status == 200 and body.get("status") == "green" and not body.get("timed_out"):
+            if status == 200 and not body.get("timed_out"):
                 return
 
     def _pace(self, timeout: float) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from wafpipe.decode.batch import batch_of
 from wafpipe.decode.cef import decode_cef
 from wafpipe.decode.mapping import FileContext, to_ecs
 from wafpipe.decode.reader import read_path
@@ -49,7 +50,7 @@ def sink(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_write_stores_typed_columns_and_the_document(sink: DuckDBSink) -> None:
     doc = make_doc()
-    res = sink.write([Event("a", doc)])
+    res = sink.write(batch_of([Event("a", doc)]))
     assert (res.written, res.duplicates) == (1, 0)
     sink.close()
     con = duckdb.connect(str(sink.path), read_only=True)
@@ -89,8 +90,8 @@ def test_duplicates_across_batches_keep_the_first_document(sink: DuckDBSink) -> 
     first = make_doc()
     second = copy.deepcopy(first)
     second["imperva"]["waf"]["site"]["name"] = "changed.example.com"  # type: ignore[index]
-    assert sink.write([Event("x", first)]).written == 1
-    res = sink.write([Event("x", second), Event("y", make_doc(1624459989431))])
+    assert sink.write(batch_of([Event("x", first)])).written == 1
+    res = sink.write(batch_of([Event("x", second), Event("y", make_doc(1624459989431))]))
     assert (res.written, res.duplicates) == (1, 1)
     assert sink.count() == 2
     got = sink.get("x")
@@ -102,7 +103,7 @@ def test_duplicates_across_batches_keep_the_first_document(sink: DuckDBSink) -> 
 def test_duplicates_inside_one_batch_collapse_to_the_first(sink: DuckDBSink) -> None:
     first, second = make_doc(), make_doc()
     second["message"] = "second"
-    res = sink.write([Event("x", first), Event("x", second), Event("x", second)])
+    res = sink.write(batch_of([Event("x", first), Event("x", second), Event("x", second)]))
     assert (res.written, res.duplicates) == (1, 2)
     got = sink.get("x")
     assert got is not None and "message" not in got.doc
@@ -117,9 +118,9 @@ def test_replay_of_a_real_file_is_harmless(tmp_path: Path, sink: DuckDBSink) -> 
     (tmp_path / "copy.log").write_bytes(header + body)
     events = [i for i in read_path(tmp_path / "1_1.log").items() if isinstance(i, Event)]
     assert len(events) == 51 and len({e.id for e in events}) == 51  # identical lines stay two events
-    assert sink.write(events).written == 51
+    assert sink.write(batch_of(events)).written == 51
     again = [i for i in read_path(tmp_path / "copy.log").items() if isinstance(i, Event)]
-    res = sink.write(again[10:30])
+    res = sink.write(batch_of(again[10:30]))
     assert (res.written, res.duplicates) == (0, 20)
     assert sink.count() == 51
 
@@ -130,8 +131,8 @@ def test_ingest_time_documents_are_deduplicated_over_the_whole_table(sink: DuckD
     old["@timestamp"] = "2024-01-01T00:00:00.000Z"
     replay = copy.deepcopy(old)
     replay["@timestamp"] = "2024-03-01T00:00:00.000Z"
-    assert sink.write([Event("i", old), Event("other", make_doc())]).written == 2
-    res = sink.write([Event("i", replay), Event("new", make_doc(1624459989999))])
+    assert sink.write(batch_of([Event("i", old), Event("other", make_doc())])).written == 2
+    res = sink.write(batch_of([Event("i", replay), Event("new", make_doc(1624459989999))]))
     assert (res.written, res.duplicates) == (1, 1)
     got = sink.get("i")
     assert got is not None and got.doc["@timestamp"] == "2024-01-01T00:00:00.000Z"
@@ -140,7 +141,7 @@ def test_ingest_time_documents_are_deduplicated_over_the_whole_table(sink: DuckD
 def test_batch_is_stored_in_time_order(sink: DuckDBSink) -> None:
     base = 1718000000000
     events = [Event(f"e{i}", make_doc(base + (100 - i) * 1000)) for i in range(100)]
-    sink.write(events)
+    sink.write(batch_of(events))
     sink.close()
     con = duckdb.connect(str(sink.path), read_only=True)
     stamps = [r[0] for r in con.execute("SELECT ts FROM events ORDER BY rowid").fetchall()]
@@ -153,10 +154,10 @@ def test_odd_values_do_not_lose_the_event(sink: DuckDBSink) -> None:
     doc["http"] = {"response": {"status_code": "not a number"}}
     doc["@timestamp"] = "garbage"
     doc["source"] = {"ip": ["1.2.3.4", "5.6.7.8"]}
-    assert sink.write([Event("odd", doc)]).written == 1
+    assert sink.write(batch_of([Event("odd", doc)])).written == 1
     where, params = compile_query("status:*")
     assert sink.count(where, params) == 0
-    assert sink.write([]).written == 0
+    assert sink.write(batch_of([])).written == 0
 
 
 def test_durable_on_return_without_close(tmp_path: Path) -> None:
@@ -165,12 +166,13 @@ def test_durable_on_return_without_close(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os
+        from wafpipe.decode.batch import batch_of
         from wafpipe.model import Event
         from wafpipe.sinks.duckdb.sink import DuckDBSink
         from tests_helper_doc import make_doc
         s = DuckDBSink({str(path)!r})
         s.open()
-        s.write([Event(f"c{{i}}", make_doc(1624459989430 + i)) for i in range(500)])
+        s.write(batch_of([Event(f"c{{i}}", make_doc(1624459989430 + i)) for i in range(500)]))
         os._exit(0)
         """
     )
@@ -189,15 +191,15 @@ def test_retention_deletes_by_age(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     path = tmp_path / "r.duckdb"
     with DuckDBSink(path) as s:
-        s.write(
+        s.write(batch_of(
             [
                 Event("old", make_doc(ms(now - timedelta(days=40)))),
                 Event("new", make_doc(ms(now - timedelta(days=1)))),
             ]
-        )
+        ))
         assert s.delete_older_than(30) == 1
         assert s.get("old") is None and s.get("new") is not None
-        s.write([Event("old2", make_doc(ms(now - timedelta(days=10))))])
+        s.write(batch_of([Event("old2", make_doc(ms(now - timedelta(days=10))))]))
     with DuckDBSink(path, retention_days=5) as s:  # applied on open
         assert s.count() == 1 and s.get("new") is not None
 
@@ -205,12 +207,12 @@ def test_retention_deletes_by_age(tmp_path: Path) -> None:
 def test_read_only_open(tmp_path: Path) -> None:
     path = tmp_path / "ro.duckdb"
     with DuckDBSink(path) as s:
-        s.write([Event("a", make_doc())])
+        s.write(batch_of([Event("a", make_doc())]))
     with DuckDBSink(path, read_only=True) as ro:
         assert ro.count() == 1
         assert ro.stats()["events"] == 1 and ro.stats()["read_only"] is True
         with pytest.raises(SinkError, match="read-only"):
-            ro.write([Event("b", make_doc())])
+            ro.write(batch_of([Event("b", make_doc())]))
         with pytest.raises(SinkError, match="read-only"):
             ro.delete_older_than(1)
     with pytest.raises(SinkError, match="no DuckDB store"):
@@ -257,9 +259,9 @@ def test_memory_limit_and_threads_are_applied(tmp_path: Path) -> None:
 
 
 def test_stats_and_close_twice(sink: DuckDBSink) -> None:
-    sink.write(
+    sink.write(batch_of(
         [Event("a", make_doc(1624459989430)), Event("b", make_doc(1718000000123, security_event=False))]
-    )
+    ))
     st = sink.stats()
     assert st["events"] == 2 and st["security_events"] == 1
     assert st["first"] == "2021-06-23T14:53:09.430Z" and st["last"] == "2024-06-10T06:13:20.123Z"
@@ -275,5 +277,5 @@ def test_write_speed_smoke(sink: DuckDBSink) -> None:
     doc = make_doc()
     events = [Event(f"s{i}", doc) for i in range(10_000)]
     t0 = time.perf_counter()
-    assert sink.write(events).written == 10_000
+    assert sink.write(batch_of(events)).written == 10_000
     assert time.perf_counter() - t0 < 5

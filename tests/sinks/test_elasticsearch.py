@@ -27,6 +27,7 @@ from tests.components import context
 from tests.servers.elasticsearch import ElasticsearchServer
 from wafpipe.collector.state.store import State
 from wafpipe.config.root import Config, config_from_dict
+from wafpipe.decode.batch import batch_of
 from wafpipe.decode.reader import read_path
 from wafpipe.errors import SinkError
 from wafpipe.model import Event
@@ -87,7 +88,7 @@ def install(cfg: Config) -> None:
 
 def write_all(sink: ClusterSink, events: list[Event], size: int = 500) -> None:
     for i in range(0, len(events), size):
-        assert sink.write(events[i : i + size]).spooled == len(events[i : i + size])
+        assert sink.write(batch_of(events[i : i + size])).spooled == len(events[i : i + size])
 
 
 def assert_exactly_once(es: ElasticsearchServer, events: list[Event], target: str = DS) -> None:
@@ -184,7 +185,7 @@ def test_sustained_faults_lose_and_duplicate_nothing(
     deadline = time.monotonic() + FAULT_SECONDS
     pieces = [corpus[i : i + 100] for i in range(0, len(corpus), 100)]
     for piece in pieces:  # the collector keeps writing through the faults
-        assert sink.write(piece).spooled == len(piece)
+        assert sink.write(batch_of(piece)).spooled == len(piece)
         time.sleep(max(0.0, (deadline - time.monotonic()) / len(pieces)))
     chaos.join()
     assert sink.flush(120), sink.stats
@@ -258,7 +259,7 @@ cfg = config_from_dict({"data_dir": str(root / "data"),
                        file=None, base_dir=root)
 sink = build_cluster_sink(cfg.sinks[0], context(cfg))
 for i in range(0, len(events), 50):
-    sink.write(events[i : i + 50])
+    sink.write(batch_of(events[i : i + 50]))
     print("acked", i + 50, flush=True)
 """
 
@@ -362,13 +363,13 @@ def test_full_spool_blocks_then_raises_and_drains_when_the_cluster_returns(
     with pytest.raises(SinkError, match="spool .* is full"):
         while True:
             t0 = time.monotonic()
-            sink.write(corpus[written : written + 50])
+            sink.write(batch_of(corpus[written : written + 50]))
             written += 50
     assert time.monotonic() - t0 >= 0.5  # it waited (back-pressure) before giving up
     assert 0 < sink.pending_bytes <= (1 << 20) + 50 * 8000
     sink.opt.spool_block_timeout_s = 30
     threading.Timer(0.5, es.up).start()
-    sink.write(corpus[written : written + 50])  # blocks until the sender frees room
+    sink.write(batch_of(corpus[written : written + 50]))  # blocks until the sender frees room
     assert sink.flush(30)
     sink.close()
     assert_exactly_once(es, corpus[: written + 50])
@@ -382,7 +383,7 @@ def test_secrets_never_reach_logs_or_errors(tmp_path: Path, corpus: list[Event],
         url = es.url.replace("http://", "http://someone:url-password-42@")
         cfg = make_config(tmp_path, [url], api_key_env="ES_KEY")
         sink = make_sink(cfg)
-        sink.write(corpus[:20])
+        sink.write(batch_of(corpus[:20]))
         assert not sink.flush(2)  # 401: kept in the spool, retried
         assert "401" in (sink.stats.last_error or "")
         sink.close()
@@ -397,7 +398,7 @@ def test_secrets_never_reach_logs_or_errors(tmp_path: Path, corpus: list[Event],
     with ElasticsearchServer(basic_auth=("elastic", "pw-secret-777"), refresh_interval=0) as es:
         monkeypatch.setenv("ES_PW", "pw-secret-777")
         sink = make_sink(make_config(tmp_path / "b", [es.url], username="elastic", password_env="ES_PW"))
-        sink.write(corpus[:10])
+        sink.write(batch_of(corpus[:10]))
         assert sink.flush(30)
         sink.close()
         assert_exactly_once(es, corpus[:10])
@@ -503,7 +504,7 @@ def test_tls_verifies_by_default_and_takes_a_ca_file_or_a_fingerprint(
                                     ({"ssl_assert_fingerprint": fingerprint}, True),
                                     ({"ssl_assert_fingerprint": "00" * 32}, False)]):
         sink = make_sink(make_config(tmp_path / str(n), [url], **opts))
-        sink.write(corpus[sent : sent + 10])
+        sink.write(batch_of(corpus[sent : sent + 10]))
         assert sink.flush(10 if ok else 1.5) is ok, (opts, sink.stats.last_error)
         sink.close()
         if ok:

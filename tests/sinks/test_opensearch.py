@@ -15,6 +15,7 @@ from tests.components import context
 from tests.sinks.test_elasticsearch import corpus  # noqa: F401 - the shared generated events
 from wafpipe.collector.state.store import State
 from wafpipe.config.root import Config, config_from_dict
+from wafpipe.decode.batch import batch_of
 from wafpipe.model import Event
 from wafpipe.sinks.elasticsearch.client import OpenSearchClient
 from wafpipe.sinks.elasticsearch.setup import run_setup
@@ -42,7 +43,7 @@ def make_sink(cfg: Config) -> ClusterSink:
 def deliver(cfg: Config, events: list[Event]) -> ClusterSink:
     sink = make_sink(cfg)
     for i in range(0, len(events), 400):
-        sink.write(events[i : i + 400])
+        sink.write(batch_of(events[i : i + 400]))
     assert sink.flush(60), sink.stats
     sink.close()
     return sink
@@ -122,7 +123,7 @@ def test_the_elasticsearch_client_refuses_opensearch_with_a_hint(
     cfg = config_from_dict({"data_dir": str(tmp_path), "sinks": [{"type": "elasticsearch", "hosts": [url]}]},
                            file=None, base_dir=tmp_path)
     sink = build_cluster_sink(cfg.sinks[0], context(cfg))  # type: ignore[arg-type]
-    sink.write(corpus[:5])
+    sink.write(batch_of(corpus[:5]))
     assert not sink.flush(1.5)
     sink.close()
     assert 'type = "opensearch"' in (sink.stats.last_error or ""), sink.stats.last_error

@@ -111,9 +111,9 @@ def test_ref_fields_and_key(tmp_path: Path) -> None:
         "directory",
         str(tmp_path / "1_1.log"),
     )
-    assert ref.mtime == pytest.approx(st.st_mtime)
+    assert ref.mtime_ns == st.st_mtime_ns
     assert ref.key == f"directory:{tmp_path / '1_1.log'}:5:{st.st_mtime_ns}"
-    with ref.opener() as fh:
+    with open(ref.path, "rb") as fh:
         assert fh.read() == b"hello"
 
 
@@ -137,7 +137,7 @@ def test_slow_upload_renamed_from_filepart_is_yielded_once_complete_and_stable(t
     taken_at, ref = got[0]
     assert ref.name == "1234_5.log" and ref.size == 12 * 4096
     assert taken_at - renamed_at >= 0.2 - 0.05  # at least stable_checks polls after it appeared
-    with ref.opener() as fh:
+    with open(ref.path, "rb") as fh:
         assert fh.read() == b"".join(chunks)
 
 
@@ -282,7 +282,7 @@ def test_after_keep_leaves_the_file_and_does_not_yield_it_again(tmp_path: Path) 
     (tmp_path / "1_1.log").write_bytes(b"x")
     src = source(tmp_path, after="keep")
     ref = _take_one(src)
-    ref.ack()
+    src.ack(ref)
     assert (tmp_path / "1_1.log").exists()
     assert src.snapshot_complete() == []
 
@@ -290,7 +290,7 @@ def test_after_keep_leaves_the_file_and_does_not_yield_it_again(tmp_path: Path) 
 def test_after_delete_removes_the_file(tmp_path: Path) -> None:
     (tmp_path / "1_1.log").write_bytes(b"x")
     src = source(tmp_path, after="delete")
-    _take_one(src).ack()
+    src.ack(_take_one(src))
     assert not (tmp_path / "1_1.log").exists()
     assert src.counters["acked_delete"] == 1
 
@@ -302,7 +302,7 @@ def test_after_move_keeps_subdirectories_and_never_overwrites(tmp_path: Path) ->
     (done / "site1" / "1_1.log.gz").write_bytes(b"older file with the same name")
     (landing / "site1" / "1_1.log.gz").write_bytes(b"new")
     src = source(landing, after="move", done_dir=done, recursive=True)
-    _take_one(src).ack()
+    src.ack(_take_one(src))
     assert not (landing / "site1" / "1_1.log.gz").exists()
     assert (done / "site1" / "1_1.log.gz").read_bytes() == b"older file with the same name"
     assert (done / "site1" / "1_1~2.log.gz").read_bytes() == b"new"
@@ -314,7 +314,7 @@ def test_after_does_not_touch_a_file_that_changed_since_it_was_read(tmp_path: Pa
     src = source(tmp_path, after="delete")
     ref = _take_one(src)
     target.write_bytes(b"a different file arrived meanwhile")
-    ref.ack()
+    src.ack(ref)
     assert target.read_bytes() == b"a different file arrived meanwhile"
     assert src.counters["ack_skipped_changed"] == 1
 

@@ -21,19 +21,24 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import FrameType
 from typing import Any
 
+import pyarrow.compute as pc
+
+from wafpipe import clock
 from wafpipe.collector.api import LocalApi
 from wafpipe.collector.metrics import Metrics
 from wafpipe.collector.state.store import State
-from wafpipe.collector.workers import Chunk, DecodePool, Task
+from wafpipe.collector.workers import DecodePool, Task
 from wafpipe.config.root import Config
-from wafpipe.decode.reader import Problem
-from wafpipe.model import Context
+from wafpipe.failpoints import failpoint
+from wafpipe.fields.arrow import column
+from wafpipe.model import Batch, Context, FileRef, Problem
 from wafpipe.sinks import Sink
 from wafpipe.sinks.registry import build_sinks
-from wafpipe.sources import FileRef, Source, SourceProblem
+from wafpipe.sources import Source, SourceProblem
 from wafpipe.sources.registry import build_sources
 
 log = logging.getLogger("wafpipe.collector.pipeline")
@@ -46,7 +51,7 @@ QUARANTINE_KINDS = {"checksum", "compression", "decrypt", "missing_key", "contai
 class _InFlight:
     ref: FileRef
     task: Task
-    started: float = field(default_factory=time.time)
+    started: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -80,6 +85,7 @@ class Collector:
         context = Context(config.data_dir, state=self.state, on_source_problem=self._source_problem)
         self.sinks: list[Sink] = build_sinks(config, context)
         self.sources: list[Source] = build_sources(config, context)
+        self._sources = {src.name: src for src in self.sources}
         pc = config.pipeline
         self.workers = pc.workers if workers is None else workers
         self.pool = DecodePool(self.workers, pc.batch_size, pc.batch_timeout_s, pc.queue_size)
@@ -90,15 +96,15 @@ class Collector:
         self.api: LocalApi | None = None
         self._last_success: float | None = None
         self._last_error: tuple[float, str] | None = None
-        self._newest_event: str | None = None
+        self._newest_event: datetime | None = None
         # The sink whose counts the run report shows: the embedded store when there is one.
         self._primary: Sink = self._duckdb() or self.sinks[0]
 
     # -- wiring --------------------------------------------------------------------------------
     def _source_problem(self, problem: SourceProblem) -> None:
         self.metrics.errors.labels(problem.kind).inc()
-        self._last_error = (time.time(), problem.message)
-        self.state.set_health("sources", last_error=time.time(), error=problem.message)
+        self._last_error = (clock.now(), problem.message)
+        self.state.set_health("sources", last_error=clock.now(), error=problem.message)
 
     def _duckdb(self) -> Any:
         from wafpipe.sinks.duckdb.sink import DuckDBSink
@@ -129,7 +135,7 @@ class Collector:
             "last_error": self._last_error[1] if self._last_error else None,
             "last_error_at": self._last_error[0] if self._last_error else None,
             "files_pending": pending,
-            "newest_event": self._newest_event,
+            "newest_event": self._newest_event.isoformat(timespec="milliseconds").replace("+00:00", "Z") if self._newest_event else None,
             "lag_seconds": self.metrics.lag._value.get(),  # noqa: SLF001 - the gauge's own value
             "gaps": [g.__dict__ for g in gaps],
             "report": {
@@ -145,7 +151,7 @@ class Collector:
     def offer(self, ref: FileRef) -> None:
         """Register a file and hand it to a decode worker unless it is already done."""
         rec = self.state.register_file(
-            ref.key, source=ref.source, name=ref.name, path=ref.path, size=ref.size, mtime=ref.mtime
+            ref.key, source=ref.source, name=ref.name, path=ref.path, size=ref.size, mtime=ref.mtime_ns / 1e9
         )
         if rec.status in ("done", "quarantined"):
             self.report.files_already_done += 1
@@ -157,13 +163,10 @@ class Collector:
         self._next_task += 1
         task = Task(
             self._next_task,
-            ref.key,
-            ref.name,
-            ref.path or ref.name,
+            ref,
             str(self.config.keys.dir) if self.config.keys.dir else None,
             start,
             self.config.pipeline.max_line_bytes,
-            store_rows=self._duckdb() is not None,
         )
         self._inflight[task.task_id] = _InFlight(ref, task)
         self.metrics.files_pending.set(len(self._inflight))
@@ -171,50 +174,49 @@ class Collector:
 
     def _ack(self, ref: FileRef) -> None:
         try:
-            ref.ack()
+            self._sources[ref.source].ack(ref)
         except OSError as exc:
-            log.warning("could not apply the after-policy to %s: %s", ref.path or ref.name, exc)
+            log.warning("could not apply the after-policy to %s: %s", ref.path, exc)
+            return
+        failpoint("source.after_ack")
 
-    def _deliver(self, chunk: Chunk) -> None:
-        flight = self._inflight.get(chunk.task_id)
+    def _deliver(self, task_id: int, batch: Batch) -> None:
+        flight = self._inflight.get(task_id)
         if flight is None:
             return
         key = flight.ref.key
-        label = flight.ref.path or flight.ref.name
         dead: list[dict[str, Any]] = []
         counts: Counter[str] = Counter()
-        if chunk.events:
+        if len(batch):
             for sink in self.sinks:
-                result = sink.write(chunk.events)  # durable on return, or raises
+                result = sink.write(batch)  # durable on return, or raises
                 counts[f"{sink.name}_written"] += result.written
                 counts[f"{sink.name}_duplicates"] += result.duplicates
                 counts[f"{sink.name}_spooled"] += result.spooled
                 self.metrics.stored.labels(sink.name).inc(result.written)
                 self.metrics.duplicates.labels(sink.name).inc(result.duplicates)
-                for d in result.dead_letters:
-                    dead.append(
-                        {"kind": "sink_rejected", "sink": sink.name, "file": label, "id": d.event.id,
-                         "reason": d.reason, "document": d.event.doc}
-                    )
-                    self.report.problems["sink_rejected"] += 1
+                for rejected in result.rejected:
+                    dead.append(rejected.record())
+                    self.report.problems[rejected.kind] += 1
                 if sink is self._primary:
                     self.report.stored += result.written + result.spooled
                     self.report.duplicates += result.duplicates
-            counts["events"] = len(chunk.events)
-            self.report.events += len(chunk.events)
-            self.metrics.events.inc(len(chunk.events))
-            newest = max(str((e.row[1] if e.row else e.doc.get("@timestamp")) or "") for e in chunk.events)
-            if self._newest_event is None or newest > self._newest_event:
+            counts["events"] = len(batch)
+            self.report.events += len(batch)
+            self.metrics.events.inc(len(batch))
+            newest = pc.max(column(batch.events, "@timestamp")).as_py()
+            if newest is not None and (self._newest_event is None or newest > self._newest_event):
                 self._newest_event = newest
                 self._update_lag()
-        for p in chunk.problems:
+        for p in batch.problems:
             self._problem(p, dead)
-        self.state.commit_batch(key, chunk.next_ordinal, counts, dead)
-        now = time.time()
+        self.state.commit_batch(key, batch.next_ordinal, counts, dead)
+        failpoint("state.after_checkpoint")
+        now = clock.now()
         self._last_success = now
         self.metrics.last_success.set(now)
-        if chunk.final:
-            self._finish(flight, chunk)
+        if batch.final:
+            self._finish(task_id, flight, batch)
 
     def _problem(self, p: Problem, dead: list[dict[str, Any]]) -> None:
         self.report.problems[p.kind] += 1
@@ -223,29 +225,30 @@ class Collector:
         if p.raw is not None or p.kind not in QUARANTINE_KINDS:
             dead.append(p.record())
 
-    def _finish(self, flight: _InFlight, chunk: Chunk) -> None:
+    def _finish(self, task_id: int, flight: _InFlight, batch: Batch) -> None:
         ref, key = flight.ref, flight.ref.key
-        del self._inflight[chunk.task_id]
+        del self._inflight[task_id]
         self.metrics.files_pending.set(len(self._inflight))
-        info = chunk.info
-        self.metrics.bytes.inc(info.get("body_bytes", 0))
-        if chunk.error:
+        info = batch.info
+        if info is not None:
+            self.metrics.bytes.inc(info.body_bytes)
+        if batch.error:
             self.report.files_failed += 1
             self.report.problems["io"] += 1
             self.metrics.errors.labels("io").inc()
             self.metrics.files.labels("failed").inc()
-            msg = f"{ref.path or ref.name}: cannot read: {chunk.error} — it will be retried"
+            msg = f"{ref.path}: cannot read: {batch.error} — it will be retried"
             log.warning(msg)
-            self._last_error = (time.time(), msg)
-            self.state.mark_failed(key, chunk.error)
+            self._last_error = (clock.now(), msg)
+            self.state.mark_failed(key, batch.error)
             return
-        if info.get("identity"):
-            self.state.set_identity(key, info["identity"])
-            self.state.record_header(info["identity"], info.get("header") or {}, source=ref.source, name=ref.name)
-        bad = [p for p in chunk.problems if p.kind in QUARANTINE_KINDS]
+        if info is not None and info.identity:
+            self.state.set_identity(key, info.identity)
+            self.state.record_header(info.identity.hex(), dict(info.header), source=ref.source, name=ref.name)
+        bad = [p for p in batch.problems if p.kind in QUARANTINE_KINDS]
         if bad:
             reason = "; ".join(p.message() for p in bad)
-            self.state.quarantine(ref.opener, reason, name=ref.name, key=key, details={"file": ref.path})
+            self.state.quarantine(ref.path, reason, name=ref.name, key=key, details={"file": ref.path})
             if any(p.fatal_to_file for p in bad):
                 self.report.files_quarantined += 1
                 self.metrics.files.labels("quarantined").inc()
@@ -254,23 +257,17 @@ class Collector:
         self.state.mark_done(key)
         self.report.files_done += 1
         self.metrics.files.labels("done").inc()
-        self.state.set_health("pipeline", last_success=time.time())
+        self.state.set_health("pipeline", last_success=clock.now())
         self._ack(ref)
 
     def _update_lag(self) -> None:
-        from datetime import datetime
-
-        if self._newest_event:
-            try:
-                ts = datetime.fromisoformat(self._newest_event.replace("Z", "+00:00")).timestamp()
-                self.metrics.lag.set(max(0.0, time.time() - ts))
-            except ValueError:
-                pass
+        if self._newest_event is not None:
+            self.metrics.lag.set(max(0.0, clock.now() - self._newest_event.timestamp()))
 
     # -- loops -----------------------------------------------------------------------------------
     def _pump(self, timeout: float) -> None:
-        for chunk in self.pool.results(timeout):
-            self._deliver(chunk)
+        for task_id, batch in self.pool.results(timeout):
+            self._deliver(task_id, batch)
         self.metrics.queue_depth.labels("decoded").set(self.pool.depth())
         self.metrics.queue_depth.labels("files").set(self._refs.qsize())
 
@@ -380,4 +377,4 @@ class Collector:
                         continue
         except Exception as exc:  # a source bug must show, not kill the collector silently
             log.exception("source %s stopped: %s", src.name, exc)
-            self._last_error = (time.time(), f"source {src.name} stopped: {exc}")
+            self._last_error = (clock.now(), f"source {src.name} stopped: {exc}")

@@ -17,6 +17,7 @@ def replay_dead_letters(cfg: Config, kind: str | None) -> tuple[int, int]:
     from wafpipe.decode.mapping import FileContext, to_ecs
     from wafpipe.errors import DecodeError
     from wafpipe.imperva.ids import event_id
+    from wafpipe.decode.batch import batch_of
     from wafpipe.model import Context, Event
     from wafpipe.sinks.registry import build_sinks
 
@@ -45,7 +46,7 @@ def replay_dead_letters(cfg: Config, kind: str | None) -> tuple[int, int]:
                 doc = to_ecs(record, FileContext(name=file_rec.name, path=file_rec.path), original=raw)
                 ev = Event(event_id(bytes.fromhex(file_rec.identity), int(ordinal), raw.encode()), doc)
                 for s in sinks:
-                    s.write([ev])
+                    s.write(batch_of([ev], rec.file_key or ""))
                 done.append(rec.id)
                 replayed += 1
             state.mark_replayed(done)

@@ -1,9 +1,9 @@
 """Decode work, in-process or in worker processes (DESIGN §1: decoding is the CPU-heavy part).
 
-A task is one file from a resume ordinal; its result is a stream of :class:`Chunk` messages —
-batches of events in line order, the problems met, and a final message with the file's verdict.
-Workers send plain picklable data only. The parent bounds the number of chunks in flight, so a
-fast decoder cannot run ahead of slow sinks (back-pressure).
+A task is one file from a resume ordinal; its result is a stream of :class:`~wafpipe.model.Batch`
+es in line order, the last one final with the file's verdict. A Batch pickles as Arrow IPC plus
+the JSON documents. The parent bounds the number of Batches in flight, so a fast decoder cannot run
+ahead of slow sinks (back-pressure).
 """
 
 from __future__ import annotations
@@ -13,98 +13,60 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from wafpipe.decode.reader import FileReader, Problem
-from wafpipe.model import Event
+from wafpipe.decode.batch import BatchBuilder
+from wafpipe.decode.reader import FileReader
+from wafpipe.failpoints import failpoint
+from wafpipe.model import Batch, FileRef, Problem
 
 
 @dataclass
 class Task:
-    """Picklable description of one file to decode. ``path`` is read with ``open`` unless the
-    source gave an in-memory ``data`` blob (remote sources spool to disk first, so rarely)."""
+    """One file to decode, as it crosses to a worker process: where to read it and from which line."""
 
     task_id: int
-    key: str
-    name: str
-    path: str
+    ref: FileRef
     keys_dir: str | None
     start_ordinal: int = 0
     max_line_bytes: int = 1 << 20
     fmt: str = "auto"
-    store_rows: bool = False  # compute the embedded store's rows here (a DuckDB sink is configured)
+    documents: bool = True  # a sink needs the JSON documents
 
 
-@dataclass
-class Chunk:
-    """One message from a decode worker about ``task_id``.
-
-    ``next_ordinal`` is the ordinal to resume from once this chunk is acknowledged. ``final`` is
-    set on the last message of a file, with the container verdict in ``info``.
-    """
-
-    task_id: int
-    events: list[Event] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    next_ordinal: int = 0
-    final: bool = False
-    info: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None  # an I/O error that stopped the file (permission, vanished)
-
-
-def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator[Chunk]:
-    """Decode one file into chunks of at most ``batch_size`` events (or ``batch_timeout_s``)."""
-    path = task.path
-
-    def opener() -> IO[bytes]:
-        return open(path, "rb")
-
+def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator[Batch]:
+    """Decode one file into Batches of at most ``batch_size`` events (or ``batch_timeout_s``)."""
+    ref = task.ref
     reader = FileReader(
-        opener,
-        task.name,
-        path,
+        partial(open, ref.path, "rb"),
+        ref.name,
+        ref.path,
         Path(task.keys_dir) if task.keys_dir else None,
         task.fmt,
         task.max_line_bytes,
         task.start_ordinal,
     )
-    row = None
-    if task.store_rows:
-        from wafpipe.store.schema import store_row as row
-    chunk = Chunk(task.task_id, next_ordinal=task.start_ordinal)
+    builder = BatchBuilder(ref.key, task.start_ordinal, documents=task.documents)
     started = time.monotonic()
+    error: str | None = None
     try:
         for item in reader.items():
             if isinstance(item, Problem):
-                chunk.problems.append(item)
-                if item.ordinal is not None:
-                    chunk.next_ordinal = max(chunk.next_ordinal, item.ordinal + 1)
+                builder.add_problem(item)
                 continue
-            chunk.next_ordinal = item.doc["imperva"]["waf"]["file"]["ordinal"] + 1
-            chunk.events.append(item.prepare(row))
-            if len(chunk.events) >= batch_size or time.monotonic() - started > batch_timeout_s:
-                yield chunk
-                chunk = Chunk(task.task_id, next_ordinal=chunk.next_ordinal)
+            builder.add(item)
+            if len(builder) >= batch_size or time.monotonic() - started > batch_timeout_s:
+                yield builder.build()
+                failpoint("decode.after_batch")
+                builder = BatchBuilder(ref.key, builder.next_ordinal, documents=task.documents)
                 started = time.monotonic()
     except OSError as exc:
-        chunk.error = f"{exc.strerror or exc}"
-    info = reader.info
-    chunk.final = True
-    chunk.info = {
-        "identity": info.identity.hex(),
-        "header": dict(info.header),
-        "checksum_status": info.checksum_status,
-        "partial": info.partial,
-        "lines": info.lines,
-        "body_bytes": info.body_bytes,
-        "format": reader.detected_format,
-        "api_id": info.api_id,
-        "seq": info.seq,
-    }
-    yield chunk
+        error = f"{exc.strerror or exc}"
+    yield builder.build(final=True, info=reader.info, format=reader.detected_format, error=error)
 
 
 # -- process pool --------------------------------------------------------------------------------
@@ -116,10 +78,11 @@ def _worker_main(tasks: Any, results: Any, batch_size: int, batch_timeout_s: flo
         if task is None:
             return
         try:
-            for chunk in decode_task(task, batch_size, batch_timeout_s):
-                results.put(chunk)
+            for batch in decode_task(task, batch_size, batch_timeout_s):
+                results.put((task.task_id, batch))
         except Exception as exc:  # a bug must not kill the worker silently
-            results.put(Chunk(task.task_id, final=True, error=f"internal error: {exc!r}"))
+            failed = BatchBuilder(task.ref.key, task.start_ordinal).build(final=True, error=f"internal error: {exc!r}")
+            results.put((task.task_id, failed))
 
 
 class DecodePool:
@@ -159,12 +122,13 @@ class DecodePool:
         else:
             self._inline.append(task)
 
-    def results(self, timeout: float) -> Iterator[Chunk]:
-        """Chunks available now (or within ``timeout``)."""
+    def results(self, timeout: float) -> Iterator[tuple[int, Batch]]:
+        """(task id, Batch) pairs available now (or within ``timeout``)."""
         if self.workers == 0:
             while self._inline:
                 task = self._inline.pop(0)
-                yield from decode_task(task, self.batch_size, self.batch_timeout_s)
+                for batch in decode_task(task, self.batch_size, self.batch_timeout_s):
+                    yield task.task_id, batch
             return
         try:
             yield self._results.get(timeout=timeout)
@@ -191,4 +155,4 @@ class DecodePool:
                 p.terminate()
 
 
-OnChunk = Callable[[Chunk], None]
+

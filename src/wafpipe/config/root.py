@@ -71,7 +71,8 @@ class PipelineConfig(_Model):
 
 class ApiConfig(_Model):
     host: Literal["127.0.0.1"] = "127.0.0.1"
-    port: int = Field(0, ge=0, le=65535)
+    port: int = Field(8080, ge=0, le=65535)  # fixed across restarts, so Prometheus finds it
+    metrics_without_token: bool = False  # only by an explicit setting (DESIGN §4)
 
 
 class LoggingConfig(_Model):
@@ -103,6 +104,19 @@ class Config(_Model):
     @property
     def state_path(self) -> Path:
         return self.data_dir / "state.sqlite"
+
+    @property
+    def store_sink(self) -> DuckDBSinkConfig | None:
+        """The embedded store's sink table (the first ``duckdb`` sink), or None when there is none."""
+        return next((s for s in self.sinks if isinstance(s, DuckDBSinkConfig)), None)
+
+    @property
+    def store_path(self) -> Path | None:
+        """The embedded store's file, which ``wafpipe query`` reads; None without a duckdb sink."""
+        sink = self.store_sink
+        if sink is None:
+            return None
+        return sink.path or self.data_dir / DEFAULT_STORE_NAME
 
 
 # ------------------------------------------------------------------------------------------ loading

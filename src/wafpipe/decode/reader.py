@@ -22,56 +22,10 @@ from wafpipe.decode.record import NON_UTF8_WARNING, utf8_text
 from wafpipe.errors import DecodeError
 from wafpipe.imperva.container import BodyLine, ImpervaFile, Opener
 from wafpipe.imperva.ids import event_id
-from wafpipe.model import Event
+from wafpipe.model import Event, Problem
 
 log = logging.getLogger("wafpipe.decode.reader")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-@dataclass
-class Problem:
-    """One thing wrong with the input, shaped for a message, a counter and a dead-letter record."""
-
-    kind: str  # decode | checksum | compression | decrypt | missing_key | container | cut_line
-    file: str
-    reason: str
-    hint: str = ""
-    line: int | None = None  # 1-based line in the decoded body
-    offset: int | None = None  # byte offset of the line in the decoded body
-    column: int | None = None  # 1-based column in the line
-    ordinal: int | None = None  # the line's ordinal (resume point and dead-letter identity)
-    raw: bytes | None = None
-    fatal_to_file: bool = False  # the rest of the file could not be read
-
-    def message(self) -> str:
-        where = self.file
-        if self.line is not None:
-            where += f":{self.line}"
-        details = []
-        if self.offset is not None:
-            details.append(f"byte offset {self.offset}")
-        if self.column:
-            details.append(f"column {self.column}")
-        loc = f" ({', '.join(details)})" if details else ""
-        hint = f" — hint: {self.hint}" if self.hint else ""
-        return f"{where}{loc}: {self.kind}: {self.reason}{hint}"
-
-    def record(self) -> dict[str, object]:
-        """The dead-letter record (raw bytes as text with replacement, plus their length)."""
-        out: dict[str, object] = {
-            "kind": self.kind,
-            "ordinal": self.ordinal,
-            "file": self.file,
-            "line": self.line,
-            "offset": self.offset,
-            "column": self.column,
-            "reason": self.reason,
-            "hint": self.hint,
-        }
-        if self.raw is not None:
-            out["raw"] = self.raw.decode("utf-8", "replace")
-            out["raw_bytes"] = len(self.raw)
-        return out
 
 
 @dataclass

@@ -172,6 +172,9 @@ DERIVED_FIELDS: dict[str, str] = {
     "imperva.waf.file.format_version": "keyword",
 }
 
+# Derived fields that hold arrays (the per-key ones say so by their ``*_list`` type).
+DERIVED_LISTS = frozenset({"event.category", "event.type", "related.ip", "related.hosts", "imperva.waf.warnings"})
+
 LIST_TYPES = {"keyword_list": "keyword", "ip_list": "ip", "long_list": "long"}
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -21,6 +20,7 @@ from wafpipe.errors import ContainerError, DecryptError
 from wafpipe.imperva import crypto
 from wafpipe.imperva.compression import detect_compression, inflate_streams
 from wafpipe.imperva.ids import content_hasher, header_identity
+from wafpipe.model import FileInfo
 
 CHUNK = 256 * 1024
 MAX_HEADER_BYTES = 64 * 1024
@@ -43,33 +43,6 @@ class BodyLine(NamedTuple):
     raw: bytes
     full_length: int = 0
     full_hash: str = ""
-
-
-@dataclass
-class FileInfo:
-    """What the container says about a file; filled as the file is read."""
-
-    name: str
-    header: dict[str, str] = field(default_factory=dict)  # lower-case names
-    header_names: dict[str, str] = field(default_factory=dict)  # lower → spelling in the file
-    has_header: bool = False
-    gzip_wrapped: bool = False
-    compression: str = "none"  # zlib | gzip | deflate | none (the body's first stream)
-    encrypted: bool = False
-    identity: bytes = b""
-    checksum: str | None = None
-    checksum_status: str = "pending"  # ok | mismatch | absent | incomplete
-    computed_md5: str | None = None
-    body_bytes: int = 0
-    lines: int = 0
-    api_id: str | None = None
-    seq: int | None = None
-    error: ContainerError | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def partial(self) -> bool:
-        return self.error is not None
 
 
 def parse_name(name: str) -> tuple[str | None, int | None]:

@@ -1,5 +1,5 @@
 """Sinks: where ECS events go. One package per type; :mod:`.registry` lists them."""
 
-from wafpipe.sinks.base import DeadLetter, Sink, WriteResult
+from wafpipe.sinks.base import Sink, WriteResult
 
-__all__ = ["DeadLetter", "Sink", "WriteResult"]
+__all__ = ["Sink", "WriteResult"]

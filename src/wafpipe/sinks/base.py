@@ -1,8 +1,10 @@
 """What every sink implements (DESIGN §1, §2).
 
-A sink takes a batch of ECS documents and returns only when the batch is durable (committed,
+A sink takes a :class:`~wafpipe.model.Batch` and returns only when it is durable (committed,
 acknowledged by the cluster, or fsync'd to the sink's own spool). Sinks are idempotent on the event
-id: writing the same id twice keeps the first document ("first write wins").
+id: writing the same id twice keeps the first document ("first write wins"). An event a sink
+refuses for a reason retrying cannot fix (a mapping error) comes back as a
+:class:`~wafpipe.model.Problem` of kind ``sink_rejected`` holding the document.
 """
 
 from __future__ import annotations
@@ -10,15 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from wafpipe.model import Event
-
-
-@dataclass
-class DeadLetter:
-    """An event a sink refused for a reason that retrying cannot fix (e.g. a mapping error)."""
-
-    event: Event
-    reason: str
+from wafpipe.model import Batch, Problem
 
 
 @dataclass
@@ -26,7 +20,7 @@ class WriteResult:
     written: int = 0  # newly stored
     duplicates: int = 0  # already present (first write wins)
     spooled: int = 0  # durably queued for a background sender
-    dead_letters: list[DeadLetter] = field(default_factory=list)
+    rejected: list[Problem] = field(default_factory=list)  # kind "sink_rejected", document in raw
 
 
 class Sink(ABC):
@@ -38,7 +32,7 @@ class Sink(ABC):
         """Acquire connections/files; called once before the first write."""
 
     @abstractmethod
-    def write(self, batch: list[Event]) -> WriteResult:
+    def write(self, batch: Batch) -> WriteResult:
         """Make ``batch`` durable; raise :class:`wafpipe.errors.SinkError` when it cannot."""
 
     def flush(self, timeout: float | None = None) -> bool:

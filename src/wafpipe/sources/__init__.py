@@ -1,5 +1,6 @@
 """Sources: where Imperva files come from. One module per type; :mod:`.registry` lists them."""
 
-from wafpipe.sources.base import FileRef, Source, SourceProblem
+from wafpipe.model import FileRef
+from wafpipe.sources.base import Source, SourceProblem
 
 __all__ = ["FileRef", "Source", "SourceProblem"]

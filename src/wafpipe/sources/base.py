@@ -1,8 +1,9 @@
 """What every source implements (DESIGN §1).
 
-A source lists and fetches files and knows nothing of formats. It hands out :class:`FileRef`s; the
-pipeline reads one through ``opener``, stores its events, records the checkpoint, and only then
-calls ``ack`` (which may delete or move the file, so it must come last).
+A source lists and fetches files and knows nothing of formats. It hands out
+:class:`~wafpipe.model.FileRef` s (a local path: a remote source fetches into its spool first); a
+decode worker reads the path, the pipeline stores the events, records the checkpoint, and only then
+calls :meth:`Source.ack` (which may delete or move the file, so it must come last).
 
 Problems that concern one file (unreadable, vanished) never stop a source: they are reported as a
 :class:`SourceProblem`, counted, logged once, and the file is retried on later polls.
@@ -17,7 +18,8 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+
+from wafpipe.model import FileRef
 
 log = logging.getLogger("wafpipe.sources")
 
@@ -27,25 +29,6 @@ def file_key(source: str, path: str, size: int, mtime_ns: int) -> str:
     size/mtime signature. The same name with other content gets another key; the same content under
     another key is caught later by the Imperva header identity (State.identity_done)."""
     return f"{source}:{path}:{size}:{mtime_ns}"
-
-
-@dataclass
-class FileRef:
-    """One file ready to be read. ``ack`` is called by the pipeline only after every sink has the
-    file's events and the state says it is done."""
-
-    name: str
-    size: int
-    mtime: float
-    opener: Callable[[], BinaryIO]
-    ack: Callable[[], None]
-    key: str = ""
-    path: str | None = None
-    source: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.key:
-            self.key = file_key(self.source, self.path or self.name, self.size, int(self.mtime * 1e9))
 
 
 @dataclass
@@ -77,6 +60,10 @@ class Source(ABC):
     @abstractmethod
     def watch(self, stop: threading.Event) -> Iterator[FileRef]:
         """Files as they become complete, until ``stop`` is set; starts with a catch-up."""
+
+    def ack(self, ref: FileRef) -> None:  # noqa: B027 - optional hook
+        """Every sink holds ``ref``'s events and the state says it is done: apply the source's
+        after-policy (delete, move, remote acknowledgement)."""
 
     def snapshot_complete(self) -> list[FileRef]:
         """``--once``: every file present at start that is complete. Defaults to :meth:`scan`."""

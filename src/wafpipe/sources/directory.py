@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -41,8 +40,8 @@ import watchfiles
 from pydantic import Field, model_validator
 
 from wafpipe.config.base import PathField, SourceConfigBase
-from wafpipe.model import Component, Context
-from wafpipe.sources.base import FileRef, Source, SourceProblem, file_key
+from wafpipe.model import Component, Context, FileRef
+from wafpipe.sources.base import Source, SourceProblem, file_key
 
 log = logging.getLogger("wafpipe.sources.directory")
 
@@ -262,14 +261,12 @@ class DirectorySource(Source):
 
     def _ref(self, path: str, sig: Sig) -> FileRef:
         return FileRef(
-            name=os.path.basename(path),
-            size=sig[0],
-            mtime=sig[1] / 1e9,
-            opener=partial(open, path, "rb"),  # type: ignore[arg-type]
-            ack=partial(self._ack, path, sig),
-            key=file_key(self.name, path, *sig),
-            path=path,
             source=self.name,
+            name=os.path.basename(path),
+            path=path,
+            size=sig[0],
+            mtime_ns=sig[1],
+            key=file_key(self.name, path, *sig),
         )
 
     def _note(self, changes: set[tuple[watchfiles.Change, str]]) -> None:
@@ -346,8 +343,9 @@ class DirectorySource(Source):
                 next_poll = time.monotonic() + interval
 
     # ---------------------------------------------------------------------------------------- ack
-    def _ack(self, path: str, sig: Sig) -> None:
+    def ack(self, ref: FileRef) -> None:
         """Apply ``after``; called by the pipeline once the file is stored and marked done."""
+        path, sig = ref.path, (ref.size, ref.mtime_ns)
         after = self.config.after
         try:
             st = os.stat(path)

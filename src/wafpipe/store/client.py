@@ -1,58 +1,190 @@
-"""The read side over HTTP: a client of the running collector's local API (DESIGN §2 "one writer").
+"""The read side over HTTP: a client of the running collector's ``/api/*`` routes (DESIGN §2, §4).
 
-DuckDB allows one read-write process, so while a collector runs it answers every read; its address
-and token are in ``<data_dir>/API_FILE`` (mode 0600). :func:`find_running` returns None when no
-collector answers, and the caller opens the store read-only instead.
+DuckDB allows one read-write process, so while a collector runs it answers every read. Its URL and
+pid are in ``<data_dir>/api.json``; the token is ``$WAFPIPE_API_TOKEN`` or the file
+``<data_dir>/api.token`` (both files mode 0600). :class:`ApiClient` has the methods of
+:class:`~wafpipe.store.service.ReadService` and returns the same JSON, so ``wafpipe query`` calls
+one interface whether a collector runs or not; :func:`find_running` returns None when no collector
+answers, and the caller opens the store read-only instead.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from wafpipe.errors import QueryError, WafpipeError
+from wafpipe.store.limits import DEFAULT_TIMEOUT_S
+from wafpipe.store.runner import ReadLimitError
 
 API_FILE = "api.json"
+TOKEN_FILE = "api.token"
+TOKEN_ENV = "WAFPIPE_API_TOKEN"
+
+Json = dict[str, Any]
+
+
+class ApiAuthError(WafpipeError):
+    """A collector runs but refuses (or cannot be given) the token: not a reason to open the store."""
+
+
+def read_token(data_dir: Path) -> str | None:
+    """The API token as the collector chose it: the environment first, then the token file."""
+    env = os.environ.get(TOKEN_ENV, "").strip()
+    if env:
+        return env
+    try:
+        return (data_dir / TOKEN_FILE).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return value
 
 
 class ApiClient:
-    """Talks to a running collector; :func:`find_running` returns None when none answers."""
+    """The read service of a running collector, over its local API (same methods, same results)."""
 
-    def __init__(self, url: str, token: str) -> None:
-        self._client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    def __init__(self, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT_S + 30) -> None:
+        self.url = url
+        self._client = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, trust_env=False
+        )
 
-    def get_json(self, path: str, **params: Any) -> Any:
-        resp = self._client.get(path, params=params)
-        body = resp.json()
+    def _get(self, path: str, **params: Any) -> Any:
+        query = {k: _param(v) for k, v in params.items() if v is not None}
+        try:
+            resp = self._client.get(path, params=query)
+        except httpx.HTTPError as exc:
+            raise WafpipeError(f"cannot reach the collector at {self.url}: {exc}") from None
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {"error": resp.text[:200]}
+        if resp.status_code == 200:
+            return body
+        error = str(body.get("error", resp.reason_phrase)) if isinstance(body, dict) else resp.reason_phrase
+        kind = body.get("kind") if isinstance(body, dict) else None
+        if resp.status_code in (400, 503) and kind in ("timeout", "memory", "busy"):
+            raise ReadLimitError(error, kind=kind)
         if resp.status_code == 400:
-            if "column" in body:
-                raise QueryError(body["error"], column=body.get("column") or 0)
-            raise WafpipeError(body["error"])
-        resp.raise_for_status()
-        return body
+            raise QueryError(error, column=int(body.get("column") or 0))
+        if resp.status_code == 401:
+            raise ApiAuthError(
+                "the collector refused the API token",
+                hint=f"use the token in <data_dir>/{TOKEN_FILE} or ${TOKEN_ENV}, as the collector does",
+            )
+        raise WafpipeError(f"the collector answered {resp.status_code}: {error}")
 
-    def query(self, expr: str, limit: int, count: bool) -> dict[str, Any]:
-        return self.get_json("/query", q=expr, limit=limit, count=int(count))
+    def search(
+        self,
+        q: str = "",
+        limit: int = 100,
+        offset: int = 0,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        fields: list[str] | None = None,
+        newest_first: bool = True,
+        after: str | None = None,
+    ) -> Json:
+        return self._get(  # type: ignore[no-any-return]
+            "/api/search", q=q, limit=limit, offset=offset, since=since, until=until,
+            fields=fields or None, newest_first=newest_first, after=after,
+        )
+
+    def count(self, q: str = "", since: datetime | str | None = None, until: datetime | str | None = None) -> Json:
+        return self._get("/api/count", q=q, since=since, until=until)  # type: ignore[no-any-return]
+
+    def top(
+        self,
+        field: str,
+        q: str = "",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = 10,
+    ) -> Json:
+        return self._get(  # type: ignore[no-any-return]
+            "/api/top", field=field, q=q, since=since, until=until, limit=limit
+        )
+
+    def histogram(
+        self,
+        q: str = "",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        interval: str | int | None = None,
+    ) -> Json:
+        return self._get(  # type: ignore[no-any-return]
+            "/api/histogram", q=q, since=since, until=until, interval=interval
+        )
+
+    def event(self, id: str) -> Json | None:  # noqa: A002 - the DESIGN's name
+        try:
+            resp = self._client.get(f"/api/events/{quote(str(id), safe='')}")
+        except httpx.HTTPError as exc:
+            raise WafpipeError(f"cannot reach the collector at {self.url}: {exc}") from None
+        if resp.status_code == 404:
+            return None
+        if resp.status_code == 200:
+            return resp.json()  # type: ignore[no-any-return]
+        body = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
+        raise QueryError(str(body.get("error", resp.reason_phrase)))
+
+    def files(self, status: str | None = None, source: str | None = None, limit: int = 100) -> Json:
+        return self._get("/api/files", status=status, source=source, limit=limit)  # type: ignore[no-any-return]
+
+    def dead_letters(self, kind: str | None = None, limit: int = 100, include_replayed: bool = False) -> Json:
+        return self._get(  # type: ignore[no-any-return]
+            "/api/deadletters", kind=kind, limit=limit, include_replayed=include_replayed
+        )
+
+    def health(self) -> Json:
+        return self._get("/api/health")  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self._client.close()
 
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def find_running(data_dir: Path) -> ApiClient | None:
-    path = data_dir / API_FILE
+    """A client of the collector that owns ``data_dir``, or None when none answers."""
     try:
-        info = json.loads(path.read_text())
+        info = json.loads((data_dir / API_FILE).read_text())
         os.kill(int(info["pid"]), 0)
+        url = str(info["url"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    client = ApiClient(info["url"], info["token"])
+    token = read_token(data_dir)
+    if token is None:
+        raise ApiAuthError(
+            f"a collector (pid {info['pid']}) owns {data_dir}, but no API token was found",
+            hint=f"set ${TOKEN_ENV} as the collector has it, or make <data_dir>/{TOKEN_FILE} readable",
+        )
+    client = ApiClient(url, token)
     try:
-        client.get_json("/health")
-    except (httpx.HTTPError, WafpipeError, ValueError):
+        client.health()
+    except ApiAuthError:
+        client.close()
+        raise
+    except WafpipeError:
         client.close()
         return None
     return client

@@ -5,26 +5,23 @@ ECS field it copies and its query type. The table's DDL, and the allow-list of
 :mod:`wafpipe.store.query.fields`, are both built from this one tuple, so what is stored and what a query
 may name cannot drift apart. ``doc`` (the whole document as JSON) is always the last column.
 
-Conversion. A batch becomes one Arrow table (no row-by-row INSERT): typed values picked in Python by
-:func:`_row` (hand-unrolled: it runs once per stored event), the document serialised by orjson.
-Nothing here fails a batch: a value of the wrong type becomes NULL (a status outside int32, a
-non-boolean ``security_event``), lists are joined with commas, orjson falls back to ``str`` for odd
-values, and a time that does not parse becomes "now". :func:`to_arrow` reports that last case,
-because the sink's duplicate check may trust the batch's ``ts`` range only when every ``ts`` is the
-document's own.
+Conversion. A Batch becomes one Arrow table (no row-by-row INSERT) by picking the typed columns
+out of the Batch's nested ECS columns — vectorised, no per-event Python — and the documents the
+decode worker serialised. Nothing here fails a batch: a status outside int32 becomes NULL, and a
+missing time becomes "now". :func:`to_arrow` reports whether every ``ts`` is the document's own,
+because the sink's duplicate check may trust the batch's ``ts`` range only then.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
-import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from wafpipe.model import Event
+from wafpipe.clock import utcnow
+from wafpipe.fields.arrow import ID, column
+from wafpipe.model import Batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +55,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("security_event", "BOOLEAN", "imperva.waf.security_event", "boolean"),
     Column("user_agent", "VARCHAR", "user_agent.original", "keyword"),
 )
-_COLUMN_NAMES = tuple(c.name for c in COLUMNS) + ("doc",)
+COLUMN_NAMES = tuple(c.name for c in COLUMNS) + ("doc",)
 
 _ARROW_TYPES = {
     "VARCHAR": pa.string(),
@@ -66,104 +63,45 @@ _ARROW_TYPES = {
     "INTEGER": pa.int32(),
     "BOOLEAN": pa.bool_(),
 }
-_ARROW_SCHEMA = pa.schema([(c.name, _ARROW_TYPES[c.sql_type]) for c in COLUMNS] + [("doc", pa.string())])
+ARROW_SCHEMA = pa.schema([(c.name, _ARROW_TYPES[c.sql_type]) for c in COLUMNS] + [("doc", pa.string())])
+_INT32 = (-(2**31), 2**31 - 1)
 
 
-def _get(d: Any, *path: str) -> Any:
-    for p in path:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(p)
-    return d
+def _typed(batch: Batch, col: Column) -> pa.Array:
+    if col.field == "_id":
+        return batch.events.column(ID)
+    values = column(batch.events, col.field)
+    if col.sql_type == "INTEGER":
+        fits = pc.and_(pc.greater_equal(values, _INT32[0]), pc.less_equal(values, _INT32[1]))
+        values = pc.if_else(fits, values, pa.scalar(None, values.type))
+    return values.cast(_ARROW_TYPES[col.sql_type])
 
 
-def _str(v: Any) -> str | None:
-    if v is None or isinstance(v, str):
-        return v
-    if isinstance(v, list):
-        return ",".join(str(x) for x in v)
-    return str(v)
+def _timestamps(batch: Batch) -> tuple[pa.Array, bool]:
+    """``@timestamp`` as naive UTC microseconds, and whether every value is the document's own (a
+    missing one becomes "now"; an ingest-time stamp is not the document's own either)."""
+    ts = column(batch.events, "@timestamp").cast(pa.timestamp("us", "UTC")).cast(pa.timestamp("us"))
+    own = ts.null_count == 0
+    if not own:
+        ts = pc.fill_null(ts, pa.scalar(utcnow().replace(tzinfo=None), pa.timestamp("us")))
+    source = column(batch.events, "imperva.waf.timestamp_source")
+    if pc.any(pc.equal(source, "ingest_time")).as_py():
+        own = False
+    return ts, own
 
 
-def _row(ev: Event) -> tuple[Any, ...]:
-    """The typed values of one document (hand-unrolled: this runs once per stored event)."""
-    if ev.row is not None:
-        return ev.row
-    d = ev.doc
-    waf = _get(d, "imperva", "waf") or {}
-    site = waf.get("site") or {}
-    source = d.get("source") or {}
-    event = d.get("event") or {}
-    http = d.get("http") or {}
-    url = d.get("url") or {}
-    status = _get(http, "response", "status_code")
-    if not isinstance(status, int) or isinstance(status, bool) or not -(2**31) <= status < 2**31:
-        status = None
-    sec = waf.get("security_event")
-    return (
-        ev.id,
-        d.get("@timestamp"),
-        _str(site.get("name")),
-        _str(site.get("id")),
-        _str(_get(waf, "account", "id")),
-        _str(source.get("ip")),
-        _str(_get(source, "geo", "country_iso_code")),
-        _str(waf.get("action")),
-        _str(waf.get("action_class")),
-        _str(event.get("outcome")),
-        _str(event.get("kind")),
-        _str(waf.get("attack_type")),
-        status,
-        _str(_get(http, "request", "method")),
-        _str(url.get("domain")),
-        _str(url.get("path")),
-        _str(_get(d, "rule", "name")),
-        sec if isinstance(sec, bool) else None,
-        _str(_get(d, "user_agent", "original")),
-        # default=str: never lose an event to an odd value
-        # bytes, the very object in ev.json: pickled once across processes, no str copy
-        ev.json if ev.json is not None else orjson.dumps(d, default=str),
-    )
-
-
-def store_row(ev: Event) -> tuple[Any, ...]:
-    """The row of ``events`` for one event; decode workers compute it (see ``Event.prepare``)."""
-    return _row(ev)
-
-
-def _timestamps(values: list[Any]) -> tuple[pa.Array, bool]:
-    """ISO 8601 strings → UTC ``timestamp[us]``, and whether every value parsed (vectorised, with
-    a per-value fallback; an unparsable time becomes "now" rather than losing the event)."""
-    try:
-        arr = pa.array(values, pa.string()).cast(pa.timestamp("us", "UTC"))
-        if arr.null_count == 0:
-            return arr.cast(pa.timestamp("us")), True
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
-    out: list[datetime] = []
-    now = datetime.now(UTC).replace(tzinfo=None)
-    parsed = True
-    for v in values:
-        try:
-            dt = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
-            if dt.tzinfo is not None:
-                dt = dt.astimezone(UTC).replace(tzinfo=None)
-        except ValueError:
-            dt, parsed = now, False
-        out.append(dt)
-    return pa.array(out, pa.timestamp("us")), parsed
-
-
-def to_arrow(batch: Sequence[Event]) -> tuple[pa.Table, bool]:
-    """Events → the Arrow table for ``events`` (table column order), and whether every ``ts``
-    is the document's own (else the duplicate check must not trust the time range)."""
-    cols = list(zip(*[_row(ev) for ev in batch], strict=True)) if batch else [()] * len(_COLUMN_NAMES)
+def to_arrow(batch: Batch) -> tuple[pa.Table, bool]:
+    """A Batch → the Arrow table for ``events`` (table column order), and whether every ``ts`` is
+    the document's own (else the duplicate check must not trust the time range)."""
+    if batch.documents is None:
+        raise ValueError("the embedded store keeps each document: build the Batch with documents")
     arrays: list[pa.Array] = []
-    exact = True
-    for i, f in enumerate(_ARROW_SCHEMA):
-        if f.name == "ts":
-            arr, exact = _timestamps(list(cols[i]))
-            arrays.append(arr)
+    own = True
+    for col in COLUMNS:
+        if col.name == "ts":
+            ts, own = _timestamps(batch)
+            arrays.append(ts)
         else:
-            arrays.append(pa.array(cols[i], f.type))
-    return pa.Table.from_arrays(arrays, schema=_ARROW_SCHEMA), exact
+            arrays.append(_typed(batch, col))
+    arrays.append(pa.array(batch.documents, pa.binary()).cast(pa.string()))
+    return pa.Table.from_arrays(arrays, schema=ARROW_SCHEMA), own

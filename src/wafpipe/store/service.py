@@ -1,53 +1,328 @@
-"""Read commands over the embedded store: ``wafpipe query`` and ``wafpipe deadletters replay``.
+"""The read service: the eight read operations of DESIGN §4, over the embedded store and the state.
 
-DuckDB allows one writer (DESIGN §2): when a collector runs, reads go through its local API;
-otherwise the store is opened read-only here.
+``search``, ``count``, ``top``, ``histogram``, ``event``, ``files``, ``dead_letters`` and ``health``
+are the whole read side: ``wafpipe query``, the ``/api/*`` routes (one route per method, see
+:mod:`wafpipe.collector.api`), and later the UI and detections call these and nothing else, and
+:class:`wafpipe.store.client.ApiClient` offers the same methods over HTTP, so a caller does not
+care whether a collector runs (:class:`Reader`).
+
+Where the data comes from. Events: a :data:`~wafpipe.store.connection.ConnectionFactory` — cursors
+of the collector's own connection inside the collector, a read-only open of the file otherwise
+(DESIGN §2 "one writer"). Files, dead letters and health: the collector's state, through the
+:class:`~wafpipe.model.StateView` protocol (this package must not import the collector).
+
+Safety. Every argument is checked by :mod:`.limits` and :mod:`.params` before SQL is built; the
+expression compiles to a parameterised ``WHERE`` over the allow-list (:mod:`.query`); field names
+chosen by a caller only select an expression or JSON path from the allow-list, and paths go in as
+parameters. Every query runs under :class:`~wafpipe.store.runner.QueryRunner`'s bounds. Results
+are JSON-ready dicts, the same shape here and over HTTP.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from wafpipe.config.root import Config
-from wafpipe.errors import WafpipeError
-from wafpipe.sinks.duckdb import DEFAULT_STORE_NAME, DuckDBSinkConfig
-from wafpipe.store.client import find_running
+import orjson
+
+from wafpipe.errors import QueryError, WafpipeError
+from wafpipe.model import StateView
+from wafpipe.store.connection import ConnectionFactory
+from wafpipe.store.limits import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_OPERATOR_MEMORY,
+    DEFAULT_TIMEOUT_S,
+    MAX_DEAD_LETTERS,
+    MAX_LIST,
+    MAX_OFFSET,
+    MAX_PAGE_BYTES,
+    MAX_SEARCH,
+    MAX_TOP,
+    bounded_int,
+    bounded_query,
+)
+from wafpipe.store.params import (
+    EPOCH,
+    bucket_start,
+    check_buckets,
+    choose_interval,
+    decode_cursor,
+    encode_cursor,
+    event_id,
+    interval_seconds,
+    iso,
+    projection,
+    time_range,
+)
+from wafpipe.store.query import compile_query, resolve, suggest
+from wafpipe.store.runner import QueryRunner
+
+Json = dict[str, Any]
 
 
-def store_path(cfg: Config) -> Any:
-    for s in cfg.sinks:
-        if isinstance(s, DuckDBSinkConfig):
-            return s.path or cfg.data_dir / DEFAULT_STORE_NAME
-    if not cfg.sinks:
-        return cfg.data_dir / DEFAULT_STORE_NAME
-    raise WafpipeError("no duckdb sink is configured, so there is no embedded store to query")
+class Reader(Protocol):
+    """The read side as its callers see it: :class:`ReadService` locally, ``ApiClient`` over HTTP."""
+
+    def search(
+        self,
+        q: str = "",
+        limit: int = 100,
+        offset: int = 0,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        fields: list[str] | None = None,
+        newest_first: bool = True,
+        after: str | None = None,
+    ) -> Json: ...
+
+    def count(self, q: str = "", since: datetime | str | None = None, until: datetime | str | None = None) -> Json: ...
+
+    def top(
+        self,
+        field: str,
+        q: str = "",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = 10,
+    ) -> Json: ...
+
+    def histogram(
+        self,
+        q: str = "",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        interval: str | int | None = None,
+    ) -> Json: ...
+
+    def event(self, id: str) -> Json | None: ...
+
+    def files(self, status: str | None = None, source: str | None = None, limit: int = 100) -> Json: ...
+
+    def dead_letters(self, kind: str | None = None, limit: int = 100, include_replayed: bool = False) -> Json: ...
+
+    def health(self) -> Json: ...
+
+    def close(self) -> None: ...
 
 
-def run_query(cfg: Config, expr: str, *, limit: int = 20, count: bool = False) -> dict[str, Any]:
-    from wafpipe.store.query import compile_query
+class ReadService:
+    """The read operations over one store (and optionally the collector's state).
 
-    where, params = compile_query(expr)  # errors surface before any I/O
-    client = find_running(cfg.data_dir)
-    if client is not None:
-        try:
-            return client.query(expr, limit, count)
-        finally:
-            client.close()
-    from wafpipe.sinks.duckdb.sink import DuckDBSink
+    ``connect`` returns a fresh DuckDB connection per query (None: no embedded store configured);
+    ``state`` answers ``files``/``dead_letters`` and part of ``health``; ``live`` is the running
+    collector's own status (files in flight, last error), merged into ``health``."""
 
-    path = store_path(cfg)
-    if not path.exists():
-        raise WafpipeError(f"no store at {path} yet; run `wafpipe run` first")
-    store = DuckDBSink(path, read_only=True)
-    try:
-        store.open()
-    except Exception as exc:  # duckdb.IOException when another process holds the lock
-        raise WafpipeError(
-            f"cannot open {path} read-only: {exc}. Is a collector running without its API file?"
-        ) from None
-    try:
-        if count:
-            return {"count": store.count(where, params)}
-        return {"events": [{"_id": e.id, **e.doc} for e in store.search(where, params, limit=limit)]}
-    finally:
-        store.close()
+    def __init__(
+        self,
+        connect: ConnectionFactory | None,
+        *,
+        state: StateView | None = None,
+        live: Callable[[], Mapping[str, Any]] | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        operator_memory: str | None = DEFAULT_OPERATOR_MEMORY,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        self._runner = (
+            QueryRunner(connect, timeout_s=timeout_s, operator_memory=operator_memory, concurrency=concurrency)
+            if connect is not None
+            else None
+        )
+        self._state = state
+        self._live = live
+
+    # -- events ------------------------------------------------------------------------------------
+    def search(
+        self,
+        q: str = "",
+        limit: int = 100,
+        offset: int = 0,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        fields: list[str] | None = None,
+        newest_first: bool = True,
+        after: str | None = None,
+    ) -> Json:
+        """Matching events, newest first by default (``ts`` then id: stable pages).
+
+        ``{"events": [...], "next": str | None}``: each event is ``{"_id", **document}``, or only
+        ``_id`` and the chosen ``fields`` (flat, by the names asked). ``next`` is set when more may
+        match; pass it back as ``after`` (with no offset) for the next page."""
+        limit = bounded_int("limit", limit, 1, MAX_SEARCH)
+        offset = bounded_int("offset", offset, 0, MAX_OFFSET)
+        chosen = projection(fields)
+        start = decode_cursor(after)
+        where, params = self._where(q, since, until)
+        op, order = ("<", "DESC") if newest_first else (">", "ASC")
+        if start is not None:
+            where += f" AND (ts {op} ? OR (ts = ? AND id {op} ?))"
+            params += [start[0], start[0], start[1]]
+        if chosen is None:
+            select, select_params = "doc", []
+        else:
+            select = ", ".join("id" if path == "$id" else "json_extract(doc, ?)" for _, path in chosen)
+            select_params = [path for _, path in chosen if path != "$id"]
+        sql = (
+            f"SELECT id, ts, {select} FROM events WHERE {where} "  # noqa: S608 - fixed text, values are ?
+            f"ORDER BY ts {order}, id {order} LIMIT ? OFFSET ?"
+        )
+        rows, cut = self._run().fetch(
+            sql, [*select_params, *params, limit + 1, offset], size=_text_size, max_bytes=MAX_PAGE_BYTES
+        )
+        more = cut or len(rows) > limit
+        rows = rows[:limit]
+        events = [_event(row, chosen) for row in rows]
+        nxt = encode_cursor(rows[-1][1], rows[-1][0]) if more and rows else None
+        return {"events": events, "next": nxt}
+
+    def count(self, q: str = "", since: datetime | str | None = None, until: datetime | str | None = None) -> Json:
+        where, params = self._where(q, since, until)
+        n = self._run().scalar(f"SELECT count(*) FROM events WHERE {where}", params)  # noqa: S608
+        return {"count": int(n or 0)}
+
+    def top(
+        self,
+        field: str,
+        q: str = "",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = 10,
+    ) -> Json:
+        """The most frequent values of one allow-listed field among matching events:
+        ``{"field", "values": [{"value", "count"}]}``; for a list field each element counts."""
+        limit = bounded_int("limit", limit, 1, MAX_TOP)
+        ref = resolve(field) if isinstance(field, str) and len(field) <= 200 else None
+        if ref is None:
+            close = suggest(field) if isinstance(field, str) else []
+            did = f"; did you mean {', '.join(close)}?" if close else ""
+            raise QueryError(f"unknown field {str(field)[:80]!r} for top{did}")
+        if ref.type in ("flattened", "geo_point"):
+            raise QueryError(f"{ref.name} is an object; top counts the values of a field inside it")
+        where, params = self._where(q, since, until)
+        if ref.type == "constant":
+            n = int(self.count(q, since, until)["count"])
+            return {"field": field, "values": [{"value": ref.constant, "count": n}] if n else []}
+        if ref.is_list:
+            sql = (
+                f"SELECT v, count(*) AS n FROM (SELECT unnest({ref.sql}) AS v FROM events "  # noqa: S608
+                f"WHERE {where}) WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?"
+            )
+        else:
+            sql = (
+                f"SELECT {ref.sql} AS v, count(*) AS n FROM events WHERE ({where}) AND ({ref.sql}) IS NOT NULL "  # noqa: S608
+                "GROUP BY v ORDER BY n DESC, v LIMIT ?"
+            )
+        rows, _ = self._run().fetch(sql, [*ref.params, *params, limit])
+        return {"field": field, "values": [{"value": _value(v), "count": int(n)} for v, n in rows]}
+
+    def histogram(
+        self,
+        q: str = "",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        interval: str | int | None = None,
+    ) -> Json:
+        """Matching events per time bucket, empty buckets included:
+        ``{"interval_seconds", "buckets": [{"time", "count"}]}``. Without an interval one is
+        chosen for about a hundred buckets; without since/until the matching events' span is used."""
+        seconds = interval_seconds(interval)
+        lo, hi = time_range(since, until)
+        where, params = self._where(q, since, until)
+        if lo is None or hi is None:
+            rows, _ = self._run().fetch(f"SELECT min(ts), max(ts) FROM events WHERE {where}", params)  # noqa: S608
+            first, last = rows[0] if rows else (None, None)
+            if first is None:
+                return {"interval_seconds": seconds, "buckets": []}
+            lo = lo or first
+            hi = hi or last + timedelta(microseconds=1)
+        seconds = seconds or choose_interval(lo, hi)
+        check_buckets(lo, hi, seconds)
+        sql = (
+            "SELECT time_bucket(to_microseconds(?::BIGINT), ts, ?) AS b, count(*) FROM events "  # noqa: S608
+            f"WHERE {where} GROUP BY b ORDER BY b"
+        )
+        rows, _ = self._run().fetch(sql, [seconds * 1_000_000, EPOCH, *params])
+        counts = {b: int(n) for b, n in rows}
+        buckets, t, step = [], bucket_start(lo, seconds), timedelta(seconds=seconds)
+        while t < hi:
+            buckets.append({"time": iso(t), "count": counts.get(t, 0)})
+            t += step
+        return {"interval_seconds": seconds, "buckets": buckets}
+
+    def event(self, id: str) -> Json | None:  # noqa: A002 - the DESIGN's name
+        """One event by its id, or None."""
+        rows, _ = self._run().fetch("SELECT id, doc FROM events WHERE id = ? LIMIT 1", [event_id(id)])
+        return {"_id": rows[0][0], **orjson.loads(rows[0][1])} if rows else None
+
+    # -- collector state ---------------------------------------------------------------------------
+    def files(self, status: str | None = None, source: str | None = None, limit: int = 100) -> Json:
+        """Files the collector has seen, in the order it first saw them: ``{"files": [...]}``."""
+        limit = bounded_int("limit", limit, 1, MAX_LIST)
+        records = self._need_state().list_files(status=status or None, source=source or None, limit=limit)
+        return {"files": [_plain(r) for r in records]}
+
+    def dead_letters(self, kind: str | None = None, limit: int = 100, include_replayed: bool = False) -> Json:
+        """Dead letters in the order they were recorded: ``{"dead_letters": [...]}``; those already
+        replayed only with ``include_replayed``."""
+        limit = bounded_int("limit", limit, 1, MAX_DEAD_LETTERS)
+        records = self._need_state().list_dead_letters(
+            limit=limit, kind=kind or None, include_replayed=bool(include_replayed)
+        )
+        return {"dead_letters": [_plain(r) for r in records]}
+
+    def health(self) -> Json:
+        """``status`` ``ok`` or ``degraded`` with every outstanding ``problems`` line: errors newer
+        than the last success, failed or quarantined files, dead letters not replayed, gaps."""
+        from wafpipe.store.health import build_health
+
+        return build_health(self._runner, self._state, self._live)
+
+    def close(self) -> None:
+        """Stop running reads and refuse new ones (the collector calls this before closing the store)."""
+        if self._runner is not None:
+            self._runner.close()
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _run(self) -> QueryRunner:
+        if self._runner is None:
+            raise WafpipeError("no embedded store is configured", hint='add a [[sinks]] table with type = "duckdb"')
+        return self._runner
+
+    def _need_state(self) -> StateView:
+        if self._state is None:
+            raise WafpipeError("the collector's state is not available here")
+        return self._state
+
+    @staticmethod
+    def _where(q: str | None, since: datetime | str | None, until: datetime | str | None) -> tuple[str, list[Any]]:
+        where, params = compile_query(bounded_query(q))
+        lo, hi = time_range(since, until)
+        if lo is not None:
+            where, params = f"({where}) AND ts >= ?", [*params, lo]
+        if hi is not None:
+            where, params = f"({where}) AND ts < ?", [*params, hi]
+        return where, list(params)
+
+
+def _text_size(row: tuple[Any, ...]) -> int:
+    return sum(len(v) for v in row[2:] if isinstance(v, str))
+
+
+def _event(row: tuple[Any, ...], chosen: list[tuple[str, str]] | None) -> Json:
+    if chosen is None:
+        return {"_id": row[0], **orjson.loads(row[2])}
+    out: Json = {"_id": row[0]}
+    for (name, path), value in zip(chosen, row[2:], strict=True):
+        out[name] = row[0] if path == "$id" else (orjson.loads(value) if value is not None else None)
+    return out
+
+
+def _value(v: Any) -> Any:
+    return iso(v) if isinstance(v, datetime) else v
+
+
+def _plain(record: Any) -> Json:
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return dataclasses.asdict(record)
+    return dict(record)

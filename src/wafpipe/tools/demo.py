@@ -82,8 +82,8 @@ def run_demo(directory: Path) -> int:
     from wafpipe.collector.logs import setup_logging
     from wafpipe.collector.pipeline import Collector
     from wafpipe.config.root import load_config
-    from wafpipe.sinks.duckdb.sink import DuckDBSink
-    from wafpipe.store.service import store_path
+    from wafpipe.store.connection import ReadOnlyStore
+    from wafpipe.store.service import ReadService
     from wafpipe.tools.summary import EXAMPLE_QUERIES
 
     build_demo(directory)
@@ -99,29 +99,31 @@ def run_demo(directory: Path) -> int:
         f"{report.stored} new events, {report.duplicates} already stored; "
         f"{report.files_already_done} file(s) were already done"
     )
-    store = DuckDBSink(store_path(cfg), read_only=True)
-    store.open()
-    try:
-        stats = store.stats()
+    assert cfg.store_path is not None  # the demo configuration has a duckdb sink
+    with ReadOnlyStore(cfg.store_path) as opened:
+        store = ReadService(opened.cursor)
+        stats = store.health()["store"]
         console.print(f"the store holds {stats['events']} events ({stats['security_events']} security events), "
                       f"{stats['first']} … {stats['last']}")
         kinds = Table(title="events by kind")
         kinds.add_column("event.kind")
         kinds.add_column("count", justify="right")
-        for kind, n in store.group_count("kind"):
-            kinds.add_row(Text(str(kind)), str(n))
+        for row in store.top("event.kind")["values"]:
+            kinds.add_row(Text(str(row["value"])), str(row["count"]))
         console.print(kinds)
         attacks = Table(title="attacks by type and outcome")
         attacks.add_column("attack type")
         for outcome in ("failure", "success", "unknown"):
             attacks.add_column(outcome, justify="right")
-        for attack, _ in store.group_count("attack_type", "security_event", limit=50):
-            row = dict(store.group_count("outcome", "security_event AND attack_type = ?", [attack]))
+        security = "imperva.waf.security_event:true"
+        for top in store.top("imperva.waf.attack_type", security, limit=50)["values"]:
+            attack = str(top["value"])
+            quoted = '"' + attack.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            outcomes = store.top("event.outcome", f"{security} and imperva.waf.attack_type:{quoted}")["values"]
+            row = {o["value"]: o["count"] for o in outcomes}
             attacks.add_row(Text(str(attack)), *(  # data, never markup
                 str(row.get(o, 0)) for o in ("failure", "success", "unknown")))
         console.print(attacks)
-    finally:
-        store.close()
     if report.problems:
         console.print(Text(f"problems: {dict(report.problems)}"))
     console.print("\ntry:")

@@ -55,14 +55,10 @@ import orjson
 import pyarrow.compute as pc
 
 from wafpipe.errors import SinkError
-from wafpipe.model import Event
+from wafpipe.failpoints import failpoint
+from wafpipe.model import Batch, Event
 from wafpipe.sinks.base import Sink, WriteResult
-from wafpipe.store.schema import _ARROW_SCHEMA as _ARROW_SCHEMA
-from wafpipe.store.schema import _ARROW_TYPES as _ARROW_TYPES
-from wafpipe.store.schema import _COLUMN_NAMES, COLUMNS, Column, _get, to_arrow
-from wafpipe.store.schema import _row as _row
-from wafpipe.store.schema import _str as _str
-from wafpipe.store.schema import _timestamps as _timestamps
+from wafpipe.store.schema import COLUMN_NAMES, COLUMNS, Column, to_arrow
 
 __all__ = [
     "CHECKPOINT_THRESHOLD",
@@ -99,14 +95,6 @@ _RETENTION_EVERY_S = 3600.0
 # bench store 128 MB gives 45 587 new events/s against 27 030 (same peak RSS), for a longer WAL
 # replay after a crash.
 CHECKPOINT_THRESHOLD = "128MB"
-
-
-def _ingest_stamped(ev: Event) -> bool:
-    """Whether the event's time is the ingest time (then a replay gets another ``ts``). On the
-    serialised form a byte search suffices: inside a JSON string the quotes would be escaped."""
-    if ev.json is not None:
-        return b'"timestamp_source":"ingest_time"' in ev.json
-    return _get(ev.doc, "imperva", "waf", "timestamp_source") == "ingest_time"
 
 
 class DuckDBSink(Sink):
@@ -198,20 +186,19 @@ class DuckDBSink(Sink):
         return self._con
 
     # -- writing -----------------------------------------------------------------------------
-    def write(self, batch: list[Event]) -> WriteResult:
+    def write(self, batch: Batch) -> WriteResult:
         """Insert-if-absent, committed before returning (see the module docstring)."""
         if self.read_only:
             raise SinkError(f"DuckDB store {self.path} is open read-only", hint="the collector writes")
-        if not batch:
+        if not len(batch):
             return WriteResult()
-        unique: dict[str, Event] = {}
-        for ev in batch:
-            unique.setdefault(ev.id, ev)
-        events = list(unique.values())
-        table, stable = to_arrow(events)
-        stable = stable and all(
-            not _ingest_stamped(ev) for ev in events
-        )
+        table, stable = to_arrow(batch)
+        ids = batch.ids
+        if len(set(ids)) < len(ids):  # the same id twice in one batch: the first occurrence wins
+            first: dict[str, int] = {}
+            for i, event_id in enumerate(ids):
+                first.setdefault(event_id, i)
+            table = table.take(sorted(first.values()))
         con = self._conn()
         with self._lock:
             try:
@@ -223,6 +210,7 @@ class DuckDBSink(Sink):
                     res = con.execute(INSERT_RANGE_SQL, [lo, hi]).fetchone()
                 else:
                     res = con.execute(INSERT_FULL_SQL).fetchone()
+                failpoint("sink.duckdb.after_write")
                 con.execute("COMMIT")
             except duckdb.Error as exc:
                 with contextlib.suppress(duckdb.Error):
@@ -233,6 +221,7 @@ class DuckDBSink(Sink):
                 ) from exc
             finally:
                 con.unregister("wafpipe_batch")
+        failpoint("sink.duckdb.after_commit")
         written = int(res[0]) if res else 0
         if self.retention_days is not None and time.monotonic() - self._last_retention > _RETENTION_EVERY_S:
             self.delete_older_than(self.retention_days)
@@ -290,8 +279,8 @@ class DuckDBSink(Sink):
         self, column: str, where_sql: str = "TRUE", params: Sequence[Any] = (), limit: int = 10
     ) -> list[tuple[Any, int]]:
         """Top values of one typed column (``column`` must be one of :data:`COLUMNS`)."""
-        if column not in _COLUMN_NAMES[:-1]:
-            raise SinkError(f"unknown column {column!r}", hint=f"one of {', '.join(_COLUMN_NAMES[:-1])}")
+        if column not in COLUMN_NAMES[:-1]:
+            raise SinkError(f"unknown column {column!r}", hint=f"one of {', '.join(COLUMN_NAMES[:-1])}")
         sql = f"SELECT {column}, count(*) AS n FROM events WHERE {where_sql} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?"  # noqa: S608
         return [(r[0], int(r[1])) for r in self._fetch(sql, [*params, int(limit)])]
 

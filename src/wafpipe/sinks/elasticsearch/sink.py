@@ -26,15 +26,19 @@ The event dicts themselves are not changed: other sinks see them as decoded.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
+from wafpipe.errors import SinkError
+from wafpipe.failpoints import failpoint
 from wafpipe.fields import DATASET
-from wafpipe.model import Event
-from wafpipe.sinks.base import DeadLetter, Sink, WriteResult
+from wafpipe.fields.arrow import column
+from wafpipe.model import Batch
+from wafpipe.sinks.base import Sink, WriteResult
 from wafpipe.sinks.elasticsearch.client import ClusterClient
 from wafpipe.sinks.elasticsearch.sender import Sender, SinkOptions, SinkStats
 from wafpipe.sinks.elasticsearch.spool import Spool
@@ -57,24 +61,27 @@ def target_name(namespace: str) -> str:
 class NamespaceRouter:
     """First matching rule wins; ``imperva.waf.account.id`` / ``site.id`` / ``site.tag``."""
 
-    _PATHS = {"account_id": ("account", "id"), "site_id": ("site", "id"), "site_tag": ("site", "tag")}
+    _PATHS = {"account_id": "imperva.waf.account.id", "site_id": "imperva.waf.site.id", "site_tag": "imperva.waf.site.tag"}
 
     def __init__(self, default: str, rules: list[NamespaceRule] | None = None) -> None:
         self.default = default
         self.rules = [(self._PATHS[r.match], r.value, r.namespace) for r in rules or []]
 
-    def __call__(self, doc: dict[str, Any]) -> str:
-        if not self.rules:
-            return self.default
-        waf = (doc.get("imperva") or {}).get("waf") or {}
-        for (group, leaf), value, namespace in self.rules:
-            got = (waf.get(group) or {}).get(leaf)
-            if got is not None and str(got) == value:
-                return namespace
-        return self.default
-
     def namespaces(self) -> list[str]:
+        """Every namespace this router can choose (for ``elastic setup``)."""
         return list(dict.fromkeys([self.default, *(ns for _, _, ns in self.rules)]))
+
+    def route(self, batch: Batch) -> Iterable[str]:
+        """The namespace of each event of ``batch``, read from its typed columns."""
+        if not self.rules:
+            return repeat(self.default, len(batch))
+        out = [self.default] * len(batch)
+        decided = [False] * len(batch)
+        for path, value, namespace in self.rules:
+            for i, got in enumerate(column(batch.events, path).to_pylist()):
+                if not decided[i] and got is not None and str(got) == value:
+                    out[i], decided[i] = namespace, True
+        return out
 
 
 class ClusterSink(Sink):
@@ -90,7 +97,9 @@ class ClusterSink(Sink):
         options: SinkOptions | None = None,
         state: StateRecorder | None = None,
         require_alias: bool = False,
+        engine: str = "elasticsearch",
     ) -> None:
+        self.engine = engine  # "elasticsearch" | "opensearch": names its failpoints
         self.client = client
         self._name = name
         self.router = router
@@ -128,45 +137,30 @@ class ClusterSink(Sink):
             t.start()
         self._opened = True
 
-    def write(self, batch: list[Event]) -> WriteResult:
-        if not batch:
+    def write(self, batch: Batch) -> WriteResult:
+        if not len(batch):
             return WriteResult()
+        if batch.documents is None:
+            raise SinkError(f"{self.name}: the batch has no documents", hint="a cluster sink needs them (a bug)")
         self.open()
-        dead: list[DeadLetter] = []
-        self.spool.append(self._records(batch, dead), timeout=self.opt.spool_block_timeout_s)
-        return WriteResult(spooled=len(batch) - len(dead), dead_letters=dead)
+        self.spool.append(self._records(batch), timeout=self.opt.spool_block_timeout_s)
+        failpoint(f"sink.{self.engine}.after_write")  # durable in the spool
+        return WriteResult(spooled=len(batch))
 
-    def _records(self, batch: list[Event], dead: list[DeadLetter]) -> Iterator[bytes | memoryview]:
-        """The ``_bulk`` records of ``batch`` as byte pieces; unserialisable events go to ``dead``.
+    def _records(self, batch: Batch) -> Iterator[bytes | memoryview]:
+        """The ``_bulk`` records of ``batch`` as byte pieces.
 
-        An event from a decode worker already carries its JSON (``Event.json``): the source line is
-        that JSON with ``data_stream`` appended before the closing brace, so the collector process
-        neither parses nor serialises documents (it parses one only to apply namespace rules). The
-        append is skipped when the JSON already has a ``"data_stream":`` key anywhere (a quote
-        inside a JSON string is escaped, so the pattern only matches keys): then the document is
-        merged properly."""
+        Each source line is the decode worker's JSON document with ``data_stream`` appended before
+        the closing brace, so this process neither parses nor serialises documents. The namespace
+        comes from the Batch's typed columns (only when rules exist)."""
+        assert batch.documents is not None
+        namespaces = self.router.route(batch)
         dumps = orjson.dumps
-        routed = bool(self.router.rules)
-        default = self.router.default
-        for ev in batch:
-            try:
-                namespace = self.router(ev.doc) if routed else default
-                prefix, suffix = self._prefixes.get(namespace) or self._prefix(namespace)
-                ident = dumps(ev.id)
-                js = ev.json
-                if js is None and "data_stream" not in ev.doc:
-                    js = dumps(ev.doc)
-                if js is not None and len(js) > 2 and js[-1:] == b"}" and b'"data_stream":' not in js:
-                    source: bytes | memoryview = memoryview(js)[:-1]
-                    tail = suffix
-                else:
-                    source, tail = dumps({**ev.doc, "data_stream": self._ds(namespace)}), b"\n"
-            except (TypeError, ValueError) as exc:
-                dead.append(DeadLetter(ev, f"not serialisable as JSON: {exc}"))
-                continue
-            yield prefix + ident + b"}}\n"
-            yield source
-            yield tail
+        for event_id, document, namespace in zip(batch.ids, batch.documents, namespaces, strict=True):
+            prefix, suffix = self._prefixes.get(namespace) or self._prefix(namespace)
+            yield prefix + dumps(event_id) + b"}}\n"
+            yield memoryview(document)[:-1]
+            yield suffix
 
     def flush(self, timeout: float | None = None) -> bool:
         if not self._opened:
@@ -224,6 +218,7 @@ def build_cluster_sink(entry: ElasticsearchSinkConfig | OpenSearchSinkConfig, co
         options=opts,
         state=context.state,
         require_alias=entry.type == "opensearch" and not getattr(entry, "use_data_stream", True),
+        engine=entry.type,
     )
 
 

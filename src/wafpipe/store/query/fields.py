@@ -157,3 +157,23 @@ def suggest(name: str, limit: int = 5) -> list[str]:
         out += [n for n in names if n.lower().rsplit(".", 1)[-1] == last]
         out += [n for n in names if last in n.lower().rsplit(".", 1)[-1]]
     return list(dict.fromkeys(out))[:limit]
+
+
+@cache
+def _columns_by_name() -> dict[str, str]:
+    return {c.name: c.field for c in COLUMNS}
+
+
+def document_path(name: str) -> str | None:
+    """Where an allowed field's value sits in the stored document, as a JSON path for
+    ``json_extract(doc, ?)`` (a parameter: a projection, like a filter, never splices a name into
+    SQL); ``"$id"`` for the event id, which is a column, not part of the document; None when the
+    name is not on the allow-list. A short column name (``status``) and a vendor alias of a column
+    read the column's ECS field, which every document carries."""
+    ref = allowed_fields().get(name)
+    if ref is None:
+        return None
+    field = _columns_by_name()[ref.column] if ref.column else ref.name
+    if field == "_id":
+        return "$id"
+    return _json_path(field)

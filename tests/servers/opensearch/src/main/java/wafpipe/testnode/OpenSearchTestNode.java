@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <pre>
  * java -Xmx512m -cp target/classes:target/lib/* wafpipe.testnode.OpenSearchTestNode \
  *     --dir DIR [--http-port N] [--transport-port N] [--cluster-name NAME] [--node-name NAME] \
- *     [--processors N] [--no-stdin-watch] [-E key=value]...
+ *     [--processors N] [--default-replicas N] [--no-stdin-watch] [-E key=value]...
  * </pre>
  *
  * <p>DIR holds {@code home/}, {@code data/} and {@code logs/}; start again with the same DIR to keep
@@ -60,6 +60,7 @@ public final class OpenSearchTestNode {
         String nodeName = "wafpipe-test-node";
         int processors = Math.min(2, Runtime.getRuntime().availableProcessors());
         boolean watchStdin = true;
+        int defaultReplicas = 0;
         final Map<String, String> extra = new LinkedHashMap<>();
     }
 
@@ -75,6 +76,7 @@ public final class OpenSearchTestNode {
                 case "--node-name" -> o.nodeName = value(args, ++i, a);
                 case "--processors" -> o.processors = Integer.parseInt(value(args, ++i, a));
                 case "--no-stdin-watch" -> o.watchStdin = false;
+                case "--default-replicas" -> o.defaultReplicas = Integer.parseInt(value(args, ++i, a));
                 case "-E" -> setting(o, value(args, ++i, a));
                 default -> {
                     if (a.startsWith("-E") && a.length() > 2) {
@@ -214,8 +216,6 @@ public final class OpenSearchTestNode {
                 .put("transport.type", "netty4")
                 // a busy or nearly full disk must not turn indices read-only under the tests
                 .put("cluster.routing.allocation.disk.threshold_enabled", false)
-                // one node: replicas could never be assigned, so new indices get none (health green)
-                .put("cluster.default_number_of_replicas", 0)
                 // two busy cores: size every pool from two processors and keep the big ones small
                 .put("node.processors", o.processors)
                 .put("thread_pool.search.size", Math.max(1, o.processors))
@@ -267,6 +267,14 @@ public final class OpenSearchTestNode {
                     node.injector().getInstance(org.opensearch.http.HttpServerTransport.class);
                 org.opensearch.core.common.transport.TransportAddress bound = http.boundAddress().publishAddress();
                 address = bound.getAddress() + ":" + bound.getPort();
+                // One node: a replica could never be assigned. cluster.default_number_of_replicas is
+                // read from the cluster state's settings (not from node settings), so it is set as a
+                // persistent cluster setting; indices and data-stream backing indices then get none
+                // unless a template or request asks for some, and health turns green.
+                node.client().admin().cluster().prepareUpdateSettings()
+                    .setPersistentSettings(org.opensearch.common.settings.Settings.builder()
+                        .put("cluster.default_number_of_replicas", o.defaultReplicas))
+                    .get(org.opensearch.common.unit.TimeValue.timeValueMinutes(2));
             } catch (Throwable t) {
                 int code = failed("start", t, protocol);
                 close.run();

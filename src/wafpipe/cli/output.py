@@ -1,0 +1,46 @@
+"""Event data on a terminal: never as control sequences, always readable (issue 18).
+
+Event values are attacker-controlled: a user agent can hold ``ESC]52;…`` (which makes some
+terminals write the clipboard), ``ESC[2J``, a carriage return that overwrites the line before it,
+or a right-to-left override that reorders what is shown. So every value shown by ``wafpipe
+query`` goes through one of these:
+
+* :func:`safe` for text (the table, CSV): C0 and C1 control characters, DEL, the bidirectional
+  controls and the Unicode line separators are written as escapes (``\\x1b``, ``\\u202e``);
+* :func:`json_line` for NDJSON: orjson already escapes C0; DEL, C1 and the others become JSON
+  ``\\uXXXX`` escapes, so the line stays valid JSON with the same value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029)
+_CONTROL = (*range(0x00, 0x20), *range(0x7F, 0xA0), *_BIDI)
+_TEXT = {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in _CONTROL}
+_JSON = {c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), *_BIDI)}
+
+
+def safe(text: str) -> str:
+    """``text`` with every control character written as an escape (see the module docstring)."""
+    return text.translate(_TEXT)
+
+
+def cell(value: Any) -> str:
+    """A value as one line of safe text: lists joined with ", ", objects as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(cell(v) for v in value)
+    if isinstance(value, dict):
+        return safe(orjson.dumps(value).decode())
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return safe(str(value))
+
+
+def json_line(obj: Any) -> str:
+    """One NDJSON line without a newline, safe to print to a terminal."""
+    return orjson.dumps(obj, default=str).decode().translate(_JSON)

@@ -1,0 +1,158 @@
+"""The one HTTP app (DESIGN §4): ``/api/*`` mapped one to one onto the read service, and ``/metrics``.
+
+Each ``/api`` route takes its arguments as query parameters with the read service's names and
+passes them on as text; the service checks and converts them (:mod:`wafpipe.store.limits`,
+:mod:`wafpipe.store.params`), so a wrong value gets the same message over HTTP as in the
+terminal. Routes are ``async`` and run the blocking read in a worker thread from a small pool
+(:data:`READ_THREADS`), so idle or slow connections cost no thread and reads cannot multiply.
+
+Errors are answers, never tracebacks: a query or argument error is 400
+``{"error", "column", "kind"}``; a read stopped at a bound is 400 (``timeout``, ``memory``) or 503
+(``busy``, with ``Retry-After``); a missing store or state is 503; an unknown event is 404. Only a
+bug in our code is logged with its traceback, and the client still gets a one-line 500.
+The UI of ``wafpipe serve`` will add its pages to this same app.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import anyio
+import orjson
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from wafpipe.errors import QueryError, WafpipeError
+from wafpipe.store.runner import ReadLimitError
+from wafpipe.store.service import Reader
+
+log = logging.getLogger("wafpipe.collector.api")
+
+READ_THREADS = 4
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(obj, default=str), status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(exc: BaseException) -> Response:
+    """The answer for an exception a read raised (see the module docstring)."""
+    if isinstance(exc, ReadLimitError):
+        status = 503 if exc.kind == "busy" else 400
+        headers = {"Retry-After": "1"} if exc.kind == "busy" else None
+        return _json({"error": str(exc), "column": None, "kind": exc.kind}, status, headers)
+    if isinstance(exc, QueryError):
+        return _json({"error": str(exc), "column": exc.column or None, "kind": "query"}, 400)
+    if isinstance(exc, WafpipeError):
+        return _json({"error": str(exc), "kind": "unavailable"}, 503)
+    log.error("API: unexpected error", exc_info=exc)
+    return _json({"error": "internal error; the collector's log has the details", "kind": "internal"}, 500)
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    low = value.strip().lower()
+    if low in ("1", "true", "yes"):
+        return True
+    if low in ("0", "false", "no"):
+        return False
+    raise QueryError(f"expected true or false, got {value[:20]!r}")
+
+
+def create_app(reader: Reader, metrics: Callable[[], bytes]) -> FastAPI:
+    """The app without its guard (:class:`~wafpipe.collector.api.guard.Guard` wraps it)."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    limiter: list[anyio.CapacityLimiter] = []
+
+    async def call(fn: Callable[..., Any], **kwargs: Any) -> Response:
+        if not limiter:
+            limiter.append(anyio.CapacityLimiter(READ_THREADS))
+        try:
+            result = await anyio.to_thread.run_sync(partial(fn, **kwargs), limiter=limiter[0])
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an answer
+            return error_response(exc)
+        if result is None:
+            return _json({"error": "no such event", "kind": "not_found"}, 404)
+        return _json(result)
+
+    @app.get("/api/health")
+    async def health() -> Response:
+        return await call(reader.health)
+
+    @app.get("/api/search")
+    async def search(
+        q: str = "",
+        limit: str = "100",
+        offset: str = "0",
+        since: str | None = None,
+        until: str | None = None,
+        fields: str | None = None,
+        newest_first: str | None = None,
+        after: str | None = None,
+    ) -> Response:
+        try:
+            newest = _flag(newest_first, True)
+        except QueryError as exc:
+            return error_response(exc)
+        return await call(
+            reader.search, q=q, limit=limit, offset=offset, since=since, until=until,
+            fields=fields.split(",") if fields else None, newest_first=newest, after=after,
+        )
+
+    @app.get("/api/count")
+    async def count(q: str = "", since: str | None = None, until: str | None = None) -> Response:
+        return await call(reader.count, q=q, since=since, until=until)
+
+    @app.get("/api/top")
+    async def top(
+        field: str, q: str = "", since: str | None = None, until: str | None = None, limit: str = "10"
+    ) -> Response:
+        return await call(reader.top, field=field, q=q, since=since, until=until, limit=limit)
+
+    @app.get("/api/histogram")
+    async def histogram(
+        q: str = "", since: str | None = None, until: str | None = None, interval: str | None = None
+    ) -> Response:
+        return await call(reader.histogram, q=q, since=since, until=until, interval=interval)
+
+    @app.get("/api/events/{event_id}")
+    async def event(event_id: str) -> Response:
+        return await call(reader.event, id=event_id)
+
+    @app.get("/api/files")
+    async def files(status: str | None = None, source: str | None = None, limit: str = "100") -> Response:
+        return await call(reader.files, status=status, source=source, limit=limit)
+
+    @app.get("/api/deadletters")
+    async def dead_letters(
+        kind: str | None = None, limit: str = "100", include_replayed: str | None = None
+    ) -> Response:
+        try:
+            replayed = _flag(include_replayed, False)
+        except QueryError as exc:
+            return error_response(exc)
+        return await call(reader.dead_letters, kind=kind, limit=limit, include_replayed=replayed)
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(metrics(), media_type=METRICS_TYPE)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        missing = [str(e.get("loc", ["", "?"])[-1]) for e in exc.errors()]
+        return _json({"error": f"missing or invalid parameter: {', '.join(missing)}", "column": None, "kind": "query"}, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
+        return _json({"error": message}, exc.status_code)
+
+    return app

@@ -1,0 +1,84 @@
+"""Who may talk to the API: the Host header and the bearer token, checked before any route runs.
+
+Both checks sit in one ASGI middleware in front of the whole app, so every route — the ones of
+today, the UI's later, and paths that do not exist — is covered without each route remembering to
+ask; an unknown path without a token is a 401, not a 404 that maps the API for a stranger.
+
+* **Host.** A web page can make a browser send requests to 127.0.0.1 under its own host name (DNS
+  rebinding); only the bound address and the loopback names are accepted, so such a page never
+  reaches a route. The port is not compared (a local proxy may change it).
+* **Token.** ``Authorization: Bearer <token>``, compared in constant time. ``/metrics`` may be
+  opened without it only when ``[api] metrics_without_token = true``.
+
+Refusals are small JSON bodies with no echo of what was sent (the text of a header may hold
+control characters meant for a terminal that reads the log).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+import orjson
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def host_name(value: str) -> str:
+    """``example:8080`` → ``example``; ``[::1]:8080`` → ``::1``; lower case."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else ""
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class Guard:
+    """ASGI middleware: Host check, then the token (see the module docstring)."""
+
+    def __init__(
+        self, app: ASGIApp, *, token: str, hosts: Iterable[str], open_paths: Iterable[str] = ()
+    ) -> None:
+        self.app = app
+        self._token = token.encode()
+        self._hosts = {h.lower() for h in (*hosts, *LOOPBACK_NAMES)}
+        self._open = frozenset(open_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v for k, v in scope.get("headers") or []}
+        host = headers.get(b"host", b"").decode("latin-1")
+        if host_name(host) not in self._hosts:
+            await _refuse(send, 400, "the Host header does not name this server; use http://127.0.0.1:<port>/")
+            return
+        if scope.get("path") not in self._open and not self._authorized(headers.get(b"authorization", b"")):
+            await _refuse(
+                send,
+                401,
+                "missing or wrong token: send Authorization: Bearer <token> "
+                "(the token is in <data_dir>/api.token, or $WAFPIPE_API_TOKEN)",
+                [(b"www-authenticate", b'Bearer realm="wafpipe"')],
+            )
+            return
+        await self.app(scope, receive, send)
+
+    def _authorized(self, header: bytes) -> bool:
+        scheme, _, given = header.partition(b" ")
+        if scheme.lower() != b"bearer":
+            return False
+        return hmac.compare_digest(given.strip(), self._token)
+
+
+async def _refuse(send: Send, status: int, message: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = orjson.dumps({"error": message})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})

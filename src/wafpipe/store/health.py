@@ -1,0 +1,90 @@
+"""``health``: one answer to "is everything fine, and if not, what needs me?" (DESIGN §4).
+
+Version 1's ``/health`` said ``ok`` while problems were outstanding (issue 18). Here the status is
+``degraded`` whenever something needs a person, and ``problems`` lists each thing in one line:
+the collector's last error when it is newer than its last success, a component whose last error is
+newer than its last success, files that failed or were quarantined, dead letters not yet replayed,
+and possible gaps in the data. The counts and the store's totals come along so a dashboard needs
+no second call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from wafpipe.errors import WafpipeError
+from wafpipe.model import StateView
+from wafpipe.store.runner import QueryRunner
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return ts.isoformat(timespec="milliseconds") + "Z" if ts is not None else None
+
+
+def store_stats(runner: QueryRunner) -> dict[str, Any]:
+    """Events, security events, the time span and the file size of the store."""
+    rows, _ = runner.fetch(
+        "SELECT count(*), count(*) FILTER (WHERE security_event), min(ts), max(ts) FROM events"
+    )
+    n, sec, first, last = rows[0]
+    size, _ = runner.fetch("SELECT database_size, wal_size FROM pragma_database_size()")
+    return {
+        "events": int(n),
+        "security_events": int(sec),
+        "first": _iso(first),
+        "last": _iso(last),
+        "database_size": size[0][0] if size else None,
+        "wal_size": size[0][1] if size else None,
+    }
+
+
+def _record(r: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(r) and not isinstance(r, type):
+        return dataclasses.asdict(r)
+    return dict(r) if isinstance(r, Mapping) else {"value": r}
+
+
+def _component_ok(rec: dict[str, Any]) -> bool:
+    return rec.get("last_error") is None or (rec.get("last_success") or 0) > rec["last_error"]
+
+
+def build_health(
+    runner: QueryRunner | None, state: StateView | None, live: Callable[[], Mapping[str, Any]] | None
+) -> dict[str, Any]:
+    problems: list[str] = []
+    out: dict[str, Any] = {}
+    if live is not None:
+        collector = dict(live())
+        out["collector"] = collector
+        if collector.get("status") not in (None, "ok") and collector.get("last_error"):
+            problems.append(f"collector: {collector['last_error']}")
+    if runner is not None:
+        try:
+            out["store"] = store_stats(runner)
+        except WafpipeError as exc:
+            out["store"] = {"error": str(exc)}
+            problems.append(f"store: {exc}")
+    if state is not None:
+        components = {name: _record(rec) for name, rec in state.health().items()}
+        out["components"] = components
+        for name, rec in components.items():
+            if not _component_ok(rec):
+                problems.append(f"{name}: {rec.get('error') or 'failing'}")
+        files = state.file_status_counts()
+        out["files"] = files
+        for status in ("failed", "quarantined"):
+            if files.get(status):
+                problems.append(f"{files[status]} file(s) {status}")
+        dead = state.count_dead_letters()
+        out["dead_letters"] = dead
+        if dead:
+            problems.append(f"{dead} dead letter(s) not replayed (wafpipe deadletters list)")
+        gaps = [_record(g) for g in state.gaps()]
+        out["gaps"] = gaps
+        if gaps:
+            kinds = sorted({str(g.get("kind")) for g in gaps})
+            problems.append(f"{len(gaps)} possible gap(s) in the data ({', '.join(kinds)})")
+    return {"status": "degraded" if problems else "ok", "problems": problems, **out}

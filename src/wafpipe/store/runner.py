@@ -1,0 +1,186 @@
+"""Running one read with bounds on time, memory, concurrency and result size.
+
+Why each bound, and how (issue 18: reads ran the collector out of memory and stopped it):
+
+* **Time.** A timer interrupts the query's own connection (``DuckDBPyConnection.interrupt``) at
+  the deadline. DuckDB has no statement timeout; an interrupt stops only that connection's query,
+  never the writer's. The caller gets :class:`ReadLimitError` ``timeout``.
+* **Memory.** Each read runs on a fresh connection with ``operator_memory_limit`` (a
+  per-connection DuckDB setting): its sorts and hash tables spill to disk past it instead of
+  taking the memory the writer needs. What cannot spill fails with :class:`ReadLimitError`
+  ``memory``; the writer's connection is untouched. (``memory_limit`` is per instance, so it is
+  set only on the read-only instance of :class:`~wafpipe.store.connection.ReadOnlyStore`.)
+* **Concurrency.** At most ``concurrency`` reads run at once; another waits for a free slot up to
+  the query timeout, then gets ``busy`` — so no burst of requests multiplies the two bounds above.
+* **Result size.** Rows are fetched in small chunks and a caller may stop at a byte budget, so
+  Python never holds more than one page of documents.
+
+Every DuckDB error becomes a :class:`~wafpipe.errors.WafpipeError` subclass with a one-line
+message: a read never raises a bare engine exception into a web server or a terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import duckdb
+
+from wafpipe.errors import QueryError, WafpipeError
+from wafpipe.store.connection import ConnectionFactory
+from wafpipe.store.limits import DEFAULT_CONCURRENCY, DEFAULT_OPERATOR_MEMORY, DEFAULT_TIMEOUT_S
+
+log = logging.getLogger("wafpipe.store")
+
+_CHUNK = 64  # rows per fetch: small, because one document may be a megabyte
+
+
+class ReadLimitError(QueryError):
+    """A read stopped at a bound (``timeout``, ``memory``, ``busy``); nothing else is affected."""
+
+    def __init__(self, message: str, *, kind: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
+
+
+class StoreReadError(WafpipeError):
+    """The store could not answer for a reason that is not the query's (closed, I/O)."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class QueryRunner:
+    """Runs parameterised SQL built by the read service; see the module docstring."""
+
+    def __init__(
+        self,
+        connect: ConnectionFactory,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        operator_memory: str | None = DEFAULT_OPERATOR_MEMORY,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        self._connect = connect
+        self.timeout_s = timeout_s
+        self.operator_memory = operator_memory
+        self._slots = threading.BoundedSemaphore(max(1, concurrency))
+        self._lock = threading.Lock()
+        self._active: set[duckdb.DuckDBPyConnection] = set()
+        self._closed = False
+
+    def fetch(
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        *,
+        size: Callable[[tuple[Any, ...]], int] | None = None,
+        max_bytes: int | None = None,
+    ) -> tuple[list[tuple[Any, ...]], bool]:
+        """(rows, cut): every row, or — with ``size`` and ``max_bytes`` — the rows up to the first
+        one that passes the byte budget (``cut`` is then True; at least one row is returned)."""
+        if not self._slots.acquire(timeout=self.timeout_s):
+            raise ReadLimitError(
+                f"the store is busy: no read finished within {self.timeout_s:g} s",
+                kind="busy",
+                hint="retry in a moment",
+            )
+        try:
+            return self._run(sql, params, size, max_bytes)
+        finally:
+            self._slots.release()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows, _ = self.fetch(sql, params)
+        return rows[0][0] if rows else None
+
+    def _run(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        size: Callable[[tuple[Any, ...]], int] | None,
+        max_bytes: int | None,
+    ) -> tuple[list[tuple[Any, ...]], bool]:
+        cur = self._open_cursor()
+        timer = threading.Timer(self.timeout_s, _interrupt, args=(cur,))
+        timer.daemon = True
+        timer.start()
+        try:
+            res = cur.execute(sql, list(params))
+            rows: list[tuple[Any, ...]] = []
+            used = 0
+            while True:
+                chunk = res.fetchmany(_CHUNK)
+                if not chunk:
+                    return rows, False
+                for row in chunk:
+                    rows.append(row)
+                    if size is not None and max_bytes is not None:
+                        used += size(row)
+                        if used >= max_bytes:
+                            return rows, True
+        except duckdb.InterruptException:
+            if self._closed:
+                raise StoreReadError("the store is closing; the query was stopped") from None
+            raise ReadLimitError(
+                f"the query took longer than {self.timeout_s:g} s and was stopped",
+                kind="timeout",
+                hint="narrow it: a time range (--since/--until) or a typed field such as status or source.ip",
+            ) from None
+        except duckdb.OutOfMemoryException as exc:
+            raise ReadLimitError(
+                f"the query needs more memory than a read may use: {_first_line(exc)}",
+                kind="memory",
+                hint="narrow it, or ask for fewer or smaller results",
+            ) from None
+        except duckdb.Error as exc:
+            log.warning("store read failed: %s", _first_line(exc))
+            raise StoreReadError(f"the store could not answer: {_first_line(exc)}") from None
+        finally:
+            timer.cancel()
+            self._release(cur)
+
+    def _open_cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._closed:
+                raise StoreReadError("the store is closing")
+        try:
+            cur = self._connect()
+        except WafpipeError:
+            raise
+        except duckdb.Error as exc:
+            raise StoreReadError(f"the store cannot be read: {_first_line(exc)}") from None
+        try:
+            cur.execute("SET enable_progress_bar = false")
+            if self.operator_memory:
+                cur.execute("SET operator_memory_limit = ?", [self.operator_memory])
+        except duckdb.Error as exc:  # an engine without the setting still gets the time bound
+            log.debug("read connection setting refused: %s", _first_line(exc))
+        with self._lock:
+            self._active.add(cur)
+        return cur
+
+    def _release(self, cur: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            self._active.discard(cur)
+        with contextlib.suppress(duckdb.Error):
+            cur.close()
+
+    def close(self) -> None:
+        """Refuse new reads and interrupt the running ones (shutdown must not wait for a scan)."""
+        with self._lock:
+            self._closed = True
+            active = list(self._active)
+        for cur in active:
+            _interrupt(cur)
+
+
+def _interrupt(cur: duckdb.DuckDBPyConnection) -> None:
+    """Runs on the timer thread: the connection may be closed by now, which is fine."""
+    with contextlib.suppress(Exception):
+        cur.interrupt()

@@ -1,0 +1,107 @@
+"""A read that blows a bound (time, memory) gets an error, and the service answers the next read.
+
+No test waits for time to pass: the slow query is one that would run for hours (10^12 rows) unless
+the bound stops it, and the store is switched between "endless" and "ten rows" by a one-row table,
+so the outcome does not depend on how fast the machine is.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from wafpipe.errors import WafpipeError
+from wafpipe.store.runner import ReadLimitError, StoreReadError
+from wafpipe.store.schema import COLUMNS
+from wafpipe.store.service import ReadService
+
+ENDLESS = 10**12
+
+
+def _select(rows: str) -> str:
+    cols = []
+    for c in COLUMNS:
+        if c.name == "ts":
+            cols.append("TIMESTAMP '2024-06-10' + to_microseconds(i) AS ts")
+        elif c.sql_type == "VARCHAR":
+            cols.append(f"md5(i::VARCHAR) AS {c.name}")
+        elif c.sql_type == "INTEGER":
+            cols.append(f"(i % 600)::INTEGER AS {c.name}")
+        else:
+            cols.append(f"(i % 2 = 0) AS {c.name}")
+    doc = "'{\"user_agent\":{\"original\":\"agent-' || md5(i::VARCHAR) || '\"}}' AS doc"
+    return f"SELECT {', '.join(cols)}, {doc} FROM range({ENDLESS}) t(i) LIMIT {rows}"
+
+
+@pytest.fixture
+def endless() -> Iterator[duckdb.DuckDBPyConnection]:
+    """``events`` is a view whose size a one-row table sets: ten rows, or practically endless."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE size (n BIGINT)")
+    con.execute("INSERT INTO size VALUES (10)")
+    con.execute(f"CREATE VIEW events AS {_select('(SELECT n FROM size)')}")
+    yield con
+    con.close()
+
+
+def test_a_query_over_its_time_is_stopped_and_the_next_one_answers(endless: duckdb.DuckDBPyConnection) -> None:
+    svc = ReadService(endless.cursor, timeout_s=0.5)
+    assert svc.count()["count"] == 10
+    endless.execute("UPDATE size SET n = ?", [ENDLESS])
+    with pytest.raises(ReadLimitError) as info:
+        svc.count("status >= 500")
+    assert info.value.kind == "timeout" and "0.5 s" in str(info.value)
+    with pytest.raises(ReadLimitError):
+        svc.top("user_agent.original")
+    endless.execute("UPDATE size SET n = 10")
+    assert svc.count()["count"] == 10
+    assert len(svc.search(limit=5)["events"]) == 5
+
+
+def test_close_interrupts_running_reads_at_once(endless: duckdb.DuckDBPyConnection) -> None:
+    """Shutdown must not wait for a scan: ``close`` stops a read that has no deadline in sight."""
+    svc = ReadService(endless.cursor, timeout_s=3600)
+    endless.execute("UPDATE size SET n = ?", [ENDLESS])
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            svc.count("status >= 500")
+        except WafpipeError as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=read)
+    t.start()
+    deadline = time.monotonic() + 60
+    while not svc._runner._active and time.monotonic() < deadline:  # type: ignore[union-attr]  # noqa: SLF001
+        t.join(0.01)  # wait (bounded) until the read is running, observed, not guessed
+    svc.close()
+    t.join(60)
+    assert not t.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], StoreReadError)
+    with pytest.raises(StoreReadError, match="closing"):
+        svc.count()
+
+
+def test_a_query_over_its_memory_gets_an_error_and_the_next_one_answers(tmp_path: Path) -> None:
+    """A tiny memory limit with spilling off: the GROUP BY of ``top`` over 300 000 distinct values
+    cannot fit; the service says so and answers the next, small read."""
+    path = tmp_path / "m.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(f"CREATE TABLE events AS {_select('300000')}")
+    con.close()
+    ro = duckdb.connect(str(path), read_only=True, config={"memory_limit": "16MB", "temp_directory": ""})
+    try:
+        svc = ReadService(ro.cursor, operator_memory="4MB")
+        with pytest.raises(ReadLimitError) as info:
+            svc.top("user_agent.original", limit=5)
+        assert info.value.kind == "memory"
+        assert svc.count()["count"] == 300_000
+        assert [e["_id"] for e in svc.search(limit=2, fields=["_id"])["events"]]
+    finally:
+        ro.close()

@@ -1,0 +1,160 @@
+"""The read service on a real store: every operation of DESIGN §4, checked against the store itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.store.conftest import HOSTILE_UA, Built
+from wafpipe.errors import QueryError, WafpipeError
+from wafpipe.store.connection import ReadOnlyStore
+from wafpipe.store.limits import MAX_OFFSET, MAX_SEARCH
+from wafpipe.store.service import ReadService
+
+Sql = Callable[[str], list[tuple[Any, ...]]]
+
+
+@pytest.fixture
+def sql(opened: ReadOnlyStore) -> Sql:
+    """Ask the store directly, to check the service's answers."""
+
+    def run(query: str) -> list[tuple[Any, ...]]:
+        cur = opened.cursor()
+        try:
+            return cur.execute(query).fetchall()
+        finally:
+            cur.close()
+
+    return run
+
+
+def test_count_with_query_and_time_range(service: ReadService, built: Built, sql: Sql) -> None:
+    assert service.count() == {"count": built.total}
+    want = sql("SELECT count(*) FROM events WHERE status >= 400")[0][0]
+    assert service.count("http.response.status_code >= 400")["count"] == want
+    half = sql("SELECT count(*) FROM events WHERE ts >= '2024-06-10 06:30:00' AND ts < '2024-06-10 07:00:00'")
+    got = service.count(since="2024-06-10T06:30:00Z", until="2024-06-10T07:00:00+00:00")["count"]
+    assert got == half[0][0] and 0 < got < built.total
+
+
+def test_search_newest_first_with_documents(service: ReadService, built: Built, sql: Sql) -> None:
+    page = service.search(limit=5)
+    ids = [r[0] for r in sql("SELECT id FROM events ORDER BY ts DESC, id DESC LIMIT 5")]
+    assert [e["_id"] for e in page["events"]] == ids
+    assert page["events"][0]["event"]["dataset"] == "imperva.waf"  # the whole document
+    assert page["next"] is not None
+    oldest = service.search(limit=1, newest_first=False)["events"][0]["_id"]
+    assert oldest == sql("SELECT id FROM events ORDER BY ts, id LIMIT 1")[0][0]
+    assert [e["_id"] for e in service.search(limit=2, offset=3)["events"]] == ids[3:5]
+
+
+def test_search_pages_through_everything_once_with_next(service: ReadService, built: Built) -> None:
+    seen: list[str] = []
+    after = None
+    while True:
+        page = service.search(limit=97, after=after, fields=["_id"])
+        seen += [e["_id"] for e in page["events"]]
+        after = page["next"]
+        if after is None:
+            break
+    assert len(seen) == len(set(seen)) == built.total
+
+
+def test_search_fields_are_chosen_flat_and_by_the_names_asked(service: ReadService) -> None:
+    page = service.search("status:*", limit=3, fields=["@timestamp", "status", "source.ip", "related.ip", "_id"])
+    for e in page["events"]:
+        assert set(e) == {"_id", "@timestamp", "status", "source.ip", "related.ip"}
+        assert isinstance(e["status"], int) and isinstance(e["related.ip"], list)
+    with pytest.raises(QueryError, match="unknown field 'doc'"):
+        service.search(fields=["doc"])
+    with pytest.raises(QueryError, match="unknown field"):
+        service.search(fields=["source.ip'); DROP TABLE events;--"])
+
+
+def test_top_counts_values_of_allowed_fields(service: ReadService, built: Built, sql: Sql) -> None:
+    got = service.top("source.geo.country_iso_code", limit=3)
+    want = sql("SELECT country, count(*) n FROM events WHERE country IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT 3")
+    assert got == {"field": "source.geo.country_iso_code", "values": [{"value": v, "count": n} for v, n in want]}
+    statuses = service.top("status", "status >= 400", limit=50)["values"]
+    assert statuses and all(v["value"] >= 400 for v in statuses)
+    related = service.top("related.ip", limit=5)["values"]  # a list field: every element counts
+    assert related and related[0]["count"] >= related[-1]["count"]
+    assert service.top("event.dataset")["values"] == [{"value": "imperva.waf", "count": built.total}]
+    for bad in ("doc", "events; DROP TABLE events", "imperva.waf.file.header"):
+        with pytest.raises(QueryError):
+            service.top(bad)
+
+
+def test_histogram_buckets_cover_the_range_and_add_up(service: ReadService, built: Built, sql: Sql) -> None:
+    h = service.histogram(since="2024-06-10T06:00:00Z", until="2024-06-10T07:00:00Z", interval="10m")
+    assert h["interval_seconds"] == 600 and len(h["buckets"]) == 6
+    assert h["buckets"][0]["time"] == "2024-06-10T06:00:00.000Z"
+    assert sum(b["count"] for b in h["buckets"]) == built.total - 1  # the hostile event is from 2021
+    auto = service.histogram("status >= 500")
+    want = sql("SELECT count(*) FROM events WHERE status >= 500")[0][0]
+    assert sum(b["count"] for b in auto["buckets"]) == want and len(auto["buckets"]) <= 120
+    with pytest.raises(QueryError, match="buckets"):
+        service.histogram(since="2024-01-01T00:00:00Z", until="2024-12-31T00:00:00Z", interval="1m")
+    with pytest.raises(QueryError, match="interval"):
+        service.histogram(interval="5 parsecs")
+
+
+def test_event_by_id(service: ReadService) -> None:
+    first = service.search(limit=1)["events"][0]
+    assert service.event(first["_id"]) == first
+    assert service.event("no-such-event") is None
+    with pytest.raises(QueryError):
+        service.event("x' OR '1'='1")
+
+
+def test_control_characters_are_stored_as_data(service: ReadService) -> None:
+    [hit] = service.search("url.path:*red*", limit=5, fields=["user_agent.original", "url.path"])["events"]
+    assert hit["user_agent.original"] == HOSTILE_UA
+
+
+def test_files_and_dead_letters_come_from_the_state(service: ReadService) -> None:
+    files = service.files(limit=100)["files"]
+    assert len(files) == 4 and {f["status"] for f in files} == {"done"}
+    assert service.files(status="failed")["files"] == []
+    assert service.dead_letters() == {"dead_letters": []}
+
+
+def test_health_reports_the_store_and_outstanding_problems(service: ReadService, built: Built) -> None:
+    h = service.health()
+    assert h["store"]["events"] == built.total
+    assert h["files"]["done"] == 4 and h["dead_letters"] == 0
+    # the sample files are from 2024: their configurations are silent since, which is a gap to report
+    assert h["status"] == "degraded" and any("gap" in p for p in h["problems"])
+
+
+@pytest.mark.parametrize("limit", [-1, 0, 2**64, 100_000_000, MAX_SEARCH + 1, "abc", True, 1.5])
+def test_limits_out_of_range_say_the_range(service: ReadService, limit: object) -> None:
+    with pytest.raises(QueryError, match=f"from 1 to {MAX_SEARCH}"):
+        service.search(limit=limit)  # type: ignore[arg-type]
+    assert service.count()["count"] > 0  # and the service goes on
+
+
+def test_other_bounds(service: ReadService) -> None:
+    with pytest.raises(QueryError, match=f"from 0 to {MAX_OFFSET}"):
+        service.search(offset=MAX_OFFSET + 1)
+    with pytest.raises(QueryError, match="from 1 to 1000"):
+        service.top("status", limit=1001)
+    with pytest.raises(QueryError, match="characters"):
+        service.count("a" * 5000)
+    with pytest.raises(QueryError, match="ISO 8601"):
+        service.count(since="yesterday")
+    with pytest.raises(QueryError, match="later"):
+        service.count(since="2024-06-10T07:00:00Z", until="2024-06-10T06:00:00Z")
+    with pytest.raises(QueryError, match="next"):
+        service.search(after="1:x' OR 1=1")
+
+
+def test_a_service_without_store_or_state_says_so() -> None:
+    svc = ReadService(None)
+    with pytest.raises(WafpipeError, match="no embedded store"):
+        svc.count()
+    with pytest.raises(WafpipeError, match="state"):
+        svc.files()
+    assert svc.health() == {"status": "ok", "problems": []}
