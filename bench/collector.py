@@ -5,7 +5,11 @@
 * peak RSS of the whole process tree (collector + decode workers) while ingesting one big file
   (default ~100 MB and ~1 GB of decoded body), sampled from /proc every 50 ms.
 
-Run: ``.venv/bin/python bench/collector.py [--events N] [--big-mb 100,1000]``.
+* ``--baseline SRC``: the same backlog ingested by another checkout's ``src`` (e.g. the previous
+  version, ``git worktree add /tmp/v1 <commit>``) in the same run, interleaved, so a restructure's
+  effect is measured on one machine state: "before" and "after" side by side.
+
+Run: ``.venv/bin/python bench/collector.py [--events N] [--big-mb 100,1000] [--baseline SRC]``.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def ingest(root: Path, workers: int, incoming: Path) -> tuple[float, int]:
+def ingest(root: Path, workers: int, incoming: Path, src: str | None = None) -> tuple[float, int]:
     """Seconds for ``run --once`` and the peak RSS of its process tree."""
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -60,7 +64,8 @@ def ingest(root: Path, workers: int, incoming: Path) -> tuple[float, int]:
     )
     peak = 0
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "run", "-c", str(cfg), "--once"], cwd=root)
+    env = {**os.environ, **({"PYTHONPATH": src} if src else {})}
+    proc = subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "run", "-c", str(cfg), "--once"], cwd=root, env=env)
     done = threading.Event()
 
     def sample() -> None:
@@ -96,16 +101,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--big-mb", default="100,1000", help="decoded sizes of the single-file RSS runs")
+    ap.add_argument("--baseline", help="another checkout's src directory, measured in the same run")
     args = ap.parse_args()
     backlog = OUT / f"backlog-{args.events}" / "incoming"
     generate(backlog, args.events, 20)
     rates = {}
+    versions = [("this", None)] + ([("baseline", args.baseline)] if args.baseline else [])
     for workers in (1, 2):
-        secs, peak = ingest(OUT / f"run-w{workers}", workers, backlog)
-        rates[workers] = args.events / secs
-        print(f"backlog {args.events:,} events, {workers} worker(s): {secs:6.1f} s, "
-              f"{rates[workers]:9,.0f} events/s, peak RSS {peak / 2**20:6.0f} MiB", flush=True)
-    print(f"2 workers ÷ 1 worker: {rates[2] / rates[1]:.2f}×")
+        for label, src in versions:
+            secs, peak = ingest(OUT / f"run-{label}-w{workers}", workers, backlog, src)
+            rates[label, workers] = args.events / secs
+            print(f"{label:8} backlog {args.events:,} events, {workers} worker(s): {secs:6.1f} s, "
+                  f"{rates[label, workers]:9,.0f} events/s, peak RSS {peak / 2**20:6.0f} MiB", flush=True)
+    print(f"2 workers ÷ 1 worker: {rates['this', 2] / rates['this', 1]:.2f}×")
+    if args.baseline:
+        for workers in (1, 2):
+            print(f"{workers} worker(s): this ÷ baseline {rates['this', workers] / rates['baseline', workers]:.2f}×")
     for mb in (int(x) for x in args.big_mb.split(",") if x):
         events = mb * 1_000_000 // 1100  # ~1.1 kB per decoded CEF line
         folder = OUT / f"big-{mb}MB" / "incoming"

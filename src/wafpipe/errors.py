@@ -6,16 +6,36 @@ fix it, so that a user reading a log line or a dead-letter record can act withou
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
+# ``scheme://user:password@`` — everything between ``://`` and the last ``@`` of the authority.
+_USERINFO = re.compile(r"(?<=://)[^/?#\s]*@")
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` without credentials inside URLs (``https://***@host``) and without any of ``secrets``.
+
+    The one redaction of wafpipe: every error message (below), configuration error, ``elastic
+    setup`` line and log line passes through it, so a password written into a URL in ``hosts`` or
+    ``[kibana] url`` is never echoed."""
+    text = _USERINFO.sub("***@", text)
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    return text
+
 
 class WafpipeError(Exception):
-    """Base of every error wafpipe raises on purpose."""
+    """Base of every error wafpipe raises on purpose. Its message and hint are redacted
+    (:func:`redact`): an error can never carry credentials written into a URL."""
 
     hint: str = ""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))
         if hint is not None:
-            self.hint = hint
+            self.hint = redact(hint)
 
     def __str__(self) -> str:
         base = super().__str__()

@@ -2,18 +2,23 @@
 
 ``WAFPIPE_FAILPOINT=<name>:<n>`` makes the process that reaches the n-th pass of ``name`` (counted
 per process) exit at once with status 137, as a ``kill -9`` would: no cleanup, no flush, no
-``finally``. Tests then kill the rest of the process group and check that a restart loses and
+``finally`` (it writes one line, ``wafpipe: failpoint <name>:<n> hit in process <pid>``, to stderr
+first). Tests then kill the rest of the process group and check that a restart loses and
 duplicates nothing. Without the variable a failpoint costs one dictionary lookup.
 
 Names, in the order of one Batch's acknowledgement: ``decode.after_batch`` (worker),
-``spool.after_append``, ``spool.after_fsync``, ``sink.<type>.after_write`` (DuckDB: inside the
-transaction, before COMMIT; a cluster sink: durable in its spool), ``sink.duckdb.after_commit``
-(store committed), ``state.after_checkpoint``, ``source.after_ack``; in a cluster sink's sender:
-``sender.after_send``, ``sender.after_cursor``.
+``spool.after_append`` (records written to a cluster sink's spool segment, not yet fsync'd),
+``spool.after_fsync``, ``sink.<type>.after_write`` (DuckDB: inside the transaction, before COMMIT;
+a cluster sink: durable in its spool), ``sink.duckdb.after_commit`` (store committed),
+``state.after_checkpoint``, ``source.after_ack``; in a cluster sink's sender thread (in the main
+process): ``sender.after_send`` (every record of a spool chunk answered by ``_bulk``, the chunk not
+yet acknowledged) and ``sender.after_cursor`` (an acknowledgement moved the spool's cursor and the
+cursor file is written).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import Counter
@@ -55,4 +60,8 @@ def failpoint(name: str) -> None:
         _passes[name] += 1
         hit = _passes[name] == armed[1]
     if hit:
+        # One line on stderr first, so a test (or a person) knows which process stopped where:
+        # a worker's or a sender thread's exit is not the exit status of ``wafpipe run``.
+        with contextlib.suppress(OSError):
+            os.write(2, f"wafpipe: failpoint {name}:{armed[1]} hit in process {os.getpid()}\n".encode())
         os._exit(137)

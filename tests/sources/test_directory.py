@@ -220,7 +220,7 @@ bad = os.path.join(root, "1_2.log")
 src = DirectorySource(DirectorySourceConfig(path=root, poll_interval_s=0.1, stable_checks=1))
 out = {"can_open_bad": os.access(bad, os.R_OK)}
 out["snapshot"] = [r.name for r in src.snapshot_complete()]
-out["problems"] = {p: [v.kind, v.message] for p, v in src.problems.items()}
+out["problems"] = {p: [v.kind, v.reason] for p, v in src.problems.items()}
 stop, later = threading.Event(), []
 def run():
     for ref in src.watch(stop):
@@ -229,7 +229,7 @@ t = threading.Thread(target=run)
 t.start()
 time.sleep(0.6)  # several polls retry the unreadable file
 out["count_after_retries"] = src.counters["problem_permission"]
-out["retries"] = src.problems[bad].count
+out["retries"] = src.repeats[bad]
 os.chmod(bad, 0o644)  # owner may chmod without DAC override
 deadline = time.monotonic() + 5
 while "1_2.log" not in later and time.monotonic() < deadline:

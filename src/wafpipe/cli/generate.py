@@ -26,7 +26,7 @@ def generate(
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
     bad_input: Annotated[bool, typer.Option("--bad-input", help="also write broken input")] = False,
 ) -> None:
-    """Write realistic Imperva log files (every legal quirk of FORMATS.md)."""
+    """Write realistic Imperva log files (CEF, LEEF or W3C, with the quirks real Imperva files have)."""
     from wafpipe.tools import generate as gen
 
     if keygen is not None:

@@ -9,7 +9,10 @@ import typer
 
 
 def parse(
-    files: Annotated[list[Path], typer.Argument(help="Imperva log files (.log, .log.gz, any compression)")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Imperva log files (any compression), or directories: their *.log and *.log.gz files"),
+    ],
     fmt: Annotated[str, typer.Option("--format", help="auto | cef | leef | w3c")] = "auto",
     keys: Annotated[Path | None, typer.Option("--keys", help="keys directory for encrypted files")] = None,
     dead_letter: Annotated[
@@ -19,7 +22,7 @@ def parse(
     max_line_bytes: Annotated[int, typer.Option(help="longer lines are decoded from their head")] = 1 << 20,
 ) -> None:
     """Decode files to ECS NDJSON on stdout; problems go to stderr. Exit 0 only when every line of
-    every file decoded and every checksum verified."""
+    every file decoded and every checksum verified, 1 otherwise."""
     from wafpipe.tools.parse import parse_files
 
     if fmt not in ("auto", "cef", "leef", "w3c"):

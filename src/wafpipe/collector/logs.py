@@ -1,11 +1,50 @@
-"""Structured logging: human text on a terminal, one JSON object per line for log shippers."""
+"""Structured logging: human text on a terminal, one JSON object per line for log shippers.
+
+Data in log lines is escaped (:func:`escape`): a file name, a header value or a line of an event
+comes from whoever delivered the file, and a newline in it must not forge a log line, nor an escape
+sequence (``ESC]52;…`` sets the clipboard of some terminals) reach the terminal of the person
+reading the log. Both formatters escape the message they print; code that builds a message from
+data also calls :func:`escape` on the data itself, so the line is safe whichever handler prints it.
+Tracebacks are not data and keep their lines.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
+
+# Every C0 control (tab too: it can hide text), DEL, the C1 controls, and the Unicode line and
+# paragraph separators and bidirectional overrides that some viewers honour.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _one(match: re.Match[str]) -> str:
+    ch = match.group()
+    named = _NAMED.get(ch)
+    if named is not None:
+        return named
+    code = ord(ch)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def escape(value: object) -> str:
+    """``value`` as text with every control character written as a visible escape (``\\n``,
+    ``\\x1b``, ``\\u2028``). Backslashes are left alone: the aim is that data can neither end a
+    log line nor drive a terminal, and paths stay readable."""
+    text = value if isinstance(value, str) else str(value)
+    return _CONTROL.sub(_one, text) if _CONTROL.search(text) else text
+
+
+class TextFormatter(logging.Formatter):
+    """``%(asctime)s %(levelname)s %(name)s: %(message)s`` with the message escaped."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = escape(record.message)
+        return super().formatMessage(record)
 
 
 class JsonFormatter(logging.Formatter):
@@ -14,7 +53,7 @@ class JsonFormatter(logging.Formatter):
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": escape(record.getMessage()),
         }
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
@@ -26,7 +65,7 @@ def setup_logging(fmt: str = "text", level: str = "info") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("wafpipe")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -38,7 +38,7 @@ from wafpipe.fields.arrow import column
 from wafpipe.model import Batch, Context, FileRef, Problem
 from wafpipe.sinks import Sink
 from wafpipe.sinks.registry import build_sinks
-from wafpipe.sources import Source, SourceProblem
+from wafpipe.sources import Source
 from wafpipe.sources.registry import build_sources
 
 log = logging.getLogger("wafpipe.collector.pipeline")
@@ -101,10 +101,10 @@ class Collector:
         self._primary: Sink = self._duckdb() or self.sinks[0]
 
     # -- wiring --------------------------------------------------------------------------------
-    def _source_problem(self, problem: SourceProblem) -> None:
+    def _source_problem(self, problem: Problem) -> None:
         self.metrics.errors.labels(problem.kind).inc()
-        self._last_error = (clock.now(), problem.message)
-        self.state.set_health("sources", last_error=clock.now(), error=problem.message)
+        self._last_error = (clock.now(), problem.reason)
+        self.state.set_health("sources", last_error=clock.now(), error=problem.reason)
 
     def _duckdb(self) -> Any:
         from wafpipe.sinks.duckdb.sink import DuckDBSink

@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
+from wafpipe.config.files import create_private, private_dir
 from wafpipe.errors import WafpipeError
 
 
@@ -45,7 +46,7 @@ def copy_to_quarantine(
         opener, label = src, name or "unnamed"
     else:
         opener, label = partial(Path(src).open, "rb"), name or Path(src).name
-    qdir.mkdir(parents=True, exist_ok=True)
+    private_dir(qdir)
     stamp, safe = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), safe_file_name(label)
     for i in range(1, 10_000):
         target = qdir / (f"{stamp}_{safe}" if i == 1 else f"{stamp}-{i}_{safe}")
@@ -53,7 +54,7 @@ def copy_to_quarantine(
         if note.exists():
             continue
         try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = create_private(target)
         except FileExistsError:
             continue
         break
@@ -80,6 +81,6 @@ def copy_to_quarantine(
         "sha256": digest.hexdigest(),
         **dict(details or {}),
     }
-    with open(note, "x", encoding="utf-8") as fh:
+    with os.fdopen(create_private(note), "w", encoding="utf-8") as fh:  # 0600 like the copy
         json.dump(info, fh, indent=2, default=str)
     return target

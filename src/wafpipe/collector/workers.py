@@ -2,20 +2,46 @@
 
 A task is one file from a resume ordinal; its result is a stream of :class:`~wafpipe.model.Batch`
 es in line order, the last one final with the file's verdict. A Batch pickles as Arrow IPC plus
-the JSON documents. The parent bounds the number of Batches in flight, so a fast decoder cannot run
-ahead of slow sinks (back-pressure).
+the JSON documents.
+
+Why one pipe per worker, and not a shared task queue and result queue:
+
+* **A dead worker is found at once and costs only its own file.** The parent waits on every
+  worker's pipe *and* its process sentinel (:func:`multiprocessing.connection.wait`), so a worker
+  killed by the OOM killer or a ``kill -9`` is seen the moment it dies. The parent knows which task
+  that worker had, reports it (:class:`WorkerDied`) so the collector retries the file from its last
+  acknowledged ordinal, and starts a replacement. With a shared ``multiprocessing.Queue`` a worker
+  killed while holding the queue's lock, or half-way through writing a message, wedges or corrupts
+  the queue for every worker: ``run --once`` then hangs for ever.
+* **Back-pressure without a bound to tune.** A worker sends a Batch and blocks until the parent
+  reads it, so at most one decoded Batch per worker waits for the sinks, and the parent stops
+  reading (the collector holds its Batch) when a sink's spool is full.
+* **Tasks go to idle workers only**, so a big file never holds up a small one queued behind it.
+
+Shutdown and signals (DESIGN §4 "Ctrl-C stops every process cleanly"): workers ignore SIGINT (a
+Ctrl-C reaches the whole process group; the collector decides, and a worker's
+``KeyboardInterrupt`` traceback is noise). They stop when the parent sends ``None`` or closes its end
+of the pipe (a busy worker's next send fails, and it exits quietly). Workers die with the main
+process: they are children of the forkserver, which exits when the main process goes, and each
+worker asks the kernel (``PR_SET_PDEATHSIG``) to be killed when its parent exits; a worker blocked
+on its pipe also sees EOF.
 """
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import multiprocessing as mp
 import os
 import queue
-import threading
+import signal
+import sys
 import time
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +49,10 @@ from wafpipe.decode.batch import BatchBuilder
 from wafpipe.decode.reader import FileReader
 from wafpipe.failpoints import failpoint
 from wafpipe.model import Batch, FileRef, Problem
+
+log = logging.getLogger("wafpipe.collector.workers")
+
+STOP_GRACE_S = 5.0  # how long close() waits for workers to finish their batch before SIGTERM
 
 
 @dataclass
@@ -36,6 +66,25 @@ class Task:
     max_line_bytes: int = 1 << 20
     fmt: str = "auto"
     documents: bool = True  # a sink needs the JSON documents
+
+
+@dataclass(frozen=True)
+class WorkerDied:
+    """The worker decoding a task died before the task's final Batch (killed, out of memory)."""
+
+    pid: int
+    exitcode: int | None
+
+    def describe(self) -> str:
+        code = self.exitcode
+        if code is None:
+            return "died"
+        if code < 0:
+            try:
+                return f"was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"was killed by signal {-code}"
+        return f"exited with status {code}"
 
 
 def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator[Batch]:
@@ -69,90 +118,238 @@ def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator
     yield builder.build(final=True, info=reader.info, format=reader.detected_format, error=error)
 
 
-# -- process pool --------------------------------------------------------------------------------
+# -- worker process ------------------------------------------------------------------------------
 
 
-def _worker_main(tasks: Any, results: Any, batch_size: int, batch_timeout_s: float) -> None:
+class _ParentGone(Exception):
+    """The parent closed its end of the pipe (shutdown) or died."""
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this worker when its parent (the forkserver) exits, which it
+    does when the main process exits or is killed. Elsewhere the pipe's EOF is the only signal."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(0)
+
+
+def _send(conn: Connection, message: object) -> None:
+    try:
+        conn.send(message)
+    except (BrokenPipeError, ConnectionResetError, EOFError, OSError) as exc:
+        raise _ParentGone from exc
+
+
+def _worker_main(conn: Connection, batch_size: int, batch_timeout_s: float) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the collector handles Ctrl-C for everyone
+    _die_with_parent()
     while True:
-        task = tasks.get()
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
         if task is None:
             return
         try:
-            for batch in decode_task(task, batch_size, batch_timeout_s):
-                results.put((task.task_id, batch))
-        except Exception as exc:  # a bug must not kill the worker silently
-            failed = BatchBuilder(task.ref.key, task.start_ordinal).build(final=True, error=f"internal error: {exc!r}")
-            results.put((task.task_id, failed))
+            try:
+                for batch in decode_task(task, batch_size, batch_timeout_s):
+                    _send(conn, (task.task_id, batch))
+            except _ParentGone:
+                raise
+            except Exception as exc:  # a bug must not kill the worker silently
+                failed = BatchBuilder(task.ref.key, task.start_ordinal).build(
+                    final=True, error=f"internal error: {exc!r}"
+                )
+                _send(conn, (task.task_id, failed))
+        except _ParentGone:
+            return
+
+
+# -- the pool --------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Worker:
+    slot: int
+    proc: Any  # multiprocessing.Process
+    conn: Connection
+    task: Task | None = None
+    dead: bool = False
+    started: float = field(default_factory=time.monotonic)
 
 
 class DecodePool:
-    """``workers`` decode processes (0 = decode in the calling thread, used by tests/--workers 0)."""
+    """``workers`` decode processes (0 = decode in the calling thread, used by tests/--workers 0).
+
+    ``submit`` queues a task; :meth:`results` yields ``(task id, Batch)`` in each file's line order,
+    or ``(task id, WorkerDied)`` when the worker decoding that task died (a replacement is already
+    running; resubmitting the task is the caller's decision)."""
 
     def __init__(self, workers: int, batch_size: int, batch_timeout_s: float, max_chunks: int = 8) -> None:
         self.workers = workers
         self.batch_size = batch_size
         self.batch_timeout_s = batch_timeout_s
-        ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
-        self._results: Any
+        self.deaths = 0
+        self._waiting: deque[Task] = deque()
+        self._closed = False
+        self._workers: list[_Worker] = []
+        self._inline: list[Task] = []
+        self._inline_results: queue.Queue[tuple[int, Batch]] = queue.Queue(maxsize=max_chunks)
         if workers > 0:
-            self._tasks = ctx.Queue()
-            # Bounded in chunks, not per worker: each chunk holds batch_size serialised events, so
-            # this bound is what keeps the collector's memory flat however big the backlog.
-            self._results = ctx.Queue(maxsize=max(max_chunks, workers))
-            self._procs = [
-                ctx.Process(
-                    target=_worker_main,
-                    args=(self._tasks, self._results, batch_size, batch_timeout_s),
-                    daemon=True,
-                    name=f"wafpipe-decode-{i}",
-                )
-                for i in range(workers)
-            ]
-            for p in self._procs:
-                p.start()
-        else:
-            self._inline: list[Task] = []
-            self._results = queue.Queue(maxsize=max_chunks)
-            self._procs = []
-        self._lock = threading.Lock()
+            self._ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
+            self._workers = [self._spawn(i) for i in range(workers)]
 
+    # -- processes ---------------------------------------------------------------------------
+    def _spawn(self, slot: int) -> _Worker:
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(
+            target=_worker_main,
+            args=(child, self.batch_size, self.batch_timeout_s),
+            daemon=True,
+            name=f"wafpipe-decode-{slot}",
+        )
+        proc.start()
+        child.close()  # the worker holds the only other end: its death is our EOF
+        log.debug("decode worker %d started (pid %s)", slot, proc.pid)
+        return _Worker(slot, proc, parent)
+
+    def pids(self) -> list[int]:
+        return [w.proc.pid for w in self._workers if not w.dead]
+
+    # -- tasks -------------------------------------------------------------------------------
     def submit(self, task: Task) -> None:
-        if self.workers > 0:
-            self._tasks.put(task)
-        else:
+        if self.workers == 0:
             self._inline.append(task)
+            return
+        self._waiting.append(task)
+        self._dispatch()
 
-    def results(self, timeout: float) -> Iterator[tuple[int, Batch]]:
-        """(task id, Batch) pairs available now (or within ``timeout``)."""
+    def _dispatch(self) -> None:
+        for w in self._workers:
+            if not self._waiting:
+                return
+            if w.task is not None or w.dead:
+                continue
+            task = self._waiting.popleft()
+            try:
+                w.conn.send(task)
+            except OSError:  # it died; results() notices the sentinel and replaces it
+                self._waiting.appendleft(task)
+                continue
+            w.task = task
+
+    def busy(self) -> int:
+        """Tasks handed to workers or waiting for one."""
+        return len(self._waiting) + sum(1 for w in self._workers if w.task is not None)
+
+    def results(self, timeout: float) -> Iterator[tuple[int, Batch | WorkerDied]]:
+        """What is available now (or within ``timeout``): Batches and dead-worker reports."""
         if self.workers == 0:
             while self._inline:
                 task = self._inline.pop(0)
                 for batch in decode_task(task, self.batch_size, self.batch_timeout_s):
                     yield task.task_id, batch
             return
-        try:
-            yield self._results.get(timeout=timeout)
-        except queue.Empty:
-            return
-        while True:
-            try:
-                yield self._results.get_nowait()
-            except queue.Empty:
+        wait_s = timeout
+        while not self._closed:
+            by_conn = {w.conn: w for w in self._workers if w.task is not None and not w.dead}
+            by_sentinel = {w.proc.sentinel: w for w in self._workers if not w.dead}
+            ready = wait([*by_conn, *by_sentinel], timeout=wait_s)
+            if not ready:
                 return
+            wait_s = 0  # then take whatever else is ready, without waiting again
+            for obj in ready:
+                w = by_conn.get(obj) if isinstance(obj, Connection) else by_sentinel.get(obj)  # type: ignore[arg-type]
+                if w is None or w.dead:
+                    continue
+                if isinstance(obj, Connection):
+                    got = self._receive(w)
+                    if got is not None:
+                        yield got
+                        continue
+                yield from self._reap(w)
+
+    def _receive(self, w: _Worker) -> tuple[int, Batch] | None:
+        """One message from ``w``; None when its pipe is broken (it died mid-message)."""
+        try:
+            task_id, batch = w.conn.recv()
+        except (EOFError, OSError, ValueError, TypeError, AttributeError, ImportError, MemoryError):
+            return None
+        except Exception:  # an unpickling error of a torn message
+            return None
+        if batch.final:
+            w.task = None
+            self._dispatch()
+        return task_id, batch
+
+    def _reap(self, w: _Worker) -> Iterator[tuple[int, Batch | WorkerDied]]:
+        """``w`` died: hand over the complete Batches it sent first, then report its task."""
+        while w.task is not None:
+            try:
+                if not w.conn.poll(0):
+                    break
+            except OSError:
+                break
+            got = self._receive(w)
+            if got is None:
+                break
+            yield got
+        w.dead = True
+        w.proc.join(1.0)
+        died = WorkerDied(w.proc.pid, w.proc.exitcode)
+        self.deaths += 1
+        try:
+            w.conn.close()
+        except OSError:
+            pass
+        task = w.task
+        w.task = None
+        if self._closed:
+            return
+        replacement = self._spawn(w.slot)
+        self._workers[self._workers.index(w)] = replacement
+        if task is None:
+            log.warning("decode worker %s %s while idle; started a new one (pid %s)",
+                        died.pid, died.describe(), replacement.proc.pid)
+        self._dispatch()
+        if task is not None:
+            yield task.task_id, died
 
     def depth(self) -> int:
-        try:
-            return int(self._results.qsize())
-        except NotImplementedError:  # pragma: no cover - macOS
-            return 0
+        """Tasks waiting for a free worker."""
+        return len(self._waiting)
 
     def close(self) -> None:
-        for _ in self._procs:
-            self._tasks.put(None)
-        for p in self._procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.terminate()
-
-
-
+        """Stop every worker: idle ones at once, busy ones after their current batch (their next
+        send fails), stragglers after :data:`STOP_GRACE_S` with SIGTERM, then SIGKILL."""
+        if self._closed:
+            return
+        self._closed = True
+        self._waiting.clear()
+        for w in self._workers:
+            if not w.dead and w.task is None:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+            try:
+                w.conn.close()
+            except OSError:
+                pass
+        deadline = time.monotonic() + STOP_GRACE_S
+        for w in self._workers:
+            w.proc.join(max(0.0, deadline - time.monotonic()))
+        for w in self._workers:
+            if w.proc.is_alive():
+                w.proc.terminate()
+                w.proc.join(2.0)
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join(2.0)

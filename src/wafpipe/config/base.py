@@ -17,10 +17,11 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from wafpipe.errors import ConfigError
+from wafpipe.errors import ConfigError, redact
 
 PathField = Annotated[Path, Field(strict=False)]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -62,8 +63,18 @@ class _Model(BaseModel):
 
 
 def _http_url(value: str) -> str:
+    """An http(s) URL whose host and port parse. Messages show it redacted: a password written into
+    the URL (``https://user:pw@host``) is never echoed (:func:`wafpipe.errors.redact`)."""
+    shown = redact(repr(value))
     if not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+        raise ValueError(f"must be an http:// or https:// URL, got {shown}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - parsing the port is the check (out of range, not a number)
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({redact(str(exc))}), got {shown}") from None
+    if not parts.hostname:
+        raise ValueError(f"has no host name, got {shown}")
     return value.rstrip("/") if value.count("/") > 2 and value.endswith("/") else value
 
 

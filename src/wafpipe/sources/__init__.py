@@ -1,6 +1,6 @@
 """Sources: where Imperva files come from. One module per type; :mod:`.registry` lists them."""
 
 from wafpipe.model import FileRef
-from wafpipe.sources.base import Source, SourceProblem
+from wafpipe.sources.base import Source
 
-__all__ = ["FileRef", "Source", "SourceProblem"]
+__all__ = ["FileRef", "Source"]

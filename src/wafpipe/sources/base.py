@@ -6,20 +6,19 @@ decode worker reads the path, the pipeline stores the events, records the checkp
 calls :meth:`Source.ack` (which may delete or move the file, so it must come last).
 
 Problems that concern one file (unreadable, vanished) never stop a source: they are reported as a
-:class:`SourceProblem`, counted, logged once, and the file is retried on later polls.
+:class:`~wafpipe.model.Problem` (``file`` is the path, ``reason`` the whole message), counted,
+logged once, and the file is retried on later polls.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
-from wafpipe.model import FileRef
+from wafpipe.model import FileRef, Problem
 
 log = logging.getLogger("wafpipe.sources")
 
@@ -31,25 +30,14 @@ def file_key(source: str, path: str, size: int, mtime_ns: int) -> str:
     return f"{source}:{path}:{size}:{mtime_ns}"
 
 
-@dataclass
-class SourceProblem:
-    """A per-file (or per-directory) problem, kept until it goes away."""
-
-    kind: str  # permission | missing | listing | ack
-    path: str
-    message: str
-    first_seen: float = field(default_factory=time.time)
-    last_seen: float = field(default_factory=time.time)
-    count: int = 1
-
-
 class Source(ABC):
     """Base class. ``scan`` for catch-up and ``--once``, ``watch`` for the collector, ``close`` once."""
 
-    def __init__(self, name: str, on_problem: Callable[[SourceProblem], None] | None = None) -> None:
+    def __init__(self, name: str, on_problem: Callable[[Problem], None] | None = None) -> None:
         self.name = name
         self.counters: Counter[str] = Counter()
-        self.problems: dict[str, SourceProblem] = {}
+        self.problems: dict[str, Problem] = {}  # outstanding, by path
+        self.repeats: Counter[str] = Counter()  # how often each outstanding problem was seen again
         self._on_problem = on_problem
         self._problem_lock = threading.Lock()
 
@@ -78,12 +66,12 @@ class Source(ABC):
         stays unreadable does not flood the log at every poll."""
         with self._problem_lock:
             known = self.problems.get(path)
-            if known is not None and known.kind == kind and known.message == message:
-                known.last_seen = time.time()
-                known.count += 1
+            if known is not None and known.kind == kind and known.reason == message:
+                self.repeats[path] += 1
                 return
-            problem = SourceProblem(kind, path, message)
+            problem = Problem(kind, path, message)
             self.problems[path] = problem
+            self.repeats[path] = 1
             self.counters[f"problem_{kind}"] += 1
         log.warning("source %s: %s", self.name, message)
         if self._on_problem is not None:
@@ -93,5 +81,6 @@ class Source(ABC):
         """The problem with ``path`` went away (the file became readable, or vanished)."""
         with self._problem_lock:
             gone = self.problems.pop(path, None)
+            self.repeats.pop(path, None)
         if gone is not None and gone.kind == "permission":
             log.info("source %s: %s is readable now", self.name, path)

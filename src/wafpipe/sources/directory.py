@@ -40,8 +40,8 @@ import watchfiles
 from pydantic import Field, model_validator
 
 from wafpipe.config.base import PathField, SourceConfigBase
-from wafpipe.model import Component, Context, FileRef
-from wafpipe.sources.base import Source, SourceProblem, file_key
+from wafpipe.model import Component, Context, FileRef, Problem
+from wafpipe.sources.base import Source, file_key
 
 log = logging.getLogger("wafpipe.sources.directory")
 
@@ -143,7 +143,7 @@ class DirectorySource(Source):
         config: DirectorySourceConfig,
         *,
         name: str | None = None,
-        on_problem: Callable[[SourceProblem], None] | None = None,
+        on_problem: Callable[[Problem], None] | None = None,
     ) -> None:
         super().__init__(name or config.name or "directory", on_problem)
         self.config = config

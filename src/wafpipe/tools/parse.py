@@ -1,4 +1,5 @@
-"""``wafpipe parse``: files → ECS NDJSON on stdout, problems on stderr, optional dead letters."""
+"""``wafpipe parse``: files (or the Imperva files of a directory) → ECS NDJSON on stdout, problems
+on stderr, optional dead letters."""
 
 from __future__ import annotations
 
@@ -18,6 +19,36 @@ def event_json(ev: Event) -> bytes:
     return orjson.dumps({"_id": ev.id, **ev.doc})
 
 
+# What ``wafpipe parse DIR`` reads in a directory: the directory source's default patterns.
+IMPERVA_PATTERNS = ("*.log", "*.log.gz")
+
+
+def expand(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Files as given, and each directory replaced by the Imperva files in it (``*.log``,
+    ``*.log.gz``, not recursive, by name). Returns (files, messages for directories with none)."""
+    files: list[Path] = []
+    notes: list[str] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        try:
+            found = sorted(
+                {p for pattern in IMPERVA_PATTERNS for p in path.glob(pattern) if p.is_file()},
+                key=lambda p: p.name,
+            )
+        except OSError as exc:
+            notes.append(f"{path}: cannot list the directory: {exc.strerror} — hint: check permissions")
+            continue
+        if not found:
+            notes.append(
+                f"{path}: no Imperva files ({', '.join(IMPERVA_PATTERNS)}) in this directory — "
+                "hint: name the files to parse"
+            )
+        files.extend(found)
+    return files, notes
+
+
 def parse_files(
     files: list[Path],
     *,
@@ -34,6 +65,11 @@ def parse_files(
     stats = Summary()
     dl = open(dead_letter, "ab") if dead_letter else None  # noqa: SIM115 - closed below
     clean = True
+    files, notes = expand(list(files))
+    for note in notes:
+        err.write(note + "\n")
+        clean = False
+        stats.add_problem("no_files")
     try:
         for path in files:
             if not path.is_file():

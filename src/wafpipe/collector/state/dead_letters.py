@@ -68,11 +68,18 @@ class DeadLetters:
         return DeadLetterRecord(**d)
 
     def list_dead_letters(
-        self, limit: int = 100, kind: str | None = None, *, include_replayed: bool = False
+        self,
+        limit: int = 100,
+        kind: str | None = None,
+        *,
+        include_replayed: bool = False,
+        newest_first: bool = False,
     ) -> list[DeadLetterRecord]:
+        """In the order they were recorded, or the newest ``limit`` first with ``newest_first``."""
+        order = "id DESC" if newest_first else "id"
         rows = self._query(
             "SELECT * FROM dead_letters WHERE (?1 IS NULL OR kind=?1) AND (?2 OR replayed_at IS NULL) "
-            "ORDER BY id LIMIT ?3",
+            f"ORDER BY {order} LIMIT ?3",  # noqa: S608 - one of two constants
             (kind, include_replayed, limit),
         )
         return [self._dead(r) for r in rows]

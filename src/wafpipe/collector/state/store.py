@@ -25,7 +25,9 @@ copying of bad files.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -37,6 +39,7 @@ from typing import IO, Any
 from wafpipe.collector.quarantine import copy_to_quarantine, safe_file_name
 from wafpipe.collector.state.dead_letters import DeadLetters
 from wafpipe.collector.state.gaps import Gap, GapDetection
+from wafpipe.config.files import create_private, make_private, private_dir
 from wafpipe.collector.state.schema import (
     FILE_STATUSES,
     SCHEMA_VERSION,
@@ -63,14 +66,18 @@ class State(DeadLetters, GapDetection):
     """The state database under ``data_dir``; see the module docstring for the rules."""
 
     def __init__(self, data_dir: Path | str, *, filename: str = "state.sqlite") -> None:
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = private_dir(Path(data_dir))
         self.path = self.data_dir / filename
         self._lock = threading.RLock()
+        if not self.path.exists():  # created 0600 before SQLite opens it: its -wal/-shm copy that mode
+            with contextlib.suppress(FileExistsError):
+                os.close(create_private(self.path))
+        make_private(self.path)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        make_private(f"{self.path}-wal", f"{self.path}-shm")
         try:
             self._migrate()
         except BaseException:

@@ -54,6 +54,7 @@ import duckdb
 import orjson
 import pyarrow.compute as pc
 
+from wafpipe.config.files import make_private, private_dir
 from wafpipe.errors import SinkError
 from wafpipe.failpoints import failpoint
 from wafpipe.model import Batch, Event
@@ -128,7 +129,7 @@ class DuckDBSink(Sink):
                 f"no DuckDB store at {self.path}", hint="run `wafpipe run` first, or check [[sinks]] path"
             )
         if not self.read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
         try:
             con = duckdb.connect(str(self.path), read_only=self.read_only)
         except duckdb.Error as exc:
@@ -157,6 +158,8 @@ class DuckDBSink(Sink):
                 raise
             raise SinkError(f"cannot prepare DuckDB store {self.path}: {exc}") from exc
         self._con = con
+        if not self.read_only:  # private like the rest of the data directory (its .wal: the CLI's umask)
+            make_private(self.path, f"{self.path}.wal")
         if self.retention_days is not None and not self.read_only:
             self.delete_older_than(self.retention_days)
 

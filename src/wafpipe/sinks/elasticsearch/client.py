@@ -13,16 +13,18 @@ Retries are ours, not the libraries': both clients are built with ``max_retries=
 own retries have no backoff, and the sender needs to see every failure to back off with jitter.
 
 Secrets (API key, password) come from the environment through the config's ``*_env`` keys; they
-are handed to the client library and to :func:`redact`, which every message we log or raise passes
-through, so neither a log line nor an exception can carry them. Credentials written into a host URL
-(``https://user:pass@host``) are hidden the same way.
+are handed to the client library and to :func:`~wafpipe.errors.redact` (the one redaction of
+wafpipe), which every message we log or raise passes through, so neither a log line nor an exception
+can carry them. Credentials written into a host URL (``https://user:pass@host``) are hidden the same
+way.
 """
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
+
+from wafpipe.errors import redact
 
 if TYPE_CHECKING:
     from wafpipe.sinks.elasticsearch.config import ElasticsearchSinkConfig, OpenSearchSinkConfig
@@ -36,7 +38,6 @@ MAPPING_ERRORS = frozenset({
 # Statuses that say "later": overload, unavailability, and access problems an operator fixes
 # (while the data waits in the spool rather than being dead-lettered).
 TRANSIENT_STATUSES = frozenset({401, 403, 408, 429})
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 class Transient(Exception):
@@ -53,15 +54,6 @@ class Rejected(Exception):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """``text`` without any of ``secrets`` and without credentials in URLs."""
-    text = _USERINFO.sub("***@", text)
-    for s in secrets:
-        if s:
-            text = text.replace(s, "***")
-    return text
 
 
 def error_reason(error: Any) -> str:

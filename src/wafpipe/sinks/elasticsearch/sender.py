@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from wafpipe.failpoints import failpoint
 from wafpipe.sinks.elasticsearch.assets.templates import TEMPLATE
 from wafpipe.sinks.elasticsearch.client import ClusterClient, Rejected, Transient, classify, error_reason
 from wafpipe.sinks.elasticsearch.client import item as bulk_item
@@ -94,7 +95,9 @@ class Sender:
                     if not self._checked_template:
                         self._check_template()
                     if self._deliver(chunk):
-                        self.spool.ack(chunk)
+                        failpoint("sender.after_send")  # every record answered; chunk not acked
+                        if self.spool.ack(chunk):
+                            failpoint("sender.after_cursor")  # the spool's cursor is written
                     break
                 except Exception as exc:
                     self._failed(f"sender error: {type(exc).__name__}: {self.client.redact(str(exc))}")

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
-from wafpipe.errors import ConfigError
+from wafpipe.errors import ConfigError, redact
 from wafpipe.sinks.elasticsearch.assets import kibana as kb
 from wafpipe.sinks.elasticsearch.assets import templates as tpl
-from wafpipe.sinks.elasticsearch.client import ClusterClient, Transient, error_reason, make_client, redact
+from wafpipe.sinks.elasticsearch.client import ClusterClient, Transient, error_reason, make_client
 from wafpipe.sinks.elasticsearch.sink import NamespaceRouter, target_name
 
 if TYPE_CHECKING:
@@ -133,9 +133,11 @@ class Setup:
         self.out = out
         self.dry_run = dry_run
         self.failures = 0
+        self.secrets: list[str] = []  # API keys and passwords read so far: never printed
 
     def say(self, text: str) -> None:
-        self.out.write(text + "\n")
+        """Every line goes through :func:`~wafpipe.errors.redact`: no URL credentials, no secret."""
+        self.out.write(redact(text, self.secrets) + "\n")
 
     def show_request(self, method: str, url: str, body: Any) -> None:
         self.say(f"{method} {url}")
@@ -203,6 +205,7 @@ class Setup:
 
             verify = ssl.create_default_context(cafile=str(cfg.ca_file))
         secrets = [s for s in (api_key, password) if s]
+        self.secrets.extend(secrets)
         try:
             with httpx.Client(headers=headers, auth=auth, verify=verify, timeout=30.0) as http:
                 todo = self._kibana_diff(http, base, objects)
@@ -280,6 +283,8 @@ def run_setup(config: Config, *, dry_run: bool, out: TextIO) -> int:
         for entry in sinks:
             base = entry.hosts[0] if entry.hosts else "Elastic Cloud"
             client = None if dry_run else make_client(entry)
+            if client is not None:
+                setup.secrets.extend(client.secrets)
             base = client.display.split(", ")[0] if client else redact(base, [])
             try:
                 steps = (elasticsearch_steps(entry) if entry.type == "elasticsearch"  # type: ignore[arg-type]

@@ -49,6 +49,7 @@ from pathlib import Path
 import orjson
 
 from wafpipe.errors import SinkError
+from wafpipe.failpoints import failpoint
 
 SUFFIX = ".ndjson"
 _FLUSH = 1 << 20
@@ -243,10 +244,14 @@ class Spool:
                     written += _write_all(fd, buf)
                     buf.clear()
             written += _write_all(fd, buf)
+            if written:
+                failpoint("spool.after_append")  # whole batch in the segment, not yet fsync'd
             if written and self.sync:
                 os.fsync(fd)
                 if created:
                     _fsync_dir(self.dir)
+            if written:
+                failpoint("spool.after_fsync")  # durable on disk; not yet counted, not yet returned
         except BaseException as exc:
             try:
                 os.ftruncate(fd, size)  # drop the torn part: the file stays a run of whole records
@@ -312,11 +317,12 @@ class Spool:
             self._read = (seg, off + used)
         return Chunk(seg, off, off + used, data[:used], records)
 
-    def ack(self, chunk: Chunk) -> None:
-        """Every record of ``chunk`` is delivered or dead-lettered."""
+    def ack(self, chunk: Chunk) -> bool:
+        """Every record of ``chunk`` is delivered or dead-lettered. True when the cursor moved and
+        was written (False: the chunk is ahead of an unacknowledged one, or the spool is closed)."""
         with self._cond:
             if self._closed:
-                return
+                return False
             self._acked[(chunk.segment, chunk.start)] = chunk.end
             moved = False
             while True:
@@ -337,6 +343,7 @@ class Spool:
                 self._drop_delivered()
                 self._save_cursor()
                 self._cond.notify_all()
+            return moved
 
     def wait_empty(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
