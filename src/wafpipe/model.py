@@ -6,6 +6,7 @@ this module, never each other, to agree on what a file, a problem and a componen
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,9 @@ class Problem:
     fatal_to_file: bool = False  # the rest of the file could not be read
     event_id: str | None = None  # for a rejected event: its id (the raw bytes are its document)
     sink: str | None = None  # for a rejected event: the sink that refused it
+    # What replay needs to decode the line again exactly as ingest did (file identity, name, path,
+    # format, header, W3C columns and directives…): see wafpipe.decode.reader.decode_known_lines.
+    context: dict[str, Any] | None = None
 
     def message(self) -> str:
         where = self.file
@@ -67,6 +71,10 @@ class Problem:
         if self.raw is not None:
             out["raw"] = self.raw.decode("utf-8", "replace")
             out["raw_bytes"] = len(self.raw)
+            if out["raw"].encode() != self.raw:  # not UTF-8: the exact bytes too, for replay
+                out["raw_base64"] = base64.b64encode(self.raw).decode("ascii")
+        if self.context is not None:
+            out["context"] = self.context
         return out
 
 

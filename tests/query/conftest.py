@@ -5,8 +5,9 @@ a real DuckDB file once per session."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from wafpipe.decode.batch import batch_of
 from wafpipe.decode.reader import read_path
 from wafpipe.model import Event
 from wafpipe.sinks.duckdb.sink import DuckDBSink
+from wafpipe.store.service import ReadService
 
 # FORMATS.md §3.1–3.8 (public samples; copied so that tests do not need ../shared).
 LINES = [
@@ -52,10 +54,28 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Event]:
     return read_events(write_log(tmp_path_factory.mktemp("corpus") / "1234_1.log", LINES))
 
 
+class CompiledStore:
+    """The store the DuckDB sink wrote, read as the read side reads it: a compiled ``WHERE`` runs
+    on a connection of the sink's own (:meth:`count`), and :attr:`service` is the read service over
+    the same store."""
+
+    def __init__(self, sink: DuckDBSink) -> None:
+        self.sink = sink
+        self.service = ReadService(sink.cursor)
+
+    def count(self, where_sql: str = "TRUE", params: Sequence[Any] = ()) -> int:
+        cur = self.sink.cursor()
+        try:
+            row = cur.execute(f"SELECT count(*) FROM events WHERE {where_sql}", list(params)).fetchone()  # noqa: S608
+        finally:
+            cur.close()
+        return int(row[0]) if row else 0
+
+
 @pytest.fixture(scope="session")
-def store(tmp_path_factory: pytest.TempPathFactory, corpus: list[Event]) -> Iterator[DuckDBSink]:
+def store(tmp_path_factory: pytest.TempPathFactory, corpus: list[Event]) -> Iterator[CompiledStore]:
     sink = DuckDBSink(tmp_path_factory.mktemp("store") / "events.duckdb")
     sink.open()
     assert sink.write(batch_of(corpus)).written == len(corpus)
-    yield sink
+    yield CompiledStore(sink)
     sink.close()

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from tests.query.conftest import CompiledStore
 from wafpipe.fields.table import emitted_fields
 from wafpipe.model import Event
-from wafpipe.sinks.duckdb.sink import COLUMNS, DuckDBSink
+from wafpipe.sinks.duckdb.sink import COLUMNS
 from wafpipe.store.query import allowed_fields, compile_query, resolve
 from wafpipe.store.query.fields import FieldRef
 
@@ -44,7 +45,7 @@ def queries(name: str, ref: FieldRef) -> list[str]:
 
 
 @pytest.mark.parametrize("name", sorted(allowed_fields()))
-def test_every_allowed_field_compiles_and_runs(store: DuckDBSink, name: str) -> None:
+def test_every_allowed_field_compiles_and_runs(store: CompiledStore, name: str) -> None:
     ref = allowed_fields()[name]
     for q in queries(name, ref):
         where, params = compile_query(q)

@@ -11,8 +11,8 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.query.conftest import CompiledStore
 from wafpipe.errors import QueryError
-from wafpipe.sinks.duckdb.sink import DuckDBSink
 from wafpipe.store.query import allowed_fields, compile_query
 
 SOAK = 50 if os.environ.get("WAFPIPE_SOAK") else 1
@@ -85,7 +85,7 @@ def queries(draw: st.DrawFn) -> str:
 
 @settings(max_examples=300 * SOAK, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(queries())
-def test_compiled_sql_runs(store: DuckDBSink, expr: str) -> None:
+def test_compiled_sql_runs(store: CompiledStore, expr: str) -> None:
     got = _check(expr)
     if got is None:
         return

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from tests.query.conftest import CompiledStore
 from wafpipe.errors import QueryError
 from wafpipe.model import Event
-from wafpipe.sinks.duckdb.sink import DuckDBSink
 from wafpipe.store.query import caret, compile_query
 
 
@@ -163,7 +163,7 @@ CASES: list[tuple[str, Pred]] = [
 
 
 @pytest.mark.parametrize(("expr", "pred"), CASES, ids=[c[0] or "<empty>" for c in CASES])
-def test_counts_match_the_documents(store: DuckDBSink, corpus: list[Event], expr: str, pred: Pred) -> None:
+def test_counts_match_the_documents(store: CompiledStore, corpus: list[Event], expr: str, pred: Pred) -> None:
     where, params = compile_query(expr)
     assert "?" not in where or params, where
     expected = sum(1 for e in corpus if pred(e.doc))
@@ -176,30 +176,27 @@ def test_some_cases_are_not_trivial(corpus: list[Event]) -> None:
     assert len(partial) >= 40
 
 
-def test_search_returns_documents_newest_first(store: DuckDBSink, corpus: list[Event]) -> None:
-    where, params = compile_query("status:200")
-    hits = store.search(where, params, limit=10)
+def test_search_returns_documents_newest_first(store: CompiledStore, corpus: list[Event]) -> None:
+    hits = store.service.search("status:200", limit=10)["events"]
     want = sorted(
         (e for e in corpus if get(e.doc, "http.response.status_code") == 200),
         key=lambda e: ts(e.doc),
         reverse=True,
     )
-    assert [h.id for h in hits] == [e.id for e in want]
-    assert hits[0].doc == want[0].doc
-    page = store.search(where, params, limit=2, offset=1)
-    assert [h.id for h in page] == [e.id for e in want[1:3]]
-    oldest = store.search(where, params, limit=1, newest_first=False)
-    assert oldest[0].id == want[-1].id
+    assert [h["_id"] for h in hits] == [e.id for e in want]
+    assert hits[0] == {"_id": want[0].id, **want[0].doc}
+    page = store.service.search("status:200", limit=2, offset=1)["events"]
+    assert [h["_id"] for h in page] == [e.id for e in want[1:3]]
+    oldest = store.service.search("status:200", limit=1, newest_first=False)["events"]
+    assert oldest[0]["_id"] == want[-1].id
 
 
-def test_get_and_group_count(store: DuckDBSink, corpus: list[Event]) -> None:
+def test_event_and_top(store: CompiledStore, corpus: list[Event]) -> None:
     ev = corpus[3]
-    got = store.get(ev.id)
-    assert got is not None and got.doc == ev.doc
-    assert store.get("missing") is None
-    where, params = compile_query("country:*")
-    top = dict(store.group_count("country", where, params))
-    assert top == {"US": 3, "IL": 2, "UA": 1, "DE": 1}
+    assert store.service.event(ev.id) == {"_id": ev.id, **ev.doc}
+    assert store.service.event("missing") is None
+    top = store.service.top("country", "country:*")["values"]
+    assert {v["value"]: v["count"] for v in top} == {"US": 3, "IL": 2, "UA": 1, "DE": 1}
 
 
 @pytest.mark.parametrize(
@@ -217,7 +214,7 @@ def test_get_and_group_count(store: DuckDBSink, corpus: list[Event]) -> None:
         'status:"1; DROP TABLE events; --"',
     ],
 )
-def test_injection_through_field_names_is_refused(store: DuckDBSink, expr: str) -> None:
+def test_injection_through_field_names_is_refused(store: CompiledStore, expr: str) -> None:
     with pytest.raises(QueryError):
         compile_query(expr)
     assert store.count() > 0
@@ -235,13 +232,13 @@ def test_injection_through_field_names_is_refused(store: DuckDBSink, expr: str) 
         "url.path:\\_main.css",
     ],
 )
-def test_injection_through_values_is_data(store: DuckDBSink, corpus: list[Event], expr: str) -> None:
+def test_injection_through_values_is_data(store: CompiledStore, corpus: list[Event], expr: str) -> None:
     where, params = compile_query(expr)
     assert store.count(where, params) == 0
     assert store.count() == len(corpus)
 
 
-def test_unknown_field_names_it_and_suggests(store: DuckDBSink) -> None:
+def test_unknown_field_names_it_and_suggests(store: CompiledStore) -> None:
     with pytest.raises(QueryError) as info:
         compile_query("site:x and stauts:200")
     err = info.value

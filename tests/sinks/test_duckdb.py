@@ -18,10 +18,10 @@ from wafpipe.decode.batch import batch_of
 from wafpipe.decode.cef import decode_cef
 from wafpipe.decode.mapping import FileContext, to_ecs
 from wafpipe.decode.reader import read_path
-from wafpipe.errors import SinkError
+from wafpipe.errors import QueryError, SinkError
 from wafpipe.model import Event
 from wafpipe.sinks.duckdb.sink import DuckDBSink
-from wafpipe.store.query import compile_query
+from wafpipe.store.service import ReadService
 
 LINE = (
     "CEF:0|Incapsula|SIEMintegration|1|1|SQL Injection|0| sourceServiceName=shop.example.com siteid=61539044 "
@@ -38,6 +38,21 @@ def make_doc(start_ms: int = 1624459989430, **waf: object) -> dict[str, object]:
 
 def ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
+
+
+class Reads:
+    """What the store holds, asked through the read side (:mod:`wafpipe.store`) over the sink's
+    own connection, as the collector does: the sink itself only writes."""
+
+    def __init__(self, sink: DuckDBSink) -> None:
+        self.service = ReadService(sink.cursor)
+
+    def count(self, q: str = "") -> int:
+        return int(self.service.count(q)["count"])
+
+    def get(self, event_id: str) -> Event | None:
+        found = self.service.event(event_id)
+        return None if found is None else Event(found.pop("_id"), found)
 
 
 @pytest.fixture
@@ -93,11 +108,10 @@ def test_duplicates_across_batches_keep_the_first_document(sink: DuckDBSink) -> 
     assert sink.write(batch_of([Event("x", first)])).written == 1
     res = sink.write(batch_of([Event("x", second), Event("y", make_doc(1624459989431))]))
     assert (res.written, res.duplicates) == (1, 1)
-    assert sink.count() == 2
-    got = sink.get("x")
+    assert Reads(sink).count() == 2
+    got = Reads(sink).get("x")
     assert got is not None and got.doc == first
-    where, params = compile_query('site:"changed.example.com"')
-    assert sink.count(where, params) == 0
+    assert Reads(sink).count('site:"changed.example.com"') == 0
 
 
 def test_duplicates_inside_one_batch_collapse_to_the_first(sink: DuckDBSink) -> None:
@@ -105,7 +119,7 @@ def test_duplicates_inside_one_batch_collapse_to_the_first(sink: DuckDBSink) -> 
     second["message"] = "second"
     res = sink.write(batch_of([Event("x", first), Event("x", second), Event("x", second)]))
     assert (res.written, res.duplicates) == (1, 2)
-    got = sink.get("x")
+    got = Reads(sink).get("x")
     assert got is not None and "message" not in got.doc
 
 
@@ -122,7 +136,7 @@ def test_replay_of_a_real_file_is_harmless(tmp_path: Path, sink: DuckDBSink) -> 
     again = [i for i in read_path(tmp_path / "copy.log").items() if isinstance(i, Event)]
     res = sink.write(batch_of(again[10:30]))
     assert (res.written, res.duplicates) == (0, 20)
-    assert sink.count() == 51
+    assert Reads(sink).count() == 51
 
 
 def test_ingest_time_documents_are_deduplicated_over_the_whole_table(sink: DuckDBSink) -> None:
@@ -134,7 +148,7 @@ def test_ingest_time_documents_are_deduplicated_over_the_whole_table(sink: DuckD
     assert sink.write(batch_of([Event("i", old), Event("other", make_doc())])).written == 2
     res = sink.write(batch_of([Event("i", replay), Event("new", make_doc(1624459989999))]))
     assert (res.written, res.duplicates) == (1, 1)
-    got = sink.get("i")
+    got = Reads(sink).get("i")
     assert got is not None and got.doc["@timestamp"] == "2024-01-01T00:00:00.000Z"
 
 
@@ -155,8 +169,7 @@ def test_odd_values_do_not_lose_the_event(sink: DuckDBSink) -> None:
     doc["@timestamp"] = "garbage"
     doc["source"] = {"ip": ["1.2.3.4", "5.6.7.8"]}
     assert sink.write(batch_of([Event("odd", doc)])).written == 1
-    where, params = compile_query("status:*")
-    assert sink.count(where, params) == 0
+    assert Reads(sink).count("status:*") == 0
     assert sink.write(batch_of([])).written == 0
 
 
@@ -184,7 +197,7 @@ def test_durable_on_return_without_close(tmp_path: Path) -> None:
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
     with DuckDBSink(path, read_only=True) as ro:
-        assert ro.count() == 500
+        assert Reads(ro).count() == 500
 
 
 def test_retention_deletes_by_age(tmp_path: Path) -> None:
@@ -198,10 +211,10 @@ def test_retention_deletes_by_age(tmp_path: Path) -> None:
             ]
         ))
         assert s.delete_older_than(30) == 1
-        assert s.get("old") is None and s.get("new") is not None
+        assert Reads(s).get("old") is None and Reads(s).get("new") is not None
         s.write(batch_of([Event("old2", make_doc(ms(now - timedelta(days=10))))]))
     with DuckDBSink(path, retention_days=5) as s:  # applied on open
-        assert s.count() == 1 and s.get("new") is not None
+        assert Reads(s).count() == 1 and Reads(s).get("new") is not None
 
 
 def test_read_only_open(tmp_path: Path) -> None:
@@ -209,8 +222,8 @@ def test_read_only_open(tmp_path: Path) -> None:
     with DuckDBSink(path) as s:
         s.write(batch_of([Event("a", make_doc())]))
     with DuckDBSink(path, read_only=True) as ro:
-        assert ro.count() == 1
-        assert ro.stats()["events"] == 1 and ro.stats()["read_only"] is True
+        assert Reads(ro).count() == 1
+        assert Reads(ro).service.health()["store"]["events"] == 1 and ro.read_only is True
         with pytest.raises(SinkError, match="read-only"):
             ro.write(batch_of([Event("b", make_doc())]))
         with pytest.raises(SinkError, match="read-only"):
@@ -244,7 +257,7 @@ def test_second_process_is_refused_while_the_writer_holds_the_store(tmp_path: Pa
         holder.kill()
         holder.wait()
     with DuckDBSink(path, read_only=True) as ro:  # free again
-        assert ro.count() == 0
+        assert Reads(ro).count() == 0
 
 
 def test_memory_limit_and_threads_are_applied(tmp_path: Path) -> None:
@@ -262,12 +275,13 @@ def test_stats_and_close_twice(sink: DuckDBSink) -> None:
     sink.write(batch_of(
         [Event("a", make_doc(1624459989430)), Event("b", make_doc(1718000000123, security_event=False))]
     ))
-    st = sink.stats()
+    reads = Reads(sink).service
+    st = reads.health()["store"]
     assert st["events"] == 2 and st["security_events"] == 1
     assert st["first"] == "2021-06-23T14:53:09.430Z" and st["last"] == "2024-06-10T06:13:20.123Z"
-    assert sink.group_count("kind") == [("alert", 2)]
-    with pytest.raises(SinkError):
-        sink.group_count("doc; DROP TABLE events")
+    assert reads.top("event.kind")["values"] == [{"value": "alert", "count": 2}]
+    with pytest.raises(QueryError):
+        reads.top("doc; DROP TABLE events")
     sink.close()
     sink.close()
 

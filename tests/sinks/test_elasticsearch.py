@@ -6,6 +6,7 @@ dead letters, outages, crashes, back-pressure, secrets and TLS. No mocks: real H
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import pickle
@@ -215,7 +216,7 @@ def test_mapping_errors_are_dead_lettered_with_the_reason(
     assert dead["bad-ip"].kind == "sink_rejected" and dead["bad-ip"].record["sink"] == "elasticsearch"
     assert "failed to parse field [source.ip] of type [ip]" in (dead["bad-ip"].reason or "")
     assert "http.response.status_code" in (dead["bad-long"].reason or "")
-    assert dead["bad-ip"].record["document"]["source"]["ip"] == "not-an-ip"
+    assert json.loads(dead["bad-ip"].record["raw"])["source"]["ip"] == "not-an-ip"  # the document, as sent
 
 
 def test_cluster_down_for_a_whole_run_spools_then_delivers(tmp_path: Path, es: ElasticsearchServer) -> None:

@@ -59,6 +59,7 @@ class Built:
 def build(root: Path, *, events: int = GENERATED) -> Built:
     """Generate, add the hostile file, ingest with ``run --once``."""
     (root / "wafpipe.toml").write_text(CONFIG)
+    (root / "wafpipe.toml").chmod(0o600)
     res = wafpipe("generate", "--out", "incoming", "--events", str(events), "--files", "3", "--seed", "7",
                   "--attack-ratio", "0.3", "--start", "2024-06-10T06:00:00Z", "--end", "2024-06-10T07:00:00Z",
                   cwd=root)

@@ -35,7 +35,7 @@ def _select(rows: str) -> str:
         else:
             cols.append(f"(i % 2 = 0) AS {c.name}")
     doc = "'{\"user_agent\":{\"original\":\"agent-' || md5(i::VARCHAR) || '\"}}' AS doc"
-    return f"SELECT {', '.join(cols)}, {doc} FROM range({ENDLESS}) t(i) LIMIT {rows}"
+    return f"SELECT {', '.join(cols)}, {doc} FROM range({ENDLESS}) t(i) LIMIT {rows}"  # noqa: S608 - test data
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def endless() -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect()
     con.execute("CREATE TABLE size (n BIGINT)")
     con.execute("INSERT INTO size VALUES (10)")
-    con.execute(f"CREATE VIEW events AS {_select('(SELECT n FROM size)')}")
+    con.execute("CREATE VIEW events AS " + _select("(SELECT n FROM size)"))  # noqa: S608 - test data
     yield con
     con.close()
 
@@ -93,7 +93,7 @@ def test_a_query_over_its_memory_gets_an_error_and_the_next_one_answers(tmp_path
     cannot fit; the service says so and answers the next, small read."""
     path = tmp_path / "m.duckdb"
     con = duckdb.connect(str(path))
-    con.execute(f"CREATE TABLE events AS {_select('300000')}")
+    con.execute("CREATE TABLE events AS " + _select("300000"))
     con.close()
     ro = duckdb.connect(str(path), read_only=True, config={"memory_limit": "16MB", "temp_directory": ""})
     try:

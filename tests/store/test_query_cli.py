@@ -59,7 +59,7 @@ def test_control_characters_never_reach_the_terminal(built: Built) -> None:
     for res in (table, csv_out, ndjson):
         assert res.returncode == 0, res.stderr
         assert not any(c in res.stdout for c in RAW_CONTROLS), repr(res.stdout)
-    assert "\\x1b]52;c;SGVsbG8=\\x07agent\\x1b[2J\\rX\\u202eZ" in table.stdout
+    assert "\\x1b]52;c;SGVsbG8=\\x07agent\\x1b[2J\\x0dX\\u202eZ" in table.stdout
     assert "/x\\x9b31mred" in table.stdout
     [row] = list(csv.DictReader(io.StringIO(csv_out.stdout)))
     assert row["user_agent.original"] == safe(HOSTILE_UA)

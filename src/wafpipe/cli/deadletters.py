@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from wafpipe.cli.common import EXIT_DATA, EXIT_OK, ConfigOpt, load
+from wafpipe.cli.common import EXIT_DATA, EXIT_OK, EXIT_USAGE, ConfigOpt, error, load
 
 deadletters_app = typer.Typer(help="Dead-letter records: lines and events that could not be stored.")
 
@@ -14,32 +14,43 @@ deadletters_app = typer.Typer(help="Dead-letter records: lines and events that c
 @deadletters_app.command("list")
 def deadletters_list(
     config: ConfigOpt = None,
-    limit: Annotated[int, typer.Option()] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many records")] = 50,
     kind: Annotated[str | None, typer.Option(help="decode, cut_line, sink_rejected…")] = None,
+    replayed: Annotated[bool, typer.Option("--replayed", help="include records already replayed")] = False,
 ) -> None:
-    """Show dead-letter records (newest first) as NDJSON."""
-    import orjson
-
+    """Show dead-letter records, newest first, as NDJSON."""
+    from wafpipe.cli.output import json_line
     from wafpipe.collector.state.store import State
 
     cfg = load(config)
     with State(cfg.data_dir) as state:
-        for rec in state.list_dead_letters(limit=limit, kind=kind):
-            typer.echo(orjson.dumps({"id": rec.id, "created_at": rec.created_at, **rec.record}).decode())
+        for rec in state.list_dead_letters(limit=limit, kind=kind, include_replayed=replayed, newest_first=True):
+            typer.echo(json_line({"id": rec.id, "created_at": rec.created_at, **rec.record}))
 
 
 @deadletters_app.command("replay")
 def deadletters_replay(
     config: ConfigOpt = None,
-    kind: Annotated[str | None, typer.Option(help="only this kind")] = None,
+    kind: Annotated[str | None, typer.Option(help="only this kind (decode, cut_line, sink_rejected…)")] = None,
 ) -> None:
-    """Decode dead-lettered lines again (after a fix) and store those that now decode."""
-    from wafpipe.collector.replay import replay_dead_letters
+    """Send dead letters again once their cause is fixed: lines are decoded again as ingest decodes
+    them, rejected documents go back to their sink. Stop the collector first. Exit 0 when every
+    record went through, 1 when some still fail, 2 when a collector is running."""
+    from wafpipe.collector.replay import CollectorRunning, replay_dead_letters
+    from wafpipe.errors import ConfigError, WafpipeError
 
     cfg = load(config)
-    replayed, still_bad = replay_dead_letters(cfg, kind)
-    typer.echo(f"replayed {replayed}, still failing {still_bad}")
-    raise typer.Exit(EXIT_OK if still_bad == 0 else EXIT_DATA)
+    try:
+        report = replay_dead_letters(cfg, kind)
+    except (CollectorRunning, ConfigError) as exc:
+        raise error(f"error: {exc}", EXIT_USAGE) from None
+    except WafpipeError as exc:  # a sink that cannot be opened (the store locked by another process…)
+        raise error(f"error: {exc}", EXIT_DATA) from None
+    from wafpipe.cli.output import safe
+
+    for line in report.lines():
+        typer.echo(safe(line))
+    raise typer.Exit(EXIT_OK if report.still_failing == 0 else EXIT_DATA)
 
 
 def register(app: typer.Typer) -> None:

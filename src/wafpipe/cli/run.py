@@ -1,12 +1,20 @@
-"""``wafpipe run``: the collector."""
+"""``wafpipe run``: the collector.
+
+Exit codes (DESIGN §4): 0 ok; 1 data problems (quarantined, dead-lettered, unreadable input, an
+empty file) or a sink that cannot make data durable; 2 configuration or usage error, including a
+source path that does not exist with ``--once``; 3 events still spooled undelivered at the end of
+``--once``; 130 interrupted (Ctrl-C) before the work was done. No traceback on Ctrl-C, whenever it
+comes.
+"""
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated
 
 import typer
 
-from wafpipe.cli.common import EXIT_DATA, EXIT_USAGE, ConfigOpt, load, setup_logging
+from wafpipe.cli.common import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, ConfigOpt, load, setup_logging
 
 
 def run(
@@ -15,6 +23,15 @@ def run(
     workers: Annotated[int | None, typer.Option(help="decode worker processes (0 = in-process)")] = None,
 ) -> None:
     """The collector: watch the sources, decode, store exactly once."""
+    try:
+        _run(config, once, workers)
+    except KeyboardInterrupt:  # Ctrl-C before the collector took over the signal
+        typer.echo("interrupted before the collector started; nothing was read", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _run(config: ConfigOpt, once: bool, workers: int | None) -> None:
+    from wafpipe.collector.logs import escape
     from wafpipe.collector.pipeline import Collector
     from wafpipe.errors import ConfigError, WafpipeError
 
@@ -23,20 +40,33 @@ def run(
     try:
         collector = Collector(cfg, workers=workers)
     except ConfigError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
+        typer.echo(f"configuration error: {escape(exc)}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     try:
         report = collector.run(once=once)
+    except ConfigError as exc:  # e.g. the API port is taken
+        typer.echo(f"configuration error: {escape(exc)}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     except WafpipeError as exc:  # a sink that cannot make data durable (disk full, …): stop cleanly
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {escape(exc)}", err=True)
         raise typer.Exit(EXIT_DATA) from None
-    typer.echo(
-        f"files done {report.files_done}, failed {report.files_failed}, quarantined {report.files_quarantined}; "
-        f"events {report.events}, stored {report.stored}, duplicates {report.duplicates}"
-        + (f"; problems {dict(report.problems)}" if report.problems else ""),
-        err=True,
-    )
+    finally:
+        # From here on a Ctrl-C has nothing left to stop: ignore it rather than print a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if report.usage_error:
+        typer.echo(f"error: {escape(report.usage_error)} (check the source's path in {cfg_name(config)})", err=True)
+        raise typer.Exit(report.exit_code)
+    if report.interrupted:
+        typer.echo(report.interruption(), err=True)
+    elif report.files_left:  # a spool stayed full: files were left for the next run
+        typer.echo(f"stopped with {report.files_left} file(s) left: a sink's spool stayed full; run again "
+                   "when the cluster takes data", err=True)
+    typer.echo(report.summary(), err=True)
     raise typer.Exit(report.exit_code)
+
+
+def cfg_name(config: ConfigOpt) -> str:
+    return str(config) if config is not None else "wafpipe.toml"
 
 
 def register(app: typer.Typer) -> None:

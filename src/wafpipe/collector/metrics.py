@@ -21,6 +21,12 @@ class Metrics:
         self.lag = Gauge("wafpipe_lag_seconds", "Age of the newest stored event", registry=r)
         self.queue_depth = Gauge("wafpipe_queue_depth", "Items waiting", ["queue"], registry=r)
         self.files_pending = Gauge("wafpipe_files_pending", "Files seen but not yet done", registry=r)
+        self.backpressure = Gauge(
+            "wafpipe_backpressure", "1 while a full sink spool holds the collector back", registry=r
+        )
+        self.worker_restarts = Counter(
+            "wafpipe_decode_worker_restarts_total", "Decode workers that died and were replaced", registry=r
+        )
         self.last_success = Gauge(
             "wafpipe_last_success_timestamp_seconds", "When a batch was last acknowledged", registry=r
         )

@@ -1,56 +1,360 @@
-"""``wafpipe deadletters replay``: decode dead-lettered lines again after a fix, and store those that
-now decode, with the ids they would have had."""
+"""``wafpipe deadletters replay``: send dead letters again once their cause is fixed.
+
+Every kind replays through the code that made it:
+
+* ``decode`` — the line goes through the same reader as ingest (:func:`wafpipe.decode.reader.
+  decode_known_lines`) with the context recorded when the problem was met (file identity, name,
+  path, format, header, W3C columns and directives, ingest time), so an event that decodes now gets
+  exactly the id and document ingest would have given it, and is written to every sink. Records
+  written before the context was recorded fall back to the state's file record and the line's own
+  format marker.
+* ``cut_line`` — the line was cut short by a container fault, so its recorded bytes are only a head.
+  Replay reads the file again at its recorded path; once the complete file is there (fetched again),
+  the whole line at that ordinal is decoded with the recorded context: the id ingest of a complete
+  file gives.
+* ``sink_rejected`` — the document (as sent, in ``raw``) goes back to the sink named in the record,
+  under its event id, once the cause is fixed (a mapping or template changed). A document the sink
+  rejects again stays a dead letter, with the new reason.
+* Records about a whole file (``empty``, …) hold no line: there is nothing to send, and they are
+  reported as still failing with that reason.
+
+Replay needs the sinks for itself: the embedded store allows one writer, so it refuses to run while a
+collector runs on the same data directory (:class:`CollectorRunning`).
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from wafpipe.collector.state.schema import DeadLetterRecord
+from wafpipe.collector.state.store import State
 from wafpipe.config.root import Config
-from wafpipe.errors import WafpipeError
-from wafpipe.store.client import find_running
+from wafpipe.decode.batch import batch_of
+from wafpipe.decode.detect import detect_format
+from wafpipe.decode.reader import decode_known_lines
+from wafpipe.errors import ContainerError, WafpipeError
+from wafpipe.imperva.container import BodyLine, ImpervaFile
+from wafpipe.model import Context, Event, Problem
+from wafpipe.sinks import Sink
+from wafpipe.sinks.registry import build_sinks
+from wafpipe.store.client import API_FILE
+
+LINE_KINDS = ("decode", "cut_line")
+MAX_RECORDS = 1_000_000
 
 
-def replay_dead_letters(cfg: Config, kind: str | None) -> tuple[int, int]:
-    """Decode dead-lettered raw lines again and store those that now decode, with the ids they
-    would have had (file identity from the state, the line's ordinal)."""
-    from wafpipe.collector.state.store import State
-    from wafpipe.decode.cef import decode_cef
-    from wafpipe.decode.leef import decode_leef
-    from wafpipe.decode.mapping import FileContext, to_ecs
-    from wafpipe.errors import DecodeError
-    from wafpipe.imperva.ids import event_id
-    from wafpipe.decode.batch import batch_of
-    from wafpipe.model import Context, Event
-    from wafpipe.sinks.registry import build_sinks
+class CollectorRunning(WafpipeError):
+    """A collector owns the data directory (and its embedded store): replay must wait."""
 
-    if find_running(cfg.data_dir) is not None:
-        raise WafpipeError("a collector is running; stop it before replaying dead letters")
-    replayed, still_bad = 0, 0
+
+@dataclass
+class KindOutcome:
+    replayed: int = 0
+    still_failing: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)  # why they still fail → how many
+
+    def fail(self, reason: str) -> None:
+        self.still_failing += 1
+        self.reasons[reason] += 1
+
+
+@dataclass
+class ReplayReport:
+    """Per dead-letter kind: how many were replayed, how many still fail and why."""
+
+    kinds: dict[str, KindOutcome] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def kind(self, kind: str) -> KindOutcome:
+        return self.kinds.setdefault(kind, KindOutcome())
+
+    @property
+    def replayed(self) -> int:
+        return sum(k.replayed for k in self.kinds.values())
+
+    @property
+    def still_failing(self) -> int:
+        return sum(k.still_failing for k in self.kinds.values())
+
+    def lines(self) -> list[str]:
+        out = []
+        for name in sorted(self.kinds):
+            k = self.kinds[name]
+            out.append(f"{name}: replayed {k.replayed}, still failing {k.still_failing}")
+            for reason, n in k.reasons.most_common(5):
+                out.append(f"  {n} × {reason}")
+            if len(k.reasons) > 5:
+                out.append(f"  … and {len(k.reasons) - 5} other reason(s)")
+        out.extend(self.notes)
+        out.append(f"replayed {self.replayed}, still failing {self.still_failing}")
+        return out
+
+
+def running_collector(data_dir: Path) -> str | None:
+    """``pid N, API at URL`` of the collector that owns ``data_dir``, or None when none runs.
+
+    Read from ``api.json`` (the collector writes it at start); the pid must be alive and, where
+    ``/proc`` tells, a wafpipe process, so a stale file left by a killed collector does not block."""
+    try:
+        info = json.loads((data_dir / API_FILE).read_text())
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if pid <= 0 or pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        cmdline = None
+    if cmdline is not None and b"wafpipe" not in cmdline:
+        return None  # the pid was reused by another program
+    return f"pid {pid}, API at {info.get('url', '?')}"
+
+
+class _Recorder:
+    """The state as sinks see it during replay: dead letters go to the state as usual, and the ids
+    of documents rejected again are remembered, so replay knows which ones still fail."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.rejected: dict[str, dict[str, Any]] = {}
+
+    def add_dead_letters(self, records: list[dict[str, Any]]) -> Any:
+        for rec in records:
+            if rec.get("id"):
+                self.rejected[str(rec["id"])] = rec
+        return self.state.add_dead_letters(records)
+
+    def set_health(self, component: str, **fields: Any) -> None:
+        self.state.set_health(component, **fields)
+
+
+def _raw_bytes(record: dict[str, Any]) -> bytes | None:
+    if record.get("raw_base64"):
+        return base64.b64decode(str(record["raw_base64"]))
+    raw = record.get("raw")
+    return raw.encode() if isinstance(raw, str) else None
+
+
+def _legacy_context(rec: DeadLetterRecord, state: State, raw: bytes) -> dict[str, Any] | str:
+    """A context for a record written before contexts were recorded: identity, name and path from
+    the state's file record, the format from the line itself (no header: best effort)."""
+    file_rec = state.get_file(rec.file_key) if rec.file_key else None
+    if file_rec is None or not file_rec.identity:
+        return "no file context in the record and its file is not in the state"
+    fmt = detect_format({}, raw[:512].decode("utf-8", "replace"))
+    if fmt is None or fmt == "w3c":
+        return "no file context in the record, and the line alone does not tell its format"
+    return {"identity": file_rec.identity, "name": file_rec.name, "path": file_rec.path, "format": fmt}
+
+
+def _line(record: dict[str, Any], raw: bytes) -> BodyLine:
+    ctx = record.get("context") or {}
+    return BodyLine(
+        int(record["ordinal"]),
+        int(record.get("line") or 0),
+        int(record.get("offset") or 0),
+        raw,
+        int(ctx.get("full_length") or 0),
+        str(ctx.get("full_hash") or ""),
+    )
+
+
+def _complete_line(context: dict[str, Any], ordinal: int, cfg: Config) -> BodyLine | str:
+    """The line at ``ordinal`` of the file at the recorded path, whole now; else why not."""
+    path = context.get("path")
+    if not path or not Path(path).is_file():
+        return (
+            f"the file is no longer at {path}: put the complete file there (fetched again), then replay"
+            if path
+            else "the record names no path to read the complete file from"
+        )
+    file = ImpervaFile(lambda: open(path, "rb"), str(context.get("name") or Path(path).name),  # noqa: SIM115
+                       cfg.keys.dir, cfg.pipeline.max_line_bytes)
+    lines = file.lines()
+    try:
+        for bl in lines:
+            if file.info.has_header and file.info.identity.hex() != context.get("identity"):
+                return f"{path} holds another file now (its header differs from the one read before)"
+            if bl.ordinal < ordinal:
+                continue
+            if bl.ordinal > ordinal or bl.full_length == -1:
+                break
+            return bl
+    except (ContainerError, OSError) as exc:
+        return f"{path} cannot be read: {exc}"
+    finally:
+        lines.close()
+    if file.info.error is not None:
+        return f"the file at {path} is still cut short before the end of that line ({file.info.error.args[0]}); fetch it again"
+    return f"the file at {path} has no line at ordinal {ordinal}"
+
+
+def _replay_line(rec: DeadLetterRecord, state: State, cfg: Config) -> Event | str:
+    """The event a dead-lettered line gives now, or the reason it still fails."""
+    record = rec.record
+    raw = _raw_bytes(record)
+    if raw is None or record.get("ordinal") is None:
+        return "the record holds no line to replay"
+    context: dict[str, Any] | str = record.get("context") or _legacy_context(rec, state, raw)
+    if isinstance(context, str):
+        return context
+    line = _line(record, raw)
+    if rec.kind == "cut_line":
+        whole = _complete_line(context, line.ordinal, cfg)
+        if isinstance(whole, str):
+            return whole
+        line = whole
+        context = {**context, "partial": False}  # the complete file is not partial
+    for item in decode_known_lines(context, [line], label=rec.file or None):
+        if isinstance(item, Event):
+            return item
+        if isinstance(item, Problem):
+            return f"{item.kind}: {item.reason}"
+    return "the line holds no event (a W3C directive)"
+
+
+def _rejected_event(record: dict[str, Any]) -> Event | str:
+    """The document of a ``sink_rejected`` record, as it was before the sink added its routing."""
+    raw, event_id = record.get("raw"), record.get("id")
+    if not isinstance(raw, str) or not event_id:
+        return "the record holds no document or no event id"
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return "the recorded document is not JSON"
+    if not isinstance(doc, dict):
+        return "the recorded document is not a JSON object"
+    doc.pop("data_stream", None)  # the sink adds its own routing again
+    return Event(str(event_id), doc)
+
+
+def replay_dead_letters(cfg: Config, kind: str | None = None) -> ReplayReport:
+    """Replay the live dead letters (of ``kind``, or all) and mark those that went through."""
+    running = running_collector(cfg.data_dir)
+    if running is not None:
+        raise CollectorRunning(
+            f"a collector is running on {cfg.data_dir} ({running}); dead letters cannot be replayed while it "
+            "owns the store",
+            hint="stop it (Ctrl-C or SIGTERM), run `wafpipe deadletters replay`, then start it again",
+        )
+    report = ReplayReport()
     with State(cfg.data_dir) as state:
-        records = state.list_dead_letters(limit=1_000_000, kind=kind)
-        sinks = build_sinks(cfg, Context(cfg.data_dir, state=state))
-        for s in sinks:
-            s.open()
+        records = state.list_dead_letters(limit=MAX_RECORDS, kind=kind)
+        if not records:
+            return report
+        recorder = _Recorder(state)
+        sinks = build_sinks(cfg, Context(cfg.data_dir, state=recorder))
+        opened: list[Sink] = []
         try:
-            done: list[int] = []
-            for rec in records:
-                raw = rec.record.get("raw")
-                ordinal = rec.record.get("ordinal")
-                file_rec = state.get_file(rec.file_key) if rec.file_key else None
-                if not isinstance(raw, str) or ordinal is None or file_rec is None or not file_rec.identity:
-                    still_bad += 1
-                    continue
-                try:
-                    record = decode_leef(raw) if raw.lstrip().startswith("LEEF:") else decode_cef(raw)
-                except DecodeError:
-                    still_bad += 1
-                    continue
-                doc = to_ecs(record, FileContext(name=file_rec.name, path=file_rec.path), original=raw)
-                ev = Event(event_id(bytes.fromhex(file_rec.identity), int(ordinal), raw.encode()), doc)
-                for s in sinks:
-                    s.write(batch_of([ev], rec.file_key or ""))
-                done.append(rec.id)
-                replayed += 1
-            state.mark_replayed(done)
-        finally:
             for s in sinks:
+                s.open()
+                opened.append(s)
+            lines = _replay_lines(records, state, cfg, sinks, recorder, report)
+            rejected = _replay_rejected(records, {s.name: s for s in sinks}, recorder, report)
+            for s in opened:
+                if not s.flush(timeout=cfg.pipeline.drain_timeout_s):
+                    report.notes.append(
+                        f"{s.name}: some replayed events are still in its spool; the next `wafpipe run` sends them"
+                    )
+            ok = [r.id for r, _ in lines]
+            for r, ev in lines:  # decoded now; a sink's refusal is a new dead letter of its own
+                if ev.id in recorder.rejected:
+                    report.notes.append(
+                        f"event {ev.id} (dead letter {r.id}, {r.kind}) decodes now but was refused by a sink: "
+                        f"{recorder.rejected[ev.id].get('reason')} (a new sink_rejected dead letter)"
+                    )
+            for r, ev in rejected:
+                again = recorder.rejected.get(ev.id)
+                if again is None:
+                    report.kind(r.kind).replayed += 1
+                    ok.append(r.id)
+                    continue
+                report.kind(r.kind).fail(f"rejected again: {again.get('reason')}")
+                if again.get("reason") != r.record.get("reason"):
+                    ok.append(r.id)  # superseded by the new record, which holds the new reason
+            state.mark_replayed(ok)
+        finally:
+            for s in opened:
                 s.close()
-    return replayed, still_bad
+    return report
+
+
+def _write(sink: Sink, events: list[Event], recorder: _Recorder, file_key: str = "") -> None:
+    """Write ``events`` to ``sink``; refusals (now, or when its spool is sent) reach ``recorder``."""
+    result = sink.write(batch_of(events, file_key))
+    if result.rejected:
+        recorder.add_dead_letters([p.record() for p in result.rejected])
+
+
+def _replay_lines(
+    records: Iterable[DeadLetterRecord],
+    state: State,
+    cfg: Config,
+    sinks: list[Sink],
+    recorder: _Recorder,
+    report: ReplayReport,
+) -> list[tuple[DeadLetterRecord, Event]]:
+    """Dead-lettered lines (and file-level records): decode again; what decodes goes to every sink."""
+    by_file: dict[str, list[tuple[DeadLetterRecord, Event]]] = {}
+    for rec in records:
+        if rec.kind == "sink_rejected":
+            continue
+        outcome = report.kind(rec.kind)
+        if rec.kind not in LINE_KINDS and _raw_bytes(rec.record) is None:
+            outcome.fail("a problem of the whole file holds no line to replay; deliver the file again once fixed")
+            continue
+        result = _replay_line(rec, state, cfg)
+        if isinstance(result, str):
+            outcome.fail(result)
+            continue
+        by_file.setdefault(rec.file_key or "", []).append((rec, result))
+    done: list[tuple[DeadLetterRecord, Event]] = []
+    for file_key, pairs in by_file.items():
+        for sink in sinks:
+            _write(sink, [ev for _, ev in pairs], recorder, file_key)
+        for rec, ev in pairs:
+            report.kind(rec.kind).replayed += 1
+            done.append((rec, ev))
+    return done
+
+
+def _replay_rejected(
+    records: Iterable[DeadLetterRecord], sinks: dict[str, Sink], recorder: _Recorder, report: ReplayReport
+) -> list[tuple[DeadLetterRecord, Event]]:
+    """``sink_rejected`` documents, each written back to the sink that refused it; whether they went
+    through is known once the sinks are flushed (the caller counts them)."""
+    by_sink: dict[str, list[tuple[DeadLetterRecord, Event]]] = {}
+    for rec in records:
+        if rec.kind != "sink_rejected":
+            continue
+        outcome = report.kind(rec.kind)
+        name = str(rec.record.get("sink") or "")
+        if name not in sinks:
+            outcome.fail(f"sink {name!r} is not in the configuration any more")
+            continue
+        event = _rejected_event(rec.record)
+        if isinstance(event, str):
+            outcome.fail(event)
+            continue
+        by_sink.setdefault(name, []).append((rec, event))
+    done: list[tuple[DeadLetterRecord, Event]] = []
+    for name, pairs in by_sink.items():
+        _write(sinks[name], [ev for _, ev in pairs], recorder)
+        done.extend(pairs)
+    return done

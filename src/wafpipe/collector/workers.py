@@ -29,11 +29,11 @@ on its pipe also sees EOF.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing as mp
 import os
-import queue
 import signal
 import sys
 import time
@@ -193,6 +193,7 @@ class DecodePool:
     running; resubmitting the task is the caller's decision)."""
 
     def __init__(self, workers: int, batch_size: int, batch_timeout_s: float, max_chunks: int = 8) -> None:
+        # max_chunks: version 1's bound on the shared result queue; a pipe per worker bounds it now.
         self.workers = workers
         self.batch_size = batch_size
         self.batch_timeout_s = batch_timeout_s
@@ -201,7 +202,7 @@ class DecodePool:
         self._closed = False
         self._workers: list[_Worker] = []
         self._inline: list[Task] = []
-        self._inline_results: queue.Queue[tuple[int, Batch]] = queue.Queue(maxsize=max_chunks)
+        self._current: tuple[Task, Iterator[Batch]] | None = None  # the inline task being decoded
         if workers > 0:
             self._ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
             self._workers = [self._spawn(i) for i in range(workers)]
@@ -252,11 +253,20 @@ class DecodePool:
     def results(self, timeout: float) -> Iterator[tuple[int, Batch | WorkerDied]]:
         """What is available now (or within ``timeout``): Batches and dead-worker reports."""
         if self.workers == 0:
-            while self._inline:
-                task = self._inline.pop(0)
-                for batch in decode_task(task, self.batch_size, self.batch_timeout_s):
+            # The generator of the task in hand is kept, so a caller that stops reading (a batch
+            # held by back-pressure) resumes that file where it left off.
+            while True:
+                if self._current is None:
+                    if not self._inline:
+                        return
+                    task = self._inline.pop(0)
+                    self._current = (task, decode_task(task, self.batch_size, self.batch_timeout_s))
+                task, batches = self._current
+                batch = next(batches, None)
+                if batch is None or batch.final:
+                    self._current = None
+                if batch is not None:
                     yield task.task_id, batch
-            return
         wait_s = timeout
         while not self._closed:
             by_conn = {w.conn: w for w in self._workers if w.task is not None and not w.dead}
@@ -280,9 +290,7 @@ class DecodePool:
         """One message from ``w``; None when its pipe is broken (it died mid-message)."""
         try:
             task_id, batch = w.conn.recv()
-        except (EOFError, OSError, ValueError, TypeError, AttributeError, ImportError, MemoryError):
-            return None
-        except Exception:  # an unpickling error of a torn message
+        except Exception:  # EOF, a broken pipe, or an unpickling error of a torn message
             return None
         if batch.final:
             w.task = None
@@ -305,10 +313,8 @@ class DecodePool:
         w.proc.join(1.0)
         died = WorkerDied(w.proc.pid, w.proc.exitcode)
         self.deaths += 1
-        try:
+        with contextlib.suppress(OSError):
             w.conn.close()
-        except OSError:
-            pass
         task = w.task
         w.task = None
         if self._closed:
@@ -335,14 +341,10 @@ class DecodePool:
         self._waiting.clear()
         for w in self._workers:
             if not w.dead and w.task is None:
-                try:
+                with contextlib.suppress(OSError):
                     w.conn.send(None)
-                except OSError:
-                    pass
-            try:
+            with contextlib.suppress(OSError):
                 w.conn.close()
-            except OSError:
-                pass
         deadline = time.monotonic() + STOP_GRACE_S
         for w in self._workers:
             w.proc.join(max(0.0, deadline - time.monotonic()))

@@ -83,8 +83,10 @@ def interval_seconds(value: str | int | None) -> int | None:
 
 
 def choose_interval(lo: datetime, hi: datetime) -> int:
+    """The smallest "nice" interval giving at most ~120 buckets; whole days past a week."""
     span = max(1.0, (hi - lo).total_seconds())
-    return next((s for s in _NICE_S if span / s <= _AUTO_BUCKETS), _NICE_S[-1])
+    nice = next((s for s in _NICE_S if span / s <= _AUTO_BUCKETS), None)
+    return nice if nice is not None else math.ceil(span / _AUTO_BUCKETS / 86400) * 86400
 
 
 def bucket_start(ts: datetime, seconds: int) -> datetime:

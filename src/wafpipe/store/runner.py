@@ -2,9 +2,10 @@
 
 Why each bound, and how (issue 18: reads ran the collector out of memory and stopped it):
 
-* **Time.** A timer interrupts the query's own connection (``DuckDBPyConnection.interrupt``) at
-  the deadline. DuckDB has no statement timeout; an interrupt stops only that connection's query,
-  never the writer's. The caller gets :class:`ReadLimitError` ``timeout``.
+* **Time.** A watchdog thread interrupts the query's own connection
+  (``DuckDBPyConnection.interrupt``) once the deadline has passed. DuckDB has no statement
+  timeout; an interrupt stops only that connection's query, never the writer's. The caller gets
+  :class:`ReadLimitError` ``timeout``. (One watchdog per running read: at most ``concurrency``.)
 * **Memory.** Each read runs on a fresh connection with ``operator_memory_limit`` (a
   per-connection DuckDB setting): its sorts and hash tables spill to disk past it instead of
   taking the memory the writer needs. What cannot spill fails with :class:`ReadLimitError`
@@ -24,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,6 +38,7 @@ from wafpipe.store.limits import DEFAULT_CONCURRENCY, DEFAULT_OPERATOR_MEMORY, D
 log = logging.getLogger("wafpipe.store")
 
 _CHUNK = 64  # rows per fetch: small, because one document may be a megabyte
+_TICK_S = 0.05  # how often a running read's deadline is checked
 
 
 class ReadLimitError(QueryError):
@@ -107,9 +110,9 @@ class QueryRunner:
         max_bytes: int | None,
     ) -> tuple[list[tuple[Any, ...]], bool]:
         cur = self._open_cursor()
-        timer = threading.Timer(self.timeout_s, _interrupt, args=(cur,))
-        timer.daemon = True
-        timer.start()
+        done = threading.Event()
+        watchdog = threading.Thread(target=self._watch, args=(cur, done), name="wafpipe-read-deadline", daemon=True)
+        watchdog.start()
         try:
             res = cur.execute(sql, list(params))
             rows: list[tuple[Any, ...]] = []
@@ -142,8 +145,18 @@ class QueryRunner:
             log.warning("store read failed: %s", _first_line(exc))
             raise StoreReadError(f"the store could not answer: {_first_line(exc)}") from None
         finally:
-            timer.cancel()
+            done.set()
+            watchdog.join()
             self._release(cur)
+
+    def _watch(self, cur: duckdb.DuckDBPyConnection, done: threading.Event) -> None:
+        """Interrupt the query once it passes its deadline or the runner closes — and again every
+        tick until it ends: an interrupt that lands before DuckDB has started the statement is
+        forgotten by it, so one attempt is not enough."""
+        deadline = time.monotonic() + self.timeout_s
+        while not done.wait(_TICK_S):
+            if self._closed or time.monotonic() >= deadline:
+                _interrupt(cur)
 
     def _open_cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -181,6 +194,6 @@ class QueryRunner:
 
 
 def _interrupt(cur: duckdb.DuckDBPyConnection) -> None:
-    """Runs on the timer thread: the connection may be closed by now, which is fine."""
+    """Runs on the watchdog thread: the connection may be closed by now, which is fine."""
     with contextlib.suppress(Exception):
         cur.interrupt()

@@ -1,4 +1,4 @@
-"""``make run``: the demo data set (generated once), ingested, and a summary (DESIGN §4).
+"""``make run``: the demo data set (generated once), ingested, and a summary.
 
 The data set mixes every format and compression, one encrypted file (with its key pair) and one
 gzip-wrapped file, so a first look at wafpipe exercises the whole container.

@@ -1,8 +1,8 @@
-"""Sample data: realistic Imperva Cloud WAF log files (``wafpipe generate``, DESIGN §4).
+"""Sample data: realistic Imperva Cloud WAF log files (``wafpipe generate``).
 
 The generator exists so that every part of the pipeline — container, decoders, ECS mapping,
 sinks, the benchmark and the demo — can be exercised on data shaped exactly like Imperva's,
-including every legal quirk of FORMATS.md, without real customer logs. Layout:
+including every legal quirk described in docs/formats.md, without real customer logs. Layout:
 
 * :mod:`.samples.data` — vocabulary (user agents, places, paths, ``act`` values);
 * :mod:`.samples.events` — the format-independent event model, drawn from one seeded RNG;
@@ -69,7 +69,7 @@ def _split(total: int, parts: int) -> list[int]:
 
 def _names(rng: random.Random, gzip_file: bool) -> Iterator[str]:
     """``<apiId>_<seq>.log`` names; sequence numbers rise but skip integers, as Imperva's do
-    (FORMATS §1.1: ``…8989``, ``…8992``, ``…8995``)."""
+    (docs/formats.md, "File names": ``…8989``, ``…8992``, ``…8995``)."""
     api_id = rng.randint(100, 999_999)
     seq = rng.randint(1, 2_000_000)
     suffix = ".log.gz" if gzip_file else ".log"
@@ -152,7 +152,7 @@ def keygen(dir: Path, public_key_id: str) -> Path:
     """Write an RSA-2048 key pair in the keys-directory layout and return the public key's path.
 
     ``<dir>/<id>/Private.key`` is PKCS#8 PEM without a password (what the reference client reads,
-    FORMATS §1.5; mode 0600), ``<dir>/<id>/Public.pem`` the SubjectPublicKeyInfo PEM one would
+    docs/formats.md, "Keys"; mode 0600), ``<dir>/<id>/Public.pem`` the SubjectPublicKeyInfo PEM one would
     upload to Imperva and pass to ``--encrypt``. Keys come from the OS's randomness: they are
     secrets, never derived from a seed.
 

@@ -1,4 +1,4 @@
-"""The run summary printed by ``wafpipe parse --summary`` and ``make run`` (DESIGN §4): events by
+"""The run summary printed by ``wafpipe parse --summary`` and ``make run``: events by
 kind, attacks by type and outcome, problems by kind, and example queries to try next."""
 
 from __future__ import annotations

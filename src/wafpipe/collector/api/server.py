@@ -164,7 +164,7 @@ class LocalApi:
         except BaseException:
             self.stop()
             raise
-        log.info("API listening on %s", self.url)
+        log.debug("API listening on %s", self.url)  # the collector's start-up line names the URL
 
     @staticmethod
     def _serve(server: _Server, sock: socket.socket) -> None:

@@ -35,14 +35,20 @@ class DeadLetters:
         db: sqlite3.Connection, records: Iterable[Mapping[str, Any]], file_key: str | None
     ) -> int:
         """Idempotent: a record identical to one already stored (same kind, file, line, reason, raw…)
-        is not stored twice, so a replayed batch does not double its dead letters."""
+        is not stored twice, so a replayed batch does not double its dead letters; one that was
+        replayed and is met again becomes live again (returned by listings and replay)."""
         now, n = time.time(), 0
         for rec in records:
             text = json.dumps(rec, sort_keys=True, default=str)
-            fp = hashlib.blake2b(f"{file_key}\0{text}".encode(), digest_size=16).hexdigest()
+            # The replay context is left out of the fingerprint: it holds the ingest time, which a
+            # replayed batch does not share with the first attempt.
+            same = json.dumps({k: v for k, v in rec.items() if k != "context"}, sort_keys=True, default=str)
+            fp = hashlib.blake2b(f"{file_key}\0{same}".encode(), digest_size=16).hexdigest()
+            # A record met again after it was replayed (a sink that rejects it still) is live again.
             n += db.execute(
-                "INSERT OR IGNORE INTO dead_letters (created_at, kind, file, file_key, reason, record, fingerprint) "
-                "VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO dead_letters (created_at, kind, file, file_key, reason, record, fingerprint) "
+                "VALUES (?,?,?,?,?,?,?) ON CONFLICT(fingerprint) DO UPDATE SET replayed_at=NULL, "
+                "created_at=excluded.created_at WHERE replayed_at IS NOT NULL",
                 (
                     now,
                     str(rec.get("kind", "unknown")),
@@ -76,12 +82,9 @@ class DeadLetters:
         newest_first: bool = False,
     ) -> list[DeadLetterRecord]:
         """In the order they were recorded, or the newest ``limit`` first with ``newest_first``."""
-        order = "id DESC" if newest_first else "id"
-        rows = self._query(
-            "SELECT * FROM dead_letters WHERE (?1 IS NULL OR kind=?1) AND (?2 OR replayed_at IS NULL) "
-            f"ORDER BY {order} LIMIT ?3",  # noqa: S608 - one of two constants
-            (kind, include_replayed, limit),
-        )
+        where = "SELECT * FROM dead_letters WHERE (?1 IS NULL OR kind=?1) AND (?2 OR replayed_at IS NULL) "
+        order = "ORDER BY id DESC LIMIT ?3" if newest_first else "ORDER BY id LIMIT ?3"
+        rows = self._query(where + order, (kind, include_replayed, limit))
         return [self._dead(r) for r in rows]
 
     def get_dead_letter(self, dead_letter_id: int) -> DeadLetterRecord | None:

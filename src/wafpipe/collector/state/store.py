@@ -39,7 +39,6 @@ from typing import IO, Any
 from wafpipe.collector.quarantine import copy_to_quarantine, safe_file_name
 from wafpipe.collector.state.dead_letters import DeadLetters
 from wafpipe.collector.state.gaps import Gap, GapDetection
-from wafpipe.config.files import create_private, make_private, private_dir
 from wafpipe.collector.state.schema import (
     FILE_STATUSES,
     SCHEMA_VERSION,
@@ -49,6 +48,7 @@ from wafpipe.collector.state.schema import (
     _hex,
     migrate,
 )
+from wafpipe.config.files import create_private, make_private, private_dir
 
 __all__ = [
     "FILE_STATUSES",

@@ -45,21 +45,19 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import orjson
 import pyarrow.compute as pc
 
 from wafpipe.config.files import make_private, private_dir
 from wafpipe.errors import SinkError
 from wafpipe.failpoints import failpoint
-from wafpipe.model import Batch, Event
+from wafpipe.model import Batch
 from wafpipe.sinks.base import Sink, WriteResult
-from wafpipe.store.schema import COLUMN_NAMES, COLUMNS, Column, to_arrow
+from wafpipe.store.schema import COLUMNS, Column, to_arrow
 
 __all__ = [
     "CHECKPOINT_THRESHOLD",
@@ -246,68 +244,23 @@ class DuckDBSink(Sink):
         self._last_retention = time.monotonic()
         return deleted
 
-    # -- reading (``where_sql`` must come from :func:`wafpipe.store.query.compile_query`) -----------
-    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a read on its own cursor: DuckDB connections are not safe to share across threads,
-        and the collector's API reads while the pipeline writes."""
-        cur = self._conn().cursor()
-        try:
-            return cur.execute(sql, list(params)).fetchall()
-        finally:
-            cur.close()
-
-    def count(self, where_sql: str = "TRUE", params: Sequence[Any] = ()) -> int:
-        return int(self._fetch(f"SELECT count(*) FROM events WHERE {where_sql}", params)[0][0])  # noqa: S608
-
-    def search(
-        self,
-        where_sql: str = "TRUE",
-        params: Sequence[Any] = (),
-        *,
-        limit: int = 100,
-        offset: int = 0,
-        newest_first: bool = True,
-    ) -> list[Event]:
-        """Matching events, newest first by default (``ts``, then id, for stable pages)."""
-        order = "DESC" if newest_first else "ASC"
-        sql = f"SELECT id, doc FROM events WHERE {where_sql} ORDER BY ts {order}, id {order} LIMIT ? OFFSET ?"  # noqa: S608
-        rows = self._fetch(sql, [*params, int(limit), int(offset)])
-        return [Event(r[0], orjson.loads(r[1])) for r in rows]
-
-    def get(self, event_id: str) -> Event | None:
-        rows = self._fetch("SELECT id, doc FROM events WHERE id = ? LIMIT 1", [event_id])
-        return Event(rows[0][0], orjson.loads(rows[0][1])) if rows else None
-
-    def group_count(
-        self, column: str, where_sql: str = "TRUE", params: Sequence[Any] = (), limit: int = 10
-    ) -> list[tuple[Any, int]]:
-        """Top values of one typed column (``column`` must be one of :data:`COLUMNS`)."""
-        if column not in COLUMN_NAMES[:-1]:
-            raise SinkError(f"unknown column {column!r}", hint=f"one of {', '.join(COLUMN_NAMES[:-1])}")
-        sql = f"SELECT {column}, count(*) AS n FROM events WHERE {where_sql} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?"  # noqa: S608
-        return [(r[0], int(r[1])) for r in self._fetch(sql, [*params, int(limit)])]
+    # -- the read side's connection (DESIGN §2 "one writer") ------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new connection to this open store, for one read. The collector hands this method to
+        the read service (:class:`wafpipe.store.service.ReadService`): reads share the writer's
+        database, each on a connection of its own, so they see every committed batch and are
+        bounded and interrupted alone. Reading itself lives in :mod:`wafpipe.store`; a closed
+        store is not reopened for a late read."""
+        con = self._con
+        if con is None:
+            raise SinkError(f"DuckDB store {self.path} is closed")
+        return con.cursor()
 
     def setting(self, name: str) -> Any:
         """A DuckDB setting as the engine reports it (``memory_limit``, ``threads``…), for doctor."""
-        return self._fetch("SELECT current_setting(?)", [name])[0][0]
-
-    def stats(self) -> dict[str, Any]:
-        """Totals for ``doctor``/``/health``: events, security events, time span, file size."""
-        n, sec, first, last = self._fetch(
-            "SELECT count(*), count(*) FILTER (WHERE security_event), min(ts), max(ts) FROM events"
-        )[0]
-        size = self._fetch("SELECT database_size, wal_size FROM pragma_database_size()")
-
-        def iso(t: datetime | None) -> str | None:
-            return t.isoformat(timespec="milliseconds") + "Z" if t is not None else None
-
-        return {
-            "path": str(self.path),
-            "events": int(n),
-            "security_events": int(sec),
-            "first": iso(first),
-            "last": iso(last),
-            "database_size": size[0][0] if size else None,
-            "wal_size": size[0][1] if size else None,
-            "read_only": self.read_only,
-        }
+        cur = self._conn().cursor()
+        try:
+            row = cur.execute("SELECT current_setting(?)", [name]).fetchone()
+        finally:
+            cur.close()
+        return row[0] if row else None

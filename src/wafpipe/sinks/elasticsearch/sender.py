@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from wafpipe.failpoints import failpoint
+from wafpipe.model import Problem
 from wafpipe.sinks.elasticsearch.assets.templates import TEMPLATE
 from wafpipe.sinks.elasticsearch.client import ClusterClient, Rejected, Transient, classify, error_reason
 from wafpipe.sinks.elasticsearch.client import item as bulk_item
@@ -203,8 +204,11 @@ class Sender:
             except orjson.JSONDecodeError:
                 document = source.decode("utf-8", "replace")
             path = ((document.get("log") or {}).get("file") or {}).get("path") if isinstance(document, dict) else None
-            records.append({"kind": "sink_rejected", "sink": self.name, "id": meta.get("_id"),
-                            "index": meta.get("_index"), "file": path, "reason": reason, "document": document})
+            records.append(Problem(
+                "sink_rejected", path or "", reason,
+                "fix the cause (the index mapping or template), then run `wafpipe deadletters replay`",
+                raw=source, event_id=meta.get("_id"), sink=self.name, context={"index": meta.get("_index")},
+            ).record())
             log.warning("%s: document %s dead-lettered: %s", self.name, meta.get("_id"), reason)
         if self.state is not None:
             self.state.add_dead_letters(records)
