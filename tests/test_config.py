@@ -58,7 +58,7 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert cfg.pipeline.batch_timeout_s == 2.0
     assert cfg.pipeline.workers == (os.cpu_count() or 1)
     assert cfg.pipeline.max_line_bytes == 1 << 20
-    assert cfg.api.host == "127.0.0.1" and cfg.api.port == 0
+    assert cfg.api.host == "127.0.0.1" and cfg.api.port == 8080 and cfg.api.metrics_without_token is False
     assert cfg.kibana is None
 
 

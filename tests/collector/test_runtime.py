@@ -305,10 +305,11 @@ def test_empty_and_separator_only_files_are_reported(tmp_path: Path) -> None:
     res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, timeout=DEADLINE_S)
     assert res.returncode == 1, res.stderr
     err = res.stderr
-    assert "2_1.log: empty: the file is empty (0 bytes)" in err
-    assert "2_2.log: empty: the file holds no Imperva header and no events" in err
+    # One line each, with the kind (the wording is the reader's: decode/reader.py).
+    assert sum(1 for line in err.splitlines() if "2_1.log: empty: " in line) == 1, err
+    assert sum(1 for line in err.splitlines() if "2_2.log: empty: " in line) == 1, err
     assert "problems empty 2" in err.splitlines()[-1]
     assert distinct_ids(tmp_path) == (10, 10)
     # Reported once: the next run does not read them again.
     res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, timeout=DEADLINE_S)
-    assert res.returncode == 0 and "empty" not in res.stderr, res.stderr
+    assert res.returncode == 0 and ": empty:" not in res.stderr, res.stderr

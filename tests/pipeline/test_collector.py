@@ -166,28 +166,73 @@ def test_slow_sftp_upload_is_ingested_once_complete(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    """SIGKILL to the whole process group, ten times, each time only once the state database shows
+    that this run made progress (DESIGN §8: no test depends on timing — a busy machine that takes
+    seconds to start the collector only makes the test slower). How much progress to wait for is
+    random (one to three Batches), so the kills land at varied points of the acknowledgement order.
+    After every kill the store holds no id twice; at the end a clean run completes the backlog."""
+    import contextlib
     import random
+    import sqlite3
 
     write_config(tmp_path, workers=2, batch_size=200)
-    total = generate_mix(tmp_path, scale=60)
+    total = generate_mix(tmp_path, scale=20)
+    inputs = len([p for p in (tmp_path / "incoming").iterdir() if p.is_file()])
+    state_db = tmp_path / "data" / "state.sqlite"
+
+    def progress() -> tuple[int, int]:
+        """(files done, sum of the files' resume ordinals): both only grow."""
+        if not state_db.exists():
+            return 0, 0
+        con = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=5)
+        try:
+            row = con.execute("SELECT count(*) FILTER (WHERE status = 'done'), coalesce(sum(next_ordinal), 0) "
+                              "FROM files").fetchone()
+        except sqlite3.OperationalError:  # the collector is creating the schema
+            return 0, 0
+        finally:
+            con.close()
+        return int(row[0]), int(row[1])
+
     rng = random.Random(20261125)
-    kills = attempts = 0
-    # Keep going until ten kills have landed while the collector was working (a fast machine
-    # finishes some attempts before the kill); the cap only stops a broken run from looping.
-    while kills < 10 and attempts < 40:
-        attempts += 1
-        proc = subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "run", "-c", "wafpipe.toml", "--once"],
-                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-        time.sleep(rng.uniform(0.3, 1.5))
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+    kills = stored = 0
+    landed: list[tuple[int, int]] = []
+    while kills < 10:
+        before = progress()
+        assert before[0] < inputs, f"the backlog ran out after {kills} kills: make the input bigger"
+        want = rng.randint(1, 600)  # ordinals of progress to see before the kill: up to three Batches
+        err = tmp_path / f"run-{kills + 1}.err"
+        with open(err, "wb") as fh:
+            proc = subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "run", "-c", "wafpipe.toml", "--once"],
+                                    cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=fh, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 300
+            now = before
+            while proc.poll() is None and time.monotonic() < deadline:
+                now = progress()
+                if now[0] > before[0] or now[1] - before[1] >= want:
+                    break
+                time.sleep(0.02)  # polling interval, not synchronisation: the loop waits on the state
+            alive = proc.poll() is None
+            assert alive or proc.returncode == 0, err.read_text(errors="replace")
+            assert now != before or not alive, "no progress within 300 s"
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the collector, its forkserver and its workers
+            proc.wait()
+        assert alive, f"run {kills + 1} finished before it was killed: the backlog is too small for ten kills"
+        after = progress()
+        assert after[0] < inputs, "the kill landed after every file was done, not mid-work"
+        kills += 1
+        landed.append(after)
+        rows, ids = distinct_ids(tmp_path)
+        assert rows == ids, f"kill {kills}: {rows - ids} duplicate rows in the store"
+        assert rows >= max(stored, 1), f"kill {kills}: the store went from {stored} rows to {rows}"
+        stored = rows
     # The kills interrupted real work: part of the backlog is stored, none of it twice.
     rows, ids = distinct_ids(tmp_path)
-    assert 0 < rows < total and rows == ids, (rows, ids, total)
+    assert 0 < rows < total and rows == ids, (rows, ids, total, landed)
     res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert kills >= 10, f"only {kills} kills landed while the collector was running"
     assert distinct_ids(tmp_path) == (total, total)
+    assert progress()[0] == inputs, "every input file is done in the state"

@@ -63,6 +63,7 @@ from wafpipe.sinks import Sink
 from wafpipe.sinks.registry import build_sinks
 from wafpipe.sources import Source
 from wafpipe.sources.registry import build_sources
+from wafpipe.store.service import ReadService
 
 log = logging.getLogger("wafpipe.collector.pipeline")
 
@@ -169,18 +170,6 @@ class Collector:
             if isinstance(s, DuckDBSink):
                 return s
         return None
-
-    def query(self, expr: str, limit: int, count: bool) -> dict[str, Any]:
-        from wafpipe.store.query import compile_query
-
-        store = self._duckdb()
-        if store is None:
-            return {"error": "no duckdb sink configured"}
-        where, params = compile_query(expr)
-        if count:
-            return {"count": store.count(where, params)}
-        events = store.search(where, params, limit=limit)
-        return {"events": [{"_id": e.id, **e.doc} for e in events]}
 
     # -- health ----------------------------------------------------------------------------------
     def problems(self) -> list[str]:
@@ -419,8 +408,8 @@ class Collector:
                 if flight.ack:
                     self._ack(ref)
                 return
-        elif not tally.events and not tally.problems and flight.task.start_ordinal == 0 and info is not None:
-            note = self._empty(flight, info) or note
+        elif not tally.events and not tally.problems and info is not None and info.header:
+            note = "; header only, no events"  # a legitimate delivery (an empty file is the reader's `empty`)
         self.state.mark_done(key)
         self.report.files_done += 1
         self.metrics.files.labels("done").inc()
@@ -466,25 +455,6 @@ class Collector:
             return ref
         path = str(flight.wait.get("path") or ref.path)
         return FileRef(ref.source, ref.name, path, ref.size, ref.mtime_ns, ref.key)
-
-    def _empty(self, flight: _InFlight, info: Any) -> str | None:
-        """A file that gave no event and no problem: a header without events is a legitimate (if
-        odd) delivery; no header and no events (0 bytes, separators, blank lines) is reported as a
-        problem of kind ``empty`` — counted, one line, exit 1 with ``--once`` — and marked done, so it
-        is not read again unless it changes."""
-        if info.header:
-            return "; header only, no events"
-        ref = flight.ref
-        if ref.size == 0:
-            reason = "the file is empty (0 bytes): nothing to ingest"
-        else:
-            reason = f"the file holds no Imperva header and no events (only separators or blank lines, {ref.size} bytes)"
-        p = Problem("empty", ref.path, reason, "if the upload was cut short, deliver the file again")
-        self.report.problems["empty"] += 1
-        self.report.files_empty += 1
-        self.metrics.errors.labels("empty").inc()
-        flight.tally.problem(p)
-        return None
 
     def _reread_note(self, tally: FileTally, earlier: str) -> str:
         """A file whose Imperva identity was read before (a copy, a re-delivery, a file that grew):
@@ -588,12 +558,18 @@ class Collector:
         for s in self.sinks:
             s.open()
         if self._serve_api:
+            # The read side (DESIGN §4) over this process's own store connection and state: reads
+            # see every committed batch while this process stays the only writer.
+            store = self._duckdb()
+            reader = ReadService(store.cursor if store is not None else None, state=self.state, live=self.health)
+            api = self.config.api
             self.api = LocalApi(
                 self.config.data_dir,
-                health=self.health,
                 metrics=self.metrics.render,
-                query=self.query,
-                port=self.config.api.port,
+                reader=reader,
+                host=api.host,
+                port=api.port,
+                metrics_without_token=api.metrics_without_token,
             )
             self.api.start()
 
@@ -631,7 +607,7 @@ class Collector:
             "collector started (%s): source %s; sinks %s; API %s; %s",
             "--once: what is there now" if once else "watching",
             escape(sources), escape(sinks), escape(url or "off"),
-            f"{self.workers} decode worker(s)" if self.workers else "decoding in-process",
+            f"{self.workers} worker process(es)" if self.workers else "no worker processes (decoding in this one)",
         )
 
     @staticmethod
@@ -655,6 +631,7 @@ class Collector:
 
     def run(self, *, once: bool = False, progress: bool | None = None) -> RunReport:
         self._once = once
+        self.report.watch = not once
         self._install_signals()
         try:
             self._open()

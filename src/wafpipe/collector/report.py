@@ -51,7 +51,6 @@ class RunReport:
     files_failed: int = 0
     files_quarantined: int = 0
     files_already_done: int = 0
-    files_empty: int = 0
     events: int = 0
     stored: int = 0  # newly stored by the primary sink (spooled, for a cluster-only collector)
     duplicates: int = 0  # events the primary sink already had (re-reads, copies): not an error
@@ -62,12 +61,19 @@ class RunReport:
     files_left: int = 0
     bytes_left: int = 0
     usage_error: str | None = None  # e.g. a source path that does not exist with --once
+    watch: bool = False  # a watching collector stopped by a signal
 
     @property
     def exit_code(self) -> int:
-        """DESIGN §4: 2 usage, 130 interrupted, 3 spooled undelivered, 1 data problems, 0 ok."""
+        """DESIGN §4: 2 usage, 130 interrupted, 3 spooled undelivered, 1 data problems, 0 ok.
+
+        A watching collector stopped by SIGINT/SIGTERM exits 0: stopping is how a service ends, and
+        its data problems were reported as they happened (log, ``/api/health``, metrics); a service
+        manager must not see a normal stop as a failure."""
         if self.usage_error:
             return EXIT_USAGE
+        if self.watch:
+            return EXIT_OK
         if self.interrupted:
             return EXIT_INTERRUPTED
         if self.undelivered:

@@ -20,22 +20,21 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import socket
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
-
-from wafpipe.collector.api.app import create_app
-from wafpipe.collector.api.guard import Guard
-from wafpipe.collector.api.protocol import bounded_protocol
 from wafpipe.collector.api.token import load_or_create_token, remove_api_file, write_api_file
 from wafpipe.errors import ConfigError, WafpipeError
 from wafpipe.store.service import Reader, ReadService
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("wafpipe.collector.api")
 
@@ -49,15 +48,22 @@ GRACE_S = 3
 START_TIMEOUT_S = 10.0
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its signal handlers: the collector owns SIGINT and SIGTERM."""
+@functools.cache
+def _server_class() -> type[uvicorn.Server]:
+    """uvicorn without its signal handlers: the collector owns SIGINT and SIGTERM. Built on first
+    use: FastAPI and uvicorn take ~0.4 s to import, which a collector should not spend before its
+    store is open."""
+    import uvicorn
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            yield
 
-    def install_signal_handlers(self) -> None:  # older uvicorn releases call this instead
-        return
+        def install_signal_handlers(self) -> None:  # older uvicorn releases call this instead
+            return
+
+    return _Server
 
 
 def _quiet_uvicorn() -> None:
@@ -93,7 +99,7 @@ class LocalApi:
         self.token = ""
         self._token_file: Path | None = None
         self._sock: socket.socket | None = None
-        self._server: _Server | None = None
+        self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -119,6 +125,12 @@ class LocalApi:
         return sock
 
     def start(self) -> None:
+        import uvicorn
+
+        from wafpipe.collector.api.app import create_app
+        from wafpipe.collector.api.guard import Guard
+        from wafpipe.collector.api.protocol import bounded_protocol
+
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.token, self._token_file = load_or_create_token(self.data_dir)
         self._sock = self._bind()
@@ -147,7 +159,7 @@ class LocalApi:
             h11_max_incomplete_event_size=MAX_HEAD_BYTES,
             backlog=BACKLOG,
         )
-        self._server = _Server(config)
+        self._server = _server_class()(config)
         sock = self._sock
         self._thread = threading.Thread(
             target=self._serve, args=(self._server, sock), name="wafpipe-api", daemon=True
@@ -167,7 +179,7 @@ class LocalApi:
         log.debug("API listening on %s", self.url)  # the collector's start-up line names the URL
 
     @staticmethod
-    def _serve(server: _Server, sock: socket.socket) -> None:
+    def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
         try:
             server.run(sockets=[sock])
         except Exception:  # the thread must not die silently: a bug here is logged once

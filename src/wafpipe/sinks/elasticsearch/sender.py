@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from wafpipe import clock
 from wafpipe.failpoints import failpoint
 from wafpipe.model import Problem
 from wafpipe.sinks.elasticsearch.assets.templates import TEMPLATE
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from wafpipe.model import StateRecorder
 
 log = logging.getLogger("wafpipe.sinks.elasticsearch.sink")
+_WAKE_CHECK_S = 0.1  # how often a backoff sleep looks whether another thread saw the cluster recover
 
 
 @dataclass
@@ -74,8 +76,9 @@ class Sender:
         self.state: StateRecorder | None = None  # dead letters and health go here when set
         self._bootstrapped: set[str] = set()
         self._checked_template = False
-        self._last_log = 0.0
-        self._last_health = 0.0
+        self._last_log = float("-inf")  # time.monotonic() of the last warning / health write
+        self._last_health = float("-inf")
+        self._recoveries = 0  # bumped when the cluster answers again after failures: wakes backoffs
 
     def run(self) -> None:
         """Thread body: read a chunk, deliver it, acknowledge it, until stopped. A chunk handed out
@@ -209,17 +212,29 @@ class Sender:
                 "fix the cause (the index mapping or template), then run `wafpipe deadletters replay`",
                 raw=source, event_id=meta.get("_id"), sink=self.name, context={"index": meta.get("_index")},
             ).record())
-            log.warning("%s: document %s dead-lettered: %s", self.name, meta.get("_id"), reason)
+        if records:  # one line per bulk answer, not one per document (issue 18)
+            log.warning("%s: %d document(s) dead-lettered, e.g. %s: %s", self.name, len(records),
+                        records[0].get("id"), records[0].get("reason"))
         if self.state is not None:
             self.state.add_dead_letters(records)
         with self.stats.lock:
             self.stats.dead_lettered += len(records)
 
     def _backoff(self, attempt: int) -> bool:
-        """Sleep for exponential backoff with jitter; False when the sink is stopping."""
+        """Sleep for exponential backoff with jitter; False when the sink is stopping.
+
+        The sleep ends early when another thread of this sink sees the cluster answer again: the
+        chunk this thread holds is the oldest undelivered one more often than not, and the spool's
+        cursor (so its pending bytes, its back-pressure and the end of ``--once``) cannot move past
+        it — without this a recovered cluster could wait ``retry_max_backoff_s`` for it."""
         delay = min(self.opt.retry_max_backoff_s, self.opt.retry_backoff_s * (2 ** min(attempt, 30)))
         delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not security
-        return not self.stop.wait(delay)
+        seen = self._recoveries
+        deadline = time.monotonic() + delay
+        while not self.stop.wait(min(_WAKE_CHECK_S, max(0.0, deadline - time.monotonic()))):
+            if self._recoveries != seen or time.monotonic() >= deadline:
+                return True
+        return False
 
     def _bootstrap(self, alias: str) -> None:
         """Rollover-alias mode (OpenSearch ``use_data_stream = false``): create ``<alias>-000001``
@@ -250,7 +265,8 @@ class Sender:
 
     # ------------------------------------------------------------------------------ health
     def _failed(self, message: str) -> None:
-        now = time.time()
+        now = clock.now()  # a time of day: recorded, compared with other components' times
+        tick = time.monotonic()  # rate limits of the log and of health writes
         message = self.client.redact(message)
         with self.stats.lock:
             self.stats.failed_requests += 1
@@ -259,13 +275,13 @@ class Sender:
             if first:
                 self.stats.failing_since = now
             since = self.stats.failing_since or now
-        if first or now - self._last_log >= 30:
-            self._last_log = now
+        if first or tick - self._last_log >= 30:
+            self._last_log = tick
             extra = "" if first else f" (failing for {now - since:.0f} s)"
             log.warning("%s: %s%s; %d bytes wait in the spool, retrying", self.name, message, extra,
                         self.spool.pending_bytes)
-        if now - self._last_health >= 10:
-            self._last_health = now
+        if tick - self._last_health >= 10:
+            self._last_health = tick
             self._health(last_error=now, error=message)
 
     def _recovered(self) -> None:
@@ -273,9 +289,12 @@ class Sender:
             since = self.stats.failing_since
             self.stats.failing_since = None
         if since is not None:
-            log.info("%s: delivering again after %.0f s of failures", self.name, time.time() - since)
-            self._last_health = time.time()
-            self._health(last_success=self._last_health)
+            now = clock.now()
+            with self.stats.lock:
+                self._recoveries += 1  # the other threads stop their backoff and retry their chunk
+            log.info("%s: delivering again after %.0f s of failures", self.name, now - since)
+            self._last_health = time.monotonic()
+            self._health(last_success=now)
 
     def _health(self, **fields: Any) -> None:
         """Best effort: component health for ``wafpipe doctor``; never a reason to stop sending."""

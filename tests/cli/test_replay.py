@@ -1,0 +1,227 @@
+"""``wafpipe deadletters replay`` goes through the same reader as ingest (issue 18): a replayed line
+gets exactly the id and document ingest would have given it, for every dead-letter kind.
+
+A decoder fix is simulated by a small module (:data:`FIX`) loaded before the command runs: it makes
+the decoders accept the one broken line, as a newer wafpipe would. The expected event is what the
+reader, with the same fix, gives for the file — the id and document a fixed ingest would store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.cli.helpers import state_rows, wafpipe, write_config
+from tests.filebuilder import make_file, sample_lines
+from tests.servers.elasticsearch import ElasticsearchServer
+from wafpipe.decode.reader import read_path
+from wafpipe.model import Event
+from wafpipe.tools.generate import generate_files
+
+GOOD = sample_lines(6)
+BAD_CEF = "CEF:0|Incapsula|SIEMintegration|1|1|BROKEN"
+DS = "logs-imperva.waf-default"
+
+FIX = '''
+"""A decoder fix, as a newer wafpipe would ship it: the broken lines of the test decode now."""
+import json, os
+import wafpipe.decode.detect as detect
+import wafpipe.decode.w3c as w3c
+
+FIXES = json.loads(os.environ["WAFPIPE_TEST_FIXES"])
+_cef, _w3c = detect.decode_cef, w3c.W3CDecoder.decode
+detect.decode_cef = lambda line: _cef(FIXES.get(line, line))
+w3c.W3CDecoder.decode = lambda self, line: _w3c(self, FIXES.get(line, line))
+'''
+
+
+def fixed_wafpipe(root: Path, fixes: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``wafpipe ARGS`` with the decoder fix loaded."""
+    (root / "fixdecoder.py").write_text(FIX)
+    code = f"import sys; sys.path.insert(0, {str(root)!r}); import fixdecoder; from wafpipe.cli.app import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=root, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "WAFPIPE_TEST_FIXES": json.dumps(fixes)},
+    )
+
+
+@pytest.fixture
+def fixed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The same fix in this process (to compute what a fixed ingest gives)."""
+    import wafpipe.decode.detect as detect
+    import wafpipe.decode.w3c as w3c
+
+    fixes: dict[str, str] = {}
+    cef, w3c_decode = detect.decode_cef, w3c.W3CDecoder.decode
+    monkeypatch.setattr(detect, "decode_cef", lambda line: cef(fixes.get(line, line)))
+    monkeypatch.setattr(w3c.W3CDecoder, "decode", lambda self, line: w3c_decode(self, fixes.get(line, line)))
+    yield fixes
+
+
+def stored(root: Path) -> dict[str, dict[str, Any]]:
+    """id → document in the embedded store (no collector runs)."""
+    con = duckdb.connect(str(root / "data" / "wafpipe.duckdb"), read_only=True)
+    try:
+        return {i: json.loads(doc) for i, doc in con.execute("SELECT id, doc FROM events").fetchall()}
+    finally:
+        con.close()
+
+
+def live_dead_letters(root: Path) -> list[tuple[str, dict[str, Any]]]:
+    rows = state_rows(root, "SELECT kind, record FROM dead_letters WHERE replayed_at IS NULL ORDER BY id")
+    return [(str(k), json.loads(str(r))) for k, r in rows]
+
+
+def events_at(path: Path) -> dict[int, Event]:
+    return {
+        e.doc["imperva"]["waf"]["file"]["ordinal"]: e for e in read_path(path).items() if isinstance(e, Event)
+    }
+
+
+def ingest(root: Path) -> subprocess.CompletedProcess[str]:
+    return wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=root)
+
+
+def test_a_cef_decode_dead_letter_replays_with_the_id_ingest_would_give(tmp_path: Path, fixed: dict[str, str]) -> None:
+    write_config(tmp_path)
+    f = tmp_path / "incoming" / "1_1.log"
+    latin = (BAD_CEF + " cicode=M\xfcnchen").encode("latin-1")  # not UTF-8: replayed from its exact bytes
+    f.write_bytes(make_file(b"\n".join([GOOD[0].encode(), BAD_CEF.encode(), GOOD[1].encode(), latin]) + b"\n"))
+    assert ingest(tmp_path).returncode == 1
+    assert len(stored(tmp_path)) == 2
+    dead = live_dead_letters(tmp_path)
+    assert [(k, r["ordinal"]) for k, r in dead] == [("decode", 1), ("decode", 3)]
+    assert dead[0][1]["context"]["format"] == "cef" and dead[1][1]["raw_base64"]
+    # Not fixed yet: still failing, with the reason.
+    res = wafpipe("deadletters", "replay", "-c", "wafpipe.toml", cwd=tmp_path)
+    assert res.returncode == 1 and "decode: replayed 0, still failing 2" in res.stdout
+    # After the fix: the events a fixed ingest gives, same ids and same documents.
+    fixed[BAD_CEF] = GOOD[2]
+    fixed[latin.decode("utf-8", "replace")] = GOOD[3]
+    expected = events_at(f)
+    res = fixed_wafpipe(tmp_path, fixed, "deadletters", "replay", "-c", "wafpipe.toml")
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    assert "decode: replayed 2, still failing 0" in res.stdout
+    docs = stored(tmp_path)
+    assert len(docs) == 4
+    for ordinal in (1, 3):
+        assert docs[expected[ordinal].id] == expected[ordinal].doc
+    assert docs[expected[1].id]["event"]["original"] == BAD_CEF
+    assert docs[expected[3].id]["imperva"]["waf"]["original_base64"]
+    assert docs[expected[1].id]["log"]["file"]["path"] == str(f)
+    assert live_dead_letters(tmp_path) == []
+    res = wafpipe("deadletters", "replay", "-c", "wafpipe.toml", cwd=tmp_path)
+    assert res.returncode == 0 and "replayed 0, still failing 0" in res.stdout  # not twice
+
+
+def w3c_lines(where: Path) -> list[str]:
+    """The body lines (directives and events) of a generated W3C file."""
+    (path,) = generate_files(where, events=3, files=1, fmt="w3c", compression="none", seed=5)
+    body = path.read_bytes().split(b"|==|\n", 1)[1].decode()
+    return [line for line in body.splitlines() if line]
+
+
+def test_a_w3c_decode_dead_letter_replays_with_its_columns_and_directives(tmp_path: Path, fixed: dict[str, str]) -> None:
+    lines = w3c_lines(tmp_path / "generated")
+    data = [i for i, line in enumerate(lines) if not line.startswith("#")]
+    bad = lines[data[1]] + ' "BROKEN"'  # one value too many: does not decode today
+    lines[data[1]] = bad
+    write_config(tmp_path)
+    f = tmp_path / "incoming" / "5_9.log"
+    f.write_bytes(make_file(lines, header={"format": "W3C"}))
+    assert ingest(tmp_path).returncode == 1
+    ((kind, rec),) = live_dead_letters(tmp_path)
+    assert kind == "decode" and "values, expected" in rec["reason"]
+    assert rec["context"]["format"] == "w3c" and rec["context"]["w3c_fields"][:2] == ["date", "time"]
+    assert rec["context"]["directives"]["Software"] == "Incapsula LOGS API"
+    fixed[bad] = bad.removesuffix(' "BROKEN"')
+    expected = events_at(f)[rec["ordinal"]]
+    assert expected.doc["imperva"]["waf"]["file"]["directives"]["Software"] == "Incapsula LOGS API"
+    res = fixed_wafpipe(tmp_path, fixed, "deadletters", "replay", "-c", "wafpipe.toml")
+    assert res.returncode == 0 and "decode: replayed 1, still failing 0" in res.stdout, (res.stdout, res.stderr)
+    docs = stored(tmp_path)
+    assert len(docs) == 3 and docs[expected.id] == expected.doc  # W3C decoder, header time, log.*, same id
+
+
+def test_a_cut_line_replays_once_the_complete_file_is_back(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    f = tmp_path / "incoming" / "1_7.log"
+    complete = make_file(sample_lines(3000))
+    f.write_bytes(complete[: len(complete) * 2 // 3])
+    assert ingest(tmp_path).returncode == 1
+    ((kind, rec),) = live_dead_letters(tmp_path)
+    assert kind == "cut_line"
+    before = stored(tmp_path)
+    # The file is still cut: replay says so and stores nothing.
+    res = wafpipe("deadletters", "replay", "-c", "wafpipe.toml", cwd=tmp_path)
+    assert res.returncode == 1 and "cut_line: replayed 0, still failing 1" in res.stdout
+    assert "still cut short" in res.stdout and len(stored(tmp_path)) == len(before)
+    # Fetched again, complete: the whole line, with the id ingest of the complete file gives.
+    f.write_bytes(complete)
+    expected = events_at(f)[rec["ordinal"]]
+    res = wafpipe("deadletters", "replay", "-c", "wafpipe.toml", cwd=tmp_path)
+    assert res.returncode == 0 and "cut_line: replayed 1, still failing 0" in res.stdout, (res.stdout, res.stderr)
+    docs = stored(tmp_path)
+    assert len(docs) == len(before) + 1
+    got = docs[expected.id]
+    assert got["event"]["original"] == expected.doc["event"]["original"] and len(got["event"]["original"]) > len(rec["raw"])
+    assert got == expected.doc
+
+
+def test_file_level_dead_letters_say_there_is_nothing_to_replay(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    (tmp_path / "incoming" / "1_1.log").write_bytes(b"")
+    ingest(tmp_path)
+    res = wafpipe("deadletters", "replay", "-c", "wafpipe.toml", cwd=tmp_path)
+    if not live_dead_letters(tmp_path):
+        pytest.skip("the collector keeps no dead letter for an empty file")
+    assert res.returncode == 1 and "empty: replayed 0, still failing 1" in res.stdout
+    assert "no line to replay" in res.stdout and "Traceback" not in res.stderr
+
+
+@pytest.fixture
+def es() -> Iterator[ElasticsearchServer]:
+    with ElasticsearchServer(refresh_interval=0) as server:
+        yield server
+
+
+def test_sink_rejected_documents_go_back_to_their_sink_once_fixed(tmp_path: Path, es: ElasticsearchServer) -> None:
+    write_config(tmp_path)
+    cfg = tmp_path / "wafpipe.toml"
+    cfg.write_text(cfg.read_text().replace('[[sinks]]\ntype = "duckdb"', f'[[sinks]]\ntype = "elasticsearch"\nhosts = ["{es.url}"]'))
+    assert wafpipe("elastic", "setup", "-c", "wafpipe.toml", cwd=tmp_path).returncode == 0
+    f = tmp_path / "incoming" / "1_1.log"
+    f.write_bytes(make_file(GOOD))
+    expected = {e.id: e.doc for e in events_at(f).values()}
+    es.faults.bulk_item_failures(1.0, (400,))  # every document: document_parsing_exception
+    res = ingest(tmp_path)
+    assert res.returncode == 1, res.stderr
+    dead = live_dead_letters(tmp_path)
+    assert [k for k, _ in dead] == ["sink_rejected"] * len(GOOD)
+    assert {r["id"] for _, r in dead} == set(expected) and all(r["sink"] == "elasticsearch" for _, r in dead)
+    assert es.document_ids(DS) == []
+    # The cause is still there: still failing, with the cluster's reason; nothing marked replayed.
+    res = wafpipe("deadletters", "replay", "-c", "wafpipe.toml", cwd=tmp_path)
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert f"sink_rejected: replayed 0, still failing {len(GOOD)}" in res.stdout
+    assert "document_parsing_exception" in res.stdout
+    assert len(live_dead_letters(tmp_path)) == len(GOOD)
+    # Fixed: every document reaches the cluster under the id ingest gave it, once.
+    es.faults.clear()
+    res = wafpipe("deadletters", "replay", "-c", "wafpipe.toml", cwd=tmp_path)
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    assert f"sink_rejected: replayed {len(GOOD)}, still failing 0" in res.stdout
+    assert sorted(es.document_ids(DS)) == sorted(expected)
+    for doc_id, doc in expected.items():
+        got = es.get_document(DS, doc_id)
+        assert got is not None
+        assert {k: v for k, v in got.items() if k != "data_stream"} == doc
+    assert live_dead_letters(tmp_path) == []
