@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -143,10 +143,8 @@ def running(proc: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
         yield proc
     finally:
         if proc.poll() is None or not group_gone(proc.pid):
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         proc.wait(timeout=60)
 
 

@@ -36,6 +36,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -175,6 +176,23 @@ def _worker_main(conn: Connection, batch_size: int, batch_timeout_s: float) -> N
 # -- the pool --------------------------------------------------------------------------------------
 
 
+def _start_forkserver_immune_to_sigint(ctx: Any) -> None:
+    """Start the forkserver with SIGINT ignored at the OS level. It ignores SIGINT itself, but
+    gives its children the handlers it was started with; started with SIG_IGN (inherited across
+    exec), every worker is immune from the moment it is forked, not only once :func:`_worker_main`
+    runs — a Ctrl-C during a worker's start-up then prints no traceback either."""
+    if ctx.get_start_method() != "forkserver" or threading.current_thread() is not threading.main_thread():
+        return
+    from multiprocessing import forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+
 @dataclass(eq=False)
 class _Worker:
     slot: int
@@ -205,6 +223,7 @@ class DecodePool:
         self._current: tuple[Task, Iterator[Batch]] | None = None  # the inline task being decoded
         if workers > 0:
             self._ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
+            _start_forkserver_immune_to_sigint(self._ctx)
             self._workers = [self._spawn(i) for i in range(workers)]
 
     # -- processes ---------------------------------------------------------------------------

@@ -27,13 +27,13 @@ from __future__ import annotations
 import base64
 import logging
 import re
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wafpipe import clock
 from wafpipe.decode.detect import LineDecoder, detect_format, make_decoder
 from wafpipe.decode.mapping import FileContext, to_ecs
 from wafpipe.decode.record import NON_UTF8_WARNING, utf8_text
@@ -252,7 +252,7 @@ def decode_known_lines(
         compression=context.get("compression"),
         encrypted=bool(context.get("encrypted")),
         gzip_wrapped=bool(context.get("gzip_wrapped")),
-        ingest_ms=int(context.get("ingest_ms") or time.time() * 1000),
+        ingest_ms=int(context.get("ingest_ms") or clock.now() * 1000),
         counters=counters,
     )
     partial = bool(context.get("partial"))
@@ -360,7 +360,7 @@ class FileReader:
             compression=info.compression,
             encrypted=info.encrypted,
             gzip_wrapped=info.gzip_wrapped,
-            ingest_ms=int(time.time() * 1000),
+            ingest_ms=int(clock.now() * 1000),  # the one clock: WAFPIPE_NOW fixes it in tests
             counters=self.counters,
         )
         run = _Lines(decoder, ctx, label, info.identity, lambda: info.partial, self.counters, self.start_ordinal)
