@@ -7,6 +7,10 @@ kills what is left of the group, runs again without the failpoint and checks: ev
 event is in the store exactly once, the cluster holds each id exactly once, the state says every
 file is done with its last ordinal, and the source moved each file to ``done/`` exactly once.
 
+With the cluster sink, the cluster is down while the crashing run works (up again once every file
+is spooled for the sender's failpoints), so every crash leaves undelivered records in the spool that
+the restart must deliver — the case where a spool that lost or skipped records would show.
+
 No timing: the kill happens at a named point; the only clocks are deadlines for a hang.
 """
 

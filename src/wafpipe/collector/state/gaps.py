@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wafpipe import clock
 from wafpipe.collector.state.schema import _hex
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class GapDetection:
         """Log configurations whose newest event time (header endTime) is older than ``max_delay_s``:
         Imperva delivers security logs within 3–5 min and access logs within 10–30 min, so a longer
         silence means files are missing or stuck upstream (or the site had no traffic)."""
-        now_ms = int((time.time() if now is None else now) * 1000)
+        now_ms = int((clock.now() if now is None else now) * 1000)
         rows = self._query(
             "SELECT config_id, MAX(end_ms) FROM file_times GROUP BY config_id ORDER BY config_id"
         )

@@ -45,13 +45,14 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow.compute as pc
 
+from wafpipe.clock import utcnow
 from wafpipe.config.files import make_private, private_dir
 from wafpipe.errors import SinkError
 from wafpipe.failpoints import failpoint
@@ -234,7 +235,7 @@ class DuckDBSink(Sink):
             raise SinkError(
                 f"DuckDB store {self.path} is open read-only", hint="the collector applies retention"
             )
-        cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
+        cutoff = utcnow().replace(tzinfo=None) - timedelta(days=days)
         con = self._conn()
         with self._lock:
             row = con.execute("DELETE FROM events WHERE ts < ?", [cutoff]).fetchone()

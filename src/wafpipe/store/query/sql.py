@@ -31,6 +31,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wafpipe.clock import utcnow
 from wafpipe.errors import QueryError
 from wafpipe.store.query.fields import FieldRef, resolve, suggest
 from wafpipe.store.query.parser import All, And, Compare, Exists, Match, Node, Not, Or, Range, Value, parse
@@ -258,7 +259,7 @@ def _date(ref: FieldRef, v: Value) -> tuple[datetime, bool]:
     try:
         m = _NOW.match(text)
         if m:
-            now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+            now = utcnow().replace(tzinfo=None, microsecond=0)
             if m.group(1):
                 delta = timedelta(**{_UNITS[m.group(3)]: int(m.group(2))})
                 now = now + delta if m.group(1) == "+" else now - delta

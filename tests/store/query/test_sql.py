@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.query.conftest import CompiledStore
+from tests.store.query.conftest import CompiledStore
 from wafpipe.errors import QueryError
 from wafpipe.model import Event
 from wafpipe.store.query import caret, compile_query

@@ -19,7 +19,7 @@ from wafpipe.sinks.duckdb import DuckDBSinkConfig
 from wafpipe.sinks.elasticsearch.config import ElasticsearchSinkConfig
 from wafpipe.sources.directory import DirectorySourceConfig
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"
 
 

@@ -11,7 +11,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.query.conftest import CompiledStore
+from tests.store.query.conftest import CompiledStore
 from wafpipe.errors import QueryError
 from wafpipe.store.query import allowed_fields, compile_query
 

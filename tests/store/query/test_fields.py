@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.query.conftest import CompiledStore
+from tests.store.query.conftest import CompiledStore
 from wafpipe.fields.table import emitted_fields
 from wafpipe.model import Event
 from wafpipe.sinks.duckdb.sink import COLUMNS
