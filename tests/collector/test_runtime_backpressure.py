@@ -47,6 +47,19 @@ batch_size = 200
     assert res.returncode == 0, res.stderr
 
 
+def top_health(root: Path) -> dict[str, object]:
+    """All of ``/api/health`` (the read service's answer, the collector's part inside)."""
+    import json
+
+    import httpx
+
+    info = json.loads((root / "data" / "api.json").read_text())
+    token = (root / "data" / "api.token").read_text().strip()
+    res = httpx.get(f"{info['url']}/api/health", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert res.status_code == 200, res.text
+    return res.json()  # type: ignore[no-any-return]
+
+
 def spool_problem(root: Path) -> str | None:
     h = health(root)
     hit = [p for p in h["problems"] if "spool of sink elasticsearch is full" in p]
@@ -63,6 +76,12 @@ def test_full_spool_holds_the_collector_back_and_it_resumes_when_the_cluster_ret
         wait_for("the API", lambda: (tmp_path / "data" / "api.json").exists(), proc=proc, root=tmp_path)
         reason = wait_for("health to report the full spool", lambda: spool_problem(tmp_path), proc=proc, root=tmp_path)
         assert "not taking new files until it drains" in str(reason)
+        wait_for("health to say the sink is behind", lambda: any(
+            "sink elasticsearch is behind" in p for p in health(tmp_path)["problems"]), proc=proc, root=tmp_path)
+        top = top_health(tmp_path)
+        assert top["status"] == "degraded"
+        assert any(str(p).startswith("backpressure: the spool of sink elasticsearch is full")
+                   for p in top["problems"]), top["problems"]  # type: ignore[attr-defined]
         # Held, not stopped: work is left, the process runs, the embedded store is not ahead by
         # more than what the spool took.
         statuses = files_by_status(tmp_path)
@@ -75,6 +94,8 @@ def test_full_spool_holds_the_collector_back_and_it_resumes_when_the_cluster_ret
         wait_for("every event in the cluster", lambda: len(es.document_ids(DS)) >= total, proc=proc, root=tmp_path)
         wait_for("health without the spool problem", lambda: spool_problem(tmp_path) is None, proc=proc, root=tmp_path)
         assert "spool has room again" in stderr_of(tmp_path)
+        top = top_health(tmp_path)
+        assert not any("backpressure" in str(p) for p in top["problems"]), top  # type: ignore[attr-defined]
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=DEADLINE_S) == 0
     assert_no_traceback(stderr_of(tmp_path))
@@ -118,3 +139,28 @@ def test_documents_the_cluster_refuses_are_one_warning_per_bulk_answer_not_per_d
     assert 1 <= len(warnings) <= 2, "\n".join(warnings[:10])  # 300 documents, bulk requests of 200
     assert "problems sink_rejected 300" in res.stderr.splitlines()[-1]
     assert_no_traceback(res.stderr)
+
+
+def test_once_gives_up_on_a_spool_that_stays_full_exits_3_and_leaves_the_rest(
+        tmp_path: Path, es_server: ElasticsearchServer) -> None:  # noqa: F811
+    """``--once`` must end: a spool still full after ``drain_timeout_s`` stops the run (exit 3), the
+    files not finished stay for the next run, which completes them once the cluster is back."""
+    es = es_server
+    es_config(tmp_path, es, drain_timeout_s=2)
+    total = generate_mix(tmp_path, scale=2)
+    es.down()
+    res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, timeout=DEADLINE_S)
+    assert res.returncode == 3, res.stderr[-3000:]
+    assert "taking no new files until it drains (back-pressure)" in res.stderr
+    assert "giving up; what is left is read by the next run" in res.stderr
+    assert "file(s) left: a sink's spool stayed full" in res.stderr
+    assert "(undelivered" in res.stderr.splitlines()[-1]
+    assert_no_traceback(res.stderr)
+    assert files_by_status(tmp_path).get("done", 0) < 16
+    es.up()
+    res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, timeout=DEADLINE_S)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert files_by_status(tmp_path) == {"done": 16}
+    ids = es.document_ids(DS)
+    assert len(ids) == len(set(ids)) == total
+    assert distinct_ids(tmp_path) == (total, total)

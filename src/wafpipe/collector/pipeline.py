@@ -10,24 +10,24 @@ Order of operations for each batch, which is what makes a crash harmless:
 A crash between 2 and 3 replays at most one batch; the ids collapse it. Files are decoded in
 parallel by worker processes; one file's batches come from one worker, in order.
 
-The runtime rules (DESIGN §4, issue 18), and why:
+Named parts: :mod:`.delivery` (one Batch's way to the sinks and the state, files in flight,
+back-pressure, dead workers, missing keys, the per-file line), :mod:`.workers` (the decode
+processes), :mod:`.status` (health and the start-up line), :mod:`.report` (what a run tells its
+operator and its exit code), :mod:`.keywait` (files waiting for a private key). This module wires
+them and runs the loops.
 
-* **Back-pressure, never a stop.** Before a batch is written, every spooling sink is asked whether
-  its spool has room. When one is full the collector *holds* that batch (nothing of it is written
-  anywhere), stops reading decoded batches and taking new files, and says so in :meth:`health`
-  (``degraded``, with the reason); it retries as the spool drains and resumes by itself. A watch-mode
-  collector never exits for it: a cluster outage of hours must not stop the embedded store for good.
-  ``--once`` gives up after ``pipeline.drain_timeout_s`` of a full spool and exits 3, leaving the
-  rest for the next run.
-* **A dead decode worker** (OOM killer, ``kill -9``) is reported by the pool; its file is decoded
-  again from its last acknowledged ordinal by a new worker. A file that kills
-  :data:`MAX_WORKER_DEATHS` workers is marked failed rather than retried for ever.
+The loops, and why they look as they do (DESIGN §4, issue 18):
+
+* **Nothing blocks for long**: the loops wait on the workers' pipes in slices of at most a fraction
+  of a second, so a signal, a key that appears or a spool that drains is acted on at once.
 * **Ctrl-C** (SIGINT or SIGTERM) finishes the batch in hand and stops; a second one exits at once
   (what is acknowledged stays acknowledged; the next run resumes). A ``--once`` run stopped with
-  files left exits 130 and says how many.
-* **A file waiting for its private key** is retried when the key appears (:mod:`.keywait`).
-* **Messages**: one line at start, one per file, problems of one kind logged a few times per file
-  then summarised (:mod:`.report`), data escaped (:func:`~wafpipe.collector.logs.escape`).
+  files left exits 130 and says how many; a watching collector stopped by a signal exits 0.
+* **``--once`` ends**: after the backlog, the spools get ``pipeline.drain_timeout_s`` to deliver
+  (exit 3 if they do not); a source path that does not exist is a usage error (exit 2) before
+  anything is read.
+* **Every second** the keys directory is looked at for files waiting for a key, and a source's
+  cleared problems clear its health.
 """
 
 from __future__ import annotations
@@ -39,26 +39,22 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import pyarrow.compute as pc
-
 from wafpipe import clock
 from wafpipe.collector.api import LocalApi
+from wafpipe.collector.delivery import BACKPRESSURE, Delivery
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape
 from wafpipe.collector.metrics import Metrics
-from wafpipe.collector.report import FileTally, RunReport, SinkTotals, _size
+from wafpipe.collector.report import RunReport, SinkTotals, human_size
 from wafpipe.collector.state.store import State
-from wafpipe.collector.workers import DecodePool, Task, WorkerDied
+from wafpipe.collector.status import outstanding, problem_text, spools, start_line
+from wafpipe.collector.workers import DecodePool, WorkerDied
 from wafpipe.config.root import Config
-from wafpipe.failpoints import failpoint
-from wafpipe.fields.arrow import column
-from wafpipe.model import Batch, Context, FileRef, Problem
+from wafpipe.model import Context, FileRef
 from wafpipe.sinks import Sink
 from wafpipe.sinks.registry import build_sinks
 from wafpipe.sources import Source
@@ -67,52 +63,7 @@ from wafpipe.store.service import ReadService
 
 log = logging.getLogger("wafpipe.collector.pipeline")
 
-# Problems after which the file is copied to quarantine (DESIGN §7).
-QUARANTINE_KINDS = {"checksum", "compression", "decrypt", "missing_key", "container", "not_imperva"}
-MAX_WORKER_DEATHS = 3  # workers lost on one file before it is marked failed
 PERIODIC_S = 1.0  # how often the loops look at the keys directory and the sources' problems
-HEALTH_LIST = 5  # per category, problems listed one by one in health() before "and N more"
-
-
-@dataclass
-class _InFlight:
-    ref: FileRef
-    task: Task
-    tally: FileTally
-    started: float = field(default_factory=time.monotonic)
-    ack: bool = True  # False for a retry read from a quarantine copy: the source is not involved
-    key_retry: bool = False
-    copy: Path | None = None  # the quarantine copy this retry reads
-    wait: dict[str, Any] | None = None  # the key-wait entry this retry comes from
-    deaths: int = 0
-    bad: list[Problem] = field(default_factory=list)  # problems that quarantine the file
-
-
-@dataclass
-class _Held:
-    """A decoded Batch that a full spool could not take yet (back-pressure)."""
-
-    task_id: int
-    batch: Batch
-    reason: str
-    since: float = field(default_factory=time.monotonic)
-
-
-def _spool_full(sink: Sink) -> str | None:
-    """Why ``sink`` cannot take a batch now without blocking: its spool is at its limit."""
-    pending = getattr(sink, "pending_bytes", None)
-    limit = getattr(getattr(sink, "spool", None), "max_bytes", None)
-    if not isinstance(pending, int) or not isinstance(limit, int) or not pending or pending < limit:
-        return None
-    return f"the spool of sink {sink.name} is full ({_size(pending)} undelivered, limit {_size(limit)})"
-
-
-def _spools(sink: Sink) -> bool:
-    return isinstance(getattr(sink, "pending_bytes", None), int)
-
-
-def _problem_text(p: Any) -> str:
-    return p.reason if isinstance(p, Problem) else str(getattr(p, "message", p))
 
 
 class Collector:
@@ -132,35 +83,30 @@ class Collector:
         self.workers = pc_.workers if workers is None else workers
         self.pool = DecodePool(self.workers, pc_.batch_size, pc_.batch_timeout_s, pc_.queue_size)
         self._max_inflight = max(2, self.workers * 2)
-        self._inflight: dict[int, _InFlight] = {}
-        self._next_task = 0
         self._refs: queue.Queue[FileRef] = queue.Queue(maxsize=1024)
         self._serve_api = serve_api
         self.api: LocalApi | None = None
-        self._last_success: float | None = None
-        self._last_error: tuple[float, str] | None = None
-        self._newest_event: datetime | None = None
-        self._held: _Held | None = None
-        self._give_up = False  # --once: a spool stayed full past drain_timeout_s
         self._once = False
         self._missing: list[str] = []  # --once: source paths that do not exist
         self._signals = 0
         self._next_periodic = 0.0
-        keys_dir = Path(config.keys.dir) if config.keys.dir else None
-        self._key_waits = KeyWaits(self.state, keys_dir)
-        self.report.sinks = {s.name: SinkTotals("spool" if _spools(s) else "store") for s in self.sinks}
-        # The sink whose counts the run report shows: the embedded store when there is one.
-        self._primary: Sink = self._duckdb() or self.sinks[0]
+        self._key_waits = KeyWaits(self.state, Path(config.keys.dir) if config.keys.dir else None)
+        self.report.sinks = {s.name: SinkTotals("spool" if spools(s) else "store") for s in self.sinks}
+        self.flow = Delivery(
+            config, self.state, self.sinks, {src.name: src for src in self.sources}, self.pool, self.report,
+            self.metrics, self._key_waits,
+            primary=self._duckdb() or self.sinks[0],  # the embedded store's counts, when there is one
+        )
 
     # -- wiring --------------------------------------------------------------------------------
     def _source_problem(self, problem: Any) -> None:
-        kind, text = problem.kind, _problem_text(problem)
+        kind, text = problem.kind, problem_text(problem)
         if kind == "missing" and self._once:
             self._missing.append(text)  # --once: a usage error (exit 2), reported by run
             return
         self.report.problems[kind] += 1
         self.metrics.errors.labels(kind).inc()
-        self._last_error = (clock.now(), text)
+        self.flow.last_error = (clock.now(), text)
         self.state.set_health("sources", last_error=time.time(), error=text)
 
     def _duckdb(self) -> Any:
@@ -175,59 +121,21 @@ class Collector:
     def problems(self) -> list[str]:
         """Everything that needs a person now, one line each (empty: all is well). A problem stays
         until it is resolved: a later success elsewhere does not hide it."""
-        out: list[str] = []
-        if self._held is not None:
-            out.append(f"back-pressure: {self._held.reason}; not taking new files until it drains")
-        for sink in self.sinks:
-            behind = self._behind(sink)
-            if behind:
-                out.append(behind)
-        waits = self._key_waits.problem()
-        if waits:
-            out.append(waits)
-        for src in self.sources:
-            outstanding = list(getattr(src, "problems", {}).values())
-            out += [f"source {src.name}: {_problem_text(p)}" for p in outstanding[:HEALTH_LIST]]
-            if len(outstanding) > HEALTH_LIST:
-                out.append(f"source {src.name}: … and {len(outstanding) - HEALTH_LIST} more problems")
-        files = self.state.file_status_counts()
-        if files.get("failed"):
-            out.append(f"{files['failed']} file(s) failed (they are retried at the next start)")
-        quarantined = files.get("quarantined", 0) - len(self._key_waits)
-        if quarantined > 0:
-            out.append(f"{quarantined} file(s) quarantined (see {self.state.quarantine_dir})")
-        dead = self.state.count_dead_letters()
-        if dead:
-            out.append(f"{dead} dead letter(s) not replayed (wafpipe deadletters list)")
-        gaps = self.state.gaps()
-        if gaps:
-            kinds = ", ".join(sorted({str(g.kind) for g in gaps}))
-            out.append(f"{len(gaps)} possible gap(s) in the data ({kinds})")
-        return [escape(p) for p in out]
-
-    def _behind(self, sink: Sink) -> str | None:
-        pending = getattr(sink, "pending_bytes", None)
-        stats = getattr(sink, "stats", None)
-        since = getattr(stats, "failing_since", None)
-        if not isinstance(pending, int) or not pending or since is None:
-            return None
-        return (
-            f"sink {sink.name} is behind: {_size(pending)} undelivered, failing for {time.time() - since:.0f} s: "
-            f"{getattr(stats, 'last_error', None) or 'unknown error'}"
-        )
+        held = self.flow.held.reason if self.flow.held is not None else None
+        return outstanding(held, self.sinks, self.sources, self.state, self._key_waits)
 
     def health(self) -> dict[str, Any]:
         problems = self.problems()
-        pending = len(self._inflight) + self._refs.qsize()
+        pending = len(self.flow.inflight) + self._refs.qsize()
         return {
             "status": "degraded" if problems else "ok",
             "problems": problems,
-            "backpressure": self._held.reason if self._held is not None else None,
-            "last_success": self._last_success,
-            "last_error": self._last_error[1] if self._last_error else None,
-            "last_error_at": self._last_error[0] if self._last_error else None,
+            "backpressure": self.flow.held.reason if self.flow.held is not None else None,
+            "last_success": self.flow.last_success,
+            "last_error": self.flow.last_error[1] if self.flow.last_error else None,
+            "last_error_at": self.flow.last_error[0] if self.flow.last_error else None,
             "files_pending": pending,
-            "newest_event": self._newest_event.isoformat(timespec="milliseconds").replace("+00:00", "Z") if self._newest_event else None,
+            "newest_event": self.flow.newest_event.isoformat(timespec="milliseconds").replace("+00:00", "Z") if self.flow.newest_event else None,
             "lag_seconds": self.metrics.lag._value.get(),  # noqa: SLF001 - the gauge's own value
             "gaps": [g.__dict__ for g in self.state.gaps()],
             "report": {
@@ -242,288 +150,22 @@ class Collector:
     # -- files -----------------------------------------------------------------------------------
     def offer(self, ref: FileRef) -> None:
         """Register a file and hand it to a decode worker unless it is already done."""
-        rec = self.state.register_file(
-            ref.key, source=ref.source, name=ref.name, path=ref.path, size=ref.size, mtime=ref.mtime_ns / 1e9
-        )
-        if rec.status in ("done", "quarantined"):
-            self.report.files_already_done += 1
-            self._ack(ref)
-            return
-        if any(f.ref.key == ref.key for f in self._inflight.values()):
-            return
-        self._start(ref)
-
-    def _start(self, ref: FileRef, *, ack: bool = True, wait: dict[str, Any] | None = None) -> None:
-        start = self.state.start_file(ref.key)
-        task = self._task(ref, start)
-        copy = Path(wait["copy"]) if wait and wait.get("copy") and ref.path == wait["copy"] else None
-        self._inflight[task.task_id] = _InFlight(
-            ref, task, FileTally(ref.path), ack=ack, key_retry=wait is not None, copy=copy, wait=wait
-        )
-        self.metrics.files_pending.set(len(self._inflight))
-        self.pool.submit(task)
-
-    def _task(self, ref: FileRef, start: int) -> Task:
-        self._next_task += 1
-        return Task(
-            self._next_task,
-            ref,
-            str(self.config.keys.dir) if self.config.keys.dir else None,
-            start,
-            self.config.pipeline.max_line_bytes,
-        )
-
-    def _ack(self, ref: FileRef) -> None:
-        try:
-            self._sources[ref.source].ack(ref)
-        except OSError as exc:
-            log.warning("could not apply the after-policy to %s: %s", escape(ref.path), escape(exc))
-            return
-        failpoint("source.after_ack")
-
-    def _deliver(self, task_id: int, batch: Batch) -> bool:
-        """Write ``batch`` to every sink, checkpoint, finish the file on its final batch. False when
-        a full spool made the collector hold the batch (nothing of it was written)."""
-        flight = self._inflight.get(task_id)
-        if flight is None:
-            return True
-        if len(batch):
-            full = next((why for why in map(_spool_full, self.sinks) if why), None)
-            if full is not None:
-                self._hold(task_id, batch, full)
-                return False
-        key, tally = flight.ref.key, flight.tally
-        dead: list[dict[str, Any]] = []
-        counts: dict[str, int] = {}
-        if len(batch):
-            for sink in self.sinks:
-                result = sink.write(batch)  # durable on return, or raises
-                totals = self.report.sinks[sink.name]
-                totals.written += result.written
-                totals.already += result.duplicates
-                totals.spooled += result.spooled
-                for name, n in (("written", result.written), ("duplicates", result.duplicates),
-                                ("spooled", result.spooled)):
-                    counts[f"{sink.name}_{name}"] = counts.get(f"{sink.name}_{name}", 0) + n
-                self.metrics.stored.labels(sink.name).inc(result.written)
-                self.metrics.duplicates.labels(sink.name).inc(result.duplicates)
-                if result.rejected:
-                    dead += [r.record() for r in result.rejected]
-                    tally.rejected_by(sink.name, result.rejected)
-                    for r in result.rejected:
-                        self.report.problems[r.kind] += 1
-                        self.metrics.errors.labels(r.kind).inc()
-                if sink is self._primary:
-                    self.report.stored += result.written + result.spooled
-                    self.report.duplicates += result.duplicates
-                    tally.new += result.written + result.spooled
-                    tally.already += result.duplicates
-            counts["events"] = len(batch)
-            tally.events += len(batch)
-            self.report.events += len(batch)
-            self.metrics.events.inc(len(batch))
-            newest = pc.max(column(batch.events, "@timestamp")).as_py()
-            if newest is not None and (self._newest_event is None or newest > self._newest_event):
-                self._newest_event = newest
-                self._update_lag()
-        for p in batch.problems:
-            self._problem(flight, p, dead)
-        self.state.commit_batch(key, batch.next_ordinal, counts, dead)
-        failpoint("state.after_checkpoint")
-        now = clock.now()
-        self._last_success = now
-        self.metrics.last_success.set(now)
-        if batch.final:
-            self._finish(task_id, flight, batch)
-        return True
-
-    def _hold(self, task_id: int, batch: Batch, reason: str) -> None:
-        self._held = _Held(task_id, batch, reason)
-        self.metrics.backpressure.set(1)
-        flight = self._inflight[task_id]
-        log.warning(
-            "%s: holding %s and taking no new files until it drains (back-pressure)",
-            escape(reason), escape(flight.ref.path),
-        )
-
-    def _release_held(self) -> bool:
-        """Deliver the held batch if every spool has room now; True when it was delivered."""
-        held = self._held
-        assert held is not None
-        full = next((why for why in map(_spool_full, self.sinks) if why), None)
-        if full is not None:
-            held.reason = full
-            limit = self.config.pipeline.drain_timeout_s
-            if self._once and time.monotonic() - held.since > limit:
-                log.warning("%s for %.0f s: giving up; what is left is read by the next run", escape(full), limit)
-                self._give_up = True
-            return False
-        self._held = None
-        self.metrics.backpressure.set(0)
-        log.info("spool has room again after %.1f s: resuming", time.monotonic() - held.since)
-        return self._deliver(held.task_id, held.batch)
-
-    def _problem(self, flight: _InFlight, p: Problem, dead: list[dict[str, Any]]) -> None:
-        self.report.problems[p.kind] += 1
-        self.metrics.errors.labels(p.kind).inc()
-        flight.tally.problem(p)
-        if p.kind in QUARANTINE_KINDS:
-            flight.bad.append(p)
-        if p.raw is not None or p.kind not in QUARANTINE_KINDS:
-            dead.append(p.record())
-
-    def _finish(self, task_id: int, flight: _InFlight, batch: Batch) -> None:
-        ref, key, tally = flight.ref, flight.ref.key, flight.tally
-        del self._inflight[task_id]
-        self.metrics.files_pending.set(len(self._inflight))
-        tally.more()
-        if flight.key_retry:
-            self._key_waits.resolved(key)
-        info = batch.info
-        if info is not None:
-            self.metrics.bytes.inc(info.body_bytes)
-        if batch.error:
-            self.report.files_failed += 1
-            self.report.problems["io"] += 1
-            self.metrics.errors.labels("io").inc()
-            self.metrics.files.labels("failed").inc()
-            msg = f"{ref.path}: cannot read: {batch.error} — it will be retried"
-            log.warning("%s", escape(msg))
-            self._last_error = (clock.now(), msg)
-            self.state.mark_failed(key, batch.error)
-            self._file_line("failed", flight, batch)
-            return
-        note = ""
-        if info is not None and info.identity:
-            earlier = [r for r in self.state.find_identity(info.identity) if r.key != key and r.status == "done"]
-            self.state.set_identity(key, info.identity)
-            self.state.record_header(info.identity.hex(), dict(info.header), source=ref.source, name=ref.name)
-            if earlier:
-                note = self._reread_note(tally, earlier[0].name)
-        if tally.already and not note:
-            note = f"; {tally.already} already stored"
-        if flight.bad:
-            if self._quarantine(flight, info):
-                self._file_line("quarantined", flight, batch, note)
-                if flight.ack:
-                    self._ack(ref)
-                return
-        elif not tally.events and not tally.problems and info is not None and info.header:
-            note = "; header only, no events"  # a legitimate delivery (an empty file is the reader's `empty`)
-        self.state.mark_done(key)
-        self.report.files_done += 1
-        self.metrics.files.labels("done").inc()
-        self.state.set_health("pipeline", last_success=time.time())
-        self._file_line("done", flight, batch, note)
-        copy = self._wait_copy(flight)
-        if copy is not None and not flight.bad:  # stored now: the quarantine copy has done its job
-            for leftover in (copy, copy.with_name(copy.name + ".reason.json")):
-                leftover.unlink(missing_ok=True)
-        if flight.ack:
-            self._ack(ref)
-
-    def _quarantine(self, flight: _InFlight, info: Any) -> bool:
-        """Copy the file to quarantine (once) and remember a missing key; True when the file stops
-        here (the fault was fatal to it), False when it is also done (e.g. a checksum mismatch)."""
-        ref, bad = flight.ref, flight.bad
-        reason = "; ".join(p.message() for p in bad)
-        copy = self._wait_copy(flight)
-        if copy is not None:  # a retry: the quarantine copy made the first time is still there
-            self.state.mark_quarantined(ref.key, reason)
-        else:
-            copy = self.state.quarantine(ref.path, reason, name=ref.name, key=ref.key, details={"file": ref.path})
-        key_id = str((info.header if info is not None else {}).get("publickeyid", "")).strip()
-        if key_id and any(p.kind == "missing_key" for p in bad):
-            self._key_waits.add(self._original(flight), key_id, copy)
-        if not any(p.fatal_to_file for p in bad):
-            return False
-        self.report.files_quarantined += 1
-        self.metrics.files.labels("quarantined").inc()
-        return True
-
-    @staticmethod
-    def _wait_copy(flight: _InFlight) -> Path | None:
-        """The quarantine copy a key-wait retry has (None for a first read)."""
-        copy = flight.wait.get("copy") if flight.wait is not None else None
-        return Path(copy) if copy and os.path.isfile(copy) else None
-
-    @staticmethod
-    def _original(flight: _InFlight) -> FileRef:
-        """The original delivery of a file (a retry may read the quarantine copy instead)."""
-        ref = flight.ref
-        if flight.wait is None:
-            return ref
-        path = str(flight.wait.get("path") or ref.path)
-        return FileRef(ref.source, ref.name, path, ref.size, ref.mtime_ns, ref.key)
-
-    def _reread_note(self, tally: FileTally, earlier: str) -> str:
-        """A file whose Imperva identity was read before (a copy, a re-delivery, a file that grew):
-        not an error, and not "duplicates" — say what it is and what it added."""
-        if _spools(self._primary):
-            return f"; re-read (read before as {earlier}): {tally.events} events sent again, the cluster keeps the first copy"
-        if not tally.new:
-            return f"; same Imperva file as {earlier}, already stored ({tally.already} events)"
-        return f"; re-read (read before as {earlier}): {tally.new} new events, {tally.already} already stored"
-
-    def _file_line(self, outcome: str, flight: _InFlight, batch: Batch, note: str = "") -> None:
-        tally = flight.tally
-        log.info(
-            "%s %s: %s, %d events, %d problems, %.2f s%s",
-            outcome, escape(flight.ref.path), escape(batch.format or "format unknown"), tally.events,
-            tally.total_problems, time.monotonic() - flight.started, escape(note),
-        )
-
-    def _worker_died(self, task_id: int, died: WorkerDied) -> None:
-        self.metrics.worker_restarts.inc()
-        flight = self._inflight.pop(task_id, None)
-        if flight is None:
-            log.warning("decode worker %s %s; a new worker took its place", died.pid, died.describe())
-            return
-        ref = flight.ref
-        rec = self.state.get_file(ref.key)
-        resume = rec.next_ordinal if rec is not None else flight.task.start_ordinal
-        # Deaths in a row without progress: a file that kills every worker at the same place is
-        # given up on; one whose worker died after acknowledged batches goes on.
-        flight.deaths = 1 if resume > flight.task.start_ordinal else flight.deaths + 1
-        if flight.deaths >= MAX_WORKER_DEATHS:
-            msg = (f"{ref.path}: decode worker {died.pid} {died.describe()}; {flight.deaths} workers were lost "
-                   "on this file, so it is marked failed (it is tried again at the next start)")
-            log.error("%s", escape(msg))
-            self.report.files_failed += 1
-            self.report.problems["worker_died"] += 1
-            self.metrics.errors.labels("worker_died").inc()
-            self.metrics.files.labels("failed").inc()
-            self._last_error = (clock.now(), msg)
-            self.state.mark_failed(ref.key, msg)
-            self.metrics.files_pending.set(len(self._inflight))
-            return
-        log.warning(
-            "decode worker %s %s while reading %s; a new worker reads it again from line ordinal %d",
-            died.pid, died.describe(), escape(ref.path), resume,
-        )
-        task = self._task(ref, resume)
-        flight.task = task
-        self._inflight[task.task_id] = flight
-        self.pool.submit(task)
-
-    def _update_lag(self) -> None:
-        if self._newest_event is not None:
-            self.metrics.lag.set(max(0.0, clock.now() - self._newest_event.timestamp()))
+        self.flow.offer(ref)
 
     # -- loops -----------------------------------------------------------------------------------
     def _stopping(self) -> bool:
-        return self.stop.is_set() or self._give_up
+        return self.stop.is_set() or self.flow.give_up
 
     def _step(self, timeout: float) -> None:
         """Deliver what the workers have decoded (or retry a held batch), for up to ``timeout``."""
-        if self._held is not None and not self._release_held():
+        if self.flow.held is not None and not self.flow.release_held():
             self.stop.wait(min(timeout, 0.25))
             return
-        if self._held is None:
-            for task_id, item in self.pool.results(timeout if self._inflight else min(timeout, 0.05)):
+        if self.flow.held is None:
+            for task_id, item in self.pool.results(timeout if self.flow.inflight else min(timeout, 0.05)):
                 if isinstance(item, WorkerDied):
-                    self._worker_died(task_id, item)
-                elif not self._deliver(task_id, item):
+                    self.flow.worker_died(task_id, item)
+                elif not self.flow.deliver(task_id, item):
                     break  # held: read nothing more until the spool drains
         self.metrics.queue_depth.labels("decoded").set(self.pool.depth())
         self.metrics.queue_depth.labels("files").set(self._refs.qsize())
@@ -539,9 +181,9 @@ class Collector:
             self.state.set_health("sources", last_success=time.time())
 
     def _check_keys(self) -> None:
-        if not len(self._key_waits) or self._held is not None:
+        if not len(self._key_waits) or self.flow.held is not None:
             return
-        busy = {f.ref.key for f in self._inflight.values()}
+        busy = {f.ref.key for f in self.flow.inflight.values()}
         for ref, entry in list(self._key_waits.ready()):
             if ref.key in busy:
                 continue
@@ -552,9 +194,12 @@ class Collector:
                 escape(entry.get("key_id")), escape(entry.get("path")),
                 f" (from its quarantine copy {escape(copy)})" if from_copy else "",
             )
-            self._start(ref, ack=False, wait=entry)
+            self.flow.start(ref, ack=False, wait=entry)
 
     def _open(self) -> None:
+        rec = self.state.health().get(BACKPRESSURE)
+        if rec is not None and not rec.ok:  # left by a process that was killed while held
+            self.state.set_health(BACKPRESSURE, last_success=time.time())
         for s in self.sinks:
             s.open()
         if self._serve_api:
@@ -600,37 +245,11 @@ class Collector:
         signal.signal(signal.SIGTERM, handler)
 
     def _log_start(self, once: bool) -> None:
-        sources = "; ".join(self._describe_source(s) for s in self.sources) or "none"
-        sinks = ", ".join(self._describe_sink(s) for s in self.sinks)
         url = getattr(self.api, "url", None) if self.api is not None else None
-        log.info(
-            "collector started (%s): source %s; sinks %s; API %s; %s",
-            "--once: what is there now" if once else "watching",
-            escape(sources), escape(sinks), escape(url or "off"),
-            f"{self.workers} worker process(es)" if self.workers else "no worker processes (decoding in this one)",
-        )
-
-    @staticmethod
-    def _describe_source(src: Source) -> str:
-        describe = getattr(src, "describe", None)
-        if callable(describe):
-            return str(describe())
-        cfg = getattr(src, "config", None)
-        kind = str(getattr(cfg, "type", type(src).__name__))
-        root = getattr(src, "root", None)
-        patterns = getattr(cfg, "patterns", None)
-        text = kind if src.name == kind else f"{src.name} ({kind})"
-        if root is not None:
-            text += f" {root}"
-        return text + (f" ({', '.join(patterns)})" if patterns else "")
-
-    @staticmethod
-    def _describe_sink(sink: Sink) -> str:
-        where = getattr(sink, "path", None) or getattr(getattr(sink, "client", None), "display", None)
-        return f"{sink.name} ({where})" if where else sink.name
+        log.info("%s", start_line(once, self.sources, self.sinks, url, self.workers))
 
     def run(self, *, once: bool = False, progress: bool | None = None) -> RunReport:
-        self._once = once
+        self._once = self.flow.once = once
         self.report.watch = not once
         self._install_signals()
         try:
@@ -653,7 +272,7 @@ class Collector:
         drain = self.config.pipeline.drain_timeout_s
         for s in self.sinks:
             totals = self.report.sinks[s.name]
-            if once and not self.report.interrupted and not self._give_up:
+            if once and not self.report.interrupted and not self.flow.give_up:
                 deadline = time.monotonic() + drain
                 while True:
                     left = deadline - time.monotonic()
@@ -673,7 +292,7 @@ class Collector:
                     self.report.undelivered = True
                 else:
                     log.info("%s: %s wait in the spool; they are sent by the next run",
-                             s.name, _size(int(getattr(s, "pending_bytes", 0) or 0)))
+                             s.name, human_size(int(getattr(s, "pending_bytes", 0) or 0)))
             # Spooling sinks dead-letter asynchronously (into the state); count them here.
             rejected = getattr(getattr(s, "stats", None), "dead_lettered", 0)
             if rejected:
@@ -694,6 +313,7 @@ class Collector:
             bar = Progress(transient=True)
             bar.start()
             job = bar.add_task("ingesting backlog", total=len(refs))
+            streams = self._log_through(sys.stderr)  # rich's proxy: log lines print above the bar
         offered = 0
         try:
             for ref in refs:
@@ -701,25 +321,36 @@ class Collector:
                     break
                 self.offer(ref)
                 offered += 1
-                while (len(self._inflight) >= self._max_inflight or self._held is not None) and not self._stopping():
+                while (len(self.flow.inflight) >= self._max_inflight or self.flow.held is not None) and not self._stopping():
                     self._step(0.2)
                 if bar is not None:
-                    bar.update(job, completed=offered - len(self._inflight))
-            while (self._inflight or self._held is not None) and not self._stopping():
+                    bar.update(job, completed=offered - len(self.flow.inflight))
+            while (self.flow.inflight or self.flow.held is not None) and not self._stopping():
                 self._step(0.2)
                 if bar is not None:
-                    bar.update(job, completed=offered - len(self._inflight))
+                    bar.update(job, completed=offered - len(self.flow.inflight))
         finally:
             if bar is not None:
                 bar.stop()
-        left = refs[offered:] + [f.ref for f in self._inflight.values()]
+                for handler, stream in streams:
+                    handler.setStream(stream)
+        left = refs[offered:] + [f.ref for f in self.flow.inflight.values()]
         if left:
             self.report.files_left = len(left)
             self.report.bytes_left = sum(r.size for r in left)
-            if self._give_up:
+            if self.flow.give_up:
                 self.report.undelivered = True
             else:
                 self.report.interrupted = True
+
+    @staticmethod
+    def _log_through(stream: Any) -> list[tuple[logging.StreamHandler[Any], Any]]:
+        """Point wafpipe's stderr log handlers at ``stream``; returns what to restore."""
+        swapped = []
+        for handler in logging.getLogger("wafpipe").handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                swapped.append((handler, handler.setStream(stream)))
+        return swapped
 
     def _run_forever(self) -> None:
         threads = [
@@ -730,9 +361,9 @@ class Collector:
             t.start()
         while not self.stop.is_set():
             self._periodic()
-            if self._held is None and len(self._inflight) < self._max_inflight:
+            if self.flow.held is None and len(self.flow.inflight) < self._max_inflight:
                 try:
-                    ref = self._refs.get(timeout=0.05 if self._inflight else 0.5)
+                    ref = self._refs.get(timeout=0.05 if self.flow.inflight else 0.5)
                     self.offer(ref)
                 except queue.Empty:
                     pass
@@ -751,4 +382,4 @@ class Collector:
                         continue
         except Exception as exc:  # a source bug must show, not kill the collector silently
             log.exception("source %s stopped: %s", src.name, escape(exc))
-            self._last_error = (clock.now(), f"source {src.name} stopped: {exc}")
+            self.flow.last_error = (clock.now(), f"source {src.name} stopped: {exc}")

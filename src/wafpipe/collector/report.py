@@ -39,7 +39,7 @@ class SinkTotals:
         if self.kind == "store":
             return f"stored {self.written}" + (f", already stored {self.already}" if self.already else "")
         if self.delivered is False:
-            return f"spooled {self.spooled} (undelivered; {_size(self.pending_bytes)} wait in the spool)"
+            return f"spooled {self.spooled} (undelivered; {human_size(self.pending_bytes)} wait in the spool)"
         sent = self.sent_new + self.sent_already
         extra = f" ({self.sent_already} already there)" if self.sent_already else ""
         return f"spooled {self.spooled}, delivered {sent}{extra}"
@@ -94,7 +94,7 @@ class RunReport:
 
     def interruption(self) -> str:
         return (
-            f"interrupted: {self.files_left} file(s) ({_size(self.bytes_left)}) not finished; "
+            f"interrupted: {self.files_left} file(s) ({human_size(self.bytes_left)}) not finished; "
             "nothing is lost — run again to finish them"
         )
 
@@ -143,7 +143,7 @@ class FileTally:
         return sum(self.problems.values())
 
 
-def _size(n: int) -> str:
+def human_size(n: int) -> str:
     size = float(n)
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
