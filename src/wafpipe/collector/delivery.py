@@ -246,7 +246,7 @@ class Delivery:
         flight.tally.problem(p)
         if p.kind in QUARANTINE_KINDS:
             flight.bad.append(p)
-        if p.raw is not None or p.kind not in QUARANTINE_KINDS:
+        if p.raw is not None:  # a line or a document that a replay can try again
             dead.append(p.record())
 
     def _finish(self, task_id: int, flight: _InFlight, batch: Batch) -> None:

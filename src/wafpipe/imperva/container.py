@@ -286,14 +286,31 @@ class ImpervaFile:
             info.checksum_status = "mismatch"
 
     def _content_identity(self) -> bytes:
-        """Headerless file: identity is the digest of the decoded content (a separate pass)."""
+        """Headerless file: identity is the digest of its first *event* line (a separate pass that
+        stops there). Directive lines (W3C ``#Software``, ``#Fields``) are not events, and a file
+        that grows keeps its first event line, so its old lines keep their ids (DESIGN §2)."""
         h = content_hasher()
         probe = ImpervaFile(self._opener, self.info.name, self._keys_dir)
+        pending = b""
         try:
             for chunk in probe._body():
-                h.update(chunk)
+                pending += chunk
+                while True:
+                    nl = pending.find(b"\n")
+                    line = pending if nl < 0 else pending[:nl]
+                    if nl < 0 and len(pending) < self.max_line_bytes:
+                        break  # the line goes on in the next chunk
+                    if line.strip() and not line.startswith(b"#"):
+                        h.update(line[: self.max_line_bytes].rstrip(b"\r"))
+                        return h.digest()
+                    if nl < 0:
+                        pending = b""
+                        break
+                    pending = pending[nl + 1 :]
         except ContainerError:
             pass
+        if pending.strip() and not pending.startswith(b"#"):
+            h.update(pending[: self.max_line_bytes].rstrip(b"\r"))
         return h.digest()
 
 
