@@ -19,37 +19,39 @@ from wafpipe.decode.record import RawRecord
 from wafpipe.enrich.useragent import parse_user_agent
 from wafpipe.fields.keys import CUSTOM_LABELS, RULE_TYPES, rule_type_from_name
 from wafpipe.fields.table import DATASET, FIELDS
+from wafpipe.model import FileInfo
 
 
 @dataclass
 class FileContext:
-    """What the mapper needs to know about the file a line came from (built once per file)."""
+    """What the mapper needs to know about the file a line came from (built once per file): the
+    container's :class:`~wafpipe.model.FileInfo` (the one form of file facts), plus what only the
+    decode knows — where the file was read, its event format, W3C directives, the ingest time."""
 
-    name: str = ""
+    info: FileInfo = field(default_factory=lambda: FileInfo(name=""))
     path: str | None = None
     format: str = ""
-    header: dict[str, str] = field(default_factory=dict)
-    api_id: str | None = None
-    seq: int | None = None
-    compression: str | None = None
-    encrypted: bool = False
-    gzip_wrapped: bool = False
     directives: dict[str, str] | None = None
     ingest_ms: int = 0
     counters: Counter[str] = field(default_factory=Counter)
 
+    @property
+    def header(self) -> dict[str, str]:
+        return self.info.header
+
     def file_doc(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"name": self.name, "format": self.format}
-        if self.api_id is not None:
-            doc["api_id"] = self.api_id
-        if self.seq is not None:
-            doc["sequence"] = self.seq
-        if self.header:
-            doc["header"] = {k: v for k, v in self.header.items() if k != "key"}
-        if self.compression:
-            doc["compression"] = self.compression
-        doc["encrypted"] = self.encrypted
-        doc["gzip_wrapped"] = self.gzip_wrapped
+        info = self.info
+        doc: dict[str, Any] = {"name": info.name, "format": self.format}
+        if info.api_id is not None:
+            doc["api_id"] = info.api_id
+        if info.seq is not None:
+            doc["sequence"] = info.seq
+        if info.header:
+            doc["header"] = {k: v for k, v in info.header.items() if k != "key"}
+        if info.compression:
+            doc["compression"] = info.compression
+        doc["encrypted"] = info.encrypted
+        doc["gzip_wrapped"] = info.gzip_wrapped
         if self.directives:
             doc["directives"] = dict(self.directives)
         return doc

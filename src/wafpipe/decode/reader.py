@@ -107,18 +107,18 @@ class _Lines:
 
     def context(self, bl: BodyLine) -> dict[str, Any]:
         """What replay needs to decode ``bl`` as this read would have (see the module docstring)."""
-        ctx = self.ctx
+        ctx, info = self.ctx, self.ctx.info
         out: dict[str, Any] = {
             "identity": self.identity.hex(),
-            "name": ctx.name,
+            "name": info.name,
             "path": ctx.path,
             "format": ctx.format,
-            "header": {k: v for k, v in ctx.header.items() if k != "key"},
-            "api_id": ctx.api_id,
-            "seq": ctx.seq,
-            "compression": ctx.compression,
-            "encrypted": ctx.encrypted,
-            "gzip_wrapped": ctx.gzip_wrapped,
+            "header": {k: v for k, v in info.header.items() if k != "key"},
+            "api_id": info.api_id,
+            "seq": info.seq,
+            "compression": info.compression,
+            "encrypted": info.encrypted,
+            "gzip_wrapped": info.gzip_wrapped,
             "partial": self.partial(),
             "ingest_ms": ctx.ingest_ms,
         }
@@ -242,16 +242,19 @@ def decode_known_lines(
         decoder.directives.update(dict(context.get("directives") or {}))  # type: ignore[attr-defined]
     seq = context.get("seq")
     counters = counters if counters is not None else Counter()
-    ctx = FileContext(
+    info = FileInfo(
         name=str(context.get("name") or ""),
-        path=context.get("path"),
-        format=fmt,
         header=header,
         api_id=context.get("api_id"),
         seq=int(seq) if seq is not None else None,
-        compression=context.get("compression"),
+        compression=context.get("compression") or "none",
         encrypted=bool(context.get("encrypted")),
         gzip_wrapped=bool(context.get("gzip_wrapped")),
+    )
+    ctx = FileContext(
+        info=info,
+        path=context.get("path"),
+        format=fmt,
         ingest_ms=int(context.get("ingest_ms") or clock.now() * 1000),
         counters=counters,
     )
@@ -259,7 +262,7 @@ def decode_known_lines(
     run = _Lines(
         decoder,
         ctx,
-        label or ctx.path or ctx.name,
+        label or ctx.path or ctx.info.name,
         bytes.fromhex(str(context["identity"])),
         lambda: partial,
         counters,
@@ -351,15 +354,9 @@ class FileReader:
         self.detected_format = fmt
         decoder = make_decoder(fmt, info.header)
         ctx = FileContext(
-            name=self.name,
+            info=info,
             path=self.path,
             format=fmt,
-            header=info.header,
-            api_id=info.api_id,
-            seq=info.seq,
-            compression=info.compression,
-            encrypted=info.encrypted,
-            gzip_wrapped=info.gzip_wrapped,
             ingest_ms=int(clock.now() * 1000),  # the one clock: WAFPIPE_NOW fixes it in tests
             counters=self.counters,
         )

@@ -207,8 +207,6 @@ def build_cluster_sink(entry: ElasticsearchSinkConfig | OpenSearchSinkConfig, co
         batch_size=entry.batch_size,
         max_retries=entry.max_retries,
         spool_max_bytes=entry.spool_max_bytes,
-        **{k: getattr(entry, k) for k in ("max_bulk_bytes", "retry_backoff_s", "retry_max_backoff_s",
-                                          "spool_block_timeout_s", "senders") if getattr(entry, k, None)},
     )
     return ClusterSink(
         make_client(entry),
