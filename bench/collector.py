@@ -62,6 +62,7 @@ def ingest(root: Path, workers: int, incoming: Path, src: str | None = None) -> 
         f'data_dir = "data"\n[[sources]]\ntype = "directory"\npath = "{incoming}"\n'
         f'[[sinks]]\ntype = "duckdb"\n[pipeline]\nworkers = {workers}\n'
     )
+    cfg.chmod(0o600)
     peak = 0
     t0 = time.perf_counter()
     env = {**os.environ, **({"PYTHONPATH": src} if src else {})}
