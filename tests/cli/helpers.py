@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tests.pipeline.helpers import write_config
+from tests.collector.helpers import write_config
 
 __all__ = ["collector", "state_rows", "wafpipe", "wait_for", "write_config"]
 

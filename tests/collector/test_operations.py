@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.collector.helpers import distinct_ids, wafpipe, write_config
 from tests.collector.test_runtime import (
     DEADLINE_S,
     assert_no_traceback,
@@ -27,7 +28,6 @@ from tests.collector.test_runtime import (
     wait_for,
 )
 from tests.filebuilder import make_file, make_keys, sample_lines
-from tests.pipeline.helpers import distinct_ids, wafpipe, write_config
 from wafpipe.collector.logs import escape
 from wafpipe.collector.report import LOGGED_PER_KIND, FileTally
 from wafpipe.model import Problem

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.helpers import distinct_ids, generate_mix, wafpipe, write_config
+from tests.collector.helpers import distinct_ids, generate_mix, wafpipe, write_config
 
 DEADLINE_S = 240.0  # generous: the suite must pass with both cores busy
 

@@ -12,6 +12,7 @@ import os
 import signal
 from pathlib import Path
 
+from tests.collector.helpers import distinct_ids, generate_mix, wafpipe, write_config
 from tests.collector.test_operations import health
 from tests.collector.test_runtime import (
     DEADLINE_S,
@@ -22,7 +23,6 @@ from tests.collector.test_runtime import (
     stderr_of,
     wait_for,
 )
-from tests.pipeline.helpers import distinct_ids, generate_mix, wafpipe, write_config
 from tests.servers.elasticsearch import ElasticsearchServer
 from tests.servers.fixtures import es_server  # noqa: F401 - the fixture
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.pipeline.helpers import api_info, count, distinct_ids, generate_mix, wafpipe, write_config
+from tests.collector.helpers import api_info, count, distinct_ids, generate_mix, wafpipe, write_config
 
 
 def test_every_format_once_then_nothing_more(tmp_path: Path) -> None:

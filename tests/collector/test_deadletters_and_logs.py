@@ -7,8 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+from tests.collector.helpers import count, wafpipe, write_config
 from tests.filebuilder import make_file, sample_lines
-from tests.pipeline.helpers import count, wafpipe, write_config
 from wafpipe.collector.logs import JsonFormatter, setup_logging
 from wafpipe.collector.state.store import State
 
