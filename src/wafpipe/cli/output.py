@@ -17,10 +17,10 @@ from typing import Any
 
 import orjson
 
-_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029)
-_CONTROL = (*range(0x00, 0x20), *range(0x7F, 0xA0), *_BIDI)
-_TEXT = {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in _CONTROL}
-_JSON = {c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), *_BIDI)}
+from wafpipe.collector.logs import CONTROL_CODEPOINTS
+
+_TEXT = {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in CONTROL_CODEPOINTS}
+_JSON = {c: f"\\u{c:04x}" for c in CONTROL_CODEPOINTS if c >= 0x7F}  # orjson escapes C0 itself
 
 
 def safe(text: str) -> str:

@@ -17,8 +17,11 @@ import sys
 import time
 
 # Every C0 control (tab too: it can hide text), DEL, the C1 controls, and the Unicode line and
-# paragraph separators and bidirectional overrides that some viewers honour.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# paragraph separators and bidirectional marks and overrides that some viewers honour. The one list
+# of what data may not put on a terminal or in a log line (``wafpipe query`` escapes the same set).
+_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029)
+CONTROL_CODEPOINTS: tuple[int, ...] = (*range(0x00, 0x20), *range(0x7F, 0xA0), *_BIDI)
+_CONTROL = re.compile("[" + "".join(re.escape(chr(c)) for c in CONTROL_CODEPOINTS) + "]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

@@ -164,7 +164,7 @@ def config_from_dict(data: dict[str, Any], *, file: Path | None, base_dir: Path)
         if isinstance(sink, DuckDBSinkConfig) and sink.path is None:
             sink.path = cfg.data_dir / DEFAULT_STORE_NAME
         if isinstance(sink, ClusterSinkConfig) and sink.spool_dir is None:
-            sink.spool_dir = cfg.data_dir / "spool" / str(sink.name)
+            sink.spool_dir = sink.default_spool_dir(cfg.data_dir)
     return cfg
 
 

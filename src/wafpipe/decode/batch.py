@@ -32,10 +32,14 @@ class BatchBuilder:
         return len(self._ids)
 
     def add(self, event: Event) -> None:
-        doc = event.doc
+        """One decoded line: the resume point moves past it."""
+        self.add_event(event)
+        self.next_ordinal = event.doc["imperva"]["waf"]["file"]["ordinal"] + 1
+
+    def add_event(self, event: Event) -> None:
+        """An event without a line position (tools and tests): serialised once, here."""
         self._ids.append(event.id)
-        self._docs.append(event.json or orjson.dumps(doc, default=str))  # default=str: never lose an event
-        self.next_ordinal = doc["imperva"]["waf"]["file"]["ordinal"] + 1
+        self._docs.append(event.json or orjson.dumps(event.doc, default=str))  # default=str: never lose an event
 
     def add_problem(self, problem: Problem) -> None:
         self._problems.append(problem)
@@ -68,6 +72,5 @@ def batch_of(events: Iterable[Event], file_key: str = "") -> Batch:
     """One Batch holding ``events`` (for tools and tests that have events in hand)."""
     builder = BatchBuilder(file_key)
     for event in events:
-        builder._ids.append(event.id)
-        builder._docs.append(event.json or orjson.dumps(event.doc, default=str))
+        builder.add_event(event)
     return builder.build()

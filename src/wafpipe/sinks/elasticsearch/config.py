@@ -7,6 +7,7 @@ to an alias instead of a data stream.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -44,12 +45,16 @@ class ClusterSinkConfig(SinkConfigBase):
     ca_file: PathField | None = None
     verify_certs: bool = True
     ssl_assert_fingerprint: str | None = None
-    spool_dir: PathField | None = None  # None → <data_dir>/spool/<sink name>
+    spool_dir: PathField | None = None  # None → default_spool_dir()
     spool_max_bytes: int = Field(1 << 30, ge=1 << 20)
     namespace_rules: list[NamespaceRule] = Field(default_factory=list)
     batch_size: int = Field(1000, ge=1)
     max_retries: int = Field(5, ge=0)
     timeout_s: float = Field(30.0, gt=0)
+
+    def default_spool_dir(self, data_dir: Path) -> Path:
+        """``<data_dir>/spool/<sink name>``: where the spool lives when ``spool_dir`` is not set."""
+        return data_dir / "spool" / str(self.name or self.type)
 
     @field_validator("namespace")
     @classmethod

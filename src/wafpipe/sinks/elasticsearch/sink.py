@@ -211,7 +211,7 @@ def build_cluster_sink(entry: ElasticsearchSinkConfig | OpenSearchSinkConfig, co
     return ClusterSink(
         make_client(entry),
         name=name,
-        spool_dir=entry.spool_dir or context.data_dir / "spool" / name,
+        spool_dir=entry.spool_dir or entry.default_spool_dir(context.data_dir),
         router=NamespaceRouter(entry.namespace, list(entry.namespace_rules)),
         options=opts,
         state=context.state,

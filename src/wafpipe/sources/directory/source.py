@@ -34,40 +34,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Literal
 
 import watchfiles
-from pydantic import Field, model_validator
 
-from wafpipe.config.base import PathField, SourceConfigBase
-from wafpipe.model import Component, Context, FileRef, Problem
+from wafpipe.model import FileRef, Problem
 from wafpipe.sources.base import Source, file_key
+from wafpipe.sources.directory.config import DirectorySourceConfig
 
 log = logging.getLogger("wafpipe.sources.directory")
 
 # watchfiles logs every batch of changes at INFO: one line per upload in a busy landing directory.
 logging.getLogger("watchfiles").setLevel(logging.WARNING)
 Sig = tuple[int, int]  # (size, mtime_ns)
-
-
-After = Literal["keep", "delete", "move"]
-
-
-class DirectorySourceConfig(SourceConfigBase):
-    type: Literal["directory"] = "directory"
-    path: PathField = Path("incoming")
-    recursive: bool = False
-    poll_interval_s: float = Field(2.0, gt=0)
-    stable_checks: int = Field(2, ge=1)
-    ignore_patterns: list[str] = Field(default_factory=lambda: ["*.filepart", "*.tmp", ".*"])
-    after: After = "keep"
-    done_dir: PathField | None = None
-
-    @model_validator(mode="after")
-    def _move_needs_dir(self) -> DirectorySourceConfig:
-        if self.after == "move" and self.done_dir is None:
-            raise ValueError('done_dir is required when after = "move"')
-        return self
 
 
 @dataclass
@@ -406,10 +384,3 @@ class DirectorySource(Source):
         with self._lock:
             self._pending.pop(path, None)
             self._emitted.pop(path, None)
-
-
-def build(config: DirectorySourceConfig, context: Context) -> DirectorySource:
-    return DirectorySource(config, on_problem=context.on_source_problem)
-
-
-COMPONENT = Component("directory", DirectorySourceConfig, build)
