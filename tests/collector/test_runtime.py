@@ -303,7 +303,7 @@ def test_empty_and_separator_only_files_are_reported(tmp_path: Path) -> None:
     res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, timeout=DEADLINE_S)
     assert res.returncode == 1, res.stderr
     err = res.stderr
-    # One line each, with the kind (the wording is the reader's: decode/reader.py).
+    # One line each, with the kind (the wording is the reader's: decode/reader/).
     assert sum(1 for line in err.splitlines() if "2_1.log: empty: " in line) == 1, err
     assert sum(1 for line in err.splitlines() if "2_2.log: empty: " in line) == 1, err
     assert "problems empty 2" in err.splitlines()[-1]

@@ -7,5 +7,5 @@
   :mod:`wafpipe.sources` and :mod:`wafpipe.sinks`, and :func:`~.root.load_config`;
 * :mod:`.errors` — a pydantic ValidationError becomes one ConfigError listing each problem.
 
-Each component's own model lives beside its runner (``sources/directory.py``, ``sinks/duckdb/``…).
+Each component's own model lives beside its runner (``sources/directory/``, ``sinks/duckdb/``…).
 """
