@@ -46,12 +46,13 @@ def run_once(root: Path) -> tuple[int, str]:
 
 
 def health(root: Path) -> dict[str, Any]:
-    """The collector's own part of ``/api/health`` (what :meth:`Collector.health` returns)."""
+    """All of ``/api/health``: ``status`` and the one ``problems`` list (the running collector's,
+    :meth:`Collector.health`'s), its live status under ``collector``."""
     info = json.loads((root / "data" / "api.json").read_text())
     token = (root / "data" / "api.token").read_text().strip()
     res = httpx.get(f"{info['url']}/api/health", headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert res.status_code == 200, res.text
-    return res.json()["collector"]  # type: ignore[no-any-return]
+    return res.json()  # type: ignore[no-any-return]
 
 
 # -- log lines -------------------------------------------------------------------------------------
@@ -242,6 +243,29 @@ def test_health_lists_dead_letters_and_quarantined_files(tmp_path: Path) -> None
         assert h["status"] == "degraded", h
         assert any("dead letter(s) not replayed" in p for p in h["problems"]), h
         assert any("1 file(s) quarantined" in p for p in h["problems"]), h
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=DEADLINE_S) == 0
+    assert_no_traceback(stderr_of(tmp_path))
+
+
+def test_health_lists_a_quarantined_file_exactly_once(tmp_path: Path) -> None:
+    """``/api/health`` has one ``problems`` list: the running collector's. The state's view of the
+    same quarantined file ("1 file(s) quarantined") is not listed beside it, and the collector's
+    part of the answer does not repeat the list."""
+    write_config(tmp_path)
+    corrupt = make_file(sample_lines(300), header={"startTime": "2"})
+    (tmp_path / "incoming" / "1_2.log").write_bytes(corrupt[: len(corrupt) // 2])
+    with running(start(tmp_path)) as proc:
+        wait_for("the file quarantined", lambda: files_by_status(tmp_path).get("quarantined") == 1,
+                 proc=proc, root=tmp_path)
+        wait_for("the API", lambda: (tmp_path / "data" / "api.json").exists(), proc=proc, root=tmp_path)
+        h = health(tmp_path)
+        assert h["status"] == "degraded" and h["files"]["quarantined"] == 1, h
+        listed = [p for p in h["problems"] if "quarantined" in p]
+        assert listed == [f"1 file(s) quarantined (see {tmp_path / 'data' / 'quarantine'})"], h["problems"]
+        assert json.dumps(h).count("file(s) quarantined") == 1, h  # nowhere else in the answer
+        assert "problems" not in h["collector"] and "gaps" not in h["collector"], h["collector"]
+        assert len(h["problems"]) == len(set(h["problems"])), h["problems"]
         os.killpg(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=DEADLINE_S) == 0
     assert_no_traceback(stderr_of(tmp_path))

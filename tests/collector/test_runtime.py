@@ -193,20 +193,96 @@ def test_ctrl_c_in_watch_mode_is_clean(tmp_path: Path) -> None:
 # -- dead workers ------------------------------------------------------------------------------------
 
 
+def batches_by_count_only(root: Path) -> None:
+    """``batch_timeout_s`` far beyond any run: Batches end at ``batch_size`` events only, so where
+    a worker passes ``decode.after_batch`` does not depend on how busy the machine is."""
+    cfg = root / "wafpipe.toml"
+    cfg.write_text(cfg.read_text().replace("batch_timeout_s = 0.5", "batch_timeout_s = 600"))
+
+
 def test_each_worker_dying_after_its_second_batch_is_replaced_and_its_file_resumed(tmp_path: Path) -> None:
     """The ``decode.after_batch`` failpoint makes every worker process exit (137) right after it sent
-    its second Batch, so every file bigger than two batches loses its worker mid-way: each death is
-    logged, a new worker resumes the file from its last acknowledged ordinal, and the run ends with
-    everything stored exactly once — no hang."""
+    its second Batch (counted per process, over the files it read), so files lose their worker
+    mid-way: each death is logged, a new worker resumes the file from its last acknowledged ordinal,
+    and the run ends with everything stored exactly once — no hang. No file here has more than one
+    Batch before its last (at most 150 events, 100 a Batch), so none can lose the 3 workers that
+    would mark it failed."""
     write_config(tmp_path, workers=2, batch_size=100)
-    total = generate_mix(tmp_path, scale=3)
+    batches_by_count_only(tmp_path)
+    total = generate_mix(tmp_path, scale=1)
     res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, timeout=DEADLINE_S,
                   env={"WAFPIPE_FAILPOINT": "decode.after_batch:2"})
     assert res.returncode == 0, res.stderr[-3000:]
     assert_no_traceback(res.stderr)
     assert "exited with status 137 while reading" in res.stderr
-    assert "a new worker reads it again from line ordinal 200" in res.stderr  # after its 2 acknowledged batches
+    assert "a new worker reads it again from line ordinal 100 (1 of 3 workers lost" in res.stderr  # after its acknowledged batch
     assert distinct_ids(tmp_path) == (total, total)
+
+
+def test_a_file_that_kills_its_worker_three_times_ends_failed_and_run_once_exits_1(tmp_path: Path) -> None:
+    """``decode.after_batch:1``: every worker process exits (137) right after its first Batch, so
+    each worker that reads the big file dies after one Batch of it (progress each time, which does
+    not reset the count). The third death marks it failed with a line and a state row that say what
+    happened and how it is retried; the small file (one Batch, no pass of the failpoint) is done;
+    ``run --once`` ends by itself with exit 1; a run without the failpoint finishes the big file."""
+    write_config(tmp_path, workers=1, batch_size=50)
+    batches_by_count_only(tmp_path)
+    big = _one_file(tmp_path, "1_1.log", n=400, start_time="1")
+    small = _one_file(tmp_path, "1_2.log", n=20, start_time="2")
+    res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, timeout=DEADLINE_S,
+                  env={"WAFPIPE_FAILPOINT": "decode.after_batch:1"})
+    err = res.stderr
+    assert res.returncode == 1, err[-3000:]
+    assert_no_traceback(err)
+    assert err.count("wafpipe: failpoint decode.after_batch:1 hit") == 3, err[-3000:]
+    for n, resume in ((1, 50), (2, 100)):
+        assert f"a new worker reads it again from line ordinal {resume} ({n} of 3 workers lost" in err, err[-3000:]
+    [line] = [x for x in err.splitlines() if " ERROR " in x]
+    assert f"{big}: decode worker " in line and "exited with status 137 while reading it" in line, line
+    assert "3 decode workers died on this file, so it is marked failed" in line, line
+    assert "lines before ordinal 150 are stored" in line and "read again when it changes, or at the next start" in line
+    assert err.splitlines()[-1].startswith("files done 1, failed 1, quarantined 0; events 170;"), err.splitlines()[-1]
+    assert "problems worker_died 1" in err.splitlines()[-1]
+    rows = dict(state_rows(tmp_path, "SELECT name, status FROM files"))
+    assert rows == {big.name: "failed", small.name: "done"}
+    [(error, resume)] = state_rows(tmp_path, "SELECT error, next_ordinal FROM files WHERE status='failed'")
+    assert resume == 150 and "3 decode workers died on this file" in str(error), error
+    assert distinct_ids(tmp_path) == (170, 170)
+    # Without the failpoint the next start reads it on from line ordinal 150.
+    res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, timeout=DEADLINE_S)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert files_by_status(tmp_path) == {"done": 2}
+    assert distinct_ids(tmp_path) == (420, 420)
+
+
+def test_watch_reads_a_failed_file_again_when_it_changes(tmp_path: Path) -> None:
+    """A watching collector reads a failed file again as soon as it changes (another size or mtime:
+    a new delivery of that path), without a restart; the failure it overtakes is no longer listed. The file fails as above (3 workers lost,
+    the failpoint armed for the whole run); its new content fits in one Batch, which passes no
+    failpoint."""
+    write_config(tmp_path, workers=1, batch_size=50)
+    batches_by_count_only(tmp_path)
+    path = _one_file(tmp_path, "1_1.log", n=400, start_time="1")
+    with running(start(tmp_path, env={"WAFPIPE_FAILPOINT": "decode.after_batch:1"})) as proc:
+        wait_for("the file failed", lambda: files_by_status(tmp_path) == {"failed": 1}, proc=proc, root=tmp_path)
+        wait_for("the API", lambda: (tmp_path / "data" / "api.json").exists(), proc=proc, root=tmp_path)
+        from tests.collector.test_operations import health
+
+        h = health(tmp_path)
+        assert [p for p in h["problems"] if "failed" in p] == [
+            "1 file(s) failed (each is read again when it changes, or at the next start)"], h["problems"]
+        [(old_key,)] = state_rows(tmp_path, "SELECT key FROM files")
+        _one_file(tmp_path, "1_1.log", n=30, start_time="3")  # changed: another size and mtime
+        wait_for("the changed file done", lambda: files_by_status(tmp_path) == {"done": 1}, proc=proc, root=tmp_path)
+        [(new_key,)] = state_rows(tmp_path, "SELECT key FROM files")
+        assert new_key != old_key
+        assert not any("failed" in p for p in health(tmp_path)["problems"]), health(tmp_path)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=DEADLINE_S) == 0
+    err = stderr_of(tmp_path)
+    assert_no_traceback(err)
+    assert f"{path} changed since it failed" in err and f"done {path}: cef, 30 events" in err, err[-3000:]
+    assert distinct_ids(tmp_path) == (180, 180)  # 150 stored before it failed, then the 30 of the new file
 
 
 def test_sigkill_of_a_decode_worker_is_detected_and_the_run_completes(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,3 +159,25 @@ def test_a_service_without_store_or_state_says_so() -> None:
     with pytest.raises(WafpipeError, match="state"):
         svc.files()
     assert svc.health() == {"status": "ok", "problems": []}
+
+
+def test_health_lists_each_problem_once_a_running_collectors_list_is_the_authority(tmp_path: Path) -> None:
+    """One quarantined file in the state: without a collector the state's view lists it; with one,
+    the collector's own line is the only one (not the state's beside it, not again under
+    ``collector``)."""
+    from wafpipe.collector.state import State
+
+    with State(tmp_path) as state:
+        state.register_file("k", source="dir", name="1_1.log", path="/in/1_1.log", size=1, mtime=1.0)
+        state.mark_quarantined("k", "corrupt compression")
+        alone = ReadService(None, state=state).health()
+        assert alone["status"] == "degraded" and alone["problems"] == ["1 file(s) quarantined"], alone
+        line = f"1 file(s) quarantined (see {state.quarantine_dir})"
+        live = {"status": "degraded", "problems": [line], "files_pending": 0}
+        h = ReadService(None, state=state, live=lambda: dict(live)).health()
+        assert h["problems"] == [line], h["problems"]
+        assert h["collector"] == {"status": "degraded", "files_pending": 0}
+        assert h["files"]["quarantined"] == 1  # the counts stay: data, not a second problem line
+        # A collector with nothing outstanding: ok, although the state's view would have a line.
+        ok = ReadService(None, state=state, live=lambda: {"status": "ok", "problems": []}).health()
+        assert ok["status"] == "ok" and ok["problems"] == [], ok

@@ -11,8 +11,14 @@ the source told (``ack``), which may delete or move the file.
   after ``pipeline.drain_timeout_s`` of a full spool (exit 3, the rest left for the next run); a
   watching collector never stops for it.
 * **A dead decode worker.** Its file is decoded again by a new worker from the last acknowledged
-  ordinal (the state's); a file that kills :data:`MAX_WORKER_DEATHS` workers in a row without
-  progress is marked failed rather than retried for ever.
+  ordinal (the state's). Every worker that dies while reading a file counts against that file,
+  whether or not some of its batches were acknowledged first: the :data:`MAX_WORKER_DEATHS`-th
+  death marks the file failed (a log line and the file's row say what happened and how it is
+  retried; ``run --once`` exits 1). Not resetting the count on progress is deliberate: a file whose
+  content kills a worker after every batch (a leak that ends in the OOM killer, a decoder crash
+  that recurs further on) would otherwise cost one worker process per batch, thousands for a big
+  file. A failed file is read again, from its last acknowledged ordinal, at the next start, or as a
+  new delivery when it changes (a new size or mtime; the row of the failed one then goes).
 * **A missing private key.** The file is quarantined and remembered with its key id
   (:mod:`.keywait`); when the key appears it is read again, from the original or from its
   quarantine copy, which is removed once the events are stored.
@@ -39,7 +45,7 @@ from wafpipe.collector.logs import escape
 from wafpipe.collector.metrics import Metrics
 from wafpipe.collector.report import FileTally, RunReport
 from wafpipe.collector.state.store import State
-from wafpipe.collector.status import spool_full, spools
+from wafpipe.collector.status import BACKPRESSURE, spool_full, spools
 from wafpipe.collector.workers import DecodePool, Task, WorkerDied
 from wafpipe.config.root import Config
 from wafpipe.failpoints import failpoint
@@ -52,8 +58,7 @@ log = logging.getLogger("wafpipe.collector.pipeline")
 
 # Problems after which the file is copied to quarantine (DESIGN §7).
 QUARANTINE_KINDS = {"checksum", "compression", "decrypt", "missing_key", "container", "not_imperva"}
-MAX_WORKER_DEATHS = 3  # workers lost in a row on one file, without progress, before it is marked failed
-BACKPRESSURE = "backpressure"  # the state's health component while a full spool holds a batch
+MAX_WORKER_DEATHS = 3  # workers lost while reading one file before it is marked failed
 
 
 @dataclass
@@ -66,7 +71,7 @@ class _InFlight:
     key_retry: bool = False
     copy: Path | None = None  # the quarantine copy this retry reads
     wait: dict[str, Any] | None = None  # the key-wait entry this retry comes from
-    deaths: int = 0
+    deaths: int = 0  # decode workers that died reading this file (each counts, see MAX_WORKER_DEATHS)
     bad: list[Problem] = field(default_factory=list)  # problems that quarantine the file
 
 
@@ -124,6 +129,15 @@ class Delivery:
             return
         if any(f.ref.key == ref.key for f in self.inflight.values()):
             return
+        # A failed file is read again when it changes: another size or mtime is another key, which
+        # the source offers as a new delivery (a watching collector does not offer an unchanged one
+        # again; the next start does). This delivery now answers for the path: the row of the
+        # failure it overtakes goes, so health does not list that failure for ever.
+        for old in self.state.replace_failed(ref.key):
+            log.info(
+                "%s changed since it failed (size or mtime; %s bytes then, %s now): reading it again",
+                escape(ref.path), old.size, ref.size,
+            )
         self.start(ref)
 
     def start(self, ref: FileRef, *, ack: bool = True, wait: dict[str, Any] | None = None) -> None:
@@ -264,7 +278,7 @@ class Delivery:
             self.report.problems["io"] += 1
             self.metrics.errors.labels("io").inc()
             self.metrics.files.labels("failed").inc()
-            msg = f"{ref.path}: cannot read: {batch.error} — it will be retried"
+            msg = f"{ref.path}: cannot read: {batch.error} — it is read again when it changes, or at the next start"
             log.warning("%s", escape(msg))
             self.last_error = (clock.now(), msg)
             self.state.mark_failed(key, batch.error)
@@ -359,12 +373,13 @@ class Delivery:
         ref = flight.ref
         rec = self.state.get_file(ref.key)
         resume = rec.next_ordinal if rec is not None else flight.task.start_ordinal
-        # Deaths in a row without progress: a file that kills every worker at the same place is
-        # given up on; one whose worker died after acknowledged batches goes on.
-        flight.deaths = 1 if resume > flight.task.start_ordinal else flight.deaths + 1
+        flight.deaths += 1  # every death counts against the file (see MAX_WORKER_DEATHS)
         if flight.deaths >= MAX_WORKER_DEATHS:
-            msg = (f"{ref.path}: decode worker {died.pid} {died.describe()}; {flight.deaths} workers were lost "
-                   "on this file, so it is marked failed (it is tried again at the next start)")
+            msg = (f"{ref.path}: decode worker {died.pid} {died.describe()} while reading it; {flight.deaths} "
+                   f"decode workers died on this file, so it is marked failed (its lines before ordinal "
+                   f"{resume} are stored). It is read again when it changes, or at the next start "
+                   "of wafpipe run (after what is stored); if the system log shows the OOM killer, give "
+                   "the collector more memory or fewer workers first")
             log.error("%s", escape(msg))
             self.report.files_failed += 1
             self.report.problems["worker_died"] += 1
@@ -372,11 +387,14 @@ class Delivery:
             self.metrics.files.labels("failed").inc()
             self.last_error = (clock.now(), msg)
             self.state.mark_failed(ref.key, msg)
+            if flight.key_retry:  # read again once the key came, whatever the outcome: no longer waits
+                self.key_waits.resolved(ref.key)
             self.metrics.files_pending.set(len(self.inflight))
             return
         log.warning(
-            "decode worker %s %s while reading %s; a new worker reads it again from line ordinal %d",
-            died.pid, died.describe(), escape(ref.path), resume,
+            "decode worker %s %s while reading %s; a new worker reads it again from line ordinal %d "
+            "(%d of %d workers lost on this file before it is marked failed)",
+            died.pid, died.describe(), escape(ref.path), resume, flight.deaths, MAX_WORKER_DEATHS,
         )
         task = self._task(ref, resume)
         flight.task = task

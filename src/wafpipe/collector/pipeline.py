@@ -51,7 +51,7 @@ from wafpipe.collector.logs import escape
 from wafpipe.collector.metrics import Metrics
 from wafpipe.collector.report import RunReport, SinkTotals, human_size
 from wafpipe.collector.state.store import State
-from wafpipe.collector.status import outstanding, problem_text, spools, start_line
+from wafpipe.collector.status import SOURCES, outstanding, problem_text, spools, start_line
 from wafpipe.collector.workers import DecodePool, WorkerDied
 from wafpipe.config.root import Config
 from wafpipe.model import Context, FileRef
@@ -107,7 +107,7 @@ class Collector:
         self.report.problems[kind] += 1
         self.metrics.errors.labels(kind).inc()
         self.flow.last_error = (clock.now(), text)
-        self.state.set_health("sources", last_error=time.time(), error=text)
+        self.state.set_health(SOURCES, last_error=time.time(), error=text)
 
     def _duckdb(self) -> Any:
         from wafpipe.sinks.duckdb.sink import DuckDBSink
@@ -125,6 +125,9 @@ class Collector:
         return outstanding(held, self.sinks, self.sources, self.state, self._key_waits)
 
     def health(self) -> dict[str, Any]:
+        """This process's live status, the ``collector`` part of ``/api/health``. Its ``problems``
+        become the answer's one list (:mod:`wafpipe.store.health`); the state's gaps, file counts
+        and components are given there once, not again here."""
         problems = self.problems()
         pending = len(self.flow.inflight) + self._refs.qsize()
         return {
@@ -137,7 +140,6 @@ class Collector:
             "files_pending": pending,
             "newest_event": self.flow.newest_event.isoformat(timespec="milliseconds").replace("+00:00", "Z") if self.flow.newest_event else None,
             "lag_seconds": self.metrics.lag._value.get(),  # noqa: SLF001 - the gauge's own value
-            "gaps": [g.__dict__ for g in self.state.gaps()],
             "report": {
                 "files_done": self.report.files_done,
                 "events": self.report.events,
@@ -176,9 +178,9 @@ class Collector:
             return
         self._next_periodic = now + PERIODIC_S
         self._check_keys()
-        rec = self.state.health().get("sources")
+        rec = self.state.health().get(SOURCES)
         if rec is not None and not rec.ok and not any(getattr(s, "problems", None) for s in self.sources):
-            self.state.set_health("sources", last_success=time.time())
+            self.state.set_health(SOURCES, last_success=time.time())
 
     def _check_keys(self) -> None:
         if not len(self._key_waits) or self.flow.held is not None:

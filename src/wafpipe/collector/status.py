@@ -7,6 +7,12 @@ since: a full spool holding the collector back, a cluster sink failing with even
 files waiting for a private key, a source's unreadable file or directory, failed and quarantined
 files, dead letters not replayed, possible gaps. Components are read through the attributes they
 offer (``pending_bytes``, ``stats``, ``problems``…), never their private layout.
+
+While a collector runs, :func:`outstanding` is *the* list of ``/api/health`` (the read side lists
+no problem of its own beside it: :mod:`wafpipe.store.health` says why). So it covers everything
+the state's view would: the state's component rows this process keeps live (back-pressure, key
+waits, sources, its sinks' ``sink.<name>``) through their live form, any other failing component
+row as it is.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from wafpipe.collector.keywait import COMPONENT as KEYS
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape
 from wafpipe.collector.report import human_size
@@ -24,6 +31,8 @@ from wafpipe.sinks import Sink
 from wafpipe.sources import Source
 
 LISTED = 5  # per source, problems listed one by one before "and N more"
+BACKPRESSURE = "backpressure"  # the state's health component while a full spool holds a batch
+SOURCES = "sources"  # the state's health component of the sources' problems
 
 
 def spools(sink: Sink) -> bool:
@@ -73,9 +82,13 @@ def outstanding(
         out += [f"source {src.name}: {problem_text(p)}" for p in known[:LISTED]]
         if len(known) > LISTED:
             out.append(f"source {src.name}: … and {len(known) - LISTED} more problems")
+    # State components kept by this process are listed above in their live form; others as they are.
+    live = {BACKPRESSURE, KEYS, SOURCES, *(f"sink.{s.name}" for s in sinks)}
+    out += [f"{name}: {rec.error or 'failing'}" for name, rec in state.health().items()
+            if name not in live and not rec.ok]
     files = state.file_status_counts()
     if files.get("failed"):
-        out.append(f"{files['failed']} file(s) failed (they are retried at the next start)")
+        out.append(f"{files['failed']} file(s) failed (each is read again when it changes, or at the next start)")
     waiting = sum(1 for k in keys.waiting if (r := state.get_file(k)) and r.status == "quarantined")
     quarantined = files.get("quarantined", 0) - waiting  # those waiting for a key are listed above
     if quarantined > 0:

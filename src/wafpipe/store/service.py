@@ -272,8 +272,10 @@ class ReadService:
         return {"dead_letters": [_plain(r) for r in records]}
 
     def health(self) -> Json:
-        """``status`` ``ok`` or ``degraded`` with every outstanding ``problems`` line: errors newer
-        than the last success, failed or quarantined files, dead letters not replayed, gaps."""
+        """``status`` ``ok`` or ``degraded`` with every outstanding ``problems`` line, each once:
+        errors newer than the last success, failed or quarantined files, dead letters not replayed,
+        gaps. A running collector's own list (``live``) is the authority when there is one; the
+        state's view otherwise (:mod:`wafpipe.store.health` says why)."""
         from wafpipe.store.health import build_health
 
         return build_health(self._runner, self._state, self._live)

@@ -206,6 +206,24 @@ class State(DeadLetters, GapDetection):
     def mark_quarantined(self, key: str, reason: str) -> None:
         self._set(key, "status='quarantined', error=?", (reason,))
 
+    def replace_failed(self, key: str) -> list[FileRecord]:
+        """Forget the ``failed`` rows of earlier deliveries at the path of ``key`` (same source, same
+        path, another key: the file changed since, another size or mtime) and return them.
+
+        ``key`` is now what that path holds and what the collector reads; its own outcome (done,
+        failed, quarantined) is the path's one row, so a failure that was overtaken is not listed
+        as outstanding for ever (its file can no longer be read as it was). ``done`` and
+        ``quarantined`` rows stay: they record stored events and kept copies."""
+        with self._tx() as db:
+            row = db.execute("SELECT source, path FROM files WHERE key=?", (key,)).fetchone()
+            if row is None or row["path"] is None:
+                return []
+            args = (row["source"], row["path"], key)
+            gone = db.execute(
+                "DELETE FROM files WHERE source=? AND path=? AND status='failed' AND key<>? RETURNING *", args
+            ).fetchall()
+        return [self._file(r) for r in gone]
+
     def forget_file(self, key: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM files WHERE key=?", (key,))
