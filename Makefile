@@ -4,15 +4,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo
+# The Rust core's sources: a change rebuilds wafpipe._native on the next make.
+NATIVE_SRC := $(shell find native/src -name '*.rs') native/Cargo.toml Cargo.toml Cargo.lock
+# Cargo's build cache lives outside the clone, so a fresh clone on the same machine reuses the
+# compiled dependencies; it is created when missing (never required to exist).
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/wafpipe/cargo-target
 
-.PHONY: run test install install-test lint bench clean
+.PHONY: run test install install-test lint native-test bench dist generate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "python3-venv is missing: installing it with apt"; \
 	  rm -rf $(VENV); apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(NATIVE_SRC)
 	$(BIN)/pip install -q -e .
 	touch $@
 
@@ -34,12 +39,26 @@ run: install
 lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
+	cargo clippy -q --locked -p wafpipe-native --all-targets -- -D warnings
+	cargo clippy -q --locked -p wafpipe-native --all-targets --features python -- -D warnings
 
-test: install-test lint
+# The core's own tests: unit and integration tests, and the fuzz corpus seeds replayed.
+native-test:
+	cargo test -q --locked -p wafpipe-native
+
+test: install-test lint native-test
 	$(BIN)/pytest -q
+
+# Rust tables generated from the field table (a test fails when they are stale).
+generate: install
+	$(BIN)/python -m wafpipe.fields.codegen
+
+# A wheel with the compiled core, in dist/.
+dist: install-test
+	$(BIN)/maturin build --release --locked --out dist
 
 bench: install-test
 	$(BIN)/python bench/decode.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache dist src/wafpipe/_native*.so

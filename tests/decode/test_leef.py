@@ -170,3 +170,10 @@ def test_unescaped_equals_flagged() -> None:
     rec = decode_leef("LEEF:1.0|V|P|1|E|a=x=y\tb=2")
     assert rec.ext == {"a": "x=y", "b": "2"}
     assert len(rec.warnings) == 1 and "malformed value for a" in rec.warnings[0]
+
+
+def test_an_attribute_part_of_blanks_only_is_an_event_without_attributes() -> None:
+    """Version 1 raised IndexError here (aborting the whole file); found by the native port."""
+    for line in ("LEEF:0|Incapsula|SIEMintegration|1|Normal|\t\t", "LEEF:0|Incapsula|SIEMintegration|1|Normal|\t"):
+        rec = decode_leef(line)
+        assert rec.ext == {} and rec.name == "Normal"

@@ -107,7 +107,7 @@ def decode_leef(line: str) -> RawRecord:
         warnings: list[str] = []
     else:
         keys, lows, values, warnings = _cut(attrs, imperva, origin, _splitter(delim), delim)
-        if delim != " ":
+        if delim != " " and values:  # blanks only: no attribute to trim
             values[-1] = values[-1].rstrip(" \t" + delim)
     if lows is None:
         lows = list(map(_canon, keys))

@@ -40,7 +40,8 @@ _SCALARS: dict[str, pa.DataType] = {
 }
 
 
-def _list_fields() -> frozenset[str]:
+def list_fields() -> frozenset[str]:
+    """Paths of the fields that hold arrays."""
     per_key = {f"imperva.waf.{f.path}" for f in FIELDS if f.type in LIST_TYPES}
     per_key |= {e for f in FIELDS if f.type in LIST_TYPES for e in f.ecs}
     return frozenset(per_key | DERIVED_LISTS)
@@ -48,7 +49,7 @@ def _list_fields() -> frozenset[str]:
 
 def _build_schema() -> pa.Schema:
     tree: dict[str, Any] = {}
-    lists = _list_fields()
+    lists = list_fields()
     for path, es_type in sorted(emitted_fields().items()):
         if es_type == "flattened":
             continue

@@ -1,0 +1,248 @@
+//! The CEF extension: `key=value` pairs cut at every ` key=`, with Imperva's free-text rule, the
+//! leading-blank quirk, un-escaping and the unescaped-`=` warnings.
+//!
+//! One pass over the bytes, 8 at a time (a SWAR test for `=` and `\` in safe Rust): each `=` is
+//! tested for being the end of a key by walking back over key characters. This gives exactly
+//! the cuts of the Python oracle's `re.split(r" ([A-Za-z0-9_][A-Za-z0-9_.,\[\]-]*+)=", ext)`: key
+//! characters include neither the separator, nor `=`, nor `\`, so a candidate key is the maximal
+//! run of key characters before its `=`, candidates never overlap, and `\=` inside a value never
+//! ends one. Keys and values stay borrowed slices until the output strings are built.
+
+use memchr::memchr_iter;
+
+use super::pytext::{all_py_space, py_repr};
+use super::unescape::unescape;
+use super::vocabulary::{is_free_text, is_known};
+use crate::decode::DecodeError;
+
+/// The first character of a key: `[A-Za-z0-9_]`.
+const KEY_START: [bool; 256] = byte_class(b"_");
+/// Any further character of a key: `[A-Za-z0-9_.,\[\]-]`.
+const KEY_BYTE: [bool; 256] = byte_class(b"_.,[]-");
+
+const fn byte_class(extra: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+/// How [`cut`] spells the keys it returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySpelling {
+    /// Lower case, the form of `RawRecord.ext` (Imperva's own examples mix `fileId`/`fileid`).
+    Canonical,
+    /// As written in the line (the oracle's `split_extension`).
+    AsWritten,
+}
+
+/// What [`cut`] found: the pairs in line order (a key may repeat; see [`super::fold_repeats`]) and the
+/// warnings for what was tolerated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cut {
+    pub pairs: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// Cut the extension `line[start..end]` into keys and final values (the oracle's `_cut`).
+///
+/// The text must be trimmed as the decoder trims it; the oracle puts one separator in front of
+/// it, so a key may start at `start` itself. `sep` is the byte before every key (CEF: a space);
+/// it must be ASCII and neither a key character, `=` nor `\`. Columns in messages count
+/// characters of `line`, 1-based, like Python's.
+///
+/// * Imperva lines (`imperva`): inside the value of a free-text key (user agent, post body,
+///   JSON…), a candidate key that Imperva does not emit stays part of the value (DESIGN §1), and
+///   every value loses one leading blank (`ver= TLSv1.2…`, FORMATS §2.6 #21).
+/// * Values are un-escaped after cutting (`\=` `\\` `\n` `\r`; any other backslash stays).
+/// * An `=` in a value preceded by an even number of backslashes was not escaped: it stays in the
+///   value and the first one of each raw value (glued candidates included) is reported.
+/// * Text before the first key is an error unless it is blank (Python's `str.isspace`).
+pub fn cut(
+    line: &str,
+    start: usize,
+    end: usize,
+    sep: u8,
+    imperva: bool,
+    spelling: KeySpelling,
+) -> Result<Cut, DecodeError> {
+    debug_assert!(sep.is_ascii() && !KEY_BYTE[sep as usize] && sep != b'=' && sep != b'\\');
+    let text = &line[start..end];
+    let bytes = text.as_bytes();
+    let mut out = Builder {
+        text,
+        imperva,
+        spelling,
+        // Every key ends at an '=', so their count bounds the pairs (and is a SIMD count).
+        pairs: Vec::with_capacity(memchr_iter(b'=', bytes).count()),
+        open: None,
+        free: false,
+        last_backslash: None,
+    };
+    let mut warnings = Vec::new();
+    // The raw key being read (byte range in `text`; its '=' is at the end) and whether its raw
+    // value already had an unescaped '=' reported.
+    let mut key: Option<(usize, usize)> = None;
+    let mut reported = false;
+    let mut columns = Columns::new(line);
+    for base in (0..bytes.len()).step_by(8) {
+        let word = word_at(bytes, base);
+        let mut marks = byte_mask(word, b'=') | byte_mask(word, b'\\');
+        while marks != 0 {
+            let at = base + (marks.trailing_zeros() / 8) as usize;
+            marks &= marks - 1;
+            if bytes[at] == b'\\' {
+                out.last_backslash = Some(at);
+                continue;
+            }
+            let eq = at;
+            let from = bytes[..eq].iter().rposition(|&b| !KEY_BYTE[b as usize]).map_or(0, |p| p + 1);
+            if from < eq && KEY_START[bytes[from] as usize] && (from == 0 || bytes[from - 1] == sep) {
+                match key {
+                    None => check_head(line, start, &text[..from.saturating_sub(1)])?,
+                    Some((ks, ke)) => out.raw_pair(ks, ke, from - 1),
+                }
+                key = Some((from, eq));
+                reported = false;
+            } else if let Some((ks, ke)) = key {
+                if !reported && even_backslashes_before(bytes, eq) {
+                    reported = true;
+                    warnings.push(format!(
+                        "malformed value for {} at column {}: unescaped '=' kept in the value",
+                        &text[ks..ke],
+                        columns.at(start + eq)
+                    ));
+                }
+            } // else: an '=' before the first key, which `check_head` rejects
+        }
+    }
+    match key {
+        None => check_head(line, start, text)?,
+        Some((ks, ke)) => out.raw_pair(ks, ke, bytes.len()),
+    }
+    out.close();
+    Ok(Cut { pairs: out.pairs, warnings })
+}
+
+/// The 8 bytes of `bytes` from `at` as a little-endian word, zero-padded past the end: the scan
+/// looks at 8 bytes per step, and the padding matches neither `=` nor `\`.
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    if let Some(whole) = bytes[at..].first_chunk::<8>() {
+        return u64::from_le_bytes(*whole);
+    }
+    let mut word = [0u8; 8];
+    word[..bytes.len() - at].copy_from_slice(&bytes[at..]);
+    u64::from_le_bytes(word)
+}
+
+/// The high bit of each byte of `word` that equals `b`, and no other bit (exact: no carry crosses
+/// a byte).
+fn byte_mask(word: u64, b: u8) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = word ^ (0x0101_0101_0101_0101 * u64::from(b));
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+/// The 1-based column (in characters, as Python counts) of byte `at` of `line`.
+pub(crate) fn column(line: &str, at: usize) -> usize {
+    line[..at].chars().count() + 1
+}
+
+/// [`column()`] for increasing positions, counting each character once: a long line with a warning
+/// on every pair stays linear.
+struct Columns<'a> {
+    line: &'a str,
+    at: usize,
+    chars: usize,
+}
+
+impl<'a> Columns<'a> {
+    fn new(line: &'a str) -> Columns<'a> {
+        Columns { line, at: 0, chars: 0 }
+    }
+
+    fn at(&mut self, at: usize) -> usize {
+        self.chars += self.line[self.at..at].chars().count();
+        self.at = at;
+        self.chars + 1
+    }
+}
+
+/// An `=` at `eq` preceded by 0, 2, 4… backslashes is not escaped (the oracle's
+/// `(?<!\\)(?:\\\\)*=`).
+fn even_backslashes_before(bytes: &[u8], eq: usize) -> bool {
+    bytes[..eq].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+}
+
+/// Text before the first key: blanks are dropped, anything else is an error quoting (as Python's
+/// `repr`) its first 40 characters.
+fn check_head(line: &str, start: usize, head: &str) -> Result<(), DecodeError> {
+    if all_py_space(head) {
+        return Ok(());
+    }
+    let shown = head.char_indices().nth(40).map_or(head, |(i, _)| &head[..i]);
+    Err(DecodeError::new(format!("invalid extensions; keyless value present: {}", py_repr(shown)), column(line, start))
+        .with_hint("extension attributes are key=value pairs separated by spaces (LEEF: by its delimiter)"))
+}
+
+/// The output pairs as they are built; the last one stays open because a glued candidate may
+/// still extend its value.
+struct Builder<'a> {
+    text: &'a str,
+    imperva: bool,
+    spelling: KeySpelling,
+    pairs: Vec<(String, String)>,
+    /// Key (as returned), raw value range, and whether the value holds a backslash, of the last
+    /// pair.
+    open: Option<(String, usize, usize, bool)>,
+    /// The open pair's key is a free-text key of an Imperva line.
+    free: bool,
+    /// The last backslash the scan has passed: a value needs un-escaping only if it held one, and
+    /// this says so without searching the values one by one.
+    last_backslash: Option<usize>,
+}
+
+impl Builder<'_> {
+    /// One raw `key=value` cut: key at `ks..ke`, value from `ke + 1` to `ve`.
+    fn raw_pair(&mut self, ks: usize, ke: usize, ve: usize) {
+        // Called at the next key's '=': between `ve` and there lie only a separator and key
+        // characters, so the last backslash passed tells whether this raw value holds one.
+        let escaped = self.last_backslash.is_some_and(|at| at > ke && at < ve);
+        let key = &self.text[ks..ke];
+        if self.free && !is_known(key) {
+            // DESIGN §1: the candidate, its '=' and its value stay in the free-text value.
+            if let Some(open) = &mut self.open {
+                open.2 = ve;
+                open.3 |= escaped;
+            }
+            return;
+        }
+        self.close();
+        let low = key.to_ascii_lowercase();
+        self.free = self.imperva && is_free_text(&low);
+        let key = match self.spelling {
+            KeySpelling::Canonical => low,
+            KeySpelling::AsWritten => key.to_owned(),
+        };
+        self.open = Some((key, ke + 1, ve, escaped));
+    }
+
+    fn close(&mut self) {
+        if let Some((key, vs, ve, escaped)) = self.open.take() {
+            let mut value = &self.text[vs..ve];
+            if self.imperva {
+                value = value.strip_prefix(' ').unwrap_or(value);
+            }
+            let value = if escaped { unescape(value) } else { value.to_owned() };
+            self.pairs.push((key, value));
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Cutting attribute text at every `<delimiter>key=` — the Python `_cut` of
+//! `wafpipe.decode.cef`, which LEEF shares with CEF — into canonical keys and final values
+//! (repeated keys are folded afterwards, in [`super::repeats`]).
+//!
+//! The text being cut is `ext = delimiter + tail`: Python prepends the delimiter when the
+//! attributes do not start with one, so that every key, the first included, follows a delimiter.
+//! Here the delimiter is kept apart from `tail` (a slice of the line), which spares a copy and
+//! keeps every column a plain position in the line.
+//!
+//! Semantics, each matching a line of the Python:
+//! * A key is `[A-Za-z0-9_][A-Za-z0-9_.,\[\]-]*` right after a delimiter and right before `=`;
+//!   matches are found left to right and never overlap (`re.split` with a possessive key).
+//! * Text before the first key must be blank, or the line is a "keyless value" error.
+//! * On Imperva lines an unknown key inside a free-text value is glued back into the value
+//!   (DESIGN §1); and when `"= "` occurs anywhere, every value loses one leading blank.
+//! * Values are un-escaped (`\=`, `\\`, `\n`, `\r`); an `=` that is neither a key's nor escaped is
+//!   kept and flagged, with the 1-based column of the first such `=` in each original value.
+//! * Hostile lines stay linear, as Python's regex and dicts are (many keys, long runs of key
+//!   characters under a key-character delimiter, many warnings).
+
+use memchr::{memchr, memchr_iter, memmem};
+
+use super::{pystr, vocab};
+use crate::decode::DecodeError;
+
+const KEYLESS_HINT: &str = "extension attributes are key=value pairs separated by spaces (LEEF: by its delimiter)";
+
+/// What [`cut`] is cutting: `ext = delim + line[tail]`.
+pub(crate) struct Attrs<'a> {
+    pub line: &'a str,
+    /// Byte range of `tail` in `line`.
+    pub tail: std::ops::Range<usize>,
+    pub delim: char,
+    /// Vendor `Incapsula`: the free-text rule and the `"= "` rule apply.
+    pub imperva: bool,
+    /// Translate Imperva's LEEF spellings to CEF keys (`popName` → `devicefacility`).
+    pub leef_aliases: bool,
+}
+
+/// The pairs of a line (canonical keys, final values, in order) and its warnings.
+pub(crate) struct Cut {
+    pub pairs: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// `[A-Za-z0-9_]`: the first character of a key.
+const KEY_START: [bool; 256] = byte_class(b"_");
+/// `[A-Za-z0-9_.,\[\]-]`: any further character of a key.
+const KEY_CHAR: [bool; 256] = byte_class(b"_.,[]-");
+
+const fn byte_class(extra: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+#[inline]
+fn is_key_start(b: u8) -> bool {
+    KEY_START[usize::from(b)]
+}
+
+#[inline]
+fn is_key_char(b: u8) -> bool {
+    KEY_CHAR[usize::from(b)]
+}
+
+/// One `<delim>key=` in `tail`: where its delimiter is (None: the delimiter in front of `tail`),
+/// the key's byte range, and where the value starts.
+#[derive(Clone, Copy)]
+struct Match {
+    delim_at: Option<usize>,
+    key: (usize, usize),
+    value_at: usize,
+}
+
+/// The matches of `<delim>key=` in `ext = delim + t`, left to right, never overlapping.
+///
+/// Two equivalent searches. When the delimiter can be neither part of a key nor `=` (a blank, a
+/// TAB, `^`, `|`, anything outside ASCII), the key before a given `=` can only be the run of key
+/// characters right before it, so it is enough to visit each `=` (found with `memchr`, about
+/// half as many as the blanks of a space-separated line) and look back. Otherwise (`_`, `a`,
+/// `=`…) the regex's own walk is followed: each delimiter, then the key after it.
+struct Matches<'a> {
+    t: &'a [u8],
+    delim: [u8; 4],
+    dlen: usize,
+    /// Where the search goes on: after the last match's `=`, or after a rejected delimiter.
+    from: usize,
+    by_equals: bool,
+    started: bool,
+    /// The last run of key characters measured, `[start, end)`: a delimiter that is itself a key
+    /// character puts many candidate keys inside one run, and each would scan it again.
+    run: (usize, usize),
+}
+
+impl<'a> Matches<'a> {
+    fn new(t: &'a [u8], delim: char) -> Matches<'a> {
+        let mut buf = [0u8; 4];
+        let dlen = delim.encode_utf8(&mut buf).len();
+        let by_equals = dlen > 1 || !(is_key_char(buf[0]) || buf[0] == b'=');
+        Matches { t, delim: buf, dlen, from: 0, by_equals, started: false, run: (0, 0) }
+    }
+
+    /// The next delimiter at or after `from` (the delimiter-walk only sees ASCII delimiters).
+    fn next_delim(&self) -> Option<usize> {
+        memchr(self.delim[0], self.t.get(self.from..)?).map(|n| self.from + n)
+    }
+
+    /// The index of the `=` ending a key that starts at `at`, if one does.
+    fn key_end(&mut self, at: usize) -> Option<usize> {
+        let t = self.t;
+        if !is_key_start(*t.get(at)?) {
+            return None;
+        }
+        let (start, end) = self.run;
+        let end = if start <= at && at < end {
+            end
+        } else {
+            let end = t[at + 1..].iter().position(|&b| !is_key_char(b)).map_or(t.len(), |n| at + 1 + n);
+            self.run = (at, end);
+            end
+        };
+        (t.get(end) == Some(&b'=')).then_some(end)
+    }
+
+    fn next_by_equals(&mut self) -> Option<Match> {
+        let t = self.t;
+        loop {
+            let eq = self.from + memchr(b'=', t.get(self.from..)?)?;
+            self.from = eq + 1;
+            // The run of key characters before this '=' stops at the previous match's '='.
+            let start = t[..eq].iter().rposition(|&b| !is_key_char(b)).map_or(0, |i| i + 1);
+            if start == eq || !is_key_start(t[start]) {
+                continue;
+            }
+            if start == 0 {
+                return Some(Match { delim_at: None, key: (0, eq), value_at: eq + 1 });
+            }
+            let delim = &self.delim[..self.dlen];
+            if start >= self.dlen && &t[start - self.dlen..start] == delim {
+                return Some(Match { delim_at: Some(start - self.dlen), key: (start, eq), value_at: eq + 1 });
+            }
+        }
+    }
+}
+
+impl Iterator for Matches<'_> {
+    type Item = Match;
+
+    fn next(&mut self) -> Option<Match> {
+        if self.by_equals {
+            return self.next_by_equals();
+        }
+        if !self.started {
+            self.started = true;
+            if let Some(eq) = self.key_end(0) {
+                self.from = eq + 1;
+                return Some(Match { delim_at: None, key: (0, eq), value_at: eq + 1 });
+            }
+        }
+        loop {
+            let at = self.next_delim()?;
+            let key_at = at + self.dlen;
+            if let Some(eq) = self.key_end(key_at) {
+                self.from = eq + 1;
+                return Some(Match { delim_at: Some(at), key: (key_at, eq), value_at: eq + 1 });
+            }
+            self.from = at + 1;
+        }
+    }
+}
+
+/// A key as the Python spells it after `_cut`: lower case (and, on Imperva LEEF lines, in its
+/// CEF spelling), plus whether Imperva emits it and whether its values are free text (both only
+/// asked on Imperva lines).
+struct Key {
+    low: String,
+    known: bool,
+    free: bool,
+}
+
+fn canon(key: &str, imperva: bool, leef_aliases: bool) -> Key {
+    if !imperva {
+        return Key { low: key.to_ascii_lowercase(), known: false, free: false };
+        // keys are ASCII
+    }
+    // Look the key up in lower case without allocating: one string per key, the output.
+    let mut buf = [0u8; 64];
+    let vocab = match buf.get_mut(..key.len()) {
+        Some(low) => {
+            low.copy_from_slice(key.as_bytes());
+            low.make_ascii_lowercase();
+            vocab::lookup(low)
+        }
+        None => vocab::lookup(key.to_ascii_lowercase().as_bytes()),
+    };
+    let low = match vocab.alias {
+        Some(cef) if leef_aliases => cef.to_owned(),
+        _ => key.to_ascii_lowercase(),
+    };
+    Key { low, known: vocab.known, free: vocab.free }
+}
+
+/// Non-overlapping occurrences of `needle` in `hay` (`str.count`).
+fn count(hay: &str, needle: &str) -> usize {
+    memmem::find_iter(hay.as_bytes(), needle.as_bytes()).count()
+}
+
+/// `\=` `\\` `\n` `\r` → their characters; any other backslash stays, with what follows it.
+fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = memchr(b'\\', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        let mut chars = rest[at + 1..].chars();
+        match chars.next() {
+            Some(c @ ('=' | '\\')) => out.push(c),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some(c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            None => out.push('\\'),
+        }
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Byte index of the first `=` not escaped by an odd run of backslashes (`(?<!\\)(?:\\\\)*=`).
+fn unescaped_eq(value: &[u8]) -> Option<usize> {
+    memchr_iter(b'=', value).find(|&eq| value[..eq].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0)
+}
+
+/// Cut `ext = delim + tail` into pairs (see the module docs). `Err` for a keyless value.
+pub(crate) fn cut(a: &Attrs<'_>) -> Result<Cut, DecodeError> {
+    let tail = &a.line[a.tail.clone()];
+    let t = tail.as_bytes();
+    let mut matches = Matches::new(t, a.delim);
+    let mut next = matches.next();
+
+    // Text before the first key: the delimiter itself plus anything up to the first match.
+    let head_end = match next {
+        Some(m) => m.delim_at,
+        None => Some(t.len()),
+    };
+    if let Some(end) = head_end {
+        let head = &tail[..end];
+        if !(pystr::is_space(a.delim) && head.chars().all(pystr::is_space)) {
+            let origin = pystr::char_len(&a.line[..a.tail.start]);
+            return Err(DecodeError::new(
+                format!("invalid extensions; keyless value present: {}", pystr::repr(pystr::char_prefix(head, 40))),
+                origin + 1,
+            )
+            .with_hint(KEYLESS_HINT));
+        }
+    }
+
+    let strip_blank = a.imperva && (memmem::find(t, b"= ").is_some() || a.delim == '=' && t.first() == Some(&b' '));
+    let eq_count = memchr_iter(b'=', t).count() + usize::from(a.delim == '=');
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity(eq_count.min(256));
+    let mut n_keys = 0usize;
+    let mut escaped = 0isize;
+    // The value being built: its key, whether it is free text, and its byte range in `tail`
+    // (a glued value spans the glued keys too, exactly the text Python re-assembles).
+    let mut pending: Option<(Key, usize, usize)> = None;
+    let mut finish = |key: Key, start: usize, end: usize, pairs: &mut Vec<(String, String)>| {
+        let mut value = &tail[start..end];
+        if strip_blank && value.starts_with(' ') {
+            value = &value[1..];
+        }
+        let value = if memchr(b'\\', value.as_bytes()).is_some() {
+            escaped += count(value, "\\=") as isize - count(value, "\\\\=") as isize;
+            unescape(value)
+        } else {
+            value.to_owned()
+        };
+        pairs.push((key.low, value));
+    };
+    while let Some(m) = next {
+        next = matches.next();
+        n_keys += 1;
+        let key = canon(&tail[m.key.0..m.key.1], a.imperva, a.leef_aliases);
+        let value_end = next.and_then(|n| n.delim_at).unwrap_or(t.len());
+        if let Some((_, _, end)) = pending.as_mut().filter(|(prev, ..)| a.imperva && !key.known && prev.free) {
+            *end = value_end; // DESIGN §1: an unknown key inside a free-text value is text
+            continue;
+        }
+        if let Some((prev, start, end)) = pending.take() {
+            finish(prev, start, end, &mut pairs);
+        }
+        pending = Some((key, m.value_at, value_end));
+    }
+    if let Some((prev, start, end)) = pending.take() {
+        finish(prev, start, end, &mut pairs);
+    }
+
+    let extra = eq_count as isize - n_keys as isize - escaped;
+    let warnings = if extra > 0 { eq_warnings(a, tail) } else { Vec::new() };
+    Ok(Cut { pairs, warnings })
+}
+
+/// One warning per original value holding an unescaped `=`, naming the key as written and the
+/// 1-based column of that `=` in the line.
+fn eq_warnings(a: &Attrs<'_>, tail: &str) -> Vec<String> {
+    let t = tail.as_bytes();
+    let mut out = Vec::new();
+    // Columns count characters; the '=' found only move forward, so count as we go.
+    let (mut byte, mut chars) = (a.tail.start, pystr::char_len(&a.line[..a.tail.start]));
+    let mut matches = Matches::new(t, a.delim);
+    let mut next = matches.next();
+    while let Some(m) = next {
+        next = matches.next();
+        let end = next.and_then(|n| n.delim_at).unwrap_or(t.len());
+        if let Some(eq) = unescaped_eq(&t[m.value_at..end]) {
+            let at = a.tail.start + m.value_at + eq;
+            chars += pystr::char_len(&a.line[byte..at]);
+            byte = at;
+            let key = &tail[m.key.0..m.key.1];
+            out.push(format!("malformed value for {key} at column {}: unescaped '=' kept in the value", chars + 1));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescape_like_python() {
+        assert_eq!(unescape(r"a\=b\\c\nd\re\qf\"), "a=b\\c\nd\re\\qf\\");
+        assert_eq!(unescape("\\é"), "\\é");
+    }
+
+    #[test]
+    fn unescaped_eq_counts_backslashes() {
+        assert_eq!(unescaped_eq(br"a\=b"), None);
+        assert_eq!(unescaped_eq(br"a\\=b"), Some(3));
+        assert_eq!(unescaped_eq(br"\=x=y"), Some(3));
+        assert_eq!(unescaped_eq(b"=x"), Some(0));
+    }
+}

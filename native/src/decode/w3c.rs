@@ -1,0 +1,268 @@
+//! W3C extended log decoder, shaped by the one real Imperva W3C file (FORMATS §5); a port of
+//! `wafpipe.decode.w3c` that gives the same record or error for every input.
+//!
+//! Directives (`#Fields:` …) sit in the body; every value is double-quoted, `""` for empty. The
+//! decoder is stateful per file: the column list comes from the latest `#Fields` line or from a
+//! container header line whose name contains `field`. The fast path splits on `" "`; lines
+//! that do not fit it (unquoted tokens, quotes inside values) go through [`tokenize`]. Empty
+//! values (`""`, unquoted `-`) are left out of `ext`; `cs-rule` and `cs-severity` fill the
+//! record's name (`Normal` when empty: an access event) and rule-type id.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use memchr::{memchr, memchr_iter, memmem};
+
+use crate::decode::leef::pystr;
+use crate::decode::{DecodeError, Format, RawRecord};
+use crate::keys::{W3C_COLUMNS, W3C_NAME_COLUMN, W3C_SEVERITY_COLUMN};
+
+/// Split a data line on spaces outside double quotes and strip the quotes (FORMATS §5.2).
+///
+/// Inside quotes, `""` and `\"` are a literal quote (a quote that closes a value is always
+/// followed by a space or the end of the line, so `""` inside a value is never ambiguous); `""`
+/// standing alone is the empty value. Unquoted tokens are accepted as they are, `-` meaning
+/// empty. An unterminated quote is an error at the (1-based) column of the opening quote.
+pub fn tokenize(line: &str) -> Result<Vec<String>, DecodeError> {
+    Ok(tokens(line)?.into_iter().map(Cow::into_owned).collect())
+}
+
+fn tokens(line: &str) -> Result<Vec<Cow<'_, str>>, DecodeError> {
+    let b = line.as_bytes();
+    let n = b.len();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if b[i] == b' ' {
+            i += 1;
+            continue;
+        }
+        if b[i] != b'"' {
+            let j = memchr(b' ', &b[i..]).map_or(n, |k| i + k);
+            let tok = &line[i..j];
+            out.push(Cow::Borrowed(if tok == "-" { "" } else { tok }));
+            i = j;
+            continue;
+        }
+        let opened = i;
+        i += 1;
+        let mut buf: Option<String> = None; // only when the value holds an escaped quote
+        loop {
+            let Some(k) = memchr(b'"', &b[i..]) else {
+                let column = pystr::char_len(&line[..opened]) + 1;
+                return Err(DecodeError::new(format!("unterminated quoted value (opened at column {column})"), column)
+                    .with_hint(
+                        "every quoted W3C value must end with a quote; a quote inside a value is written \"\"",
+                    ));
+            };
+            let j = i + k;
+            let (piece, quote, next) = if j > i && b[j - 1] == b'\\' {
+                (&line[i..j - 1], true, j + 1) // \" → "
+            } else if j + 1 < n && b[j + 1] == b'"' {
+                (&line[i..j], true, j + 2) // "" inside a value → "
+            } else {
+                (&line[i..j], false, j + 1)
+            };
+            i = next;
+            if !quote && buf.is_none() {
+                out.push(Cow::Borrowed(piece));
+                break;
+            }
+            let s = buf.get_or_insert_with(String::new);
+            s.push_str(piece);
+            if !quote {
+                out.push(Cow::Owned(buf.take().unwrap_or_default()));
+                break;
+            }
+            s.push('"');
+        }
+    }
+    Ok(out)
+}
+
+/// What a column's value becomes in the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Ext,
+    Name,
+    Severity,
+}
+
+/// The decoder of one W3C file: its column map and its directives. [`W3cDecoder::decode`]
+/// returns `Ok(None)` for directive lines.
+#[derive(Clone, Debug, Default)]
+pub struct W3cDecoder {
+    columns: Vec<String>,
+    keys: Vec<String>,
+    roles: Vec<Role>,
+    /// Two columns with the same key: values then merge as Python's dict comprehension does,
+    /// through `groups` (per column, the index of its key among the distinct keys).
+    repeated_keys: bool,
+    groups: Vec<usize>,
+    n_groups: usize,
+    /// `#Name: value` lines in first-seen order; a repeated name replaces the value in place
+    /// (found through `directive_at`: a file of many directives stays linear).
+    directives: Vec<(String, String)>,
+    directive_at: HashMap<String, usize>,
+}
+
+impl W3cDecoder {
+    /// A decoder for a file with container `header` (name, value pairs, as the header dict's
+    /// items). Every header line whose name contains `field` (any case) sets the column list
+    /// from its value, names separated by blanks or commas; a later one replaces an earlier one.
+    pub fn new(header: &[(String, String)]) -> W3cDecoder {
+        let mut dec = W3cDecoder::default();
+        for (name, value) in header {
+            if name.as_bytes().windows(5).any(|w| w.eq_ignore_ascii_case(b"field")) {
+                let cols = value.split(|c: char| c == ',' || pystr::is_space(c)).filter(|c| !c.is_empty());
+                dec.set_fields(cols.map(str::to_owned).collect());
+            }
+        }
+        dec
+    }
+
+    /// The current column names, as written.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The directives seen so far (`Software`, `Version`, `Date`…), in first-seen order.
+    pub fn directives(&self) -> &[(String, String)] {
+        &self.directives
+    }
+
+    /// The value of directive `name` (exact spelling), if seen.
+    pub fn directive(&self, name: &str) -> Option<&str> {
+        self.directive_at.get(name).map(|&i| self.directives[i].1.as_str())
+    }
+
+    /// Set directive `name` as a `#name: value` line would (dead-letter replay restores them).
+    pub fn set_directive(&mut self, name: &str, value: &str) {
+        match self.directive_at.get(name) {
+            Some(&i) => value.clone_into(&mut self.directives[i].1),
+            None => {
+                self.directive_at.insert(name.to_owned(), self.directives.len());
+                self.directives.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    /// Column names in order. Each maps to its canonical key (FORMATS §5.3), an unknown one to
+    /// its lower-case W3C name; `cs-rule`/`cs-severity` fill the record's name and rule-type id.
+    pub fn set_fields(&mut self, columns: Vec<String>) {
+        self.keys = columns
+            .iter()
+            .map(|c| {
+                let low = pystr::lower(c);
+                match W3C_COLUMNS.iter().find(|(col, _)| *col == low) {
+                    Some((_, key)) => (*key).to_owned(),
+                    None => low.into_owned(),
+                }
+            })
+            .collect();
+        self.roles = self.keys.iter().map(|k| role(k)).collect();
+        let mut group_of: HashMap<&str, usize> = HashMap::with_capacity(self.keys.len());
+        self.groups = self
+            .keys
+            .iter()
+            .map(|k| {
+                let n = group_of.len();
+                *group_of.entry(k).or_insert(n)
+            })
+            .collect();
+        self.n_groups = group_of.len();
+        self.repeated_keys = self.n_groups < self.keys.len();
+        self.columns = columns;
+    }
+
+    /// One body line → `Ok(Some(record))`, `Ok(None)` for a directive, or the reason it does
+    /// not decode. The decoder goes on after an error.
+    pub fn decode(&mut self, line: &str) -> Result<Option<RawRecord>, DecodeError> {
+        let line = line.trim_end_matches(['\r', '\n']);
+        if let Some(directive) = line.strip_prefix('#') {
+            let (name, value) = directive.split_once(':').unwrap_or((directive, ""));
+            let name = pystr::strip(name);
+            if name.eq_ignore_ascii_case("fields") {
+                self.set_fields(pystr::split(value).map(str::to_owned).collect());
+            } else {
+                self.set_directive(name, pystr::strip(value));
+            }
+            return Ok(None);
+        }
+        if self.keys.is_empty() {
+            return Err(DecodeError::new("W3C data line before any #Fields directive", 1)
+                .with_hint("the file must declare its columns with '#Fields:' before the first event"));
+        }
+        let n = self.keys.len();
+        let b = line.as_bytes();
+        let mut rec = RawRecord::new(Format::W3c);
+        if b.len() > 1 && b[0] == b'"' && b[b.len() - 1] == b'"' {
+            // Each '" "' separator holds two quotes; any other quote needs the scanner.
+            let inner = &line[1..line.len() - 1];
+            let seps = memmem::find_iter(inner.as_bytes(), b"\" \"").count();
+            if seps + 1 == n && memchr_iter(b'"', inner.as_bytes()).count() == 2 * (n - 1) {
+                self.fill(&mut rec, inner.split("\" \""));
+                return Ok(Some(self.finish(rec)));
+            }
+        }
+        let values = tokens(line)?;
+        if values.len() != n {
+            return Err(DecodeError::new(
+                format!("W3C line has {} values, expected {n} (one per #Fields column)", values.len()),
+                1,
+            )
+            .with_hint("the line is truncated, or a value holds a quote that is not doubled"));
+        }
+        self.fill(&mut rec, values.iter().map(|v| v.as_ref()));
+        Ok(Some(self.finish(rec)))
+    }
+
+    /// Python's `{k: v for k, v in zip(keys, values) if v}` then `pop` of the name and severity
+    /// columns: a repeated key sits where its first non-empty value did and keeps its last one.
+    fn fill<'v>(&self, rec: &mut RawRecord, values: impl Iterator<Item = &'v str>) {
+        rec.ext.reserve(self.keys.len());
+        // Where each key group sits in ext, once placed (only needed with repeated keys).
+        let mut placed = if self.repeated_keys { vec![usize::MAX; self.n_groups] } else { Vec::new() };
+        for (col, ((key, role), value)) in self.keys.iter().zip(&self.roles).zip(values).enumerate() {
+            if value.is_empty() {
+                continue;
+            }
+            let slot = match role {
+                Role::Name => &mut rec.name,
+                Role::Severity => &mut rec.severity,
+                Role::Ext => {
+                    if self.repeated_keys {
+                        let at = &mut placed[self.groups[col]];
+                        if *at != usize::MAX {
+                            value.clone_into(&mut rec.ext[*at].1);
+                            continue;
+                        }
+                        *at = rec.ext.len();
+                    }
+                    rec.ext.push((key.clone(), value.to_owned()));
+                    continue;
+                }
+            };
+            *slot = Some(value.to_owned());
+        }
+    }
+
+    fn finish(&self, mut rec: RawRecord) -> RawRecord {
+        rec.vendor = Some("Incapsula".to_owned());
+        if rec.name.is_none() {
+            rec.name = Some("Normal".to_owned());
+        }
+        rec.format_version = self.directive("Version").map(str::to_owned);
+        rec
+    }
+}
+
+fn role(key: &str) -> Role {
+    if key == W3C_NAME_COLUMN {
+        Role::Name
+    } else if key == W3C_SEVERITY_COLUMN {
+        Role::Severity
+    } else {
+        Role::Ext
+    }
+}

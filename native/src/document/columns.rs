@@ -1,0 +1,236 @@
+//! Rows → one Arrow record batch: `_id`, then the document tree as nested structs, typed by the
+//! field table (the same schema `wafpipe.fields.arrow.SCHEMA` builds in Python; a Python test
+//! compares them). `Json` leaves have no fixed shape and are not columns: they travel in the
+//! documents.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    ArrayBuilder,
+    BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch, StringArray, StructArray};
+use arrow_buffer::NullBuffer;
+use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, TimeUnit};
+
+use crate::document::{Row, Value};
+use crate::fields::{root, Kind, Node, LEAVES, NODES};
+
+/// The name of the id column, first in every batch.
+pub const ID: &str = "_id";
+
+/// One leaf's column being built.
+enum Builder {
+    Str(StringBuilder),
+    Long(Int64Builder),
+    Double(Float64Builder),
+    Bool(BooleanBuilder),
+    Date(TimestampMillisecondBuilder),
+    Geo { lat: Float64Builder, lon: Float64Builder, valid: Vec<bool> },
+    StrList(ListBuilder<StringBuilder>),
+}
+
+impl Builder {
+    fn for_kind(kind: Kind) -> Option<Builder> {
+        Some(match kind {
+            Kind::Str => Builder::Str(StringBuilder::new()),
+            Kind::Long => Builder::Long(Int64Builder::new()),
+            Kind::Double => Builder::Double(Float64Builder::new()),
+            Kind::Bool => Builder::Bool(BooleanBuilder::new()),
+            Kind::Date => Builder::Date(TimestampMillisecondBuilder::new().with_timezone("UTC")),
+            Kind::Geo => Builder::Geo { lat: Float64Builder::new(), lon: Float64Builder::new(), valid: Vec::new() },
+            Kind::StrList => Builder::StrList(ListBuilder::new(StringBuilder::new())),
+            Kind::Json => return None,
+        })
+    }
+
+    fn push(&mut self, value: Option<&Value>) {
+        match (self, value) {
+            (Builder::Str(b), Some(Value::Str(s))) => b.append_value(s),
+            (Builder::Long(b), Some(Value::Long(n))) => b.append_value(*n),
+            (Builder::Double(b), Some(Value::Double(f))) => b.append_value(*f),
+            (Builder::Bool(b), Some(Value::Bool(v))) => b.append_value(*v),
+            (Builder::Date(b), Some(Value::Date(ms))) => b.append_value(*ms),
+            (Builder::Geo { lat, lon, valid }, Some(Value::Geo { lat: y, lon: x })) => {
+                lat.append_value(*y);
+                lon.append_value(*x);
+                valid.push(true);
+            }
+            (Builder::StrList(b), Some(Value::StrList(items))) => {
+                for item in items {
+                    b.values().append_value(item);
+                }
+                b.append(true);
+            }
+            (Builder::Str(b), _) => b.append_null(),
+            (Builder::Long(b), _) => b.append_null(),
+            (Builder::Double(b), _) => b.append_null(),
+            (Builder::Bool(b), _) => b.append_null(),
+            (Builder::Date(b), _) => b.append_null(),
+            (Builder::Geo { lat, lon, valid }, _) => {
+                lat.append_null();
+                lon.append_null();
+                valid.push(false);
+            }
+            (Builder::StrList(b), _) => b.append(false),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Str(b) => Arc::new(b.finish()),
+            Builder::Long(b) => Arc::new(b.finish()),
+            Builder::Double(b) => Arc::new(b.finish()),
+            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Date(b) => Arc::new(b.finish()),
+            Builder::StrList(b) => Arc::new(b.finish()),
+            Builder::Geo { lat, lon, valid } => {
+                let nulls = NullBuffer::from(std::mem::take(valid));
+                Arc::new(StructArray::new(
+                    geo_fields(),
+                    vec![Arc::new(lat.finish()) as ArrayRef, Arc::new(lon.finish())],
+                    Some(nulls),
+                ))
+            }
+        }
+    }
+}
+
+fn geo_fields() -> Fields {
+    Fields::from(vec![Field::new("lat", DataType::Float64, true), Field::new("lon", DataType::Float64, true)])
+}
+
+/// The Arrow type of a leaf of `kind`, or None for leaves that are not columns.
+fn leaf_type(kind: Kind) -> Option<DataType> {
+    Some(match kind {
+        Kind::Str => DataType::Utf8,
+        Kind::Long => DataType::Int64,
+        Kind::Double => DataType::Float64,
+        Kind::Bool => DataType::Boolean,
+        Kind::Date => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        Kind::Geo => DataType::Struct(geo_fields()),
+        Kind::StrList => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        Kind::Json => return None,
+    })
+}
+
+/// The type of `node`, or None when nothing under it is a column.
+fn node_field(node: &Node) -> Option<Field> {
+    match *node {
+        Node::Leaf { name, slot } => leaf_type(LEAVES[slot].kind).map(|t| Field::new(name, t, true)),
+        Node::Struct { name, first, count } => {
+            let children: Vec<Field> = NODES[first..first + count].iter().filter_map(node_field).collect();
+            (!children.is_empty()).then(|| Field::new(name, DataType::Struct(Fields::from(children)), true))
+        }
+    }
+}
+
+/// The schema of every batch: `_id`, then the document tree's columns.
+pub fn schema() -> Schema {
+    let mut fields = vec![Field::new(ID, DataType::Utf8, false)];
+    fields.extend(root().iter().filter_map(node_field));
+    Schema::new(fields)
+}
+
+/// Columns of one batch being built, a row at a time.
+pub struct Columns {
+    schema: Arc<Schema>,
+    builders: Vec<Option<Builder>>,
+    ids: StringBuilder,
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns::new()
+    }
+}
+
+impl Columns {
+    pub fn new() -> Columns {
+        Columns {
+            schema: Arc::new(schema()),
+            builders: LEAVES.iter().map(|leaf| Builder::for_kind(leaf.kind)).collect(),
+            ids: StringBuilder::new(),
+        }
+    }
+
+    /// The number of rows pushed since the last [`Columns::finish`].
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn push(&mut self, id: &str, row: &Row) {
+        self.ids.append_value(id);
+        for (slot, builder) in self.builders.iter_mut().enumerate() {
+            if let Some(builder) = builder {
+                builder.push(row.get(slot));
+            }
+        }
+    }
+
+    /// The record batch of the rows pushed so far; the builders start again empty.
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let ids: StringArray = self.ids.finish();
+        let mut arrays: Vec<ArrayRef> = vec![Arc::new(ids)];
+        for node in root() {
+            if let Some(array) = self.finish_node(node) {
+                arrays.push(array);
+            }
+        }
+        RecordBatch::try_new(self.schema.clone(), arrays)
+    }
+
+    fn finish_node(&mut self, node: &Node) -> Option<ArrayRef> {
+        match *node {
+            Node::Leaf { slot, .. } => self.builders[slot].as_mut().map(Builder::finish),
+            Node::Struct { first, count, .. } => {
+                let field = node_field(node)?;
+                let DataType::Struct(fields) = field.data_type() else { unreachable!("a struct node") };
+                let arrays: Vec<ArrayRef> =
+                    NODES[first..first + count].iter().filter_map(|child| self.finish_node(child)).collect();
+                let nulls = any_valid(&arrays);
+                Some(Arc::new(StructArray::new(fields.clone(), arrays, nulls)))
+            }
+        }
+    }
+}
+
+/// A struct is present in a row when any of its children is: the validity is the children's OR.
+fn any_valid(children: &[ArrayRef]) -> Option<NullBuffer> {
+    let len = children.first()?.len();
+    let valid: Vec<bool> = (0..len).map(|i| children.iter().any(|c| c.is_valid(i))).collect();
+    Some(NullBuffer::from(valid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::{EVENT_CATEGORY, IMPERVA_WAF_LABELS, SOURCE_GEO_LOCATION, SOURCE_IP, TIMESTAMP};
+    use arrow_array::cast::AsArray;
+    use arrow_array::Array;
+
+    #[test]
+    fn rows_become_nested_typed_columns() {
+        let mut columns = Columns::new();
+        let mut row = Row::new();
+        row.set(TIMESTAMP, Value::Date(1000));
+        row.set(SOURCE_IP, Value::Str("10.0.0.1".into()));
+        row.set(SOURCE_GEO_LOCATION, Value::Geo { lat: 1.0, lon: 2.0 });
+        row.set(EVENT_CATEGORY, Value::StrList(vec!["web".into()]));
+        row.set(IMPERVA_WAF_LABELS, Value::Json("{}".into()));
+        columns.push("a", &row);
+        columns.push("b", &Row::new());
+        let batch = columns.finish().unwrap();
+        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(batch.schema().field(0).name(), ID);
+        let source = batch.column_by_name("source").unwrap().as_struct();
+        assert!(source.is_valid(0) && source.is_null(1));
+        let ip = source.column_by_name("ip").unwrap().as_string::<i32>();
+        assert_eq!(ip.value(0), "10.0.0.1");
+        assert!(columns.is_empty());
+    }
+}

@@ -1,0 +1,252 @@
+//! Addresses: `ip` and `ip_list` fields (`src`, `sip`, `xff`, …).
+//!
+//! Version 1 stored `str(ipaddress.ip_address(value.strip().strip("[]")))`. This module accepts
+//! exactly the text Python 3.11's `ipaddress` accepts and prints what it prints, by following its
+//! algorithm rather than `std::net` (which differs at the edges: it prints `::ffff:1.2.3.4` where
+//! Python prints `::ffff:102:304`):
+//!
+//! * IPv4: exactly four `.`-separated decimal octets, ASCII digits only, at most three digits,
+//!   no leading zero (`01` is refused, as glibc's `inet_pton` refuses it), each ≤ 255.
+//! * IPv6: 3–9 `:`-separated parts (after an IPv4 tail such as `::1.2.3.4` is turned into two
+//!   hextets), at most one `::` standing for at least one zero hextet, hextets of 1–4 ASCII hex
+//!   digits; printed in lower case with the longest run of two or more zero hextets (the first
+//!   of equal runs) written `::`, per RFC 5952, IPv4 tails in hex.
+//! * No `/` anywhere; an IPv6 zone id (`%eth0`) is any non-empty text without `%`. Python kept
+//!   it in the address; here it is returned apart (intended difference 3 of [`super::convert`]).
+
+use super::convert::{invalid_repr, Invalid};
+use super::py;
+
+/// An `ip` field: the canonical text of an IPv4 or IPv6 address. An address with an IPv6 zone
+/// id is Invalid (an Elasticsearch `ip` cannot hold one): use [`to_ip_zoned`] to keep it.
+pub fn to_ip(value: &str) -> Result<String, Invalid> {
+    match to_ip_zoned(value)? {
+        (address, None) => Ok(address),
+        (_, Some(_)) => Err(invalid_repr(value, " is an IPv6 address with a zone id, which an ip field cannot hold")),
+    }
+}
+
+/// An `ip` field that may carry an IPv6 zone id: (canonical address without the zone, the zone
+/// as written). `fe80::1%eth0` → (`fe80::1`, `Some("eth0")`); `10.0.0.1` → (`10.0.0.1`, `None`).
+pub fn to_ip_zoned(value: &str) -> Result<(String, Option<String>), Invalid> {
+    let text = py::strip(value).trim_matches(|c| c == '[' || c == ']');
+    match parse(text) {
+        // Python accepts only the canonical spelling of an IPv4 address (no leading zeros, no
+        // sign, four octets), so the text is already what it would print.
+        Some((Address::V4, _)) => Ok((text.to_owned(), None)),
+        Some((Address::V6(ip), zone)) => Ok((format_v6(ip), zone.map(str::to_owned))),
+        None => Err(invalid_repr(value, " is not an IP address")),
+    }
+}
+
+/// An `xff` chain: split on `,` with optional whitespace around it, empty members dropped, order
+/// kept → (canonical addresses, members that are not addresses, as written). Members with a
+/// zone id count as not addresses.
+pub fn split_ips(value: &str) -> (Vec<String>, Vec<String>) {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    // Python split on the regex `\s*,\s*` after `strip()`: the same as splitting on `,` and
+    // stripping each member.
+    for member in py::strip(value).split(',').map(py::strip) {
+        if member.is_empty() {
+            continue;
+        }
+        match to_ip(member) {
+            Ok(ip) => good.push(ip),
+            Err(_) => bad.push(member.to_owned()),
+        }
+    }
+    (good, bad)
+}
+
+/// An `ip_list` field whose every member must be an address (the mapper uses [`split_ips`] to
+/// keep the good ones of a chain).
+pub fn to_ip_list(value: &str) -> Result<Vec<String>, Invalid> {
+    let (good, bad) = split_ips(value);
+    if bad.is_empty() {
+        Ok(good)
+    } else {
+        Err(Invalid::new(format!("not IP addresses: {}", bad.join(", "))))
+    }
+}
+
+enum Address {
+    V4,
+    V6(u128),
+}
+
+/// Python's `ip_address(text)`: IPv4 first, then IPv6 with an optional zone id.
+fn parse(text: &str) -> Option<(Address, Option<&str>)> {
+    if text.contains('/') {
+        return None;
+    }
+    if parse_v4(text).is_some() {
+        return Some((Address::V4, None));
+    }
+    let (addr, zone) = match text.split_once('%') {
+        None => (text, None),
+        Some((_, "")) => return None,
+        Some((_, zone)) if zone.contains('%') => return None,
+        Some((addr, zone)) => (addr, Some(zone)),
+    };
+    Some((Address::V6(parse_v6(addr)?), zone))
+}
+
+fn parse_v4(text: &str) -> Option<u32> {
+    let mut octets = text.split('.');
+    let mut ip = 0_u32;
+    for _ in 0..4 {
+        let o = octets.next()?.as_bytes();
+        if o.is_empty() || o.len() > 3 || !o.iter().all(u8::is_ascii_digit) || (o.len() > 1 && o[0] == b'0') {
+            return None;
+        }
+        let n = o.iter().fold(0_u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
+        if n > 255 {
+            return None;
+        }
+        ip = ip << 8 | n;
+    }
+    octets.next().is_none().then_some(ip)
+}
+
+/// One `:`-separated part of an IPv6 text, or a hextet made from its IPv4 tail.
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    Text(&'a str),
+    Hextet(u16),
+}
+
+impl Part<'_> {
+    fn is_empty(self) -> bool {
+        matches!(self, Part::Text(""))
+    }
+
+    fn value(self) -> Option<u16> {
+        match self {
+            Part::Hextet(h) => Some(h),
+            Part::Text(t) if !t.is_empty() && t.len() <= 4 && t.bytes().all(|c| c.is_ascii_hexdigit()) => {
+                u16::from_str_radix(t, 16).ok()
+            }
+            Part::Text(_) => None,
+        }
+    }
+}
+
+/// CPython's `_BaseV6._ip_int_from_string`, step by step.
+fn parse_v6(text: &str) -> Option<u128> {
+    const HEXTETS: usize = 8;
+    let mut parts = [Part::Text(""); HEXTETS + 2];
+    let mut n = 0;
+    for piece in text.split(':') {
+        // More than 9 parts is refused below even after an IPv4 tail adds one.
+        if n == HEXTETS + 1 {
+            return None;
+        }
+        parts[n] = Part::Text(piece);
+        n += 1;
+    }
+    if n < 3 {
+        return None;
+    }
+    if let Part::Text(last) = parts[n - 1] {
+        if last.contains('.') {
+            let v4 = parse_v4(last)?;
+            parts[n - 1] = Part::Hextet((v4 >> 16) as u16);
+            parts[n] = Part::Hextet(v4 as u16);
+            n += 1;
+        }
+    }
+    if n > HEXTETS + 1 {
+        return None;
+    }
+    let parts = &parts[..n];
+    let mut skip = None;
+    for (i, part) in parts.iter().enumerate().take(n - 1).skip(1) {
+        if part.is_empty() {
+            if skip.is_some() {
+                return None; // at most one `::`
+            }
+            skip = Some(i);
+        }
+    }
+    let (hi, lo, skipped) = match skip {
+        Some(at) => {
+            let mut hi = at;
+            let mut lo = n - at - 1;
+            if parts[0].is_empty() {
+                hi -= 1;
+                if hi > 0 {
+                    return None; // a leading `:` only as part of `::`
+                }
+            }
+            if parts[n - 1].is_empty() {
+                lo -= 1;
+                if lo > 0 {
+                    return None; // a trailing `:` only as part of `::`
+                }
+            }
+            if hi + lo >= HEXTETS {
+                return None; // `::` stands for at least one hextet
+            }
+            (hi, lo, HEXTETS - hi - lo)
+        }
+        None => {
+            if n != HEXTETS || parts[0].is_empty() || parts[n - 1].is_empty() {
+                return None;
+            }
+            (n, 0, 0)
+        }
+    };
+    let mut ip = 0_u128;
+    for part in &parts[..hi] {
+        ip = ip << 16 | u128::from(part.value()?);
+    }
+    ip = ip.checked_shl(16 * skipped as u32).unwrap_or(0); // `::` alone skips all 128 bits
+    for part in &parts[n - lo..] {
+        ip = ip << 16 | u128::from(part.value()?);
+    }
+    Some(ip)
+}
+
+/// CPython's `_string_from_ip_int` + `_compress_hextets`.
+fn format_v6(ip: u128) -> String {
+    let hextets: [u16; 8] = std::array::from_fn(|i| (ip >> (112 - 16 * i)) as u16);
+    // The longest run of zero hextets, the first of equal ones; compressed only from two up.
+    let (mut best_start, mut best_len) = (0, 0);
+    let mut run_start = 0;
+    for (i, &h) in hextets.iter().enumerate() {
+        if h != 0 {
+            run_start = i + 1;
+        } else if i + 1 - run_start > best_len {
+            best_start = run_start;
+            best_len = i + 1 - run_start;
+        }
+    }
+    let mut out = String::with_capacity(39);
+    let mut i = 0;
+    while i < 8 {
+        if best_len > 1 && i == best_start {
+            out.push_str("::");
+            i += best_len;
+            continue;
+        }
+        if !out.is_empty() && !out.ends_with(':') {
+            out.push(':');
+        }
+        push_hex(&mut out, hextets[i]);
+        i += 1;
+    }
+    out
+}
+
+fn push_hex(out: &mut String, h: u16) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut started = false;
+    for shift in [12, 8, 4, 0] {
+        let digit = (h >> shift) & 0xf;
+        if digit != 0 || started || shift == 0 {
+            out.push(char::from(HEX[digit as usize]));
+            started = true;
+        }
+    }
+}

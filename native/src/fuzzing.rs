@@ -1,0 +1,79 @@
+//! Entry points shared by the `cargo fuzz` targets (`native/fuzz/`) and the seed replay test
+//! (`native/tests/fuzz_seeds.rs`), so `make test` runs every committed seed through exactly the
+//! code the fuzzer ran, without a fuzz build. Each takes arbitrary bytes, must never panic, hang or
+//! exhaust memory, and checks what must hold whatever the input.
+
+use crate::body::{BodyStream, Limits};
+use crate::decode::cef::decode_cef;
+use crate::decode::detect::{detect_format, FileDecoder};
+use crate::decode::leef::decode_leef;
+use crate::decode::Format;
+
+/// Limits small enough that a fuzz input can reach every one of them.
+fn small_limits() -> Limits {
+    Limits { max_output_bytes: 1 << 20, max_ratio: 200, max_line_bytes: 4096 }
+}
+
+/// The text a decoder sees: the reader replaces invalid UTF-8 before decoding.
+fn text(data: &[u8]) -> String {
+    String::from_utf8_lossy(data).into_owned()
+}
+
+/// One CEF line.
+pub fn cef(data: &[u8]) {
+    let line = text(data);
+    if let Ok(rec) = decode_cef(&line) {
+        assert_eq!(rec.format, Some(Format::Cef));
+        let mut keys: Vec<&str> = rec.ext.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        assert!(keys.windows(2).all(|w| w[0] != w[1]), "a key appears once in ext");
+    }
+}
+
+/// One LEEF line.
+pub fn leef(data: &[u8]) {
+    let line = text(data);
+    if let Ok(rec) = decode_leef(&line) {
+        assert_eq!(rec.format, Some(Format::Leef));
+    }
+}
+
+/// A W3C file's lines (split on `\n`), through one stateful decoder.
+pub fn w3c(data: &[u8]) {
+    let body = text(data);
+    let mut decoder = FileDecoder::W3c(crate::decode::w3c::W3cDecoder::new(&[]));
+    for line in body.split('\n') {
+        let _ = decoder.decode(line);
+    }
+}
+
+/// A body: decompression (bounded), MD5, line split; then every line through the decoder the
+/// content suggests.
+pub fn body(data: &[u8]) {
+    let limits = small_limits();
+    let mut stream = BodyStream::new(limits);
+    let mut decoder: Option<FileDecoder> = None;
+    let mut lines = 0u64;
+    let feed = |stream: &mut BodyStream, decoder: &mut Option<FileDecoder>, lines: &mut u64| {
+        while let Some(line) = stream.next_line() {
+            assert!(line.raw.len() <= limits.max_line_bytes, "a kept line is at most max_line_bytes");
+            assert_eq!(line.ordinal, *lines, "ordinals count lines from 0");
+            *lines += 1;
+            let text = String::from_utf8_lossy(line.raw);
+            let d = decoder.get_or_insert_with(|| {
+                let format = detect_format(&[], Some(&text)).unwrap_or(Format::Cef);
+                crate::decode::detect::make_decoder(format, &[])
+            });
+            let _ = d.decode(&text);
+        }
+    };
+    for chunk in data.chunks(997) {
+        stream.push(chunk);
+        feed(&mut stream, &mut decoder, &mut lines);
+    }
+    stream.finish();
+    feed(&mut stream, &mut decoder, &mut lines);
+    let end = stream.end().expect("a finished body has an end");
+    assert!(end.decoded_bytes <= limits.max_output_bytes.max(data.len() as u64));
+    assert_eq!(end.lines, lines);
+}

@@ -1,0 +1,29 @@
+//! wafpipe's native core (DESIGN §1): the per-line work on an Imperva file body.
+//!
+//! Python reads the container header and decrypts (with `cryptography`); everything after that —
+//! decompression, line splitting, format detection, CEF/LEEF/W3C decoding — happens here, in pure
+//! Rust with no `unsafe`. The PyO3 boundary lives in [`python`] and is compiled only with the
+//! `python` feature, which maturin enables when it builds `wafpipe._native`.
+//!
+//! * [`body`] — compressed body → decoded bytes (bounded) → lines.
+//! * [`decode`] — one line → a [`decode::RawRecord`] in Imperva's one key space.
+//! * [`ecs`] — a record's values converted to the types of the field table.
+//! * [`fields`] — the document tree and the per-key plan, generated from the field table.
+//! * [`document`] — one event's values in slots, rendered as JSON or as Arrow columns.
+//! * [`ids`] — the deterministic event id of DESIGN §2.
+//! * [`mapping`] — a decoded record → one event row, as the field table says.
+//! * [`keys`] — Imperva's key vocabulary, generated from `src/wafpipe/fields/keys.py`.
+
+pub mod body;
+pub mod decode;
+pub mod document;
+pub mod ecs;
+pub mod fields;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod ids;
+pub mod keys;
+pub mod mapping;
+
+#[cfg(feature = "python")]
+mod python;

@@ -1,0 +1,1 @@
+//! A decoded record → one event row of ECS values (being written).

@@ -1,0 +1,34 @@
+//! The PyO3 boundary: the only place Python types meet the core (DESIGN §5: no `unsafe` elsewhere).
+//!
+//! Functions here convert arguments, call the pure Rust API and convert results and errors;
+//! they hold no logic of their own.
+
+use pyo3::prelude::*;
+
+use crate::{ids, keys};
+
+mod batch;
+mod decode;
+
+/// True when `key` (any case) is an Imperva key in CEF or LEEF spelling.
+#[pyfunction]
+fn is_known_key(key: &str) -> bool {
+    keys::is_known_key(key)
+}
+
+/// The event id of DESIGN §2 for line `ordinal` of the file `identity`.
+#[pyfunction]
+fn event_id(identity: &[u8], ordinal: u64, line: &[u8]) -> String {
+    ids::event_id(identity, ordinal, line)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(is_known_key, m)?)?;
+    m.add_function(wrap_pyfunction!(event_id, m)?)?;
+    m.add_function(wrap_pyfunction!(decode::decode_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::empty_batch, m)?)?;
+    m.add_class::<batch::ArrowBatch>()?;
+    Ok(())
+}
