@@ -6,9 +6,20 @@
 //! it; two identical lines of one file stay two events (their ordinals differ).
 
 use blake2::digest::consts::U16;
-use blake2::{Blake2b, Digest};
+use blake2::digest::Mac;
+use blake2::{Blake2b, Blake2bMac, Digest};
 
 type Blake2b128 = Blake2b<U16>;
+
+/// The identity of a headerless file: a 128-bit BLAKE2b, personalised `wafpipe-body`, of its first
+/// *event* line (directive lines such as W3C's `#Fields` are not events). A file that grows keeps
+/// its first event line, so its old lines keep their ids (DESIGN §2).
+pub fn headerless_identity(first_event_line: &[u8]) -> [u8; 16] {
+    let mut mac = Blake2bMac::<U16>::new_with_salt_and_personal(None, &[], b"wafpipe-body")
+        .expect("an empty salt and a 12-byte persona are valid parameters");
+    mac.update(first_event_line);
+    mac.finalize().into_bytes().into()
+}
 
 /// The id of the event on line `ordinal` (0-based event-line index) of the file `identity`.
 pub fn event_id(identity: &[u8], ordinal: u64, line: &[u8]) -> String {

@@ -1,5 +1,13 @@
 //! Imperva's key vocabulary. The tables are generated from `src/wafpipe/fields/keys.py`
-//! (`make generate`); the lookups over them are here.
+//! (`make generate`); the lookups over them are here, for the decoders and the Python boundary.
+//!
+//! Every key of an Imperva line is asked three questions: does Imperva emit it ([`is_known_key`]),
+//! are its values free text ([`is_free_text_key`]), and is it a LEEF spelling of a CEF key
+//! ([`leef_alias`])? Asked of the tables one by one that is a few dozen string comparisons per
+//! key, most of the time of a whole line; [`key_info`] answers all three in one hash probe, from
+//! a table built once from these same definitions, so the answers cannot drift.
+
+use std::sync::OnceLock;
 
 #[path = "generated/keys.rs"]
 mod generated;
@@ -17,30 +25,110 @@ pub fn leef_alias(lower: &str) -> &str {
 /// True when `key` (any case) is an Imperva key in CEF or LEEF spelling (FORMATS §2.7): one Imperva
 /// emits, a LEEF alias, or a numbered custom slot (`cs12`, `cn1Label`, `flexString1`, `cs98`…).
 pub fn is_known_key(key: &str) -> bool {
-    let low = key.to_ascii_lowercase();
-    IMPERVA_KEYS.binary_search(&low.as_str()).is_ok()
-        || LEEF_ALIASES.iter().any(|(alias, _)| *alias == low)
-        || is_slot_key(&low)
-}
-
-/// `c[sn]\d+(label)?` or `flex(string|number)\d(label)?` (the `cs9[7-9]` slots are covered by the
-/// first form).
-fn is_slot_key(low: &str) -> bool {
-    let strip_label = |s: &str| s.strip_suffix("label").unwrap_or(s).to_owned();
-    if let Some(rest) = low.strip_prefix("cs").or_else(|| low.strip_prefix("cn")) {
-        let digits = strip_label(rest);
-        return !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-    }
-    if let Some(rest) = low.strip_prefix("flexstring").or_else(|| low.strip_prefix("flexnumber")) {
-        let digit = strip_label(rest);
-        return digit.len() == 1 && digit.as_bytes()[0].is_ascii_digit();
-    }
-    false
+    key_info_any_case(key).known
 }
 
 /// True when values of `key` (canonical) may hold unescaped `word=` text (DESIGN §1).
 pub fn is_free_text_key(key: &str) -> bool {
     FREE_TEXT_KEYS.binary_search(&key).is_ok()
+}
+
+/// [`is_known_key`] for a key in lower case: the definition the lookup table is built from.
+fn is_known_lower(low: &str) -> bool {
+    IMPERVA_KEYS.binary_search(&low).is_ok()
+        || LEEF_ALIASES.iter().any(|(alias, _)| *alias == low)
+        || is_slot_key(low.as_bytes())
+}
+
+/// `c[sn]\d+(label)?` or `flex(string|number)\d(label)?`, in lower case (the `cs9[7-9]` slots are
+/// covered by the first form).
+fn is_slot_key(low: &[u8]) -> bool {
+    let body = low.strip_suffix(b"label").unwrap_or(low);
+    if let Some(digits) = body.strip_prefix(b"cs").or_else(|| body.strip_prefix(b"cn")) {
+        return !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
+    }
+    if let Some(digit) = body.strip_prefix(b"flexstring").or_else(|| body.strip_prefix(b"flexnumber")) {
+        return matches!(digit, [d] if d.is_ascii_digit());
+    }
+    false
+}
+
+/// The three answers for one key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// Imperva emits it, in CEF or LEEF spelling, or it is a numbered slot ([`is_known_key`]).
+    pub known: bool,
+    /// Its values may hold unescaped `word=` text ([`is_free_text_key`]).
+    pub free: bool,
+    /// The CEF key for a LEEF spelling (`popname` → `devicefacility`, [`leef_alias`]).
+    pub alias: Option<&'static str>,
+}
+
+/// The answers for `low`, a key in lower case: one hash probe.
+pub fn key_info(low: &[u8]) -> KeyInfo {
+    let t = table();
+    let mut at = hash(low);
+    while let Some((name, info)) = t.slots[at] {
+        if name.as_bytes() == low {
+            return info;
+        }
+        at = (at + 1) % SLOTS;
+    }
+    // In no table: only the numbered slots are known, and none of them is free text (the
+    // free-text slots, cs9–cs11, are in the table).
+    KeyInfo { known: is_slot_key(low), free: false, alias: None }
+}
+
+/// [`key_info`] for a key in any (ASCII) case, lower-cased on the stack (keys of up to 64 bytes).
+pub fn key_info_any_case(key: &str) -> KeyInfo {
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..key.len()) {
+        Some(low) => {
+            low.copy_from_slice(key.as_bytes());
+            low.make_ascii_lowercase();
+            key_info(low)
+        }
+        None => key_info(key.to_ascii_lowercase().as_bytes()),
+    }
+}
+
+const SLOTS: usize = 256;
+
+/// Open addressing over every key of the generated tables.
+struct Table {
+    slots: [Option<(&'static str, KeyInfo)>; SLOTS],
+}
+
+fn hash(key: &[u8]) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in key {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    (h ^ (h >> 15)) as usize % SLOTS
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = Table { slots: [None; SLOTS] };
+        let names = IMPERVA_KEYS.iter().chain(FREE_TEXT_KEYS).copied().chain(LEEF_ALIASES.iter().map(|(a, _)| *a));
+        for name in names {
+            let info = KeyInfo {
+                known: is_known_lower(name),
+                free: is_free_text_key(name),
+                alias: LEEF_ALIASES.iter().find(|(a, _)| *a == name).map(|(_, cef)| *cef),
+            };
+            let mut at = hash(name.as_bytes());
+            while let Some((other, _)) = t.slots[at] {
+                if other == name {
+                    break;
+                }
+                at = (at + 1) % SLOTS;
+            }
+            t.slots[at] = Some((name, info));
+        }
+        t
+    })
 }
 
 #[cfg(test)]
@@ -51,6 +139,7 @@ mod tests {
     fn tables_are_sorted_for_binary_search() {
         assert!(IMPERVA_KEYS.windows(2).all(|w| w[0] < w[1]));
         assert!(FREE_TEXT_KEYS.windows(2).all(|w| w[0] < w[1]));
+        assert!(IMPERVA_KEYS.len() + FREE_TEXT_KEYS.len() + LEEF_ALIASES.len() < SLOTS / 2);
     }
 
     #[test]
@@ -66,5 +155,29 @@ mod tests {
         assert_eq!(leef_alias("src"), "src");
         assert!(is_free_text_key("postbody"));
         assert!(!is_free_text_key("src"));
+    }
+
+    #[test]
+    fn key_info_agrees_with_the_definitions() {
+        let mut cases: Vec<String> = Vec::new();
+        for k in IMPERVA_KEYS.iter().chain(FREE_TEXT_KEYS).chain(LEEF_ALIASES.iter().flat_map(|(a, c)| [a, c])) {
+            cases.extend([k.to_string(), k.to_uppercase(), format!("{k}x"), format!("{k}label"), k[1..].to_string()]);
+        }
+        for pre in ["", "c", "cs", "cn", "CS", "cN", "cx", "flex", "flexstring", "flexNumber", "flexdate", "label"] {
+            for mid in ["", "0", "1", "12", "97", "x", "1x", "123456789012345678901234567890"] {
+                for suf in ["", "label", "Label", "labellabel", "lab", "x"] {
+                    cases.push(format!("{pre}{mid}{suf}"));
+                }
+            }
+        }
+        cases.push("cs1".repeat(30)); // longer than the stack buffer
+        for case in &cases {
+            let low = case.to_ascii_lowercase();
+            let info = key_info_any_case(case);
+            assert_eq!(info, key_info(low.as_bytes()), "{case}");
+            assert_eq!(info.known, is_known_lower(&low), "{case}");
+            assert_eq!(info.free, is_free_text_key(&low), "{case}");
+            assert_eq!(info.alias.unwrap_or(&low), leef_alias(&low), "{case}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! Rust with no `unsafe`. The PyO3 boundary lives in [`python`] and is compiled only with the
 //! `python` feature, which maturin enables when it builds `wafpipe._native`.
 //!
+//! * [`batch`] — one file body → Batches: rows, documents, problems (the whole per-line path).
 //! * [`body`] — compressed body → decoded bytes (bounded) → lines.
 //! * [`decode`] — one line → a [`decode::RawRecord`] in Imperva's one key space.
 //! * [`ecs`] — a record's values converted to the types of the field table.
@@ -13,7 +14,9 @@
 //! * [`ids`] — the deterministic event id of DESIGN §2.
 //! * [`mapping`] — a decoded record → one event row, as the field table says.
 //! * [`keys`] — Imperva's key vocabulary, generated from `src/wafpipe/fields/keys.py`.
+//! * [`pytext`] — Python's `str` (whitespace, `repr`, case, `int()`, columns) as CPython 3.11 has it.
 
+pub mod batch;
 pub mod body;
 pub mod decode;
 pub mod document;
@@ -24,6 +27,7 @@ pub mod fuzzing;
 pub mod ids;
 pub mod keys;
 pub mod mapping;
+pub mod pytext;
 
 #[cfg(feature = "python")]
 mod python;

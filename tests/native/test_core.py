@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from wafpipe import _native
 from wafpipe.fields.arrow import SCHEMA
 from wafpipe.fields.keys import is_known_key
-from wafpipe.imperva.ids import event_id
+from wafpipe.imperva.ids import content_hasher, event_id
 
 
 def test_a_native_batch_has_the_schema_of_the_field_table() -> None:
@@ -31,3 +31,10 @@ def test_known_keys_agree(key: str) -> None:
     """ASCII keys: for the numbered slots the core counts only ASCII digits (``cs١`` is not a slot),
     one of the intended differences from version 1, whose regular expression took any digit."""
     assert _native.is_known_key(key) == is_known_key(key)
+
+
+@given(st.binary(max_size=300))
+def test_headerless_identity_is_version_2s(line: bytes) -> None:
+    h = content_hasher()
+    h.update(line)
+    assert _native.headerless_identity(line) == h.digest()

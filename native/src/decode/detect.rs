@@ -6,9 +6,10 @@
 //! way — Python's `make_decoder` result (`_Stateless` or `W3CDecoder`).
 
 use crate::decode::cef::decode_cef;
-use crate::decode::leef::{decode_leef, pystr};
+use crate::decode::leef::decode_leef;
 use crate::decode::w3c::W3cDecoder;
 use crate::decode::{DecodeError, Format, RawRecord};
+use crate::pytext;
 
 /// How far into the first line a `CEF:`/`LEEF:` marker is looked for (after a syslog prefix),
 /// in characters.
@@ -24,21 +25,21 @@ const MARKER_WINDOW: usize = 256;
 /// characters (behind a syslog prefix) decides.
 pub fn detect_format(header: &[(String, String)], first_line: Option<&str>) -> Option<Format> {
     if let Some(declared) = header_format(header) {
-        let declared = pystr::strip(declared);
+        let declared = pytext::strip(declared);
         for format in [Format::Cef, Format::Leef, Format::W3c] {
             if declared.eq_ignore_ascii_case(format.as_str()) {
                 return Some(format);
             }
         }
     }
-    let line = pystr::lstrip(first_line?);
+    let line = pytext::lstrip(first_line?);
     if line.starts_with('#') || line.starts_with('"') {
         return Some(Format::W3c);
     }
     if line.starts_with("LEEF:") {
         return Some(Format::Leef);
     }
-    let window = pystr::char_prefix(line, MARKER_WINDOW);
+    let window = pytext::char_prefix(line, MARKER_WINDOW);
     if window.contains("CEF:") {
         return Some(Format::Cef);
     }
@@ -83,7 +84,7 @@ impl FileDecoder {
     pub fn from_name(name: &str, header: &[(String, String)]) -> Result<FileDecoder, String> {
         match Format::parse(name) {
             Some(format) => Ok(make_decoder(format, header)),
-            None => Err(format!("unknown format {}; expected one of cef, leef, w3c", pystr::repr(name))),
+            None => Err(format!("unknown format {}; expected one of cef, leef, w3c", pytext::repr(name))),
         }
     }
 

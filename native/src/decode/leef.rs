@@ -22,14 +22,15 @@
 //! Python.
 
 pub(crate) mod cut;
-pub mod pystr;
-pub(crate) mod repeats;
-mod unicode;
-mod vocab;
+
+/// Python's `str` semantics, first written for LEEF: now [`crate::pytext`], the crate's one copy.
+pub use crate::pytext as pystr;
 
 use memchr::{memchr, memmem};
 
+use crate::decode::repeats::fold_repeats;
 use crate::decode::{DecodeError, Format, RawRecord};
+use crate::pytext;
 
 /// LEEF 2.0 delimiter field → the delimiter's code point; None when `spec` is not a delimiter.
 ///
@@ -43,18 +44,18 @@ pub fn parse_delimiter(spec: &str) -> Option<u32> {
     if let (Some(c), None) = (chars.next(), chars.next()) {
         return Some(c as u32);
     }
-    let s = pystr::strip(spec);
+    let s = pytext::strip(spec);
     if s.is_empty() {
         return Some('\t' as u32);
     }
-    let low = pystr::lower(s);
+    let low = pytext::lower(s);
     let low = if low.starts_with("0x") { &low[1..] } else { &low[..] };
     let digits = low.strip_prefix('x')?;
-    if !(1..=4).contains(&pystr::char_len(digits)) {
+    if !(1..=4).contains(&pytext::char_len(digits)) {
         return None;
     }
     // chr() of a negative or too large number is a ValueError too.
-    pystr::int_hex(digits).and_then(|cp| u32::try_from(cp).ok()).filter(|&cp| cp <= 0x10_ffff)
+    pytext::int_hex(digits).and_then(|cp| u32::try_from(cp).ok()).filter(|&cp| cp <= 0x10_ffff)
 }
 
 /// One LEEF line → [`RawRecord`] with canonical (CEF-spelled) keys.
@@ -67,7 +68,7 @@ pub fn decode_leef(line: &str) -> Result<RawRecord, DecodeError> {
         return Err(DecodeError::new("line does not contain a LEEF header (no 'LEEF:' marker)", 1)
             .with_hint("the line is not LEEF; check the file's format (--format)"));
     };
-    let prefix = Some(pystr::rstrip(&line[..start])).filter(|p| !p.is_empty()).map(str::to_owned);
+    let prefix = Some(pytext::rstrip(&line[..start])).filter(|p| !p.is_empty()).map(str::to_owned);
 
     // Five header fields, each ended by '|'; the rest of the line follows the fifth.
     let mut fields = [""; 5];
@@ -76,14 +77,14 @@ pub fn decode_leef(line: &str) -> Result<RawRecord, DecodeError> {
         let Some(n) = memchr(b'|', &bytes[at..]) else {
             return Err(DecodeError::new(
                 format!("incomplete LEEF header: found {found} of 5 required pipe-terminated header fields"),
-                pystr::char_len(line) + 1,
+                pytext::column(line, line.len()),
             )
             .with_hint("the line is truncated; a LEEF header is LEEF:Version|Vendor|Product|Version|EventID|"));
         };
         *field = &line[at..at + n];
         at += n + 1;
     }
-    let version = pystr::strip(fields[0]);
+    let version = pytext::strip(fields[0]);
 
     // `delim` is None for a delimiter that cannot occur in text (a lone surrogate).
     let mut delim = Some('\t');
@@ -100,9 +101,9 @@ pub fn decode_leef(line: &str) -> Result<RawRecord, DecodeError> {
                     return Err(DecodeError::new(
                         format!(
                             "LEEF 2.0 delimiter field {} is neither one character nor xHH",
-                            pystr::repr(pystr::char_prefix(spec, 20))
+                            pytext::repr(pytext::char_prefix(spec, 20))
                         ),
-                        pystr::char_len(&line[..at]) + 1,
+                        pytext::column(line, at),
                     )
                     .with_hint("LEEF 2.0 headers end with |<delimiter>| such as |^| or |x09|"));
                 }
@@ -136,7 +137,7 @@ pub fn decode_leef(line: &str) -> Result<RawRecord, DecodeError> {
                 last.truncate(kept);
             }
         }
-        let (ext, dups) = repeats::to_ext(pairs);
+        let (ext, dups) = fold_repeats(pairs);
         (ext, dups, warnings)
     };
     Ok(RawRecord {

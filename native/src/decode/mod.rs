@@ -6,8 +6,10 @@
 
 pub mod cef;
 pub mod detect;
+mod keyvalue;
 pub mod leef;
 mod record;
+mod repeats;
 pub mod w3c;
 
 pub use record::{DecodeError, Format, RawRecord, NON_UTF8_WARNING};

@@ -13,9 +13,9 @@ use std::collections::HashMap;
 
 use memchr::{memchr, memchr_iter, memmem};
 
-use crate::decode::leef::pystr;
 use crate::decode::{DecodeError, Format, RawRecord};
 use crate::keys::{W3C_COLUMNS, W3C_NAME_COLUMN, W3C_SEVERITY_COLUMN};
+use crate::pytext;
 
 /// Split a data line on spaces outside double quotes and strip the quotes (FORMATS §5.2).
 ///
@@ -49,7 +49,7 @@ fn tokens(line: &str) -> Result<Vec<Cow<'_, str>>, DecodeError> {
         let mut buf: Option<String> = None; // only when the value holds an escaped quote
         loop {
             let Some(k) = memchr(b'"', &b[i..]) else {
-                let column = pystr::char_len(&line[..opened]) + 1;
+                let column = pytext::column(line, opened);
                 return Err(DecodeError::new(format!("unterminated quoted value (opened at column {column})"), column)
                     .with_hint(
                         "every quoted W3C value must end with a quote; a quote inside a value is written \"\"",
@@ -114,7 +114,7 @@ impl W3cDecoder {
         let mut dec = W3cDecoder::default();
         for (name, value) in header {
             if name.as_bytes().windows(5).any(|w| w.eq_ignore_ascii_case(b"field")) {
-                let cols = value.split(|c: char| c == ',' || pystr::is_space(c)).filter(|c| !c.is_empty());
+                let cols = value.split(|c: char| c == ',' || pytext::is_space(c)).filter(|c| !c.is_empty());
                 dec.set_fields(cols.map(str::to_owned).collect());
             }
         }
@@ -153,7 +153,7 @@ impl W3cDecoder {
         self.keys = columns
             .iter()
             .map(|c| {
-                let low = pystr::lower(c);
+                let low = pytext::lower(c);
                 match W3C_COLUMNS.iter().find(|(col, _)| *col == low) {
                     Some((_, key)) => (*key).to_owned(),
                     None => low.into_owned(),
@@ -181,11 +181,11 @@ impl W3cDecoder {
         let line = line.trim_end_matches(['\r', '\n']);
         if let Some(directive) = line.strip_prefix('#') {
             let (name, value) = directive.split_once(':').unwrap_or((directive, ""));
-            let name = pystr::strip(name);
+            let name = pytext::strip(name);
             if name.eq_ignore_ascii_case("fields") {
-                self.set_fields(pystr::split(value).map(str::to_owned).collect());
+                self.set_fields(pytext::split(value).map(str::to_owned).collect());
             } else {
-                self.set_directive(name, pystr::strip(value));
+                self.set_directive(name, pytext::strip(value));
             }
             return Ok(None);
         }

@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use super::py;
 use crate::keys::{RULE_TYPES, RULE_TYPE_BY_NAME};
+use crate::pytext;
 
 /// What Imperva did with the request, from the prefix of `act`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -110,11 +110,11 @@ pub const KNOWN_OTHER_ACTIONS: [&str; 13] = [
 /// are ([`ActionClass::Unknown`], [`Outcome::Unknown`]).
 pub fn classify_action(act: &str) -> (ActionClass, Outcome) {
     for (prefix, class, outcome) in ACTION_CLASSES {
-        if py::upper_starts_with(act, prefix) {
+        if pytext::upper_starts_with(act, prefix) {
             return (class, outcome);
         }
     }
-    if py::upper_starts_with(act, "REQ_") {
+    if pytext::upper_starts_with(act, "REQ_") {
         (ActionClass::Denied, Outcome::Failure)
     } else {
         (ActionClass::Unknown, Outcome::Unknown)
@@ -126,7 +126,7 @@ pub fn classify_action(act: &str) -> (ActionClass, Outcome) {
 pub fn is_known_action(act: &str, class: ActionClass) -> bool {
     match class {
         ActionClass::Unknown => false,
-        ActionClass::Denied => KNOWN_OTHER_ACTIONS.iter().any(|known| py::upper_eq(act, known)),
+        ActionClass::Denied => KNOWN_OTHER_ACTIONS.iter().any(|known| pytext::upper_eq(act, known)),
         _ => true,
     }
 }
@@ -141,18 +141,18 @@ pub fn rule_type_name(id: i64) -> Option<&'static str> {
 /// surrounding whitespace ignored: `IncapRules(…)` is 11, the names of
 /// [`crate::keys::RULE_TYPE_BY_NAME`] their id; `None` when the name does not say.
 pub fn rule_type_from_name(name: Option<&str>) -> Option<i64> {
-    let low = py::strip(name?);
-    if py::lower_starts_with(low, "incaprules(") {
+    let low = pytext::strip(name?);
+    if pytext::lower_starts_with(low, "incaprules(") {
         return Some(11);
     }
-    RULE_TYPE_BY_NAME.iter().find(|(known, _)| py::lower_eq(low, known)).map(|(_, id)| *id)
+    RULE_TYPE_BY_NAME.iter().find(|(known, _)| pytext::lower_eq(low, known)).map(|(_, id)| *id)
 }
 
 /// The rule-type id of a security event: the CEF severity slot when it holds an integer
 /// (`-?[0-9]+`, whitespace around it ignored), else what the event name says.
 pub fn rule_type_id(severity: Option<&str>, name: Option<&str>) -> Option<i64> {
     let from_severity = severity.and_then(|s| {
-        let s = py::strip(s);
+        let s = pytext::strip(s);
         let digits = s.strip_prefix('-').unwrap_or(s);
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
@@ -169,7 +169,7 @@ pub fn attack_type(rule_id: Option<i64>, name: Option<&str>) -> Option<&str> {
         return Some(known);
     }
     match name {
-        Some(n) if !n.is_empty() => Some(if py::lower_starts_with(n, "incaprules(") { "Manual rule" } else { n }),
+        Some(n) if !n.is_empty() => Some(if pytext::lower_starts_with(n, "incaprules(") { "Manual rule" } else { n }),
         _ => None,
     }
 }

@@ -48,7 +48,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::py;
+use crate::pytext;
 
 /// A value that does not convert: the text of the warning, worded as version 1 worded it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,7 +83,7 @@ impl std::error::Error for Invalid {}
 
 /// `"{value!r}{tail}"`: the shape of most of version 1's messages.
 pub(crate) fn invalid_repr(value: &str, tail: &str) -> Invalid {
-    let mut message = py::repr(value);
+    let mut message = pytext::repr(value);
     message.push_str(tail);
     Invalid { message }
 }
@@ -91,63 +91,28 @@ pub(crate) fn invalid_repr(value: &str, tail: &str) -> Invalid {
 /// A `long` field: Python's `int(value.strip())` in base 10 — optional sign, ASCII digits, single
 /// `_` between digits — within 64 bits.
 pub fn to_long(value: &str) -> Result<i64, Invalid> {
-    let v = py::strip(value);
-    match parse_int(v.as_bytes()) {
+    let v = pytext::strip(value);
+    match pytext::int_ascii(v) {
         Some(Ok(n)) => Ok(n),
-        Some(Err(OutOfRange)) => Err(invalid_repr(value, " is out of range for a long")),
+        Some(Err(pytext::OutOfRange)) => Err(invalid_repr(value, " is out of range for a long")),
         None => {
             let mut message = String::from("invalid literal for int() with base 10: ");
-            py::push_repr_200(&mut message, v);
+            pytext::push_repr_200(&mut message, v);
             Err(Invalid { message })
         }
     }
 }
 
-struct OutOfRange;
-
-/// `None` when `b` is not an integer literal; `Some(Err)` when it is but does not fit in an i64.
-fn parse_int(b: &[u8]) -> Option<Result<i64, OutOfRange>> {
-    let (negative, digits) = match b.first() {
-        Some(b'-') => (true, &b[1..]),
-        Some(b'+') => (false, &b[1..]),
-        _ => (false, b),
-    };
-    if !digits.first().is_some_and(u8::is_ascii_digit) || digits.last() == Some(&b'_') {
-        return None;
-    }
-    let mut acc: Option<i64> = Some(0);
-    let mut after_underscore = false;
-    for &c in digits {
-        if c == b'_' {
-            if after_underscore {
-                return None;
-            }
-            after_underscore = true;
-            continue;
-        }
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        after_underscore = false;
-        let d = i64::from(c - b'0');
-        // Accumulate on the sign's side so i64::MIN fits.
-        acc = acc
-            .and_then(|a| a.checked_mul(10))
-            .and_then(|a| if negative { a.checked_sub(d) } else { a.checked_add(d) });
-    }
-    Some(acc.ok_or(OutOfRange))
-}
-
 /// A `double` field: Python's `float(value.strip())`, finite values only.
 pub fn to_double(value: &str) -> Result<f64, Invalid> {
-    let v = py::strip(value);
+    let v = pytext::strip(value);
     let parsed = without_underscores(v).and_then(|text| text.parse::<f64>().ok());
     match parsed {
         Some(f) if f.is_finite() => Ok(f),
         Some(_) => Err(invalid_repr(value, " is not a finite number")),
         None => {
             let mut message = String::from("could not convert string to float: ");
-            py::push_repr(&mut message, v);
+            pytext::push_repr(&mut message, v);
             Err(Invalid { message })
         }
     }
@@ -173,7 +138,7 @@ fn without_underscores(v: &str) -> Option<Cow<'_, str>> {
 
 /// A `boolean` field: `true` or `false` in any case, surrounding whitespace ignored.
 pub fn to_bool(value: &str) -> Result<bool, Invalid> {
-    let v = py::strip(value);
+    let v = pytext::strip(value);
     if v.eq_ignore_ascii_case("true") {
         Ok(true)
     } else if v.eq_ignore_ascii_case("false") {
@@ -186,11 +151,11 @@ pub fn to_bool(value: &str) -> Result<bool, Invalid> {
 /// A `keyword_list` field: comma lists with trailing commas and brackets (`30037,1001,`, `[US]`);
 /// members trimmed, empty ones dropped. Never fails.
 pub fn to_keyword_list(value: &str) -> Vec<&str> {
-    let mut v = py::strip(value);
+    let mut v = pytext::strip(value);
     if v.len() >= 2 && v.starts_with('[') && v.ends_with(']') {
         v = &v[1..v.len() - 1];
     }
-    v.split(',').map(py::strip).filter(|m| !m.is_empty()).collect()
+    v.split(',').map(pytext::strip).filter(|m| !m.is_empty()).collect()
 }
 
 /// A `json` field, as Imperva writes it: leading commas (`,,[…]`) and doubled quotes
@@ -198,7 +163,7 @@ pub fn to_keyword_list(value: &str) -> Vec<&str> {
 /// (objects only), so anything but an object or a list of objects comes back as
 /// `{"value": …}`. Keys keep their order; a repeated key keeps its first place and last value.
 pub fn to_json(value: &str) -> Result<Value, Invalid> {
-    let v = py::strip(py::strip(value).trim_start_matches(','));
+    let v = pytext::strip(pytext::strip(value).trim_start_matches(','));
     if v.is_empty() {
         return Err(Invalid::new("empty JSON value"));
     }

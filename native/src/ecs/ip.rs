@@ -15,7 +15,7 @@
 //!   it in the address; here it is returned apart (intended difference 3 of [`super::convert`]).
 
 use super::convert::{invalid_repr, Invalid};
-use super::py;
+use crate::pytext;
 
 /// An `ip` field: the canonical text of an IPv4 or IPv6 address. An address with an IPv6 zone
 /// id is Invalid (an Elasticsearch `ip` cannot hold one): use [`to_ip_zoned`] to keep it.
@@ -29,7 +29,7 @@ pub fn to_ip(value: &str) -> Result<String, Invalid> {
 /// An `ip` field that may carry an IPv6 zone id: (canonical address without the zone, the zone
 /// as written). `fe80::1%eth0` → (`fe80::1`, `Some("eth0")`); `10.0.0.1` → (`10.0.0.1`, `None`).
 pub fn to_ip_zoned(value: &str) -> Result<(String, Option<String>), Invalid> {
-    let text = py::strip(value).trim_matches(|c| c == '[' || c == ']');
+    let text = pytext::strip(value).trim_matches(|c| c == '[' || c == ']');
     match parse(text) {
         // Python accepts only the canonical spelling of an IPv4 address (no leading zeros, no
         // sign, four octets), so the text is already what it would print.
@@ -47,7 +47,7 @@ pub fn split_ips(value: &str) -> (Vec<String>, Vec<String>) {
     let mut bad = Vec::new();
     // Python split on the regex `\s*,\s*` after `strip()`: the same as splitting on `,` and
     // stripping each member.
-    for member in py::strip(value).split(',').map(py::strip) {
+    for member in pytext::strip(value).split(',').map(pytext::strip) {
         if member.is_empty() {
             continue;
         }

@@ -12,8 +12,6 @@
 pub mod actions;
 pub mod convert;
 pub mod ip;
-mod printable;
-mod py;
 pub mod time;
 
 pub use actions::{

@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use super::convert::{invalid_repr, Invalid};
-use super::py;
+use crate::pytext;
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -17,7 +17,7 @@ pub const PLAUSIBLE_MS: Range<i64> = 946_684_800_000..4_102_444_800_000;
 /// A `date` field: epoch milliseconds as Imperva writes them (`start`, `end`), checked against
 /// [`PLAUSIBLE_MS`]. Only ASCII digits; surrounding whitespace ignored.
 pub fn to_date(value: &str) -> Result<i64, Invalid> {
-    let v = py::strip(value);
+    let v = pytext::strip(value);
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid_repr(value, " is not epoch milliseconds"));
     }

@@ -9,6 +9,7 @@ use crate::{ids, keys};
 
 mod batch;
 mod decode;
+mod run;
 
 /// True when `key` (any case) is an Imperva key in CEF or LEEF spelling.
 #[pyfunction]
@@ -22,13 +23,21 @@ fn event_id(identity: &[u8], ordinal: u64, line: &[u8]) -> String {
     ids::event_id(identity, ordinal, line)
 }
 
+/// The identity of a headerless file from its first event line.
+#[pyfunction]
+fn headerless_identity(first_event_line: &[u8]) -> Vec<u8> {
+    ids::headerless_identity(first_event_line).to_vec()
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(is_known_key, m)?)?;
     m.add_function(wrap_pyfunction!(event_id, m)?)?;
+    m.add_function(wrap_pyfunction!(headerless_identity, m)?)?;
     m.add_function(wrap_pyfunction!(decode::decode_lines, m)?)?;
     m.add_function(wrap_pyfunction!(batch::empty_batch, m)?)?;
     m.add_class::<batch::ArrowBatch>()?;
+    m.add_class::<run::PyFileRun>()?;
     Ok(())
 }

@@ -176,6 +176,13 @@ class ImpervaFile:
         else:
             yield from inflate_streams(rest(), kind, "body", info.warnings)
 
+    def compressed_body(self) -> Iterator[bytes]:
+        """The body after the header, decrypted but still compressed: what the native core reads
+        (it inflates, checks the MD5 and splits lines itself). Parses the header at once; raises
+        :class:`ContainerError` (a missing key, bad ciphertext) as the chunks are read."""
+        stream = self._split_header(self._raw_stream())
+        return self._decrypt(stream) if self.info.encrypted else stream
+
     def _body(self) -> Iterator[bytes]:
         stream = self._split_header(self._raw_stream())
         if self.info.encrypted:

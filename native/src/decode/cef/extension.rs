@@ -10,30 +10,12 @@
 
 use memchr::memchr_iter;
 
-use super::pytext::{all_py_space, py_repr};
-use super::unescape::unescape;
-use super::vocabulary::{is_free_text, is_known};
+use crate::decode::keyvalue::{
+    even_backslashes_before, keyless_value, unescape, unescaped_eq_warning, KEY_CHAR, KEY_START,
+};
 use crate::decode::DecodeError;
-
-/// The first character of a key: `[A-Za-z0-9_]`.
-const KEY_START: [bool; 256] = byte_class(b"_");
-/// Any further character of a key: `[A-Za-z0-9_.,\[\]-]`.
-const KEY_BYTE: [bool; 256] = byte_class(b"_.,[]-");
-
-const fn byte_class(extra: &[u8]) -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        table[c] = (c as u8).is_ascii_alphanumeric();
-        c += 1;
-    }
-    let mut i = 0;
-    while i < extra.len() {
-        table[extra[i] as usize] = true;
-        i += 1;
-    }
-    table
-}
+use crate::keys::{key_info_any_case, KeyInfo};
+use crate::pytext::{column, is_all_space, Columns};
 
 /// How [`cut`] spells the keys it returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +56,7 @@ pub fn cut(
     imperva: bool,
     spelling: KeySpelling,
 ) -> Result<Cut, DecodeError> {
-    debug_assert!(sep.is_ascii() && !KEY_BYTE[sep as usize] && sep != b'=' && sep != b'\\');
+    debug_assert!(sep.is_ascii() && !KEY_CHAR[sep as usize] && sep != b'=' && sep != b'\\');
     let text = &line[start..end];
     let bytes = text.as_bytes();
     let mut out = Builder {
@@ -104,7 +86,7 @@ pub fn cut(
                 continue;
             }
             let eq = at;
-            let from = bytes[..eq].iter().rposition(|&b| !KEY_BYTE[b as usize]).map_or(0, |p| p + 1);
+            let from = bytes[..eq].iter().rposition(|&b| !KEY_CHAR[b as usize]).map_or(0, |p| p + 1);
             if from < eq && KEY_START[bytes[from] as usize] && (from == 0 || bytes[from - 1] == sep) {
                 match key {
                     None => check_head(line, start, &text[..from.saturating_sub(1)])?,
@@ -115,11 +97,7 @@ pub fn cut(
             } else if let Some((ks, ke)) = key {
                 if !reported && even_backslashes_before(bytes, eq) {
                     reported = true;
-                    warnings.push(format!(
-                        "malformed value for {} at column {}: unescaped '=' kept in the value",
-                        &text[ks..ke],
-                        columns.at(start + eq)
-                    ));
+                    warnings.push(unescaped_eq_warning(&text[ks..ke], columns.at(start + eq)));
                 }
             } // else: an '=' before the first key, which `check_head` rejects
         }
@@ -151,46 +129,13 @@ fn byte_mask(word: u64, b: u8) -> u64 {
     !(((x & LOW7) + LOW7) | x | LOW7)
 }
 
-/// The 1-based column (in characters, as Python counts) of byte `at` of `line`.
-pub(crate) fn column(line: &str, at: usize) -> usize {
-    line[..at].chars().count() + 1
-}
-
-/// [`column()`] for increasing positions, counting each character once: a long line with a warning
-/// on every pair stays linear.
-struct Columns<'a> {
-    line: &'a str,
-    at: usize,
-    chars: usize,
-}
-
-impl<'a> Columns<'a> {
-    fn new(line: &'a str) -> Columns<'a> {
-        Columns { line, at: 0, chars: 0 }
-    }
-
-    fn at(&mut self, at: usize) -> usize {
-        self.chars += self.line[self.at..at].chars().count();
-        self.at = at;
-        self.chars + 1
-    }
-}
-
-/// An `=` at `eq` preceded by 0, 2, 4… backslashes is not escaped (the oracle's
-/// `(?<!\\)(?:\\\\)*=`).
-fn even_backslashes_before(bytes: &[u8], eq: usize) -> bool {
-    bytes[..eq].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
-}
-
 /// Text before the first key: blanks are dropped, anything else is an error quoting (as Python's
 /// `repr`) its first 40 characters.
 fn check_head(line: &str, start: usize, head: &str) -> Result<(), DecodeError> {
-    if all_py_space(head) {
+    if head.is_empty() || is_all_space(head) {
         return Ok(());
     }
-    let shown = head.char_indices().nth(40).map_or(head, |(i, _)| &head[..i]);
-    Err(DecodeError::new(format!("invalid extensions; keyless value present: {}", py_repr(shown)), column(line, start))
-        .with_hint("extension attributes are key=value pairs separated by spaces (LEEF: by its delimiter)"))
+    Err(keyless_value(head, column(line, start)))
 }
 
 /// The output pairs as they are built; the last one stays open because a glued candidate may
@@ -217,7 +162,9 @@ impl Builder<'_> {
         // characters, so the last backslash passed tells whether this raw value holds one.
         let escaped = self.last_backslash.is_some_and(|at| at > ke && at < ve);
         let key = &self.text[ks..ke];
-        if self.free && !is_known(key) {
+        // Only Imperva lines ask the vocabulary (`free` is never set on others).
+        let info = if self.imperva { key_info_any_case(key) } else { KeyInfo::default() };
+        if self.free && !info.known {
             // DESIGN §1: the candidate, its '=' and its value stay in the free-text value.
             if let Some(open) = &mut self.open {
                 open.2 = ve;
@@ -226,10 +173,9 @@ impl Builder<'_> {
             return;
         }
         self.close();
-        let low = key.to_ascii_lowercase();
-        self.free = self.imperva && is_free_text(&low);
+        self.free = info.free;
         let key = match self.spelling {
-            KeySpelling::Canonical => low,
+            KeySpelling::Canonical => key.to_ascii_lowercase(),
             KeySpelling::AsWritten => key.to_owned(),
         };
         self.open = Some((key, ke + 1, ve, escaped));

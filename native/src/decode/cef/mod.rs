@@ -29,21 +29,16 @@
 //! allocation of those strings (two per pair), which `RawRecord`'s owned fields require.
 
 mod extension;
-mod pytext;
-mod repeats;
-mod unescape;
-mod vocabulary;
 
 use std::borrow::Cow;
 
 use memchr::{memchr, memchr2, memmem};
 
-use self::extension::column;
 pub use self::extension::{cut, Cut, KeySpelling};
-use self::pytext::{py_rstrip, py_strip};
-pub use self::repeats::{fold_repeats, Dups};
-pub use self::unescape::unescape;
+pub use crate::decode::keyvalue::unescape;
+pub use crate::decode::repeats::{fold_repeats, Dups};
 use crate::decode::{DecodeError, Format, RawRecord};
+use crate::pytext::{column, rstrip, strip};
 
 /// The blanks and line ends removed from the end of the extension.
 const TRAILING: [char; 4] = [' ', '\t', '\r', '\n'];
@@ -56,7 +51,7 @@ pub fn decode_cef(line: &str) -> Result<RawRecord, DecodeError> {
         return Err(DecodeError::new("line does not contain a CEF header (no 'CEF:' marker)", 1)
             .with_hint("the line is not CEF; check the file's format (--format)"));
     };
-    let syslog_prefix = match py_rstrip(&line[..start]) {
+    let syslog_prefix = match rstrip(&line[..start]) {
         "" => None,
         prefix => Some(prefix.to_owned()),
     };
@@ -73,7 +68,7 @@ pub fn decode_cef(line: &str) -> Result<RawRecord, DecodeError> {
         record.warnings = found.warnings;
     }
     let [format_version, vendor, product, version, signature, name, severity] = fields;
-    record.format_version = Some(py_strip(&format_version).to_owned());
+    record.format_version = Some(strip(&format_version).to_owned());
     record.vendor = Some(vendor.into_owned());
     record.product = Some(product.into_owned());
     record.version = Some(version.into_owned());

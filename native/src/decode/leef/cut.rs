@@ -1,6 +1,7 @@
 //! Cutting attribute text at every `<delimiter>key=` — the Python `_cut` of
 //! `wafpipe.decode.cef`, which LEEF shares with CEF — into canonical keys and final values
-//! (repeated keys are folded afterwards, in [`super::repeats`]).
+//! (repeated keys are folded afterwards, by [`crate::decode::cef::fold_repeats`]). The pieces
+//! that do not depend on the delimiter are CEF's too, in `crate::decode::keyvalue`.
 //!
 //! The text being cut is `ext = delimiter + tail`: Python prepends the delimiter when the
 //! attributes do not start with one, so that every key, the first included, follows a delimiter.
@@ -20,10 +21,12 @@
 
 use memchr::{memchr, memchr_iter, memmem};
 
-use super::{pystr, vocab};
+use crate::decode::keyvalue::{
+    even_backslashes_before, keyless_value, unescape, unescaped_eq_warning, KEY_CHAR, KEY_START,
+};
 use crate::decode::DecodeError;
-
-const KEYLESS_HINT: &str = "extension attributes are key=value pairs separated by spaces (LEEF: by its delimiter)";
+use crate::keys::key_info_any_case;
+use crate::pytext::{self, Columns};
 
 /// What [`cut`] is cutting: `ext = delim + line[tail]`.
 pub(crate) struct Attrs<'a> {
@@ -41,26 +44,6 @@ pub(crate) struct Attrs<'a> {
 pub(crate) struct Cut {
     pub pairs: Vec<(String, String)>,
     pub warnings: Vec<String>,
-}
-
-/// `[A-Za-z0-9_]`: the first character of a key.
-const KEY_START: [bool; 256] = byte_class(b"_");
-/// `[A-Za-z0-9_.,\[\]-]`: any further character of a key.
-const KEY_CHAR: [bool; 256] = byte_class(b"_.,[]-");
-
-const fn byte_class(extra: &[u8]) -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    let mut i = 0;
-    while i < extra.len() {
-        table[extra[i] as usize] = true;
-        i += 1;
-    }
-    table
 }
 
 #[inline]
@@ -194,20 +177,12 @@ fn canon(key: &str, imperva: bool, leef_aliases: bool) -> Key {
         // keys are ASCII
     }
     // Look the key up in lower case without allocating: one string per key, the output.
-    let mut buf = [0u8; 64];
-    let vocab = match buf.get_mut(..key.len()) {
-        Some(low) => {
-            low.copy_from_slice(key.as_bytes());
-            low.make_ascii_lowercase();
-            vocab::lookup(low)
-        }
-        None => vocab::lookup(key.to_ascii_lowercase().as_bytes()),
-    };
-    let low = match vocab.alias {
+    let info = key_info_any_case(key);
+    let low = match info.alias {
         Some(cef) if leef_aliases => cef.to_owned(),
         _ => key.to_ascii_lowercase(),
     };
-    Key { low, known: vocab.known, free: vocab.free }
+    Key { low, known: info.known, free: info.free }
 }
 
 /// Non-overlapping occurrences of `needle` in `hay` (`str.count`).
@@ -215,32 +190,9 @@ fn count(hay: &str, needle: &str) -> usize {
     memmem::find_iter(hay.as_bytes(), needle.as_bytes()).count()
 }
 
-/// `\=` `\\` `\n` `\r` → their characters; any other backslash stays, with what follows it.
-fn unescape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(at) = memchr(b'\\', rest.as_bytes()) {
-        out.push_str(&rest[..at]);
-        let mut chars = rest[at + 1..].chars();
-        match chars.next() {
-            Some(c @ ('=' | '\\')) => out.push(c),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some(c) => {
-                out.push('\\');
-                out.push(c);
-            }
-            None => out.push('\\'),
-        }
-        rest = chars.as_str();
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Byte index of the first `=` not escaped by an odd run of backslashes (`(?<!\\)(?:\\\\)*=`).
 fn unescaped_eq(value: &[u8]) -> Option<usize> {
-    memchr_iter(b'=', value).find(|&eq| value[..eq].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0)
+    memchr_iter(b'=', value).find(|&eq| even_backslashes_before(value, eq))
 }
 
 /// Cut `ext = delim + tail` into pairs (see the module docs). `Err` for a keyless value.
@@ -257,13 +209,8 @@ pub(crate) fn cut(a: &Attrs<'_>) -> Result<Cut, DecodeError> {
     };
     if let Some(end) = head_end {
         let head = &tail[..end];
-        if !(pystr::is_space(a.delim) && head.chars().all(pystr::is_space)) {
-            let origin = pystr::char_len(&a.line[..a.tail.start]);
-            return Err(DecodeError::new(
-                format!("invalid extensions; keyless value present: {}", pystr::repr(pystr::char_prefix(head, 40))),
-                origin + 1,
-            )
-            .with_hint(KEYLESS_HINT));
+        if !(pytext::is_space(a.delim) && head.chars().all(pytext::is_space)) {
+            return Err(keyless_value(head, pytext::column(a.line, a.tail.start)));
         }
     }
 
@@ -317,18 +264,15 @@ fn eq_warnings(a: &Attrs<'_>, tail: &str) -> Vec<String> {
     let t = tail.as_bytes();
     let mut out = Vec::new();
     // Columns count characters; the '=' found only move forward, so count as we go.
-    let (mut byte, mut chars) = (a.tail.start, pystr::char_len(&a.line[..a.tail.start]));
+    let mut columns = Columns::new(a.line);
     let mut matches = Matches::new(t, a.delim);
     let mut next = matches.next();
     while let Some(m) = next {
         next = matches.next();
         let end = next.and_then(|n| n.delim_at).unwrap_or(t.len());
         if let Some(eq) = unescaped_eq(&t[m.value_at..end]) {
-            let at = a.tail.start + m.value_at + eq;
-            chars += pystr::char_len(&a.line[byte..at]);
-            byte = at;
-            let key = &tail[m.key.0..m.key.1];
-            out.push(format!("malformed value for {key} at column {}: unescaped '=' kept in the value", chars + 1));
+            let column = columns.at(a.tail.start + m.value_at + eq);
+            out.push(unescaped_eq_warning(&tail[m.key.0..m.key.1], column));
         }
     }
     out
@@ -337,12 +281,6 @@ fn eq_warnings(a: &Attrs<'_>, tail: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unescape_like_python() {
-        assert_eq!(unescape(r"a\=b\\c\nd\re\qf\"), "a=b\\c\nd\re\\qf\\");
-        assert_eq!(unescape("\\é"), "\\é");
-    }
 
     #[test]
     fn unescaped_eq_counts_backslashes() {

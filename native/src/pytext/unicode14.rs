@@ -1,14 +1,128 @@
-//! Unicode tables of the Python the oracle runs on (CPython 3.11, `unicodedata.unidata_version`
-//! == "14.0.0"), so that [`super::pystr`] behaves like that Python's `str` rather than like
-//! Rust's newer Unicode. Produced by a one-off script over every code point:
-//! `not chr(c).isprintable()` for [`NON_PRINTABLE`]; `c - unicodedata.decimal(chr(c))` for
-//! [`DECIMAL_ZEROS`]; the code points that Rust 1.95's `char::to_lowercase` (Unicode 16) changes
-//! while Python 3.11's `str.lower` keeps them (letters added after Unicode 14) for
-//! [`LOWER_UNCHANGED`]; and for [`SIGMA_CASED`]/[`SIGMA_IGNORABLE`] how `str.lower` treats each
-//! character next to a capital sigma. Regenerate them all when the oracle's Python or the
-//! toolchain moves.
+//! @generated from CPython 3.11.7 (Unicode 14.0.0) and rustc 1.95.0 (59807616e 2026-04-14)
+//! (Unicode 17.0.0) by the script below. Do not edit. The Python decoders, the oracle, run on
+//! CPython 3.11; regenerate when the project moves to another Python, and when the Rust toolchain's
+//! Unicode moves (`LOWER_UNCHANGED`/`UPPER_UNCHANGED` compare the two). From the repository root:
+//!
+//! ```text
+//! sed -n '/^\/\/! ```python$/,/^\/\/! ```$/{//!s/^\/\/! \{0,1\}//p}' native/src/pytext/unicode14.rs > /tmp/unicode14.py
+//! .venv/bin/python /tmp/unicode14.py > native/src/pytext/unicode14.rs.new && mv native/src/pytext/unicode14.rs.new native/src/pytext/unicode14.rs
+//! ```
+//!
+//! ```python
+//! # Writes native/src/pytext/unicode14.rs to stdout; run with CPython 3.11 and the project's rustc.
+//! import os
+//! import subprocess
+//! import sys
+//! import tempfile
+//! import unicodedata
+//!
+//! assert sys.version_info[:2] == (3, 11) and unicodedata.unidata_version == "14.0.0", "run with CPython 3.11"
+//! MAX = sys.maxunicode + 1
+//!
+//! # Rust's char::to_lowercase / to_uppercase, wherever they change a character.
+//! RUST = r"""
+//! fn main() {
+//!     let hex = |s: String| s.chars().map(|c| format!("{:x}", c as u32)).collect::<Vec<_>>().join(" ");
+//!     println!("{:?}", std::char::UNICODE_VERSION);
+//!     for c in (0..0x110000u32).filter_map(char::from_u32) {
+//!         let (lower, upper): (String, String) = (c.to_lowercase().collect(), c.to_uppercase().collect());
+//!         if lower != c.to_string() { println!("L {:x} {}", c as u32, hex(lower)); }
+//!         if upper != c.to_string() { println!("U {:x} {}", c as u32, hex(upper)); }
+//!     }
+//! }
+//! """
+//! with tempfile.TemporaryDirectory() as tmp:
+//!     with open(os.path.join(tmp, "case.rs"), "w") as f:
+//!         f.write(RUST)
+//!     subprocess.run(["rustc", "-O", "-o", os.path.join(tmp, "case"), os.path.join(tmp, "case.rs")], check=True)
+//!     rust_out = subprocess.run([os.path.join(tmp, "case")], check=True, capture_output=True, text=True).stdout
+//!     rustc = subprocess.run(["rustc", "--version"], check=True, capture_output=True, text=True).stdout.strip()
+//! rust_unicode, *rows = rust_out.splitlines()
+//! rust = {"L": {}, "U": {}}
+//! for row in rows:
+//!     kind, cp, *mapped = row.split(" ")
+//!     rust[kind][int(cp, 16)] = "".join(chr(int(m, 16)) for m in mapped)
+//!
+//!
+//! def unchanged(kind, python_case):
+//!     """Code points Rust maps and Python 3.11 leaves alone (Rust must agree everywhere else)."""
+//!     out = []
+//!     for cp in range(MAX):
+//!         want, got = python_case(chr(cp)), rust[kind].get(cp, chr(cp))
+//!         if want != got:
+//!             assert want == chr(cp), f"U+{cp:04X}: Rust {got!r}, Python {want!r}"
+//!             out.append(cp)
+//!     return out
+//!
+//!
+//! def ranges(cps):
+//!     out = []
+//!     for cp in cps:
+//!         if out and out[-1][1] == cp - 1:
+//!             out[-1][1] = cp
+//!         else:
+//!             out.append([cp, cp])
+//!     return out
+//!
+//!
+//! def final_sigma(text):
+//!     return text.lower().endswith("ς")
+//!
+//!
+//! tables = [
+//!     ("NON_PRINTABLE", "Non-ASCII code points `str.isprintable()` rejects (those `repr()` escapes).",
+//!      ranges(cp for cp in range(0x80, MAX) if not chr(cp).isprintable())),
+//!     ("LOWER_UNCHANGED", "Code points Rust's `char::to_lowercase` changes and `str.lower()` keeps.",
+//!      ranges(unchanged("L", str.lower))),
+//!     ("UPPER_UNCHANGED", "Code points Rust's `char::to_uppercase` changes and `str.upper()` keeps.",
+//!      ranges(unchanged("U", str.upper))),
+//!     ("SIGMA_CASED", "For `str.lower()`'s final sigma: cased, not case-ignorable (`(c + \"Σ\").lower()` ends in `ς`).",
+//!      ranges(cp for cp in range(MAX) if final_sigma(chr(cp) + "Σ"))),
+//!     ("SIGMA_IGNORABLE", "For the final sigma: case-ignorable, looked through (`(\"A\" + c + \"Σ\")` final, `c + \"Σ\"` not).",
+//!      ranges(cp for cp in range(MAX) if final_sigma("A" + chr(cp) + "Σ") and not final_sigma(chr(cp) + "Σ"))),
+//! ]
+//! zeros = sorted({cp - unicodedata.decimal(chr(cp)) for cp in range(0x80, MAX) if unicodedata.decimal(chr(cp), None) is not None})
+//! # `decimal` finds a digit's block by its zero: every block must be ten digits in a row.
+//! assert all(unicodedata.decimal(chr(z + d), None) == d for z in zeros for d in range(10))
+//!
+//! script = open(__file__).read().rstrip("\n").split("\n")
+//! out = [
+//!     f"//! @generated from CPython {sys.version.split()[0]} (Unicode {unicodedata.unidata_version}) and {rustc}",
+//!     f"//! (Unicode {'.'.join(map(str, eval(rust_unicode)))}) by the script below. Do not edit. The Python decoders, the oracle, run on",
+//!     "//! CPython 3.11; regenerate when the project moves to another Python, and when the Rust toolchain's",
+//!     "//! Unicode moves (`LOWER_UNCHANGED`/`UPPER_UNCHANGED` compare the two). From the repository root:",
+//!     "//!",
+//!     "//! ```text",
+//!     "//! sed -n '/^\\/\\/! ```python$/,/^\\/\\/! ```$/{//!s/^\\/\\/! \\{0,1\\}//p}' native/src/pytext/unicode14.rs > /tmp/unicode14.py",
+//!     "//! .venv/bin/python /tmp/unicode14.py > native/src/pytext/unicode14.rs.new && mv native/src/pytext/unicode14.rs.new native/src/pytext/unicode14.rs",
+//!     "//! ```",
+//!     "//!",
+//!     "//! ```python",
+//! ] + ["//! " + line if line else "//!" for line in script] + ["//! ```"]
+//! for name, doc, rs in tables:
+//!     items = [f"(0x{a:x}, 0x{b:x})" for a, b in rs]
+//!     out += ["", f"/// {doc} Inclusive ranges, sorted.", "#[rustfmt::skip]", f"pub(super) const {name}: &[(u32, u32)] = &["]
+//!     line = "   "
+//!     for item in items:
+//!         if len(line) + len(item) + 2 > 100:
+//!             out.append(line)
+//!             line = "   "
+//!         line += " " + item + ","
+//!     out += [line, "];"]
+//! out += ["", "/// The `0` of every run of ten non-ASCII decimal digits (`unicodedata.decimal`), sorted.",
+//!         "#[rustfmt::skip]", "pub(super) const DECIMAL_ZEROS: &[u32] = &["]
+//! line = "   "
+//! for z in zeros:
+//!     item = f"0x{z:x}"
+//!     if len(line) + len(item) + 2 > 100:
+//!         out.append(line)
+//!         line = "   "
+//!     line += " " + item + ","
+//! out += [line, "];"]
+//! print("\n".join(out))
+//! ```
 
-/// Non-ASCII code point ranges (inclusive) that `str.isprintable()` rejects, sorted.
+/// Non-ASCII code points `str.isprintable()` rejects (those `repr()` escapes). Inclusive ranges, sorted.
 #[rustfmt::skip]
 pub(super) const NON_PRINTABLE: &[(u32, u32)] = &[
     (0x80, 0xa0), (0xad, 0xad), (0x378, 0x379), (0x380, 0x383), (0x38b, 0x38b), (0x38d, 0x38d),
@@ -166,26 +280,21 @@ pub(super) const NON_PRINTABLE: &[(u32, u32)] = &[
     (0xe01f0, 0x10ffff),
 ];
 
-/// The `0` of every block of ten non-ASCII decimal digits (`unicodedata.decimal`), sorted.
-#[rustfmt::skip]
-pub(super) const DECIMAL_ZEROS: &[u32] = &[
-    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6,
-    0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50,
-    0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10, 0x104a0,
-    0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650, 0x116c0,
-    0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50, 0x1d7ce,
-    0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
-];
-
-/// Ranges (inclusive) of code points Rust lower-cases and Python 3.11 leaves alone, sorted.
+/// Code points Rust's `char::to_lowercase` changes and `str.lower()` keeps. Inclusive ranges, sorted.
 #[rustfmt::skip]
 pub(super) const LOWER_UNCHANGED: &[(u32, u32)] = &[
     (0x1c89, 0x1c89), (0xa7cb, 0xa7cc), (0xa7ce, 0xa7ce), (0xa7d2, 0xa7d2), (0xa7d4, 0xa7d4),
     (0xa7da, 0xa7da), (0xa7dc, 0xa7dc), (0x10d50, 0x10d65), (0x16ea0, 0x16eb8),
 ];
 
-/// For the final-sigma rule of `str.lower`: ranges (inclusive) of characters that are cased and
-/// not case-ignorable (`(c + "Σ").lower()` ends in `ς`), sorted.
+/// Code points Rust's `char::to_uppercase` changes and `str.upper()` keeps. Inclusive ranges, sorted.
+#[rustfmt::skip]
+pub(super) const UPPER_UNCHANGED: &[(u32, u32)] = &[
+    (0x19b, 0x19b), (0x264, 0x264), (0x1c8a, 0x1c8a), (0xa7cd, 0xa7cd), (0xa7cf, 0xa7cf),
+    (0xa7d3, 0xa7d3), (0xa7d5, 0xa7d5), (0xa7db, 0xa7db), (0x10d70, 0x10d85), (0x16ebb, 0x16ed3),
+];
+
+/// For `str.lower()`'s final sigma: cased, not case-ignorable (`(c + "Σ").lower()` ends in `ς`). Inclusive ranges, sorted.
 #[rustfmt::skip]
 pub(super) const SIGMA_CASED: &[(u32, u32)] = &[
     (0x41, 0x5a), (0x61, 0x7a), (0xaa, 0xaa), (0xb5, 0xb5), (0xba, 0xba), (0xc0, 0xd6),
@@ -222,8 +331,7 @@ pub(super) const SIGMA_CASED: &[(u32, u32)] = &[
     (0x1f150, 0x1f169), (0x1f170, 0x1f189),
 ];
 
-/// For the final-sigma rule: ranges (inclusive) of case-ignorable characters, which the rule
-/// looks through (`("A" + c + "Σ").lower()` ends in `ς` and `(c + "Σ").lower()` does not).
+/// For the final sigma: case-ignorable, looked through (`("A" + c + "Σ")` final, `c + "Σ"` not). Inclusive ranges, sorted.
 #[rustfmt::skip]
 pub(super) const SIGMA_IGNORABLE: &[(u32, u32)] = &[
     (0x27, 0x27), (0x2e, 0x2e), (0x3a, 0x3a), (0x5e, 0x5e), (0x60, 0x60), (0xa8, 0xa8),
@@ -315,4 +423,15 @@ pub(super) const SIGMA_IGNORABLE: &[(u32, u32)] = &[
     (0x1e130, 0x1e13d), (0x1e2ae, 0x1e2ae), (0x1e2ec, 0x1e2ef), (0x1e8d0, 0x1e8d6),
     (0x1e944, 0x1e94b), (0x1f3fb, 0x1f3ff), (0xe0001, 0xe0001), (0xe0020, 0xe007f),
     (0xe0100, 0xe01ef),
+];
+
+/// The `0` of every run of ten non-ASCII decimal digits (`unicodedata.decimal`), sorted.
+#[rustfmt::skip]
+pub(super) const DECIMAL_ZEROS: &[u32] = &[
+    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6,
+    0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50,
+    0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10, 0x104a0,
+    0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650, 0x116c0,
+    0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50, 0x1d7ce,
+    0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
 ];

@@ -1,12 +1,18 @@
-//! Repeated keys: Imperva's own security example repeats `ccode`, and Imperva's docs say fields
-//! are optional and unordered, so a line may carry a key twice (FORMATS §2.6 #4).
+//! Repeated keys of a CEF or LEEF line: Imperva's own security example repeats `ccode`, and
+//! Imperva's docs say fields are optional and unordered, so a line may carry a key twice (FORMATS
+//! §2.6 #4).
+//!
+//! One rule for both formats, because the Python decoders share one: `wafpipe.decode.leef` folds
+//! with `_to_ext` of `wafpipe.decode.cef`. W3C is not folded here: its columns are known before
+//! the line, and Python's dict comprehension there keeps a repeated key's last non-empty value
+//! and no `dups` ([`super::w3c`] does that itself).
 
 /// Every value of each repeated key, keys in order of first appearance (`RawRecord.dups`).
 pub type Dups = Vec<(String, Vec<String>)>;
 
-/// Repeated keys (Imperva's own example repeats `ccode`): `ext` keeps each key once, at its first
-/// place, with its first non-empty value; `dups` lists every value of each repeated key, keys in
-/// order of first appearance (empty when nothing repeats).
+/// Python's `_to_ext`: `ext` keeps each key once, at its first place, with its first non-empty
+/// value (else its first); `dups` lists every value of each repeated key, keys in order of first
+/// appearance (empty when nothing repeats).
 pub fn fold_repeats(pairs: Vec<(String, String)>) -> (Vec<(String, String)>, Dups) {
     if all_distinct(&pairs) {
         return (pairs, Vec::new()); // the common case: one hash per key, nothing else

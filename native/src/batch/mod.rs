@@ -1,0 +1,12 @@
+//! One file body → Batches (DESIGN §1): the body's lines decoded, mapped and identified, cut into
+//! Arrow record batches with their documents and the problems met between them.
+//!
+//! * [`problem`] — [`Problem`]: a line that does not decode, or was cut short by a fault.
+//! * [`run`] — [`FileRun`]: push the decrypted body, take [`Batch`]es; the format is declared or
+//!   detected from the first lines, and a file that is not an Imperva log is recognised once.
+
+mod problem;
+mod run;
+
+pub use problem::Problem;
+pub use run::{Batch, FileRun, NotImperva, RunOptions, PROBE_LINES};

@@ -1,0 +1,431 @@
+//! The per-line rules of DESIGN §7 over one body, in version 1's order (`FileReader.items` and
+//! `LineRun.run`): resume after the acknowledged ordinal, dead-letter a line cut by a fault,
+//! dead-letter a line that does not decode, skip directives (W3C `#` lines, which update the
+//! decoder and the file's directives), map every event line and give it its id.
+
+use std::mem;
+
+use arrow_array::RecordBatch;
+use arrow_schema::ArrowError;
+
+use crate::batch::Problem;
+use crate::body::{BodyEnd, BodyStream, Cut, Limits, Line};
+use crate::decode::detect::{detect_format, make_decoder, FileDecoder};
+use crate::decode::Format;
+use crate::document::columns::Columns;
+use crate::document::{json, Row};
+use crate::ids::{event_id, headerless_identity};
+use crate::mapping::{map_line, Counters, FileContext, LineFacts, UserAgents};
+
+/// Lines looked at to recognise a file that is not an Imperva log: the first line with a
+/// CEF/LEEF/W3C marker must come within this many lines, and when the format was only guessed
+/// from content, one of the first this many lines must decode.
+pub const PROBE_LINES: usize = 64;
+
+const CUT_LINE_REASON: &str = "the last line was cut short by the container fault below";
+const CUT_LINE_HINT: &str = "fetch the complete file again, then replay the dead letters";
+
+/// How a file is read.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The format, when the header or the caller names it; `None` detects it from the content.
+    pub format: Option<Format>,
+    /// The container header (for W3C columns, and in each problem's replay context).
+    pub header: Vec<(String, String)>,
+    /// The file identity from the header (DESIGN §2); `None` for a headerless file, whose identity
+    /// is the digest of its first event line.
+    pub identity: Option<[u8; 16]>,
+    /// Lines before this ordinal are already acknowledged: skipped (W3C directives still read).
+    pub start_ordinal: u64,
+    /// Rows per batch.
+    pub batch_rows: usize,
+    /// Render each row's JSON document too (a sink asks for them).
+    pub documents: bool,
+    pub limits: Limits,
+}
+
+/// A slice of the file: rows `first_ordinal..next_ordinal` and the problems met among them.
+#[derive(Debug)]
+pub struct Batch {
+    pub rows: RecordBatch,
+    /// One JSON document per row, when asked for.
+    pub documents: Option<Vec<Vec<u8>>>,
+    pub first_ordinal: u64,
+    /// The resume point once this batch is acknowledged.
+    pub next_ordinal: u64,
+    pub problems: Vec<Problem>,
+}
+
+/// The file is not an Imperva log: the reader stopped at once. `first_line` is the head of its
+/// first line (the caller words the one message for the file from it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotImperva {
+    pub why: String,
+    pub first_line: Option<Vec<u8>>,
+}
+
+/// A line kept while the format is not yet known.
+struct Held {
+    ordinal: u64,
+    line_no: u64,
+    offset: u64,
+    raw: Vec<u8>,
+    cut: Cut,
+}
+
+impl Held {
+    fn of(line: &Line<'_>) -> Held {
+        Held { ordinal: line.ordinal, line_no: line.line_no, offset: line.offset, raw: line.raw.to_vec(), cut: line.cut.clone() }
+    }
+
+    fn line(&self) -> Line<'_> {
+        Line { ordinal: self.ordinal, line_no: self.line_no, offset: self.offset, raw: &self.raw, cut: self.cut.clone() }
+    }
+}
+
+/// What one line came to.
+enum Item {
+    Event(String, Box<Row>),
+    Problem(Problem),
+}
+
+/// One body being read. Push its decrypted bytes with [`FileRun::push`], then call
+/// [`FileRun::finish`]; both return the batches completed meanwhile.
+pub struct FileRun {
+    opts: RunOptions,
+    ctx: FileContext,
+    body: BodyStream,
+    decoder: Option<FileDecoder>,
+    identity: Option<[u8; 16]>,
+    /// The format came from the header or the caller (not guessed from content).
+    declared: bool,
+    /// Lines read before the format was known.
+    probe: Vec<Held>,
+    /// Results held while a guessed format proves itself: released at the first event.
+    proving: Option<(Vec<Item>, usize)>,
+    not_imperva: Option<NotImperva>,
+    first_line: Option<Vec<u8>>,
+    /// The body's compression has been written into the context (known from its first bytes).
+    compression_known: bool,
+    columns: Columns,
+    documents: Vec<Vec<u8>>,
+    problems: Vec<Problem>,
+    first_ordinal: u64,
+    next_ordinal: u64,
+    pub counters: Counters,
+    /// Problems per kind (`decode`, `cut_line`).
+    pub problem_counts: Vec<(&'static str, u64)>,
+    ready: Vec<Batch>,
+    end: Option<BodyEnd>,
+}
+
+impl FileRun {
+    /// A run over one body of the file `ctx` describes.
+    pub fn new(ctx: FileContext, opts: RunOptions) -> FileRun {
+        let decoder = opts.format.map(|f| make_decoder(f, &opts.header));
+        FileRun {
+            body: BodyStream::new(opts.limits),
+            declared: opts.format.is_some(),
+            identity: opts.identity,
+            first_ordinal: opts.start_ordinal,
+            next_ordinal: opts.start_ordinal,
+            decoder,
+            ctx,
+            opts,
+            probe: Vec::new(),
+            proving: None,
+            not_imperva: None,
+            first_line: None,
+            compression_known: false,
+            columns: Columns::new(),
+            documents: Vec::new(),
+            problems: Vec::new(),
+            counters: Counters::default(),
+            problem_counts: Vec::new(),
+            ready: Vec::new(),
+            end: None,
+        }
+    }
+
+    /// The format in use (declared or detected), once known.
+    pub fn format(&self) -> Option<Format> {
+        self.decoder.as_ref().map(FileDecoder::format)
+    }
+
+    /// The file's identity (for a headerless file, known from its first event line on).
+    pub fn identity(&self) -> Option<[u8; 16]> {
+        self.identity
+    }
+
+    /// Set when the file turned out not to be an Imperva log (nothing more is read).
+    pub fn not_imperva(&self) -> Option<&NotImperva> {
+        self.not_imperva.as_ref()
+    }
+
+    /// What the body came to, after [`FileRun::finish`].
+    pub fn end(&self) -> Option<&BodyEnd> {
+        self.end.as_ref()
+    }
+
+    /// The W3C decoder's state (columns, directives), for a W3C file.
+    pub fn decoder(&self) -> Option<&FileDecoder> {
+        self.decoder.as_ref()
+    }
+
+    /// Feed decrypted body bytes; returns the batches completed.
+    pub fn push(&mut self, chunk: &[u8], ua: &mut dyn UserAgents) -> Result<Vec<Batch>, ArrowError> {
+        if self.not_imperva.is_none() {
+            self.body.push(chunk);
+            self.drain(ua)?;
+        }
+        Ok(mem::take(&mut self.ready))
+    }
+
+    /// The body is complete: read what is left; returns the last batches (the final one may be
+    /// empty: it still carries the resume point and the problems).
+    pub fn finish(&mut self, ua: &mut dyn UserAgents) -> Result<Vec<Batch>, ArrowError> {
+        self.body.finish();
+        if self.not_imperva.is_none() {
+            self.drain(ua)?;
+            if self.decoder.is_none() && !self.probe.is_empty() {
+                let n = self.probe.len();
+                self.reject(format!("none of its first {n} line(s) is CEF, LEEF or W3C"));
+            }
+            if self.not_imperva.is_none() {
+                if let Some((held, failed)) = self.proving.take() {
+                    if failed > 0 && !held.iter().any(|i| matches!(i, Item::Event(..))) {
+                        self.reject_unproven(failed);
+                    } else {
+                        for item in held {
+                            self.emit(item)?;
+                        }
+                    }
+                }
+            }
+        }
+        self.end = self.body.end().cloned();
+        if self.not_imperva.is_none() {
+            self.flush()?;
+        }
+        Ok(mem::take(&mut self.ready))
+    }
+
+    fn drain(&mut self, ua: &mut dyn UserAgents) -> Result<(), ArrowError> {
+        while self.not_imperva.is_none() {
+            let Some(line) = self.body.next_line() else { break };
+            // Owned, so that the body can be read on while the line is mapped.
+            let held = Held::of(&line);
+            if !self.compression_known {
+                // Known from the body's first bytes, so before its first line is mapped.
+                if let Some(kind) = self.body.compression() {
+                    self.ctx = mem::take(&mut self.ctx).with_compression(kind.as_str());
+                    self.compression_known = true;
+                }
+            }
+            if self.first_line.is_none() {
+                self.first_line = Some(held.raw[..held.raw.len().min(512)].to_vec());
+            }
+            if self.decoder.is_some() {
+                self.line(&held.line(), ua)?;
+                continue;
+            }
+            let head = String::from_utf8_lossy(&held.raw[..held.raw.len().min(512)]).into_owned();
+            self.probe.push(held);
+            if let Some(format) = detect_format(&[], Some(&head)) {
+                self.decoder = Some(make_decoder(format, &self.opts.header));
+                if !self.declared && self.opts.start_ordinal == 0 {
+                    self.proving = Some((Vec::new(), 0));
+                }
+                for held in mem::take(&mut self.probe) {
+                    self.line(&held.line(), ua)?;
+                }
+            } else if self.probe.len() >= PROBE_LINES {
+                self.reject(format!("none of its first {PROBE_LINES} line(s) is CEF, LEEF or W3C"));
+            }
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, why: String) {
+        self.not_imperva = Some(NotImperva { why, first_line: self.first_line.clone() });
+        self.probe.clear();
+    }
+
+    fn reject_unproven(&mut self, failed: usize) {
+        let format = self.format().map_or("", |f| f.as_str()).to_ascii_uppercase();
+        self.reject(format!("none of its first {failed} {format}-like line(s) decodes"));
+        self.problem_counts.retain(|(kind, _)| *kind != "decode");
+        self.counters = Counters::default();
+    }
+
+    /// One body line, once the decoder is known.
+    fn line(&mut self, line: &Line<'_>, ua: &mut dyn UserAgents) -> Result<(), ArrowError> {
+        let decoder = self.decoder.as_mut().expect("a decoder once the format is known");
+        if line.ordinal < self.opts.start_ordinal {
+            if line.raw.first() == Some(&b'#') {
+                if let FileDecoder::W3c(_) = decoder {
+                    let _ = decoder.decode(&String::from_utf8_lossy(line.raw));
+                }
+            }
+            return Ok(());
+        }
+        if matches!(line.cut, Cut::Broken) {
+            let p = self.problem("cut_line", CUT_LINE_REASON.to_owned(), CUT_LINE_HINT.to_owned(), 0, line);
+            return self.item(Item::Problem(p));
+        }
+        let (text, non_utf8) = match std::str::from_utf8(line.raw) {
+            Ok(text) => (std::borrow::Cow::Borrowed(text), false),
+            Err(_) => (String::from_utf8_lossy(line.raw), true),
+        };
+        let mut rec = match decoder.decode(&text) {
+            Ok(Some(rec)) => rec,
+            Ok(None) => {
+                if let Some(w3c) = decoder.w3c() {
+                    self.ctx.set_directives(w3c.directives());
+                }
+                return Ok(());
+            }
+            Err(err) => {
+                let p = self.problem("decode", err.reason, err.hint.unwrap_or_default(), err.column, line);
+                return self.item(Item::Problem(p));
+            }
+        };
+        if self.identity.is_none() {
+            self.identity = Some(headerless_identity(line.raw));
+        }
+        let identity = self.identity.expect("set above");
+        let facts = LineFacts::from_line(line, non_utf8, false);
+        let row = map_line(&mut rec, &self.ctx, &facts, &text, ua, &mut self.counters);
+        let id = if facts.full_hash.is_empty() {
+            event_id(&identity, line.ordinal, line.raw)
+        } else {
+            let mut bytes = Vec::with_capacity(line.raw.len() + facts.full_hash.len());
+            bytes.extend_from_slice(line.raw);
+            bytes.extend_from_slice(facts.full_hash.as_bytes());
+            event_id(&identity, line.ordinal, &bytes)
+        };
+        self.item(Item::Event(id, Box::new(row)))
+    }
+
+    /// An item, or held while a guessed format proves itself.
+    fn item(&mut self, item: Item) -> Result<(), ArrowError> {
+        if let Some((held, failed)) = self.proving.as_mut() {
+            let is_event = matches!(item, Item::Event(..));
+            if matches!(&item, Item::Problem(p) if p.kind == "decode") {
+                *failed += 1;
+            }
+            held.push(item);
+            if is_event {
+                let (held, _) = self.proving.take().expect("proving");
+                for item in held {
+                    self.emit(item)?;
+                }
+            } else if *failed >= PROBE_LINES {
+                let failed = *failed;
+                self.proving = None;
+                self.reject_unproven(failed);
+            }
+            return Ok(());
+        }
+        self.emit(item)
+    }
+
+    fn emit(&mut self, item: Item) -> Result<(), ArrowError> {
+        match item {
+            Item::Event(id, row) => {
+                if self.opts.documents {
+                    let mut doc = Vec::with_capacity(2048);
+                    json::render(&row, &mut doc);
+                    self.documents.push(doc);
+                }
+                let next = ordinal_of(&row).map_or(self.next_ordinal, |o| o + 1);
+                self.columns.push(&id, &row);
+                self.next_ordinal = self.next_ordinal.max(next);
+                if self.columns.len() >= self.opts.batch_rows.max(1) {
+                    self.flush()?;
+                }
+            }
+            Item::Problem(p) => {
+                self.next_ordinal = self.next_ordinal.max(p.ordinal + 1);
+                match self.problem_counts.iter_mut().find(|(k, _)| *k == p.kind) {
+                    Some((_, n)) => *n += 1,
+                    None => self.problem_counts.push((p.kind, 1)),
+                }
+                self.problems.push(p);
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows and problems gathered so far become a batch.
+    fn flush(&mut self) -> Result<(), ArrowError> {
+        let rows = self.columns.finish()?;
+        let documents = self.opts.documents.then(|| mem::take(&mut self.documents));
+        self.ready.push(Batch {
+            rows,
+            documents,
+            first_ordinal: self.first_ordinal,
+            next_ordinal: self.next_ordinal,
+            problems: mem::take(&mut self.problems),
+        });
+        self.first_ordinal = self.next_ordinal;
+        Ok(())
+    }
+
+    fn problem(&self, kind: &'static str, reason: String, hint: String, column: usize, line: &Line<'_>) -> Problem {
+        Problem {
+            kind,
+            reason,
+            hint,
+            line: line.line_no,
+            offset: line.offset,
+            column,
+            ordinal: line.ordinal,
+            raw: line.raw.to_vec(),
+            context: self.context(line),
+        }
+    }
+
+    /// What replay needs to decode `line` as this read would have (version 1's `LineRun.context`).
+    fn context(&self, line: &Line<'_>) -> String {
+        use serde_json::{json, Map, Value};
+        let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<Value>(t).ok());
+        let mut out = Map::new();
+        out.insert("identity".into(), json!(self.identity.map(hex)));
+        out.insert("name".into(), json!(self.ctx.name()));
+        out.insert("path".into(), json!(self.ctx.path()));
+        out.insert("format".into(), json!(self.format().map(Format::as_str)));
+        out.insert("header".into(), parse(self.ctx.header_json()).unwrap_or_else(|| json!({})));
+        out.insert("api_id".into(), json!(self.ctx.api_id()));
+        out.insert("seq".into(), json!(self.ctx.seq()));
+        out.insert("compression".into(), json!(self.ctx.compression()));
+        out.insert("encrypted".into(), json!(self.ctx.encrypted()));
+        out.insert("gzip_wrapped".into(), json!(self.ctx.gzip_wrapped()));
+        // Only a line cut by the fault comes after it: every earlier line was read whole.
+        out.insert("partial".into(), json!(matches!(line.cut, Cut::Broken)));
+        out.insert("ingest_ms".into(), json!(self.ctx.ingest_ms()));
+        if let Some(FileDecoder::W3c(w3c)) = &self.decoder {
+            out.insert("w3c_fields".into(), json!(w3c.columns()));
+            let directives: Map<String, Value> =
+                w3c.directives().iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            out.insert("directives".into(), Value::Object(directives));
+        }
+        if let Cut::Long { full_length, full_hash } = &line.cut {
+            out.insert("full_length".into(), json!(full_length));
+            out.insert("full_hash".into(), json!(full_hash));
+        }
+        Value::Object(out).to_string()
+    }
+}
+
+/// The row's `imperva.waf.file.ordinal`.
+fn ordinal_of(row: &Row) -> Option<u64> {
+    match row.get(crate::fields::IMPERVA_WAF_FILE_ORDINAL) {
+        Some(crate::document::Value::Long(n)) => u64::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
+fn hex(bytes: [u8; 16]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

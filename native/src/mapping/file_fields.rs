@@ -1,0 +1,173 @@
+//! The per-line part of version 1's `LineRun.run`: the line's warnings (non-UTF-8, control
+//! characters, long line; DESIGN §7) and the file and line fields under `imperva.waf.file.*`,
+//! `imperva.waf.original_base64`, `imperva.waf.line_truncated.*` and `log.*`.
+
+use crate::body::{Cut, Line};
+use crate::decode::NON_UTF8_WARNING;
+use crate::document::{Row, Value};
+use crate::fields::{
+    IMPERVA_WAF_FILE_API_ID, IMPERVA_WAF_FILE_COMPRESSION, IMPERVA_WAF_FILE_DIRECTIVES, IMPERVA_WAF_FILE_ENCRYPTED,
+    IMPERVA_WAF_FILE_FORMAT, IMPERVA_WAF_FILE_GZIP_WRAPPED, IMPERVA_WAF_FILE_HEADER, IMPERVA_WAF_FILE_LINE,
+    IMPERVA_WAF_FILE_NAME, IMPERVA_WAF_FILE_ORDINAL, IMPERVA_WAF_FILE_PARTIAL, IMPERVA_WAF_FILE_SEQUENCE,
+    IMPERVA_WAF_LINE_TRUNCATED_LENGTH, IMPERVA_WAF_LINE_TRUNCATED_SHA256, IMPERVA_WAF_ORIGINAL_BASE64, LOG_FILE_PATH,
+    LOG_OFFSET,
+};
+
+use super::{Counters, FileContext};
+
+/// The warning of a line holding control characters (U+0000–U+0008, U+000B–U+001F, U+007F).
+pub const CONTROL_CHARS_WARNING: &str = "line holds control characters (kept)";
+
+/// What the mapping needs to know about one event line of the decoded body.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LineFacts<'a> {
+    /// 1-based among all lines of the decoded body (`imperva.waf.file.line`).
+    pub line_no: u64,
+    /// 0-based among event lines (`imperva.waf.file.ordinal`).
+    pub ordinal: u64,
+    /// Byte offset of the line in the decoded body (`log.offset`).
+    pub offset: u64,
+    /// The line's bytes (the head of a long line): base64'd into `imperva.waf.original_base64`
+    /// when `non_utf8`.
+    pub raw: &'a [u8],
+    /// The bytes were not valid UTF-8 (the text was decoded with U+FFFD replacements).
+    pub non_utf8: bool,
+    /// For a line over `max_line_bytes`: its full length (0 for a whole line).
+    pub full_length: u64,
+    /// For a line over `max_line_bytes`: the SHA-256 (hex) of the whole line.
+    pub full_hash: &'a str,
+    /// The file is partial (its container broke; `imperva.waf.file.partial`).
+    pub partial: bool,
+}
+
+impl<'a> LineFacts<'a> {
+    /// The facts of a line from the body's splitter. A [`Cut::Broken`] line is no event (it is
+    /// dead-lettered) and must not be mapped; here it counts as whole.
+    pub fn from_line(line: &'a Line<'a>, non_utf8: bool, partial: bool) -> LineFacts<'a> {
+        let (full_length, full_hash) = match &line.cut {
+            Cut::Long { full_length, full_hash } => (*full_length, full_hash.as_str()),
+            Cut::Whole | Cut::Broken => (0, ""),
+        };
+        LineFacts {
+            line_no: line.line_no,
+            ordinal: line.ordinal,
+            offset: line.offset,
+            raw: line.raw,
+            non_utf8,
+            full_length,
+            full_hash,
+            partial,
+        }
+    }
+}
+
+/// The line's warnings, appended to the record's (version 1 adds them to the record before
+/// mapping, so they follow the decoder's warnings and precede the mapping's), counted:
+/// not UTF-8, then control characters in `text` (the line as decoded), then a long line.
+pub fn line_warnings(line: &LineFacts<'_>, text: &str, warnings: &mut Vec<String>, counters: &mut Counters) {
+    if line.non_utf8 {
+        warnings.push(NON_UTF8_WARNING.to_owned());
+        counters.warning_non_utf8 += 1;
+    }
+    if has_control_chars(text) {
+        warnings.push(CONTROL_CHARS_WARNING.to_owned());
+        counters.warning_control_chars += 1;
+    }
+    if line.full_length > 0 {
+        warnings.push(format!(
+            "line of {} bytes exceeds max_line_bytes; decoded from its first {} bytes",
+            line.full_length,
+            line.raw.len()
+        ));
+        counters.warning_long_line += 1;
+    }
+}
+
+/// Version 1's `CONTROL` pattern `[\x00-\x08\x0b-\x1f\x7f]` (tab and line feed are not).
+fn has_control_chars(text: &str) -> bool {
+    text.bytes().any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f)
+}
+
+/// The file and line fields of one event (what `LineRun.run` adds after `to_ecs`).
+pub fn add_line_fields(row: &mut Row, ctx: &FileContext, line: &LineFacts<'_>) {
+    row.set(IMPERVA_WAF_FILE_NAME, Value::Str(ctx.name().to_owned()));
+    row.set(IMPERVA_WAF_FILE_FORMAT, Value::Str(ctx.format().map_or("", |f| f.as_str()).to_owned()));
+    if let Some(api_id) = ctx.api_id() {
+        row.set(IMPERVA_WAF_FILE_API_ID, Value::Str(api_id.to_owned()));
+    }
+    if let Some(seq) = ctx.seq() {
+        row.set(IMPERVA_WAF_FILE_SEQUENCE, Value::Long(seq));
+    }
+    if let Some(header) = ctx.header_json() {
+        row.set(IMPERVA_WAF_FILE_HEADER, Value::Json(header.to_owned()));
+    }
+    if let Some(compression) = ctx.compression() {
+        row.set(IMPERVA_WAF_FILE_COMPRESSION, Value::Str(compression.to_owned()));
+    }
+    row.set(IMPERVA_WAF_FILE_ENCRYPTED, Value::Bool(ctx.encrypted()));
+    row.set(IMPERVA_WAF_FILE_GZIP_WRAPPED, Value::Bool(ctx.gzip_wrapped()));
+    if let Some(directives) = ctx.directives_json() {
+        row.set(IMPERVA_WAF_FILE_DIRECTIVES, Value::Json(directives.to_owned()));
+    }
+    row.set(IMPERVA_WAF_FILE_LINE, Value::Long(long(line.line_no)));
+    row.set(IMPERVA_WAF_FILE_ORDINAL, Value::Long(long(line.ordinal)));
+    if line.partial {
+        row.set(IMPERVA_WAF_FILE_PARTIAL, Value::Bool(true));
+    }
+    if line.non_utf8 {
+        row.set(IMPERVA_WAF_ORIGINAL_BASE64, Value::Str(base64(line.raw)));
+    }
+    if line.full_length > 0 {
+        row.set(IMPERVA_WAF_LINE_TRUNCATED_LENGTH, Value::Long(long(line.full_length)));
+        row.set(IMPERVA_WAF_LINE_TRUNCATED_SHA256, Value::Str(line.full_hash.to_owned()));
+    }
+    row.set(LOG_OFFSET, Value::Long(long(line.offset)));
+    if let Some(path) = ctx.path() {
+        row.set(LOG_FILE_PATH, Value::Str(path.to_owned()));
+    }
+}
+
+fn long(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Standard base64 with padding (RFC 4648 §4), as Python's `base64.b64encode`.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_is_pythons() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"\xff\xfe\x00"), "//4A");
+    }
+
+    #[test]
+    fn control_chars_are_versions_1s() {
+        assert!(!has_control_chars("a\tb\nc é"));
+        for c in ['\0', '\u{8}', '\u{b}', '\r', '\u{1f}', '\u{7f}'] {
+            assert!(has_control_chars(&format!("a{c}")), "{c:?}");
+        }
+        assert!(!has_control_chars("\u{85}\u{9f}"), "C1 controls are not in the pattern");
+    }
+}

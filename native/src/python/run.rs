@@ -1,0 +1,254 @@
+//! `FileRun` for Python: push a decrypted body, take batches as
+//! `(ArrowBatch, documents | None, first_ordinal, next_ordinal, problems)`.
+//!
+//! User agents are parsed by the Python callable given (ua-parser), once per distinct value per
+//! file: the only call back into Python, and it happens per distinct string, not per event.
+
+use std::collections::HashMap;
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use crate::batch::{Batch, FileRun, RunOptions};
+use crate::body::{Limits, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_RATIO};
+use crate::decode::Format;
+use crate::mapping::{FileContext, Os, UserAgent, UserAgents};
+
+use super::batch::ArrowBatch;
+
+/// Distinct user agents seen per file before the cache starts again (bounded memory).
+const UA_CACHE_MAX: usize = 8192;
+
+/// User agents parsed by a Python callable returning version 1's `user_agent` dict.
+struct PyAgents<'py> {
+    parse: &'py Bound<'py, PyAny>,
+    cache: &'py mut HashMap<String, UserAgent>,
+    error: Option<PyErr>,
+}
+
+impl UserAgents for PyAgents<'_> {
+    fn parse(&mut self, ua: &str) -> UserAgent {
+        if let Some(hit) = self.cache.get(ua) {
+            return hit.clone();
+        }
+        let parsed = self.call(ua).unwrap_or_else(|err| {
+            self.error.get_or_insert(err);
+            UserAgent { name: "Other".into(), version: None, os: None, device: "Other".into() }
+        });
+        if self.cache.len() >= UA_CACHE_MAX {
+            self.cache.clear();
+        }
+        self.cache.insert(ua.to_owned(), parsed.clone());
+        parsed
+    }
+}
+
+impl PyAgents<'_> {
+    fn call(&self, ua: &str) -> PyResult<UserAgent> {
+        let out = self.parse.call1((ua,))?;
+        let doc = out.cast::<PyDict>()?;
+        let text = |d: &Bound<'_, PyDict>, k: &str| -> PyResult<Option<String>> {
+            d.get_item(k)?.map(|v| v.extract::<String>()).transpose()
+        };
+        let os = match doc.get_item("os")? {
+            Some(os) => {
+                let os = os.cast::<PyDict>()?;
+                Some(Os {
+                    name: text(os, "name")?.unwrap_or_default(),
+                    version: text(os, "version")?,
+                    full: text(os, "full")?.unwrap_or_default(),
+                })
+            }
+            None => None,
+        };
+        let device = match doc.get_item("device")? {
+            Some(d) => text(d.cast::<PyDict>()?, "name")?.unwrap_or_else(|| "Other".into()),
+            None => "Other".into(),
+        };
+        Ok(UserAgent { name: text(doc, "name")?.unwrap_or_else(|| "Other".into()), version: text(doc, "version")?, os, device })
+    }
+}
+
+/// One file body being decoded into batches.
+#[pyclass(module = "wafpipe._native", name = "FileRun", unsendable)]
+pub struct PyFileRun {
+    run: FileRun,
+    user_agent: Py<PyAny>,
+    ua_cache: HashMap<String, UserAgent>,
+}
+
+#[pymethods]
+impl PyFileRun {
+    /// `format` None detects it from the content; `identity` None means a headerless file.
+    #[new]
+    #[pyo3(signature = (*, name, user_agent, path = None, format = None, header = None, identity = None,
+                        api_id = None, seq = None, encrypted = false, gzip_wrapped = false, ingest_ms = 0,
+                        start_ordinal = 0, batch_rows = 8192, documents = true, max_line_bytes = 1 << 20,
+                        max_output_bytes = DEFAULT_MAX_OUTPUT_BYTES, max_ratio = DEFAULT_MAX_RATIO))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        name: String,
+        user_agent: Py<PyAny>,
+        path: Option<String>,
+        format: Option<String>,
+        header: Option<&Bound<'_, PyDict>>,
+        identity: Option<Vec<u8>>,
+        api_id: Option<String>,
+        seq: Option<i64>,
+        encrypted: bool,
+        gzip_wrapped: bool,
+        ingest_ms: i64,
+        start_ordinal: u64,
+        batch_rows: usize,
+        documents: bool,
+        max_line_bytes: usize,
+        max_output_bytes: u64,
+        max_ratio: u64,
+    ) -> PyResult<Self> {
+        let format = match format.as_deref() {
+            None | Some("auto") => None,
+            Some(name) => Some(Format::parse(name).ok_or_else(|| {
+                PyValueError::new_err(format!("unknown format {name:?}; expected one of cef, leef, w3c"))
+            })?),
+        };
+        let header: Vec<(String, String)> = match header {
+            Some(h) => h.items().extract()?,
+            None => Vec::new(),
+        };
+        let identity = identity
+            .map(|bytes| <[u8; 16]>::try_from(bytes.as_slice()))
+            .transpose()
+            .map_err(|_| PyValueError::new_err("identity must be 16 bytes"))?;
+        let mut ctx = FileContext::new(name, format, ingest_ms)
+            .with_header(&header)
+            .with_encrypted(encrypted)
+            .with_gzip_wrapped(gzip_wrapped);
+        if let Some(path) = path {
+            ctx = ctx.with_path(path);
+        }
+        if let Some(api_id) = api_id {
+            ctx = ctx.with_api_id(api_id);
+        }
+        if let Some(seq) = seq {
+            ctx = ctx.with_seq(seq);
+        }
+        let opts = RunOptions {
+            format,
+            header,
+            identity,
+            start_ordinal,
+            batch_rows,
+            documents,
+            limits: Limits { max_output_bytes, max_ratio, max_line_bytes },
+        };
+        Ok(PyFileRun { run: FileRun::new(ctx, opts), user_agent, ua_cache: HashMap::new() })
+    }
+
+    /// Feed decrypted body bytes; returns the batches completed.
+    fn push<'py>(&mut self, py: Python<'py>, chunk: &[u8]) -> PyResult<Bound<'py, PyList>> {
+        let parse = self.user_agent.bind(py).clone();
+        let mut agents = PyAgents { parse: &parse, cache: &mut self.ua_cache, error: None };
+        let batches = self.run.push(chunk, &mut agents).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        if let Some(err) = agents.error {
+            return Err(err);
+        }
+        batches_list(py, batches)
+    }
+
+    /// The body is complete: the last batches.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let parse = self.user_agent.bind(py).clone();
+        let mut agents = PyAgents { parse: &parse, cache: &mut self.ua_cache, error: None };
+        let batches = self.run.finish(&mut agents).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        if let Some(err) = agents.error {
+            return Err(err);
+        }
+        batches_list(py, batches)
+    }
+
+    /// The format in use (declared or detected), once known.
+    #[getter]
+    fn format(&self) -> Option<&'static str> {
+        self.run.format().map(Format::as_str)
+    }
+
+    /// The file identity (a headerless file's from its first event line on).
+    #[getter]
+    fn identity<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.run.identity().map(|id| PyBytes::new(py, &id))
+    }
+
+    /// `(why, first_line)` when the file is not an Imperva log, else None.
+    #[getter]
+    fn not_imperva<'py>(&self, py: Python<'py>) -> Option<(String, Option<Bound<'py, PyBytes>>)> {
+        self.run
+            .not_imperva()
+            .map(|n| (n.why.clone(), n.first_line.as_deref().map(|b| PyBytes::new(py, b))))
+    }
+
+    /// What the body came to (after `finish`): compression, streams, md5, decoded_bytes, lines,
+    /// warnings, and the fault as `error_kind`/`error`/`hint`.
+    #[getter]
+    fn end<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(end) = self.run.end() else { return Ok(None) };
+        let d = PyDict::new(py);
+        d.set_item("compression", end.compression.as_str())?;
+        d.set_item("streams", end.streams)?;
+        d.set_item("md5", &end.md5)?;
+        d.set_item("decoded_bytes", end.decoded_bytes)?;
+        d.set_item("lines", end.lines)?;
+        d.set_item("warnings", &end.warnings)?;
+        if let Some(err) = &end.error {
+            d.set_item("error_kind", err.kind().as_str())?;
+            d.set_item("error", err.message())?;
+            d.set_item("hint", err.hint())?;
+        }
+        Ok(Some(d))
+    }
+
+    /// Counters: the mapping's (events, unknown_key, …) and `problem_<kind>`.
+    #[getter]
+    fn counters(&self) -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> =
+            self.run.counters.pairs().iter().filter(|(_, n)| *n > 0).map(|(k, n)| ((*k).to_owned(), *n)).collect();
+        out.extend(self.run.problem_counts.iter().map(|(k, n)| (format!("problem_{k}"), *n)));
+        out
+    }
+}
+
+fn batches_list(py: Python<'_>, batches: Vec<Batch>) -> PyResult<Bound<'_, PyList>> {
+    let out = PyList::empty(py);
+    for batch in batches {
+        let problems = PyList::empty(py);
+        for p in &batch.problems {
+            let d = PyDict::new(py);
+            d.set_item("kind", p.kind)?;
+            d.set_item("reason", &p.reason)?;
+            d.set_item("hint", (!p.hint.is_empty()).then_some(&p.hint))?;
+            d.set_item("line", p.line)?;
+            d.set_item("offset", p.offset)?;
+            d.set_item("column", (p.column > 0).then_some(p.column))?;
+            d.set_item("ordinal", p.ordinal)?;
+            d.set_item("raw", PyBytes::new(py, &p.raw))?;
+            d.set_item("context", &p.context)?;
+            problems.append(d)?;
+        }
+        let documents = batch
+            .documents
+            .map(|docs| PyList::new(py, docs.iter().map(|d| PyBytes::new(py, d))))
+            .transpose()?;
+        let item = PyTuple::new(
+            py,
+            [
+                Bound::new(py, ArrowBatch { batch: batch.rows })?.into_any(),
+                documents.map_or_else(|| py.None().into_bound(py), Bound::into_any),
+                batch.first_ordinal.into_pyobject(py)?.into_any(),
+                batch.next_ordinal.into_pyobject(py)?.into_any(),
+                problems.into_any(),
+            ],
+        )?;
+        out.append(item)?;
+    }
+    Ok(out)
+}
