@@ -3,26 +3,29 @@
 For each format it generates ``--events`` events into one gzip-compressed file (seed 1, fixed
 time range, so every run measures the same bytes) and measures, in this one run:
 
-* ceiling — strip the header, decompress, split lines (our container, nothing else);
+* ceiling — strip the header, decompress, split lines (Python's zlib, nothing else);
 * pycef — PyPI's ``pycef.parse`` on the same lines (CEF only; the baseline the issue names);
-* decode — our decoder only (line → RawRecord);
-* full — decode + ECS mapping + NDJSON serialisation (what ``wafpipe parse`` does per line).
+* v1 — version 1's Python path (decoders + ECS mapping + NDJSON), kept as the core's oracle;
+* native — the native core: the file to Batches with their NDJSON documents;
+* parse — ``wafpipe parse FILE > /dev/null`` as a whole command (start-up included).
 
-Ratios are reported against the ceiling and against pycef, measured in the same run.
+Ratios are reported against the ceiling, pycef and v1, measured in the same run. Pin it to one
+core (``taskset -c 0``) for the ratios the issue asks for.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import orjson
 
-from wafpipe.decode.detect import make_decoder
-from wafpipe.decode.reader import read_path
+from wafpipe.decode.reader import FileReader, read_path
 from wafpipe.imperva.container import ImpervaFile
 from wafpipe.model import Event
 
@@ -61,24 +64,24 @@ def run(fmt: str, events: int, pycef_rate: float | None) -> dict[str, float]:
     def ceiling() -> int:
         return sum(1 for _ in ImpervaFile.from_path(path).lines())
 
-    def decode_only() -> int:
-        dec = make_decoder(fmt)
+    def v1() -> int:
         n = 0
-        for line in lines:
-            if dec.decode(line) is not None:
-                n += 1
-        return n
-
-    def full() -> int:
-        n = 0
-        for item in read_path(path).items():
+        for item in FileReader(partial(open, path, "rb"), path.name, str(path)).items():
             if isinstance(item, Event):
                 orjson.dumps({"_id": item.id, **item.doc})
                 n += 1
         return n
 
+    def native() -> int:
+        return sum(len(b) for b in read_path(path).batches())
+
+    def parse() -> int:
+        with open(os.devnull, "wb") as sink:
+            subprocess.run([sys.executable, "-m", "wafpipe.cli", "parse", str(path)], stdout=sink, check=True)
+        return events
+
     rates: dict[str, float] = {}
-    for label, fn in (("ceiling", ceiling), ("decode", decode_only), ("full", full)):
+    for label, fn in (("ceiling", ceiling), ("v1", v1), ("native", native), ("parse", parse)):
         secs, n = timed(fn)
         rates[label] = n / secs
     if fmt == "cef":
@@ -108,15 +111,16 @@ def main() -> None:
     for fmt in args.formats.split(","):
         results[fmt] = run(fmt, args.events, pycef_rate)
         pycef_rate = results[fmt].get("pycef", pycef_rate)
-    print(f"{'format':6} {'ceiling/s':>11} {'pycef/s':>9} {'decode/s':>10} {'full/s':>9} "
-          f"{'full÷pycef':>10} {'full÷ceiling':>12} {'full÷cef':>9}")
-    cef_full = results.get("cef", {}).get("full")
+    print(f"{'format':6} {'ceiling/s':>10} {'pycef/s':>8} {'v1/s':>8} {'native/s':>9} {'parse/s':>8} "
+          f"{'parse÷ceil':>10} {'parse÷pycef':>11} {'parse÷v1':>8} {'native÷v1':>9} {'÷cef':>5}")
+    cef_parse = results.get("cef", {}).get("parse")
     for fmt, r in results.items():
         pycef = r.get("pycef")
         print(
-            f"{fmt:6} {r['ceiling']:11,.0f} {pycef or 0:9,.0f} {r['decode']:10,.0f} {r['full']:9,.0f} "
-            f"{(r['full'] / pycef if pycef else 0):10.2f} {r['full'] / r['ceiling']:12.1%} "
-            f"{(r['full'] / cef_full if cef_full else 0):9.2f}"
+            f"{fmt:6} {r['ceiling']:10,.0f} {pycef or 0:8,.0f} {r['v1']:8,.0f} {r['native']:9,.0f} {r['parse']:8,.0f} "
+            f"{r['parse'] / r['ceiling']:10.1%} {(r['parse'] / pycef if pycef else 0):11.2f} "
+            f"{r['parse'] / r['v1']:8.2f} {r['native'] / r['v1']:9.2f} "
+            f"{(r['parse'] / cef_parse if cef_parse else 0):5.2f}"
         )
 
 

@@ -8,6 +8,7 @@ generated files compared here; the hostile inputs that show them are tested on t
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 
 from wafpipe import _native
 from wafpipe.decode.detect import detect_format
-from wafpipe.decode.reader import read_path
+from wafpipe.decode.reader import FileReader
 from wafpipe.enrich.useragent import parse_user_agent
 from wafpipe.fields.arrow import record_batch
 from wafpipe.imperva.container import ImpervaFile
@@ -46,7 +47,7 @@ def native_read(path: Path, *, batch_rows: int = 97, chunk: int = 65536) -> tupl
 
 
 def python_read(path: Path) -> tuple[list[Event], list[Problem]]:
-    reader = read_path(path)
+    reader = FileReader(partial(open, path, "rb"), path.name, str(path))  # version 1's reader, the oracle
     events: list[Event] = []
     problems: list[Problem] = []
     for item in reader.items():

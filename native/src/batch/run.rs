@@ -210,6 +210,14 @@ impl FileRun {
         Ok(mem::take(&mut self.ready))
     }
 
+    /// Cut a batch now from what is gathered (rows or problems), e.g. when a time limit passed.
+    pub fn flush_now(&mut self) -> Result<Vec<Batch>, ArrowError> {
+        if self.proving.is_none() && (!self.columns.is_empty() || !self.problems.is_empty()) {
+            self.flush()?;
+        }
+        Ok(mem::take(&mut self.ready))
+    }
+
     fn drain(&mut self, ua: &mut dyn UserAgents) -> Result<(), ArrowError> {
         while self.not_imperva.is_none() {
             let Some(line) = self.body.next_line() else { break };

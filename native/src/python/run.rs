@@ -156,6 +156,12 @@ impl PyFileRun {
         batches_list(py, batches)
     }
 
+    /// A batch now from what is gathered (none when nothing is).
+    fn flush<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let batches = self.run.flush_now().map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        batches_list(py, batches)
+    }
+
     /// The body is complete: the last batches.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let parse = self.user_agent.bind(py).clone();

@@ -47,9 +47,9 @@ from pathlib import Path
 from typing import Any
 
 from wafpipe.decode.batch import BatchBuilder
-from wafpipe.decode.reader import FileReader
+from wafpipe.decode.reader.native import NativeFileReader
 from wafpipe.failpoints import failpoint
-from wafpipe.model import Batch, FileRef, Problem
+from wafpipe.model import Batch, FileRef
 
 log = logging.getLogger("wafpipe.collector.workers")
 
@@ -89,9 +89,10 @@ class WorkerDied:
 
 
 def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator[Batch]:
-    """Decode one file into Batches of at most ``batch_size`` events (or ``batch_timeout_s``)."""
+    """Decode one file into Batches of at most ``batch_size`` events (or ``batch_timeout_s``),
+    through the native core; the last is final and carries the file's verdicts."""
     ref = task.ref
-    reader = FileReader(
+    reader = NativeFileReader(
         partial(open, ref.path, "rb"),
         ref.name,
         ref.path,
@@ -99,24 +100,21 @@ def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator
         task.fmt,
         task.max_line_bytes,
         task.start_ordinal,
+        batch_rows=batch_size,
+        documents=task.documents,
     )
-    builder = BatchBuilder(ref.key, task.start_ordinal, documents=task.documents)
-    started = time.monotonic()
-    error: str | None = None
+    batches = reader.batches(ref.key, batch_timeout_s)
+    resume = task.start_ordinal
     try:
-        for item in reader.items():
-            if isinstance(item, Problem):
-                builder.add_problem(item)
-                continue
-            builder.add(item)
-            if len(builder) >= batch_size or time.monotonic() - started > batch_timeout_s:
-                yield builder.build()
+        for batch in batches:
+            resume = batch.next_ordinal
+            yield batch
+            if not batch.final:
                 failpoint("decode.after_batch")
-                builder = BatchBuilder(ref.key, builder.next_ordinal, documents=task.documents)
-                started = time.monotonic()
     except OSError as exc:
-        error = f"{exc.strerror or exc}"
-    yield builder.build(final=True, info=reader.info, format=reader.detected_format, error=error)
+        yield BatchBuilder(ref.key, resume, documents=task.documents).build(
+            final=True, info=reader.info, format=reader.detected_format, error=f"{exc.strerror or exc}"
+        )
 
 
 # -- worker process ------------------------------------------------------------------------------

@@ -21,13 +21,16 @@ and directives, ingest time, and the long-line hash). :func:`decode_known_lines`
 of such a known file through the same code as :meth:`FileReader.items`, so a dead-lettered line
 replayed after a fix gets exactly the id and document ingest would have given it.
 
-Named parts: :mod:`.recognise` (what a non-Imperva file looks like), :mod:`.lines` (the per-line
-rules, shared with replay), :mod:`.file` (a whole file and its verdicts).
+Named parts: :mod:`.recognise` (what a non-Imperva file looks like), :mod:`.native` (a whole file
+through the native core: what ``parse`` and the collector use), :mod:`.file` (the file's verdicts,
+and the version 1 Python reader: the oracle the core is tested against until it is deleted),
+:mod:`.lines` (version 1's per-line rules, still used by dead-letter replay).
 """
 
-from wafpipe.decode.reader.file import FileReader, read_path
+from wafpipe.decode.reader.file import FileReader
 from wafpipe.decode.reader.lines import decode_known_lines
+from wafpipe.decode.reader.native import NativeFileReader, read_path
 from wafpipe.decode.reader.recognise import PROBE_LINES, looks_like
 from wafpipe.model import Problem
 
-__all__ = ["PROBE_LINES", "FileReader", "Problem", "decode_known_lines", "looks_like", "read_path"]
+__all__ = ["PROBE_LINES", "FileReader", "NativeFileReader", "Problem", "decode_known_lines", "looks_like", "read_path"]

@@ -218,8 +218,3 @@ class FileReader:
         for w in info.warnings:  # e.g. bytes after the last compressed stream: logged, counted
             self.counters["container_warning"] += 1
             log.warning("%s: %s", label, w)
-
-
-def read_path(path: Path | str, **kw: object) -> FileReader:
-    p = Path(path)
-    return FileReader(lambda: open(p, "rb"), p.name, str(p), **kw)  # type: ignore[arg-type]

@@ -1,0 +1,190 @@
+"""One whole Imperva file → Batches through the native core (``wafpipe._native``).
+
+Python keeps what is per file: the container header, the outer gzip layer, the decryption (with
+``cryptography``) and the verdicts on the whole file (:class:`~.file.FileReader`'s, unchanged).
+Everything per line — inflating the body, its MD5, splitting, detecting the format, decoding,
+the ECS mapping, the ids and the Arrow columns — happens in the core, which hands back whole
+Batches: nothing per event crosses into Python.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from wafpipe import _native, clock
+from wafpipe.decode.detect import detect_format
+from wafpipe.decode.reader.file import FileReader
+from wafpipe.enrich.useragent import parse_user_agent
+from wafpipe.errors import CompressionError, ContainerError
+from wafpipe.imperva.container import BodyLine
+from wafpipe.model import Batch, Event, Problem
+
+# Output bounds of one file's body (DESIGN §7: a decompression bomb is quarantined, never an OOM).
+DEFAULT_MAX_OUTPUT_BYTES = 4 << 30
+DEFAULT_MAX_RATIO = 1000
+
+
+@dataclass
+class NativeFileReader(FileReader):
+    """:class:`FileReader` with the per-line work in the native core. :meth:`batches` is the
+    collector's way in; :meth:`items` (events and problems in line order) serves ``parse``."""
+
+    batch_rows: int = 8192
+    documents: bool = True
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    max_ratio: int = DEFAULT_MAX_RATIO
+
+    def batches(self, file_key: str = "", batch_timeout_s: float | None = None) -> Iterator[Batch]:
+        """The file as Batches of at most ``batch_rows`` events (cut early once ``batch_timeout_s``
+        has passed since the last one); the last is ``final`` and carries the file's verdicts, its
+        ``info`` and its format. OSError (the file vanished, permissions) propagates."""
+        info = self.file.info
+        label = self.path or self.name
+        verdicts: list[Problem] = []
+        try:
+            body = self.file.compressed_body()
+        except ContainerError as exc:
+            info.error = exc
+            info.checksum_status = "incomplete"
+            verdicts = list(self._no_lines())
+            yield self._final(file_key, self.start_ordinal, self.start_ordinal, verdicts)
+            return
+        declared = detect_format(info.header, None)
+        fmt = self.format if self.format != "auto" else declared
+        run = _native.FileRun(
+            name=self.name, path=self.path, format=fmt, header=info.header,
+            identity=info.identity if info.has_header else None, api_id=info.api_id, seq=info.seq,
+            encrypted=info.encrypted, gzip_wrapped=info.gzip_wrapped, ingest_ms=int(clock.now() * 1000),
+            start_ordinal=self.start_ordinal, batch_rows=self.batch_rows, documents=self.documents,
+            max_line_bytes=self.max_line_bytes, max_output_bytes=self.max_output_bytes, max_ratio=self.max_ratio,
+            user_agent=parse_user_agent,
+        )
+        next_ordinal = self.start_ordinal
+        started = time.monotonic()
+        try:
+            for chunk in body:
+                ready = run.push(chunk)
+                if batch_timeout_s is not None and time.monotonic() - started > batch_timeout_s:
+                    ready += run.flush()
+                for raw in ready:
+                    batch = self._batch(file_key, raw, label)
+                    next_ordinal = batch.next_ordinal
+                    started = time.monotonic()
+                    yield batch
+                if run.not_imperva is not None:
+                    break
+        except ContainerError as exc:  # bad ciphertext part-way: the core still ends what it has
+            info.error = exc
+        last = [self._batch(file_key, raw, label) for raw in run.finish()]
+        self._read_end(run)
+        for batch in last[:-1]:
+            yield batch
+        tail = last[-1] if last else None
+        if tail is not None:
+            next_ordinal = tail.next_ordinal
+        self.detected_format = run.format
+        self.events = int(dict(run.counters).get("events", 0))
+        for name, n in run.counters:
+            self.counters[name] += n
+        if run.not_imperva is not None:
+            why, first = run.not_imperva
+            line = BodyLine(0, 1, 0, first, 0, "") if first is not None else None
+            verdicts = [self._not_imperva(line, why)]
+            tail = None  # the lines read are not events of this file
+        elif info.lines == 0:
+            verdicts = list(self._no_lines())
+        else:
+            verdicts = list(self._verdicts(label))
+        events = tail.events if tail is not None else None
+        documents = tail.documents if tail is not None else None
+        problems = (tail.problems if tail is not None else []) + verdicts
+        first = tail.first_ordinal if tail is not None else next_ordinal
+        yield self._final(file_key, first, next_ordinal, problems, events, documents)
+
+    def items(self) -> Iterator[Event | Problem]:
+        """Events and problems in line order (the file's verdicts last)."""
+        for batch in self.batches():
+            ids = batch.ids
+            docs = batch.documents or []
+            ordinals = batch.events.column("imperva").field("waf").field("file").field("ordinal").to_pylist()
+            problems = sorted((p for p in batch.problems if p.ordinal is not None), key=lambda p: p.ordinal or 0)
+            verdicts = [p for p in batch.problems if p.ordinal is None]
+            i = 0
+            for event_id, doc, ordinal in zip(ids, docs, ordinals, strict=True):
+                while i < len(problems) and (problems[i].ordinal or 0) < ordinal:
+                    yield problems[i]
+                    i += 1
+                yield Event(event_id, None, doc)
+            yield from problems[i:]
+            yield from verdicts
+
+    # -- parts ----------------------------------------------------------------------------------
+
+    def _batch(self, file_key: str, raw: tuple[Any, ...], label: str) -> Batch:
+        arrow, documents, first, nxt, problems = raw
+        return Batch(
+            file_key,
+            pa.record_batch(arrow),
+            documents,
+            first,
+            nxt,
+            [self._problem(self._line_problem(p, label)) for p in problems],
+        )
+
+    @staticmethod
+    def _line_problem(p: dict[str, Any], label: str) -> Problem:
+        return Problem(
+            p["kind"], label, p["reason"], p["hint"] or "", line=p["line"], offset=p["offset"],
+            column=p["column"], ordinal=p["ordinal"], raw=p["raw"], context=orjson.loads(p["context"]),
+        )
+
+    def _final(
+        self,
+        file_key: str,
+        first: int,
+        nxt: int,
+        problems: list[Problem],
+        events: pa.RecordBatch | None = None,
+        documents: list[bytes] | None = None,
+    ) -> Batch:
+        if events is None:
+            events = pa.record_batch(_native.empty_batch())
+            documents = [] if self.documents else None
+        return Batch(file_key, events, documents, first, nxt, problems, True, self.file.info, self.detected_format)
+
+    def _read_end(self, run: Any) -> None:
+        """The container facts the core found: compression, MD5 and checksum, size, the fault."""
+        info = self.file.info
+        end = run.end
+        if run.identity is not None and not info.has_header:
+            info.identity = run.identity
+        if end is None:
+            return
+        info.compression = end["compression"]
+        info.computed_md5 = end["md5"]
+        info.body_bytes = end["decoded_bytes"]
+        info.lines = end["lines"]
+        info.warnings.extend(end["warnings"])
+        if end.get("error_kind") and info.error is None:
+            info.error = CompressionError(end["error"], hint=end["hint"])
+        if info.error is not None:
+            info.checksum_status = "incomplete"
+        elif not info.checksum:
+            info.checksum_status = "absent"
+        elif info.checksum.strip().lower() == info.computed_md5:
+            info.checksum_status = "ok"
+        else:
+            info.checksum_status = "mismatch"
+
+
+def read_path(path: Path | str, **kw: Any) -> NativeFileReader:
+    """A reader of the file at ``path`` (``kw``: the :class:`NativeFileReader` fields)."""
+    p = Path(path)
+    return NativeFileReader(lambda: open(p, "rb"), p.name, str(p), **kw)
