@@ -12,7 +12,8 @@ use crate::fields::{
 };
 
 use super::table::Seen;
-use super::{py_strip, Counters, DATASET};
+use super::{Counters, DATASET};
+use crate::pytext::strip as py_strip;
 
 fn text(s: &str) -> Value {
     Value::Str(s.to_owned())

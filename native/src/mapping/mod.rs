@@ -210,16 +210,6 @@ fn set_json(row: &mut Row, slot: usize, object: JsonObject) {
     }
 }
 
-/// Python's `str.isspace()` for one character (Unicode White_Space plus U+001C–U+001F).
-pub(crate) fn is_py_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-/// Python's `value.strip()`.
-pub(crate) fn py_strip(value: &str) -> &str {
-    value.trim_matches(is_py_space)
-}
-
 /// The `&str` of a `Str` value in `slot`, if set.
 pub(crate) fn str_at(row: &Row, slot: usize) -> Option<&str> {
     match row.get(slot) {

@@ -4,7 +4,7 @@
 use crate::document::{Row, Value};
 use crate::fields::{TLS_CIPHER, TLS_VERSION, TLS_VERSION_PROTOCOL};
 
-use super::py_strip;
+use crate::pytext::strip as py_strip;
 use super::table::Seen;
 
 pub(crate) fn tls(seen: &Seen<'_>, row: &mut Row) {

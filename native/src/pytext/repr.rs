@@ -1,5 +1,6 @@
 //! Python's `repr()` of a `str`, as messages quote values.
 
+use super::columns::char_prefix;
 use super::in_ranges;
 use super::unicode14::NON_PRINTABLE;
 
@@ -58,9 +59,8 @@ pub fn push_repr(out: &mut String, s: &str) {
 pub fn push_repr_200(out: &mut String, s: &str) {
     let start = out.len();
     push_repr(out, s);
-    if let Some((cut, _)) = out[start..].char_indices().nth(200) {
-        out.truncate(start + cut);
-    }
+    let kept = char_prefix(&out[start..], 200).len();
+    out.truncate(start + kept);
 }
 
 #[cfg(test)]
@@ -73,7 +73,10 @@ mod tests {
         assert_eq!(repr("it's"), "\"it's\"");
         assert_eq!(repr("'\""), "'\\'\"'");
         assert_eq!(repr("a\\b\t\n\r\x00\x1b\x7f"), "'a\\\\b\\t\\n\\r\\x00\\x1b\\x7f'");
-        assert_eq!(repr("é\u{a0}\u{ad}\u{2028}\u{200b}\u{e000}\u{10ffff}😀"), "'é\\xa0\\xad\\u2028\\u200b\\ue000\\U0010ffff😀'");
+        assert_eq!(
+            repr("é\u{a0}\u{ad}\u{2028}\u{200b}\u{e000}\u{10ffff}😀"),
+            "'é\\xa0\\xad\\u2028\\u200b\\ue000\\U0010ffff😀'"
+        );
         let mut cut = String::from("x: ");
         push_repr_200(&mut cut, &"a".repeat(300));
         assert_eq!(cut, format!("x: '{}", "a".repeat(199)));

@@ -14,7 +14,7 @@ use crate::decode::keyvalue::{
     even_backslashes_before, keyless_value, unescape, unescaped_eq_warning, KEY_CHAR, KEY_START,
 };
 use crate::decode::DecodeError;
-use crate::keys::{key_info_any_case, KeyInfo};
+use crate::keys::{key_info, key_info_any_case};
 use crate::pytext::{column, is_all_space, Columns};
 
 /// How [`cut`] spells the keys it returns.
@@ -162,9 +162,7 @@ impl Builder<'_> {
         // characters, so the last backslash passed tells whether this raw value holds one.
         let escaped = self.last_backslash.is_some_and(|at| at > ke && at < ve);
         let key = &self.text[ks..ke];
-        // Only Imperva lines ask the vocabulary (`free` is never set on others).
-        let info = if self.imperva { key_info_any_case(key) } else { KeyInfo::default() };
-        if self.free && !info.known {
+        if self.free && !key_info_any_case(key).known {
             // DESIGN §1: the candidate, its '=' and its value stay in the free-text value.
             if let Some(open) = &mut self.open {
                 open.2 = ve;
@@ -173,9 +171,10 @@ impl Builder<'_> {
             return;
         }
         self.close();
-        self.free = info.free;
+        let low = key.to_ascii_lowercase();
+        self.free = self.imperva && key_info(low.as_bytes()).free;
         let key = match self.spelling {
-            KeySpelling::Canonical => key.to_ascii_lowercase(),
+            KeySpelling::Canonical => low,
             KeySpelling::AsWritten => key.to_owned(),
         };
         self.open = Some((key, ke + 1, ve, escaped));
