@@ -17,7 +17,7 @@ import pytest
 
 from wafpipe import _native
 from wafpipe.decode.detect import detect_format
-from wafpipe.decode.reader import FileReader
+from wafpipe.decode.reader import FileReader, read_path
 from wafpipe.enrich.useragent import parse_user_agent
 from wafpipe.fields.arrow import record_batch
 from wafpipe.imperva.container import ImpervaFile
@@ -111,3 +111,15 @@ def test_bad_input_files_read_identically(tmp_path: Path, fmt: str) -> None:
         assert_same_file(path, batch_rows=13, chunk=977)
         compared += 1
     assert compared >= 3
+
+
+def test_the_native_reader_counts_each_problem_once(tmp_path: Path) -> None:
+    paths = generate_files(tmp_path, events=300, files=1, fmt="cef", seed=4, bad_input=True)
+    for path in paths:
+        native, oracle = read_path(path), FileReader(partial(open, path, "rb"), path.name, str(path))
+        native_items, oracle_items = list(native.items()), list(oracle.items())
+        kinds = [i.kind for i in native_items if isinstance(i, Problem)]
+        assert kinds == [i.kind for i in oracle_items if isinstance(i, Problem)], path.name
+        for kind in set(kinds):
+            assert native.counters[f"problem_{kind}"] == kinds.count(kind) == oracle.counters[f"problem_{kind}"]
+        assert native.counters["events"] == oracle.counters["events"]

@@ -92,7 +92,8 @@ class NativeFileReader(FileReader):
         self.detected_format = run.format
         self.events = int(dict(run.counters).get("events", 0))
         for name, n in run.counters:
-            self.counters[name] += n
+            if not name.startswith("problem_"):  # those are counted as each problem is taken (_problem)
+                self.counters[name] += n
         if run.not_imperva is not None:
             why, first = run.not_imperva
             line = BodyLine(0, 1, 0, first, 0, "") if first is not None else None
