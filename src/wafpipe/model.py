@@ -104,6 +104,18 @@ class FileInfo:
     def partial(self) -> bool:
         return self.error is not None
 
+    def judge_checksum(self) -> None:
+        """Set ``checksum_status`` once the body is read: the header's MD5 against the computed one
+        (FORMATS §1.6), ``incomplete`` when the body broke off, ``absent`` without a header checksum."""
+        if self.error is not None:
+            self.checksum_status = "incomplete"
+        elif not self.checksum:
+            self.checksum_status = "absent"
+        elif self.checksum.strip().lower() == self.computed_md5:
+            self.checksum_status = "ok"
+        else:
+            self.checksum_status = "mismatch"
+
 
 @dataclass(frozen=True)
 class FileRef:

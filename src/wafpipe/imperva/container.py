@@ -283,14 +283,7 @@ class ImpervaFile:
                 ordinal += 1
         info.lines = ordinal
         info.computed_md5 = md5.hexdigest()
-        if info.error is not None:
-            info.checksum_status = "incomplete"
-        elif not info.checksum:
-            info.checksum_status = "absent"
-        elif info.checksum.strip().lower() == info.computed_md5:
-            info.checksum_status = "ok"
-        else:
-            info.checksum_status = "mismatch"
+        info.judge_checksum()
 
     def _content_identity(self) -> bytes:
         """Headerless file: identity is the digest of its first *event* line (a separate pass that

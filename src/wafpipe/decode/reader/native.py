@@ -175,14 +175,7 @@ class NativeFileReader(FileReader):
         info.warnings.extend(end["warnings"])
         if end.get("error_kind") and info.error is None:
             info.error = CompressionError(end["error"], hint=end["hint"])
-        if info.error is not None:
-            info.checksum_status = "incomplete"
-        elif not info.checksum:
-            info.checksum_status = "absent"
-        elif info.checksum.strip().lower() == info.computed_md5:
-            info.checksum_status = "ok"
-        else:
-            info.checksum_status = "mismatch"
+        info.judge_checksum()
 
 
 def read_path(path: Path | str, **kw: Any) -> NativeFileReader:
