@@ -1,10 +1,12 @@
 //! One file body → Batches (DESIGN §1): the body's lines decoded, mapped and identified, cut into
 //! Arrow record batches with their documents and the problems met between them.
 //!
+//! * [`context`] — the replay context recorded with each line problem.
 //! * [`problem`] — [`Problem`]: a line that does not decode, or was cut short by a fault.
 //! * [`run`] — [`FileRun`]: push the decrypted body, take [`Batch`]es; the format is declared or
 //!   detected from the first lines, and a file that is not an Imperva log is recognised once.
 
+mod context;
 mod problem;
 mod run;
 

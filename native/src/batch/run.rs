@@ -8,6 +8,7 @@ use std::mem;
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 
+use crate::batch::context::replay_context;
 use crate::batch::Problem;
 use crate::body::{BodyEnd, BodyStream, Cut, Limits, Line};
 use crate::decode::detect::{detect_format, make_decoder, FileDecoder};
@@ -390,39 +391,8 @@ impl FileRun {
             column,
             ordinal: line.ordinal,
             raw: line.raw.to_vec(),
-            context: self.context(line),
+            context: replay_context(&self.ctx, self.identity, self.decoder.as_ref(), line),
         }
-    }
-
-    /// What replay needs to decode `line` as this read would have (version 1's `LineRun.context`).
-    fn context(&self, line: &Line<'_>) -> String {
-        use serde_json::{json, Map, Value};
-        let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<Value>(t).ok());
-        let mut out = Map::new();
-        out.insert("identity".into(), json!(self.identity.map(hex)));
-        out.insert("name".into(), json!(self.ctx.name()));
-        out.insert("path".into(), json!(self.ctx.path()));
-        out.insert("format".into(), json!(self.format().map(Format::as_str)));
-        out.insert("header".into(), parse(self.ctx.header_json()).unwrap_or_else(|| json!({})));
-        out.insert("api_id".into(), json!(self.ctx.api_id()));
-        out.insert("seq".into(), json!(self.ctx.seq()));
-        out.insert("compression".into(), json!(self.ctx.compression()));
-        out.insert("encrypted".into(), json!(self.ctx.encrypted()));
-        out.insert("gzip_wrapped".into(), json!(self.ctx.gzip_wrapped()));
-        // Only a line cut by the fault comes after it: every earlier line was read whole.
-        out.insert("partial".into(), json!(matches!(line.cut, Cut::Broken)));
-        out.insert("ingest_ms".into(), json!(self.ctx.ingest_ms()));
-        if let Some(FileDecoder::W3c(w3c)) = &self.decoder {
-            out.insert("w3c_fields".into(), json!(w3c.columns()));
-            let directives: Map<String, Value> =
-                w3c.directives().iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-            out.insert("directives".into(), Value::Object(directives));
-        }
-        if let Cut::Long { full_length, full_hash } = &line.cut {
-            out.insert("full_length".into(), json!(full_length));
-            out.insert("full_hash".into(), json!(full_hash));
-        }
-        Value::Object(out).to_string()
     }
 }
 
@@ -432,8 +402,4 @@ fn ordinal_of(row: &Row) -> Option<u64> {
         Some(crate::document::Value::Long(n)) => u64::try_from(*n).ok(),
         _ => None,
     }
-}
-
-fn hex(bytes: [u8; 16]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
