@@ -3,14 +3,20 @@
 For each format it generates ``--events`` events into one gzip-compressed file (seed 1, fixed
 time range, so every run measures the same bytes) and measures, in this one run:
 
-* ceiling — strip the header, decompress, split lines (Python's zlib, nothing else);
+* ceiling — strip the header, decompress, split lines (Python's zlib, nothing else: ``bodylines``);
 * pycef — PyPI's ``pycef.parse`` on the same lines (CEF only; the baseline the issue names);
-* v1 — version 1's Python path (decoders + ECS mapping + NDJSON), kept as the core's oracle;
-* native — the native core: the file to Batches with their NDJSON documents;
+* v1 — version 1's Python path (decoders + ECS mapping + NDJSON), run from a git worktree of the
+  pinned version 1 commit (``--v1 PATH``; created with ``git worktree add`` when missing) in a
+  subprocess, timed inside it;
+* native — the native core: the file to Batches with their NDJSON documents, in this process;
 * parse — ``wafpipe parse FILE > /dev/null`` as a whole command (start-up included).
 
+Then the second worker: two files parsed by two ``wafpipe parse`` processes at once against the
+same two one after the other (``parse×2``: the speed-up of a second process on the second core).
+
 Ratios are reported against the ceiling, pycef and v1, measured in the same run. Pin it to one
-core (``taskset -c 0``) for the ratios the issue asks for.
+core (``taskset -c 0``) for the per-format ratios; the second-worker figure needs both cores, so it
+is measured only when the process may use two (``--workers-only`` runs just that part).
 """
 
 from __future__ import annotations
@@ -20,31 +26,54 @@ import os
 import subprocess
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
-import orjson
-
-from wafpipe.decode.reader import FileReader, read_path
-from wafpipe.imperva.container import ImpervaFile
-from wafpipe.model import Event
+from bodylines import body_lines
+from wafpipe.decode.reader import read_path
 
 OUT = Path(__file__).resolve().parent / "out"
+ROOT = Path(__file__).resolve().parent.parent
+V1_COMMIT = "c5e40ee"  # version 1 as released: the pure-Python decoders
+
+V1_RUN = """
+import sys, time
+from functools import partial
+import orjson
+from wafpipe.decode.reader import FileReader
+from wafpipe.model import Event
+path = sys.argv[1]
+best, n = float("inf"), 0
+for _ in range(2):
+    t0 = time.perf_counter()
+    n = 0
+    for item in FileReader(partial(open, path, "rb"), path.rsplit("/", 1)[-1], path).items():
+        if isinstance(item, Event):
+            orjson.dumps({"_id": item.id, **item.doc})
+            n += 1
+    best = min(best, time.perf_counter() - t0)
+print(n, best)
+"""
 
 
-def sample(fmt: str, events: int) -> Path:
-    folder = OUT / f"decode-{fmt}-{events}"
-    files = sorted(folder.glob("*.log")) if folder.exists() else []
-    if not files:
+def sample(fmt: str, events: int, files: int = 1, seed: int = 1) -> list[Path]:
+    folder = OUT / f"decode-{fmt}-{events}-{files}-{seed}"
+    paths = sorted(folder.glob("*.log")) if folder.exists() else []
+    if not paths:
         folder.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [sys.executable, "-m", "wafpipe.cli", "generate", "--out", str(folder), "--events", str(events),
-             "--files", "1", "--format", fmt, "--compression", "gzip", "--seed", "1",
+             "--files", str(files), "--format", fmt, "--compression", "gzip", "--seed", str(seed),
              "--start", "2024-06-10T00:00:00Z", "--end", "2024-06-10T01:00:00Z"],
             check=True,
         )
-        files = sorted(folder.glob("*.log"))
-    return files[0]
+        paths = sorted(folder.glob("*.log"))
+    return paths
+
+
+def v1_worktree(path: Path) -> Path:
+    if not (path / "src" / "wafpipe").is_dir():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), V1_COMMIT], check=True)
+    return path
 
 
 def timed(fn) -> tuple[float, int]:  # type: ignore[no-untyped-def]
@@ -57,33 +86,33 @@ def timed(fn) -> tuple[float, int]:  # type: ignore[no-untyped-def]
     return best, n
 
 
-def run(fmt: str, events: int, pycef_rate: float | None) -> dict[str, float]:
-    path = sample(fmt, events)
-    lines = [bl.raw.decode("utf-8", "replace") for bl in ImpervaFile.from_path(path).lines()]
+def parse_command(paths: list[Path]) -> subprocess.Popen[bytes]:
+    sink = open(os.devnull, "wb")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "parse", *map(str, paths)], stdout=sink)
+
+
+def run(fmt: str, events: int, v1: Path, pycef_rate: float | None) -> dict[str, float]:
+    (path,) = sample(fmt, events)
+    lines = [line.decode("utf-8", "replace") for line in body_lines(path)]
 
     def ceiling() -> int:
-        return sum(1 for _ in ImpervaFile.from_path(path).lines())
-
-    def v1() -> int:
-        n = 0
-        for item in FileReader(partial(open, path, "rb"), path.name, str(path)).items():
-            if isinstance(item, Event):
-                orjson.dumps({"_id": item.id, **item.doc})
-                n += 1
-        return n
+        return len(body_lines(path))
 
     def native() -> int:
         return sum(len(b) for b in read_path(path).batches())
 
     def parse() -> int:
-        with open(os.devnull, "wb") as sink:
-            subprocess.run([sys.executable, "-m", "wafpipe.cli", "parse", str(path)], stdout=sink, check=True)
+        if parse_command([path]).wait() != 0:
+            raise SystemExit("wafpipe parse failed")
         return events
 
     rates: dict[str, float] = {}
-    for label, fn in (("ceiling", ceiling), ("v1", v1), ("native", native), ("parse", parse)):
+    for label, fn in (("ceiling", ceiling), ("native", native), ("parse", parse)):
         secs, n = timed(fn)
         rates[label] = n / secs
+    out = subprocess.run([sys.executable, "-c", V1_RUN, str(path)], env={**os.environ, "PYTHONPATH": str(v1 / "src")},
+                         check=True, capture_output=True, text=True).stdout.split()
+    rates["v1"] = int(out[0]) / float(out[1])
     if fmt == "cef":
         import pycef
 
@@ -101,27 +130,51 @@ def run(fmt: str, events: int, pycef_rate: float | None) -> dict[str, float]:
     return rates
 
 
+def second_worker(events: int) -> tuple[float, float]:
+    """events/s of two files parsed one after the other, and by two processes at once."""
+    paths = sample("cef", events, files=2, seed=2)
+    t0 = time.perf_counter()
+    if parse_command(paths).wait() != 0:
+        raise SystemExit("wafpipe parse failed")
+    one = events / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    procs = [parse_command([p]) for p in paths]
+    if any(p.wait() != 0 for p in procs):
+        raise SystemExit("wafpipe parse failed")
+    two = events / (time.perf_counter() - t0)
+    return one, two
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--formats", default="cef,leef,w3c")
+    ap.add_argument("--v1", type=Path, default=Path("/tmp/wafpipe-v1"), help="worktree of version 1 (made when missing)")
+    ap.add_argument("--workers-only", action="store_true", help="only the second-worker figure")
     args = ap.parse_args()
-    results: dict[str, dict[str, float]] = {}
-    pycef_rate = None
-    for fmt in args.formats.split(","):
-        results[fmt] = run(fmt, args.events, pycef_rate)
-        pycef_rate = results[fmt].get("pycef", pycef_rate)
-    print(f"{'format':6} {'ceiling/s':>10} {'pycef/s':>8} {'v1/s':>8} {'native/s':>9} {'parse/s':>8} "
-          f"{'parse÷ceil':>10} {'parse÷pycef':>11} {'parse÷v1':>8} {'native÷v1':>9} {'÷cef':>5}")
-    cef_parse = results.get("cef", {}).get("parse")
-    for fmt, r in results.items():
-        pycef = r.get("pycef")
-        print(
-            f"{fmt:6} {r['ceiling']:10,.0f} {pycef or 0:8,.0f} {r['v1']:8,.0f} {r['native']:9,.0f} {r['parse']:8,.0f} "
-            f"{r['parse'] / r['ceiling']:10.1%} {(r['parse'] / pycef if pycef else 0):11.2f} "
-            f"{r['parse'] / r['v1']:8.2f} {r['native'] / r['v1']:9.2f} "
-            f"{(r['parse'] / cef_parse if cef_parse else 0):5.2f}"
-        )
+    if not args.workers_only:
+        v1 = v1_worktree(args.v1)
+        results: dict[str, dict[str, float]] = {}
+        pycef_rate = None
+        for fmt in args.formats.split(","):
+            results[fmt] = run(fmt, args.events, v1, pycef_rate)
+            pycef_rate = results[fmt].get("pycef", pycef_rate)
+        print(f"{'format':6} {'ceiling/s':>10} {'pycef/s':>8} {'v1/s':>8} {'native/s':>9} {'parse/s':>8} "
+              f"{'parse÷ceil':>10} {'parse÷pycef':>11} {'parse÷v1':>8} {'native÷v1':>9} {'÷cef':>5}")
+        cef_parse = results.get("cef", {}).get("parse")
+        for fmt, r in results.items():
+            pycef = r.get("pycef")
+            print(
+                f"{fmt:6} {r['ceiling']:10,.0f} {pycef or 0:8,.0f} {r['v1']:8,.0f} {r['native']:9,.0f} "
+                f"{r['parse']:8,.0f} {r['parse'] / r['ceiling']:10.1%} {(r['parse'] / pycef if pycef else 0):11.2f} "
+                f"{r['parse'] / r['v1']:8.2f} {r['native'] / r['v1']:9.2f} "
+                f"{(r['parse'] / cef_parse if cef_parse else 0):5.2f}"
+            )
+    if len(os.sched_getaffinity(0)) >= 2:
+        one, two = second_worker(args.events)
+        print(f"parse×2 (2 files): one process {one:,.0f}/s, two processes {two:,.0f}/s, {two / one:.2f}×")
+    else:
+        print("parse×2: skipped (pinned to one core; run with --workers-only unpinned)")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def _write(target: str, data: bytes) -> None:
 
 
 def seed() -> None:
-    from wafpipe.imperva.container import ImpervaFile
+    from bodylines import body_lines
     from wafpipe.tools.generate import generate_files
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,7 +42,7 @@ def seed() -> None:
                                        attack_ratio=0.5, bad_input=bad)
                 for path in paths:
                     try:
-                        lines = [bl.raw for bl in ImpervaFile.from_path(path).lines()]
+                        lines = body_lines(path)
                     except Exception:  # a container the reader refuses: its bytes still seed the body target
                         lines = []
                     body = path.read_bytes().split(b"|==|", 1)[-1].lstrip(b"\n")

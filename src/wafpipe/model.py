@@ -36,7 +36,7 @@ class Problem:
     event_id: str | None = None  # for a rejected event: its id (the raw bytes are its document)
     sink: str | None = None  # for a rejected event: the sink that refused it
     # What replay needs to decode the line again exactly as ingest did (file identity, name, path,
-    # format, header, W3C columns and directives…): see wafpipe.decode.reader.decode_known_lines.
+    # format, header, W3C columns and directives…): see wafpipe.decode.reader.decode_known_line.
     context: dict[str, Any] | None = None
 
     def message(self) -> str:

@@ -1,19 +1,20 @@
-"""``wafpipe deadletters replay`` goes through the same reader as ingest (issue 18): a replayed line
+"""``wafpipe deadletters replay`` goes through the same core as ingest (issue 18): a replayed line
 gets exactly the id and document ingest would have given it, for every dead-letter kind.
 
-A decoder fix is simulated by a small module (:data:`FIX`) loaded before the command runs: it makes
-the decoders accept the one broken line, as a newer wafpipe would. The expected event is what the
-reader, with the same fix, gives for the file — the id and document a fixed ingest would store.
+A decoder fix cannot be patched into the native core from a test, so it is simulated on the data
+side: once a line is dead-lettered, its recorded bytes are replaced (in the state's record) by
+bytes that decode — what a fixed decoder would make of the broken ones. The expected event is what
+the reader gives for the file with those bytes in that line's place: the id and document an ingest
+of them would store, with the file's context (identity, header, W3C columns and directives, path).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
-import os
-import subprocess
-import sys
+import sqlite3
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,50 +22,20 @@ import duckdb
 import pytest
 
 from tests.cli.helpers import state_rows, wafpipe, write_config
-from tests.filebuilder import make_file, sample_lines
+from tests.filebuilder import body_text, make_file, sample_lines
 from tests.servers.elasticsearch import ElasticsearchServer
-from wafpipe.decode.reader import FileReader
+from wafpipe.decode.reader import read_path
 from wafpipe.model import Event
 from wafpipe.tools.generate import generate_files
 
 GOOD = sample_lines(6)
 BAD_CEF = "CEF:0|Incapsula|SIEMintegration|1|1|BROKEN"
+
+
+def broken(good: str) -> str:
+    """A CEF line that does not decode (too few header fields), exactly as long as ``good``."""
+    return (BAD_CEF + "x" * len(good))[: len(good)]
 DS = "logs-imperva.waf-default"
-
-FIX = '''
-"""A decoder fix, as a newer wafpipe would ship it: the broken lines of the test decode now."""
-import json, os
-import wafpipe.decode.detect as detect
-import wafpipe.decode.w3c as w3c
-
-FIXES = json.loads(os.environ["WAFPIPE_TEST_FIXES"])
-_cef, _w3c = detect.decode_cef, w3c.W3CDecoder.decode
-detect.decode_cef = lambda line: _cef(FIXES.get(line, line))
-w3c.W3CDecoder.decode = lambda self, line: _w3c(self, FIXES.get(line, line))
-'''
-
-
-def fixed_wafpipe(root: Path, fixes: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """``wafpipe ARGS`` with the decoder fix loaded."""
-    (root / "fixdecoder.py").write_text(FIX)
-    code = f"import sys; sys.path.insert(0, {str(root)!r}); import fixdecoder; from wafpipe.cli.app import main; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=root, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "WAFPIPE_TEST_FIXES": json.dumps(fixes)},
-    )
-
-
-@pytest.fixture
-def fixed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """The same fix in this process (to compute what a fixed ingest gives)."""
-    import wafpipe.decode.detect as detect
-    import wafpipe.decode.w3c as w3c
-
-    fixes: dict[str, str] = {}
-    cef, w3c_decode = detect.decode_cef, w3c.W3CDecoder.decode
-    monkeypatch.setattr(detect, "decode_cef", lambda line: cef(fixes.get(line, line)))
-    monkeypatch.setattr(w3c.W3CDecoder, "decode", lambda self, line: w3c_decode(self, fixes.get(line, line)))
-    yield fixes
 
 
 def stored(root: Path) -> dict[str, dict[str, Any]]:
@@ -81,23 +52,41 @@ def live_dead_letters(root: Path) -> list[tuple[str, dict[str, Any]]]:
     return [(str(k), json.loads(str(r))) for k, r in rows]
 
 
+def fix_dead_letter(root: Path, ordinal: int, decodable: bytes) -> None:
+    """The live dead letter of line ``ordinal`` now holds ``decodable``: the simulated decoder fix."""
+    con = sqlite3.connect(root / "data" / "state.sqlite")
+    try:
+        rows = con.execute("SELECT id, record FROM dead_letters WHERE replayed_at IS NULL").fetchall()
+        hits = [(i, json.loads(r)) for i, r in rows if json.loads(r).get("ordinal") == ordinal]
+        assert len(hits) == 1, hits
+        row_id, record = hits[0]
+        record["raw"] = decodable.decode("utf-8", "replace")
+        record["raw_base64"] = base64.b64encode(decodable).decode() if record.get("raw_base64") else None
+        con.execute("UPDATE dead_letters SET record = ? WHERE id = ?", (json.dumps(record), row_id))
+        con.commit()
+    finally:
+        con.close()
+
+
 def events_at(path: Path) -> dict[int, Event]:
-    """The events a read of ``path`` gives now, through the Python decoders the ``fixed`` fixture
-    patches (replay still decodes with them; ingest's native core gives the same ids, see
-    tests/native)."""
-    reader = FileReader(partial(open, path, "rb"), path.name, str(path))
-    return {e.doc["imperva"]["waf"]["file"]["ordinal"]: e for e in reader.items() if isinstance(e, Event)}
+    """The events a read of ``path`` gives, by line ordinal."""
+    return {e.doc["imperva"]["waf"]["file"]["ordinal"]: e for e in read_path(path).items() if isinstance(e, Event)}
 
 
-def ingest(root: Path) -> subprocess.CompletedProcess[str]:
+def ingest(root: Path) -> Any:
     return wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=root)
 
 
-def test_a_cef_decode_dead_letter_replays_with_the_id_ingest_would_give(tmp_path: Path, fixed: dict[str, str]) -> None:
+def test_a_cef_decode_dead_letter_replays_with_the_id_ingest_would_give(tmp_path: Path) -> None:
     write_config(tmp_path)
     f = tmp_path / "incoming" / "1_1.log"
-    latin = (BAD_CEF + " cicode=M\xfcnchen").encode("latin-1")  # not UTF-8: replayed from its exact bytes
-    f.write_bytes(make_file(b"\n".join([GOOD[0].encode(), BAD_CEF.encode(), GOOD[1].encode(), latin]) + b"\n"))
+    # Each broken line is as long as its fix, so the lines after it keep their offsets in the file
+    # the expected events are read from.
+    fixed_latin = (GOOD[3] + " cs1=M\xfcnchen").encode("latin-1")  # decodes, and is not UTF-8
+    bad = broken(GOOD[2]).encode()
+    latin = (broken(GOOD[3] + " cs1=M") + "\xfcnchen").encode("latin-1")  # not UTF-8: replayed from its exact bytes
+    plain = b"\n".join([GOOD[0].encode(), bad, GOOD[1].encode(), latin]) + b"\n"
+    f.write_bytes(make_file(plain))
     assert ingest(tmp_path).returncode == 1
     assert len(stored(tmp_path)) == 2
     dead = live_dead_letters(tmp_path)
@@ -106,18 +95,24 @@ def test_a_cef_decode_dead_letter_replays_with_the_id_ingest_would_give(tmp_path
     # Not fixed yet: still failing, with the reason.
     res = wafpipe("deadletters", "replay", "-c", "wafpipe.toml", cwd=tmp_path)
     assert res.returncode == 1 and "decode: replayed 0, still failing 2" in res.stdout
-    # After the fix: the events a fixed ingest gives, same ids and same documents.
-    fixed[BAD_CEF] = GOOD[2]
-    fixed[latin.decode("utf-8", "replace")] = GOOD[3]
-    expected = events_at(f)
-    res = fixed_wafpipe(tmp_path, fixed, "deadletters", "replay", "-c", "wafpipe.toml")
+    # After the fix: the events an ingest of the fixed lines gives, same ids and same documents.
+    fix_dead_letter(tmp_path, 1, GOOD[2].encode())
+    fix_dead_letter(tmp_path, 3, fixed_latin)
+    fixed_file = tmp_path / "expected" / "1_1.log"
+    fixed_file.parent.mkdir()
+    fixed_plain = plain.replace(bad, GOOD[2].encode()).replace(latin, fixed_latin)
+    fixed_file.write_bytes(make_file(fixed_plain, checksum=hashlib.md5(plain).hexdigest()))  # the same header
+    expected = events_at(fixed_file)
+    for e in expected.values():  # read from the incoming directory, as ingest read it
+        e.doc["log"]["file"]["path"] = str(f)
+    res = wafpipe("deadletters", "replay", "-c", "wafpipe.toml", cwd=tmp_path)
     assert res.returncode == 0, (res.stdout, res.stderr)
     assert "decode: replayed 2, still failing 0" in res.stdout
     docs = stored(tmp_path)
     assert len(docs) == 4
     for ordinal in (1, 3):
         assert docs[expected[ordinal].id] == expected[ordinal].doc
-    assert docs[expected[1].id]["event"]["original"] == BAD_CEF
+    assert docs[expected[1].id]["event"]["original"] == GOOD[2]
     assert docs[expected[3].id]["imperva"]["waf"]["original_base64"]
     assert docs[expected[1].id]["log"]["file"]["path"] == str(f)
     assert live_dead_letters(tmp_path) == []
@@ -132,23 +127,29 @@ def w3c_lines(where: Path) -> list[str]:
     return [line for line in body.splitlines() if line]
 
 
-def test_a_w3c_decode_dead_letter_replays_with_its_columns_and_directives(tmp_path: Path, fixed: dict[str, str]) -> None:
+def test_a_w3c_decode_dead_letter_replays_with_its_columns_and_directives(tmp_path: Path) -> None:
     lines = w3c_lines(tmp_path / "generated")
     data = [i for i, line in enumerate(lines) if not line.startswith("#")]
-    bad = lines[data[1]] + ' "BROKEN"'  # one value too many: does not decode today
-    lines[data[1]] = bad
+    good = lines[data[1]]
+    lines[data[1]] = good + ' "BROKEN"'  # one value too many: does not decode today
     write_config(tmp_path)
     f = tmp_path / "incoming" / "5_9.log"
     f.write_bytes(make_file(lines, header={"format": "W3C"}))
+    checksum = hashlib.md5(body_text(lines)).hexdigest()
     assert ingest(tmp_path).returncode == 1
     ((kind, rec),) = live_dead_letters(tmp_path)
     assert kind == "decode" and "values, expected" in rec["reason"]
     assert rec["context"]["format"] == "w3c" and rec["context"]["w3c_fields"][:2] == ["date", "time"]
     assert rec["context"]["directives"]["Software"] == "Incapsula LOGS API"
-    fixed[bad] = bad.removesuffix(' "BROKEN"')
-    expected = events_at(f)[rec["ordinal"]]
+    fix_dead_letter(tmp_path, rec["ordinal"], good.encode())
+    lines[data[1]] = good
+    fixed_file = tmp_path / "expected" / "5_9.log"
+    fixed_file.parent.mkdir()
+    fixed_file.write_bytes(make_file(lines, header={"format": "W3C"}, checksum=checksum))  # the same header
+    expected = events_at(fixed_file)[rec["ordinal"]]
+    expected.doc["log"]["file"]["path"] = str(f)
     assert expected.doc["imperva"]["waf"]["file"]["directives"]["Software"] == "Incapsula LOGS API"
-    res = fixed_wafpipe(tmp_path, fixed, "deadletters", "replay", "-c", "wafpipe.toml")
+    res = wafpipe("deadletters", "replay", "-c", "wafpipe.toml", cwd=tmp_path)
     assert res.returncode == 0 and "decode: replayed 1, still failing 0" in res.stdout, (res.stdout, res.stderr)
     docs = stored(tmp_path)
     assert len(docs) == 3 and docs[expected.id] == expected.doc  # W3C decoder, header time, log.*, same id

@@ -5,10 +5,13 @@
 //! * [`problem`] — [`Problem`]: a line that does not decode, or was cut short by a fault.
 //! * [`run`] — [`FileRun`]: push the decrypted body, take [`Batch`]es; the format is declared or
 //!   detected from the first lines, and a file that is not an Imperva log is recognised once.
+//! * [`replay`] — one problem line decoded again from its replay context (dead-letter replay).
 
 mod context;
 mod problem;
+mod replay;
 mod run;
 
 pub use problem::Problem;
+pub use replay::{replaying, RecordedLine, ReplayCut};
 pub use run::{Batch, FileRun, NotImperva, RunOptions, PROBE_LINES};

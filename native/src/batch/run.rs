@@ -219,6 +219,26 @@ impl FileRun {
         Ok(mem::take(&mut self.ready))
     }
 
+    /// The decoder, for dead-letter replay to restore a W3C file's columns and directives.
+    pub(super) fn decoder_mut(&mut self) -> Option<&mut FileDecoder> {
+        self.decoder.as_mut()
+    }
+
+    /// The file fields take the decoder's current directives (after replay restored them).
+    pub(super) fn sync_directives(&mut self) {
+        if let Some(w3c) = self.decoder.as_ref().and_then(FileDecoder::w3c) {
+            self.ctx.set_directives(w3c.directives());
+        }
+    }
+
+    /// One line of a file already read, as its read met it (dead-letter replay): its batch.
+    pub(super) fn replay_line(&mut self, line: &Line<'_>, ua: &mut dyn UserAgents) -> Result<Batch, ArrowError> {
+        self.line(line, ua)?;
+        self.first_ordinal = line.ordinal;
+        self.flush()?;
+        Ok(self.ready.pop().expect("a batch was just cut"))
+    }
+
     fn drain(&mut self, ua: &mut dyn UserAgents) -> Result<(), ArrowError> {
         while self.not_imperva.is_none() {
             let Some(line) = self.body.next_line() else { break };

@@ -36,6 +36,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(event_id, m)?)?;
     m.add_function(wrap_pyfunction!(headerless_identity, m)?)?;
     m.add_function(wrap_pyfunction!(decode::decode_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(decode::detect_format, m)?)?;
+    m.add_function(wrap_pyfunction!(decode::convert, m)?)?;
+    m.add_function(wrap_pyfunction!(decode::document, m)?)?;
     m.add_function(wrap_pyfunction!(batch::empty_batch, m)?)?;
     m.add_class::<batch::ArrowBatch>()?;
     m.add_class::<run::PyFileRun>()?;

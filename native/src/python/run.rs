@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
-use crate::batch::{Batch, FileRun, RunOptions};
+use crate::batch::{replaying, Batch, FileRun, RecordedLine, ReplayCut, RunOptions};
 use crate::body::{Limits, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_RATIO};
 use crate::decode::Format;
 use crate::mapping::{FileContext, Os, UserAgent, UserAgents};
@@ -21,13 +21,20 @@ use super::batch::ArrowBatch;
 const UA_CACHE_MAX: usize = 8192;
 
 /// User agents parsed by a Python callable returning version 1's `user_agent` dict.
-struct PyAgents<'py> {
-    parse: &'py Bound<'py, PyAny>,
-    cache: &'py mut HashMap<String, UserAgent>,
-    error: Option<PyErr>,
+pub(super) struct PyAgents<'a, 'py> {
+    parse: &'a Bound<'py, PyAny>,
+    cache: &'a mut HashMap<String, UserAgent>,
+    /// The first error the callable raised (the value then parses as `Other`).
+    pub error: Option<PyErr>,
 }
 
-impl UserAgents for PyAgents<'_> {
+impl<'a, 'py> PyAgents<'a, 'py> {
+    pub(super) fn new(parse: &'a Bound<'py, PyAny>, cache: &'a mut HashMap<String, UserAgent>) -> Self {
+        PyAgents { parse, cache, error: None }
+    }
+}
+
+impl UserAgents for PyAgents<'_, '_> {
     fn parse(&mut self, ua: &str) -> UserAgent {
         if let Some(hit) = self.cache.get(ua) {
             return hit.clone();
@@ -44,7 +51,7 @@ impl UserAgents for PyAgents<'_> {
     }
 }
 
-impl PyAgents<'_> {
+impl PyAgents<'_, '_> {
     fn call(&self, ua: &str) -> PyResult<UserAgent> {
         let out = self.parse.call1((ua,))?;
         let doc = out.cast::<PyDict>()?;
@@ -76,6 +83,8 @@ pub struct PyFileRun {
     run: FileRun,
     user_agent: Py<PyAny>,
     ua_cache: HashMap<String, UserAgent>,
+    /// Set for a run made by `replaying`: the recorded line's cut, from its context.
+    replay_cut: Option<ReplayCut>,
 }
 
 #[pymethods]
@@ -142,7 +151,34 @@ impl PyFileRun {
             documents,
             limits: Limits { max_output_bytes, max_ratio, max_line_bytes },
         };
-        Ok(PyFileRun { run: FileRun::new(ctx, opts), user_agent, ua_cache: HashMap::new() })
+        Ok(PyFileRun { run: FileRun::new(ctx, opts), user_agent, ua_cache: HashMap::new(), replay_cut: None })
+    }
+
+    /// A run over the file a problem's replay `context` (its JSON text) describes, for
+    /// [`PyFileRun::replay`]: dead-letter replay decodes the line as the read that met it would have.
+    #[staticmethod]
+    #[pyo3(signature = (context, *, user_agent, documents = true))]
+    fn replaying(context: &str, user_agent: Py<PyAny>, documents: bool) -> PyResult<Self> {
+        let (run, cut) = replaying(context, documents).map_err(PyValueError::new_err)?;
+        Ok(PyFileRun { run, user_agent, ua_cache: HashMap::new(), replay_cut: Some(cut) })
+    }
+
+    /// The recorded line (its ordinal, 1-based line number, byte offset and bytes) decoded again:
+    /// one batch, holding its event or the problem it still has.
+    #[pyo3(signature = (*, ordinal, line, offset, raw))]
+    fn replay<'py>(&mut self, py: Python<'py>, ordinal: u64, line: u64, offset: u64, raw: &[u8]) -> PyResult<Bound<'py, PyList>> {
+        let cut = self
+            .replay_cut
+            .clone()
+            .ok_or_else(|| PyRuntimeError::new_err("replay() needs a run made by FileRun.replaying()"))?;
+        let parse = self.user_agent.bind(py).clone();
+        let mut agents = PyAgents { parse: &parse, cache: &mut self.ua_cache, error: None };
+        let recorded = RecordedLine { ordinal, line_no: line, offset, raw };
+        let batch = self.run.replay(recorded, &cut, &mut agents).map_err(PyRuntimeError::new_err)?;
+        if let Some(err) = agents.error {
+            return Err(err);
+        }
+        batches_list(py, vec![batch])
     }
 
     /// Feed decrypted body bytes; returns the batches completed.

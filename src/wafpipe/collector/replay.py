@@ -2,16 +2,16 @@
 
 Every kind replays through the code that made it:
 
-* ``decode`` — the line goes through the same reader as ingest (:func:`wafpipe.decode.reader.
-  decode_known_lines`) with the context recorded when the problem was met (file identity, name,
+* ``decode`` — the line goes through the same core as ingest (:func:`wafpipe.decode.reader.
+  decode_known_line`) with the context recorded when the problem was met (file identity, name,
   path, format, header, W3C columns and directives, ingest time), so an event that decodes now gets
   exactly the id and document ingest would have given it, and is written to every sink. Records
   written before the context was recorded fall back to the state's file record and the line's own
   format marker.
 * ``cut_line`` — the line was cut short by a container fault, so its recorded bytes are only a head.
-  Replay reads the file again at its recorded path; once the complete file is there (fetched again),
-  the whole line at that ordinal is decoded with the recorded context: the id ingest of a complete
-  file gives.
+  Replay reads the file again at its recorded path, through the same reader as ingest resuming at
+  that ordinal; once the complete file is there (fetched again), the whole line gives the id and
+  document an ingest of the complete file gives.
 * ``sink_rejected`` — the document (as sent, in ``raw``) goes back to the sink named in the record,
   under its event id, once the cause is fixed (a mapping or template changed). A document the sink
   rejects again stays a dead letter, with the new reason.
@@ -35,14 +35,14 @@ from typing import Any
 
 import orjson
 
+from wafpipe import _native
 from wafpipe.collector.state.schema import DeadLetterRecord
 from wafpipe.collector.state.store import State
 from wafpipe.config.root import Config
 from wafpipe.decode.batch import batch_of
-from wafpipe.decode.detect import detect_format
-from wafpipe.decode.reader import decode_known_lines
-from wafpipe.errors import ContainerError, WafpipeError
-from wafpipe.imperva.container import BodyLine, ImpervaFile
+from wafpipe.decode.reader import FileReader, decode_known_line
+from wafpipe.errors import WafpipeError
+from wafpipe.imperva.container import BodyLine
 from wafpipe.model import Context, Event, Problem
 from wafpipe.sinks import Sink
 from wafpipe.sinks.registry import build_sinks
@@ -157,7 +157,7 @@ def _legacy_context(rec: DeadLetterRecord, state: State, raw: bytes) -> dict[str
     file_rec = state.get_file(rec.file_key) if rec.file_key else None
     if file_rec is None or not file_rec.identity:
         return "no file context in the record and its file is not in the state"
-    fmt = detect_format({}, raw[:512].decode("utf-8", "replace"))
+    fmt = _native.detect_format({}, raw[:512].decode("utf-8", "replace"))
     if fmt is None or fmt == "w3c":
         return "no file context in the record, and the line alone does not tell its format"
     return {"identity": file_rec.identity, "name": file_rec.name, "path": file_rec.path, "format": fmt}
@@ -175,8 +175,9 @@ def _line(record: dict[str, Any], raw: bytes) -> BodyLine:
     )
 
 
-def _complete_line(context: dict[str, Any], ordinal: int, cfg: Config) -> BodyLine | str:
-    """The line at ``ordinal`` of the file at the recorded path, whole now; else why not."""
+def _complete_line(context: dict[str, Any], ordinal: int, cfg: Config) -> Event | str:
+    """The event of the line at ``ordinal`` in the file at the recorded path, read whole now through
+    the same reader as ingest (resuming at that ordinal); else why not."""
     path = context.get("path")
     if not path or not Path(path).is_file():
         return (
@@ -184,24 +185,35 @@ def _complete_line(context: dict[str, Any], ordinal: int, cfg: Config) -> BodyLi
             if path
             else "the record names no path to read the complete file from"
         )
-    file = ImpervaFile(lambda: open(path, "rb"), str(context.get("name") or Path(path).name),  # noqa: SIM115
-                       cfg.keys.dir, cfg.pipeline.max_line_bytes)
-    lines = file.lines()
+    reader = FileReader(
+        lambda: open(path, "rb"), str(context.get("name") or Path(path).name), str(path),  # noqa: SIM115
+        keys_dir=cfg.keys.dir, format=str(context.get("format") or "auto"),
+        max_line_bytes=cfg.pipeline.max_line_bytes, start_ordinal=ordinal, batch_rows=1,
+    )
+    items = reader.items()
     try:
-        for bl in lines:
-            if file.info.has_header and file.info.identity.hex() != context.get("identity"):
+        for item in items:
+            info = reader.info
+            if info.has_header and info.identity.hex() != context.get("identity"):
                 return f"{path} holds another file now (its header differs from the one read before)"
-            if bl.ordinal < ordinal:
-                continue
-            if bl.ordinal > ordinal or bl.full_length == -1:
+            if isinstance(item, Event):
+                if item.doc["imperva"]["waf"]["file"]["ordinal"] == ordinal:
+                    return item
                 break
-            return bl
-    except (ContainerError, OSError) as exc:
+            if item.ordinal is None:  # a verdict on the whole file: it is still cut short, or worse
+                if item.fatal_to_file:
+                    return f"the file at {path} is still cut short before the end of that line ({item.reason}); fetch it again"
+                continue
+            if item.ordinal == ordinal:
+                if item.kind == "cut_line":
+                    return f"the file at {path} is still cut short in that line; fetch it again"
+                return f"{item.kind}: {item.reason}"
+            if item.ordinal > ordinal:
+                break
+    except OSError as exc:
         return f"{path} cannot be read: {exc}"
     finally:
-        lines.close()
-    if file.info.error is not None:
-        return f"the file at {path} is still cut short before the end of that line ({file.info.error.args[0]}); fetch it again"
+        items.close()
     return f"the file at {path} has no line at ordinal {ordinal}"
 
 
@@ -216,17 +228,16 @@ def _replay_line(rec: DeadLetterRecord, state: State, cfg: Config) -> Event | st
         return context
     line = _line(record, raw)
     if rec.kind == "cut_line":
-        whole = _complete_line(context, line.ordinal, cfg)
-        if isinstance(whole, str):
-            return whole
-        line = whole
-        context = {**context, "partial": False}  # the complete file is not partial
-    for item in decode_known_lines(context, [line], label=rec.file or None):
-        if isinstance(item, Event):
-            return item
-        if isinstance(item, Problem):
-            return f"{item.kind}: {item.reason}"
-    return "the line holds no event (a W3C directive)"
+        return _complete_line(context, line.ordinal, cfg)
+    try:
+        item = decode_known_line(context, line, label=rec.file or str(context.get("path") or context.get("name") or ""))
+    except ValueError as exc:
+        return f"the record's context cannot be used: {exc}"
+    if isinstance(item, Problem):
+        return f"{item.kind}: {item.reason}"
+    if item is None:
+        return "the line holds no event (a W3C directive)"
+    return item
 
 
 def _rejected_event(record: dict[str, Any]) -> Event | str:

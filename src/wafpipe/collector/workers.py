@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from wafpipe.decode.batch import BatchBuilder
-from wafpipe.decode.reader.native import NativeFileReader
+from wafpipe.decode.reader import FileReader
 from wafpipe.failpoints import failpoint
 from wafpipe.model import Batch, FileRef
 
@@ -92,7 +92,7 @@ def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator
     """Decode one file into Batches of at most ``batch_size`` events (or ``batch_timeout_s``),
     through the native core; the last is final and carries the file's verdicts."""
     ref = task.ref
-    reader = NativeFileReader(
+    reader = FileReader(
         partial(open, ref.path, "rb"),
         ref.name,
         ref.path,

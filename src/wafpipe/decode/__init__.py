@@ -1,23 +1,8 @@
-"""The Python decode core: one Imperva file body → ECS events and problems.
+"""The decode stage: one Imperva file → ECS Batches and problems.
 
-``reader`` drives the rest: the line decoders (``cef``, ``leef``, ``w3c``, chosen by ``detect``)
-turn each line into a :class:`~wafpipe.decode.record.RawRecord`, ``mapping`` turns a record into an
-ECS document with the field table of :mod:`wafpipe.fields`, and ``ids`` gives each event its
-deterministic id. The native core replaces this package behind the same interface.
+Python reads the container (header, outer gzip, decryption: :mod:`wafpipe.imperva`); the native
+core (``wafpipe._native``, Rust, in ``native/``) does every line: inflate, MD5, split, detect the
+format, decode CEF/LEEF/W3C, map to ECS from the field table, give each event its id, and build the
+Arrow columns and documents. :mod:`.reader` joins the two and adds the verdicts on the whole file;
+:mod:`.batch` turns events known one by one (tools, replay) into a Batch.
 """
-
-from wafpipe.decode.cef import decode_cef
-from wafpipe.decode.detect import LineDecoder, detect_format, make_decoder
-from wafpipe.decode.leef import decode_leef
-from wafpipe.decode.record import RawRecord
-from wafpipe.decode.w3c import W3CDecoder
-
-__all__ = [
-    "LineDecoder",
-    "RawRecord",
-    "W3CDecoder",
-    "decode_cef",
-    "decode_leef",
-    "detect_format",
-    "make_decoder",
-]

@@ -3,7 +3,7 @@
 One declarative table serves all three formats (the decoders already speak one key space). Each
 row names the canonical key, the vendor field under ``imperva.waf``, its type, and any plain ECS
 fields that receive the same converted value. Fields that need more than one key (URL, geo point,
-TLS, event classification, user agent) are built in :mod:`wafpipe.decode.mapping`; the ECS fields
+TLS, event classification, user agent) are built by the native core (`native/src/mapping/`); the ECS fields
 they emit are listed in :data:`DERIVED_FIELDS`, so the Elasticsearch template can be generated from
 — and tested against — this module alone.
 """

@@ -1,30 +1,29 @@
-"""Imperva file reader: one log file → header fields + a stream of body lines (DESIGN §1).
+"""Imperva file container: one log file → header fields + the decrypted, still compressed body
+(DESIGN §1).
 
 Two layers, each detected by content, never by name: an optional gzip around the whole file, then
 Imperva's own container — ``name:value`` header lines, the ``|==|`` separator (with or without its
-newline), and a body that is zlib, gzip, raw deflate or plain (several concatenated streams allowed),
-AES-decrypted first when the header carries a ``key``. Everything streams in fixed-size chunks, so
-memory does not grow with the file. Faults part-way (truncated compression, bad ciphertext) end the
-stream with ``error`` set; lines already produced stay valid and the file is marked partial.
+newline), and a body, AES-decrypted here when the header carries a ``key``. The body's own
+compression (zlib, gzip, raw deflate or plain, concatenated streams), its MD5 and its lines are the
+native core's (``native/src/body/``). Everything streams in fixed-size chunks, so memory does not
+grow with the file. A fault part-way (bad ciphertext) raises as the chunks are read.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from wafpipe.errors import ContainerError, DecryptError
+from wafpipe.errors import DecryptError
 from wafpipe.imperva import crypto
-from wafpipe.imperva.compression import detect_compression, inflate_streams
-from wafpipe.imperva.ids import content_hasher, header_identity
+from wafpipe.imperva.compression import inflate_streams
+from wafpipe.imperva.ids import header_identity
 from wafpipe.model import FileInfo
 
 CHUNK = 256 * 1024
 MAX_HEADER_BYTES = 64 * 1024
-DEFAULT_MAX_LINE_BYTES = 1 << 20
 _NAME_RE = re.compile(r"(\d+)_(\d+)\.log(?:\.gz)?$")
 _HEADER_LINE = re.compile(rb"[A-Za-z][A-Za-z0-9 _.-]{0,63}:[^\n]*")
 
@@ -32,10 +31,10 @@ Opener = Callable[[], IO[bytes]]
 
 
 class BodyLine(NamedTuple):
-    """One non-empty body line. ``line_no`` is 1-based in the decoded body, ``offset`` the byte
-    offset of its first byte there. ``full_length``/``full_hash`` are set only for a line cut at
-    ``max_line_bytes`` (``raw`` then holds its head); ``full_length == -1`` marks the last line of
-    a file whose container broke mid-line."""
+    """One non-empty body line, as a problem records it (dead-letter replay reads it back).
+    ``line_no`` is 1-based in the decoded body, ``offset`` the byte offset of its first byte there.
+    ``full_length``/``full_hash`` are set only for a line cut at ``max_line_bytes`` (``raw`` then
+    holds its head)."""
 
     ordinal: int
     line_no: int
@@ -60,18 +59,17 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
 
 
 class ImpervaFile:
-    """Reads one Imperva file. Iterate :meth:`lines`; then read :attr:`info`."""
+    """Reads one Imperva file: :meth:`compressed_body` parses the header into :attr:`info` and
+    streams the body."""
 
     def __init__(
         self,
         opener: Opener,
         name: str,
         keys_dir: Path | str | None = None,
-        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     ) -> None:
         self._opener = opener
         self._keys_dir = Path(keys_dir) if keys_dir else None
-        self.max_line_bytes = max_line_bytes
         self.info = FileInfo(name=name)
         self.info.api_id, self.info.seq = parse_name(name)
 
@@ -154,28 +152,6 @@ class ImpervaFile:
         aes_key = crypto.unwrap_content_key(private_key, info.header["key"].strip(), key_id)
         yield from crypto.aes_cbc_stream(aes_key, body)
 
-    def _decompress(self, body: Iterator[bytes]) -> Iterator[bytes]:
-        """Detect the body's compression by content and inflate every concatenated stream."""
-        info = self.info
-        data = b""
-        for chunk in body:
-            data += chunk
-            if len(data) >= 64:
-                break
-        if not data:
-            return
-        kind = detect_compression(data)
-        info.compression = kind
-
-        def rest() -> Iterator[bytes]:
-            yield data
-            yield from body
-
-        if kind == "none":
-            yield from rest()
-        else:
-            yield from inflate_streams(rest(), kind, "body", info.warnings)
-
     def compressed_body(self) -> Iterator[bytes]:
         """The body after the header, decrypted but still compressed: what the native core reads
         (it inflates, checks the MD5 and splits lines itself). Parses the header at once; raises
@@ -183,135 +159,4 @@ class ImpervaFile:
         stream = self._split_header(self._raw_stream())
         return self._decrypt(stream) if self.info.encrypted else stream
 
-    def _body(self) -> Iterator[bytes]:
-        stream = self._split_header(self._raw_stream())
-        if self.info.encrypted:
-            stream = self._decrypt(stream)
-        return self._decompress(stream)
-
-    # -- public -------------------------------------------------------------------------------
-
-    def lines(self) -> Iterator[BodyLine]:
-        """Yield every non-empty body line; sets ``info`` (checksum, error…) as it goes."""
-        info = self.info
-        md5 = hashlib.md5(usedforsecurity=False)
-        try:
-            body = self._body()
-            first = next(body, b"")
-        except ContainerError as exc:
-            info.error = exc
-            info.checksum_status = "incomplete"
-            return
-        if not info.has_header:
-            info.identity = self._content_identity()
-        ordinal = 0
-        line_no = 0
-        offset = 0
-        carry = b""
-        cut: hashlib._Hash | None = None  # type: ignore[name-defined]
-        cut_len = 0
-        limit = self.max_line_bytes
-
-        def chunks() -> Iterator[bytes]:
-            if first:
-                yield first
-            yield from body
-
-        try:
-            for chunk in chunks():
-                md5.update(chunk)
-                info.body_bytes += len(chunk)
-                start = 0
-                while True:
-                    nl = chunk.find(b"\n", start)
-                    if nl < 0:
-                        piece = chunk[start:]
-                        if cut is not None:
-                            cut.update(piece)
-                            cut_len += len(piece)
-                        elif len(carry) + len(piece) > limit:
-                            whole = carry + piece
-                            carry = whole[:limit]
-                            cut = hashlib.sha256(whole)
-                            cut_len = len(whole)
-                        else:
-                            carry += piece
-                        break
-                    piece = chunk[start:nl]
-                    start = nl + 1
-                    line_no += 1
-                    if cut is not None:
-                        cut.update(piece)
-                        raw = carry
-                        full = cut_len + len(piece)
-                        digest = cut.hexdigest()
-                        cut = None
-                        carry = b""
-                    else:
-                        raw = carry + piece if carry else piece
-                        carry = b""
-                        full = 0
-                        digest = ""
-                        if len(raw) > limit:
-                            full, digest = len(raw), hashlib.sha256(raw).hexdigest()
-                            raw = raw[:limit]
-                    line_off = offset
-                    offset += (full or len(raw)) + 1
-                    if raw.endswith(b"\r"):
-                        raw = raw[:-1]
-                    if raw.strip(b" \t") == b"":
-                        continue
-                    yield BodyLine(ordinal, line_no, line_off, raw, full, digest)
-                    ordinal += 1
-        except ContainerError as exc:
-            info.error = exc
-        if (carry or cut is not None) and info.error is not None:
-            # The fault cut this line short: hand it on flagged (full_length -1) so it is
-            # dead-lettered with the reason rather than decoded as if it were whole.
-            line_no += 1
-            yield BodyLine(ordinal, line_no, offset, carry, -1, "")
-            ordinal += 1
-        elif carry or cut is not None:
-            line_no += 1
-            raw, full, digest = carry, 0, ""
-            if cut is not None:
-                full, digest = cut_len, cut.hexdigest()
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            if raw.strip(b" \t"):
-                yield BodyLine(ordinal, line_no, offset, raw, full, digest)
-                ordinal += 1
-        info.lines = ordinal
-        info.computed_md5 = md5.hexdigest()
-        info.judge_checksum()
-
-    def _content_identity(self) -> bytes:
-        """Headerless file: identity is the digest of its first *event* line (a separate pass that
-        stops there). Directive lines (W3C ``#Software``, ``#Fields``) are not events, and a file
-        that grows keeps its first event line, so its old lines keep their ids (DESIGN §2)."""
-        h = content_hasher()
-        probe = ImpervaFile(self._opener, self.info.name, self._keys_dir)
-        pending = b""
-        try:
-            for chunk in probe._body():
-                pending += chunk
-                while True:
-                    nl = pending.find(b"\n")
-                    line = pending if nl < 0 else pending[:nl]
-                    if nl < 0 and len(pending) < self.max_line_bytes:
-                        break  # the line goes on in the next chunk
-                    if line.strip() and not line.startswith(b"#"):
-                        h.update(line[: self.max_line_bytes].rstrip(b"\r"))
-                        return h.digest()
-                    if nl < 0:
-                        pending = b""
-                        break
-                    pending = pending[nl + 1 :]
-        except ContainerError:
-            pass
-        if pending.strip() and not pending.startswith(b"#"):
-            h.update(pending[: self.max_line_bytes].rstrip(b"\r"))
-        return h.digest()
-
-
-__all__ = ["BodyLine", "DecryptError", "FileInfo", "ImpervaFile", "detect_compression", "parse_name"]
+__all__ = ["BodyLine", "DecryptError", "FileInfo", "ImpervaFile", "parse_name"]

@@ -15,8 +15,13 @@ from wafpipe.tools.summary import Summary
 
 
 def event_json(ev: Event) -> bytes:
-    """One NDJSON line: ``_id`` first, then the document."""
-    return orjson.dumps({"_id": ev.id, **ev.doc})
+    """One NDJSON line: ``_id`` first, then the document. The core's document bytes are used as
+    they are (``_id`` spliced in front), not parsed and serialised again."""
+    doc = ev.json
+    if doc is None or not doc.startswith(b"{"):
+        return orjson.dumps({"_id": ev.id, **ev.doc})
+    head = b'{"_id":' + orjson.dumps(ev.id)
+    return head + b"}" if doc == b"{}" else head + b"," + doc[1:]
 
 
 # What ``wafpipe parse DIR`` reads in a directory: the directory source's default patterns.

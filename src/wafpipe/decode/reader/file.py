@@ -1,29 +1,44 @@
-"""One whole Imperva file → events and problems, with the per-file verdicts."""
+"""One whole Imperva file → Batches through the native core (``wafpipe._native``), with the
+verdicts on the whole file.
+
+Python keeps what is per file: the container header, the outer gzip layer, the decryption (with
+``cryptography``) and the verdicts on the whole file (empty, not an Imperva log, a container fault
+with what was kept before it, a checksum mismatch). Everything per line — inflating the body, its
+MD5, splitting, detecting the format, decoding, the ECS mapping, the ids and the Arrow columns —
+happens in the core, which hands back whole Batches: nothing per event crosses into Python.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from wafpipe import clock
-from wafpipe.decode.detect import detect_format, make_decoder
-from wafpipe.decode.mapping import FileContext
-from wafpipe.decode.reader.lines import LineRun
-from wafpipe.decode.reader.recognise import NOT_IMPERVA_HINT, PROBE_LINES, is_binary, looks_like, shown
-from wafpipe.errors import CompressionError
+import orjson
+import pyarrow as pa
+
+from wafpipe import _native, clock
+from wafpipe.decode.reader.recognise import NOT_IMPERVA_HINT, is_binary, looks_like, shown
+from wafpipe.enrich.useragent import parse_user_agent
+from wafpipe.errors import CompressionError, ContainerError
 from wafpipe.imperva.container import BodyLine, ImpervaFile, Opener
-from wafpipe.model import Event, FileInfo, Problem
+from wafpipe.model import Batch, Event, FileInfo, Problem
 
 log = logging.getLogger("wafpipe.decode.reader")
 
+# Output bounds of one file's body (DESIGN §7: a decompression bomb is quarantined, never an OOM).
+DEFAULT_MAX_OUTPUT_BYTES = 4 << 30
+DEFAULT_MAX_RATIO = 1000
 
-# ------------------------------------------------------------------------------ a whole file
+
 @dataclass
 class FileReader:
-    """Reads one file. Iterate :meth:`items` (``Event`` or ``Problem``); then read the stats."""
+    """Reads one file. :meth:`batches` is the collector's way in; :meth:`items` (events and problems
+    in line order) serves ``parse`` and the tools. Read the stats after."""
 
     opener: Opener
     name: str
@@ -32,11 +47,15 @@ class FileReader:
     format: str = "auto"
     max_line_bytes: int = 1 << 20
     start_ordinal: int = 0  # resume point: lines before it are skipped (already acknowledged)
+    batch_rows: int = 8192
+    documents: bool = True
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    max_ratio: int = DEFAULT_MAX_RATIO
     counters: Counter[str] = field(default_factory=Counter)
     problems: list[Problem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.file = ImpervaFile(self.opener, self.name, self.keys_dir, self.max_line_bytes)
+        self.file = ImpervaFile(self.opener, self.name, self.keys_dir)
         self.detected_format: str | None = None
         self.events = 0  # events yielded by this read
 
@@ -73,84 +92,134 @@ class FileReader:
             )
         )
 
-    def items(self) -> Iterator[Event | Problem]:
+    def batches(self, file_key: str = "", batch_timeout_s: float | None = None) -> Iterator[Batch]:
+        """The file as Batches of at most ``batch_rows`` events (cut early once ``batch_timeout_s``
+        has passed since the last one); the last is ``final`` and carries the file's verdicts, its
+        ``info`` and its format. OSError (the file vanished, permissions) propagates."""
         info = self.file.info
         label = self.path or self.name
-        lines = self.file.lines()
-        probe: list[BodyLine] = []
-        first = next(lines, None)
-        if first is not None:
-            probe.append(first)
-        fmt = self.format if self.format != "auto" else detect_format(info.header, None)
-        declared = detect_format(info.header, None) is not None  # the header names the format
-        if fmt is None:
-            # Look for the first line that carries a CEF/LEEF/W3C marker, within PROBE_LINES lines.
-            while probe:
-                fmt = detect_format({}, probe[-1].raw[:512].decode("utf-8", "replace"))
-                if fmt is not None or len(probe) >= PROBE_LINES:
-                    break
-                nxt = next(lines, None)
-                if nxt is None:
-                    break
-                probe.append(nxt)
-        if fmt is None and probe:
-            lines.close()
-            yield self._not_imperva(first, f"none of its first {len(probe)} line(s) is CEF, LEEF or W3C")
+        verdicts: list[Problem] = []
+        try:
+            body = self.file.compressed_body()
+        except ContainerError as exc:
+            info.error = exc
+            info.checksum_status = "incomplete"
+            verdicts = list(self._no_lines())
+            yield self._final(file_key, self.start_ordinal, self.start_ordinal, verdicts)
             return
-        if not probe:
-            yield from self._no_lines()
-            return
-        assert fmt is not None
-        self.detected_format = fmt
-        decoder = make_decoder(fmt, info.header)
-        ctx = FileContext(
-            info=info,
-            path=self.path,
-            format=fmt,
-            ingest_ms=int(clock.now() * 1000),  # the one clock: WAFPIPE_NOW fixes it in tests
-            counters=self.counters,
+        fmt = self.format if self.format != "auto" else _native.detect_format(info.header)
+        run = _native.FileRun(
+            name=self.name, path=self.path, format=fmt, header=info.header,
+            identity=info.identity if info.has_header else None, api_id=info.api_id, seq=info.seq,
+            encrypted=info.encrypted, gzip_wrapped=info.gzip_wrapped, ingest_ms=int(clock.now() * 1000),
+            start_ordinal=self.start_ordinal, batch_rows=self.batch_rows, documents=self.documents,
+            max_line_bytes=self.max_line_bytes, max_output_bytes=self.max_output_bytes, max_ratio=self.max_ratio,
+            user_agent=parse_user_agent,
         )
-        run = LineRun(decoder, ctx, label, info.identity, lambda: info.partial, self.counters, self.start_ordinal)
-
-        def all_lines() -> Iterator[BodyLine]:
-            yield from probe
-            yield from lines
-
-        decoded = run.run(all_lines())
-        if not declared and self.start_ordinal == 0:
-            # A format told only by content must prove itself: one of the first PROBE_LINES lines
-            # must decode, else the file is another program's (a shell script's '#' lines are not W3C).
-            held: list[Event | Problem] = []
-            failed = 0
-            for item in decoded:
-                held.append(item)
-                if isinstance(item, Event):
+        next_ordinal = self.start_ordinal
+        started = time.monotonic()
+        try:
+            for chunk in body:
+                ready = run.push(chunk)
+                if batch_timeout_s is not None and time.monotonic() - started > batch_timeout_s:
+                    ready += run.flush()
+                for raw in ready:
+                    batch = self._batch(file_key, raw, label)
+                    next_ordinal = batch.next_ordinal
+                    started = time.monotonic()
+                    yield batch
+                if run.not_imperva is not None:
                     break
-                if item.kind == "decode":
-                    failed += 1
-                    if failed >= PROBE_LINES:
-                        break
-            if failed and not any(isinstance(i, Event) for i in held):
-                for item in held:  # replaced by the one verdict on the file
-                    if isinstance(item, Problem):
-                        key = f"problem_{item.kind}"
-                        self.counters[key] -= 1
-                        if self.counters[key] <= 0:
-                            del self.counters[key]
-                decoded.close()
-                lines.close()
-                yield self._not_imperva(first, f"none of its first {failed} {fmt.upper()}-like line(s) decodes")
-                return
-            for item in held:
-                if isinstance(item, Problem):
-                    self.problems.append(item)
-                yield item
-        for item in decoded:
-            if isinstance(item, Problem):
-                self.problems.append(item)
-            yield item
-        self.events = run.events
-        yield from self._verdicts(label)
+        except ContainerError as exc:  # bad ciphertext part-way: the core still ends what it has
+            info.error = exc
+        last = [self._batch(file_key, raw, label) for raw in run.finish()]
+        self._read_end(run)
+        for batch in last[:-1]:
+            yield batch
+        tail = last[-1] if last else None
+        if tail is not None:
+            next_ordinal = tail.next_ordinal
+        self.detected_format = run.format
+        self.events = int(dict(run.counters).get("events", 0))
+        for name, n in run.counters:
+            if not name.startswith("problem_"):  # those are counted as each problem is taken (_problem)
+                self.counters[name] += n
+        if run.not_imperva is not None:
+            why, first = run.not_imperva
+            line = BodyLine(0, 1, 0, first, 0, "") if first is not None else None
+            verdicts = [self._not_imperva(line, why)]
+            tail = None  # the lines read are not events of this file
+        elif info.lines == 0:
+            verdicts = list(self._no_lines())
+        else:
+            verdicts = list(self._verdicts(label))
+        events = tail.events if tail is not None else None
+        documents = tail.documents if tail is not None else None
+        problems = (tail.problems if tail is not None else []) + verdicts
+        first = tail.first_ordinal if tail is not None else next_ordinal
+        yield self._final(file_key, first, next_ordinal, problems, events, documents)
+
+    def items(self) -> Iterator[Event | Problem]:
+        """Events and problems in line order (the file's verdicts last)."""
+        for batch in self.batches():
+            ids = batch.ids
+            docs = batch.documents or []
+            ordinals = batch.events.column("imperva").field("waf").field("file").field("ordinal").to_pylist()
+            problems = sorted((p for p in batch.problems if p.ordinal is not None), key=lambda p: p.ordinal or 0)
+            verdicts = [p for p in batch.problems if p.ordinal is None]
+            i = 0
+            for event_id, doc, ordinal in zip(ids, docs, ordinals, strict=True):
+                while i < len(problems) and (problems[i].ordinal or 0) < ordinal:
+                    yield problems[i]
+                    i += 1
+                yield Event(event_id, None, doc)
+            yield from problems[i:]
+            yield from verdicts
+
+    # -- parts ----------------------------------------------------------------------------------
+
+    def _batch(self, file_key: str, raw: tuple[Any, ...], label: str) -> Batch:
+        arrow, documents, first, nxt, problems = raw
+        return Batch(
+            file_key,
+            pa.record_batch(arrow),
+            documents,
+            first,
+            nxt,
+            [self._problem(line_problem(p, label)) for p in problems],
+        )
+
+    def _final(
+        self,
+        file_key: str,
+        first: int,
+        nxt: int,
+        problems: list[Problem],
+        events: pa.RecordBatch | None = None,
+        documents: list[bytes] | None = None,
+    ) -> Batch:
+        if events is None:
+            events = pa.record_batch(_native.empty_batch())
+            documents = [] if self.documents else None
+        return Batch(file_key, events, documents, first, nxt, problems, True, self.file.info, self.detected_format)
+
+    def _read_end(self, run: Any) -> None:
+        """The container facts the core found: compression, MD5 and checksum, size, the fault."""
+        info = self.file.info
+        end = run.end
+        if run.identity is not None and not info.has_header:
+            info.identity = run.identity
+        if end is None:
+            return
+        info.compression = end["compression"]
+        info.computed_md5 = end["md5"]
+        info.body_bytes = end["decoded_bytes"]
+        info.lines = end["lines"]
+        info.warnings.extend(end["warnings"])
+        if end.get("error_kind") and info.error is None:
+            info.error = CompressionError(end["error"], hint=end["hint"])
+        info.judge_checksum()
+
 
     def _no_lines(self) -> Iterator[Problem]:
         """The body had no line at all: a container fault before the first line, or an empty file."""
@@ -218,3 +287,17 @@ class FileReader:
         for w in info.warnings:  # e.g. bytes after the last compressed stream: logged, counted
             self.counters["container_warning"] += 1
             log.warning("%s: %s", label, w)
+
+
+def line_problem(p: dict[str, Any], label: str) -> Problem:
+    """A line problem as the core reports it (a dict) → :class:`Problem`."""
+    return Problem(
+        p["kind"], label, p["reason"], p["hint"] or "", line=p["line"], offset=p["offset"],
+        column=p["column"], ordinal=p["ordinal"], raw=p["raw"], context=orjson.loads(p["context"]),
+    )
+
+
+def read_path(path: Path | str, **kw: Any) -> FileReader:
+    """A reader of the file at ``path`` (``kw``: the :class:`FileReader` fields)."""
+    p = Path(path)
+    return FileReader(lambda: open(p, "rb"), p.name, str(p), **kw)

@@ -6,9 +6,6 @@ import re
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
-# Lines looked at to recognise a file that is not an Imperva log: the first line with a CEF/LEEF/W3C
-# marker must come within PROBE_LINES lines, and one of the first PROBE_LINES lines must decode.
-PROBE_LINES = 64
 NOT_IMPERVA_HINT = (
     "if this is not an Imperva log, narrow the source's patterns (or remove the file) so it is not "
     "collected; if it is one, check that it is complete and not another program's output"
