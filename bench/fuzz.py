@@ -1,7 +1,7 @@
 """Fuzz the native core: write the corpus seeds, run each cargo-fuzz target, report.
 
     python bench/fuzz.py seed             # (re)write native/fuzz/corpus/<target>/ from generated files
-    python bench/fuzz.py run [--minutes 10] [--targets cef,leef,w3c,body]
+    python bench/fuzz.py run [--minutes 10] [--targets cef,leef,w3c,body,file]
 
 ``run`` needs the nightly toolchain and cargo-fuzz (``cargo install cargo-fuzz``); it prints, per
 target, executions, crashes, timeouts and out-of-memory events from libFuzzer's own summary.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = ROOT / "native" / "fuzz"
-TARGETS = ("cef", "leef", "w3c", "body")
+TARGETS = ("cef", "leef", "w3c", "body", "file")
 sys.path.insert(0, str(ROOT / "src"))
 
 
@@ -49,6 +49,8 @@ def seed() -> None:
                     _write("body", body[:4096])
                     text = b"\n".join(lines[:12])
                     _write("body", zlib.compress(text))
+                    _write("file", zlib.compress(text))
+                    _write("file", text)
                     if fmt == "w3c":
                         _write("w3c", text)
                     else:

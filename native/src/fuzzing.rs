@@ -77,3 +77,44 @@ pub fn body(data: &[u8]) {
     assert!(end.decoded_bytes <= limits.max_output_bytes.max(data.len() as u64));
     assert_eq!(end.lines, lines);
 }
+
+/// User agents without Python: every one parses as `Other` (the fuzz targets test the core only).
+struct OtherAgents;
+
+impl crate::mapping::UserAgents for OtherAgents {
+    fn parse(&mut self, _ua: &str) -> crate::mapping::UserAgent {
+        crate::mapping::UserAgent { name: "Other".into(), version: None, os: None, device: "Other".into() }
+    }
+}
+
+/// A whole headerless file body through [`crate::batch::FileRun`], as the reader runs it: format
+/// detected from the content, small Batches, documents rendered. Every document is JSON, the rows
+/// and documents agree, the Batches cover contiguous ordinals and every problem lies inside its
+/// Batch's range.
+pub fn file(data: &[u8]) {
+    use crate::batch::{FileRun, RunOptions};
+    use crate::mapping::FileContext;
+
+    let opts =
+        RunOptions { format: None, header: vec![], identity: None, start_ordinal: 0, batch_rows: 7, documents: true, limits: small_limits() };
+    let mut run = FileRun::new(FileContext::new("1_1.log", None, 1_700_000_000_000), opts);
+    let mut batches = Vec::new();
+    for chunk in data.chunks(997) {
+        batches.extend(run.push(chunk, &mut OtherAgents).expect("Arrow accepts every row"));
+    }
+    batches.extend(run.finish(&mut OtherAgents).expect("Arrow accepts every row"));
+    let mut next = 0;
+    for batch in &batches {
+        assert_eq!(batch.first_ordinal, next, "batches are contiguous");
+        assert!(batch.next_ordinal >= batch.first_ordinal);
+        next = batch.next_ordinal;
+        let documents = batch.documents.as_ref().expect("documents were asked for");
+        assert_eq!(documents.len(), batch.rows.num_rows());
+        for doc in documents {
+            serde_json::from_slice::<serde_json::Value>(doc).expect("every document is JSON");
+        }
+        for p in &batch.problems {
+            assert!(batch.first_ordinal <= p.ordinal && p.ordinal < batch.next_ordinal, "a problem lies in its batch");
+        }
+    }
+}

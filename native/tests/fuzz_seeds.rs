@@ -37,3 +37,8 @@ fn w3c_seeds() {
 fn body_seeds() {
     replay("body", fuzzing::body);
 }
+
+#[test]
+fn file_seeds() {
+    replay("file", fuzzing::file);
+}
