@@ -56,6 +56,13 @@ class CompressionError(ContainerError):
     kind = "compression"
 
 
+class BombError(CompressionError):
+    """The body inflates past ``max_output_bytes`` or ``max_ratio``: a decompression bomb (DESIGN §7),
+    stopped at the bound; the events before it are kept and the file is quarantined."""
+
+    kind = "bomb"
+
+
 class DecryptError(ContainerError):
     kind = "decrypt"
 

@@ -58,8 +58,19 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert cfg.pipeline.batch_timeout_s == 2.0
     assert cfg.pipeline.workers == (os.cpu_count() or 1)
     assert cfg.pipeline.max_line_bytes == 1 << 20
+    assert cfg.pipeline.max_output_bytes == 4 << 30 and cfg.pipeline.max_ratio == 1000
     assert cfg.api.host == "127.0.0.1" and cfg.api.port == 8080 and cfg.api.metrics_without_token is False
     assert cfg.kibana is None
+
+
+def test_the_decompression_bounds_are_settings_with_a_floor(tmp_path: Path) -> None:
+    write(tmp_path, "[pipeline]\nmax_output_bytes = 104857600\nmax_ratio = 50\n")
+    cfg = load_config(tmp_path / "wafpipe.toml")
+    assert cfg.pipeline.max_output_bytes == 100 << 20 and cfg.pipeline.max_ratio == 50
+    for bad in ("max_output_bytes = 1000", "max_ratio = 1"):
+        write(tmp_path, f"[pipeline]\n{bad}\n")
+        with pytest.raises(ConfigError, match=bad.split(" ")[0]):
+            load_config(tmp_path / "wafpipe.toml")
 
 
 def test_default_file_in_cwd_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

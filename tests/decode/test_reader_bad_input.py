@@ -133,3 +133,19 @@ def test_good_file_after_bad_file_still_decodes(tmp_path: Path) -> None:
     assert problems
     events, problems, _ = run(make_file(GOOD))
     assert len(events) == 4 and problems == []
+
+
+def test_a_body_past_max_output_bytes_is_a_bomb_with_the_events_before_it_kept() -> None:
+    lines = sample_lines(4000)  # ~2.3 MB of text, compressed well below that
+    limit = 1 << 20
+    events, problems, reader = run(make_file(lines), max_output_bytes=limit)
+    kept = len(events)
+    assert 0 < kept < len(lines)
+    assert sum(len(line) + 1 for line in lines[:kept]) <= limit
+    (bomb,) = [p for p in problems if p.kind == "bomb"]
+    assert bomb.fatal_to_file and f"{kept} event(s) decoded before the fault were kept" in bomb.reason
+    assert "max_output_bytes" in bomb.reason + bomb.hint
+    assert reader.counters["problem_bomb"] == 1
+    # Within the bound, the same file is whole.
+    events, problems, _ = run(make_file(lines))
+    assert len(events) == len(lines) and not [p for p in problems if p.kind == "bomb"]

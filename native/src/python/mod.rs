@@ -5,7 +5,7 @@
 
 use pyo3::prelude::*;
 
-use crate::{ids, keys};
+use crate::{body, ids, keys};
 
 mod batch;
 mod decode;
@@ -32,6 +32,10 @@ fn headerless_identity(first_event_line: &[u8]) -> Vec<u8> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The body's bounds (DESIGN §7), defined once here and used by the configuration's defaults.
+    m.add("DEFAULT_MAX_OUTPUT_BYTES", body::DEFAULT_MAX_OUTPUT_BYTES)?;
+    m.add("DEFAULT_MAX_RATIO", body::DEFAULT_MAX_RATIO)?;
+    m.add("DEFAULT_MAX_LINE_BYTES", body::DEFAULT_MAX_LINE_BYTES)?;
     m.add_function(wrap_pyfunction!(is_known_key, m)?)?;
     m.add_function(wrap_pyfunction!(event_id, m)?)?;
     m.add_function(wrap_pyfunction!(headerless_identity, m)?)?;

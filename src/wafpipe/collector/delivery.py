@@ -158,6 +158,8 @@ class Delivery:
             str(self.config.keys.dir) if self.config.keys.dir else None,
             start,
             self.config.pipeline.max_line_bytes,
+            max_output_bytes=self.config.pipeline.max_output_bytes,
+            max_ratio=self.config.pipeline.max_ratio,
         )
 
     def _ack(self, ref: FileRef) -> None:

@@ -188,7 +188,8 @@ def _complete_line(context: dict[str, Any], ordinal: int, cfg: Config) -> Event 
     reader = FileReader(
         lambda: open(path, "rb"), str(context.get("name") or Path(path).name), str(path),  # noqa: SIM115
         keys_dir=cfg.keys.dir, format=str(context.get("format") or "auto"),
-        max_line_bytes=cfg.pipeline.max_line_bytes, start_ordinal=ordinal, batch_rows=1,
+        max_line_bytes=cfg.pipeline.max_line_bytes, max_output_bytes=cfg.pipeline.max_output_bytes,
+        max_ratio=cfg.pipeline.max_ratio, start_ordinal=ordinal, batch_rows=1,
     )
     items = reader.items()
     try:

@@ -46,6 +46,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from wafpipe import _native
 from wafpipe.decode.batch import BatchBuilder
 from wafpipe.decode.reader import FileReader
 from wafpipe.failpoints import failpoint
@@ -64,8 +65,10 @@ class Task:
     ref: FileRef
     keys_dir: str | None
     start_ordinal: int = 0
-    max_line_bytes: int = 1 << 20
+    max_line_bytes: int = _native.DEFAULT_MAX_LINE_BYTES
     fmt: str = "auto"
+    max_output_bytes: int = _native.DEFAULT_MAX_OUTPUT_BYTES
+    max_ratio: int = _native.DEFAULT_MAX_RATIO
     documents: bool = True  # a sink needs the JSON documents
 
 
@@ -102,6 +105,8 @@ def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator
         task.start_ordinal,
         batch_rows=batch_size,
         documents=task.documents,
+        max_output_bytes=task.max_output_bytes,
+        max_ratio=task.max_ratio,
     )
     batches = reader.batches(ref.key, batch_timeout_s)
     resume = task.start_ordinal

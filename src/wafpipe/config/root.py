@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
+from wafpipe import _native
 from wafpipe.config.base import PathField, _Model
 from wafpipe.config.errors import to_config_error
 from wafpipe.errors import ConfigError
@@ -65,7 +66,11 @@ class PipelineConfig(_Model):
     batch_timeout_s: float = Field(2.0, gt=0)
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     queue_size: int = Field(4, ge=1)
-    max_line_bytes: int = Field(1 << 20, ge=1024)
+    max_line_bytes: int = Field(_native.DEFAULT_MAX_LINE_BYTES, ge=1024)
+    # A file's decoded body stops at max_output_bytes, or once past 64 MiB at max_ratio decoded bytes
+    # per compressed byte: a decompression bomb is quarantined, never an out-of-memory (DESIGN §7).
+    max_output_bytes: int = Field(_native.DEFAULT_MAX_OUTPUT_BYTES, ge=1 << 20)
+    max_ratio: int = Field(_native.DEFAULT_MAX_RATIO, ge=10)
     drain_timeout_s: float = Field(60.0, ge=0)
 
 

@@ -24,16 +24,11 @@ import pyarrow as pa
 from wafpipe import _native, clock
 from wafpipe.decode.reader.recognise import NOT_IMPERVA_HINT, is_binary, looks_like, shown
 from wafpipe.enrich.useragent import parse_user_agent
-from wafpipe.errors import CompressionError, ContainerError
+from wafpipe.errors import BombError, CompressionError, ContainerError
 from wafpipe.imperva.container import BodyLine, ImpervaFile, Opener
 from wafpipe.model import Batch, Event, FileInfo, Problem
 
 log = logging.getLogger("wafpipe.decode.reader")
-
-# Output bounds of one file's body (DESIGN §7: a decompression bomb is quarantined, never an OOM).
-DEFAULT_MAX_OUTPUT_BYTES = 4 << 30
-DEFAULT_MAX_RATIO = 1000
-
 
 @dataclass
 class FileReader:
@@ -45,12 +40,12 @@ class FileReader:
     path: str | None = None
     keys_dir: Path | None = None
     format: str = "auto"
-    max_line_bytes: int = 1 << 20
+    max_line_bytes: int = _native.DEFAULT_MAX_LINE_BYTES
     start_ordinal: int = 0  # resume point: lines before it are skipped (already acknowledged)
     batch_rows: int = 8192
     documents: bool = True
-    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
-    max_ratio: int = DEFAULT_MAX_RATIO
+    max_output_bytes: int = _native.DEFAULT_MAX_OUTPUT_BYTES  # bounds of the decoded body (DESIGN §7)
+    max_ratio: int = _native.DEFAULT_MAX_RATIO
     counters: Counter[str] = field(default_factory=Counter)
     problems: list[Problem] = field(default_factory=list)
 
@@ -216,8 +211,10 @@ class FileReader:
         info.body_bytes = end["decoded_bytes"]
         info.lines = end["lines"]
         info.warnings.extend(end["warnings"])
-        if end.get("error_kind") and info.error is None:
-            info.error = CompressionError(end["error"], hint=end["hint"])
+        kind = end.get("error_kind")
+        if kind and info.error is None:
+            fault = BombError if kind.startswith("bomb") else CompressionError
+            info.error = fault(end["error"], hint=end["hint"])
         info.judge_checksum()
 
 
