@@ -149,3 +149,13 @@ def test_a_body_past_max_output_bytes_is_a_bomb_with_the_events_before_it_kept()
     # Within the bound, the same file is whole.
     events, problems, _ = run(make_file(lines))
     assert len(events) == len(lines) and not [p for p in problems if p.kind == "bomb"]
+
+
+def test_a_header_over_64_kib_is_said_so_and_its_body_is_not_read_as_text() -> None:
+    long_header = {f"x{i:05d}": "v" * 40 for i in range(1500)}  # ~70 KB of name:value lines
+    events, problems, reader = run(make_file(GOOD, header=long_header))
+    assert events == []
+    (p,) = problems
+    assert p.kind == "container" and p.fatal_to_file
+    assert "header is longer than 65536 bytes" in p.reason and "|==|" in p.hint
+    assert not [q for q in problems if q.kind in ("decode", "not_imperva")]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from wafpipe.errors import DecryptError
+from wafpipe.errors import ContainerError, DecryptError
 from wafpipe.imperva import crypto
 from wafpipe.imperva.compression import inflate_streams
 from wafpipe.imperva.ids import header_identity
@@ -114,6 +114,14 @@ class ImpervaFile:
             i = buf.find(b"\n|==|", 0, MAX_HEADER_BYTES)
             if i >= 0:
                 sep = i + 1
+        if sep < 0 and len(buf) >= MAX_HEADER_BYTES and self._header_like(buf[:MAX_HEADER_BYTES]):
+            raise ContainerError(
+                f"the container header is longer than {MAX_HEADER_BYTES} bytes: its first "
+                f"{MAX_HEADER_BYTES} bytes are all 'name:value' header lines and hold no '|==|' separator, "
+                "so where the body starts is unknown; nothing of the file was read as events",
+                hint="Imperva's headers are a few hundred bytes: check that the file was written by Imperva "
+                "and not corrupted (the separator line '|==|' must follow the header)",
+            )
         lines = buf[:sep].split(b"\n") if sep > 0 else []
         if sep >= 0 and all(_HEADER_LINE.fullmatch(ln.rstrip(b"\r")) for ln in lines if ln.strip()):
             self._set_header([ln.rstrip(b"\r") for ln in lines if ln.strip()])
@@ -130,6 +138,12 @@ class ImpervaFile:
             yield from stream
 
         return body()
+
+    @staticmethod
+    def _header_like(buf: bytes) -> bool:
+        """True when every whole line of ``buf`` is a ``name:value`` header line."""
+        whole = buf[: buf.rfind(b"\n")].split(b"\n")
+        return bool(whole) and all(_HEADER_LINE.fullmatch(ln.rstrip(b"\r")) for ln in whole if ln.strip())
 
     def _set_header(self, header_lines: list[bytes]) -> None:
         info = self.info
