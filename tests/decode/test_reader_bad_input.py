@@ -159,3 +159,16 @@ def test_a_header_over_64_kib_is_said_so_and_its_body_is_not_read_as_text() -> N
     assert p.kind == "container" and p.fatal_to_file
     assert "header is longer than 65536 bytes" in p.reason and "|==|" in p.hint
     assert not [q for q in problems if q.kind in ("decode", "not_imperva")]
+
+
+def test_a_long_line_that_does_not_decode_is_dead_lettered_with_its_full_length_and_hash() -> None:
+    import hashlib
+
+    long_bad = "CEF:0|Incapsula|SIEMintegration|1|1|" + "x" * 5000  # too few header fields, and long
+    events, problems, _ = run(make_file([GOOD[0], long_bad, GOOD[1]]), max_line_bytes=1024)
+    assert len(events) == 2
+    (p,) = problems
+    record = p.record()
+    assert p.kind == "decode" and record["raw_bytes"] == 1024 and p.raw == long_bad.encode()[:1024]
+    assert record["context"]["full_length"] == len(long_bad)  # type: ignore[index]
+    assert record["context"]["full_hash"] == hashlib.sha256(long_bad.encode()).hexdigest()  # type: ignore[index]
