@@ -98,11 +98,7 @@ pub fn file(data: &[u8]) {
     let opts =
         RunOptions { format: None, header: vec![], identity: None, start_ordinal: 0, batch_rows: 7, documents: true, limits: small_limits() };
     let mut run = FileRun::new(FileContext::new("1_1.log", None, 1_700_000_000_000), opts);
-    let mut batches = Vec::new();
-    for chunk in data.chunks(997) {
-        batches.extend(run.push(chunk, &mut OtherAgents).expect("Arrow accepts every row"));
-    }
-    batches.extend(run.finish(&mut OtherAgents).expect("Arrow accepts every row"));
+    let batches = run.read_all(data, 997, &mut OtherAgents).expect("Arrow accepts every row");
     let mut next = 0;
     for batch in &batches {
         assert_eq!(batch.first_ordinal, next, "batches are contiguous");

@@ -40,8 +40,13 @@ def native_read(path: Path, *, batch_rows: int, chunk: int) -> list[tuple[Any, .
     batches: list[tuple[Any, ...]] = []
     for piece in body:
         for start in range(0, len(piece), chunk):
-            batches += run.push(piece[start : start + chunk])
-    batches += run.finish()
+            ready = run.push(piece[start : start + chunk])
+            while ready:
+                assert len(ready) == 1  # the core stops at each completed batch
+                batches += ready
+                ready = run.push(b"")
+    while not run.finished:
+        batches += run.finish()
     return batches
 
 

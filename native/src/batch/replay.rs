@@ -149,8 +149,7 @@ mod tests {
             limits: Limits::default(),
         };
         let mut run = FileRun::new(ctx, opts);
-        let mut out = run.push(body, &mut NoAgents).unwrap();
-        out.extend(run.finish(&mut NoAgents).unwrap());
+        let out = run.read_all(body, 4096, &mut NoAgents).unwrap();
         (out, run)
     }
 

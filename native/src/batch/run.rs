@@ -118,6 +118,8 @@ pub struct FileRun {
     pub problem_counts: Vec<(&'static str, u64)>,
     ready: Vec<Batch>,
     end: Option<BodyEnd>,
+    /// [`FileRun::finish`] has cut the last batch.
+    finished: bool,
 }
 
 impl FileRun {
@@ -145,6 +147,7 @@ impl FileRun {
             problem_counts: Vec::new(),
             ready: Vec::new(),
             end: None,
+            finished: false,
         }
     }
 
@@ -173,7 +176,9 @@ impl FileRun {
         self.decoder.as_ref()
     }
 
-    /// Feed decrypted body bytes; returns the batches completed.
+    /// Feed decrypted body bytes; returns the first batch completed, if any. Reading stops there, so
+    /// that memory stays flat however far the chunk inflates (1000:1 is allowed): call again with
+    /// an empty chunk until nothing comes back, then push the next chunk.
     pub fn push(&mut self, chunk: &[u8], ua: &mut dyn UserAgents) -> Result<Vec<Batch>, ArrowError> {
         if self.not_imperva.is_none() {
             self.body.push(chunk);
@@ -182,12 +187,19 @@ impl FileRun {
         Ok(mem::take(&mut self.ready))
     }
 
-    /// The body is complete: read what is left; returns the last batches (the final one may be
-    /// empty: it still carries the resume point and the problems).
+    /// The body is complete: read what is left. Like [`FileRun::push`] it returns at the first
+    /// batch completed; call it again until [`FileRun::is_finished`]. The call that finishes returns
+    /// the final batch last (it may be empty: it still carries the resume point and the problems).
     pub fn finish(&mut self, ua: &mut dyn UserAgents) -> Result<Vec<Batch>, ArrowError> {
+        if self.finished {
+            return Ok(Vec::new());
+        }
         self.body.finish();
         if self.not_imperva.is_none() {
             self.drain(ua)?;
+            if !self.ready.is_empty() {
+                return Ok(mem::take(&mut self.ready));
+            }
             if self.decoder.is_none() && !self.probe.is_empty() {
                 let n = self.probe.len();
                 self.reject(format!("none of its first {n} line(s) is CEF, LEEF or W3C"));
@@ -208,7 +220,29 @@ impl FileRun {
         if self.not_imperva.is_none() {
             self.flush()?;
         }
+        self.finished = true;
         Ok(mem::take(&mut self.ready))
+    }
+
+    /// [`FileRun::finish`] has returned the final batch.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// A whole body held in memory, pushed in `chunk`-byte pieces: every batch (tests, fuzzing).
+    pub fn read_all(&mut self, body: &[u8], chunk: usize, ua: &mut dyn UserAgents) -> Result<Vec<Batch>, ArrowError> {
+        let mut out = Vec::new();
+        for piece in body.chunks(chunk.max(1)) {
+            let mut ready = self.push(piece, ua)?;
+            while !ready.is_empty() {
+                out.append(&mut ready);
+                ready = self.push(&[], ua)?;
+            }
+        }
+        while !self.finished {
+            out.append(&mut self.finish(ua)?);
+        }
+        Ok(out)
     }
 
     /// Cut a batch now from what is gathered (rows or problems), e.g. when a time limit passed.
@@ -239,8 +273,9 @@ impl FileRun {
         Ok(self.ready.pop().expect("a batch was just cut"))
     }
 
+    /// Lines until one batch is ready (or the input runs out).
     fn drain(&mut self, ua: &mut dyn UserAgents) -> Result<(), ArrowError> {
-        while self.not_imperva.is_none() {
+        while self.not_imperva.is_none() && self.ready.is_empty() {
             let Some(line) = self.body.next_line() else { break };
             // Owned, so that the body can be read on while the line is mapped.
             let held = Held::of(&line);

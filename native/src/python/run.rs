@@ -181,7 +181,8 @@ impl PyFileRun {
         batches_list(py, vec![batch])
     }
 
-    /// Feed decrypted body bytes; returns the batches completed.
+    /// Feed decrypted body bytes; returns the first batch completed, if any: call again with `b""`
+    /// until nothing comes back, then push the next chunk (memory stays flat).
     fn push<'py>(&mut self, py: Python<'py>, chunk: &[u8]) -> PyResult<Bound<'py, PyList>> {
         let parse = self.user_agent.bind(py).clone();
         let mut agents = PyAgents { parse: &parse, cache: &mut self.ua_cache, error: None };
@@ -198,7 +199,8 @@ impl PyFileRun {
         batches_list(py, batches)
     }
 
-    /// The body is complete: the last batches.
+    /// The body is complete: the batches left, the first one at a time; call until `finished`
+    /// (the call that finishes returns the final batch last).
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let parse = self.user_agent.bind(py).clone();
         let mut agents = PyAgents { parse: &parse, cache: &mut self.ua_cache, error: None };
@@ -207,6 +209,12 @@ impl PyFileRun {
             return Err(err);
         }
         batches_list(py, batches)
+    }
+
+    /// `finish` has returned the final batch.
+    #[getter]
+    fn finished(&self) -> bool {
+        self.run.is_finished()
     }
 
     /// The format in use (declared or detected), once known.

@@ -115,19 +115,32 @@ class FileReader:
         started = time.monotonic()
         try:
             for chunk in body:
+                # The core stops at each completed batch (a chunk may inflate 1000-fold): take it,
+                # then let it go on with the same chunk until it has nothing more.
                 ready = run.push(chunk)
-                if batch_timeout_s is not None and time.monotonic() - started > batch_timeout_s:
-                    ready += run.flush()
-                for raw in ready:
-                    batch = self._batch(file_key, raw, label)
-                    next_ordinal = batch.next_ordinal
-                    started = time.monotonic()
-                    yield batch
+                while True:
+                    if batch_timeout_s is not None and time.monotonic() - started > batch_timeout_s:
+                        ready += run.flush()
+                    if not ready:
+                        break
+                    for raw in ready:
+                        batch = self._batch(file_key, raw, label)
+                        next_ordinal = batch.next_ordinal
+                        started = time.monotonic()
+                        yield batch
+                    ready = run.push(b"")
                 if run.not_imperva is not None:
                     break
         except ContainerError as exc:  # bad ciphertext part-way: the core still ends what it has
             info.error = exc
-        last = [self._batch(file_key, raw, label) for raw in run.finish()]
+        ready = run.finish()
+        while not run.finished:
+            for raw in ready:
+                batch = self._batch(file_key, raw, label)
+                next_ordinal = batch.next_ordinal
+                yield batch
+            ready = run.finish()
+        last = [self._batch(file_key, raw, label) for raw in ready]
         self._read_end(run)
         for batch in last[:-1]:
             yield batch
