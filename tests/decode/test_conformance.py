@@ -10,7 +10,9 @@ deviation is checked to still be one.
 
 How a case is judged
 --------------------
-* Plain decoding goes through :func:`wafpipe.decode.cef.decode_cef`. Its ``RawRecord.ext`` keys are
+* Plain decoding goes through the native core's CEF decoder (``wafpipe._native.decode_lines``, in
+  the shape of version 1's ``decode_cef``: :func:`tests.decode.core.decode_cef`, which raises
+  :class:`DecodeError` with the core's reason, column and hint). Its ``Record.ext`` keys are
   the keys as written, lower-cased; the peer's extension names are brought to that form with
   :func:`tests.decode.cef_names.canonical_key` (lower case; a CEF full name such as
   ``sourceAddress`` becomes its short key ``src``), and so are ours (a line may use a full name as
@@ -23,9 +25,10 @@ How a case is judged
   case must also produce exactly the peer's set of extensions.
 * Filebeat's ``Type`` of an extension is compared only for the keys wafpipe types, i.e. the keys of
   its field table (:data:`wafpipe.fields.table.FIELDS`): the table's type must be the peer's and the
-  peer's text must convert with :data:`wafpipe.decode.convert.CONVERTERS`. wafpipe does not type
-  CEF values it does not map (they are kept as text under ``imperva.waf.extensions``), so the other
-  keys' ``Type`` says nothing about our output and is not compared.
+  peer's text must convert with the core's converter of that type (``wafpipe._native.convert``,
+  :func:`tests.decode.core.convert`). wafpipe does not type CEF values it does not map (they are
+  kept as text under ``imperva.waf.extensions``), so the other keys' ``Type`` says nothing about
+  our output and is not compared.
 * An error case (``"error": true``) matches when we raise :class:`DecodeError` (with a reason and a
   hint), or return a record flagged with warnings while every extension the peer still produced
   equals ours (a "flagged partial record", conformance README). Filebeat's ``error_contains`` words
@@ -43,9 +46,10 @@ How a case is judged
   whose ``imperva.waf.original_base64`` holds the input bytes, or a ``decode`` problem, matches.
   Logstash's ``raw_data_field`` is the reader's ``event.original``.
 * Typed values: the only CEF values wafpipe types as dates are Imperva's ``start``/``end``, which
-  Imperva writes as epoch milliseconds (FORMATS §2.3) and :func:`wafpipe.decode.convert.to_date`
-  reads. A ``cef_timestamp_value`` case is run through ``to_date`` when its input is an epoch value
-  (digits, optionally with decimals) or the peer expects it to be rejected; the textual CEF date
+  Imperva writes as epoch milliseconds (FORMATS §2.3) and the core's ``date`` conversion reads
+  (``_native.convert("date", …)``, :func:`tests.decode.core.to_date`). A ``cef_timestamp_value``
+  case is run through ``to_date`` when its input is an epoch value (digits, optionally with
+  decimals) or the peer expects it to be rejected; the textual CEF date
   forms (``MMM dd [yyyy] HH:mm:ss…``, zone and year inference) and ``cef_mac_value`` are
   :data:`NOT_APPLICABLE`, with what wafpipe does with such a value.
 * Expectation keys that are not about decoding are named in :data:`NOT_DECODING` with the reason;
@@ -73,10 +77,8 @@ from typing import Any
 import pytest
 
 from tests.decode.cef_names import canonical_key
-from wafpipe.decode.cef import decode_cef
-from wafpipe.decode.convert import CONVERTERS, to_date
+from tests.decode.core import NON_UTF8_WARNING, Record, convert, decode_cef, to_date
 from wafpipe.decode.reader import FileReader, Problem
-from wafpipe.decode.record import NON_UTF8_WARNING, RawRecord
 from wafpipe.errors import DecodeError
 from wafpipe.fields.table import FIELDS
 from wafpipe.model import Event
@@ -131,9 +133,10 @@ _CEF_DATES = (
     "the CEF textual date grammar (`MMM dd [yyyy] HH:mm:ss[.fff] [zone]`, default zone, year "
     "inference). wafpipe has no parser for it, by design: it does not type CEF values it does not "
     "map (rt, art, … stay text under imperva.waf.extensions), and the only CEF keys it types as "
-    "dates, Imperva's start/end, are epoch milliseconds (FORMATS §2.3) read by convert.to_date. A "
-    "textual start/end (a foreign device) is not parsed: to_date rejects it, the mapper keeps it "
-    "under imperva.waf.invalid with a warning and @timestamp falls back to the next source"
+    "dates, Imperva's start/end, are epoch milliseconds (FORMATS §2.3) read by the core's date "
+    "conversion. A textual start/end (a foreign device) is not parsed: to_date rejects it, the "
+    "mapper keeps it under imperva.waf.invalid with a warning and @timestamp falls back to the next "
+    "source"
 )
 _MAC = (
     "Filebeat's MACAddressType conversion. No key of wafpipe's field table is typed as a MAC address "
@@ -150,11 +153,11 @@ NOT_APPLICABLE: dict[str, str] = {
         "(source.ip, event.severity…); wafpipe's ECS mapping is the Imperva field table. "
         "The decoded part of the same input is checked by TestProcessorRun/ecs_disabled"
     ),
-    # TestToTimestamp/0 (epoch milliseconds) is run through convert.to_date.
+    # TestToTimestamp/0 (epoch milliseconds) is run through the core's date conversion (to_date).
     **{f"types_test.go/TestToTimestamp/{i}": _CEF_DATES for i in range(1, 29)},
     "types_test.go/TestToTimestampWithTimezone": _CEF_DATES,
     **{f"types_test.go/TestToMACAddress/{i}": _MAC for i in range(8)},
-    # The epoch-millisecond cases and the unparsable input are run through convert.to_date.
+    # The epoch-millisecond cases and the unparsable input are run through the core's to_date.
     **{
         f"timestamp_normalizer/{name}": _CEF_DATES
         for name in (
@@ -197,14 +200,15 @@ NOT_DECODING: dict[str, str] = {
 @dataclass(frozen=True)
 class Deviation:
     # {"ext": {key: value}} and/or {"warnings": [...]}, or {"raises": "text"} (decode_cef or, for
-    # a cef_timestamp_value case, convert.to_date)
+    # a cef_timestamp_value case, the core's to_date)
     ours: dict[str, Any]
     why: str
     follows: str | None  # the other peer's case we follow when the peers contradict each other
 
 
 _FRACTIONAL_MS = (
-    "convert.to_date reads integral epoch milliseconds (or seconds) only: Imperva writes start/end "
+    "the core's date conversion reads integral epoch milliseconds only (version 1's to_date also "
+    "read 10-digit epoch seconds): Imperva writes start/end "
     "as 13-digit epoch milliseconds (FORMATS §2.3) and ECS dates carry milliseconds. A fractional "
     "start/end is rejected and kept under imperva.waf.invalid with a warning. Not a contradiction "
     "between the peers (Filebeat has no such case): counted as not matched"
@@ -263,7 +267,7 @@ FB_TYPES: dict[str, set[str]] = {  # Filebeat type → the field-table types tha
     "TimestampType": {"date"},
 }
 TABLE_TYPES = {f.key: f.type for f in FIELDS}
-FB_HEADER = {  # Filebeat header field → RawRecord attribute
+FB_HEADER = {  # Filebeat header field → Record attribute
     "Version": "format_version",
     "DeviceVendor": "vendor",
     "DeviceProduct": "product",
@@ -272,7 +276,7 @@ FB_HEADER = {  # Filebeat header field → RawRecord attribute
     "Name": "name",
     "Severity": "severity",
 }
-FB_FLAT_HEADER = {  # Filebeat processor field → RawRecord attribute
+FB_FLAT_HEADER = {  # Filebeat processor field → Record attribute
     "cef.version": "format_version",
     "cef.device.vendor": "vendor",
     "cef.device.product": "product",
@@ -282,7 +286,7 @@ FB_FLAT_HEADER = {  # Filebeat processor field → RawRecord attribute
     "cef.severity": "severity",
 }
 FB_EXT = "cef.extensions."
-LS_HEADER = {  # Logstash (ecs_compatibility disabled) field → RawRecord attribute
+LS_HEADER = {  # Logstash (ecs_compatibility disabled) field → Record attribute
     "cefVersion": "format_version",
     "deviceVendor": "vendor",
     "deviceProduct": "product",
@@ -297,7 +301,7 @@ _LS_INDEX = re.compile(r"\[(.+)\]\[(\d+)\]")
 _EPOCH = re.compile(r"\d+(?:\.\d+)?")
 
 
-def _header(rec: RawRecord, attr: str) -> str:
+def _header(rec: Record, attr: str) -> str:
     return getattr(rec, attr) or ""
 
 
@@ -307,7 +311,7 @@ def _ext_key(name: str) -> str:
     return canonical_key(f"{m.group(1)}[{m.group(2)}]" if m else name)
 
 
-def _our_ext(rec: RawRecord, *, drop_empty: bool = False) -> dict[str, str]:
+def _our_ext(rec: Record, *, drop_empty: bool = False) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in rec.ext.items():
         if value or not drop_empty:
@@ -343,7 +347,7 @@ def _check_keys(case: Case, handled: set[str]) -> None:
     assert not unknown, f"expectation keys nobody checks: {unknown}"
 
 
-def _ls_compare(expected: dict[str, Any], rec: RawRecord, what: str) -> None:
+def _ls_compare(expected: dict[str, Any], rec: Record, what: str) -> None:
     """Logstash's ``fields_ecs_disabled`` (header fields and extensions) against our record."""
     header = {k: v for k, v in expected.items() if k in LS_HEADER}
     _subset(header, {k: _header(rec, attr) for k, attr in LS_HEADER.items()}, f"{what} header")
@@ -386,7 +390,7 @@ def read_stream(chunks: list[bytes]) -> tuple[list[Event], list[Problem]]:
     return events, problems
 
 
-def _reader_record(event: Event) -> RawRecord:
+def _reader_record(event: Event) -> Record:
     """The record behind an event: ``event.original`` is the text the reader decoded."""
     doc = event.doc
     rec = decode_cef(doc["event"]["original"])
@@ -408,7 +412,7 @@ def _check_fb_types(expected_ext: dict[str, dict[str, str]]) -> None:
             continue  # a key wafpipe does not type (see the module docstring)
         assert ours in FB_TYPES[spec["Type"]], f"type of {name}: peer {spec['Type']}, our field table {ours}"
         try:
-            CONVERTERS[ours](spec["String"])
+            convert(ours, spec["String"])
         except ValueError as exc:
             raise AssertionError(f"{name}={spec['String']!r} does not convert as {ours}: {exc}") from None
 
@@ -480,7 +484,7 @@ def run_filebeat_processor(case: Case) -> None:
 
 
 def _to_date(value: str) -> datetime:
-    """``convert.to_date`` (what the mapper applies to start/end), as an aware datetime."""
+    """The core's ``date`` conversion (what the mapper applies to start/end), as an aware datetime."""
     try:
         iso = to_date(value)
     except ValueError as exc:
@@ -631,10 +635,10 @@ def matches_peer(case: Case) -> bool:
 
 def check_ours(case: Case, dev: Deviation) -> None:
     value = case.data["input"]
-    convert = to_date if case.kind == "cef_timestamp_value" else decode_cef
+    parse = to_date if case.kind == "cef_timestamp_value" else decode_cef
     if "raises" in dev.ours:
-        with pytest.raises(ValueError if convert is to_date else DecodeError) as err:
-            convert(value)
+        with pytest.raises(ValueError if parse is to_date else DecodeError) as err:
+            parse(value)
         assert dev.ours["raises"] in str(err.value)
         return
     rec = decode_cef(value)

@@ -3,6 +3,9 @@ batch, the event ids, the key vocabulary."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,7 +13,22 @@ from hypothesis import strategies as st
 from wafpipe import _native
 from wafpipe.fields.arrow import SCHEMA
 from wafpipe.fields.keys import is_known_key
-from wafpipe.imperva.ids import content_hasher, event_id
+
+
+# Version 1's Python definitions (src/wafpipe/imperva/ids.py before the core took them over), kept
+# here as the independent computation the core is checked against.
+def event_id(file_identity: bytes, ordinal: int, line: bytes) -> str:
+    """``_id``: URL-safe base64 (no padding) of a 128-bit BLAKE2b keyed with the file identity over
+    ``ordinal`` (8 bytes, big-endian) ‖ line bytes (DESIGN §2)."""
+    h = hashlib.blake2b(file_identity, digest_size=16)
+    h.update(ordinal.to_bytes(8, "big"))
+    h.update(line)
+    return base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode("ascii")
+
+
+def content_hasher() -> hashlib._Hash:  # type: ignore[name-defined]
+    """The digest of a headerless file's first event line: its identity."""
+    return hashlib.blake2b(digest_size=16, person=b"wafpipe-body")
 
 
 def test_a_native_batch_has_the_schema_of_the_field_table() -> None:

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import subprocess
 import sys
 import textwrap
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
+from wafpipe import _native
 from wafpipe.decode.batch import batch_of
-from wafpipe.decode.cef import decode_cef
-from wafpipe.decode.mapping import FileContext, to_ecs
 from wafpipe.decode.reader import read_path
+from wafpipe.enrich.useragent import parse_user_agent
 from wafpipe.errors import QueryError, SinkError
 from wafpipe.model import Event
 from wafpipe.sinks.duckdb.sink import DuckDBSink
@@ -30,8 +32,16 @@ LINE = (
 )
 
 
+def line_doc(line: str) -> dict[str, Any]:
+    """The native core's ECS document of one CEF line with an empty file context, without the
+    ``event.original`` the core adds: version 1's ``to_ecs(decode_cef(line), FileContext())``."""
+    doc: dict[str, Any] = json.loads(_native.document("cef", line, parse_user_agent))
+    assert doc["event"].pop("original") == line
+    return doc
+
+
 def make_doc(start_ms: int = 1624459989430, **waf: object) -> dict[str, object]:
-    doc = to_ecs(decode_cef(LINE.format(start=start_ms)), FileContext())
+    doc = line_doc(LINE.format(start=start_ms))
     doc["imperva"]["waf"].update(waf)  # type: ignore[index]
     return doc
 
@@ -191,9 +201,12 @@ def test_durable_on_return_without_close(tmp_path: Path) -> None:
     )
     helper = tmp_path / "tests_helper_doc.py"
     helper.write_text(
-        "from wafpipe.decode.cef import decode_cef\nfrom wafpipe.decode.mapping import FileContext, to_ecs\n"
+        "import json\nfrom wafpipe import _native\nfrom wafpipe.enrich.useragent import parse_user_agent\n"
         f"LINE = {LINE!r}\n"
-        "def make_doc(start):\n    return to_ecs(decode_cef(LINE.format(start=start)), FileContext())\n"
+        "def make_doc(start):\n"
+        "    doc = json.loads(_native.document('cef', LINE.format(start=start), parse_user_agent))\n"
+        "    del doc['event']['original']\n"
+        "    return doc\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
     with DuckDBSink(path, read_only=True) as ro:

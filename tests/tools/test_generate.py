@@ -1,16 +1,20 @@
 """The sample generator (DESIGN §4): valid, reproducible, format-consistent Imperva files.
 
-Every file is read back through the real container (:class:`ImpervaFile`) and decoders
-(:func:`make_decoder`), so these tests also prove that the generated quirks are ones the pipeline
-accepts, and that the broken cases of ``--bad-input`` are the ones it must report.
+Every file is read back through the real reader (:class:`FileReader`: the container, then the
+native core's inflate, line splitting, decoders and mapping), so these tests also prove that the
+generated quirks are ones the pipeline accepts, and that the broken cases of ``--bad-input`` are the
+ones it must report. The records compared here are the core's decode of the lines the reader read
+(:func:`tests.decode.core.decode_lines`), checked to agree with what the reader made of each line.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import ipaddress
 import json
 import re
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,17 +23,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.decode.core import Record, decode_lines, item_lines
 from wafpipe.cli import app
-from wafpipe.decode.detect import make_decoder
-from wafpipe.decode.record import RawRecord
-from wafpipe.errors import CompressionError, DecodeError
+from wafpipe.decode.reader import Problem, read_path
+from wafpipe.errors import CompressionError, ContainerError, DecodeError, MissingKeyError
 from wafpipe.imperva.container import BodyLine, FileInfo, ImpervaFile
+from wafpipe.model import Event
 from wafpipe.tools.generate import generate_files, keygen
 
 START = datetime(2024, 6, 10, 6, 0, tzinfo=UTC)
 END = datetime(2024, 6, 10, 7, 0, tzinfo=UTC)
 START_MS, END_MS = int(START.timestamp() * 1000), int(END.timestamp() * 1000)
 NAME_RE = re.compile(r"^(\d+)_(\d+)\.log(\.gz)?$")
+MAX_LINE_BYTES = 1 << 20  # the reader's default max_line_bytes
 
 
 @dataclass
@@ -37,26 +43,108 @@ class Read:
     """One file read back: container info, decoded records, raw lines, decode failures."""
 
     info: FileInfo
-    records: list[RawRecord] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
     lines: list[BodyLine] = field(default_factory=list)
     errors: list[tuple[BodyLine, DecodeError]] = field(default_factory=list)
 
 
-def read(path: Path, keys: Path | None = None) -> Read:
+def _plain_lines(path: Path, keys: Path | None, compression: str | None) -> list[BodyLine]:
+    """The body's lines read the plain way, independently of the core: the container's decrypted
+    body (:meth:`ImpervaFile.compressed_body`), inflated here with :mod:`zlib`, split on LF by
+    version 1's rules (blank lines take no ordinal, a CR before the LF is dropped, a line over
+    ``max_line_bytes`` keeps its head; a line a fault cut short has full length -1). It holds the
+    W3C directives, for which the reader yields nothing."""
     f = ImpervaFile.from_path(path, keys_dir=keys)
-    out = Read(f.info)
-    dec = None
-    for bl in f.lines():
-        out.lines.append(bl)
-        if dec is None:
-            dec = make_decoder(f.info.header.get("format", "cef").lower(), f.info.header)
-        try:
-            rec = dec.decode(bl.raw.decode("utf-8", "replace"))
-        except DecodeError as exc:
-            out.errors.append((bl, exc))
-            continue
-        if rec is not None:
-            out.records.append(rec)
+    data = b""
+    try:
+        for chunk in f.compressed_body():
+            data += chunk
+    except ContainerError:
+        pass  # the reader reports it (info.error); the bytes before the fault still count
+    text, complete = data, True
+    if compression in ("zlib", "gzip", "deflate"):
+        wbits = {"zlib": 15, "gzip": 31, "deflate": -15}[compression]
+        out = []
+        while data:
+            d = zlib.decompressobj(wbits)
+            try:
+                out.append(d.decompress(data))
+            except zlib.error:
+                complete = False
+                break
+            complete = d.eof
+            if not complete:
+                break
+            data, wbits = d.unused_data, 47  # a concatenated zlib or gzip stream
+        text = b"".join(out)
+    lines: list[BodyLine] = []
+
+    def keep(piece: bytes, line_no: int, offset: int) -> None:
+        raw, full, digest = piece, 0, ""
+        if len(piece) > MAX_LINE_BYTES:
+            raw, full, digest = piece[:MAX_LINE_BYTES], len(piece), hashlib.sha256(piece).hexdigest()
+        raw = raw.removesuffix(b"\r")
+        if raw.strip(b" \t"):
+            lines.append(BodyLine(len(lines), line_no, offset, raw, full, digest))
+
+    pieces = text.split(b"\n")
+    tail = pieces.pop()
+    offset = 0
+    for line_no, piece in enumerate(pieces, 1):
+        keep(piece, line_no, offset)
+        offset += len(piece) + 1
+    if tail and not complete:
+        lines.append(BodyLine(len(lines), len(pieces) + 1, offset, tail[:MAX_LINE_BYTES], -1, ""))
+    elif tail:
+        keep(tail, len(pieces) + 1, offset)
+    return lines
+
+
+def read(path: Path, keys: Path | None = None) -> Read:
+    reader = read_path(path, keys_dir=keys)
+    items = list(reader.items())
+    info = reader.info
+    out = Read(info)
+    # The lines the reader yielded something for, and every line read the plain way: the same
+    # lines, plus the W3C directives (no event, no problem).
+    seen = {bl.ordinal: bl for bl in item_lines(items)}
+    by_ordinal = {
+        i.doc["imperva"]["waf"]["file"]["ordinal"] if isinstance(i, Event) else i.ordinal: i
+        for i in items
+        if isinstance(i, Event) or i.ordinal is not None
+    }
+    out.lines = _plain_lines(path, keys, info.compression)
+    assert len(out.lines) == info.lines
+    for bl in out.lines:
+        got = seen.pop(bl.ordinal, None)
+        assert got == bl or (got is None and bl.raw.startswith(b"#")), (bl[:3], got and got[:3])
+    assert not seen, f"lines the plain reading does not have: {sorted(seen)}"
+    if not out.lines:
+        return out
+    fmt = info.header.get("format", "cef").lower()
+    assert reader.detected_format == fmt
+    # The core's records of the lines the reader decoded (a line the container's fault cut short
+    # is not decoded: a cut_line problem), each checked against what the reader made of it.
+    decoded = [bl for bl in out.lines if bl.full_length != -1]
+    texts = []
+    for bl in decoded:
+        item = by_ordinal.get(bl.ordinal)
+        if isinstance(item, Event):
+            texts.append(item.doc["event"]["original"])  # the text the reader decoded
+        else:
+            texts.append(bl.raw.decode("utf-8", "replace"))
+    for bl, got in zip(decoded, decode_lines(fmt, info.header, texts), strict=True):
+        item = by_ordinal.get(bl.ordinal)
+        if isinstance(got, DecodeError):
+            assert isinstance(item, Problem) and item.kind == "decode", (bl.ordinal, got, item)
+            assert (item.reason, item.column, item.hint) == (got.reason, got.column, got.hint)
+            out.errors.append((bl, got))
+        elif got is None:
+            assert item is None, (bl.ordinal, item)  # a directive
+        else:
+            assert isinstance(item, Event), (bl.ordinal, item)
+            assert item.doc["imperva"]["waf"].get("event_name") == got.name
+            out.records.append(got)
     return out
 
 
@@ -222,8 +310,10 @@ def test_encrypted_round_trip(tmp_path: Path, keys: tuple[Path, Path]) -> None:
     before = (keys_dir / "4" / "Private.key").read_bytes()
     assert keygen(keys_dir, "4") == pub and (keys_dir / "4" / "Private.key").read_bytes() == before
     assert (keys_dir / "4" / "Private.key").stat().st_mode & 0o077 == 0
-    missing = ImpervaFile.from_path(paths[0], keys_dir=tmp_path / "nokeys")
-    assert list(missing.lines()) == [] and missing.info.error is not None
+    missing = read(paths[0], tmp_path / "nokeys")
+    assert missing.lines == [] and missing.info.error is not None
+    with pytest.raises(MissingKeyError):
+        list(ImpervaFile.from_path(paths[0], keys_dir=tmp_path / "nokeys").compressed_body())
 
 
 @pytest.mark.parametrize("compression", ["zlib", "gzip", "none"])
