@@ -172,3 +172,11 @@ def test_a_long_line_that_does_not_decode_is_dead_lettered_with_its_full_length_
     assert p.kind == "decode" and record["raw_bytes"] == 1024 and p.raw == long_bad.encode()[:1024]
     assert record["context"]["full_length"] == len(long_bad)  # type: ignore[index]
     assert record["context"]["full_hash"] == hashlib.sha256(long_bad.encode()).hexdigest()  # type: ignore[index]
+
+
+def test_a_headerless_file_over_64_kib_is_not_taken_for_a_long_header() -> None:
+    lines = sample_lines(200)  # ~110 KB; each CEF line has the shape of a 'name:value' header line
+    syslog = [f"Jan  1 00:00:00 host {line}" for line in lines]
+    for body in (lines, syslog):
+        events, problems, _ = run(make_file(body, with_header=False, compression="none"))
+        assert len(events) == len(body) and problems == []

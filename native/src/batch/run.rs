@@ -297,6 +297,7 @@ impl FileRun {
             self.probe.push(held);
             if let Some(format) = detect_format(&[], Some(&head)) {
                 self.decoder = Some(make_decoder(format, &self.opts.header));
+                self.ctx.set_format(format);
                 if !self.declared && self.opts.start_ordinal == 0 {
                     self.proving = Some((Vec::new(), 0));
                 }

@@ -120,6 +120,11 @@ impl FileContext {
         self
     }
 
+    /// The file's format, once detected from its content (`imperva.waf.file.format`).
+    pub fn set_format(&mut self, format: Format) {
+        self.format = Some(format);
+    }
+
     /// The W3C directives seen so far (`Software`, `Version`, `Date`, `Fields`…), in the
     /// decoder's order with unique names; none leaves `imperva.waf.file.directives` out.
     pub fn set_directives(&mut self, directives: &[(String, String)]) {

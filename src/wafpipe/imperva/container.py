@@ -141,9 +141,12 @@ class ImpervaFile:
 
     @staticmethod
     def _header_like(buf: bytes) -> bool:
-        """True when every whole line of ``buf`` is a ``name:value`` header line."""
-        whole = buf[: buf.rfind(b"\n")].split(b"\n")
-        return bool(whole) and all(_HEADER_LINE.fullmatch(ln.rstrip(b"\r")) for ln in whole if ln.strip())
+        """True when every whole line of ``buf`` is a ``name:value`` header line and none is a record
+        (``CEF:0|…`` and a syslog-prefixed record have the shape of a header line too)."""
+        whole = [ln.rstrip(b"\r") for ln in buf[: buf.rfind(b"\n")].split(b"\n") if ln.strip()]
+        return bool(whole) and all(
+            _HEADER_LINE.fullmatch(ln) and b"CEF:" not in ln and b"LEEF:" not in ln for ln in whole
+        )
 
     def _set_header(self, header_lines: list[bytes]) -> None:
         info = self.info
