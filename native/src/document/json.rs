@@ -1,9 +1,15 @@
 //! A [`Row`] → its JSON document: nested objects in document-tree order, unset leaves and empty
 //! objects left out, dates as ISO 8601 UTC with milliseconds.
+//!
+//! Strings are escaped as serde_json escapes them ([`write_json_str`], shared with the
+//! `flattened` fields of [`crate::mapping`]), but 8 bytes at a time: runs without a byte to escape
+//! are copied whole. Field names are written as they are (a test checks none needs escaping),
+//! longs with `itoa`, dates straight into the output.
 
 use crate::document::{Row, Value};
-use crate::ecs::iso_ms;
+use crate::ecs::push_iso_ms;
 use crate::fields::{root, Node, NODES};
+use crate::swar;
 
 /// The document of `row`, appended to `out` as one JSON object (no trailing newline).
 pub fn render(row: &Row, out: &mut Vec<u8>) {
@@ -47,22 +53,111 @@ fn write_struct(row: &Row, nodes: &[Node], out: &mut Vec<u8>) -> bool {
     any
 }
 
+/// `"name":` — field names hold nothing JSON escapes (`names_need_no_escape` checks).
 fn write_key(name: &str, out: &mut Vec<u8>) {
-    write_str(name, out);
-    out.push(b':');
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
 }
 
 fn write_str(text: &str, out: &mut Vec<u8>) {
-    serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
+    write_json_str(text, out);
+}
+
+/// Where [`write_json_str`] writes: a document's bytes or a `flattened` field's `String`.
+pub(crate) trait JsonOut {
+    fn push_text(&mut self, text: &str);
+    fn reserve_text(&mut self, additional: usize);
+}
+
+impl JsonOut for Vec<u8> {
+    fn push_text(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+    fn reserve_text(&mut self, additional: usize) {
+        self.reserve(additional);
+    }
+}
+
+impl JsonOut for String {
+    fn push_text(&mut self, text: &str) {
+        self.push_str(text);
+    }
+    fn reserve_text(&mut self, additional: usize) {
+        self.reserve(additional);
+    }
+}
+
+/// `text` as a JSON string, byte for byte as serde_json writes it: quotes, `\"`, `\\`, the short
+/// escapes `\b \f \n \r \t`, `\u00xx` (lower-case hex) for the other bytes below 0x20; nothing
+/// else is escaped (not DEL, not non-ASCII). Runs without escapes are copied whole; the search
+/// looks at 8 bytes per step (a SWAR test, exact per byte).
+pub(crate) fn write_json_str<O: JsonOut + ?Sized>(text: &str, out: &mut O) {
+    out.reserve_text(text.len() + 2);
+    out.push_text("\"");
+    let bytes = text.as_bytes();
+    let mut from = 0; // the start of the run not yet copied
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let mut marks = escape_marks(word);
+        while marks != 0 {
+            let at = base + (marks.trailing_zeros() / 8) as usize;
+            marks &= marks - 1;
+            out.push_text(&text[from..at]);
+            push_escape(bytes[at], out);
+            from = at + 1;
+        }
+        base += 8;
+    }
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        if b < 0x20 || b == b'"' || b == b'\\' {
+            let at = base + i;
+            out.push_text(&text[from..at]);
+            push_escape(b, out);
+            from = at + 1;
+        }
+    }
+    out.push_text(&text[from..]);
+    out.push_text("\"");
+}
+
+/// The high bit of each byte of `word` that JSON escapes (below 0x20, `"` or `\\`).
+fn escape_marks(word: u64) -> u64 {
+    swar::c0_bytes(word) | swar::eq_bytes(word, b'"') | swar::eq_bytes(word, b'\\')
+}
+
+fn push_escape<O: JsonOut + ?Sized>(b: u8, out: &mut O) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match b {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        b'\n' => "\\n",
+        b'\r' => "\\r",
+        b'\t' => "\\t",
+        0x08 => "\\b",
+        0x0c => "\\f",
+        _ => {
+            let code = [b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]];
+            out.push_text(std::str::from_utf8(&code).expect("ASCII"));
+            return;
+        }
+    };
+    out.push_text(short);
 }
 
 fn write_value(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Str(s) => write_str(s, out),
-        Value::Long(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Long(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
         Value::Double(f) => serde_json::to_writer(&mut *out, f).expect("writing to a Vec cannot fail"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Date(ms) => write_str(&iso_ms(*ms), out),
+        Value::Date(ms) => {
+            out.push(b'"');
+            push_iso_ms(out, *ms);
+            out.push(b'"');
+        }
         Value::Geo { lat, lon } => {
             out.extend_from_slice(b"{\"lat\":");
             serde_json::to_writer(&mut *out, lat).expect("writing to a Vec cannot fail");
@@ -93,6 +188,37 @@ mod tests {
         let mut out = Vec::new();
         render(row, &mut out);
         serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn names_need_no_escape() {
+        for node in NODES {
+            let (Node::Leaf { name, .. } | Node::Struct { name, .. }) = *node;
+            assert_eq!(serde_json::to_string(name).unwrap(), format!("\"{name}\""));
+        }
+    }
+
+    #[test]
+    fn strings_escape_as_serde_json_does() {
+        let mut all: String = (0u8..0x80).map(char::from).collect();
+        all.push_str("é\u{2028}\u{10ffff}\"\\");
+        let mut texts = vec![String::new(), all.clone(), "plain text without escapes".into()];
+        for n in 0..20 {
+            texts.push(format!("{}\"{}\\{}\n", "a".repeat(n), "é".repeat(n % 3), "\u{1}".repeat(n % 2)));
+        }
+        for i in 0..all.len() {
+            if all.is_char_boundary(i) {
+                texts.push(all[i..].to_owned());
+            }
+        }
+        for text in texts {
+            let mut bytes = Vec::new();
+            write_json_str(&text, &mut bytes);
+            assert_eq!(bytes, serde_json::to_vec(&text).unwrap(), "{text:?}");
+            let mut string = String::new();
+            write_json_str(&text, &mut string);
+            assert_eq!(string.as_bytes(), bytes);
+        }
     }
 
     #[test]

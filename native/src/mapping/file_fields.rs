@@ -5,6 +5,7 @@
 use crate::body::{Cut, Line};
 use crate::decode::NON_UTF8_WARNING;
 use crate::document::{Row, Value};
+use crate::swar;
 use crate::fields::{
     IMPERVA_WAF_FILE_API_ID, IMPERVA_WAF_FILE_COMPRESSION, IMPERVA_WAF_FILE_DIRECTIVES, IMPERVA_WAF_FILE_ENCRYPTED,
     IMPERVA_WAF_FILE_FORMAT, IMPERVA_WAF_FILE_GZIP_WRAPPED, IMPERVA_WAF_FILE_HEADER, IMPERVA_WAF_FILE_LINE,
@@ -83,9 +84,19 @@ pub fn line_warnings(line: &LineFacts<'_>, text: &str, warnings: &mut Vec<String
     }
 }
 
-/// Version 1's `CONTROL` pattern `[\x00-\x08\x0b-\x1f\x7f]` (tab and line feed are not).
+/// Version 1's `CONTROL` pattern `[\x00-\x08\x0b-\x1f\x7f]` (tab and line feed are not); 8 bytes
+/// per step.
 fn has_control_chars(text: &str) -> bool {
-    text.bytes().any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f)
+    let control = |b: u8| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f;
+    let mut chunks = text.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let c0 = swar::c0_bytes(word) & !(swar::eq_bytes(word, b'\t') | swar::eq_bytes(word, b'\n'));
+        if c0 | swar::eq_bytes(word, 0x7f) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| control(b))
 }
 
 /// The file and line fields of one event (what `LineRun.run` adds after `to_ecs`).
@@ -169,5 +180,12 @@ mod tests {
             assert!(has_control_chars(&format!("a{c}")), "{c:?}");
         }
         assert!(!has_control_chars("\u{85}\u{9f}"), "C1 controls are not in the pattern");
+        for n in 0..20 {
+            let clean = format!("{}\t{}\n", "a".repeat(n), "é".repeat(n));
+            assert!(!has_control_chars(&clean));
+            for c in ['\0', '\r', '\u{7f}'] {
+                assert!(has_control_chars(&format!("{clean}{c}{}", "b".repeat(n))), "{n} {c:?}");
+            }
+        }
     }
 }
