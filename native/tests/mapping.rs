@@ -34,20 +34,21 @@ use serde_json::{json, Value};
 struct Agents {
     known: Value,
     calls: usize,
+    last: UserAgent,
 }
 
 impl Agents {
     fn new() -> Agents {
-        Agents { known: serde_json::from_str(USER_AGENTS).unwrap(), calls: 0 }
+        Agents { known: serde_json::from_str(USER_AGENTS).unwrap(), calls: 0, last: UserAgent::default() }
     }
 }
 
 impl UserAgents for Agents {
-    fn parse(&mut self, ua: &str) -> UserAgent {
+    fn parse(&mut self, ua: &str) -> &UserAgent {
         self.calls += 1;
         let Some(v) = self.known.get(ua) else { panic!("no parse known for user agent {ua:?}") };
         let s = |v: &Value| v.as_str().unwrap().to_owned();
-        UserAgent {
+        self.last = UserAgent {
             name: s(&v["name"]),
             version: v.get("version").map(s),
             os: v.get("os").map(|os| Os {
@@ -56,7 +57,8 @@ impl UserAgents for Agents {
                 full: s(&os["full"]),
             }),
             device: s(&v["device"]["name"]),
-        }
+        };
+        &self.last
     }
 }
 
@@ -1962,14 +1964,15 @@ fn line_facts_from_the_splitter() {
 /// The user-agent parser is asked once per event that has a user agent, with the value as stored.
 #[test]
 fn the_user_agent_parser_sees_each_stored_value() {
-    struct Recorder(Vec<String>);
+    struct Recorder(Vec<String>, UserAgent);
     impl UserAgents for Recorder {
-        fn parse(&mut self, ua: &str) -> UserAgent {
+        fn parse(&mut self, ua: &str) -> &UserAgent {
             self.0.push(ua.to_owned());
-            UserAgent { name: "N".into(), version: Some(String::new()), os: None, device: "D".into() }
+            &self.1
         }
     }
-    let mut agents = Recorder(Vec::new());
+    let mut agents =
+        Recorder(Vec::new(), UserAgent { name: "N".into(), version: Some(String::new()), os: None, device: "D".into() });
     let mut counters = Counters::default();
     let ctx = FileContext::default();
     for ua in ["\"quoted\"", "", "plain"] {

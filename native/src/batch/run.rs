@@ -16,7 +16,7 @@ use crate::decode::Format;
 use crate::document::columns::Columns;
 use crate::document::{json, Row};
 use crate::ids::{event_id, headerless_identity};
-use crate::mapping::{map_line, Counters, FileContext, LineFacts, UserAgents};
+use crate::mapping::{map_line_into, Counters, FileContext, LineFacts, UserAgents};
 
 /// Lines looked at to recognise a file that is not an Imperva log: the first line with a
 /// CEF/LEEF/W3C marker must come within this many lines, and when the format was only guessed
@@ -84,9 +84,10 @@ impl Held {
     }
 }
 
-/// What one line came to.
+/// What one line came to. An event's row is the run's one row ([`FileRun::row`]) unless it is
+/// held while a guessed format proves itself.
 enum Item {
-    Event(String, Box<Row>),
+    Event(String, Option<Box<Row>>),
     Problem(Problem),
 }
 
@@ -109,6 +110,8 @@ pub struct FileRun {
     /// The body's compression has been written into the context (known from its first bytes).
     compression_known: bool,
     columns: Columns,
+    /// The row every event is mapped into (cleared per event).
+    row: Row,
     documents: Vec<Vec<u8>>,
     problems: Vec<Problem>,
     first_ordinal: u64,
@@ -139,6 +142,7 @@ impl FileRun {
             first_line: None,
             compression_known: false,
             columns: Columns::new(),
+            row: Row::new(),
             documents: Vec::new(),
             problems: Vec::new(),
             counters: Counters::default(),
@@ -304,7 +308,7 @@ impl FileRun {
         }
         let identity = self.identity.expect("set above");
         let facts = LineFacts::from_line(line, non_utf8, false);
-        let row = map_line(&mut rec, &self.ctx, &facts, &text, ua, &mut self.counters);
+        map_line_into(&mut rec, &self.ctx, &facts, &text, ua, &mut self.counters, &mut self.row);
         let id = if facts.full_hash.is_empty() {
             event_id(&identity, line.ordinal, line.raw)
         } else {
@@ -313,12 +317,16 @@ impl FileRun {
             bytes.extend_from_slice(facts.full_hash.as_bytes());
             event_id(&identity, line.ordinal, &bytes)
         };
-        self.item(Item::Event(id, Box::new(row)))
+        self.item(Item::Event(id, None))
     }
 
     /// An item, or held while a guessed format proves itself.
     fn item(&mut self, item: Item) -> Result<(), ArrowError> {
         if let Some((held, failed)) = self.proving.as_mut() {
+            let item = match item {
+                Item::Event(id, None) => Item::Event(id, Some(Box::new(self.row.clone()))),
+                item => item,
+            };
             let is_event = matches!(item, Item::Event(..));
             if matches!(&item, Item::Problem(p) if p.kind == "decode") {
                 *failed += 1;
@@ -341,14 +349,15 @@ impl FileRun {
 
     fn emit(&mut self, item: Item) -> Result<(), ArrowError> {
         match item {
-            Item::Event(id, row) => {
+            Item::Event(id, held) => {
+                let row = held.as_deref().unwrap_or(&self.row);
                 if self.opts.documents {
                     let mut doc = Vec::with_capacity(2048);
-                    json::render(&row, &mut doc);
+                    json::render(row, &mut doc);
                     self.documents.push(doc);
                 }
-                let next = ordinal_of(&row).map_or(self.next_ordinal, |o| o + 1);
-                self.columns.push(&id, &row);
+                let next = ordinal_of(row).map_or(self.next_ordinal, |o| o + 1);
+                self.columns.push(&id, row);
                 self.next_ordinal = self.next_ordinal.max(next);
                 if self.columns.len() >= self.opts.batch_rows.max(1) {
                     self.flush()?;
@@ -399,7 +408,7 @@ impl FileRun {
 /// The row's `imperva.waf.file.ordinal`.
 fn ordinal_of(row: &Row) -> Option<u64> {
     match row.get(crate::fields::IMPERVA_WAF_FILE_ORDINAL) {
-        Some(crate::document::Value::Long(n)) => u64::try_from(*n).ok(),
+        Some(crate::document::Value::Long(n)) => u64::try_from(n).ok(),
         _ => None,
     }
 }

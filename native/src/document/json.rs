@@ -6,6 +6,9 @@
 //! are copied whole. Field names are written as they are (a test checks none needs escaping),
 //! longs with `itoa`, dates straight into the output.
 
+use std::ops::Range;
+use std::sync::OnceLock;
+
 use crate::document::{Row, Value};
 use crate::ecs::push_iso_ms;
 use crate::fields::{root, Node, NODES};
@@ -13,44 +16,67 @@ use crate::swar;
 
 /// The document of `row`, appended to `out` as one JSON object (no trailing newline).
 pub fn render(row: &Row, out: &mut Vec<u8>) {
-    if !write_struct(row, root(), out) {
-        out.extend_from_slice(b"{}");
-    }
+    write_struct(row, root(), out);
 }
 
-/// Writes `{…}` for the children `nodes` if any of them holds a value; returns whether it wrote.
-fn write_struct(row: &Row, nodes: &[Node], out: &mut Vec<u8>) -> bool {
-    let start = out.len();
-    let mut any = false;
+/// Writes `{…}` for the children `nodes`, leaving out unset leaves and structs with nothing set
+/// under them (a struct's leaves are one range of slots: one bitset test says whether it is
+/// written).
+fn write_struct(row: &Row, nodes: &[Node], out: &mut Vec<u8>) {
+    let mut sep = b'{';
     for node in nodes {
-        let mark = out.len();
-        out.push(if any { b',' } else { b'{' });
-        let wrote = match *node {
-            Node::Leaf { name, slot } => match row.get(slot) {
-                Some(value) => {
+        match *node {
+            Node::Leaf { name, slot } => {
+                if let Some(value) = row.get(slot) {
+                    out.push(sep);
+                    sep = b',';
                     write_key(name, out);
                     write_value(value, out);
-                    true
                 }
-                None => false,
-            },
-            Node::Struct { name, first, count } => {
-                write_key(name, out);
-                write_struct(row, &NODES[first..first + count], out)
             }
-        };
-        if wrote {
-            any = true;
-        } else {
-            out.truncate(mark);
+            Node::Struct { name, first, count } => {
+                if row.any_set(leaf_slots(first)) {
+                    out.push(sep);
+                    sep = b',';
+                    write_key(name, out);
+                    write_struct(row, &NODES[first..first + count], out);
+                }
+            }
         }
     }
-    if any {
-        out.push(b'}');
-    } else {
-        out.truncate(start);
+    if sep == b'{' {
+        out.push(b'{');
     }
-    any
+    out.push(b'}');
+}
+
+/// The slots of the leaves under the struct whose children start at `NODES[first]`: leaves are
+/// numbered in document-tree order, so they are one range (`leaf_ranges_are_the_subtrees` checks).
+fn leaf_slots(first: usize) -> Range<usize> {
+    static SPANS: OnceLock<Vec<Range<usize>>> = OnceLock::new();
+    SPANS.get_or_init(|| {
+        let mut spans = vec![0..0; NODES.len()];
+        for node in NODES {
+            if let Node::Struct { first, count, .. } = *node {
+                let mut slots = Vec::new();
+                leaves_under(&NODES[first..first + count], &mut slots);
+                let lo = slots.iter().copied().min().unwrap_or(0);
+                let hi = slots.iter().copied().max().map_or(lo, |s| s + 1);
+                spans[first] = lo..hi;
+            }
+        }
+        spans
+    })[first]
+        .clone()
+}
+
+fn leaves_under(nodes: &[Node], slots: &mut Vec<usize>) {
+    for node in nodes {
+        match *node {
+            Node::Leaf { slot, .. } => slots.push(slot),
+            Node::Struct { first, count, .. } => leaves_under(&NODES[first..first + count], slots),
+        }
+    }
 }
 
 /// `"name":` — field names hold nothing JSON escapes (`names_need_no_escape` checks).
@@ -147,22 +173,22 @@ fn push_escape<O: JsonOut + ?Sized>(b: u8, out: &mut O) {
     out.push_text(short);
 }
 
-fn write_value(value: &Value, out: &mut Vec<u8>) {
+fn write_value(value: Value<'_>, out: &mut Vec<u8>) {
     match value {
         Value::Str(s) => write_str(s, out),
-        Value::Long(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
-        Value::Double(f) => serde_json::to_writer(&mut *out, f).expect("writing to a Vec cannot fail"),
-        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Long(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+        Value::Double(f) => serde_json::to_writer(&mut *out, &f).expect("writing to a Vec cannot fail"),
+        Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Value::Date(ms) => {
             out.push(b'"');
-            push_iso_ms(out, *ms);
+            push_iso_ms(out, ms);
             out.push(b'"');
         }
         Value::Geo { lat, lon } => {
             out.extend_from_slice(b"{\"lat\":");
-            serde_json::to_writer(&mut *out, lat).expect("writing to a Vec cannot fail");
+            serde_json::to_writer(&mut *out, &lat).expect("writing to a Vec cannot fail");
             out.extend_from_slice(b",\"lon\":");
-            serde_json::to_writer(&mut *out, lon).expect("writing to a Vec cannot fail");
+            serde_json::to_writer(&mut *out, &lon).expect("writing to a Vec cannot fail");
             out.push(b'}');
         }
         Value::StrList(items) => {
@@ -188,6 +214,18 @@ mod tests {
         let mut out = Vec::new();
         render(row, &mut out);
         serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn leaf_ranges_are_the_subtrees() {
+        for node in NODES {
+            if let Node::Struct { first, count, .. } = *node {
+                let mut slots = Vec::new();
+                leaves_under(&NODES[first..first + count], &mut slots);
+                slots.sort_unstable();
+                assert_eq!(slots, leaf_slots(first).collect::<Vec<_>>());
+            }
+        }
     }
 
     #[test]
@@ -229,12 +267,12 @@ mod tests {
     #[test]
     fn values_nest_by_path_and_unset_leaves_vanish() {
         let mut row = Row::new();
-        row.set(TIMESTAMP, Value::Date(1_453_290_121_336));
-        row.set(SOURCE_IP, Value::Str("10.0.0.1\"\n".into()));
-        row.set(SOURCE_PORT, Value::Long(443));
-        row.set(SOURCE_GEO_LOCATION, Value::Geo { lat: 1.5, lon: -2.0 });
-        row.set(EVENT_CATEGORY, Value::StrList(vec!["web".into(), "intrusion_detection".into()]));
-        row.set(IMPERVA_WAF_LABELS, Value::Json("{\"cs1\":\"x\"}".into()));
+        row.set_date(TIMESTAMP, 1_453_290_121_336);
+        row.set_str(SOURCE_IP, "10.0.0.1\"\n");
+        row.set_long(SOURCE_PORT, 443);
+        row.set_geo(SOURCE_GEO_LOCATION, 1.5, -2.0);
+        row.set_list(EVENT_CATEGORY, ["web", "intrusion_detection"]);
+        row.set_json(IMPERVA_WAF_LABELS, "{\"cs1\":\"x\"}");
         assert_eq!(
             doc(&row),
             serde_json::json!({
