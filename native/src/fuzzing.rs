@@ -24,7 +24,7 @@ pub fn cef(data: &[u8]) {
     let line = text(data);
     if let Ok(rec) = decode_cef(&line) {
         assert_eq!(rec.format, Some(Format::Cef));
-        let mut keys: Vec<&str> = rec.ext.iter().map(|(k, _)| k.as_str()).collect();
+        let mut keys: Vec<&str> = rec.ext.iter().map(|(k, _)| k.as_ref()).collect();
         keys.sort_unstable();
         assert!(keys.windows(2).all(|w| w[0] != w[1]), "a key appears once in ext");
     }

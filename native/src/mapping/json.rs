@@ -22,14 +22,14 @@ impl JsonObject {
     }
 
     /// `"key": ["a", "b", …]`.
-    pub fn push_str_list(&mut self, key: &str, values: &[String]) {
+    pub fn push_str_list<S: AsRef<str>>(&mut self, key: &str, values: &[S]) {
         self.key(key);
         self.text.push('[');
         for (i, value) in values.iter().enumerate() {
             if i > 0 {
                 self.text.push(',');
             }
-            write_str(&mut self.text, value);
+            write_str(&mut self.text, value.as_ref());
         }
         self.text.push(']');
     }

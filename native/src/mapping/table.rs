@@ -39,7 +39,7 @@ pub(crate) fn map_keys<'a>(rec: &'a RawRecord, draft: &mut Draft, counters: &mut
     let w3c = rec.format == Some(Format::W3c);
     let index = key_index();
     for (key, value) in &rec.ext {
-        let (key, value) = (key.as_str(), value.as_str());
+        let (key, value) = (key.as_ref(), value.as_ref());
         let plan = match index.find(key) {
             Some(Known::Plan(plan)) => *plan,
             Some(Known::Label { slot, default }) => {
