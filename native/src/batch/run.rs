@@ -224,24 +224,35 @@ impl FileRun {
     }
 
     fn drain(&mut self, ua: &mut dyn UserAgents) -> Result<(), ArrowError> {
+        // The body is taken out while its lines are read, so a line is mapped straight from the
+        // body's buffer (borrowed) while the run changes; it is put back whatever happens.
+        let placeholder = BodyStream::new(self.opts.limits);
+        let mut body = mem::replace(&mut self.body, placeholder);
+        let result = self.drain_body(&mut body, ua);
+        self.body = body;
+        result
+    }
+
+    fn drain_body(&mut self, body: &mut BodyStream, ua: &mut dyn UserAgents) -> Result<(), ArrowError> {
         while self.not_imperva.is_none() {
-            let Some(line) = self.body.next_line() else { break };
-            // Owned, so that the body can be read on while the line is mapped.
-            let held = Held::of(&line);
             if !self.compression_known {
-                // Known from the body's first bytes, so before its first line is mapped.
-                if let Some(kind) = self.body.compression() {
+                // Known from the body's first bytes (set when they are pushed, not by reading
+                // lines), so before its first line is mapped.
+                if let Some(kind) = body.compression() {
                     self.ctx = mem::take(&mut self.ctx).with_compression(kind.as_str());
                     self.compression_known = true;
                 }
             }
+            let Some(line) = body.next_line() else { break };
             if self.first_line.is_none() {
-                self.first_line = Some(held.raw[..held.raw.len().min(512)].to_vec());
+                self.first_line = Some(line.raw[..line.raw.len().min(512)].to_vec());
             }
             if self.decoder.is_some() {
-                self.line(&held.line(), ua)?;
+                self.line(&line, ua)?;
                 continue;
             }
+            // Kept (owned) while the format is not known.
+            let held = Held::of(&line);
             let head = String::from_utf8_lossy(&held.raw[..held.raw.len().min(512)]).into_owned();
             self.probe.push(held);
             if let Some(format) = detect_format(&[], Some(&head)) {
@@ -352,7 +363,8 @@ impl FileRun {
             Item::Event(id, held) => {
                 let row = held.as_deref().unwrap_or(&self.row);
                 if self.opts.documents {
-                    let mut doc = Vec::with_capacity(2048);
+                    // Sized by the last document, so it is written without growing.
+                    let mut doc = Vec::with_capacity(self.documents.last().map_or(2048, |d| d.len() + d.len() / 4));
                     json::render(row, &mut doc);
                     self.documents.push(doc);
                 }

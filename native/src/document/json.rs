@@ -27,6 +27,9 @@ fn write_struct(row: &Row, nodes: &[Node], out: &mut Vec<u8>) {
     for node in nodes {
         match *node {
             Node::Leaf { name, slot } => {
+                if !row.is_set(slot) {
+                    continue;
+                }
                 if let Some(value) = row.get(slot) {
                     out.push(sep);
                     sep = b',';
@@ -123,31 +126,55 @@ pub(crate) fn write_json_str<O: JsonOut + ?Sized>(text: &str, out: &mut O) {
     out.push_text("\"");
     let bytes = text.as_bytes();
     let mut from = 0; // the start of the run not yet copied
-    let mut chunks = bytes.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-        let mut marks = escape_marks(word);
-        while marks != 0 {
-            let at = base + (marks.trailing_zeros() / 8) as usize;
-            marks &= marks - 1;
-            out.push_text(&text[from..at]);
-            push_escape(bytes[at], out);
-            from = at + 1;
+    if bytes.len() < 8 {
+        for (at, &b) in bytes.iter().enumerate() {
+            if ESCAPED[usize::from(b)] {
+                out.push_text(&text[from..at]);
+                push_escape(b, out);
+                from = at + 1;
+            }
         }
-        base += 8;
-    }
-    for (i, &b) in chunks.remainder().iter().enumerate() {
-        if b < 0x20 || b == b'"' || b == b'\\' {
-            let at = base + i;
-            out.push_text(&text[from..at]);
-            push_escape(b, out);
-            from = at + 1;
+    } else {
+        // Whole words, then the last 8 bytes as one word with the bytes already seen masked off.
+        let mut base = 0;
+        while base < bytes.len() {
+            let (word, seen) = match bytes[base..].first_chunk::<8>() {
+                Some(chunk) => (u64::from_le_bytes(*chunk), 0),
+                None => {
+                    let last = bytes.len() - 8;
+                    let chunk = bytes[last..].first_chunk::<8>().expect("8 bytes");
+                    let seen = base - last;
+                    base = last;
+                    (u64::from_le_bytes(*chunk), seen)
+                }
+            };
+            let mut marks = escape_marks(word) & (u64::MAX << (8 * seen));
+            while marks != 0 {
+                let at = base + (marks.trailing_zeros() / 8) as usize;
+                marks &= marks - 1;
+                out.push_text(&text[from..at]);
+                push_escape(bytes[at], out);
+                from = at + 1;
+            }
+            base += 8;
         }
     }
     out.push_text(&text[from..]);
     out.push_text("\"");
 }
+
+/// The bytes JSON escapes: below 0x20, `"` and `\\`.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
 
 /// The high bit of each byte of `word` that JSON escapes (below 0x20, `"` or `\\`).
 fn escape_marks(word: u64) -> u64 {
@@ -247,6 +274,16 @@ mod tests {
         for i in 0..all.len() {
             if all.is_char_boundary(i) {
                 texts.push(all[i..].to_owned());
+            }
+        }
+        for len in 0..24 {
+            for at in 0..len {
+                for c in ['"', '\\', '\n', '\u{1f}'] {
+                    let mut text: Vec<char> = vec!['a'; len];
+                    text[at] = c;
+                    text[len - 1 - at] = '\t';
+                    texts.push(text.into_iter().collect());
+                }
             }
         }
         for text in texts {
