@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use memchr::{memchr, memchr_iter, memmem};
+use memchr::{memchr, memchr_iter};
 
 use crate::decode::{DecodeError, Format, RawRecord, Text};
 use crate::keys::{W3C_COLUMNS, W3C_NAME_COLUMN, W3C_SEVERITY_COLUMN};
@@ -200,9 +200,8 @@ impl W3cDecoder {
         if b.len() > 1 && b[0] == b'"' && b[b.len() - 1] == b'"' {
             // Each '" "' separator holds two quotes; any other quote needs the scanner.
             let inner = &line[1..line.len() - 1];
-            let seps = memmem::find_iter(inner.as_bytes(), b"\" \"").count();
-            if seps + 1 == n && memchr_iter(b'"', inner.as_bytes()).count() == 2 * (n - 1) {
-                self.fill(&mut rec, inner.split("\" \"").map(Text::Borrowed));
+            if only_separators(inner.as_bytes()) == Some(n - 1) {
+                self.fill(&mut rec, separated(inner).map(Text::Borrowed));
                 return Ok(Some(self.finish(rec)));
             }
         }
@@ -258,6 +257,42 @@ impl W3cDecoder {
     }
 }
 
+/// The number of `" "` separators in `inner` when every quote in it belongs to one (the quoted
+/// fast path: values are then the text between separators); None when a quote stands alone.
+fn only_separators(inner: &[u8]) -> Option<usize> {
+    let mut quotes = memchr_iter(b'"', inner);
+    let mut seps = 0;
+    while let Some(open) = quotes.next() {
+        let close = quotes.next()?;
+        if close != open + 2 || inner[open + 1] != b' ' {
+            return None;
+        }
+        seps += 1;
+    }
+    Some(seps)
+}
+
+/// The values between the `" "` separators of `inner` (every quote in it is part of one, see
+/// [`only_separators`]): `inner.split("\" \"")`, found with `memchr`.
+fn separated(inner: &str) -> impl Iterator<Item = &str> {
+    let mut quotes = memchr_iter(b'"', inner.as_bytes());
+    let mut from = Some(0);
+    std::iter::from_fn(move || {
+        let start = from?;
+        match quotes.next() {
+            Some(open) => {
+                quotes.next();
+                from = Some(open + 3);
+                Some(&inner[start..open])
+            }
+            None => {
+                from = None;
+                Some(&inner[start..])
+            }
+        }
+    })
+}
+
 fn role(key: &str) -> Role {
     if key == W3C_NAME_COLUMN {
         Role::Name
@@ -265,5 +300,33 @@ fn role(key: &str) -> Role {
         Role::Severity
     } else {
         Role::Ext
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path's test and split are the memmem count and `str::split` they replace.
+    #[test]
+    fn separators_as_split() {
+        let alphabet = ['a', '"', ' ', 'é'];
+        for len in 0..9 {
+            for mut code in 0..4usize.pow(len) {
+                let mut inner = String::new();
+                for _ in 0..len {
+                    inner.push(alphabet[code % 4]);
+                    code /= 4;
+                }
+                let seps = memchr::memmem::find_iter(inner.as_bytes(), b"\" \"").count();
+                let quotes = memchr_iter(b'"', inner.as_bytes()).count();
+                let expect = (quotes == 2 * seps).then_some(seps);
+                assert_eq!(only_separators(inner.as_bytes()), expect, "{inner:?}");
+                if expect.is_some() {
+                    let split: Vec<&str> = inner.split("\" \"").collect();
+                    assert_eq!(separated(&inner).collect::<Vec<_>>(), split, "{inner:?}");
+                }
+            }
+        }
     }
 }
