@@ -21,6 +21,19 @@ pub(crate) fn c0_bytes(word: u64) -> u64 {
     zero_bytes(word & (ONES * 0xe0))
 }
 
+/// Whether any byte of `word` is below 0x20, `"` or `\\` (what JSON escapes): a quicker test
+/// than [`c0_bytes`] | [`eq_bytes`]…, exact as a whole though not per byte (a borrow may mark a
+/// byte above a match).
+pub(crate) fn any_escape(word: u64) -> bool {
+    const HIGH: u64 = ONES * 0x80;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let below = word.wrapping_sub(ONES * 0x20) & !word;
+    let zero_q = quote.wrapping_sub(ONES) & !quote;
+    let zero_b = backslash.wrapping_sub(ONES) & !backslash;
+    (below | zero_q | zero_b) & HIGH != 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,6 +55,7 @@ mod tests {
                 assert_eq!(zero_bytes(word), expect(|x| x == 0));
                 assert_eq!(eq_bytes(word, b'"'), expect(|x| x == b'"'));
                 assert_eq!(c0_bytes(word), expect(|x| x < 0x20));
+                assert_eq!(any_escape(word), expect(|x| x < 0x20 || x == b'"' || x == b'\\') != 0);
             }
         }
     }

@@ -57,12 +57,9 @@ impl Builder {
         }
     }
 
-    /// Nulls up to `rows` rows: a column is only visited in the rows that set it.
-    fn fill_to(&mut self, rows: usize) {
-        let n = rows - self.len();
-        if n == 0 {
-            return;
-        }
+    /// `n` nulls: a column is only visited in the rows that set it, and given the nulls of the
+    /// rows between when it is next visited (or at the end of the batch).
+    fn append_nulls(&mut self, n: usize) {
         match self {
             Builder::Str(b) => b.append_nulls(n),
             Builder::Long(b) => b.append_nulls(n),
@@ -164,6 +161,8 @@ pub fn schema() -> Schema {
 pub struct Columns {
     schema: Arc<Schema>,
     builders: Vec<Option<Builder>>,
+    /// Per slot, the rows its builder holds (it lags behind `ids` by the rows that did not set it).
+    filled: Vec<usize>,
     ids: StringBuilder,
 }
 
@@ -178,6 +177,7 @@ impl Columns {
         Columns {
             schema: Arc::new(schema()),
             builders: LEAVES.iter().map(|leaf| Builder::for_kind(leaf.kind)).collect(),
+            filled: vec![0; LEAVES.len()],
             ids: StringBuilder::new(),
         }
     }
@@ -198,8 +198,12 @@ impl Columns {
         self.ids.append_value(id);
         for &slot in row.set_slots() {
             if let (Some(builder), Some(value)) = (&mut self.builders[slot], row.get(slot)) {
-                builder.fill_to(before);
+                let filled = &mut self.filled[slot];
+                if *filled < before {
+                    builder.append_nulls(before - *filled);
+                }
                 builder.push(value);
+                *filled = before + 1;
             }
         }
     }
@@ -207,8 +211,14 @@ impl Columns {
     /// The record batch of the rows pushed so far; the builders start again empty.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         let rows = self.ids.len();
-        for builder in self.builders.iter_mut().flatten() {
-            builder.fill_to(rows);
+        for (builder, filled) in self.builders.iter_mut().zip(&mut self.filled) {
+            if let Some(builder) = builder {
+                if *filled < rows {
+                    builder.append_nulls(rows - *filled);
+                }
+                debug_assert_eq!(builder.len(), rows);
+            }
+            *filled = 0;
         }
         let ids: StringArray = self.ids.finish();
         let mut arrays: Vec<ArrayRef> = vec![Arc::new(ids)];

@@ -11,66 +11,85 @@ use std::sync::OnceLock;
 
 use crate::document::{Row, Value};
 use crate::ecs::push_iso_ms;
-use crate::fields::{root, Node, NODES};
+use crate::fields::{Node, NODES, ROOT_COUNT, ROOT_FIRST};
 use crate::swar;
 
 /// The document of `row`, appended to `out` as one JSON object (no trailing newline).
 pub fn render(row: &Row, out: &mut Vec<u8>) {
-    write_struct(row, root(), out);
+    write_struct(row, tree(), ROOT_FIRST, ROOT_COUNT, out);
 }
 
-/// Writes `{…}` for the children `nodes`, leaving out unset leaves and structs with nothing set
-/// under them (a struct's leaves are one range of slots: one bitset test says whether it is
-/// written).
-fn write_struct(row: &Row, nodes: &[Node], out: &mut Vec<u8>) {
-    let mut sep = b'{';
-    for node in nodes {
-        match *node {
-            Node::Leaf { name, slot } => {
-                if !row.is_set(slot) {
-                    continue;
+/// What the writer looks up per node, prepared once: each node's `,"name":` and, for a struct,
+/// the slots of the leaves under it.
+struct Tree {
+    /// Per node: `,"name":` (the comma dropped for a struct's first member).
+    keys: Vec<Box<[u8]>>,
+    /// Per node that is a struct: the slots under it (leaves are numbered in document-tree order,
+    /// so they are one range; `leaf_ranges_are_the_subtrees` checks).
+    spans: Vec<Range<usize>>,
+}
+
+fn tree() -> &'static Tree {
+    static TREE: OnceLock<Tree> = OnceLock::new();
+    TREE.get_or_init(|| {
+        let keys = NODES
+            .iter()
+            .map(|node| {
+                let (Node::Leaf { name, .. } | Node::Struct { name, .. }) = *node;
+                format!(",\"{name}\":").into_bytes().into_boxed_slice()
+            })
+            .collect();
+        let spans = NODES
+            .iter()
+            .map(|node| match *node {
+                Node::Struct { first, count, .. } => {
+                    let mut slots = Vec::new();
+                    leaves_under(&NODES[first..first + count], &mut slots);
+                    let lo = slots.iter().copied().min().unwrap_or(0);
+                    let hi = slots.iter().copied().max().map_or(lo, |s| s + 1);
+                    lo..hi
                 }
-                if let Some(value) = row.get(slot) {
-                    out.push(sep);
-                    sep = b',';
-                    write_key(name, out);
+                Node::Leaf { slot, .. } => slot..slot + 1,
+            })
+            .collect();
+        Tree { keys, spans }
+    })
+}
+
+/// Writes `{…}` for the children `NODES[first..first + count]`, leaving out unset leaves and
+/// structs with nothing set under them (one bitset test per struct).
+fn write_struct(row: &Row, tree: &Tree, first: usize, count: usize, out: &mut Vec<u8>) {
+    let mut any = false;
+    out.push(b'{');
+    for (i, node) in NODES[first..first + count].iter().enumerate() {
+        let at = first + i;
+        let wrote = match *node {
+            Node::Leaf { slot, .. } => match row.is_set(slot).then(|| row.get(slot)).flatten() {
+                Some(value) => {
+                    write_member(&tree.keys[at], any, out);
                     write_value(value, out);
+                    true
                 }
-            }
-            Node::Struct { name, first, count } => {
-                if row.any_set(leaf_slots(first)) {
-                    out.push(sep);
-                    sep = b',';
-                    write_key(name, out);
-                    write_struct(row, &NODES[first..first + count], out);
+                None => false,
+            },
+            Node::Struct { first, count, .. } => {
+                let written = row.any_set(tree.spans[at].clone());
+                if written {
+                    write_member(&tree.keys[at], any, out);
+                    write_struct(row, tree, first, count, out);
                 }
+                written
             }
-        }
-    }
-    if sep == b'{' {
-        out.push(b'{');
+        };
+        any |= wrote;
     }
     out.push(b'}');
 }
 
-/// The slots of the leaves under the struct whose children start at `NODES[first]`: leaves are
-/// numbered in document-tree order, so they are one range (`leaf_ranges_are_the_subtrees` checks).
-fn leaf_slots(first: usize) -> Range<usize> {
-    static SPANS: OnceLock<Vec<Range<usize>>> = OnceLock::new();
-    SPANS.get_or_init(|| {
-        let mut spans = vec![0..0; NODES.len()];
-        for node in NODES {
-            if let Node::Struct { first, count, .. } = *node {
-                let mut slots = Vec::new();
-                leaves_under(&NODES[first..first + count], &mut slots);
-                let lo = slots.iter().copied().min().unwrap_or(0);
-                let hi = slots.iter().copied().max().map_or(lo, |s| s + 1);
-                spans[first] = lo..hi;
-            }
-        }
-        spans
-    })[first]
-        .clone()
+/// `,"name":`, without the comma for the first member. Field names hold nothing JSON escapes
+/// (`names_need_no_escape` checks).
+fn write_member(key: &[u8], any: bool, out: &mut Vec<u8>) {
+    out.extend_from_slice(if any { key } else { &key[1..] });
 }
 
 fn leaves_under(nodes: &[Node], slots: &mut Vec<usize>) {
@@ -80,13 +99,6 @@ fn leaves_under(nodes: &[Node], slots: &mut Vec<usize>) {
             Node::Struct { first, count, .. } => leaves_under(&NODES[first..first + count], slots),
         }
     }
-}
-
-/// `"name":` — field names hold nothing JSON escapes (`names_need_no_escape` checks).
-fn write_key(name: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\":");
 }
 
 fn write_str(text: &str, out: &mut Vec<u8>) {
@@ -148,6 +160,10 @@ pub(crate) fn write_json_str<O: JsonOut + ?Sized>(text: &str, out: &mut O) {
                     (u64::from_le_bytes(*chunk), seen)
                 }
             };
+            if !swar::any_escape(word) {
+                base += 8;
+                continue;
+            }
             let mut marks = escape_marks(word) & (u64::MAX << (8 * seen));
             while marks != 0 {
                 let at = base + (marks.trailing_zeros() / 8) as usize;
@@ -250,7 +266,8 @@ mod tests {
                 let mut slots = Vec::new();
                 leaves_under(&NODES[first..first + count], &mut slots);
                 slots.sort_unstable();
-                assert_eq!(slots, leaf_slots(first).collect::<Vec<_>>());
+                let at = NODES.iter().position(|n| matches!(*n, Node::Struct { first: f, .. } if f == first)).unwrap();
+                assert_eq!(slots, tree().spans[at].clone().collect::<Vec<_>>());
             }
         }
     }
