@@ -34,6 +34,16 @@ pub(crate) fn any_escape(word: u64) -> bool {
     (below | zero_q | zero_b) & HIGH != 0
 }
 
+/// Whether any byte of `word` is below 0x20 or DEL (tab and line feed included): the quick test
+/// before the exact one, exact as a whole.
+pub(crate) fn any_control(word: u64) -> bool {
+    const HIGH: u64 = ONES * 0x80;
+    let del = word ^ (ONES * 0x7f);
+    let below = word.wrapping_sub(ONES * 0x20) & !word;
+    let zero_del = del.wrapping_sub(ONES) & !del;
+    (below | zero_del) & HIGH != 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +65,7 @@ mod tests {
                 assert_eq!(zero_bytes(word), expect(|x| x == 0));
                 assert_eq!(eq_bytes(word, b'"'), expect(|x| x == b'"'));
                 assert_eq!(c0_bytes(word), expect(|x| x < 0x20));
+                assert_eq!(any_control(word), expect(|x| x < 0x20 || x == 0x7f) != 0);
                 assert_eq!(any_escape(word), expect(|x| x < 0x20 || x == b'"' || x == b'\\') != 0);
             }
         }

@@ -91,6 +91,9 @@ fn has_control_chars(text: &str) -> bool {
     let mut chunks = text.as_bytes().chunks_exact(8);
     for chunk in &mut chunks {
         let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        if !swar::any_control(word) {
+            continue; // the common case: one quick test per word
+        }
         let c0 = swar::c0_bytes(word) & !(swar::eq_bytes(word, b'\t') | swar::eq_bytes(word, b'\n'));
         if c0 | swar::eq_bytes(word, 0x7f) != 0 {
             return true;
