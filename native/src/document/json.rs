@@ -147,32 +147,44 @@ pub(crate) fn write_json_str<O: JsonOut + ?Sized>(text: &str, out: &mut O) {
             }
         }
     } else {
-        // Whole words, then the last 8 bytes as one word with the bytes already seen masked off.
-        let mut base = 0;
-        while base < bytes.len() {
-            let (word, seen) = match bytes[base..].first_chunk::<8>() {
-                Some(chunk) => (u64::from_le_bytes(*chunk), 0),
-                None => {
-                    let last = bytes.len() - 8;
-                    let chunk = bytes[last..].first_chunk::<8>().expect("8 bytes");
-                    let seen = base - last;
-                    base = last;
-                    (u64::from_le_bytes(*chunk), seen)
-                }
-            };
-            if !swar::any_escape(word) {
-                base += 8;
-                continue;
-            }
+        // Two words per step while 16 bytes are left (one quick test for both), then the last
+        // 8 bytes as one word with the bytes already seen masked off.
+        let escape = |word: u64, base: usize, seen: u32, from: &mut usize, out: &mut O| {
             let mut marks = escape_marks(word) & (u64::MAX << (8 * seen));
             while marks != 0 {
                 let at = base + (marks.trailing_zeros() / 8) as usize;
                 marks &= marks - 1;
-                out.push_text(&text[from..at]);
+                out.push_text(&text[*from..at]);
                 push_escape(bytes[at], out);
-                from = at + 1;
+                *from = at + 1;
+            }
+        };
+        let mut pairs = bytes.chunks_exact(16);
+        let mut base = 0;
+        for pair in &mut pairs {
+            let (a, b) = pair.split_at(8);
+            let a = u64::from_le_bytes(a.try_into().expect("8 bytes"));
+            let b = u64::from_le_bytes(b.try_into().expect("8 bytes"));
+            if swar::any_escape(a) || swar::any_escape(b) {
+                escape(a, base, 0, &mut from, out);
+                escape(b, base + 8, 0, &mut from, out);
+            }
+            base += 16;
+        }
+        let rest = pairs.remainder().len();
+        if rest >= 8 {
+            let word = u64::from_le_bytes(bytes[base..base + 8].try_into().expect("8 bytes"));
+            if swar::any_escape(word) {
+                escape(word, base, 0, &mut from, out);
             }
             base += 8;
+        }
+        if base < bytes.len() {
+            let last = bytes.len() - 8;
+            let word = u64::from_le_bytes(bytes[last..].try_into().expect("8 bytes"));
+            if swar::any_escape(word) {
+                escape(word, last, (base - last) as u32, &mut from, out);
+            }
         }
     }
     out.push_text(&text[from..]);
