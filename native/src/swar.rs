@@ -1,6 +1,8 @@
-//! Byte tests on 8 bytes at a time in a `u64` ("SIMD within a register", safe Rust): each test
-//! gives the high bit of every matching byte and no other bit, exactly (no carry crosses a
-//! byte), so `trailing_zeros() / 8` of the result is the first match of a little-endian word.
+//! Byte tests on 8 bytes at a time in a `u64` ("SIMD within a register", safe Rust). The mask
+//! tests give the high bit of every matching byte and no other bit, exactly (no carry crosses a
+//! byte), so `trailing_zeros() / 8` of the result is the first match of a little-endian word;
+//! the `any_*` tests are cheaper and only say whether a word holds a match (the scans run them
+//! first and the exact ones only on a hit).
 
 /// Every byte of the word equal to one.
 pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;

@@ -17,15 +17,19 @@
 //! add_line_fields(&mut row, &ctx, &facts);
 //! ```
 //!
-//! or [`map_line`], which does those three and counts `events` / `security_events`.
+//! or [`map_line`], which does those three and counts `events` / `security_events`
+//! ([`map_line_into`] and [`map_record_into`] do the same into a row the caller reuses).
 //!
 //! Speed: nothing is looked up in a map per event. Keys are found in an index of the field table
 //! built once (`key_index`: one hash, one comparison); the raw values the derived fields read
 //! (`act`, `app`, `request`, …) are picked up during the one pass over the keys; the per-file
 //! values (header, directives, the header's `startTime`) are prepared once in [`FileContext`];
-//! the JSON-typed fields are written straight to text. What is allocated per event is what the
-//! row stores, plus the transient values of two converters whose API returns them
-//! (`to_keyword_list`'s `Vec<&str>`, `to_json`'s `serde_json::Value`).
+//! the JSON-typed fields are written straight to text. A run maps every event into its one
+//! [`Row`] ([`map_line_into`]), whose text buffer keeps its capacity, so the row itself allocates
+//! nothing per event; what is allocated is transient: the `flattened` fields' JSON text, the
+//! warnings, `related.ip`, an address converted by `to_ip_zoned`, and the values of two
+//! converters whose API returns them (`to_keyword_list`'s `Vec<&str>`, `to_json`'s
+//! `serde_json::Value`).
 //!
 //! # Intended differences from version 1's document
 //!
