@@ -24,7 +24,7 @@ pub fn cef(data: &[u8]) {
     let line = text(data);
     if let Ok(rec) = decode_cef(&line) {
         assert_eq!(rec.format, Some(Format::Cef));
-        let mut keys: Vec<&str> = rec.ext.iter().map(|(k, _)| k.as_str()).collect();
+        let mut keys: Vec<&str> = rec.ext.iter().map(|(k, _)| k.as_ref()).collect();
         keys.sort_unstable();
         assert!(keys.windows(2).all(|w| w[0] != w[1]), "a key appears once in ext");
     }
@@ -79,11 +79,17 @@ pub fn body(data: &[u8]) {
 }
 
 /// User agents without Python: every one parses as `Other` (the fuzz targets test the core only).
-struct OtherAgents;
+struct OtherAgents(crate::mapping::UserAgent);
+
+impl OtherAgents {
+    fn new() -> OtherAgents {
+        OtherAgents(crate::mapping::UserAgent { name: "Other".into(), version: None, os: None, device: "Other".into() })
+    }
+}
 
 impl crate::mapping::UserAgents for OtherAgents {
-    fn parse(&mut self, _ua: &str) -> crate::mapping::UserAgent {
-        crate::mapping::UserAgent { name: "Other".into(), version: None, os: None, device: "Other".into() }
+    fn parse(&mut self, _ua: &str) -> &crate::mapping::UserAgent {
+        &self.0
     }
 }
 
@@ -98,7 +104,7 @@ pub fn file(data: &[u8]) {
     let opts =
         RunOptions { format: None, header: vec![], identity: None, start_ordinal: 0, batch_rows: 7, documents: true, limits: small_limits() };
     let mut run = FileRun::new(FileContext::new("1_1.log", None, 1_700_000_000_000), opts);
-    let batches = run.read_all(data, 997, &mut OtherAgents).expect("Arrow accepts every row");
+    let batches = run.read_all(data, 997, &mut OtherAgents::new()).expect("Arrow accepts every row");
     let mut next = 0;
     for batch in &batches {
         assert_eq!(batch.first_ordinal, next, "batches are contiguous");

@@ -66,17 +66,23 @@ pub struct KeyInfo {
 
 /// The answers for `low`, a key in lower case: one hash probe.
 pub fn key_info(low: &[u8]) -> KeyInfo {
+    key_lookup(low).1
+}
+
+/// [`key_info`], and the key itself as a static string when the table holds it (Imperva's keys,
+/// LEEF spellings, the custom slots and their labels), so a decoded record need not own a copy.
+pub fn key_lookup(low: &[u8]) -> (Option<&'static str>, KeyInfo) {
     let t = table();
     let mut at = hash(low);
     while let Some((name, info)) = t.slots[at] {
         if name.as_bytes() == low {
-            return info;
+            return (Some(name), info);
         }
         at = (at + 1) % SLOTS;
     }
     // In no table: only the numbered slots are known, and none of them is free text (the
     // free-text slots, cs9–cs11, are in the table).
-    KeyInfo { known: is_slot_key(low), free: false, alias: None }
+    (None, KeyInfo { known: is_slot_key(low), free: false, alias: None })
 }
 
 /// [`key_info`] for a key in any (ASCII) case, lower-cased on the stack (keys of up to 64 bytes).
@@ -112,7 +118,17 @@ fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut t = Table { slots: [None; SLOTS] };
-        let names = IMPERVA_KEYS.iter().chain(FREE_TEXT_KEYS).copied().chain(LEEF_ALIASES.iter().map(|(a, _)| *a));
+        // Imperva's custom slots and their labels too (`cs1`, `cs1label`): numbered slots, known
+        // without the table, but in it their names are static.
+        let slots = CUSTOM_LABELS
+            .iter()
+            .flat_map(|&(slot, _)| [slot, &*Box::leak(format!("{slot}label").into_boxed_str())]);
+        let names = IMPERVA_KEYS
+            .iter()
+            .chain(FREE_TEXT_KEYS)
+            .copied()
+            .chain(LEEF_ALIASES.iter().map(|(a, _)| *a))
+            .chain(slots);
         for name in names {
             let info = KeyInfo {
                 known: is_known_lower(name),
@@ -140,7 +156,7 @@ mod tests {
     fn tables_are_sorted_for_binary_search() {
         assert!(IMPERVA_KEYS.windows(2).all(|w| w[0] < w[1]));
         assert!(FREE_TEXT_KEYS.windows(2).all(|w| w[0] < w[1]));
-        assert!(IMPERVA_KEYS.len() + FREE_TEXT_KEYS.len() + LEEF_ALIASES.len() < SLOTS / 2);
+        assert!(IMPERVA_KEYS.len() + FREE_TEXT_KEYS.len() + LEEF_ALIASES.len() + 2 * CUSTOM_LABELS.len() < SLOTS / 2);
     }
 
     #[test]

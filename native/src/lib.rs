@@ -28,6 +28,7 @@ pub mod ids;
 pub mod keys;
 pub mod mapping;
 pub mod pytext;
+mod swar;
 
 #[cfg(feature = "python")]
 mod python;

@@ -4,7 +4,7 @@
 //! oracle's output for the same line.
 
 use _native::decode::cef::{decode_cef, split_extension};
-use _native::decode::{DecodeError, Format, RawRecord};
+use _native::decode::{DecodeError, Format, RawRecord, Text};
 use _native::keys::{FREE_TEXT_KEYS, IMPERVA_KEYS};
 
 const HEAD: &str = "CEF:0|Incapsula|SIEMintegration|1|1|Normal|0| ";
@@ -43,9 +43,12 @@ fn generic(ext: &str) -> String {
     format!("{GENERIC}{ext}")
 }
 
-fn dec(line: &str) -> RawRecord {
-    decode_cef(line).unwrap_or_else(|e| panic!("{line:?} failed: {e}"))
+/// The record, owned (so tests may decode temporaries).
+fn dec(line: &str) -> RawRecord<'static> {
+    decode_cef(line).unwrap_or_else(|e| panic!("{line:?} failed: {e}")).into_owned()
 }
+
+type Pair = (Text<'static>, Text<'static>);
 
 fn err(line: &str) -> DecodeError {
     match decode_cef(line) {
@@ -58,15 +61,20 @@ fn get<'a>(rec: &'a RawRecord, key: &str) -> &'a str {
     rec.get(key).unwrap_or_else(|| panic!("no {key} in {:?}", rec.ext))
 }
 
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+fn pairs(items: &[(&str, &str)]) -> Vec<Pair> {
+    items.iter().map(|(k, v)| (k.to_string().into(), v.to_string().into())).collect()
 }
 
-fn ext(line: &str) -> Vec<(String, String)> {
+/// `split_extension` with pairs comparable to [`pairs`].
+fn split_ext(ext: &str, imperva: bool) -> Result<Vec<Pair>, DecodeError> {
+    split_extension(ext, imperva).map(|p| p.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+}
+
+fn ext(line: &str) -> Vec<Pair> {
     dec(line).ext
 }
 
-fn header(rec: &RawRecord) -> [Option<&str>; 8] {
+fn header<'a>(rec: &'a RawRecord<'_>) -> [Option<&'a str>; 8] {
     [
         rec.vendor.as_deref(),
         rec.product.as_deref(),
@@ -85,7 +93,7 @@ fn header(rec: &RawRecord) -> [Option<&str>; 8] {
 fn every_sample_decodes_cleanly() {
     for (name, line) in CEF_SAMPLES {
         let rec = dec(line);
-        let split = split_extension(line.splitn(8, '|').nth(7).unwrap(), true).unwrap();
+        let split = split_ext(line.splitn(8, '|').nth(7).unwrap(), true).unwrap();
         assert_eq!(rec.format, Some(Format::Cef), "{name}");
         assert_eq!((rec.vendor.as_deref(), rec.product.as_deref()), (Some("Incapsula"), Some("SIEMintegration")));
         assert!(rec.warnings.is_empty(), "{name}: {:?}", rec.warnings);
@@ -160,7 +168,7 @@ fn s34_security_example_duplicate_ccode_and_lists() {
     let rec = dec(S34_SECURITY);
     assert_eq!((rec.name.as_deref(), rec.severity.as_deref()), (Some("Illegal Resource Access"), Some("3")));
     assert_eq!(get(&rec, "ccode"), "IL");
-    assert_eq!(rec.dups, vec![("ccode".to_string(), vec!["IL".to_string(), "IL".to_string()])]);
+    assert_eq!(rec.dups, vec![("ccode".to_string().into(), vec!["IL".to_string().into(), "IL".to_string().into()])]);
     assert_eq!(get(&rec, "qstr"), "p=%2fetc%2fpasswd");
     assert_eq!((get(&rec, "filetype"), get(&rec, "filepermission")), ("30037,1001,", "2,1,"));
     assert_eq!(get(&rec, "cs9"), "Block Malicious User,High Risk Resources,");
@@ -247,14 +255,14 @@ fn rule_type_id_in_severity_slot() {
 fn duplicate_keys_first_non_empty_wins_all_kept() {
     let rec = dec(&imperva("ccode= src=1.1.1.1 ccode=US ccode=DE"));
     assert_eq!(get(&rec, "ccode"), "US");
-    assert_eq!(rec.dups, vec![("ccode".to_string(), vec!["".to_string(), "US".to_string(), "DE".to_string()])]);
+    assert_eq!(rec.dups, vec![("ccode".to_string().into(), vec!["".to_string().into(), "US".to_string().into(), "DE".to_string().into()])]);
 }
 
 #[test]
 fn duplicate_across_spellings() {
     let rec = dec(&imperva("fileid=1 fileId=2"));
     assert_eq!(get(&rec, "fileid"), "1");
-    assert_eq!(rec.dups, vec![("fileid".to_string(), vec!["1".to_string(), "2".to_string()])]);
+    assert_eq!(rec.dups, vec![("fileid".to_string().into(), vec!["1".to_string().into(), "2".to_string().into()])]);
 }
 
 #[test]
@@ -303,7 +311,7 @@ fn key_case_variants_are_one_key() {
         assert_eq!(get(&rec, canonical), "v", "{spelling}");
         // A known key, in any case, still splits.
         assert_eq!(get(&rec, "requestclientapplication"), "UA x", "{spelling}");
-        let keys: Vec<String> = ext(&imperva(&format!("{spelling}=v"))).into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<String> = ext(&imperva(&format!("{spelling}=v"))).into_iter().map(|(k, _)| k.into_owned()).collect();
         assert_eq!(keys, vec![canonical.to_string()]);
     }
 }
@@ -457,11 +465,11 @@ fn unescaped_equals_is_kept_and_flagged_with_its_column() {
 #[test]
 fn split_extension_public_function() {
     assert_eq!(
-        split_extension(" fileId=1 requestClientApplication=a b=c ver=x", true).unwrap(),
+        split_ext(" fileId=1 requestClientApplication=a b=c ver=x", true).unwrap(),
         pairs(&[("fileId", "1"), ("requestClientApplication", "a b=c"), ("ver", "x")])
     );
-    assert_eq!(split_extension("a=b c=d", false).unwrap(), pairs(&[("a", "b"), ("c", "d")]));
-    assert_eq!(split_extension("", false).unwrap(), pairs(&[]));
+    assert_eq!(split_ext("a=b c=d", false).unwrap(), pairs(&[("a", "b"), ("c", "d")]));
+    assert_eq!(split_ext("", false).unwrap(), pairs(&[]));
 }
 
 // --- Errors ---------------------------------------------------------------------------------------------
@@ -583,8 +591,8 @@ fn case(rng: &mut Rng, count: usize, mut key: impl FnMut(&mut Rng) -> String, im
     items
 }
 
-fn lower(items: &[(String, String)]) -> Vec<(String, String)> {
-    items.iter().map(|(k, v)| (k.to_lowercase(), v.clone())).collect()
+fn lower(items: &[(String, String)]) -> Vec<Pair> {
+    items.iter().map(|(k, v)| (k.to_lowercase().into(), v.clone().into())).collect()
 }
 
 fn join(items: &[(String, String)]) -> String {
@@ -819,13 +827,13 @@ fn repeats_of_several_keys_and_of_empty_values() {
     assert_eq!(
         rec.dups,
         vec![
-            ("a".to_string(), vec!["".to_string(), "x".to_string()]),
-            ("b".to_string(), vec!["".to_string(), "y".to_string()]),
+            ("a".to_string().into(), vec!["".to_string().into(), "x".to_string().into()]),
+            ("b".to_string().into(), vec!["".to_string().into(), "y".to_string().into()]),
         ]
     );
     let rec = dec(&generic("a= a="));
     assert_eq!(rec.ext, pairs(&[("a", "")]));
-    assert_eq!(rec.dups, vec![("a".to_string(), vec![String::new(), String::new()])]);
+    assert_eq!(rec.dups, vec![("a".to_string().into(), vec![String::new().into(), String::new().into()])]);
 }
 
 #[test]
@@ -836,11 +844,11 @@ fn trailing_backslash_inner_cr_and_leading_tab() {
 
 #[test]
 fn split_extension_trims_and_rejects_keyless_text() {
-    assert_eq!(split_extension("\t a=b \r\n", false).unwrap(), pairs(&[("a", "b")]));
-    assert_eq!(split_extension("\x0c", false).unwrap(), pairs(&[]));
-    let e = split_extension("garbage a=b", false).unwrap_err();
+    assert_eq!(split_ext("\t a=b \r\n", false).unwrap(), pairs(&[("a", "b")]));
+    assert_eq!(split_ext("\x0c", false).unwrap(), pairs(&[]));
+    let e = split_ext("garbage a=b", false).unwrap_err();
     assert_eq!((e.reason.as_str(), e.column), ("invalid extensions; keyless value present: 'garbage'", 1));
-    let e = split_extension(" x requestClientApplication=a b=c", true).unwrap_err();
+    let e = split_ext(" x requestClientApplication=a b=c", true).unwrap_err();
     assert_eq!((e.reason.as_str(), e.column), ("invalid extensions; keyless value present: 'x'", 1));
 }
 
@@ -852,7 +860,7 @@ fn long_lines_stay_linear() {
     let line = generic(&body.join(" "));
     let rec = dec(&line);
     assert_eq!((rec.ext.len(), rec.dups.len(), rec.warnings.len()), (1000, 1000, 100_000));
-    assert_eq!(rec.ext[999], ("k999".to_string(), "=é999".to_string()));
+    assert_eq!(rec.ext[999], ("k999".to_string().into(), "=é999".to_string().into()));
     assert_eq!(rec.dups[0].1.len(), 100);
     let last = line.rfind("==").unwrap() + 1; // the second '=' of the last pair
     assert_eq!(

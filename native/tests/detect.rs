@@ -18,7 +18,7 @@ fn detect(header: &[(&str, &str)], first: Option<&str>) -> Option<&'static str> 
     detect_format(&hdr(header), first).map(Format::as_str)
 }
 
-fn event(dec: &mut FileDecoder, line: &str) -> RawRecord {
+fn event<'a>(dec: &mut FileDecoder, line: &'a str) -> RawRecord<'a> {
     match dec.decode(line) {
         Ok(Some(rec)) => rec,
         other => panic!("{line:?} gave {other:?}"),
@@ -87,7 +87,7 @@ fn make_decoder_cases() {
     assert_eq!(w3c.format(), Format::W3c);
     assert!(w3c.w3c().is_some());
     let rec = event(&mut w3c, r#""1.2.3.4" "200""#);
-    let ext: Vec<(&str, &str)> = rec.ext.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let ext: Vec<(&str, &str)> = rec.ext.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
     assert_eq!(ext, [("src", "1.2.3.4"), ("cn1", "200")]);
 
     let e = FileDecoder::from_name("json", &[]).unwrap_err();

@@ -18,7 +18,7 @@ use _native::body::{Cut, Line};
 use _native::decode::cef::decode_cef;
 use _native::decode::leef::decode_leef;
 use _native::decode::w3c::W3cDecoder;
-use _native::decode::{Format, RawRecord};
+use _native::decode::{Format, RawRecord, Text};
 use _native::document::columns::Columns;
 use _native::document::json::render;
 use _native::document::Row;
@@ -34,20 +34,21 @@ use serde_json::{json, Value};
 struct Agents {
     known: Value,
     calls: usize,
+    last: UserAgent,
 }
 
 impl Agents {
     fn new() -> Agents {
-        Agents { known: serde_json::from_str(USER_AGENTS).unwrap(), calls: 0 }
+        Agents { known: serde_json::from_str(USER_AGENTS).unwrap(), calls: 0, last: UserAgent::default() }
     }
 }
 
 impl UserAgents for Agents {
-    fn parse(&mut self, ua: &str) -> UserAgent {
+    fn parse(&mut self, ua: &str) -> &UserAgent {
         self.calls += 1;
         let Some(v) = self.known.get(ua) else { panic!("no parse known for user agent {ua:?}") };
         let s = |v: &Value| v.as_str().unwrap().to_owned();
-        UserAgent {
+        self.last = UserAgent {
             name: s(&v["name"]),
             version: v.get("version").map(s),
             os: v.get("os").map(|os| Os {
@@ -56,12 +57,13 @@ impl UserAgents for Agents {
                 full: s(&os["full"]),
             }),
             device: s(&v["device"]["name"]),
-        }
+        };
+        &self.last
     }
 }
 
-fn opt(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_owned)
+fn opt(v: &Value) -> Option<Text<'static>> {
+    v.as_str().map(|s| Text::Owned(s.to_owned()))
 }
 
 fn pairs(v: &Value) -> Vec<(String, String)> {
@@ -70,10 +72,14 @@ fn pairs(v: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn record(v: &Value) -> RawRecord {
+fn text_pairs(v: &Value) -> Vec<(Text<'static>, Text<'static>)> {
+    pairs(v).into_iter().map(|(k, v)| (k.into(), v.into())).collect()
+}
+
+fn record(v: &Value) -> RawRecord<'static> {
     RawRecord {
         format: v["format"].as_str().and_then(Format::parse),
-        ext: pairs(&v["ext"]),
+        ext: text_pairs(&v["ext"]),
         vendor: opt(&v["vendor"]),
         product: opt(&v["product"]),
         version: opt(&v["version"]),
@@ -87,8 +93,8 @@ fn record(v: &Value) -> RawRecord {
             .unwrap()
             .iter()
             .map(|p| {
-                let values = p[1].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect();
-                (p[0].as_str().unwrap().to_owned(), values)
+                let values = p[1].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned().into()).collect();
+                (p[0].as_str().unwrap().to_owned().into(), values)
             })
             .collect(),
         warnings: v["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_owned()).collect(),
@@ -1865,15 +1871,15 @@ const W3C_DIRECTIVES: [&str; 4] = [
 
 // ---- native-only cases -----------------------------------------------------------------------
 
-fn imperva(name: &str, severity: &str, ext: &[(&str, &str)]) -> RawRecord {
+fn imperva(name: &str, severity: &str, ext: &[(&str, &str)]) -> RawRecord<'static> {
     RawRecord {
         vendor: Some("Incapsula".into()),
         product: Some("SIEMintegration".into()),
         version: Some("1".into()),
         signature: Some("1".into()),
-        name: Some(name.into()),
-        severity: Some(severity.into()),
-        ext: ext.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        name: Some(name.to_owned().into()),
+        severity: Some(severity.to_owned().into()),
+        ext: ext.iter().map(|(k, v)| ((*k).to_owned().into(), (*v).to_owned().into())).collect(),
         ..RawRecord::new(Format::Cef)
     }
 }
@@ -1962,14 +1968,15 @@ fn line_facts_from_the_splitter() {
 /// The user-agent parser is asked once per event that has a user agent, with the value as stored.
 #[test]
 fn the_user_agent_parser_sees_each_stored_value() {
-    struct Recorder(Vec<String>);
+    struct Recorder(Vec<String>, UserAgent);
     impl UserAgents for Recorder {
-        fn parse(&mut self, ua: &str) -> UserAgent {
+        fn parse(&mut self, ua: &str) -> &UserAgent {
             self.0.push(ua.to_owned());
-            UserAgent { name: "N".into(), version: Some(String::new()), os: None, device: "D".into() }
+            &self.1
         }
     }
-    let mut agents = Recorder(Vec::new());
+    let mut agents =
+        Recorder(Vec::new(), UserAgent { name: "N".into(), version: Some(String::new()), os: None, device: "D".into() });
     let mut counters = Counters::default();
     let ctx = FileContext::default();
     for ua in ["\"quoted\"", "", "plain"] {

@@ -12,15 +12,15 @@ fn hdr(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-fn rec(d: &mut W3cDecoder, line: &str) -> RawRecord {
+fn rec<'a>(d: &mut W3cDecoder, line: &'a str) -> RawRecord<'a> {
     match d.decode(line) {
         Ok(Some(rec)) => rec,
         other => panic!("{line:?} gave {other:?}"),
     }
 }
 
-fn ext(rec: &RawRecord) -> Vec<(&str, &str)> {
-    rec.ext.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+fn ext<'r>(rec: &'r RawRecord) -> Vec<(&'r str, &'r str)> {
+    rec.ext.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect()
 }
 
 fn get<'a>(rec: &'a RawRecord, key: &str) -> &'a str {

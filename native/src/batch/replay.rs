@@ -127,12 +127,16 @@ mod tests {
     use super::*;
     use crate::mapping::{UserAgent, UserAgents};
 
-    struct NoAgents;
+    struct NoAgents(UserAgent);
 
     impl UserAgents for NoAgents {
-        fn parse(&mut self, _ua: &str) -> UserAgent {
-            UserAgent { name: "Other".into(), version: None, os: None, device: "Other".into() }
+        fn parse(&mut self, _ua: &str) -> &UserAgent {
+            &self.0
         }
+    }
+
+    fn no_agents() -> NoAgents {
+        NoAgents(UserAgent { name: "Other".into(), version: None, os: None, device: "Other".into() })
     }
 
     const CEF: &str = "CEF:0|Incapsula|SIEMintegration|1|1|Normal|0| fileId=3412341160002518171 sourceServiceName=site.example suid=50005477 requestClientApplication=Mozilla/5.0 cs2=true cs2Label=Javascript Support deviceExternalId=2323800832649 start=1453290121336 request=site.example/ requestMethod=GET src=10.0.0.1 cpt=443";
@@ -149,7 +153,7 @@ mod tests {
             limits: Limits::default(),
         };
         let mut run = FileRun::new(ctx, opts);
-        let out = run.read_all(body, 4096, &mut NoAgents).unwrap();
+        let out = run.read_all(body, 4096, &mut no_agents()).unwrap();
         (out, run)
     }
 
@@ -167,7 +171,7 @@ mod tests {
         assert_eq!(cut, ReplayCut::Whole);
         let third = format!("{CEF} cs1=x");
         let line = RecordedLine { ordinal: 2, line_no: 3, offset: (CEF.len() + 1 + 23) as u64, raw: third.as_bytes() };
-        let replayed = run.replay(line, &cut, &mut NoAgents).unwrap();
+        let replayed = run.replay(line, &cut, &mut no_agents()).unwrap();
         assert!(replayed.problems.is_empty(), "{:?}", replayed.problems);
         let docs = replayed.documents.unwrap();
         let whole_docs: Vec<Vec<u8>> = batches.into_iter().flat_map(|b| b.documents.unwrap()).collect();
@@ -182,7 +186,7 @@ mod tests {
         let p = batches.iter().flat_map(|b| b.problems.iter()).next().unwrap().clone();
         let (mut run, cut) = replaying(&p.context, true).unwrap();
         let line = RecordedLine { ordinal: p.ordinal, line_no: p.line, offset: p.offset, raw: &p.raw };
-        let again = run.replay(line, &cut, &mut NoAgents).unwrap();
+        let again = run.replay(line, &cut, &mut no_agents()).unwrap();
         assert_eq!(again.rows.num_rows(), 0);
         assert_eq!(again.problems.len(), 1);
         assert_eq!(again.problems[0].reason, p.reason);

@@ -16,7 +16,7 @@ use crate::decode::Format;
 use crate::document::columns::Columns;
 use crate::document::{json, Row};
 use crate::ids::{event_id, headerless_identity};
-use crate::mapping::{map_line, Counters, FileContext, LineFacts, UserAgents};
+use crate::mapping::{map_line_into, Counters, FileContext, LineFacts, UserAgents};
 
 /// Lines looked at to recognise a file that is not an Imperva log: the first line with a
 /// CEF/LEEF/W3C marker must come within this many lines, and when the format was only guessed
@@ -84,9 +84,10 @@ impl Held {
     }
 }
 
-/// What one line came to.
+/// What one line came to. An event's row is the run's one row ([`FileRun::row`]) unless it is
+/// held while a guessed format proves itself.
 enum Item {
-    Event(String, Box<Row>),
+    Event(String, Option<Box<Row>>),
     Problem(Problem),
 }
 
@@ -109,6 +110,8 @@ pub struct FileRun {
     /// The body's compression has been written into the context (known from its first bytes).
     compression_known: bool,
     columns: Columns,
+    /// The row every event is mapped into (cleared per event).
+    row: Row,
     documents: Vec<Vec<u8>>,
     problems: Vec<Problem>,
     first_ordinal: u64,
@@ -141,6 +144,7 @@ impl FileRun {
             first_line: None,
             compression_known: false,
             columns: Columns::new(),
+            row: Row::new(),
             documents: Vec::new(),
             problems: Vec::new(),
             counters: Counters::default(),
@@ -275,24 +279,35 @@ impl FileRun {
 
     /// Lines until one batch is ready (or the input runs out).
     fn drain(&mut self, ua: &mut dyn UserAgents) -> Result<(), ArrowError> {
+        // The body is taken out while its lines are read, so a line is mapped straight from the
+        // body's buffer (borrowed) while the run changes; it is put back whatever happens.
+        let placeholder = BodyStream::new(self.opts.limits);
+        let mut body = mem::replace(&mut self.body, placeholder);
+        let result = self.drain_body(&mut body, ua);
+        self.body = body;
+        result
+    }
+
+    fn drain_body(&mut self, body: &mut BodyStream, ua: &mut dyn UserAgents) -> Result<(), ArrowError> {
         while self.not_imperva.is_none() && self.ready.is_empty() {
-            let Some(line) = self.body.next_line() else { break };
-            // Owned, so that the body can be read on while the line is mapped.
-            let held = Held::of(&line);
             if !self.compression_known {
-                // Known from the body's first bytes, so before its first line is mapped.
-                if let Some(kind) = self.body.compression() {
+                // Known from the body's first bytes (set when they are pushed, not by reading
+                // lines), so before its first line is mapped.
+                if let Some(kind) = body.compression() {
                     self.ctx = mem::take(&mut self.ctx).with_compression(kind.as_str());
                     self.compression_known = true;
                 }
             }
+            let Some(line) = body.next_line() else { break };
             if self.first_line.is_none() {
-                self.first_line = Some(held.raw[..held.raw.len().min(512)].to_vec());
+                self.first_line = Some(line.raw[..line.raw.len().min(512)].to_vec());
             }
             if self.decoder.is_some() {
-                self.line(&held.line(), ua)?;
+                self.line(&line, ua)?;
                 continue;
             }
+            // Kept (owned) while the format is not known.
+            let held = Held::of(&line);
             let head = String::from_utf8_lossy(&held.raw[..held.raw.len().min(512)]).into_owned();
             self.probe.push(held);
             if let Some(format) = detect_format(&[], Some(&head)) {
@@ -360,7 +375,7 @@ impl FileRun {
         }
         let identity = self.identity.expect("set above");
         let facts = LineFacts::from_line(line, non_utf8, false);
-        let row = map_line(&mut rec, &self.ctx, &facts, &text, ua, &mut self.counters);
+        map_line_into(&mut rec, &self.ctx, &facts, &text, ua, &mut self.counters, &mut self.row);
         let id = if facts.full_hash.is_empty() {
             event_id(&identity, line.ordinal, line.raw)
         } else {
@@ -369,12 +384,16 @@ impl FileRun {
             bytes.extend_from_slice(facts.full_hash.as_bytes());
             event_id(&identity, line.ordinal, &bytes)
         };
-        self.item(Item::Event(id, Box::new(row)))
+        self.item(Item::Event(id, None))
     }
 
     /// An item, or held while a guessed format proves itself.
     fn item(&mut self, item: Item) -> Result<(), ArrowError> {
         if let Some((held, failed)) = self.proving.as_mut() {
+            let item = match item {
+                Item::Event(id, None) => Item::Event(id, Some(Box::new(self.row.clone()))),
+                item => item,
+            };
             let is_event = matches!(item, Item::Event(..));
             if matches!(&item, Item::Problem(p) if p.kind == "decode") {
                 *failed += 1;
@@ -397,14 +416,16 @@ impl FileRun {
 
     fn emit(&mut self, item: Item) -> Result<(), ArrowError> {
         match item {
-            Item::Event(id, row) => {
+            Item::Event(id, held) => {
+                let row = held.as_deref().unwrap_or(&self.row);
                 if self.opts.documents {
-                    let mut doc = Vec::with_capacity(2048);
-                    json::render(&row, &mut doc);
+                    // Sized by the last document, so it is written without growing.
+                    let mut doc = Vec::with_capacity(self.documents.last().map_or(2048, |d| d.len() + d.len() / 4));
+                    json::render(row, &mut doc);
                     self.documents.push(doc);
                 }
-                let next = ordinal_of(&row).map_or(self.next_ordinal, |o| o + 1);
-                self.columns.push(&id, &row);
+                let next = ordinal_of(row).map_or(self.next_ordinal, |o| o + 1);
+                self.columns.push(&id, row);
                 self.next_ordinal = self.next_ordinal.max(next);
                 if self.columns.len() >= self.opts.batch_rows.max(1) {
                     self.flush()?;
@@ -455,7 +476,7 @@ impl FileRun {
 /// The row's `imperva.waf.file.ordinal`.
 fn ordinal_of(row: &Row) -> Option<u64> {
     match row.get(crate::fields::IMPERVA_WAF_FILE_ORDINAL) {
-        Some(crate::document::Value::Long(n)) => u64::try_from(*n).ok(),
+        Some(crate::document::Value::Long(n)) => u64::try_from(n).ok(),
         _ => None,
     }
 }

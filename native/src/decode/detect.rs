@@ -99,7 +99,7 @@ impl FileDecoder {
 
     /// One body line → a record, `Ok(None)` for a line that carries no event (a W3C directive),
     /// or the reason it does not decode.
-    pub fn decode(&mut self, line: &str) -> Result<Option<RawRecord>, DecodeError> {
+    pub fn decode<'a>(&mut self, line: &'a str) -> Result<Option<RawRecord<'a>>, DecodeError> {
         match self {
             FileDecoder::Cef if line.starts_with("LEEF:") => decode_leef(line).map(Some),
             FileDecoder::Cef => decode_cef(line).map(Some),

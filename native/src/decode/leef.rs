@@ -13,7 +13,8 @@
 //! LEEF keys keep their own meaning (QRadar's `cat` is a category, not Imperva's action).
 //!
 //! Columns in messages count code points, as Python's do. The work is byte scanning with
-//! `memchr`; the only allocations are the record's own strings.
+//! `memchr`; the record borrows from the line, so what is allocated is only what decoding
+//! changed (un-escaped values, lower-cased keys).
 //!
 //! One input has no Python result to match: attributes that are blanks only on a TAB- (or
 //! custom-) delimited line (`…|Normal|\t\t`). Python's `values[-1].rstrip(…)` then indexes an
@@ -25,6 +26,8 @@ pub(crate) mod cut;
 
 /// Python's `str` semantics, first written for LEEF: now [`crate::pytext`], the crate's one copy.
 pub use crate::pytext as pystr;
+
+use std::borrow::Cow;
 
 use memchr::{memchr, memmem};
 
@@ -62,13 +65,13 @@ pub fn parse_delimiter(spec: &str) -> Option<u32> {
 ///
 /// Errors: no `LEEF:` marker, fewer than five `|`-terminated header fields, a LEEF 2.0
 /// delimiter field that is neither a delimiter nor an attribute, text before the first key.
-pub fn decode_leef(line: &str) -> Result<RawRecord, DecodeError> {
+pub fn decode_leef(line: &str) -> Result<RawRecord<'_>, DecodeError> {
     let bytes = line.as_bytes();
     let Some(start) = memmem::find(bytes, b"LEEF:") else {
         return Err(DecodeError::new("line does not contain a LEEF header (no 'LEEF:' marker)", 1)
             .with_hint("the line is not LEEF; check the file's format (--format)"));
     };
-    let prefix = Some(pytext::rstrip(&line[..start])).filter(|p| !p.is_empty()).map(str::to_owned);
+    let prefix = Some(pytext::rstrip(&line[..start])).filter(|p| !p.is_empty()).map(Cow::Borrowed);
 
     // Five header fields, each ended by '|'; the rest of the line follows the fifth.
     let mut fields = [""; 5];
@@ -134,7 +137,10 @@ pub fn decode_leef(line: &str) -> Result<RawRecord, DecodeError> {
             // raises IndexError when the attributes are blanks only, which here is no pair.
             if let Some((_, last)) = pairs.last_mut() {
                 let kept = last.trim_end_matches([' ', '\t', delim]).len();
-                last.truncate(kept);
+                match last {
+                    Cow::Borrowed(text) => *text = &text[..kept],
+                    Cow::Owned(text) => text.truncate(kept),
+                }
             }
         }
         let (ext, dups) = fold_repeats(pairs);
@@ -143,13 +149,13 @@ pub fn decode_leef(line: &str) -> Result<RawRecord, DecodeError> {
     Ok(RawRecord {
         format: Some(Format::Leef),
         ext,
-        vendor: Some(fields[1].to_owned()),
-        product: Some(fields[2].to_owned()),
-        version: Some(fields[3].to_owned()),
+        vendor: Some(Cow::Borrowed(fields[1])),
+        product: Some(Cow::Borrowed(fields[2])),
+        version: Some(Cow::Borrowed(fields[3])),
         signature: None,
-        name: Some(fields[4].to_owned()),
+        name: Some(Cow::Borrowed(fields[4])),
         severity: None,
-        format_version: Some(version.to_owned()),
+        format_version: Some(Cow::Borrowed(version)),
         syslog_prefix: prefix,
         dups,
         warnings,

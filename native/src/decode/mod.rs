@@ -12,4 +12,4 @@ mod record;
 mod repeats;
 pub mod w3c;
 
-pub use record::{DecodeError, Format, RawRecord, NON_UTF8_WARNING};
+pub use record::{DecodeError, Format, RawRecord, Text, NON_UTF8_WARNING};

@@ -7,13 +7,18 @@
 //! the line, and Python's dict comprehension there keeps a repeated key's last non-empty value
 //! and no `dups` ([`super::w3c`] does that itself).
 
+use crate::decode::Text;
+
 /// Every value of each repeated key, keys in order of first appearance (`RawRecord.dups`).
-pub type Dups = Vec<(String, Vec<String>)>;
+pub type Dups<'a> = Vec<(Text<'a>, Vec<Text<'a>>)>;
+
+/// A record's (key, value) pairs.
+pub type Pairs<'a> = Vec<(Text<'a>, Text<'a>)>;
 
 /// Python's `_to_ext`: `ext` keeps each key once, at its first place, with its first non-empty
 /// value (else its first); `dups` lists every value of each repeated key, keys in order of first
 /// appearance (empty when nothing repeats).
-pub fn fold_repeats(pairs: Vec<(String, String)>) -> (Vec<(String, String)>, Dups) {
+pub fn fold_repeats(pairs: Pairs<'_>) -> (Pairs<'_>, Dups<'_>) {
     if all_distinct(&pairs) {
         return (pairs, Vec::new()); // the common case: one hash per key, nothing else
     }
@@ -23,8 +28,8 @@ pub fn fold_repeats(pairs: Vec<(String, String)>) -> (Vec<(String, String)>, Dup
     for &f in &first {
         count[f] += 1;
     }
-    let mut ext: Vec<(String, String)> = Vec::with_capacity(pairs.len());
-    let mut dups: Dups = Vec::new();
+    let mut ext: Pairs<'_> = Vec::with_capacity(pairs.len());
+    let mut dups: Dups<'_> = Vec::new();
     let mut place = vec![(0usize, 0usize); pairs.len()]; // first index → (ext, dups) position
     for (i, (key, value)) in pairs.into_iter().enumerate() {
         let f = first[i];
@@ -48,7 +53,7 @@ pub fn fold_repeats(pairs: Vec<(String, String)>) -> (Vec<(String, String)>, Dup
 
 /// True when no key repeats. False also when the hash table degenerates (crafted keys that
 /// collide): the caller then takes the sorting path, which is O(n log n) whatever the keys.
-fn all_distinct(pairs: &[(String, String)]) -> bool {
+fn all_distinct(pairs: &[(Text<'_>, Text<'_>)]) -> bool {
     let mut stack = [0usize; 128];
     let mut heap = Vec::new();
     let mut table = KeyTable::new(pairs.len(), &mut stack, &mut heap);
@@ -56,7 +61,7 @@ fn all_distinct(pairs: &[(String, String)]) -> bool {
 }
 
 /// For each pair, the index of the first pair with the same key.
-fn first_occurrences(pairs: &[(String, String)]) -> Vec<usize> {
+fn first_occurrences(pairs: &[(Text<'_>, Text<'_>)]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..pairs.len()).collect();
     order.sort_by(|&a, &b| pairs[a].0.cmp(&pairs[b].0).then(a.cmp(&b)));
     let mut first = vec![0; pairs.len()];
@@ -91,7 +96,7 @@ impl<'a> KeyTable<'a> {
 
     /// The index of the first pair whose key is pair `i`'s (recording `i` when it is new); None
     /// after too many collisions.
-    fn first(&mut self, pairs: &[(String, String)], i: usize) -> Option<usize> {
+    fn first(&mut self, pairs: &[(Text<'_>, Text<'_>)], i: usize) -> Option<usize> {
         const MAX_PROBES: usize = 64;
         let key = &pairs[i].0;
         let mut slot = key_hash(key.as_bytes()) & self.mask;
@@ -127,19 +132,18 @@ mod tests {
 
     #[test]
     fn repeats_on_the_heap_table() {
-        let pairs: Vec<(String, String)> = (0..200).map(|i| (format!("k{i}"), i.to_string())).collect();
+        let pairs: Pairs<'_> = (0..200).map(|i| (format!("k{i}").into(), i.to_string().into())).collect();
         assert_eq!(fold_repeats(pairs.clone()), (pairs.clone(), Vec::new()));
         let mut with = pairs;
         with.push(("k7".into(), "again".into()));
         let (ext, dups) = fold_repeats(with);
         assert_eq!(ext.len(), 200);
-        assert_eq!(dups, vec![("k7".to_string(), vec!["7".to_string(), "again".to_string()])]);
+        assert_eq!(dups, vec![("k7".into(), vec!["7".into(), "again".into()])]);
     }
 
     #[test]
     fn first_occurrences_by_sorting() {
-        let pairs: Vec<(String, String)> =
-            ["b", "a", "b", "c", "a", "b"].iter().map(|k| (k.to_string(), String::new())).collect();
+        let pairs: Pairs<'_> = ["b", "a", "b", "c", "a", "b"].iter().map(|k| ((*k).into(), "".into())).collect();
         assert_eq!(first_occurrences(&pairs), vec![0, 1, 0, 3, 1, 0]);
     }
 }

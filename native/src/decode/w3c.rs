@@ -11,9 +11,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use memchr::{memchr, memchr_iter, memmem};
+use memchr::{memchr, memchr_iter};
 
-use crate::decode::{DecodeError, Format, RawRecord};
+use crate::decode::{DecodeError, Format, RawRecord, Text};
 use crate::keys::{W3C_COLUMNS, W3C_NAME_COLUMN, W3C_SEVERITY_COLUMN};
 use crate::pytext;
 
@@ -93,7 +93,8 @@ enum Role {
 #[derive(Clone, Debug, Default)]
 pub struct W3cDecoder {
     columns: Vec<String>,
-    keys: Vec<String>,
+    /// Each column's key: static for the columns Imperva names, else the lower-cased name.
+    keys: Vec<Text<'static>>,
     roles: Vec<Role>,
     /// Two columns with the same key: values then merge as Python's dict comprehension does,
     /// through `groups` (per column, the index of its key among the distinct keys).
@@ -155,8 +156,8 @@ impl W3cDecoder {
             .map(|c| {
                 let low = pytext::lower(c);
                 match W3C_COLUMNS.iter().find(|(col, _)| *col == low) {
-                    Some((_, key)) => (*key).to_owned(),
-                    None => low.into_owned(),
+                    Some((_, key)) => Text::Borrowed(*key),
+                    None => Text::Owned(low.into_owned()),
                 }
             })
             .collect();
@@ -177,7 +178,7 @@ impl W3cDecoder {
 
     /// One body line → `Ok(Some(record))`, `Ok(None)` for a directive, or the reason it does
     /// not decode. The decoder goes on after an error.
-    pub fn decode(&mut self, line: &str) -> Result<Option<RawRecord>, DecodeError> {
+    pub fn decode<'a>(&mut self, line: &'a str) -> Result<Option<RawRecord<'a>>, DecodeError> {
         let line = line.trim_end_matches(['\r', '\n']);
         if let Some(directive) = line.strip_prefix('#') {
             let (name, value) = directive.split_once(':').unwrap_or((directive, ""));
@@ -199,9 +200,8 @@ impl W3cDecoder {
         if b.len() > 1 && b[0] == b'"' && b[b.len() - 1] == b'"' {
             // Each '" "' separator holds two quotes; any other quote needs the scanner.
             let inner = &line[1..line.len() - 1];
-            let seps = memmem::find_iter(inner.as_bytes(), b"\" \"").count();
-            if seps + 1 == n && memchr_iter(b'"', inner.as_bytes()).count() == 2 * (n - 1) {
-                self.fill(&mut rec, inner.split("\" \""));
+            if only_separators(inner.as_bytes()) == Some(n - 1) {
+                self.fill(&mut rec, separated(inner).map(Text::Borrowed));
                 return Ok(Some(self.finish(rec)));
             }
         }
@@ -213,13 +213,13 @@ impl W3cDecoder {
             )
             .with_hint("the line is truncated, or a value holds a quote that is not doubled"));
         }
-        self.fill(&mut rec, values.iter().map(|v| v.as_ref()));
+        self.fill(&mut rec, values.into_iter());
         Ok(Some(self.finish(rec)))
     }
 
     /// Python's `{k: v for k, v in zip(keys, values) if v}` then `pop` of the name and severity
     /// columns: a repeated key sits where its first non-empty value did and keeps its last one.
-    fn fill<'v>(&self, rec: &mut RawRecord, values: impl Iterator<Item = &'v str>) {
+    fn fill<'a>(&self, rec: &mut RawRecord<'a>, values: impl Iterator<Item = Text<'a>>) {
         rec.ext.reserve(self.keys.len());
         // Where each key group sits in ext, once placed (only needed with repeated keys).
         let mut placed = if self.repeated_keys { vec![usize::MAX; self.n_groups] } else { Vec::new() };
@@ -234,27 +234,63 @@ impl W3cDecoder {
                     if self.repeated_keys {
                         let at = &mut placed[self.groups[col]];
                         if *at != usize::MAX {
-                            value.clone_into(&mut rec.ext[*at].1);
+                            rec.ext[*at].1 = value;
                             continue;
                         }
                         *at = rec.ext.len();
                     }
-                    rec.ext.push((key.clone(), value.to_owned()));
+                    rec.ext.push((key.clone(), value));
                     continue;
                 }
             };
-            *slot = Some(value.to_owned());
+            *slot = Some(value);
         }
     }
 
-    fn finish(&self, mut rec: RawRecord) -> RawRecord {
-        rec.vendor = Some("Incapsula".to_owned());
+    fn finish<'a>(&self, mut rec: RawRecord<'a>) -> RawRecord<'a> {
+        rec.vendor = Some(Text::Borrowed("Incapsula"));
         if rec.name.is_none() {
-            rec.name = Some("Normal".to_owned());
+            rec.name = Some(Text::Borrowed("Normal"));
         }
-        rec.format_version = self.directive("Version").map(str::to_owned);
+        rec.format_version = self.directive("Version").map(|v| Text::Owned(v.to_owned()));
         rec
     }
+}
+
+/// The number of `" "` separators in `inner` when every quote in it belongs to one (the quoted
+/// fast path: values are then the text between separators); None when a quote stands alone.
+fn only_separators(inner: &[u8]) -> Option<usize> {
+    let mut quotes = memchr_iter(b'"', inner);
+    let mut seps = 0;
+    while let Some(open) = quotes.next() {
+        let close = quotes.next()?;
+        if close != open + 2 || inner[open + 1] != b' ' {
+            return None;
+        }
+        seps += 1;
+    }
+    Some(seps)
+}
+
+/// The values between the `" "` separators of `inner` (every quote in it is part of one, see
+/// [`only_separators`]): `inner.split("\" \"")`, found with `memchr`.
+fn separated(inner: &str) -> impl Iterator<Item = &str> {
+    let mut quotes = memchr_iter(b'"', inner.as_bytes());
+    let mut from = Some(0);
+    std::iter::from_fn(move || {
+        let start = from?;
+        match quotes.next() {
+            Some(open) => {
+                quotes.next();
+                from = Some(open + 3);
+                Some(&inner[start..open])
+            }
+            None => {
+                from = None;
+                Some(&inner[start..])
+            }
+        }
+    })
 }
 
 fn role(key: &str) -> Role {
@@ -264,5 +300,33 @@ fn role(key: &str) -> Role {
         Role::Severity
     } else {
         Role::Ext
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path's test and split are the memmem count and `str::split` they replace.
+    #[test]
+    fn separators_as_split() {
+        let alphabet = ['a', '"', ' ', 'é'];
+        for len in 0..9 {
+            for mut code in 0..4usize.pow(len) {
+                let mut inner = String::new();
+                for _ in 0..len {
+                    inner.push(alphabet[code % 4]);
+                    code /= 4;
+                }
+                let seps = memchr::memmem::find_iter(inner.as_bytes(), b"\" \"").count();
+                let quotes = memchr_iter(b'"', inner.as_bytes()).count();
+                let expect = (quotes == 2 * seps).then_some(seps);
+                assert_eq!(only_separators(inner.as_bytes()), expect, "{inner:?}");
+                if expect.is_some() {
+                    let split: Vec<&str> = inner.split("\" \"").collect();
+                    assert_eq!(separated(&inner).collect::<Vec<_>>(), split, "{inner:?}");
+                }
+            }
+        }
     }
 }

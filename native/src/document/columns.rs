@@ -10,7 +10,7 @@ use arrow_array::builder::{
     BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch, StringArray, StructArray};
-use arrow_buffer::NullBuffer;
+use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, TimeUnit};
 
 use crate::document::{Row, Value};
@@ -44,35 +44,60 @@ impl Builder {
         })
     }
 
-    fn push(&mut self, value: Option<&Value>) {
+    /// The rows this column holds so far.
+    fn len(&self) -> usize {
+        match self {
+            Builder::Str(b) => b.len(),
+            Builder::Long(b) => b.len(),
+            Builder::Double(b) => b.len(),
+            Builder::Bool(b) => b.len(),
+            Builder::Date(b) => b.len(),
+            Builder::Geo { valid, .. } => valid.len(),
+            Builder::StrList(b) => b.len(),
+        }
+    }
+
+    /// `n` nulls: a column is only visited in the rows that set it, and given the nulls of the
+    /// rows between when it is next visited (or at the end of the batch).
+    fn append_nulls(&mut self, n: usize) {
+        match self {
+            Builder::Str(b) => b.append_nulls(n),
+            Builder::Long(b) => b.append_nulls(n),
+            Builder::Double(b) => b.append_nulls(n),
+            Builder::Bool(b) => b.append_nulls(n),
+            Builder::Date(b) => b.append_nulls(n),
+            Builder::Geo { lat, lon, valid } => {
+                lat.append_nulls(n);
+                lon.append_nulls(n);
+                valid.resize(valid.len() + n, false);
+            }
+            Builder::StrList(b) => {
+                for _ in 0..n {
+                    b.append(false);
+                }
+            }
+        }
+    }
+
+    fn push(&mut self, value: Value<'_>) {
         match (self, value) {
-            (Builder::Str(b), Some(Value::Str(s))) => b.append_value(s),
-            (Builder::Long(b), Some(Value::Long(n))) => b.append_value(*n),
-            (Builder::Double(b), Some(Value::Double(f))) => b.append_value(*f),
-            (Builder::Bool(b), Some(Value::Bool(v))) => b.append_value(*v),
-            (Builder::Date(b), Some(Value::Date(ms))) => b.append_value(*ms),
-            (Builder::Geo { lat, lon, valid }, Some(Value::Geo { lat: y, lon: x })) => {
-                lat.append_value(*y);
-                lon.append_value(*x);
+            (Builder::Str(b), Value::Str(s)) => b.append_value(s),
+            (Builder::Long(b), Value::Long(n)) => b.append_value(n),
+            (Builder::Double(b), Value::Double(f)) => b.append_value(f),
+            (Builder::Bool(b), Value::Bool(v)) => b.append_value(v),
+            (Builder::Date(b), Value::Date(ms)) => b.append_value(ms),
+            (Builder::Geo { lat, lon, valid }, Value::Geo { lat: y, lon: x }) => {
+                lat.append_value(y);
+                lon.append_value(x);
                 valid.push(true);
             }
-            (Builder::StrList(b), Some(Value::StrList(items))) => {
-                for item in items {
+            (Builder::StrList(b), Value::StrList(items)) => {
+                for item in items.iter() {
                     b.values().append_value(item);
                 }
                 b.append(true);
             }
-            (Builder::Str(b), _) => b.append_null(),
-            (Builder::Long(b), _) => b.append_null(),
-            (Builder::Double(b), _) => b.append_null(),
-            (Builder::Bool(b), _) => b.append_null(),
-            (Builder::Date(b), _) => b.append_null(),
-            (Builder::Geo { lat, lon, valid }, _) => {
-                lat.append_null();
-                lon.append_null();
-                valid.push(false);
-            }
-            (Builder::StrList(b), _) => b.append(false),
+            _ => unreachable!("a value of its leaf's kind (Row checks)"),
         }
     }
 
@@ -136,6 +161,8 @@ pub fn schema() -> Schema {
 pub struct Columns {
     schema: Arc<Schema>,
     builders: Vec<Option<Builder>>,
+    /// Per slot, the rows its builder holds (it lags behind `ids` by the rows that did not set it).
+    filled: Vec<usize>,
     ids: StringBuilder,
 }
 
@@ -150,6 +177,7 @@ impl Columns {
         Columns {
             schema: Arc::new(schema()),
             builders: LEAVES.iter().map(|leaf| Builder::for_kind(leaf.kind)).collect(),
+            filled: vec![0; LEAVES.len()],
             ids: StringBuilder::new(),
         }
     }
@@ -163,17 +191,35 @@ impl Columns {
         self.len() == 0
     }
 
+    /// One row: only the columns of the slots it sets are visited (the others get their nulls
+    /// when a later row sets them, or at [`Columns::finish`]).
     pub fn push(&mut self, id: &str, row: &Row) {
+        let before = self.ids.len();
         self.ids.append_value(id);
-        for (slot, builder) in self.builders.iter_mut().enumerate() {
-            if let Some(builder) = builder {
-                builder.push(row.get(slot));
+        for &slot in row.set_slots() {
+            if let (Some(builder), Some(value)) = (&mut self.builders[slot], row.get(slot)) {
+                let filled = &mut self.filled[slot];
+                if *filled < before {
+                    builder.append_nulls(before - *filled);
+                }
+                builder.push(value);
+                *filled = before + 1;
             }
         }
     }
 
     /// The record batch of the rows pushed so far; the builders start again empty.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let rows = self.ids.len();
+        for (builder, filled) in self.builders.iter_mut().zip(&mut self.filled) {
+            if let Some(builder) = builder {
+                if *filled < rows {
+                    builder.append_nulls(rows - *filled);
+                }
+                debug_assert_eq!(builder.len(), rows);
+            }
+            *filled = 0;
+        }
         let ids: StringArray = self.ids.finish();
         let mut arrays: Vec<ArrayRef> = vec![Arc::new(ids)];
         for node in root() {
@@ -199,11 +245,18 @@ impl Columns {
     }
 }
 
-/// A struct is present in a row when any of its children is: the validity is the children's OR.
+/// A struct is present in a row when any of its children is: the validity is the OR of the
+/// children's validity bitmaps (a child without nulls makes every row valid).
 fn any_valid(children: &[ArrayRef]) -> Option<NullBuffer> {
     let len = children.first()?.len();
-    let valid: Vec<bool> = (0..len).map(|i| children.iter().any(|c| c.is_valid(i))).collect();
-    Some(NullBuffer::from(valid))
+    let mut valid = BooleanBuffer::new_unset(len);
+    for child in children {
+        match child.nulls() {
+            Some(nulls) => valid = &valid | nulls.inner(),
+            None => return Some(NullBuffer::new(BooleanBuffer::new_set(len))),
+        }
+    }
+    Some(NullBuffer::new(valid))
 }
 
 #[cfg(test)]
@@ -217,20 +270,25 @@ mod tests {
     fn rows_become_nested_typed_columns() {
         let mut columns = Columns::new();
         let mut row = Row::new();
-        row.set(TIMESTAMP, Value::Date(1000));
-        row.set(SOURCE_IP, Value::Str("10.0.0.1".into()));
-        row.set(SOURCE_GEO_LOCATION, Value::Geo { lat: 1.0, lon: 2.0 });
-        row.set(EVENT_CATEGORY, Value::StrList(vec!["web".into()]));
-        row.set(IMPERVA_WAF_LABELS, Value::Json("{}".into()));
-        columns.push("a", &row);
-        columns.push("b", &Row::new());
+        row.set_date(TIMESTAMP, 1000);
+        row.set_str(SOURCE_IP, "10.0.0.1");
+        row.set_geo(SOURCE_GEO_LOCATION, 1.0, 2.0);
+        row.set_list(EVENT_CATEGORY, ["web"]);
+        row.set_json(IMPERVA_WAF_LABELS, "{}");
+        columns.push("a", &Row::new());
+        columns.push("b", &row);
+        columns.push("c", &Row::new());
         let batch = columns.finish().unwrap();
-        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(batch.num_rows(), 3);
         assert_eq!(batch.schema().field(0).name(), ID);
         let source = batch.column_by_name("source").unwrap().as_struct();
-        assert!(source.is_valid(0) && source.is_null(1));
+        assert!(source.is_null(0) && source.is_valid(1) && source.is_null(2));
         let ip = source.column_by_name("ip").unwrap().as_string::<i32>();
-        assert_eq!(ip.value(0), "10.0.0.1");
+        assert_eq!(ip.value(1), "10.0.0.1");
+        assert!(ip.is_null(0) && ip.is_null(2));
+        let geo = source.column_by_name("geo").unwrap().as_struct();
+        let location = geo.column_by_name("location").unwrap().as_struct();
+        assert_eq!((location.len(), location.null_count()), (3, 2));
         assert!(columns.is_empty());
     }
 }

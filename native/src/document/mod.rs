@@ -6,4 +6,4 @@ pub mod columns;
 pub mod json;
 mod row;
 
-pub use row::{Row, Value};
+pub use row::{List, Row, Value};

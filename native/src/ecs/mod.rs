@@ -20,4 +20,4 @@ pub use actions::{
 };
 pub use convert::{to_bool, to_double, to_json, to_keyword_list, to_long, Invalid};
 pub use ip::{split_ips, to_ip, to_ip_list, to_ip_zoned};
-pub use time::{iso_ms, to_date, w3c_timestamp, PLAUSIBLE_MS};
+pub use time::{iso_ms, push_iso_ms, to_date, w3c_timestamp, PLAUSIBLE_MS};

@@ -30,36 +30,41 @@ pub fn to_date(value: &str) -> Result<i64, Invalid> {
 /// Epoch milliseconds → `2016-01-20T11:42:01.336Z`. Years 0–9999 are written with four digits;
 /// others (never a plausible time) with as many as they need and a `-` before the year 0.
 pub fn iso_ms(ms: i64) -> String {
+    let mut out = Vec::with_capacity(24);
+    push_iso_ms(&mut out, ms);
+    String::from_utf8(out).expect("ASCII")
+}
+
+/// [`iso_ms`] appended to `out` (ASCII; the JSON writer puts it straight into a document).
+pub fn push_iso_ms(out: &mut Vec<u8>, ms: i64) {
     let days = ms.div_euclid(MS_PER_DAY);
     let in_day = ms.rem_euclid(MS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
-    let mut out = String::with_capacity(24);
     if (0..=9999).contains(&year) {
-        push_digits(&mut out, year, 4);
+        push_digits(out, year, 4);
     } else {
-        out.push_str(&format!("{year:05}"));
+        out.extend_from_slice(format!("{year:05}").as_bytes());
     }
-    out.push('-');
-    push_digits(&mut out, month, 2);
-    out.push('-');
-    push_digits(&mut out, day, 2);
-    out.push('T');
-    push_digits(&mut out, in_day / 3_600_000, 2);
-    out.push(':');
-    push_digits(&mut out, in_day / 60_000 % 60, 2);
-    out.push(':');
-    push_digits(&mut out, in_day / 1000 % 60, 2);
-    out.push('.');
-    push_digits(&mut out, in_day % 1000, 3);
-    out.push('Z');
-    out
+    out.push(b'-');
+    push_digits(out, month, 2);
+    out.push(b'-');
+    push_digits(out, day, 2);
+    out.push(b'T');
+    push_digits(out, in_day / 3_600_000, 2);
+    out.push(b':');
+    push_digits(out, in_day / 60_000 % 60, 2);
+    out.push(b':');
+    push_digits(out, in_day / 1000 % 60, 2);
+    out.push(b'.');
+    push_digits(out, in_day % 1000, 3);
+    out.push(b'Z');
 }
 
 /// `n` (0 ≤ n < 10^width) zero-padded to `width` digits.
-fn push_digits(out: &mut String, n: i64, width: u32) {
+fn push_digits(out: &mut Vec<u8>, n: i64, width: u32) {
     let mut scale = 10_i64.pow(width - 1);
     while scale > 0 {
-        out.push(char::from(b'0' + (n / scale % 10) as u8));
+        out.push(b'0' + (n / scale % 10) as u8);
         scale /= 10;
     }
 }

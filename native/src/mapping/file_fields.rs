@@ -4,7 +4,8 @@
 
 use crate::body::{Cut, Line};
 use crate::decode::NON_UTF8_WARNING;
-use crate::document::{Row, Value};
+use crate::document::Row;
+use crate::swar;
 use crate::fields::{
     IMPERVA_WAF_FILE_API_ID, IMPERVA_WAF_FILE_COMPRESSION, IMPERVA_WAF_FILE_DIRECTIVES, IMPERVA_WAF_FILE_ENCRYPTED,
     IMPERVA_WAF_FILE_FORMAT, IMPERVA_WAF_FILE_GZIP_WRAPPED, IMPERVA_WAF_FILE_HEADER, IMPERVA_WAF_FILE_LINE,
@@ -83,47 +84,60 @@ pub fn line_warnings(line: &LineFacts<'_>, text: &str, warnings: &mut Vec<String
     }
 }
 
-/// Version 1's `CONTROL` pattern `[\x00-\x08\x0b-\x1f\x7f]` (tab and line feed are not).
+/// Version 1's `CONTROL` pattern `[\x00-\x08\x0b-\x1f\x7f]` (tab and line feed are not); 8 bytes
+/// per step.
 fn has_control_chars(text: &str) -> bool {
-    text.bytes().any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f)
+    let control = |b: u8| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f;
+    let mut chunks = text.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        if !swar::any_control(word) {
+            continue; // the common case: one quick test per word
+        }
+        let c0 = swar::c0_bytes(word) & !(swar::eq_bytes(word, b'\t') | swar::eq_bytes(word, b'\n'));
+        if c0 | swar::eq_bytes(word, 0x7f) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| control(b))
 }
 
 /// The file and line fields of one event (what `LineRun.run` adds after `to_ecs`).
 pub fn add_line_fields(row: &mut Row, ctx: &FileContext, line: &LineFacts<'_>) {
-    row.set(IMPERVA_WAF_FILE_NAME, Value::Str(ctx.name().to_owned()));
-    row.set(IMPERVA_WAF_FILE_FORMAT, Value::Str(ctx.format().map_or("", |f| f.as_str()).to_owned()));
+    row.set_str(IMPERVA_WAF_FILE_NAME, ctx.name());
+    row.set_str(IMPERVA_WAF_FILE_FORMAT, ctx.format().map_or("", |f| f.as_str()));
     if let Some(api_id) = ctx.api_id() {
-        row.set(IMPERVA_WAF_FILE_API_ID, Value::Str(api_id.to_owned()));
+        row.set_str(IMPERVA_WAF_FILE_API_ID, api_id);
     }
     if let Some(seq) = ctx.seq() {
-        row.set(IMPERVA_WAF_FILE_SEQUENCE, Value::Long(seq));
+        row.set_long(IMPERVA_WAF_FILE_SEQUENCE, seq);
     }
     if let Some(header) = ctx.header_json() {
-        row.set(IMPERVA_WAF_FILE_HEADER, Value::Json(header.to_owned()));
+        row.set_json(IMPERVA_WAF_FILE_HEADER, header);
     }
     if let Some(compression) = ctx.compression() {
-        row.set(IMPERVA_WAF_FILE_COMPRESSION, Value::Str(compression.to_owned()));
+        row.set_str(IMPERVA_WAF_FILE_COMPRESSION, compression);
     }
-    row.set(IMPERVA_WAF_FILE_ENCRYPTED, Value::Bool(ctx.encrypted()));
-    row.set(IMPERVA_WAF_FILE_GZIP_WRAPPED, Value::Bool(ctx.gzip_wrapped()));
+    row.set_bool(IMPERVA_WAF_FILE_ENCRYPTED, ctx.encrypted());
+    row.set_bool(IMPERVA_WAF_FILE_GZIP_WRAPPED, ctx.gzip_wrapped());
     if let Some(directives) = ctx.directives_json() {
-        row.set(IMPERVA_WAF_FILE_DIRECTIVES, Value::Json(directives.to_owned()));
+        row.set_json(IMPERVA_WAF_FILE_DIRECTIVES, directives);
     }
-    row.set(IMPERVA_WAF_FILE_LINE, Value::Long(long(line.line_no)));
-    row.set(IMPERVA_WAF_FILE_ORDINAL, Value::Long(long(line.ordinal)));
+    row.set_long(IMPERVA_WAF_FILE_LINE, long(line.line_no));
+    row.set_long(IMPERVA_WAF_FILE_ORDINAL, long(line.ordinal));
     if line.partial {
-        row.set(IMPERVA_WAF_FILE_PARTIAL, Value::Bool(true));
+        row.set_bool(IMPERVA_WAF_FILE_PARTIAL, true);
     }
     if line.non_utf8 {
-        row.set(IMPERVA_WAF_ORIGINAL_BASE64, Value::Str(base64(line.raw)));
+        row.set_str(IMPERVA_WAF_ORIGINAL_BASE64, &base64(line.raw));
     }
     if line.full_length > 0 {
-        row.set(IMPERVA_WAF_LINE_TRUNCATED_LENGTH, Value::Long(long(line.full_length)));
-        row.set(IMPERVA_WAF_LINE_TRUNCATED_SHA256, Value::Str(line.full_hash.to_owned()));
+        row.set_long(IMPERVA_WAF_LINE_TRUNCATED_LENGTH, long(line.full_length));
+        row.set_str(IMPERVA_WAF_LINE_TRUNCATED_SHA256, line.full_hash);
     }
-    row.set(LOG_OFFSET, Value::Long(long(line.offset)));
+    row.set_long(LOG_OFFSET, long(line.offset));
     if let Some(path) = ctx.path() {
-        row.set(LOG_FILE_PATH, Value::Str(path.to_owned()));
+        row.set_str(LOG_FILE_PATH, path);
     }
 }
 
@@ -169,5 +183,12 @@ mod tests {
             assert!(has_control_chars(&format!("a{c}")), "{c:?}");
         }
         assert!(!has_control_chars("\u{85}\u{9f}"), "C1 controls are not in the pattern");
+        for n in 0..20 {
+            let clean = format!("{}\t{}\n", "a".repeat(n), "é".repeat(n));
+            assert!(!has_control_chars(&clean));
+            for c in ['\0', '\r', '\u{7f}'] {
+                assert!(has_control_chars(&format!("{clean}{c}{}", "b".repeat(n))), "{n} {c:?}");
+            }
+        }
     }
 }

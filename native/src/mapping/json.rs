@@ -22,14 +22,14 @@ impl JsonObject {
     }
 
     /// `"key": ["a", "b", …]`.
-    pub fn push_str_list(&mut self, key: &str, values: &[String]) {
+    pub fn push_str_list<S: AsRef<str>>(&mut self, key: &str, values: &[S]) {
         self.key(key);
         self.text.push('[');
         for (i, value) in values.iter().enumerate() {
             if i > 0 {
                 self.text.push(',');
             }
-            write_str(&mut self.text, value);
+            write_str(&mut self.text, value.as_ref());
         }
         self.text.push(']');
     }
@@ -49,36 +49,9 @@ impl JsonObject {
     }
 }
 
-/// `text` as a JSON string (quotes, `\"`, `\\`, the short escapes, `\u00XX` for other controls).
-/// Runs without escapes are copied whole.
+/// `text` as a JSON string, as the documents write strings.
 pub(crate) fn write_str(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(text.len() + 2);
-    out.push('"');
-    let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(skip) = bytes[from..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\') {
-        let at = from + skip;
-        out.push_str(&text[from..at]);
-        let b = bytes[at];
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x08 => out.push_str("\\b"),
-            0x0c => out.push_str("\\f"),
-            _ => {
-                out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
-            }
-        }
-        from = at + 1;
-    }
-    out.push_str(&text[from..]);
-    out.push('"');
+    crate::document::json::write_json_str(text, out);
 }
 
 #[cfg(test)]

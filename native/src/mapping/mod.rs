@@ -17,15 +17,19 @@
 //! add_line_fields(&mut row, &ctx, &facts);
 //! ```
 //!
-//! or [`map_line`], which does those three and counts `events` / `security_events`.
+//! or [`map_line`], which does those three and counts `events` / `security_events`
+//! ([`map_line_into`] and [`map_record_into`] do the same into a row the caller reuses).
 //!
 //! Speed: nothing is looked up in a map per event. Keys are found in an index of the field table
 //! built once (`key_index`: one hash, one comparison); the raw values the derived fields read
 //! (`act`, `app`, `request`, …) are picked up during the one pass over the keys; the per-file
 //! values (header, directives, the header's `startTime`) are prepared once in [`FileContext`];
-//! the JSON-typed fields are written straight to text. What is allocated per event is what the
-//! row stores, plus the transient values of two converters whose API returns them
-//! (`to_keyword_list`'s `Vec<&str>`, `to_json`'s `serde_json::Value`).
+//! the JSON-typed fields are written straight to text. A run maps every event into its one
+//! [`Row`] ([`map_line_into`]), whose text buffer keeps its capacity, so the row itself allocates
+//! nothing per event; what is allocated is transient: the `flattened` fields' JSON text, the
+//! warnings, `related.ip`, an address converted by `to_ip_zoned`, and the values of two
+//! converters whose API returns them (`to_keyword_list`'s `Vec<&str>`, `to_json`'s
+//! `serde_json::Value`).
 //!
 //! # Intended differences from version 1's document
 //!
@@ -107,16 +111,31 @@ pub fn map_record(
     ua: &mut dyn UserAgents,
     counters: &mut Counters,
 ) -> Row {
-    let mut draft = Draft::new(rec);
+    let mut row = Row::new();
+    map_record_into(rec, ctx, original, ua, counters, &mut row);
+    row
+}
+
+/// [`map_record`] into `row` (cleared first): a run maps every event into its one row.
+pub fn map_record_into(
+    rec: &RawRecord,
+    ctx: &FileContext,
+    original: Option<&str>,
+    ua: &mut dyn UserAgents,
+    counters: &mut Counters,
+    row: &mut Row,
+) {
+    row.clear();
+    let mut draft = Draft::new(rec, row);
     let seen = table::map_keys(rec, &mut draft, counters);
-    classify::classify(rec, &seen, &mut draft.row, counters);
+    classify::classify(rec, &seen, draft.row, counters);
     time::timestamp(&seen, ctx, &mut draft, counters);
-    network::network(&seen, &mut draft.row);
-    url::url(&seen, &mut draft.row);
-    user_agent::user_agent(&mut draft.row, ua);
-    tls::tls(&seen, &mut draft.row);
-    classify::observer(rec, &mut draft.row);
-    draft.finish(rec, original)
+    network::network(&seen, draft.row);
+    url::url(&seen, draft.row);
+    user_agent::user_agent(draft.row, ua);
+    tls::tls(&seen, draft.row);
+    classify::observer(rec, draft.row);
+    draft.finish(rec, original);
 }
 
 /// One event line, whole: [`line_warnings`] on the record, [`map_record`] with the line's text as
@@ -130,19 +149,33 @@ pub fn map_line(
     ua: &mut dyn UserAgents,
     counters: &mut Counters,
 ) -> Row {
+    let mut row = Row::new();
+    map_line_into(rec, ctx, line, text, ua, counters, &mut row);
+    row
+}
+
+/// [`map_line`] into `row` (cleared first).
+pub fn map_line_into(
+    rec: &mut RawRecord,
+    ctx: &FileContext,
+    line: &LineFacts<'_>,
+    text: &str,
+    ua: &mut dyn UserAgents,
+    counters: &mut Counters,
+    row: &mut Row,
+) {
     line_warnings(line, text, &mut rec.warnings, counters);
-    let mut row = map_record(rec, ctx, Some(text), ua, counters);
-    add_line_fields(&mut row, ctx, line);
+    map_record_into(rec, ctx, Some(text), ua, counters, row);
+    add_line_fields(row, ctx, line);
     counters.events += 1;
     if matches!(row.get(fields::IMPERVA_WAF_SECURITY_EVENT), Some(Value::Bool(true))) {
         counters.security_events += 1;
     }
-    row
 }
 
 /// The row being built and what is gathered on the way (all written once, at the end).
-pub(crate) struct Draft {
-    pub row: Row,
+pub(crate) struct Draft<'r> {
+    pub row: &'r mut Row,
     pub warnings: Vec<String>,
     pub invalid: JsonObject,
     pub labels: JsonObject,
@@ -150,10 +183,10 @@ pub(crate) struct Draft {
     pub raw: JsonObject,
 }
 
-impl Draft {
-    fn new(rec: &RawRecord) -> Draft {
+impl<'r> Draft<'r> {
+    fn new(rec: &RawRecord, row: &'r mut Row) -> Draft<'r> {
         Draft {
-            row: Row::new(),
+            row,
             warnings: rec.warnings.clone(),
             invalid: JsonObject::default(),
             labels: JsonObject::default(),
@@ -173,47 +206,43 @@ impl Draft {
         counters.invalid_value += 1;
     }
 
-    fn finish(self, rec: &RawRecord, original: Option<&str>) -> Row {
+    fn finish(self, rec: &RawRecord, original: Option<&str>) {
         use crate::fields::{
             ECS_VERSION, EVENT_ORIGINAL, IMPERVA_WAF_DUPLICATES, IMPERVA_WAF_EXTENSIONS, IMPERVA_WAF_INVALID,
             IMPERVA_WAF_LABELS, IMPERVA_WAF_RAW, IMPERVA_WAF_SYSLOG_PREFIX, IMPERVA_WAF_WARNINGS,
         };
-        let Draft { mut row, warnings, invalid, labels, extensions, raw } = self;
-        set_json(&mut row, IMPERVA_WAF_LABELS, labels);
-        set_json(&mut row, IMPERVA_WAF_EXTENSIONS, extensions);
-        set_json(&mut row, IMPERVA_WAF_INVALID, invalid);
-        set_json(&mut row, IMPERVA_WAF_RAW, raw);
+        let Draft { row, warnings, invalid, labels, extensions, raw } = self;
+        set_json(row, IMPERVA_WAF_LABELS, labels);
+        set_json(row, IMPERVA_WAF_EXTENSIONS, extensions);
+        set_json(row, IMPERVA_WAF_INVALID, invalid);
+        set_json(row, IMPERVA_WAF_RAW, raw);
         if !rec.dups.is_empty() {
             let mut dups = JsonObject::default();
             for (key, values) in &rec.dups {
                 dups.push_str_list(key, values);
             }
-            set_json(&mut row, IMPERVA_WAF_DUPLICATES, dups);
+            set_json(row, IMPERVA_WAF_DUPLICATES, dups);
         }
         if let Some(prefix) = rec.syslog_prefix.as_deref().filter(|p| !p.is_empty()) {
-            row.set(IMPERVA_WAF_SYSLOG_PREFIX, Value::Str(prefix.to_owned()));
+            row.set_str(IMPERVA_WAF_SYSLOG_PREFIX, prefix);
         }
         if !warnings.is_empty() {
-            row.set(IMPERVA_WAF_WARNINGS, Value::StrList(warnings));
+            row.set_list(IMPERVA_WAF_WARNINGS, warnings.iter().map(String::as_str));
         }
         if let Some(original) = original {
-            row.set(EVENT_ORIGINAL, Value::Str(original.to_owned()));
+            row.set_str(EVENT_ORIGINAL, original);
         }
-        row.set(ECS_VERSION, Value::Str(ECS_SCHEMA_VERSION.to_owned()));
-        row
+        row.set_str(ECS_VERSION, ECS_SCHEMA_VERSION);
     }
 }
 
 fn set_json(row: &mut Row, slot: usize, object: JsonObject) {
     if let Some(text) = object.finish() {
-        row.set(slot, Value::Json(text));
+        row.set_json(slot, &text);
     }
 }
 
 /// The `&str` of a `Str` value in `slot`, if set.
 pub(crate) fn str_at(row: &Row, slot: usize) -> Option<&str> {
-    match row.get(slot) {
-        Some(Value::Str(s)) => Some(s),
-        _ => None,
-    }
+    row.str(slot)
 }

@@ -14,27 +14,27 @@ use super::table::Seen;
 
 pub(crate) fn network(seen: &Seen<'_>, row: &mut Row) {
     geo(row);
-    if let Some(ip) = str_at(row, SOURCE_IP) {
-        let ip = ip.to_owned();
-        row.set(SOURCE_ADDRESS, Value::Str(ip));
-    }
-    let destination =
-        str_at(row, IMPERVA_WAF_ORIGIN_IP).filter(|ip| *ip != "0.0.0.0" && *ip != "::").map(str::to_owned);
-    if let Some(ip) = &destination {
-        row.set(DESTINATION_IP, Value::Str(ip.clone()));
-        if let Some(&Value::Long(port)) = row.get(IMPERVA_WAF_ORIGIN_PORT) {
+    row.copy(SOURCE_IP, SOURCE_ADDRESS);
+    let destination = str_at(row, IMPERVA_WAF_ORIGIN_IP).is_some_and(|ip| ip != "0.0.0.0" && ip != "::");
+    if destination {
+        row.copy(IMPERVA_WAF_ORIGIN_IP, DESTINATION_IP);
+        if let Some(Value::Long(port)) = row.get(IMPERVA_WAF_ORIGIN_PORT) {
             if port != 0 {
-                row.set(DESTINATION_PORT, Value::Long(port));
+                row.set_long(DESTINATION_PORT, port);
             }
         }
     }
     if let Some(app) = seen.app.filter(|a| !a.is_empty()) {
-        row.set(NETWORK_APPLICATION, Value::Str(app.to_lowercase()));
-        row.set(NETWORK_PROTOCOL, Value::Str("http".to_owned()));
+        if app.is_ascii() {
+            row.set_str_with(NETWORK_APPLICATION, |out| out.extend(app.bytes().map(|b| char::from(b.to_ascii_lowercase()))));
+        } else {
+            row.set_str(NETWORK_APPLICATION, &app.to_lowercase());
+        }
+        row.set_str(NETWORK_PROTOCOL, "http");
     }
-    related(row, destination.as_deref());
-    if let Some(ip) = destination {
-        row.set(DESTINATION_ADDRESS, Value::Str(ip));
+    related(row, destination);
+    if destination {
+        row.copy(IMPERVA_WAF_ORIGIN_IP, DESTINATION_ADDRESS);
     }
 }
 
@@ -43,39 +43,42 @@ pub(crate) fn network(seen: &Seen<'_>, row: &mut Row) {
 fn geo(row: &mut Row) {
     if let Some(Value::StrList(codes)) = row.get(IMPERVA_WAF_COUNTRY_CODES) {
         if let Some(first) = codes.first() {
-            let first = first.clone();
-            row.set(SOURCE_GEO_COUNTRY_ISO_CODE, Value::Str(first));
+            let first = first.to_owned();
+            row.set_str(SOURCE_GEO_COUNTRY_ISO_CODE, &first);
         }
     }
-    if let (Some(&Value::Double(lat)), Some(&Value::Double(lon))) =
+    if let (Some(Value::Double(lat)), Some(Value::Double(lon))) =
         (row.get(IMPERVA_WAF_LATITUDE), row.get(IMPERVA_WAF_LONGITUDE))
     {
         if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) {
-            row.set(SOURCE_GEO_LOCATION, Value::Geo { lat, lon });
+            row.set_geo(SOURCE_GEO_LOCATION, lat, lon);
         }
     }
 }
 
-/// `related.ip`: the destination, the source, then the XFF chain, each address once, in order.
-fn related(row: &mut Row, destination: Option<&str>) {
-    let mut ips: Vec<String> = Vec::new();
-    let mut add = |ip: &str| {
-        if !ips.iter().any(|seen| seen == ip) {
-            ips.push(ip.to_owned());
-        }
+/// `related.ip`: the destination (`imperva.waf.origin_ip`, when `destination`), the source, then
+/// the XFF chain, each address once, in order.
+fn related(row: &mut Row, destination: bool) {
+    let view: &Row = row;
+    let chain = match view.get(IMPERVA_WAF_XFF) {
+        Some(Value::StrList(chain)) => Some(chain),
+        _ => None,
     };
-    if let Some(ip) = destination {
-        add(ip);
-    }
-    if let Some(ip) = str_at(row, SOURCE_IP) {
-        add(ip);
-    }
-    if let Some(Value::StrList(chain)) = row.get(IMPERVA_WAF_XFF) {
-        for ip in chain {
-            add(ip);
+    let all = destination
+        .then(|| str_at(view, IMPERVA_WAF_ORIGIN_IP))
+        .flatten()
+        .into_iter()
+        .chain(str_at(view, SOURCE_IP))
+        .chain(chain.into_iter().flat_map(|c| c.iter()));
+    let mut ips: Vec<&str> = Vec::new();
+    for ip in all {
+        if !ips.contains(&ip) {
+            ips.push(ip);
         }
     }
     if !ips.is_empty() {
-        row.set(RELATED_IP, Value::StrList(ips));
+        // Copied out first: the list is written into the row the addresses are read from.
+        let ips: Vec<String> = ips.into_iter().map(str::to_owned).collect();
+        row.set_list(RELATED_IP, ips.iter().map(String::as_str));
     }
 }

@@ -14,7 +14,6 @@
 //! On the way it picks up the raw values the derived fields read, so nothing is looked up again.
 
 use crate::decode::{Format, RawRecord};
-use crate::document::Value;
 use crate::ecs::{split_ips, to_bool, to_date, to_double, to_ip, to_ip_zoned, to_json, to_keyword_list, to_long};
 use crate::fields::{self, Convert, KeyPlan};
 
@@ -40,7 +39,7 @@ pub(crate) fn map_keys<'a>(rec: &'a RawRecord, draft: &mut Draft, counters: &mut
     let w3c = rec.format == Some(Format::W3c);
     let index = key_index();
     for (key, value) in &rec.ext {
-        let (key, value) = (key.as_str(), value.as_str());
+        let (key, value) = (key.as_ref(), value.as_ref());
         let plan = match index.find(key) {
             Some(Known::Plan(plan)) => *plan,
             Some(Known::Label { slot, default }) => {
@@ -68,13 +67,11 @@ pub(crate) fn map_keys<'a>(rec: &'a RawRecord, draft: &mut Draft, counters: &mut
             continue;
         }
         let value = if unquotes(plan) { unquote(value) } else { value };
-        let Some(converted) = convert(key, value, plan, draft, counters) else {
-            continue;
-        };
-        for &slot in plan.ecs {
-            draft.row.set(slot, converted.clone());
+        if convert(key, value, plan, draft, counters) {
+            for &slot in plan.ecs {
+                draft.row.copy(plan.vendor, slot);
+            }
         }
-        draft.row.set(plan.vendor, converted);
     }
     seen
 }
@@ -113,59 +110,70 @@ fn unquote(value: &str) -> &str {
     }
 }
 
-/// The typed value of `value`, or `None` (after recording why) when there is nothing to store.
-fn convert(key: &str, value: &str, plan: &KeyPlan, draft: &mut Draft, counters: &mut Counters) -> Option<Value> {
+/// The typed value of `value` stored in the plan's vendor slot; false (after recording why) when
+/// there is nothing to store.
+fn convert(key: &str, value: &str, plan: &KeyPlan, draft: &mut Draft, counters: &mut Counters) -> bool {
+    let slot = plan.vendor;
     let result = match plan.convert {
-        Convert::Keyword => return Some(Value::Str(value.to_owned())),
-        Convert::KeywordList => {
-            return Some(Value::StrList(to_keyword_list(value).into_iter().map(str::to_owned).collect()))
+        Convert::Keyword => {
+            draft.row.set_str(slot, value);
+            return true;
         }
-        Convert::Long => to_long(value).map(Value::Long),
-        Convert::Double => to_double(value).map(Value::Double),
-        Convert::Bool => to_bool(value).map(Value::Bool),
-        Convert::Date => to_date(value).map(Value::Date),
-        Convert::Ip => return address(key, value, draft, counters),
-        Convert::IpList => return chain(key, value, draft, counters),
+        Convert::KeywordList => {
+            draft.row.set_list(slot, to_keyword_list(value));
+            return true;
+        }
+        Convert::Long => to_long(value).map(|n| draft.row.set_long(slot, n)),
+        Convert::Double => to_double(value).map(|f| draft.row.set_double(slot, f)),
+        Convert::Bool => to_bool(value).map(|b| draft.row.set_bool(slot, b)),
+        Convert::Date => to_date(value).map(|ms| draft.row.set_date(slot, ms)),
+        Convert::Ip => return address(key, value, slot, draft, counters),
+        Convert::IpList => return chain(key, value, slot, draft, counters),
         Convert::Json => to_json(value).map(|parsed| {
             draft.raw.push_str(key, value);
-            Value::Json(serde_json::to_string(&parsed).expect("a JSON value serialises"))
+            draft.row.set_json(slot, &serde_json::to_string(&parsed).expect("a JSON value serialises"));
         }),
     };
     match result {
-        Ok(v) => Some(v),
+        Ok(()) => true,
         Err(invalid) => {
             draft.reject(key, value, invalid.message(), counters);
-            None
+            false
         }
     }
 }
 
 /// An `ip` value: the address; with an IPv6 zone id, the address without it, the raw text kept.
-fn address(key: &str, value: &str, draft: &mut Draft, counters: &mut Counters) -> Option<Value> {
+fn address(key: &str, value: &str, slot: usize, draft: &mut Draft, counters: &mut Counters) -> bool {
     match to_ip_zoned(value) {
-        Ok((ip, None)) => Some(Value::Str(ip)),
+        Ok((ip, None)) => {
+            draft.row.set_str(slot, &ip);
+            true
+        }
         Ok((ip, Some(_zone))) => {
             let mut message = to_ip(value).err().map(|e| e.into_message()).unwrap_or_default();
             message.push_str("; the address is kept without the zone");
             draft.reject(key, value, &message, counters);
-            Some(Value::Str(ip))
+            draft.row.set_str(slot, &ip);
+            true
         }
         Err(invalid) => {
             draft.reject(key, value, invalid.message(), counters);
-            None
+            false
         }
     }
 }
 
 /// An `ip_list` value (XFF): the good members in order; bad ones reported with the raw chain.
-fn chain(key: &str, value: &str, draft: &mut Draft, counters: &mut Counters) -> Option<Value> {
+fn chain(key: &str, value: &str, slot: usize, draft: &mut Draft, counters: &mut Counters) -> bool {
     let (good, bad) = split_ips(value);
     if !bad.is_empty() {
         let message = format!("not IP addresses: {}", bad.join(", "));
         draft.reject(key, value, &message, counters);
         if good.is_empty() {
-            return None;
+            return false;
         }
     }
-    Some(Value::StrList(good))
+    draft.row.set_list(slot, good.iter().map(String::as_str));
+    true
 }

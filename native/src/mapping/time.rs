@@ -17,7 +17,7 @@ const SOME_TIME: &str = "00:00:00";
 
 pub(crate) fn timestamp(seen: &Seen<'_>, ctx: &FileContext, draft: &mut Draft, counters: &mut Counters) {
     let (ms, source) = match draft.row.get(IMPERVA_WAF_START) {
-        Some(&Value::Date(ms)) => (ms, "start"),
+        Some(Value::Date(ms)) => (ms, "start"),
         _ => match date_time(seen, draft, counters) {
             Some(ms) => (ms, "date_time"),
             None => match ctx.start_time_ms() {
@@ -26,8 +26,8 @@ pub(crate) fn timestamp(seen: &Seen<'_>, ctx: &FileContext, draft: &mut Draft, c
             },
         },
     };
-    draft.row.set(TIMESTAMP, Value::Date(ms));
-    draft.row.set(IMPERVA_WAF_TIMESTAMP_SOURCE, Value::Str(source.to_owned()));
+    draft.row.set_date(TIMESTAMP, ms);
+    draft.row.set_str(IMPERVA_WAF_TIMESTAMP_SOURCE, source);
 }
 
 /// The record's `date` + `time`, when both are non-empty and form a real time; a bad one is kept

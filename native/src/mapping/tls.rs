@@ -1,7 +1,7 @@
 //! `tls.*` from the raw `ver` (`TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256`): protocol and version from
 //! the first word when it starts with `TLSv`/`SSLv` (any case), the cipher from the rest.
 
-use crate::document::{Row, Value};
+use crate::document::Row;
 use crate::fields::{TLS_CIPHER, TLS_VERSION, TLS_VERSION_PROTOCOL};
 
 use crate::pytext::strip as py_strip;
@@ -20,11 +20,11 @@ pub(crate) fn tls(seen: &Seen<'_>, row: &mut Row) {
         _ => None,
     };
     if let Some(protocol) = protocol {
-        row.set(TLS_VERSION_PROTOCOL, Value::Str(protocol.to_owned()));
-        row.set(TLS_VERSION, Value::Str(proto[4..].to_owned()));
+        row.set_str(TLS_VERSION_PROTOCOL, protocol);
+        row.set_str(TLS_VERSION, &proto[4..]);
     }
     let cipher = py_strip(cipher);
     if !cipher.is_empty() {
-        row.set(TLS_CIPHER, Value::Str(cipher.to_owned()));
+        row.set_str(TLS_CIPHER, cipher);
     }
 }

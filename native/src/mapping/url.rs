@@ -1,7 +1,7 @@
 //! `url.*` and `related.hosts` from the raw `request` (`host/path[?query]`), `qstr` and `app`
 //! (version 1's `_split_url` and "url" block).
 
-use crate::document::{Row, Value};
+use crate::document::Row;
 use crate::fields::{RELATED_HOSTS, URL_DOMAIN, URL_EXTENSION, URL_FULL, URL_PATH, URL_QUERY, URL_SCHEME};
 
 use super::table::Seen;
@@ -34,13 +34,17 @@ pub(crate) fn url(seen: &Seen<'_>, row: &mut Row) {
     };
     let (domain, path, query) = split_url(request, seen.qstr.filter(|q| !q.is_empty()));
     let query = query.filter(|q| !q.is_empty());
-    row.set(URL_DOMAIN, Value::Str(domain.to_owned()));
-    row.set(URL_PATH, Value::Str(path.to_owned()));
+    row.set_str(URL_DOMAIN, domain);
+    row.set_str(URL_PATH, path);
     if let Some(query) = query {
-        row.set(URL_QUERY, Value::Str(query.to_owned()));
+        row.set_str(URL_QUERY, query);
     }
     if let Some(extension) = extension(path) {
-        row.set(URL_EXTENSION, Value::Str(extension.to_lowercase()));
+        if extension.is_ascii() {
+            row.set_str_with(URL_EXTENSION, |out| out.extend(extension.bytes().map(|b| char::from(b.to_ascii_lowercase()))));
+        } else {
+            row.set_str(URL_EXTENSION, &extension.to_lowercase());
+        }
     }
     let scheme = seen.app.and_then(|app| {
         if app.eq_ignore_ascii_case("http") {
@@ -52,21 +56,20 @@ pub(crate) fn url(seen: &Seen<'_>, row: &mut Row) {
         }
     });
     if let Some(scheme) = scheme {
-        row.set(URL_SCHEME, Value::Str(scheme.to_owned()));
-        let mut full =
-            String::with_capacity(scheme.len() + 3 + domain.len() + path.len() + query.map_or(0, |q| q.len() + 1));
-        full.push_str(scheme);
-        full.push_str("://");
-        full.push_str(domain);
-        full.push_str(path);
-        if let Some(query) = query {
-            full.push('?');
-            full.push_str(query);
-        }
-        row.set(URL_FULL, Value::Str(full));
+        row.set_str(URL_SCHEME, scheme);
+        row.set_str_with(URL_FULL, |full| {
+            full.push_str(scheme);
+            full.push_str("://");
+            full.push_str(domain);
+            full.push_str(path);
+            if let Some(query) = query {
+                full.push('?');
+                full.push_str(query);
+            }
+        });
     }
     if !row.is_set(RELATED_HOSTS) {
-        row.set(RELATED_HOSTS, Value::StrList(vec![domain.to_owned()]));
+        row.set_list(RELATED_HOSTS, [domain]);
     }
 }
 

@@ -2,7 +2,7 @@
 //! value, DESIGN §1 "enrich"); this module only places the result, as version 1's
 //! `wafpipe.enrich.useragent.parse_user_agent` shaped it.
 
-use crate::document::{Row, Value};
+use crate::document::Row;
 use crate::fields::{
     IMPERVA_WAF_CLIENT_USER_AGENT, USER_AGENT_DEVICE_NAME, USER_AGENT_NAME, USER_AGENT_ORIGINAL, USER_AGENT_OS_FULL,
     USER_AGENT_OS_NAME, USER_AGENT_OS_VERSION, USER_AGENT_VERSION,
@@ -11,9 +11,10 @@ use crate::fields::{
 use super::str_at;
 
 /// A user-agent parser. Called once per event that has a user agent, with the value as stored
-/// (quotes around the whole value already removed); implementations cache by value.
+/// (quotes around the whole value already removed); implementations cache by value and lend the
+/// cached result (nothing is copied per event but the strings the row stores).
 pub trait UserAgents {
-    fn parse(&mut self, ua: &str) -> UserAgent;
+    fn parse(&mut self, ua: &str) -> &UserAgent;
 }
 
 /// A parsed user agent, as version 1's `parse_user_agent` returned it.
@@ -46,16 +47,16 @@ pub(crate) fn user_agent(row: &mut Row, agents: &mut dyn UserAgents) {
     // `user_agent.original` is already set by the field table, with the same value.
     debug_assert!(row.is_set(USER_AGENT_ORIGINAL));
     let UserAgent { name, version, os, device } = parsed;
-    row.set(USER_AGENT_NAME, Value::Str(name));
-    if let Some(version) = version.filter(|v| !v.is_empty()) {
-        row.set(USER_AGENT_VERSION, Value::Str(version));
+    row.set_str(USER_AGENT_NAME, name);
+    if let Some(version) = version.as_deref().filter(|v| !v.is_empty()) {
+        row.set_str(USER_AGENT_VERSION, version);
     }
     if let Some(Os { name, version, full }) = os {
-        row.set(USER_AGENT_OS_NAME, Value::Str(name));
-        if let Some(version) = version.filter(|v| !v.is_empty()) {
-            row.set(USER_AGENT_OS_VERSION, Value::Str(version));
+        row.set_str(USER_AGENT_OS_NAME, name);
+        if let Some(version) = version.as_deref().filter(|v| !v.is_empty()) {
+            row.set_str(USER_AGENT_OS_VERSION, version);
         }
-        row.set(USER_AGENT_OS_FULL, Value::Str(full));
+        row.set_str(USER_AGENT_OS_FULL, full);
     }
-    row.set(USER_AGENT_DEVICE_NAME, Value::Str(device));
+    row.set_str(USER_AGENT_DEVICE_NAME, device);
 }

@@ -35,9 +35,9 @@ impl<'a, 'py> PyAgents<'a, 'py> {
 }
 
 impl UserAgents for PyAgents<'_, '_> {
-    fn parse(&mut self, ua: &str) -> UserAgent {
-        if let Some(hit) = self.cache.get(ua) {
-            return hit.clone();
+    fn parse(&mut self, ua: &str) -> &UserAgent {
+        if self.cache.contains_key(ua) {
+            return &self.cache[ua];
         }
         let parsed = self.call(ua).unwrap_or_else(|err| {
             self.error.get_or_insert(err);
@@ -46,8 +46,7 @@ impl UserAgents for PyAgents<'_, '_> {
         if self.cache.len() >= UA_CACHE_MAX {
             self.cache.clear();
         }
-        self.cache.insert(ua.to_owned(), parsed.clone());
-        parsed
+        self.cache.entry(ua.to_owned()).or_insert(parsed)
     }
 }
 

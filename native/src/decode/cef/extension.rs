@@ -6,15 +6,20 @@
 //! the cuts of the Python oracle's `re.split(r" ([A-Za-z0-9_][A-Za-z0-9_.,\[\]-]*+)=", ext)`: key
 //! characters include neither the separator, nor `=`, nor `\`, so a candidate key is the maximal
 //! run of key characters before its `=`, candidates never overlap, and `\=` inside a value never
-//! ends one. Keys and values stay borrowed slices until the output strings are built.
+//! ends one. Keys and values are borrowed from the line unless decoding changes them: a value
+//! with an escape is un-escaped into its own string, a key with upper case is Imperva's static
+//! name when it is one of Imperva's (else a lower-cased copy).
+
+use std::borrow::Cow;
 
 use memchr::memchr_iter;
 
 use crate::decode::keyvalue::{
     even_backslashes_before, keyless_value, unescape, unescaped_eq_warning, KEY_CHAR, KEY_START,
 };
+use crate::decode::repeats::Pairs;
 use crate::decode::DecodeError;
-use crate::keys::{key_info, key_info_any_case};
+use crate::keys::{key_info_any_case, key_lookup};
 use crate::pytext::{column, is_all_space, Columns};
 
 /// How [`cut`] spells the keys it returns.
@@ -29,8 +34,8 @@ pub enum KeySpelling {
 /// What [`cut`] found: the pairs in line order (a key may repeat; see [`super::fold_repeats`]) and the
 /// warnings for what was tolerated.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Cut {
-    pub pairs: Vec<(String, String)>,
+pub struct Cut<'a> {
+    pub pairs: Pairs<'a>,
     pub warnings: Vec<String>,
 }
 
@@ -55,7 +60,7 @@ pub fn cut(
     sep: u8,
     imperva: bool,
     spelling: KeySpelling,
-) -> Result<Cut, DecodeError> {
+) -> Result<Cut<'_>, DecodeError> {
     debug_assert!(sep.is_ascii() && !KEY_CHAR[sep as usize] && sep != b'=' && sep != b'\\');
     let text = &line[start..end];
     let bytes = text.as_bytes();
@@ -144,10 +149,10 @@ struct Builder<'a> {
     text: &'a str,
     imperva: bool,
     spelling: KeySpelling,
-    pairs: Vec<(String, String)>,
+    pairs: Pairs<'a>,
     /// Key (as returned), raw value range, and whether the value holds a backslash, of the last
     /// pair.
-    open: Option<(String, usize, usize, bool)>,
+    open: Option<(Cow<'a, str>, usize, usize, bool)>,
     /// The open pair's key is a free-text key of an Imperva line.
     free: bool,
     /// The last backslash the scan has passed: a value needs un-escaping only if it held one, and
@@ -155,13 +160,14 @@ struct Builder<'a> {
     last_backslash: Option<usize>,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
     /// One raw `key=value` cut: key at `ks..ke`, value from `ke + 1` to `ve`.
     fn raw_pair(&mut self, ks: usize, ke: usize, ve: usize) {
         // Called at the next key's '=': between `ve` and there lie only a separator and key
         // characters, so the last backslash passed tells whether this raw value holds one.
         let escaped = self.last_backslash.is_some_and(|at| at > ke && at < ve);
-        let key = &self.text[ks..ke];
+        let text = self.text;
+        let key = &text[ks..ke];
         if self.free && !key_info_any_case(key).known {
             // DESIGN §1: the candidate, its '=' and its value stay in the free-text value.
             if let Some(open) = &mut self.open {
@@ -171,11 +177,28 @@ impl Builder<'_> {
             return;
         }
         self.close();
-        let low = key.to_ascii_lowercase();
-        self.free = self.imperva && key_info(low.as_bytes()).free;
-        let key = match self.spelling {
-            KeySpelling::Canonical => low,
-            KeySpelling::AsWritten => key.to_owned(),
+        let mut buf = [0u8; 64];
+        let owned_low;
+        let low: &[u8] = match buf.get_mut(..key.len()) {
+            Some(low) => {
+                low.copy_from_slice(key.as_bytes());
+                low.make_ascii_lowercase();
+                low
+            }
+            None => {
+                owned_low = key.to_ascii_lowercase();
+                owned_low.as_bytes()
+            }
+        };
+        let (name, info) = key_lookup(low);
+        self.free = self.imperva && info.free;
+        let key: Cow<'a, str> = match self.spelling {
+            KeySpelling::AsWritten => Cow::Borrowed(key),
+            KeySpelling::Canonical => match name {
+                Some(name) => Cow::Borrowed(name),
+                None if low == key.as_bytes() => Cow::Borrowed(key),
+                None => Cow::Owned(key.to_ascii_lowercase()),
+            },
         };
         self.open = Some((key, ke + 1, ve, escaped));
     }
@@ -186,7 +209,7 @@ impl Builder<'_> {
             if self.imperva {
                 value = value.strip_prefix(' ').unwrap_or(value);
             }
-            let value = if escaped { unescape(value) } else { value.to_owned() };
+            let value = if escaped { Cow::Owned(unescape(value)) } else { Cow::Borrowed(value) };
             self.pairs.push((key, value));
         }
     }

@@ -24,7 +24,8 @@ use memchr::{memchr, memchr_iter, memmem};
 use crate::decode::keyvalue::{
     even_backslashes_before, keyless_value, unescape, unescaped_eq_warning, KEY_CHAR, KEY_START,
 };
-use crate::decode::DecodeError;
+use crate::decode::repeats::Pairs;
+use crate::decode::{DecodeError, Text};
 use crate::keys::key_info_any_case;
 use crate::pytext::{self, Columns};
 
@@ -41,8 +42,8 @@ pub(crate) struct Attrs<'a> {
 }
 
 /// The pairs of a line (canonical keys, final values, in order) and its warnings.
-pub(crate) struct Cut {
-    pub pairs: Vec<(String, String)>,
+pub(crate) struct Cut<'a> {
+    pub pairs: Pairs<'a>,
     pub warnings: Vec<String>,
 }
 
@@ -165,22 +166,30 @@ impl Iterator for Matches<'_> {
 /// A key as the Python spells it after `_cut`: lower case (and, on Imperva LEEF lines, in its
 /// CEF spelling), plus whether Imperva emits it and whether its values are free text (both only
 /// asked on Imperva lines).
-struct Key {
-    low: String,
+struct Key<'a> {
+    low: Text<'a>,
     known: bool,
     free: bool,
 }
 
-fn canon(key: &str, imperva: bool, leef_aliases: bool) -> Key {
-    if !imperva {
-        return Key { low: key.to_ascii_lowercase(), known: false, free: false };
-        // keys are ASCII
+/// `key` in lower case, borrowed when it already is (keys are ASCII).
+fn lower(key: &str) -> Text<'_> {
+    if key.bytes().any(|b| b.is_ascii_uppercase()) {
+        Text::Owned(key.to_ascii_lowercase())
+    } else {
+        Text::Borrowed(key)
     }
-    // Look the key up in lower case without allocating: one string per key, the output.
+}
+
+fn canon(key: &str, imperva: bool, leef_aliases: bool) -> Key<'_> {
+    if !imperva {
+        return Key { low: lower(key), known: false, free: false };
+    }
+    // Look the key up in lower case without allocating.
     let info = key_info_any_case(key);
     let low = match info.alias {
-        Some(cef) if leef_aliases => cef.to_owned(),
-        _ => key.to_ascii_lowercase(),
+        Some(cef) if leef_aliases => Text::Borrowed(cef),
+        _ => lower(key),
     };
     Key { low, known: info.known, free: info.free }
 }
@@ -196,7 +205,7 @@ fn unescaped_eq(value: &[u8]) -> Option<usize> {
 }
 
 /// Cut `ext = delim + tail` into pairs (see the module docs). `Err` for a keyless value.
-pub(crate) fn cut(a: &Attrs<'_>) -> Result<Cut, DecodeError> {
+pub(crate) fn cut<'a>(a: &Attrs<'a>) -> Result<Cut<'a>, DecodeError> {
     let tail = &a.line[a.tail.clone()];
     let t = tail.as_bytes();
     let mut matches = Matches::new(t, a.delim);
@@ -216,22 +225,22 @@ pub(crate) fn cut(a: &Attrs<'_>) -> Result<Cut, DecodeError> {
 
     let strip_blank = a.imperva && (memmem::find(t, b"= ").is_some() || a.delim == '=' && t.first() == Some(&b' '));
     let eq_count = memchr_iter(b'=', t).count() + usize::from(a.delim == '=');
-    let mut pairs: Vec<(String, String)> = Vec::with_capacity(eq_count.min(256));
+    let mut pairs: Pairs<'a> = Vec::with_capacity(eq_count.min(256));
     let mut n_keys = 0usize;
     let mut escaped = 0isize;
     // The value being built: its key, whether it is free text, and its byte range in `tail`
     // (a glued value spans the glued keys too, exactly the text Python re-assembles).
     let mut pending: Option<(Key, usize, usize)> = None;
-    let mut finish = |key: Key, start: usize, end: usize, pairs: &mut Vec<(String, String)>| {
+    let mut finish = |key: Key<'a>, start: usize, end: usize, pairs: &mut Pairs<'a>| {
         let mut value = &tail[start..end];
         if strip_blank && value.starts_with(' ') {
             value = &value[1..];
         }
         let value = if memchr(b'\\', value.as_bytes()).is_some() {
             escaped += count(value, "\\=") as isize - count(value, "\\\\=") as isize;
-            unescape(value)
+            Text::Owned(unescape(value))
         } else {
-            value.to_owned()
+            Text::Borrowed(value)
         };
         pairs.push((key.low, value));
     };
