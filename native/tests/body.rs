@@ -404,6 +404,20 @@ fn truncated_names_each_kind() {
 }
 
 #[test]
+fn a_flipped_byte_is_invalid_compressed_data_not_a_bad_state() {
+    // One byte flipped two thirds into a zlib body (a bad disk or transfer): zlib-rs loses the
+    // reason in its fast loop; the message says what is wrong, not "repeated call with bad state".
+    // (120 short CEF lines compressed by Python's zlib, one byte flipped; zlib's reason there is
+    // "invalid distance too far back", after 6163 decoded bytes.)
+    let z = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/flipped-byte.zlib")).unwrap();
+    let (_, end) = read(&z);
+    let err = end.error.expect("an error");
+    assert_eq!(err.kind(), BodyErrorKind::Corrupt, "{err}");
+    assert!(!err.message().contains("bad state"), "{err}");
+    assert_eq!(err.message(), "body (zlib) is corrupt after 6163 decoded bytes: invalid compressed data");
+}
+
+#[test]
 fn corrupt_is_not_called_truncated() {
     // A valid zlib header, then a block of the reserved type 3.
     let (_, end) = read(b"\x78\x9c\x07\x00\x00\x00");

@@ -2050,6 +2050,7 @@ fn counters_by_version_1s_names() {
             "warning_non_utf8",
             "warning_control_chars",
             "warning_long_line",
+            "warning_merged_records",
             "events",
             "security_events"
         ]

@@ -180,3 +180,16 @@ def test_a_headerless_file_over_64_kib_is_not_taken_for_a_long_header() -> None:
     for body in (lines, syslog):
         events, problems, _ = run(make_file(body, with_header=False, compression="none"))
         assert len(events) == len(body) and problems == []
+
+
+def test_two_records_on_one_line_are_reported() -> None:
+    merged = f"{GOOD[1]} {GOOD[2]}"  # a lost line break
+    cr_only = (f"{GOOD[0]}\r{GOOD[3]}\r").encode()  # carriage returns alone as line breaks
+    events, problems, reader = run(make_file(b"\n".join([GOOD[0].encode(), merged.encode(), cr_only]) + b"\n"))
+    assert problems == [] and len(events) == 3
+    first, lost, cr = (e.doc["imperva"]["waf"].get("warnings", []) for e in events)
+    assert not [w for w in first if "second record" in w]
+    assert [w for w in lost if f"a second record starts at column {len(GOOD[1]) + 2}" in w and "line break was lost" in w]
+    assert [w for w in cr if "carriage returns alone" in w]
+    assert events[1].doc["event"]["original"] == merged  # nothing lost: both records kept in the original
+    assert reader.counters["warning_merged_records"] == 2

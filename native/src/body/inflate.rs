@@ -279,10 +279,16 @@ fn decompressor(kind: Compression) -> Decompress {
 }
 
 /// flate2's message without its generic prefix: `invalid block type`, `incorrect data check`…
+///
+/// When zlib-rs meets bad data in its fast inner loop it loses the reason and flate2 reports the
+/// state it left (`repeated call with bad state`, measured on a body with one flipped byte, where
+/// zlib says `invalid distance too far back`). That text would send a reader looking for a bug in
+/// the caller, so it is reported as what it is: invalid compressed data.
 fn detail(e: &flate2::DecompressError) -> String {
     let text = e.to_string();
-    match text.strip_prefix("deflate decompression error: ") {
-        Some(rest) => rest.to_owned(),
-        None => text,
+    let detail = text.strip_prefix("deflate decompression error: ").unwrap_or(&text);
+    if detail == "repeated call with bad state" {
+        return "invalid compressed data".to_owned();
     }
+    detail.to_owned()
 }

@@ -19,6 +19,8 @@ pub struct Counters {
     pub warning_control_chars: u64,
     /// Lines over `max_line_bytes`, decoded from their head.
     pub warning_long_line: u64,
+    /// Lines holding a second record (a lost line break, CR-only line endings).
+    pub warning_merged_records: u64,
     /// Events mapped by [`super::map_line`].
     pub events: u64,
     /// Of those, security events.
@@ -27,7 +29,7 @@ pub struct Counters {
 
 impl Counters {
     /// Every counter with version 1's name, zero ones included.
-    pub fn pairs(&self) -> [(&'static str, u64); 9] {
+    pub fn pairs(&self) -> [(&'static str, u64); 10] {
         [
             ("unknown_key", self.unknown_key),
             ("invalid_value", self.invalid_value),
@@ -36,6 +38,7 @@ impl Counters {
             ("warning_non_utf8", self.warning_non_utf8),
             ("warning_control_chars", self.warning_control_chars),
             ("warning_long_line", self.warning_long_line),
+            ("warning_merged_records", self.warning_merged_records),
             ("events", self.events),
             ("security_events", self.security_events),
         ]
@@ -50,6 +53,7 @@ impl Counters {
         self.warning_non_utf8 += other.warning_non_utf8;
         self.warning_control_chars += other.warning_control_chars;
         self.warning_long_line += other.warning_long_line;
+        self.warning_merged_records += other.warning_merged_records;
         self.events += other.events;
         self.security_events += other.security_events;
     }

@@ -64,7 +64,8 @@ impl<'a> LineFacts<'a> {
 
 /// The line's warnings, appended to the record's (version 1 adds them to the record before
 /// mapping, so they follow the decoder's warnings and precede the mapping's), counted:
-/// not UTF-8, then control characters in `text` (the line as decoded), then a long line.
+/// not UTF-8, then control characters in `text` (the line as decoded), then a long line, then a
+/// second record merged into the line (a version 2 check: version 1 merged them silently).
 pub fn line_warnings(line: &LineFacts<'_>, text: &str, warnings: &mut Vec<String>, counters: &mut Counters) {
     if line.non_utf8 {
         warnings.push(NON_UTF8_WARNING.to_owned());
@@ -81,6 +82,10 @@ pub fn line_warnings(line: &LineFacts<'_>, text: &str, warnings: &mut Vec<String
             line.raw.len()
         ));
         counters.warning_long_line += 1;
+    }
+    if let Some(second) = super::merged::second_record(text) {
+        warnings.push(second.warning());
+        counters.warning_merged_records += 1;
     }
 }
 

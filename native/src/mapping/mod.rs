@@ -76,6 +76,7 @@ mod counters;
 mod file_fields;
 mod json;
 mod key_index;
+mod merged;
 mod network;
 mod table;
 mod time;
@@ -86,6 +87,7 @@ mod user_agent;
 pub use context::FileContext;
 pub use counters::Counters;
 pub use file_fields::{add_line_fields, line_warnings, LineFacts, CONTROL_CHARS_WARNING};
+pub use merged::{second_record, SecondRecord};
 pub use url::split_url;
 pub use user_agent::{Os, UserAgent, UserAgents};
 
