@@ -39,8 +39,7 @@ V1_RUN = """
 import sys, time
 from functools import partial
 import orjson
-from wafpipe.decode.reader import FileReader
-from wafpipe.model import Event
+from wafpipe.reader import Event, FileReader  # version 1's layout
 path = sys.argv[1]
 best, n = float("inf"), 0
 for _ in range(2):
