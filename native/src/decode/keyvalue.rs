@@ -31,7 +31,7 @@ const fn byte_class(extra: &[u8]) -> [bool; 256] {
     table
 }
 
-/// Values are un-escaped after cutting (the oracle's `_unescape_ext`): `\=` `\\` `\n` `\r` →
+/// Values are un-escaped after cutting (version 1's `_unescape_ext`): `\=` `\\` `\n` `\r` →
 /// their characters; any other backslash stays as it is (`\|` stays `\|`, a trailing `\` stays).
 /// Values without a backslash are copied once.
 pub fn unescape(value: &str) -> String {
@@ -57,7 +57,7 @@ pub fn unescape(value: &str) -> String {
             }
             None => {
                 // Kept; the next byte is not a backslash, so scanning on from it is the same as
-                // the oracle's regex consuming the pair.
+                // version 1's regex consuming the pair.
                 out.push('\\');
                 done = at + 1;
             }
@@ -71,7 +71,7 @@ pub fn unescape(value: &str) -> String {
     out
 }
 
-/// An `=` at `eq` preceded by 0, 2, 4… backslashes is not escaped (the oracle's
+/// An `=` at `eq` preceded by 0, 2, 4… backslashes is not escaped (version 1's
 /// `(?<!\\)(?:\\\\)*=`).
 pub(crate) fn even_backslashes_before(bytes: &[u8], eq: usize) -> bool {
     bytes[..eq].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0

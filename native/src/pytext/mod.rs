@@ -1,4 +1,4 @@
-//! Python's `str`, wherever the Python oracle's output depends on it, reproduced exactly: CPython
+//! Python's `str`, wherever version 1's output depends on it, reproduced exactly: CPython
 //! 3.11 with its Unicode 14 tables. One definition for the whole crate (decoders and converters).
 //!
 //! The native core must give the same records, values, messages and columns as version 1's Python

@@ -3,7 +3,7 @@
 //!
 //! One pass over the bytes, 8 at a time (a SWAR test for `=` and `\` in safe Rust): each `=` is
 //! tested for being the end of a key by walking back over key characters. This gives exactly
-//! the cuts of the Python oracle's `re.split(r" ([A-Za-z0-9_][A-Za-z0-9_.,\[\]-]*+)=", ext)`: key
+//! the cuts of version 1's `re.split(r" ([A-Za-z0-9_][A-Za-z0-9_.,\[\]-]*+)=", ext)`: key
 //! characters include neither the separator, nor `=`, nor `\`, so a candidate key is the maximal
 //! run of key characters before its `=`, candidates never overlap, and `\=` inside a value never
 //! ends one. Keys and values are borrowed from the line unless decoding changes them: a value
@@ -27,7 +27,7 @@ use crate::pytext::{column, is_all_space, Columns};
 pub enum KeySpelling {
     /// Lower case, the form of `RawRecord.ext` (Imperva's own examples mix `fileId`/`fileid`).
     Canonical,
-    /// As written in the line (the oracle's `split_extension`).
+    /// As written in the line (version 1's `split_extension`).
     AsWritten,
 }
 
@@ -39,9 +39,9 @@ pub struct Cut<'a> {
     pub warnings: Vec<String>,
 }
 
-/// Cut the extension `line[start..end]` into keys and final values (the oracle's `_cut`).
+/// Cut the extension `line[start..end]` into keys and final values (version 1's `_cut`).
 ///
-/// The text must be trimmed as the decoder trims it; the oracle puts one separator in front of
+/// The text must be trimmed as the decoder trims it; version 1 put one separator in front of
 /// it, so a key may start at `start` itself. `sep` is the byte before every key (CEF: a space);
 /// it must be ASCII and neither a key character, `=` nor `\`. Columns in messages count
 /// characters of `line`, 1-based, like Python's.

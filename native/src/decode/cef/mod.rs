@@ -1,9 +1,9 @@
 //! CEF decoder: the ArcSight grammar plus every Imperva quirk of FORMATS.md §2.6.
 //!
-//! This is the same function as the Python oracle `wafpipe.decode.cef.decode_cef` — same keys,
-//! values, repeats, header fields, warnings and errors (reason and column) for every input — so
-//! the two can be compared line by line. The grammar (checked on the Python side against the
-//! Filebeat and Logstash vectors):
+//! This is the same function as version 1's Python `decode_cef` — same keys, values, repeats,
+//! header fields, warnings and errors (reason and column) for every input; version 1 is deleted,
+//! and `tests/native/test_version1.py` compares the core with its stored output. The grammar
+//! (checked against the Filebeat and Logstash vectors):
 //!
 //! * Anything before `CEF:` is a syslog prefix (kept, trailing blanks removed).
 //! * The header is seven `|`-terminated fields; `\|` and `\\` are escapes there (CEF standard;
@@ -82,7 +82,7 @@ pub fn decode_cef(line: &str) -> Result<RawRecord<'_>, DecodeError> {
     Ok(record)
 }
 
-/// Cut a CEF extension into (key, value) pairs at every ` key=`, keys as written (the oracle's
+/// Cut a CEF extension into (key, value) pairs at every ` key=`, keys as written (version 1's
 /// public `split_extension`). For Imperva lines, inside the value of a free-text key a candidate
 /// key that Imperva does not emit stays part of the value (DESIGN §1). Values are un-escaped
 /// after cutting. Text before the first key is an error (column 1).
