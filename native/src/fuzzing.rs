@@ -83,7 +83,7 @@ struct OtherAgents(crate::mapping::UserAgent);
 
 impl OtherAgents {
     fn new() -> OtherAgents {
-        OtherAgents(crate::mapping::UserAgent { name: "Other".into(), version: None, os: None, device: "Other".into() })
+        OtherAgents(crate::mapping::UserAgent::other())
     }
 }
 

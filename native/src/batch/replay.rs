@@ -136,7 +136,7 @@ mod tests {
     }
 
     fn no_agents() -> NoAgents {
-        NoAgents(UserAgent { name: "Other".into(), version: None, os: None, device: "Other".into() })
+        NoAgents(UserAgent::other())
     }
 
     const CEF: &str = "CEF:0|Incapsula|SIEMintegration|1|1|Normal|0| fileId=3412341160002518171 sourceServiceName=site.example suid=50005477 requestClientApplication=Mozilla/5.0 cs2=true cs2Label=Javascript Support deviceExternalId=2323800832649 start=1453290121336 request=site.example/ requestMethod=GET src=10.0.0.1 cpt=443";

@@ -30,6 +30,14 @@ pub struct UserAgent {
     pub device: String,
 }
 
+impl UserAgent {
+    /// An agent nobody recognises (`Other`, no version, no OS, device `Other`): what ua-parser gives
+    /// for an unknown agent, and what stands in when parsing fails or is not wanted.
+    pub fn other() -> UserAgent {
+        UserAgent { name: "Other".into(), version: None, os: None, device: "Other".into() }
+    }
+}
+
 /// `user_agent.os.*`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Os {

@@ -41,7 +41,7 @@ impl UserAgents for PyAgents<'_, '_> {
         }
         let parsed = self.call(ua).unwrap_or_else(|err| {
             self.error.get_or_insert(err);
-            UserAgent { name: "Other".into(), version: None, os: None, device: "Other".into() }
+            UserAgent::other()
         });
         if self.cache.len() >= UA_CACHE_MAX {
             self.cache.clear();
