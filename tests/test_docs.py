@@ -327,7 +327,7 @@ def test_formats_field_table_matches_the_field_table() -> None:
     cef = {re.sub(r"\s*\(.*\)$", "", r[0]).lower(): r for r in rows}
     assert set(cef) == {f.key for f in FIELDS}
     for f in FIELDS:
-        assert cef[f.key][4] == f.path, f"{f.key}: docs say imperva.waf.{cef[f.key][4]}, the table {f.path}"
+        assert cef[f.key][4] == f.path, f"{f.key}: docs say {cef[f.key][4]}, the table {f.path}"
     leef = {r[1].lower(): key for key, r in cef.items() if r[1]}
     assert leef == LEEF_ALIASES
     w3c = {r[2].lower(): key for key, r in cef.items() if r[2]}

@@ -55,14 +55,13 @@ pub enum Convert {
     Json,
 }
 
-/// One row of the field table: key → converter, the vendor slot under `imperva.waf`, and the ECS
-/// slots that receive the same converted value.
+/// One row of the field table: key → converter and the one slot its value goes to (an ECS field
+/// where ECS has one, else a field under `imperva.waf`: a value lives once in a document).
 #[derive(Clone, Copy, Debug)]
 pub struct KeyPlan {
     pub key: &'static str,
     pub convert: Convert,
-    pub vendor: usize,
-    pub ecs: &'static [usize],
+    pub slot: usize,
 }
 
 /// The plan of canonical key `key`, if the field table has it.
@@ -99,8 +98,10 @@ mod tests {
         assert!(KEY_PLAN.windows(2).all(|w| w[0].key < w[1].key));
         let src = plan_of("src").unwrap();
         assert_eq!(src.convert, Convert::Ip);
-        assert_eq!(LEAVES[src.vendor].path, "imperva.waf.client_ip");
-        assert_eq!(src.ecs, &[SOURCE_IP]);
+        assert_eq!((src.slot, LEAVES[src.slot].path), (SOURCE_IP, "source.ip"));
+        let pop = plan_of("devicefacility").unwrap();
+        assert_eq!(LEAVES[pop.slot].path, "observer.name", "a value with an ECS home lives there only");
+        assert_eq!(LEAVES[plan_of("fileid").unwrap().slot].path, "imperva.waf.session_id");
         assert!(plan_of("nope").is_none());
     }
 }

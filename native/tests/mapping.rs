@@ -101,22 +101,14 @@ fn record(v: &Value) -> RawRecord<'static> {
     }
 }
 
+/// The file context of a case. Version 1's context also held the file's other facts (api id,
+/// sequence, compression, encryption, directives), which it wrote on every event; they are facts
+/// of the file now, not of the event (see [`value_lives_once`]).
 fn context(v: &Value) -> FileContext {
     let format = v["format"].as_str().and_then(Format::parse);
-    let mut ctx = FileContext::new(v["name"].as_str().unwrap(), format, v["ingest_ms"].as_i64().unwrap())
+    FileContext::new(v["name"].as_str().unwrap(), format, v["ingest_ms"].as_i64().unwrap())
         .with_path(v["path"].as_str().unwrap_or(""))
         .with_header(&pairs(&v["header"]))
-        .with_compression(v["compression"].as_str().unwrap_or(""))
-        .with_encrypted(v["encrypted"].as_bool().unwrap())
-        .with_gzip_wrapped(v["gzip_wrapped"].as_bool().unwrap());
-    if let Some(api_id) = v["api_id"].as_str() {
-        ctx = ctx.with_api_id(api_id);
-    }
-    if let Some(seq) = v["seq"].as_i64() {
-        ctx = ctx.with_seq(seq);
-    }
-    ctx.set_directives(&pairs(&v["directives"]));
-    ctx
 }
 
 fn hex(text: &str) -> Vec<u8> {
@@ -213,6 +205,62 @@ impl Expected {
     }
 }
 
+/// Version 1's document → the document shape of version 2, where a value lives once (issue 19
+/// item 5, `docs/ecs-mapping.md`): a key's value that ECS has a field for is there only (version 1
+/// also wrote it under `imperva.waf`); `sip`/`spt` are `destination.*` whatever they hold; the
+/// signature id is `event.code`, the attack type `rule.category`; the raw text of JSON fields is
+/// in `event.original` only; the vendor latitude/longitude stay only when they form no
+/// `source.geo.location`, the country codes only when there are several; the event carries only
+/// the per-event file fields (the others are facts of the file, kept once per file).
+fn value_lives_once(doc: &mut Value) {
+    const HELD_BY_ECS: &[&str] = &[
+        "client.user_agent", "pop", "city", "start", "end", "request", "referrer", "method", "post_body",
+        "status_code", "client_ip", "client_port", "xff", "signature_id", "attack_type", "raw",
+    ];
+    const PER_EVENT_FILE_FIELDS: &[&str] = &["name", "identity", "line", "ordinal", "partial", "checksum_status"];
+    fn take(node: &mut Value, path: &str) -> Option<Value> {
+        let (parent, leaf) = match path.rsplit_once('.') {
+            Some((parent, leaf)) => (parent.split('.').try_fold(&mut *node, |n, p| n.get_mut(p))?, leaf),
+            None => (&mut *node, path),
+        };
+        parent.as_object_mut()?.remove(leaf)
+    }
+    let has_location = doc.pointer("/source/geo/location").is_some();
+    let Some(waf) = doc.pointer_mut("/imperva/waf") else { return };
+    for path in HELD_BY_ECS {
+        take(waf, path);
+    }
+    if waf.get("client").and_then(Value::as_object).is_some_and(|c| c.is_empty()) {
+        take(waf, "client");
+    }
+    let query = take(waf, "query");
+    let (origin_ip, origin_port) = (take(waf, "origin_ip"), take(waf, "origin_port"));
+    if has_location {
+        take(waf, "latitude");
+        take(waf, "longitude");
+    }
+    if waf.get("country_codes").and_then(Value::as_array).is_some_and(|c| c.len() == 1) {
+        take(waf, "country_codes");
+    }
+    if let Some(file) = waf.get_mut("file").and_then(Value::as_object_mut) {
+        file.retain(|k, _| PER_EVENT_FILE_FIELDS.contains(&k.as_str()));
+    }
+    let object = doc.as_object_mut().unwrap();
+    if let Some(query) = query {
+        object.entry("url").or_insert_with(|| json!({}))["query"] = query;
+    }
+    if origin_ip.is_some() || origin_port.is_some() {
+        let destination = object.entry("destination").or_insert_with(|| json!({}));
+        if let Some(ip) = origin_ip {
+            destination["ip"] = ip.clone();
+            destination["address"] = ip;
+        }
+        if let Some(port) = origin_port {
+            destination["port"] = port;
+        }
+    }
+}
+
 /// The leaves where `a` and `b` differ (a missing leaf is not a `null` one), for a readable failure.
 fn differences(a: Option<&Value>, b: Option<&Value>, path: &str, out: &mut Vec<String>) {
     let show = |v: Option<&Value>| v.map_or_else(|| "(absent)".to_owned(), Value::to_string);
@@ -254,6 +302,7 @@ fn check_case(name: &str, case: &Value, patch: impl FnOnce(&mut Expected)) {
     assert_eq!(columns.finish().unwrap().num_rows(), 1, "{name}: the row fits the Arrow schema");
     let mut expected = expected_of(case);
     patch(&mut expected);
+    value_lives_once(&mut expected.doc);
     let got = doc(&row);
     let mut diff = Vec::new();
     differences(Some(&got), Some(&expected.doc), "", &mut diff);
@@ -1898,7 +1947,7 @@ fn a_severity_version_1_could_not_read() {
     let (doc, _) = map(&imperva("Whatever", "--5", &[("act", "REQ_BLOCKED")]), &FileContext::default());
     let waf = &doc["imperva"]["waf"];
     assert_eq!(waf.get("rule_type_id"), None);
-    assert_eq!(waf["attack_type"], "Whatever");
+    assert_eq!(waf.get("attack_type"), None, "the attack type is `rule.category` only");
     assert_eq!(doc["rule"]["category"], "Whatever");
     assert_eq!(doc["event"]["type"], json!(["denied"]));
 }
@@ -1992,20 +2041,25 @@ fn the_user_agent_parser_sees_each_stored_value() {
     assert_eq!(agents.0, ["quoted", "plain"]);
 }
 
-/// A W3C file's directives can change between events: the context takes the new ones.
+/// An event carries only the per-event file fields (DESIGN §1): name, identity, line, ordinal,
+/// the partial flag, `log.*`; none of the file's other facts (header, format, compression…).
 #[test]
-fn directives_follow_the_file() {
-    let mut ctx = FileContext::new("1_2.log", Some(Format::W3c), 0);
-    let facts = LineFacts::default();
+fn only_the_per_event_file_fields() {
+    let header = [("accountid".to_owned(), "7".to_owned()), ("key".to_owned(), "secret".to_owned())];
+    let ctx = FileContext::new("1_2.log", Some(Format::W3c), 0)
+        .with_path("/in/1_2.log")
+        .with_header(&header)
+        .with_identity(&[0xab; 16]);
+    let facts = LineFacts { line_no: 3, ordinal: 1, offset: 40, partial: true, ..LineFacts::default() };
     let mut row = Row::new();
     add_line_fields(&mut row, &ctx, &facts);
-    assert_eq!(doc(&row)["imperva"]["waf"]["file"].get("directives"), None);
-    ctx.set_directives(&[("Software".into(), "Incapsula".into()), ("Version".into(), "1.1".into())]);
-    add_line_fields(&mut row, &ctx, &facts);
-    assert_eq!(doc(&row)["imperva"]["waf"]["file"]["directives"], json!({"Software": "Incapsula", "Version": "1.1"}));
-    assert_eq!(ctx.directives_json(), Some(r#"{"Software":"Incapsula","Version":"1.1"}"#));
-    ctx.set_directives(&[]);
-    assert_eq!(ctx.directives_json(), None);
+    assert_eq!(
+        doc(&row),
+        json!({
+            "imperva": {"waf": {"file": {"name": "1_2.log", "identity": "ab".repeat(16), "line": 3, "ordinal": 1, "partial": true}}},
+            "log": {"file": {"path": "/in/1_2.log"}, "offset": 40},
+        })
+    );
 }
 
 /// The header's `startTime` is read once per file: only ASCII digits, only a plausible time.

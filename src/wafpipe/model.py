@@ -80,7 +80,9 @@ class Problem:
 
 @dataclass
 class FileInfo:
-    """What the container says about a file; filled as the file is read."""
+    """What the container says about a file; filled as the file is read. These are the facts of
+    the file, kept once per file (:meth:`facts` → the state's files table), not on every event
+    (DESIGN §1: an event carries only the per-event file fields)."""
 
     name: str
     header: dict[str, str] = field(default_factory=dict)  # lower-case names
@@ -97,6 +99,8 @@ class FileInfo:
     lines: int = 0
     api_id: str | None = None
     seq: int | None = None
+    format: str | None = None  # cef | leef | w3c, once known
+    directives: list[tuple[str, str]] = field(default_factory=list)  # W3C `#Name: value` lines
     error: ContainerError | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -104,17 +108,25 @@ class FileInfo:
     def partial(self) -> bool:
         return self.error is not None
 
-    def judge_checksum(self) -> None:
-        """Set ``checksum_status`` once the body is read: the header's MD5 against the computed one
-        (FORMATS §1.6), ``incomplete`` when the body broke off, ``absent`` without a header checksum."""
-        if self.error is not None:
-            self.checksum_status = "incomplete"
-        elif not self.checksum:
-            self.checksum_status = "absent"
-        elif self.checksum.strip().lower() == self.computed_md5:
-            self.checksum_status = "ok"
-        else:
-            self.checksum_status = "mismatch"
+    def facts(self) -> dict[str, Any]:
+        """The file's facts as JSON-ready values (the header without its wrapped session ``key``)."""
+        return {
+            "name": self.name,
+            "identity": self.identity.hex() if self.identity else None,
+            "format": self.format,
+            "header": {k: v for k, v in self.header.items() if k != "key"},
+            "api_id": self.api_id,
+            "sequence": self.seq,
+            "compression": self.compression,
+            "encrypted": self.encrypted,
+            "gzip_wrapped": self.gzip_wrapped,
+            "directives": dict(self.directives),
+            "checksum_status": self.checksum_status,
+            "md5": self.computed_md5,
+            "decoded_bytes": self.body_bytes,
+            "lines": self.lines,
+            "partial": self.partial,
+        }
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,9 @@ def test_whole_test_file_parses(conformance: Path) -> None:
     assert doc["source"]["ip"] == "12.12.12.12"
     assert doc["url"]["domain"] == "site123.abcd.info"
     assert doc["url"]["path"] == "/main.css"
-    assert doc["imperva"]["waf"]["file"]["header"]["configid"] == "12345"
+    assert "header" not in doc["imperva"]["waf"]["file"]  # a fact of the file, kept once per file
+    assert reader.info.facts()["header"]["configid"] == "12345"
+    assert doc["imperva"]["waf"]["file"]["identity"] == reader.info.identity.hex()
 
 
 def test_deliberate_differences_are_documented(conformance: Path) -> None:

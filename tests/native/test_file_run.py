@@ -33,8 +33,8 @@ def native_read(path: Path, *, batch_rows: int, chunk: int) -> list[tuple[Any, .
     info = f.info
     run = _native.FileRun(
         name=info.name, path=str(path), format=_native.detect_format(info.header), header=info.header,
-        identity=info.identity if info.has_header else None, api_id=info.api_id, seq=info.seq,
-        encrypted=info.encrypted, gzip_wrapped=info.gzip_wrapped, ingest_ms=NOW_MS, user_agent=parse_user_agent,
+        identity=info.identity if info.has_header else None,
+        ingest_ms=NOW_MS, user_agent=parse_user_agent,
         batch_rows=batch_rows,
     )
     batches: list[tuple[Any, ...]] = []

@@ -140,9 +140,8 @@ def test_every_emitted_field_is_mapped(types: dict[str, str]) -> None:
 def test_the_field_table_is_mapped(types: dict[str, str]) -> None:
     for f in FIELDS:
         want = "flattened" if f.type == "json" else LIST_TYPES.get(f.type, f.type)
-        for path in (f"imperva.waf.{f.path}", *f.ecs):
-            assert path in types, f"{f.key} → {path} has no mapping"
-            assert types[path] in FAMILY.get(want, {want}) or (f.type == "text" and types[path] in STRINGS), path
+        assert f.path in types, f"{f.key} → {f.path} has no mapping"
+        assert types[f.path] in FAMILY.get(want, {want}) or (f.type == "text" and types[f.path] in STRINGS), f.path
     for path in DERIVED_FIELDS:
         assert path in types
 

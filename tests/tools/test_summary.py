@@ -10,8 +10,8 @@ from wafpipe.tools.summary import Summary
 def test_markup_in_data_is_printed_verbatim() -> None:
     s = Summary()
     s.files = 1
-    s.add_doc({"event": {"kind": "alert", "outcome": "failure"},
-               "imperva": {"waf": {"security_event": True, "attack_type": "IncapRules([bold red]x[/])"}}})
+    s.add_doc({"event": {"kind": "alert", "outcome": "failure"}, "rule": {"category": "IncapRules([bold red]x[/])"},
+               "imperva": {"waf": {"security_event": True}}})
     s.add_problem("decode")
     out = io.StringIO()
     s.render(out)

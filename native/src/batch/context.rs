@@ -1,8 +1,8 @@
 //! What dead-letter replay needs to decode a problem line again exactly as the read that met it
-//! would have (version 1's `LineRun.context`): file identity, name, path, format, header, container
-//! facts, W3C columns and directives, ingest time, and a long line's full length and hash.
+//! would have (version 1's `LineRun.context`): file identity, name, path, format, header, W3C
+//! columns and directives, ingest time, and a long line's full length and hash.
 
-use crate::body::{Cut, Line};
+use crate::body::{hex, Cut, Line};
 use crate::decode::detect::FileDecoder;
 use crate::decode::Format;
 use crate::mapping::FileContext;
@@ -17,18 +17,17 @@ pub(crate) fn replay_context(
     use serde_json::{json, Map, Value};
     let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<Value>(t).ok());
     let mut out = Map::new();
-    out.insert("identity".into(), json!(identity.map(hex)));
+    out.insert("identity".into(), json!(identity.map(|id| hex(&id))));
     out.insert("name".into(), json!(ctx.name()));
     out.insert("path".into(), json!(ctx.path()));
     out.insert("format".into(), json!(decoder.map(FileDecoder::format).map(Format::as_str)));
     out.insert("header".into(), parse(ctx.header_json()).unwrap_or_else(|| json!({})));
-    out.insert("api_id".into(), json!(ctx.api_id()));
-    out.insert("seq".into(), json!(ctx.seq()));
-    out.insert("compression".into(), json!(ctx.compression()));
-    out.insert("encrypted".into(), json!(ctx.encrypted()));
-    out.insert("gzip_wrapped".into(), json!(ctx.gzip_wrapped()));
-    // Only a line cut by the fault comes after it: every earlier line was read whole.
-    out.insert("partial".into(), json!(matches!(line.cut, Cut::Broken)));
+    // The file broke off (the first pass said so), or this line is the one the fault cut.
+    let partial = ctx.verdict().is_some_and(|v| v.partial) || matches!(line.cut, Cut::Broken);
+    out.insert("partial".into(), json!(partial));
+    if let Some(verdict) = ctx.verdict() {
+        out.insert("checksum_status".into(), json!(verdict.checksum.as_str()));
+    }
     out.insert("ingest_ms".into(), json!(ctx.ingest_ms()));
     if let Some(FileDecoder::W3c(w3c)) = decoder {
         out.insert("w3c_fields".into(), json!(w3c.columns()));
@@ -43,6 +42,3 @@ pub(crate) fn replay_context(
     Value::Object(out).to_string()
 }
 
-fn hex(bytes: [u8; 16]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::batch::{Batch, FileRun, RunOptions};
-use crate::body::{Cut, Limits, Line};
+use crate::body::{ChecksumStatus, Cut, FileVerdict, Limits, Line};
 use crate::decode::Format;
 use crate::mapping::{FileContext, UserAgents};
 
@@ -40,19 +40,13 @@ pub fn replaying(context: &str, documents: bool) -> Result<(FileRun, ReplayCut),
         None => None,
     };
     let ingest_ms = ctx.get("ingest_ms").and_then(Value::as_i64).unwrap_or(0);
-    let mut file = FileContext::new(text("name").unwrap_or(""), Some(format), ingest_ms)
-        .with_header(&header)
-        .with_encrypted(ctx.get("encrypted").and_then(Value::as_bool).unwrap_or(false))
-        .with_gzip_wrapped(ctx.get("gzip_wrapped").and_then(Value::as_bool).unwrap_or(false))
-        .with_compression(text("compression").unwrap_or("none"));
+    let mut file = FileContext::new(text("name").unwrap_or(""), Some(format), ingest_ms).with_header(&header);
+    if let Some(checksum) = text("checksum_status").and_then(ChecksumStatus::parse) {
+        let partial = ctx.get("partial").and_then(Value::as_bool).unwrap_or(false);
+        file = file.with_verdict(FileVerdict { checksum, partial });
+    }
     if let Some(path) = text("path") {
         file = file.with_path(path);
-    }
-    if let Some(api_id) = text("api_id") {
-        file = file.with_api_id(api_id);
-    }
-    if let Some(seq) = ctx.get("seq").and_then(Value::as_i64) {
-        file = file.with_seq(seq);
     }
     let opts = RunOptions {
         format: Some(format),
@@ -74,7 +68,6 @@ pub fn replaying(context: &str, documents: bool) -> Result<(FileRun, ReplayCut),
             w3c.set_directive(&name, &value);
         }
     }
-    run.sync_directives();
     let cut = match (ctx.get("full_length").and_then(Value::as_u64), text("full_hash")) {
         (Some(full_length), Some(hash)) if full_length > 0 => {
             ReplayCut::Long { full_length, full_hash: hash.to_owned() }

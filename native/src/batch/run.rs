@@ -10,7 +10,7 @@ use arrow_schema::ArrowError;
 
 use crate::batch::context::replay_context;
 use crate::batch::Problem;
-use crate::body::{BodyEnd, BodyStream, Cut, Limits, Line};
+use crate::body::{BodyEnd, BodyStream, ChecksumStatus, Cut, Limits, Line};
 use crate::decode::detect::{detect_format, make_decoder, FileDecoder};
 use crate::decode::Format;
 use crate::document::columns::Columns;
@@ -107,8 +107,6 @@ pub struct FileRun {
     proving: Option<(Vec<Item>, usize)>,
     not_imperva: Option<NotImperva>,
     first_line: Option<Vec<u8>>,
-    /// The body's compression has been written into the context (known from its first bytes).
-    compression_known: bool,
     columns: Columns,
     /// The row every event is mapped into (cleared per event).
     row: Row,
@@ -127,10 +125,13 @@ pub struct FileRun {
 
 impl FileRun {
     /// A run over one body of the file `ctx` describes.
-    pub fn new(ctx: FileContext, opts: RunOptions) -> FileRun {
+    pub fn new(mut ctx: FileContext, opts: RunOptions) -> FileRun {
         let decoder = opts.format.map(|f| make_decoder(f, &opts.header));
+        if let Some(identity) = &opts.identity {
+            ctx.set_identity(identity);
+        }
         FileRun {
-            body: BodyStream::new(opts.limits),
+            body: if ctx.verdict().is_some() { BodyStream::new(opts.limits).without_digest() } else { BodyStream::new(opts.limits) },
             declared: opts.format.is_some(),
             identity: opts.identity,
             first_ordinal: opts.start_ordinal,
@@ -142,7 +143,6 @@ impl FileRun {
             proving: None,
             not_imperva: None,
             first_line: None,
-            compression_known: false,
             columns: Columns::new(),
             row: Row::new(),
             documents: Vec::new(),
@@ -173,6 +173,16 @@ impl FileRun {
     /// What the body came to, after [`FileRun::finish`].
     pub fn end(&self) -> Option<&BodyEnd> {
         self.end.as_ref()
+    }
+
+    /// The header's `checksum` against the decoded body's MD5 (FORMATS §1.6), after
+    /// [`FileRun::finish`].
+    pub fn checksum_status(&self) -> Option<ChecksumStatus> {
+        if let Some(verdict) = self.ctx.verdict() {
+            return Some(verdict.checksum);
+        }
+        let header = self.opts.header.iter().rev().find(|(name, _)| name == "checksum").map(|(_, v)| v.as_str());
+        self.end.as_ref().map(|end| end.checksum_status(header))
     }
 
     /// The W3C decoder's state (columns, directives), for a W3C file.
@@ -262,13 +272,6 @@ impl FileRun {
         self.decoder.as_mut()
     }
 
-    /// The file fields take the decoder's current directives (after replay restored them).
-    pub(super) fn sync_directives(&mut self) {
-        if let Some(w3c) = self.decoder.as_ref().and_then(FileDecoder::w3c) {
-            self.ctx.set_directives(w3c.directives());
-        }
-    }
-
     /// One line of a file already read, as its read met it (dead-letter replay): its batch.
     pub(super) fn replay_line(&mut self, line: &Line<'_>, ua: &mut dyn UserAgents) -> Result<Batch, ArrowError> {
         self.line(line, ua)?;
@@ -290,14 +293,6 @@ impl FileRun {
 
     fn drain_body(&mut self, body: &mut BodyStream, ua: &mut dyn UserAgents) -> Result<(), ArrowError> {
         while self.not_imperva.is_none() && self.ready.is_empty() {
-            if !self.compression_known {
-                // Known from the body's first bytes (set when they are pushed, not by reading
-                // lines), so before its first line is mapped.
-                if let Some(kind) = body.compression() {
-                    self.ctx = mem::take(&mut self.ctx).with_compression(kind.as_str());
-                    self.compression_known = true;
-                }
-            }
             let Some(line) = body.next_line() else { break };
             if self.first_line.is_none() {
                 self.first_line = Some(line.raw[..line.raw.len().min(512)].to_vec());
@@ -359,21 +354,21 @@ impl FileRun {
         };
         let mut rec = match decoder.decode(&text) {
             Ok(Some(rec)) => rec,
-            Ok(None) => {
-                if let Some(w3c) = decoder.w3c() {
-                    self.ctx.set_directives(w3c.directives());
-                }
-                return Ok(());
-            }
+            Ok(None) => return Ok(()), // a directive: the decoder keeps what it says
             Err(err) => {
                 let p = self.problem("decode", err.reason, err.hint.unwrap_or_default(), err.column, line);
                 return self.item(Item::Problem(p));
             }
         };
-        if self.identity.is_none() {
-            self.identity = Some(headerless_identity(line.raw));
-        }
-        let identity = self.identity.expect("set above");
+        let identity = match self.identity {
+            Some(identity) => identity,
+            None => {
+                let identity = headerless_identity(line.raw);
+                self.identity = Some(identity);
+                self.ctx.set_identity(&identity);
+                identity
+            }
+        };
         let facts = LineFacts::from_line(line, non_utf8, false);
         map_line_into(&mut rec, &self.ctx, &facts, &text, ua, &mut self.counters, &mut self.row);
         let id = if facts.full_hash.is_empty() {

@@ -28,6 +28,13 @@ impl ChecksumStatus {
         }
     }
 
+    /// The status named by [`as_str`](Self::as_str)'s word.
+    pub fn parse(word: &str) -> Option<ChecksumStatus> {
+        [ChecksumStatus::Ok, ChecksumStatus::Mismatch, ChecksumStatus::Absent, ChecksumStatus::Incomplete]
+            .into_iter()
+            .find(|s| s.as_str() == word)
+    }
+
     /// v1's rule: a body that broke off is `incomplete`; else no (or a blank) checksum is `absent`;
     /// else the trimmed, lower-cased header value equals `computed_md5` (lower-case hex) or it does not.
     pub fn judge(header_checksum: Option<&str>, computed_md5: &str, broke_off: bool) -> ChecksumStatus {

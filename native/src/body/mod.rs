@@ -15,6 +15,7 @@
 //! * [`stream`] — [`BodyStream`]: all of the above for one body, pull-based, ending in a
 //!   [`BodyEnd`] (compression, MD5, counts, warnings, fault).
 
+pub mod check;
 pub mod checksum;
 pub mod compression;
 mod error;
@@ -23,7 +24,9 @@ mod limits;
 pub mod lines;
 pub mod stream;
 
+pub use check::{BodyCheck, FileVerdict};
 pub use checksum::ChecksumStatus;
+pub(crate) use checksum::hex;
 pub use compression::{detect_compression, Compression, DETECT_BYTES};
 pub use error::{BodyError, BodyErrorKind, CORRUPT_HINT, OUTPUT_LIMIT_HINT, RATIO_LIMIT_HINT, TRUNCATED_HINT};
 pub use inflate::{Inflater, OUT_CHUNK};

@@ -65,7 +65,8 @@ pub struct BodyStream {
     buf: Vec<u8>,
     filled: usize,
     pos: usize,
-    md5: Md5,
+    /// `None` when a first pass ([`super::BodyCheck`]) has taken the MD5 already.
+    md5: Option<Md5>,
     decoded: u64,
     splitter: LineSplitter,
     input_done: bool,
@@ -83,12 +84,34 @@ impl BodyStream {
             buf: Vec::new(),
             filled: 0,
             pos: 0,
-            md5: Md5::new(),
+            md5: Some(Md5::new()),
             decoded: 0,
             splitter: LineSplitter::new(limits.max_line_bytes),
             input_done: false,
             error: None,
             end: None,
+        }
+    }
+
+    /// No MD5 taken: a first pass ([`super::BodyCheck`]) has judged the checksum already, and the
+    /// digest is a tenth of the work per event. [`BodyEnd::md5`] is then empty.
+    pub fn without_digest(mut self) -> BodyStream {
+        self.md5 = None;
+        self
+    }
+
+    /// Consume the decoded bytes without splitting them into lines (a pass that wants only the
+    /// body's MD5, size and fault); after [`finish`](Self::finish) this ends the body.
+    pub fn skip(&mut self) {
+        while self.end.is_none() {
+            self.pos = self.filled;
+            if self.refill() {
+                continue;
+            }
+            if self.input_done || self.error.is_some() {
+                self.close();
+            }
+            return;
         }
     }
 
@@ -177,7 +200,9 @@ impl BodyStream {
         self.pos = 0;
         self.buf.extend_from_slice(input);
         self.filled = self.buf.len();
-        self.md5.update(input);
+        if let Some(md5) = &mut self.md5 {
+            md5.update(input);
+        }
         self.decoded += input.len() as u64;
     }
 
@@ -226,7 +251,9 @@ impl BodyStream {
             }
             Ok(n) => {
                 self.filled = n;
-                self.md5.update(&self.buf[..n]);
+                if let Some(md5) = &mut self.md5 {
+                    md5.update(&self.buf[..n]);
+                }
                 self.decoded += n as u64;
                 true
             }
@@ -248,7 +275,7 @@ impl BodyStream {
         self.end = Some(BodyEnd {
             compression: self.compression.unwrap_or(Compression::None),
             streams,
-            md5: hex(&self.md5.clone().finalize()),
+            md5: self.md5.as_ref().map(|md5| hex(&md5.clone().finalize())).unwrap_or_default(),
             decoded_bytes: self.decoded,
             lines: self.splitter.lines(),
             warnings,

@@ -215,6 +215,16 @@ impl Row {
         self.put(slot, Kind::StrList, Slot::StrList(range));
     }
 
+    /// Slot `slot` empty again (a value that moved into another field: the vendor latitude once it
+    /// is part of `source.geo.location`). Its text stays in the buffer until [`clear`](Self::clear).
+    pub fn unset(&mut self, slot: usize) {
+        if !matches!(self.slots[slot], Slot::Empty) {
+            self.slots[slot] = Slot::Empty;
+            self.set.retain(|&s| s != slot);
+            self.bits[slot / 64] &= !(1 << (slot % 64));
+        }
+    }
+
     /// Slot `to` holds what slot `from` holds (nothing is copied but the value's place); nothing
     /// happens when `from` is empty. The two leaves must be of one kind.
     pub fn copy(&mut self, from: usize, to: usize) {

@@ -34,72 +34,46 @@ pub const LEAVES: &[Leaf] = &[
     Leaf { path: "imperva.waf.action_class", kind: Kind::Str },
     Leaf { path: "imperva.waf.attack.ids", kind: Kind::StrList },
     Leaf { path: "imperva.waf.attack.type_ids", kind: Kind::StrList },
-    Leaf { path: "imperva.waf.attack_type", kind: Kind::Str },
     Leaf { path: "imperva.waf.ca_ip", kind: Kind::Str },
-    Leaf { path: "imperva.waf.city", kind: Kind::Str },
     Leaf { path: "imperva.waf.client.app", kind: Kind::Str },
     Leaf { path: "imperva.waf.client.app_signature", kind: Kind::Str },
     Leaf { path: "imperva.waf.client.captcha_support", kind: Kind::Str },
     Leaf { path: "imperva.waf.client.cookie_support", kind: Kind::Bool },
     Leaf { path: "imperva.waf.client.javascript_support", kind: Kind::Bool },
     Leaf { path: "imperva.waf.client.type", kind: Kind::Str },
-    Leaf { path: "imperva.waf.client.user_agent", kind: Kind::Str },
     Leaf { path: "imperva.waf.client.visitor_id", kind: Kind::Str },
-    Leaf { path: "imperva.waf.client_ip", kind: Kind::Str },
-    Leaf { path: "imperva.waf.client_port", kind: Kind::Long },
     Leaf { path: "imperva.waf.content_length", kind: Kind::Long },
     Leaf { path: "imperva.waf.country_codes", kind: Kind::StrList },
     Leaf { path: "imperva.waf.cs12", kind: Kind::Str },
-    Leaf { path: "imperva.waf.end", kind: Kind::Date },
     Leaf { path: "imperva.waf.event_name", kind: Kind::Str },
-    Leaf { path: "imperva.waf.file.api_id", kind: Kind::Str },
     Leaf { path: "imperva.waf.file.checksum_status", kind: Kind::Str },
-    Leaf { path: "imperva.waf.file.compression", kind: Kind::Str },
-    Leaf { path: "imperva.waf.file.encrypted", kind: Kind::Bool },
-    Leaf { path: "imperva.waf.file.format", kind: Kind::Str },
-    Leaf { path: "imperva.waf.file.format_version", kind: Kind::Str },
-    Leaf { path: "imperva.waf.file.gzip_wrapped", kind: Kind::Bool },
+    Leaf { path: "imperva.waf.file.identity", kind: Kind::Str },
     Leaf { path: "imperva.waf.file.line", kind: Kind::Long },
     Leaf { path: "imperva.waf.file.name", kind: Kind::Str },
     Leaf { path: "imperva.waf.file.ordinal", kind: Kind::Long },
     Leaf { path: "imperva.waf.file.partial", kind: Kind::Bool },
-    Leaf { path: "imperva.waf.file.sequence", kind: Kind::Long },
-    Leaf { path: "imperva.waf.file.header", kind: Kind::Json },
-    Leaf { path: "imperva.waf.file.directives", kind: Kind::Json },
     Leaf { path: "imperva.waf.latitude", kind: Kind::Double },
     Leaf { path: "imperva.waf.line_truncated.length", kind: Kind::Long },
     Leaf { path: "imperva.waf.line_truncated.sha256", kind: Kind::Str },
     Leaf { path: "imperva.waf.longitude", kind: Kind::Double },
-    Leaf { path: "imperva.waf.method", kind: Kind::Str },
-    Leaf { path: "imperva.waf.origin_ip", kind: Kind::Str },
-    Leaf { path: "imperva.waf.origin_port", kind: Kind::Long },
     Leaf { path: "imperva.waf.original_base64", kind: Kind::Str },
-    Leaf { path: "imperva.waf.pop", kind: Kind::Str },
-    Leaf { path: "imperva.waf.post_body", kind: Kind::Str },
     Leaf { path: "imperva.waf.product", kind: Kind::Str },
     Leaf { path: "imperva.waf.protocol", kind: Kind::Str },
-    Leaf { path: "imperva.waf.query", kind: Kind::Str },
-    Leaf { path: "imperva.waf.referrer", kind: Kind::Str },
-    Leaf { path: "imperva.waf.request", kind: Kind::Str },
     Leaf { path: "imperva.waf.request_id", kind: Kind::Str },
     Leaf { path: "imperva.waf.rule_names", kind: Kind::StrList },
     Leaf { path: "imperva.waf.rule_type_id", kind: Kind::Long },
     Leaf { path: "imperva.waf.security_event", kind: Kind::Bool },
     Leaf { path: "imperva.waf.session_id", kind: Kind::Str },
     Leaf { path: "imperva.waf.severity", kind: Kind::Str },
-    Leaf { path: "imperva.waf.signature_id", kind: Kind::Str },
     Leaf { path: "imperva.waf.site.id", kind: Kind::Str },
     Leaf { path: "imperva.waf.site.name", kind: Kind::Str },
     Leaf { path: "imperva.waf.site.tag", kind: Kind::Str },
-    Leaf { path: "imperva.waf.start", kind: Kind::Date },
-    Leaf { path: "imperva.waf.status_code", kind: Kind::Long },
     Leaf { path: "imperva.waf.suser", kind: Kind::Str },
     Leaf { path: "imperva.waf.syslog_prefix", kind: Kind::Str },
     Leaf { path: "imperva.waf.timestamp_source", kind: Kind::Str },
     Leaf { path: "imperva.waf.tls", kind: Kind::Str },
     Leaf { path: "imperva.waf.vendor", kind: Kind::Str },
     Leaf { path: "imperva.waf.warnings", kind: Kind::StrList },
-    Leaf { path: "imperva.waf.xff", kind: Kind::StrList },
     Leaf { path: "imperva.waf.rule_info", kind: Kind::Json },
     Leaf { path: "imperva.waf.rule_additional_info", kind: Kind::Json },
     Leaf { path: "imperva.waf.request_headers", kind: Kind::Json },
@@ -107,7 +81,6 @@ pub const LEAVES: &[Leaf] = &[
     Leaf { path: "imperva.waf.labels", kind: Kind::Json },
     Leaf { path: "imperva.waf.extensions", kind: Kind::Json },
     Leaf { path: "imperva.waf.invalid", kind: Kind::Json },
-    Leaf { path: "imperva.waf.raw", kind: Kind::Json },
     Leaf { path: "imperva.waf.duplicates", kind: Kind::Json },
     Leaf { path: "log.file.path", kind: Kind::Str },
     Leaf { path: "log.offset", kind: Kind::Long },
@@ -160,16 +133,16 @@ pub const NODES: &[Node] = &[
     Node::Struct { name: "event", first: 24, count: 12 },
     Node::Struct { name: "http", first: 36, count: 2 },
     Node::Struct { name: "imperva", first: 43, count: 1 },
-    Node::Struct { name: "log", first: 132, count: 2 },
-    Node::Leaf { name: "message", slot: 108 },
-    Node::Struct { name: "network", first: 135, count: 4 },
-    Node::Struct { name: "observer", first: 139, count: 5 },
-    Node::Struct { name: "related", first: 144, count: 2 },
-    Node::Struct { name: "rule", first: 146, count: 3 },
-    Node::Struct { name: "source", first: 149, count: 4 },
-    Node::Struct { name: "tls", first: 156, count: 3 },
-    Node::Struct { name: "url", first: 159, count: 7 },
-    Node::Struct { name: "user_agent", first: 166, count: 5 },
+    Node::Struct { name: "log", first: 105, count: 2 },
+    Node::Leaf { name: "message", slot: 81 },
+    Node::Struct { name: "network", first: 108, count: 4 },
+    Node::Struct { name: "observer", first: 112, count: 5 },
+    Node::Struct { name: "related", first: 117, count: 2 },
+    Node::Struct { name: "rule", first: 119, count: 3 },
+    Node::Struct { name: "source", first: 122, count: 4 },
+    Node::Struct { name: "tls", first: 129, count: 3 },
+    Node::Struct { name: "url", first: 132, count: 7 },
+    Node::Struct { name: "user_agent", first: 139, count: 5 },
     Node::Leaf { name: "dataset", slot: 1 },
     Node::Leaf { name: "namespace", slot: 2 },
     Node::Leaf { name: "type", slot: 3 },
@@ -196,138 +169,111 @@ pub const NODES: &[Node] = &[
     Node::Leaf { name: "referrer", slot: 22 },
     Node::Leaf { name: "content", slot: 20 },
     Node::Leaf { name: "status_code", slot: 23 },
-    Node::Struct { name: "waf", first: 44, count: 56 },
-    Node::Struct { name: "account", first: 100, count: 3 },
+    Node::Struct { name: "waf", first: 44, count: 38 },
+    Node::Struct { name: "account", first: 82, count: 3 },
     Node::Leaf { name: "action", slot: 27 },
     Node::Leaf { name: "action_class", slot: 28 },
-    Node::Struct { name: "attack", first: 103, count: 2 },
-    Node::Leaf { name: "attack_type", slot: 31 },
-    Node::Leaf { name: "ca_ip", slot: 32 },
-    Node::Leaf { name: "city", slot: 33 },
-    Node::Struct { name: "client", first: 105, count: 8 },
-    Node::Leaf { name: "client_ip", slot: 42 },
-    Node::Leaf { name: "client_port", slot: 43 },
-    Node::Leaf { name: "content_length", slot: 44 },
-    Node::Leaf { name: "country_codes", slot: 45 },
-    Node::Leaf { name: "cs12", slot: 46 },
-    Node::Leaf { name: "end", slot: 47 },
-    Node::Leaf { name: "event_name", slot: 48 },
-    Node::Struct { name: "file", first: 113, count: 14 },
-    Node::Leaf { name: "latitude", slot: 63 },
-    Node::Struct { name: "line_truncated", first: 127, count: 2 },
-    Node::Leaf { name: "longitude", slot: 66 },
-    Node::Leaf { name: "method", slot: 67 },
-    Node::Leaf { name: "origin_ip", slot: 68 },
-    Node::Leaf { name: "origin_port", slot: 69 },
-    Node::Leaf { name: "original_base64", slot: 70 },
-    Node::Leaf { name: "pop", slot: 71 },
-    Node::Leaf { name: "post_body", slot: 72 },
-    Node::Leaf { name: "product", slot: 73 },
-    Node::Leaf { name: "protocol", slot: 74 },
-    Node::Leaf { name: "query", slot: 75 },
-    Node::Leaf { name: "referrer", slot: 76 },
-    Node::Leaf { name: "request", slot: 77 },
-    Node::Leaf { name: "request_id", slot: 78 },
-    Node::Leaf { name: "rule_names", slot: 79 },
-    Node::Leaf { name: "rule_type_id", slot: 80 },
-    Node::Leaf { name: "security_event", slot: 81 },
-    Node::Leaf { name: "session_id", slot: 82 },
-    Node::Leaf { name: "severity", slot: 83 },
-    Node::Leaf { name: "signature_id", slot: 84 },
-    Node::Struct { name: "site", first: 129, count: 3 },
-    Node::Leaf { name: "start", slot: 88 },
-    Node::Leaf { name: "status_code", slot: 89 },
-    Node::Leaf { name: "suser", slot: 90 },
-    Node::Leaf { name: "syslog_prefix", slot: 91 },
-    Node::Leaf { name: "timestamp_source", slot: 92 },
-    Node::Leaf { name: "tls", slot: 93 },
-    Node::Leaf { name: "vendor", slot: 94 },
-    Node::Leaf { name: "warnings", slot: 95 },
-    Node::Leaf { name: "xff", slot: 96 },
-    Node::Leaf { name: "rule_info", slot: 97 },
-    Node::Leaf { name: "rule_additional_info", slot: 98 },
-    Node::Leaf { name: "request_headers", slot: 99 },
-    Node::Leaf { name: "response_headers", slot: 100 },
-    Node::Leaf { name: "labels", slot: 101 },
-    Node::Leaf { name: "extensions", slot: 102 },
-    Node::Leaf { name: "invalid", slot: 103 },
-    Node::Leaf { name: "raw", slot: 104 },
-    Node::Leaf { name: "duplicates", slot: 105 },
+    Node::Struct { name: "attack", first: 85, count: 2 },
+    Node::Leaf { name: "ca_ip", slot: 31 },
+    Node::Struct { name: "client", first: 87, count: 7 },
+    Node::Leaf { name: "content_length", slot: 39 },
+    Node::Leaf { name: "country_codes", slot: 40 },
+    Node::Leaf { name: "cs12", slot: 41 },
+    Node::Leaf { name: "event_name", slot: 42 },
+    Node::Struct { name: "file", first: 94, count: 6 },
+    Node::Leaf { name: "latitude", slot: 49 },
+    Node::Struct { name: "line_truncated", first: 100, count: 2 },
+    Node::Leaf { name: "longitude", slot: 52 },
+    Node::Leaf { name: "original_base64", slot: 53 },
+    Node::Leaf { name: "product", slot: 54 },
+    Node::Leaf { name: "protocol", slot: 55 },
+    Node::Leaf { name: "request_id", slot: 56 },
+    Node::Leaf { name: "rule_names", slot: 57 },
+    Node::Leaf { name: "rule_type_id", slot: 58 },
+    Node::Leaf { name: "security_event", slot: 59 },
+    Node::Leaf { name: "session_id", slot: 60 },
+    Node::Leaf { name: "severity", slot: 61 },
+    Node::Struct { name: "site", first: 102, count: 3 },
+    Node::Leaf { name: "suser", slot: 65 },
+    Node::Leaf { name: "syslog_prefix", slot: 66 },
+    Node::Leaf { name: "timestamp_source", slot: 67 },
+    Node::Leaf { name: "tls", slot: 68 },
+    Node::Leaf { name: "vendor", slot: 69 },
+    Node::Leaf { name: "warnings", slot: 70 },
+    Node::Leaf { name: "rule_info", slot: 71 },
+    Node::Leaf { name: "rule_additional_info", slot: 72 },
+    Node::Leaf { name: "request_headers", slot: 73 },
+    Node::Leaf { name: "response_headers", slot: 74 },
+    Node::Leaf { name: "labels", slot: 75 },
+    Node::Leaf { name: "extensions", slot: 76 },
+    Node::Leaf { name: "invalid", slot: 77 },
+    Node::Leaf { name: "duplicates", slot: 78 },
     Node::Leaf { name: "id", slot: 24 },
     Node::Leaf { name: "name", slot: 25 },
     Node::Leaf { name: "tag", slot: 26 },
     Node::Leaf { name: "ids", slot: 29 },
     Node::Leaf { name: "type_ids", slot: 30 },
-    Node::Leaf { name: "app", slot: 34 },
-    Node::Leaf { name: "app_signature", slot: 35 },
-    Node::Leaf { name: "captcha_support", slot: 36 },
-    Node::Leaf { name: "cookie_support", slot: 37 },
-    Node::Leaf { name: "javascript_support", slot: 38 },
-    Node::Leaf { name: "type", slot: 39 },
-    Node::Leaf { name: "user_agent", slot: 40 },
-    Node::Leaf { name: "visitor_id", slot: 41 },
-    Node::Leaf { name: "api_id", slot: 49 },
-    Node::Leaf { name: "checksum_status", slot: 50 },
-    Node::Leaf { name: "compression", slot: 51 },
-    Node::Leaf { name: "encrypted", slot: 52 },
-    Node::Leaf { name: "format", slot: 53 },
-    Node::Leaf { name: "format_version", slot: 54 },
-    Node::Leaf { name: "gzip_wrapped", slot: 55 },
-    Node::Leaf { name: "line", slot: 56 },
-    Node::Leaf { name: "name", slot: 57 },
-    Node::Leaf { name: "ordinal", slot: 58 },
-    Node::Leaf { name: "partial", slot: 59 },
-    Node::Leaf { name: "sequence", slot: 60 },
-    Node::Leaf { name: "header", slot: 61 },
-    Node::Leaf { name: "directives", slot: 62 },
-    Node::Leaf { name: "length", slot: 64 },
-    Node::Leaf { name: "sha256", slot: 65 },
-    Node::Leaf { name: "id", slot: 85 },
+    Node::Leaf { name: "app", slot: 32 },
+    Node::Leaf { name: "app_signature", slot: 33 },
+    Node::Leaf { name: "captcha_support", slot: 34 },
+    Node::Leaf { name: "cookie_support", slot: 35 },
+    Node::Leaf { name: "javascript_support", slot: 36 },
+    Node::Leaf { name: "type", slot: 37 },
+    Node::Leaf { name: "visitor_id", slot: 38 },
+    Node::Leaf { name: "checksum_status", slot: 43 },
+    Node::Leaf { name: "identity", slot: 44 },
+    Node::Leaf { name: "line", slot: 45 },
+    Node::Leaf { name: "name", slot: 46 },
+    Node::Leaf { name: "ordinal", slot: 47 },
+    Node::Leaf { name: "partial", slot: 48 },
+    Node::Leaf { name: "length", slot: 50 },
+    Node::Leaf { name: "sha256", slot: 51 },
+    Node::Leaf { name: "id", slot: 62 },
+    Node::Leaf { name: "name", slot: 63 },
+    Node::Leaf { name: "tag", slot: 64 },
+    Node::Struct { name: "file", first: 107, count: 1 },
+    Node::Leaf { name: "offset", slot: 80 },
+    Node::Leaf { name: "path", slot: 79 },
+    Node::Leaf { name: "application", slot: 82 },
+    Node::Leaf { name: "forwarded_ip", slot: 83 },
+    Node::Leaf { name: "protocol", slot: 84 },
+    Node::Leaf { name: "type", slot: 85 },
     Node::Leaf { name: "name", slot: 86 },
-    Node::Leaf { name: "tag", slot: 87 },
-    Node::Struct { name: "file", first: 134, count: 1 },
-    Node::Leaf { name: "offset", slot: 107 },
-    Node::Leaf { name: "path", slot: 106 },
-    Node::Leaf { name: "application", slot: 109 },
-    Node::Leaf { name: "forwarded_ip", slot: 110 },
-    Node::Leaf { name: "protocol", slot: 111 },
-    Node::Leaf { name: "type", slot: 112 },
+    Node::Leaf { name: "product", slot: 87 },
+    Node::Leaf { name: "type", slot: 88 },
+    Node::Leaf { name: "vendor", slot: 89 },
+    Node::Leaf { name: "version", slot: 90 },
+    Node::Leaf { name: "hosts", slot: 91 },
+    Node::Leaf { name: "ip", slot: 92 },
+    Node::Leaf { name: "category", slot: 93 },
+    Node::Leaf { name: "id", slot: 94 },
+    Node::Leaf { name: "name", slot: 95 },
+    Node::Leaf { name: "address", slot: 96 },
+    Node::Struct { name: "geo", first: 126, count: 3 },
+    Node::Leaf { name: "ip", slot: 100 },
+    Node::Leaf { name: "port", slot: 101 },
+    Node::Leaf { name: "city_name", slot: 97 },
+    Node::Leaf { name: "country_iso_code", slot: 98 },
+    Node::Leaf { name: "location", slot: 99 },
+    Node::Leaf { name: "cipher", slot: 102 },
+    Node::Leaf { name: "version", slot: 103 },
+    Node::Leaf { name: "version_protocol", slot: 104 },
+    Node::Leaf { name: "domain", slot: 105 },
+    Node::Leaf { name: "extension", slot: 106 },
+    Node::Leaf { name: "full", slot: 107 },
+    Node::Leaf { name: "original", slot: 108 },
+    Node::Leaf { name: "path", slot: 109 },
+    Node::Leaf { name: "query", slot: 110 },
+    Node::Leaf { name: "scheme", slot: 111 },
+    Node::Struct { name: "device", first: 144, count: 1 },
     Node::Leaf { name: "name", slot: 113 },
-    Node::Leaf { name: "product", slot: 114 },
-    Node::Leaf { name: "type", slot: 115 },
-    Node::Leaf { name: "vendor", slot: 116 },
+    Node::Leaf { name: "original", slot: 114 },
+    Node::Struct { name: "os", first: 145, count: 3 },
+    Node::Leaf { name: "version", slot: 118 },
+    Node::Leaf { name: "name", slot: 112 },
+    Node::Leaf { name: "full", slot: 115 },
+    Node::Leaf { name: "name", slot: 116 },
     Node::Leaf { name: "version", slot: 117 },
-    Node::Leaf { name: "hosts", slot: 118 },
-    Node::Leaf { name: "ip", slot: 119 },
-    Node::Leaf { name: "category", slot: 120 },
-    Node::Leaf { name: "id", slot: 121 },
-    Node::Leaf { name: "name", slot: 122 },
-    Node::Leaf { name: "address", slot: 123 },
-    Node::Struct { name: "geo", first: 153, count: 3 },
-    Node::Leaf { name: "ip", slot: 127 },
-    Node::Leaf { name: "port", slot: 128 },
-    Node::Leaf { name: "city_name", slot: 124 },
-    Node::Leaf { name: "country_iso_code", slot: 125 },
-    Node::Leaf { name: "location", slot: 126 },
-    Node::Leaf { name: "cipher", slot: 129 },
-    Node::Leaf { name: "version", slot: 130 },
-    Node::Leaf { name: "version_protocol", slot: 131 },
-    Node::Leaf { name: "domain", slot: 132 },
-    Node::Leaf { name: "extension", slot: 133 },
-    Node::Leaf { name: "full", slot: 134 },
-    Node::Leaf { name: "original", slot: 135 },
-    Node::Leaf { name: "path", slot: 136 },
-    Node::Leaf { name: "query", slot: 137 },
-    Node::Leaf { name: "scheme", slot: 138 },
-    Node::Struct { name: "device", first: 171, count: 1 },
-    Node::Leaf { name: "name", slot: 140 },
-    Node::Leaf { name: "original", slot: 141 },
-    Node::Struct { name: "os", first: 172, count: 3 },
-    Node::Leaf { name: "version", slot: 145 },
-    Node::Leaf { name: "name", slot: 139 },
-    Node::Leaf { name: "full", slot: 142 },
-    Node::Leaf { name: "name", slot: 143 },
-    Node::Leaf { name: "version", slot: 144 },
 ];
 /// The root's children: `NODES[ROOT_FIRST..ROOT_FIRST + ROOT_COUNT]`.
 pub const ROOT_FIRST: usize = 0;
@@ -365,170 +311,143 @@ pub const IMPERVA_WAF_ACTION: usize = 27;
 pub const IMPERVA_WAF_ACTION_CLASS: usize = 28;
 pub const IMPERVA_WAF_ATTACK_IDS: usize = 29;
 pub const IMPERVA_WAF_ATTACK_TYPE_IDS: usize = 30;
-pub const IMPERVA_WAF_ATTACK_TYPE: usize = 31;
-pub const IMPERVA_WAF_CA_IP: usize = 32;
-pub const IMPERVA_WAF_CITY: usize = 33;
-pub const IMPERVA_WAF_CLIENT_APP: usize = 34;
-pub const IMPERVA_WAF_CLIENT_APP_SIGNATURE: usize = 35;
-pub const IMPERVA_WAF_CLIENT_CAPTCHA_SUPPORT: usize = 36;
-pub const IMPERVA_WAF_CLIENT_COOKIE_SUPPORT: usize = 37;
-pub const IMPERVA_WAF_CLIENT_JAVASCRIPT_SUPPORT: usize = 38;
-pub const IMPERVA_WAF_CLIENT_TYPE: usize = 39;
-pub const IMPERVA_WAF_CLIENT_USER_AGENT: usize = 40;
-pub const IMPERVA_WAF_CLIENT_VISITOR_ID: usize = 41;
-pub const IMPERVA_WAF_CLIENT_IP: usize = 42;
-pub const IMPERVA_WAF_CLIENT_PORT: usize = 43;
-pub const IMPERVA_WAF_CONTENT_LENGTH: usize = 44;
-pub const IMPERVA_WAF_COUNTRY_CODES: usize = 45;
-pub const IMPERVA_WAF_CS12: usize = 46;
-pub const IMPERVA_WAF_END: usize = 47;
-pub const IMPERVA_WAF_EVENT_NAME: usize = 48;
-pub const IMPERVA_WAF_FILE_API_ID: usize = 49;
-pub const IMPERVA_WAF_FILE_CHECKSUM_STATUS: usize = 50;
-pub const IMPERVA_WAF_FILE_COMPRESSION: usize = 51;
-pub const IMPERVA_WAF_FILE_ENCRYPTED: usize = 52;
-pub const IMPERVA_WAF_FILE_FORMAT: usize = 53;
-pub const IMPERVA_WAF_FILE_FORMAT_VERSION: usize = 54;
-pub const IMPERVA_WAF_FILE_GZIP_WRAPPED: usize = 55;
-pub const IMPERVA_WAF_FILE_LINE: usize = 56;
-pub const IMPERVA_WAF_FILE_NAME: usize = 57;
-pub const IMPERVA_WAF_FILE_ORDINAL: usize = 58;
-pub const IMPERVA_WAF_FILE_PARTIAL: usize = 59;
-pub const IMPERVA_WAF_FILE_SEQUENCE: usize = 60;
-pub const IMPERVA_WAF_FILE_HEADER: usize = 61;
-pub const IMPERVA_WAF_FILE_DIRECTIVES: usize = 62;
-pub const IMPERVA_WAF_LATITUDE: usize = 63;
-pub const IMPERVA_WAF_LINE_TRUNCATED_LENGTH: usize = 64;
-pub const IMPERVA_WAF_LINE_TRUNCATED_SHA256: usize = 65;
-pub const IMPERVA_WAF_LONGITUDE: usize = 66;
-pub const IMPERVA_WAF_METHOD: usize = 67;
-pub const IMPERVA_WAF_ORIGIN_IP: usize = 68;
-pub const IMPERVA_WAF_ORIGIN_PORT: usize = 69;
-pub const IMPERVA_WAF_ORIGINAL_BASE64: usize = 70;
-pub const IMPERVA_WAF_POP: usize = 71;
-pub const IMPERVA_WAF_POST_BODY: usize = 72;
-pub const IMPERVA_WAF_PRODUCT: usize = 73;
-pub const IMPERVA_WAF_PROTOCOL: usize = 74;
-pub const IMPERVA_WAF_QUERY: usize = 75;
-pub const IMPERVA_WAF_REFERRER: usize = 76;
-pub const IMPERVA_WAF_REQUEST: usize = 77;
-pub const IMPERVA_WAF_REQUEST_ID: usize = 78;
-pub const IMPERVA_WAF_RULE_NAMES: usize = 79;
-pub const IMPERVA_WAF_RULE_TYPE_ID: usize = 80;
-pub const IMPERVA_WAF_SECURITY_EVENT: usize = 81;
-pub const IMPERVA_WAF_SESSION_ID: usize = 82;
-pub const IMPERVA_WAF_SEVERITY: usize = 83;
-pub const IMPERVA_WAF_SIGNATURE_ID: usize = 84;
-pub const IMPERVA_WAF_SITE_ID: usize = 85;
-pub const IMPERVA_WAF_SITE_NAME: usize = 86;
-pub const IMPERVA_WAF_SITE_TAG: usize = 87;
-pub const IMPERVA_WAF_START: usize = 88;
-pub const IMPERVA_WAF_STATUS_CODE: usize = 89;
-pub const IMPERVA_WAF_SUSER: usize = 90;
-pub const IMPERVA_WAF_SYSLOG_PREFIX: usize = 91;
-pub const IMPERVA_WAF_TIMESTAMP_SOURCE: usize = 92;
-pub const IMPERVA_WAF_TLS: usize = 93;
-pub const IMPERVA_WAF_VENDOR: usize = 94;
-pub const IMPERVA_WAF_WARNINGS: usize = 95;
-pub const IMPERVA_WAF_XFF: usize = 96;
-pub const IMPERVA_WAF_RULE_INFO: usize = 97;
-pub const IMPERVA_WAF_RULE_ADDITIONAL_INFO: usize = 98;
-pub const IMPERVA_WAF_REQUEST_HEADERS: usize = 99;
-pub const IMPERVA_WAF_RESPONSE_HEADERS: usize = 100;
-pub const IMPERVA_WAF_LABELS: usize = 101;
-pub const IMPERVA_WAF_EXTENSIONS: usize = 102;
-pub const IMPERVA_WAF_INVALID: usize = 103;
-pub const IMPERVA_WAF_RAW: usize = 104;
-pub const IMPERVA_WAF_DUPLICATES: usize = 105;
-pub const LOG_FILE_PATH: usize = 106;
-pub const LOG_OFFSET: usize = 107;
-pub const MESSAGE: usize = 108;
-pub const NETWORK_APPLICATION: usize = 109;
-pub const NETWORK_FORWARDED_IP: usize = 110;
-pub const NETWORK_PROTOCOL: usize = 111;
-pub const NETWORK_TYPE: usize = 112;
-pub const OBSERVER_NAME: usize = 113;
-pub const OBSERVER_PRODUCT: usize = 114;
-pub const OBSERVER_TYPE: usize = 115;
-pub const OBSERVER_VENDOR: usize = 116;
-pub const OBSERVER_VERSION: usize = 117;
-pub const RELATED_HOSTS: usize = 118;
-pub const RELATED_IP: usize = 119;
-pub const RULE_CATEGORY: usize = 120;
-pub const RULE_ID: usize = 121;
-pub const RULE_NAME: usize = 122;
-pub const SOURCE_ADDRESS: usize = 123;
-pub const SOURCE_GEO_CITY_NAME: usize = 124;
-pub const SOURCE_GEO_COUNTRY_ISO_CODE: usize = 125;
-pub const SOURCE_GEO_LOCATION: usize = 126;
-pub const SOURCE_IP: usize = 127;
-pub const SOURCE_PORT: usize = 128;
-pub const TLS_CIPHER: usize = 129;
-pub const TLS_VERSION: usize = 130;
-pub const TLS_VERSION_PROTOCOL: usize = 131;
-pub const URL_DOMAIN: usize = 132;
-pub const URL_EXTENSION: usize = 133;
-pub const URL_FULL: usize = 134;
-pub const URL_ORIGINAL: usize = 135;
-pub const URL_PATH: usize = 136;
-pub const URL_QUERY: usize = 137;
-pub const URL_SCHEME: usize = 138;
-pub const USER_AGENT_DEVICE_NAME: usize = 139;
-pub const USER_AGENT_NAME: usize = 140;
-pub const USER_AGENT_ORIGINAL: usize = 141;
-pub const USER_AGENT_OS_FULL: usize = 142;
-pub const USER_AGENT_OS_NAME: usize = 143;
-pub const USER_AGENT_OS_VERSION: usize = 144;
-pub const USER_AGENT_VERSION: usize = 145;
+pub const IMPERVA_WAF_CA_IP: usize = 31;
+pub const IMPERVA_WAF_CLIENT_APP: usize = 32;
+pub const IMPERVA_WAF_CLIENT_APP_SIGNATURE: usize = 33;
+pub const IMPERVA_WAF_CLIENT_CAPTCHA_SUPPORT: usize = 34;
+pub const IMPERVA_WAF_CLIENT_COOKIE_SUPPORT: usize = 35;
+pub const IMPERVA_WAF_CLIENT_JAVASCRIPT_SUPPORT: usize = 36;
+pub const IMPERVA_WAF_CLIENT_TYPE: usize = 37;
+pub const IMPERVA_WAF_CLIENT_VISITOR_ID: usize = 38;
+pub const IMPERVA_WAF_CONTENT_LENGTH: usize = 39;
+pub const IMPERVA_WAF_COUNTRY_CODES: usize = 40;
+pub const IMPERVA_WAF_CS12: usize = 41;
+pub const IMPERVA_WAF_EVENT_NAME: usize = 42;
+pub const IMPERVA_WAF_FILE_CHECKSUM_STATUS: usize = 43;
+pub const IMPERVA_WAF_FILE_IDENTITY: usize = 44;
+pub const IMPERVA_WAF_FILE_LINE: usize = 45;
+pub const IMPERVA_WAF_FILE_NAME: usize = 46;
+pub const IMPERVA_WAF_FILE_ORDINAL: usize = 47;
+pub const IMPERVA_WAF_FILE_PARTIAL: usize = 48;
+pub const IMPERVA_WAF_LATITUDE: usize = 49;
+pub const IMPERVA_WAF_LINE_TRUNCATED_LENGTH: usize = 50;
+pub const IMPERVA_WAF_LINE_TRUNCATED_SHA256: usize = 51;
+pub const IMPERVA_WAF_LONGITUDE: usize = 52;
+pub const IMPERVA_WAF_ORIGINAL_BASE64: usize = 53;
+pub const IMPERVA_WAF_PRODUCT: usize = 54;
+pub const IMPERVA_WAF_PROTOCOL: usize = 55;
+pub const IMPERVA_WAF_REQUEST_ID: usize = 56;
+pub const IMPERVA_WAF_RULE_NAMES: usize = 57;
+pub const IMPERVA_WAF_RULE_TYPE_ID: usize = 58;
+pub const IMPERVA_WAF_SECURITY_EVENT: usize = 59;
+pub const IMPERVA_WAF_SESSION_ID: usize = 60;
+pub const IMPERVA_WAF_SEVERITY: usize = 61;
+pub const IMPERVA_WAF_SITE_ID: usize = 62;
+pub const IMPERVA_WAF_SITE_NAME: usize = 63;
+pub const IMPERVA_WAF_SITE_TAG: usize = 64;
+pub const IMPERVA_WAF_SUSER: usize = 65;
+pub const IMPERVA_WAF_SYSLOG_PREFIX: usize = 66;
+pub const IMPERVA_WAF_TIMESTAMP_SOURCE: usize = 67;
+pub const IMPERVA_WAF_TLS: usize = 68;
+pub const IMPERVA_WAF_VENDOR: usize = 69;
+pub const IMPERVA_WAF_WARNINGS: usize = 70;
+pub const IMPERVA_WAF_RULE_INFO: usize = 71;
+pub const IMPERVA_WAF_RULE_ADDITIONAL_INFO: usize = 72;
+pub const IMPERVA_WAF_REQUEST_HEADERS: usize = 73;
+pub const IMPERVA_WAF_RESPONSE_HEADERS: usize = 74;
+pub const IMPERVA_WAF_LABELS: usize = 75;
+pub const IMPERVA_WAF_EXTENSIONS: usize = 76;
+pub const IMPERVA_WAF_INVALID: usize = 77;
+pub const IMPERVA_WAF_DUPLICATES: usize = 78;
+pub const LOG_FILE_PATH: usize = 79;
+pub const LOG_OFFSET: usize = 80;
+pub const MESSAGE: usize = 81;
+pub const NETWORK_APPLICATION: usize = 82;
+pub const NETWORK_FORWARDED_IP: usize = 83;
+pub const NETWORK_PROTOCOL: usize = 84;
+pub const NETWORK_TYPE: usize = 85;
+pub const OBSERVER_NAME: usize = 86;
+pub const OBSERVER_PRODUCT: usize = 87;
+pub const OBSERVER_TYPE: usize = 88;
+pub const OBSERVER_VENDOR: usize = 89;
+pub const OBSERVER_VERSION: usize = 90;
+pub const RELATED_HOSTS: usize = 91;
+pub const RELATED_IP: usize = 92;
+pub const RULE_CATEGORY: usize = 93;
+pub const RULE_ID: usize = 94;
+pub const RULE_NAME: usize = 95;
+pub const SOURCE_ADDRESS: usize = 96;
+pub const SOURCE_GEO_CITY_NAME: usize = 97;
+pub const SOURCE_GEO_COUNTRY_ISO_CODE: usize = 98;
+pub const SOURCE_GEO_LOCATION: usize = 99;
+pub const SOURCE_IP: usize = 100;
+pub const SOURCE_PORT: usize = 101;
+pub const TLS_CIPHER: usize = 102;
+pub const TLS_VERSION: usize = 103;
+pub const TLS_VERSION_PROTOCOL: usize = 104;
+pub const URL_DOMAIN: usize = 105;
+pub const URL_EXTENSION: usize = 106;
+pub const URL_FULL: usize = 107;
+pub const URL_ORIGINAL: usize = 108;
+pub const URL_PATH: usize = 109;
+pub const URL_QUERY: usize = 110;
+pub const URL_SCHEME: usize = 111;
+pub const USER_AGENT_DEVICE_NAME: usize = 112;
+pub const USER_AGENT_NAME: usize = 113;
+pub const USER_AGENT_ORIGINAL: usize = 114;
+pub const USER_AGENT_OS_FULL: usize = 115;
+pub const USER_AGENT_OS_NAME: usize = 116;
+pub const USER_AGENT_OS_VERSION: usize = 117;
+pub const USER_AGENT_VERSION: usize = 118;
 
-/// The field table: Imperva key → converter, vendor slot, ECS slots receiving the same value.
+/// The field table: Imperva key → converter and the one slot its value goes to.
 pub const KEY_PLAN: &[KeyPlan] = &[
-    KeyPlan { key: "act", convert: Convert::Keyword, vendor: 27, ecs: &[] },
-    KeyPlan { key: "additionalreqheaders", convert: Convert::Json, vendor: 99, ecs: &[] },
-    KeyPlan { key: "additionalresheaders", convert: Convert::Json, vendor: 100, ecs: &[] },
-    KeyPlan { key: "app", convert: Convert::Keyword, vendor: 74, ecs: &[] },
-    KeyPlan { key: "caip", convert: Convert::Ip, vendor: 32, ecs: &[] },
-    KeyPlan { key: "ccode", convert: Convert::KeywordList, vendor: 45, ecs: &[] },
-    KeyPlan { key: "cicode", convert: Convert::Keyword, vendor: 33, ecs: &[124] },
-    KeyPlan { key: "cn1", convert: Convert::Long, vendor: 89, ecs: &[23] },
-    KeyPlan { key: "cpt", convert: Convert::Long, vendor: 43, ecs: &[128] },
-    KeyPlan { key: "cs1", convert: Convert::Keyword, vendor: 36, ecs: &[] },
-    KeyPlan { key: "cs10", convert: Convert::Json, vendor: 97, ecs: &[] },
-    KeyPlan { key: "cs11", convert: Convert::Json, vendor: 98, ecs: &[] },
-    KeyPlan { key: "cs12", convert: Convert::Keyword, vendor: 46, ecs: &[] },
-    KeyPlan { key: "cs2", convert: Convert::Bool, vendor: 38, ecs: &[] },
-    KeyPlan { key: "cs3", convert: Convert::Bool, vendor: 37, ecs: &[] },
-    KeyPlan { key: "cs4", convert: Convert::Keyword, vendor: 41, ecs: &[] },
-    KeyPlan { key: "cs5", convert: Convert::Keyword, vendor: 35, ecs: &[] },
-    KeyPlan { key: "cs6", convert: Convert::Keyword, vendor: 34, ecs: &[] },
-    KeyPlan { key: "cs7", convert: Convert::Double, vendor: 63, ecs: &[] },
-    KeyPlan { key: "cs8", convert: Convert::Double, vendor: 66, ecs: &[] },
-    KeyPlan { key: "cs9", convert: Convert::KeywordList, vendor: 79, ecs: &[] },
-    KeyPlan { key: "customer", convert: Convert::Keyword, vendor: 25, ecs: &[] },
-    KeyPlan { key: "deviceexternalid", convert: Convert::Keyword, vendor: 78, ecs: &[] },
-    KeyPlan { key: "devicefacility", convert: Convert::Keyword, vendor: 71, ecs: &[113] },
-    KeyPlan { key: "dproc", convert: Convert::Keyword, vendor: 39, ecs: &[] },
-    KeyPlan { key: "end", convert: Convert::Date, vendor: 47, ecs: &[12] },
-    KeyPlan { key: "fileid", convert: Convert::Keyword, vendor: 82, ecs: &[] },
-    KeyPlan { key: "filepermission", convert: Convert::KeywordList, vendor: 29, ecs: &[] },
-    KeyPlan { key: "filetype", convert: Convert::KeywordList, vendor: 30, ecs: &[] },
-    KeyPlan { key: "in", convert: Convert::Long, vendor: 44, ecs: &[] },
-    KeyPlan { key: "postbody", convert: Convert::Keyword, vendor: 72, ecs: &[20] },
-    KeyPlan { key: "qstr", convert: Convert::Keyword, vendor: 75, ecs: &[] },
-    KeyPlan { key: "ref", convert: Convert::Keyword, vendor: 76, ecs: &[22] },
-    KeyPlan { key: "request", convert: Convert::Keyword, vendor: 77, ecs: &[135] },
-    KeyPlan { key: "requestclientapplication", convert: Convert::Keyword, vendor: 40, ecs: &[141] },
-    KeyPlan { key: "requestmethod", convert: Convert::Keyword, vendor: 67, ecs: &[21] },
-    KeyPlan { key: "sip", convert: Convert::Ip, vendor: 68, ecs: &[] },
-    KeyPlan { key: "siteid", convert: Convert::Keyword, vendor: 85, ecs: &[] },
-    KeyPlan { key: "sitetag", convert: Convert::Keyword, vendor: 87, ecs: &[] },
-    KeyPlan { key: "sourceservicename", convert: Convert::Keyword, vendor: 86, ecs: &[] },
-    KeyPlan { key: "spt", convert: Convert::Long, vendor: 69, ecs: &[] },
-    KeyPlan { key: "src", convert: Convert::Ip, vendor: 42, ecs: &[127] },
-    KeyPlan { key: "start", convert: Convert::Date, vendor: 88, ecs: &[18] },
-    KeyPlan { key: "suid", convert: Convert::Keyword, vendor: 24, ecs: &[] },
-    KeyPlan { key: "suser", convert: Convert::Keyword, vendor: 90, ecs: &[] },
-    KeyPlan { key: "tag", convert: Convert::Keyword, vendor: 26, ecs: &[] },
-    KeyPlan { key: "ver", convert: Convert::Keyword, vendor: 93, ecs: &[] },
-    KeyPlan { key: "xff", convert: Convert::IpList, vendor: 96, ecs: &[110] },
+    KeyPlan { key: "act", convert: Convert::Keyword, slot: 27 },
+    KeyPlan { key: "additionalreqheaders", convert: Convert::Json, slot: 73 },
+    KeyPlan { key: "additionalresheaders", convert: Convert::Json, slot: 74 },
+    KeyPlan { key: "app", convert: Convert::Keyword, slot: 55 },
+    KeyPlan { key: "caip", convert: Convert::Ip, slot: 31 },
+    KeyPlan { key: "ccode", convert: Convert::KeywordList, slot: 40 },
+    KeyPlan { key: "cicode", convert: Convert::Keyword, slot: 97 },
+    KeyPlan { key: "cn1", convert: Convert::Long, slot: 23 },
+    KeyPlan { key: "cpt", convert: Convert::Long, slot: 101 },
+    KeyPlan { key: "cs1", convert: Convert::Keyword, slot: 34 },
+    KeyPlan { key: "cs10", convert: Convert::Json, slot: 71 },
+    KeyPlan { key: "cs11", convert: Convert::Json, slot: 72 },
+    KeyPlan { key: "cs12", convert: Convert::Keyword, slot: 41 },
+    KeyPlan { key: "cs2", convert: Convert::Bool, slot: 36 },
+    KeyPlan { key: "cs3", convert: Convert::Bool, slot: 35 },
+    KeyPlan { key: "cs4", convert: Convert::Keyword, slot: 38 },
+    KeyPlan { key: "cs5", convert: Convert::Keyword, slot: 33 },
+    KeyPlan { key: "cs6", convert: Convert::Keyword, slot: 32 },
+    KeyPlan { key: "cs7", convert: Convert::Double, slot: 49 },
+    KeyPlan { key: "cs8", convert: Convert::Double, slot: 52 },
+    KeyPlan { key: "cs9", convert: Convert::KeywordList, slot: 57 },
+    KeyPlan { key: "customer", convert: Convert::Keyword, slot: 25 },
+    KeyPlan { key: "deviceexternalid", convert: Convert::Keyword, slot: 56 },
+    KeyPlan { key: "devicefacility", convert: Convert::Keyword, slot: 86 },
+    KeyPlan { key: "dproc", convert: Convert::Keyword, slot: 37 },
+    KeyPlan { key: "end", convert: Convert::Date, slot: 12 },
+    KeyPlan { key: "fileid", convert: Convert::Keyword, slot: 60 },
+    KeyPlan { key: "filepermission", convert: Convert::KeywordList, slot: 29 },
+    KeyPlan { key: "filetype", convert: Convert::KeywordList, slot: 30 },
+    KeyPlan { key: "in", convert: Convert::Long, slot: 39 },
+    KeyPlan { key: "postbody", convert: Convert::Keyword, slot: 20 },
+    KeyPlan { key: "qstr", convert: Convert::Keyword, slot: 110 },
+    KeyPlan { key: "ref", convert: Convert::Keyword, slot: 22 },
+    KeyPlan { key: "request", convert: Convert::Keyword, slot: 108 },
+    KeyPlan { key: "requestclientapplication", convert: Convert::Keyword, slot: 114 },
+    KeyPlan { key: "requestmethod", convert: Convert::Keyword, slot: 21 },
+    KeyPlan { key: "sip", convert: Convert::Ip, slot: 5 },
+    KeyPlan { key: "siteid", convert: Convert::Keyword, slot: 62 },
+    KeyPlan { key: "sitetag", convert: Convert::Keyword, slot: 64 },
+    KeyPlan { key: "sourceservicename", convert: Convert::Keyword, slot: 63 },
+    KeyPlan { key: "spt", convert: Convert::Long, slot: 6 },
+    KeyPlan { key: "src", convert: Convert::Ip, slot: 100 },
+    KeyPlan { key: "start", convert: Convert::Date, slot: 18 },
+    KeyPlan { key: "suid", convert: Convert::Keyword, slot: 24 },
+    KeyPlan { key: "suser", convert: Convert::Keyword, slot: 65 },
+    KeyPlan { key: "tag", convert: Convert::Keyword, slot: 26 },
+    KeyPlan { key: "ver", convert: Convert::Keyword, slot: 68 },
+    KeyPlan { key: "xff", convert: Convert::IpList, slot: 83 },
 ];

@@ -6,8 +6,8 @@ use crate::document::Row;
 use crate::ecs::{attack_type, classify_action, is_known_action, rule_type_id, Outcome};
 use crate::fields::{
     EVENT_ACTION, EVENT_CATEGORY, EVENT_CODE, EVENT_DATASET, EVENT_KIND, EVENT_MODULE, EVENT_OUTCOME, EVENT_TYPE,
-    IMPERVA_WAF_ACTION_CLASS, IMPERVA_WAF_ATTACK_TYPE, IMPERVA_WAF_EVENT_NAME, IMPERVA_WAF_PRODUCT,
-    IMPERVA_WAF_RULE_TYPE_ID, IMPERVA_WAF_SECURITY_EVENT, IMPERVA_WAF_SEVERITY, IMPERVA_WAF_SIGNATURE_ID,
+    IMPERVA_WAF_ACTION_CLASS, IMPERVA_WAF_EVENT_NAME, IMPERVA_WAF_PRODUCT,
+    IMPERVA_WAF_RULE_TYPE_ID, IMPERVA_WAF_SECURITY_EVENT, IMPERVA_WAF_SEVERITY,
     IMPERVA_WAF_VENDOR, OBSERVER_PRODUCT, OBSERVER_TYPE, OBSERVER_VENDOR, OBSERVER_VERSION, RULE_CATEGORY, RULE_NAME,
 };
 
@@ -31,7 +31,6 @@ pub(crate) fn classify(rec: &RawRecord, seen: &Seen<'_>, row: &mut Row, counters
     row.set_str(EVENT_KIND, if security { "alert" } else { "event" });
     if let Some(signature) = rec.signature.as_deref().filter(|s| !s.is_empty()) {
         row.set_str(EVENT_CODE, signature);
-        row.set_str(IMPERVA_WAF_SIGNATURE_ID, signature);
     }
     let mut outcome = Outcome::Unknown;
     if let Some(act) = seen.act.filter(|a| !a.is_empty()) {
@@ -51,7 +50,6 @@ pub(crate) fn classify(rec: &RawRecord, seen: &Seen<'_>, row: &mut Row, counters
         }
         // Never None here: a security event has a non-empty name.
         if let Some(attack) = attack_type(rule_id, name) {
-            row.set_str(IMPERVA_WAF_ATTACK_TYPE, attack);
             row.set_str(RULE_CATEGORY, attack);
         }
         row.set_list(EVENT_CATEGORY, ["web", "intrusion_detection"]);

@@ -1,5 +1,5 @@
 //! The per-line part of version 1's `LineRun.run`: the line's warnings (non-UTF-8, control
-//! characters, long line; DESIGN §7) and the file and line fields under `imperva.waf.file.*`,
+//! characters, long line; DESIGN §7) and the per-event file fields under `imperva.waf.file.*`,
 //! `imperva.waf.original_base64`, `imperva.waf.line_truncated.*` and `log.*`.
 
 use crate::body::{Cut, Line};
@@ -7,9 +7,7 @@ use crate::decode::NON_UTF8_WARNING;
 use crate::document::Row;
 use crate::swar;
 use crate::fields::{
-    IMPERVA_WAF_FILE_API_ID, IMPERVA_WAF_FILE_COMPRESSION, IMPERVA_WAF_FILE_DIRECTIVES, IMPERVA_WAF_FILE_ENCRYPTED,
-    IMPERVA_WAF_FILE_FORMAT, IMPERVA_WAF_FILE_GZIP_WRAPPED, IMPERVA_WAF_FILE_HEADER, IMPERVA_WAF_FILE_LINE,
-    IMPERVA_WAF_FILE_NAME, IMPERVA_WAF_FILE_ORDINAL, IMPERVA_WAF_FILE_PARTIAL, IMPERVA_WAF_FILE_SEQUENCE,
+    IMPERVA_WAF_FILE_CHECKSUM_STATUS, IMPERVA_WAF_FILE_IDENTITY, IMPERVA_WAF_FILE_LINE, IMPERVA_WAF_FILE_NAME, IMPERVA_WAF_FILE_ORDINAL, IMPERVA_WAF_FILE_PARTIAL,
     IMPERVA_WAF_LINE_TRUNCATED_LENGTH, IMPERVA_WAF_LINE_TRUNCATED_SHA256, IMPERVA_WAF_ORIGINAL_BASE64, LOG_FILE_PATH,
     LOG_OFFSET,
 };
@@ -22,7 +20,7 @@ pub const CONTROL_CHARS_WARNING: &str = "line holds control characters (kept)";
 /// What the mapping needs to know about one event line of the decoded body.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LineFacts<'a> {
-    /// 1-based among all lines of the decoded body (`imperva.waf.file.line`).
+    /// 1-based among all lines of the decoded body (`imperva.waf.file.line`, as problems name it).
     pub line_no: u64,
     /// 0-based among event lines (`imperva.waf.file.ordinal`).
     pub ordinal: u64,
@@ -107,30 +105,22 @@ fn has_control_chars(text: &str) -> bool {
     chunks.remainder().iter().any(|&b| control(b))
 }
 
-/// The file and line fields of one event (what `LineRun.run` adds after `to_ecs`).
+/// The per-event file fields of one event (DESIGN §1): where it came from — `log.file.path`,
+/// `log.offset`, `imperva.waf.file.name`, `.identity`, `.line`, `.ordinal` — and the flags it
+/// needs to be judged on its own (`.checksum_status`, `.partial`, from the verdict on the whole
+/// file when a first pass gave one); for a line that is not UTF-8 or was cut for length, what
+/// rebuilds or proves the original. Nothing else about the file is repeated on each event.
 pub fn add_line_fields(row: &mut Row, ctx: &FileContext, line: &LineFacts<'_>) {
     row.set_str(IMPERVA_WAF_FILE_NAME, ctx.name());
-    row.set_str(IMPERVA_WAF_FILE_FORMAT, ctx.format().map_or("", |f| f.as_str()));
-    if let Some(api_id) = ctx.api_id() {
-        row.set_str(IMPERVA_WAF_FILE_API_ID, api_id);
-    }
-    if let Some(seq) = ctx.seq() {
-        row.set_long(IMPERVA_WAF_FILE_SEQUENCE, seq);
-    }
-    if let Some(header) = ctx.header_json() {
-        row.set_json(IMPERVA_WAF_FILE_HEADER, header);
-    }
-    if let Some(compression) = ctx.compression() {
-        row.set_str(IMPERVA_WAF_FILE_COMPRESSION, compression);
-    }
-    row.set_bool(IMPERVA_WAF_FILE_ENCRYPTED, ctx.encrypted());
-    row.set_bool(IMPERVA_WAF_FILE_GZIP_WRAPPED, ctx.gzip_wrapped());
-    if let Some(directives) = ctx.directives_json() {
-        row.set_json(IMPERVA_WAF_FILE_DIRECTIVES, directives);
+    if let Some(identity) = ctx.identity() {
+        row.set_str(IMPERVA_WAF_FILE_IDENTITY, identity);
     }
     row.set_long(IMPERVA_WAF_FILE_LINE, long(line.line_no));
     row.set_long(IMPERVA_WAF_FILE_ORDINAL, long(line.ordinal));
-    if line.partial {
+    if let Some(verdict) = ctx.verdict() {
+        row.set_str(IMPERVA_WAF_FILE_CHECKSUM_STATUS, verdict.checksum.as_str());
+    }
+    if line.partial || ctx.verdict().is_some_and(|v| v.partial) {
         row.set_bool(IMPERVA_WAF_FILE_PARTIAL, true);
     }
     if line.non_utf8 {

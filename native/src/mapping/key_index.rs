@@ -90,7 +90,7 @@ mod tests {
             let found = index.find(plan.key);
             let expected = plan_of(plan.key).unwrap();
             assert!(
-                matches!(found, Some(Known::Plan(p)) if p.key == expected.key && p.vendor == expected.vendor),
+                matches!(found, Some(Known::Plan(p)) if p.key == expected.key && p.slot == expected.slot),
                 "{}",
                 plan.key
             );

@@ -182,7 +182,6 @@ pub(crate) struct Draft<'r> {
     pub invalid: JsonObject,
     pub labels: JsonObject,
     pub extensions: JsonObject,
-    pub raw: JsonObject,
 }
 
 impl<'r> Draft<'r> {
@@ -193,7 +192,6 @@ impl<'r> Draft<'r> {
             invalid: JsonObject::default(),
             labels: JsonObject::default(),
             extensions: JsonObject::default(),
-            raw: JsonObject::default(),
         }
     }
 
@@ -211,13 +209,12 @@ impl<'r> Draft<'r> {
     fn finish(self, rec: &RawRecord, original: Option<&str>) {
         use crate::fields::{
             ECS_VERSION, EVENT_ORIGINAL, IMPERVA_WAF_DUPLICATES, IMPERVA_WAF_EXTENSIONS, IMPERVA_WAF_INVALID,
-            IMPERVA_WAF_LABELS, IMPERVA_WAF_RAW, IMPERVA_WAF_SYSLOG_PREFIX, IMPERVA_WAF_WARNINGS,
+            IMPERVA_WAF_LABELS, IMPERVA_WAF_SYSLOG_PREFIX, IMPERVA_WAF_WARNINGS,
         };
-        let Draft { row, warnings, invalid, labels, extensions, raw } = self;
+        let Draft { row, warnings, invalid, labels, extensions } = self;
         set_json(row, IMPERVA_WAF_LABELS, labels);
         set_json(row, IMPERVA_WAF_EXTENSIONS, extensions);
         set_json(row, IMPERVA_WAF_INVALID, invalid);
-        set_json(row, IMPERVA_WAF_RAW, raw);
         if !rec.dups.is_empty() {
             let mut dups = JsonObject::default();
             for (key, values) in &rec.dups {

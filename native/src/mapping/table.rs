@@ -6,8 +6,9 @@
 //!   (read by the timestamp), or an unknown key (`imperva.waf.extensions`, counted).
 //! * An empty value is left out. A whole-value pair of quotes is removed from the user agent,
 //!   referrer, city and customer (a third-party fixture quotes them, FORMATS §2.6 #9).
-//! * The value is converted by the key's type and stored in its vendor slot and every ECS slot
-//!   of its plan. A value that does not convert goes, raw, under `imperva.waf.invalid` with a
+//! * The value is converted by the key's type and stored in the one slot of its plan (an ECS
+//!   field where ECS has one, else under `imperva.waf`). A value that does not convert goes, raw,
+//!   under `imperva.waf.invalid` with a
 //!   warning; an XFF chain keeps its good members; an address keeps its address without an IPv6
 //!   zone id (intended difference 4 of [`super`]).
 //!
@@ -67,21 +68,17 @@ pub(crate) fn map_keys<'a>(rec: &'a RawRecord, draft: &mut Draft, counters: &mut
             continue;
         }
         let value = if unquotes(plan) { unquote(value) } else { value };
-        if convert(key, value, plan, draft, counters) {
-            for &slot in plan.ecs {
-                draft.row.copy(plan.vendor, slot);
-            }
-        }
+        convert(key, value, plan, draft, counters);
     }
     seen
 }
 
 fn note<'a>(seen: &mut Seen<'a>, plan: &KeyPlan, value: &'a str) {
-    let at = match plan.vendor {
+    let at = match plan.slot {
         fields::IMPERVA_WAF_ACTION => &mut seen.act,
         fields::IMPERVA_WAF_PROTOCOL => &mut seen.app,
-        fields::IMPERVA_WAF_REQUEST => &mut seen.request,
-        fields::IMPERVA_WAF_QUERY => &mut seen.qstr,
+        fields::URL_ORIGINAL => &mut seen.request,
+        fields::URL_QUERY => &mut seen.qstr,
         fields::IMPERVA_WAF_TLS => &mut seen.ver,
         fields::IMPERVA_WAF_RULE_NAMES => &mut seen.cs9,
         _ => return,
@@ -92,10 +89,10 @@ fn note<'a>(seen: &mut Seen<'a>, plan: &KeyPlan, value: &'a str) {
 /// `requestclientapplication`, `ref`, `cicode`, `customer`: values a fixture wraps in quotes.
 fn unquotes(plan: &KeyPlan) -> bool {
     matches!(
-        plan.vendor,
-        fields::IMPERVA_WAF_CLIENT_USER_AGENT
-            | fields::IMPERVA_WAF_REFERRER
-            | fields::IMPERVA_WAF_CITY
+        plan.slot,
+        fields::USER_AGENT_ORIGINAL
+            | fields::HTTP_REQUEST_REFERRER
+            | fields::SOURCE_GEO_CITY_NAME
             | fields::IMPERVA_WAF_ACCOUNT_NAME
     )
 }
@@ -110,10 +107,10 @@ fn unquote(value: &str) -> &str {
     }
 }
 
-/// The typed value of `value` stored in the plan's vendor slot; false (after recording why) when
-/// there is nothing to store.
+/// The typed value of `value` stored in the plan's slot; false (after recording why) when there is
+/// nothing to store.
 fn convert(key: &str, value: &str, plan: &KeyPlan, draft: &mut Draft, counters: &mut Counters) -> bool {
-    let slot = plan.vendor;
+    let slot = plan.slot;
     let result = match plan.convert {
         Convert::Keyword => {
             draft.row.set_str(slot, value);
@@ -130,7 +127,6 @@ fn convert(key: &str, value: &str, plan: &KeyPlan, draft: &mut Draft, counters: 
         Convert::Ip => return address(key, value, slot, draft, counters),
         Convert::IpList => return chain(key, value, slot, draft, counters),
         Convert::Json => to_json(value).map(|parsed| {
-            draft.raw.push_str(key, value);
             draft.row.set_json(slot, &serde_json::to_string(&parsed).expect("a JSON value serialises"));
         }),
     };

@@ -6,7 +6,7 @@
 
 use crate::document::Value;
 use crate::ecs::w3c_timestamp;
-use crate::fields::{IMPERVA_WAF_START, IMPERVA_WAF_TIMESTAMP_SOURCE, TIMESTAMP};
+use crate::fields::{EVENT_START, IMPERVA_WAF_TIMESTAMP_SOURCE, TIMESTAMP};
 
 use super::table::Seen;
 use super::{Counters, Draft, FileContext};
@@ -16,7 +16,7 @@ const SOME_DATE: &str = "2000-01-01";
 const SOME_TIME: &str = "00:00:00";
 
 pub(crate) fn timestamp(seen: &Seen<'_>, ctx: &FileContext, draft: &mut Draft, counters: &mut Counters) {
-    let (ms, source) = match draft.row.get(IMPERVA_WAF_START) {
+    let (ms, source) = match draft.row.get(EVENT_START) {
         Some(Value::Date(ms)) => (ms, "start"),
         _ => match date_time(seen, draft, counters) {
             Some(ms) => (ms, "date_time"),

@@ -4,7 +4,7 @@
 
 use crate::document::Row;
 use crate::fields::{
-    IMPERVA_WAF_CLIENT_USER_AGENT, USER_AGENT_DEVICE_NAME, USER_AGENT_NAME, USER_AGENT_ORIGINAL, USER_AGENT_OS_FULL,
+    USER_AGENT_DEVICE_NAME, USER_AGENT_NAME, USER_AGENT_ORIGINAL, USER_AGENT_OS_FULL,
     USER_AGENT_OS_NAME, USER_AGENT_OS_VERSION, USER_AGENT_VERSION,
 };
 
@@ -48,12 +48,11 @@ pub struct Os {
 }
 
 pub(crate) fn user_agent(row: &mut Row, agents: &mut dyn UserAgents) {
-    let parsed = match str_at(row, IMPERVA_WAF_CLIENT_USER_AGENT) {
+    // `user_agent.original` is set by the field table (`requestClientApplication`).
+    let parsed = match str_at(row, USER_AGENT_ORIGINAL) {
         Some(ua) if !ua.is_empty() => agents.parse(ua),
         _ => return,
     };
-    // `user_agent.original` is already set by the field table, with the same value.
-    debug_assert!(row.is_set(USER_AGENT_ORIGINAL));
     let UserAgent { name, version, os, device } = parsed;
     row.set_str(USER_AGENT_NAME, name);
     if let Some(version) = version.as_deref().filter(|v| !v.is_empty()) {

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use crate::{body, ids, keys};
 
 mod batch;
+mod check;
 mod decode;
 mod run;
 
@@ -46,5 +47,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch::empty_batch, m)?)?;
     m.add_class::<batch::ArrowBatch>()?;
     m.add_class::<run::PyFileRun>()?;
+    m.add_class::<check::PyBodyCheck>()?;
     Ok(())
 }

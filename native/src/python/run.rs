@@ -11,7 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::batch::{replaying, Batch, FileRun, RecordedLine, ReplayCut, RunOptions};
-use crate::body::{Limits, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_RATIO};
+use crate::body::{ChecksumStatus, FileVerdict, Limits, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_RATIO};
+use crate::decode::detect::FileDecoder;
 use crate::decode::Format;
 use crate::mapping::{FileContext, Os, UserAgent, UserAgents};
 
@@ -91,8 +92,7 @@ impl PyFileRun {
     /// `format` None detects it from the content; `identity` None means a headerless file.
     #[new]
     #[pyo3(signature = (*, name, user_agent, path = None, format = None, header = None, identity = None,
-                        api_id = None, seq = None, encrypted = false, gzip_wrapped = false, ingest_ms = 0,
-                        start_ordinal = 0, batch_rows = 8192, documents = true, max_line_bytes = 1 << 20,
+                        checksum_status = None, partial = false, ingest_ms = 0, start_ordinal = 0, batch_rows = 8192, documents = true, max_line_bytes = 1 << 20,
                         max_output_bytes = DEFAULT_MAX_OUTPUT_BYTES, max_ratio = DEFAULT_MAX_RATIO))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -102,10 +102,8 @@ impl PyFileRun {
         format: Option<String>,
         header: Option<&Bound<'_, PyDict>>,
         identity: Option<Vec<u8>>,
-        api_id: Option<String>,
-        seq: Option<i64>,
-        encrypted: bool,
-        gzip_wrapped: bool,
+        checksum_status: Option<&str>,
+        partial: bool,
         ingest_ms: i64,
         start_ordinal: u64,
         batch_rows: usize,
@@ -128,18 +126,15 @@ impl PyFileRun {
             .map(|bytes| <[u8; 16]>::try_from(bytes.as_slice()))
             .transpose()
             .map_err(|_| PyValueError::new_err("identity must be 16 bytes"))?;
-        let mut ctx = FileContext::new(name, format, ingest_ms)
-            .with_header(&header)
-            .with_encrypted(encrypted)
-            .with_gzip_wrapped(gzip_wrapped);
+        let mut ctx = FileContext::new(name, format, ingest_ms).with_header(&header);
         if let Some(path) = path {
             ctx = ctx.with_path(path);
         }
-        if let Some(api_id) = api_id {
-            ctx = ctx.with_api_id(api_id);
-        }
-        if let Some(seq) = seq {
-            ctx = ctx.with_seq(seq);
+        if let Some(word) = checksum_status {
+            // The verdict of a first pass (`BodyCheck`): every event carries it.
+            let checksum = ChecksumStatus::parse(word)
+                .ok_or_else(|| PyValueError::new_err(format!("unknown checksum status {word:?}")))?;
+            ctx = ctx.with_verdict(FileVerdict { checksum, partial });
         }
         let opts = RunOptions {
             format,
@@ -228,6 +223,13 @@ impl PyFileRun {
         self.run.identity().map(|id| PyBytes::new(py, &id))
     }
 
+    /// A W3C file's directives (`Software`, `Version`, `Date`, `Fields`…) as read so far, in
+    /// order: facts of the file, kept once per file by the caller (empty for CEF and LEEF).
+    #[getter]
+    fn directives(&self) -> Vec<(String, String)> {
+        self.run.decoder().and_then(FileDecoder::w3c).map(|w3c| w3c.directives().to_vec()).unwrap_or_default()
+    }
+
     /// `(why, first_line)` when the file is not an Imperva log, else None.
     #[getter]
     fn not_imperva<'py>(&self, py: Python<'py>) -> Option<(String, Option<Bound<'py, PyBytes>>)> {
@@ -245,6 +247,7 @@ impl PyFileRun {
         d.set_item("compression", end.compression.as_str())?;
         d.set_item("streams", end.streams)?;
         d.set_item("md5", &end.md5)?;
+        d.set_item("checksum_status", self.run.checksum_status().map(ChecksumStatus::as_str))?;
         d.set_item("decoded_bytes", end.decoded_bytes)?;
         d.set_item("lines", end.lines)?;
         d.set_item("warnings", &end.warnings)?;

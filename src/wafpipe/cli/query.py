@@ -34,11 +34,11 @@ DEFAULT_COLUMNS = (
     ("http.request.method", "method"),
     ("http.response.status_code", "status"),
     ("imperva.waf.action_class", "action"),
-    ("imperva.waf.attack_type", "attack"),
+    ("rule.category", "attack"),
     ("url.path", "path"),
 )
 _MAX_WIDTH = {"@timestamp": 19, "source.ip": 39, "http.request.method": 7, "http.response.status_code": 6,
-              "imperva.waf.action_class": 10, "imperva.waf.attack_type": 18}
+              "imperva.waf.action_class": 10, "rule.category": 18}
 _MIN_WIDTH = 6
 
 

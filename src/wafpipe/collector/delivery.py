@@ -275,6 +275,7 @@ class Delivery:
         info = batch.info
         if info is not None:
             self.metrics.bytes.inc(info.body_bytes)
+            self.state.set_facts(key, info.facts())
         if batch.error:
             self.report.files_failed += 1
             self.report.problems["io"] += 1

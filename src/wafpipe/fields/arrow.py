@@ -42,9 +42,7 @@ _SCALARS: dict[str, pa.DataType] = {
 
 def list_fields() -> frozenset[str]:
     """Paths of the fields that hold arrays."""
-    per_key = {f"imperva.waf.{f.path}" for f in FIELDS if f.type in LIST_TYPES}
-    per_key |= {e for f in FIELDS if f.type in LIST_TYPES for e in f.ecs}
-    return frozenset(per_key | DERIVED_LISTS)
+    return frozenset({f.path for f in FIELDS if f.type in LIST_TYPES} | DERIVED_LISTS)
 
 
 def _build_schema() -> pa.Schema:

@@ -9,7 +9,7 @@ logic.
 * ``keys.rs`` — Imperva's key vocabulary (:mod:`wafpipe.fields.keys`).
 * ``fields.rs`` — the document tree: every leaf the mapping can emit, in the order of the Arrow
   schema of :mod:`wafpipe.fields.arrow` (JSON-typed leaves inserted under their parent), a slot
-  constant per leaf, and the per-key plan of the field table (converter, vendor slot, ECS slots).
+  constant per leaf, and the per-key plan of the field table (converter, slot).
 """
 
 from __future__ import annotations
@@ -172,12 +172,11 @@ def render_fields() -> str:
                f"pub const ROOT_FIRST: usize = {root_first};\npub const ROOT_COUNT: usize = {root_count};\n\n")
     out.append("/// The slot of each leaf, by its dotted path.\n")
     out.extend(f"pub const {_const(path)}: usize = {i};\n" for i, path in enumerate(leaves))
-    out.append("\n/// The field table: Imperva key → converter, vendor slot, ECS slots receiving the same value.\n"
+    out.append("\n/// The field table: Imperva key → converter and the one slot its value goes to.\n"
                "pub const KEY_PLAN: &[KeyPlan] = &[\n")
     for f in sorted(FIELDS, key=lambda f: f.key):
-        ecs = ", ".join(str(slot[e]) for e in f.ecs)
         out.append(f"    KeyPlan {{ key: {_rust_str(f.key)}, convert: Convert::{_CONVERTS[f.type]}, "
-                   f"vendor: {slot['imperva.waf.' + f.path]}, ecs: &[{ecs}] }},\n")
+                   f"slot: {slot[f.path]} }},\n")
     out.append("];\n")
     return "".join(out)
 

@@ -1,8 +1,9 @@
 """The field table: every Imperva key → its typed place in the document (DESIGN §1).
 
 One declarative table serves all three formats (the decoders already speak one key space). Each
-row names the canonical key, the vendor field under ``imperva.waf``, its type, and any plain ECS
-fields that receive the same converted value. Fields that need more than one key (URL, geo point,
+row names the canonical key, the one field that holds its converted value, and its type. A value
+lives once in a document: where ECS has a field for it (``src`` → ``source.ip``), it is there and
+nowhere under ``imperva.waf``; the vendor namespace holds only what ECS has no field for. Fields that need more than one key (URL, geo point,
 TLS, event classification, user agent) are built by the native core (`native/src/mapping/`); the ECS fields
 they emit are listed in :data:`DERIVED_FIELDS`, so the Elasticsearch template can be generated from
 — and tested against — this module alone.
@@ -20,61 +21,64 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class Field:
     key: str  # canonical Imperva key (lower-case CEF spelling)
-    path: str  # vendor field, relative to ``imperva.waf``
+    path: str  # the one field of the document that holds the converted value
     type: str
-    ecs: tuple[str, ...] = ()  # ECS fields receiving the same converted value
     doc: str = ""
 
 
+V = "imperva.waf."  # the vendor namespace: what ECS has no field for
+
 FIELDS: tuple[Field, ...] = (
-    Field("fileid", "session_id", "keyword", doc="fileId: Imperva's unique identification (a visit/session)"),
-    Field("sourceservicename", "site.name", "keyword", doc="protected site name"),
-    Field("siteid", "site.id", "keyword"),
-    Field("sitetag", "site.tag", "keyword", doc="site-level reference id"),
-    Field("suid", "account.id", "keyword", doc="account id of the site owner"),
-    Field("customer", "account.name", "keyword"),
-    Field("tag", "account.tag", "keyword", doc="account-level reference id"),
-    Field("requestclientapplication", "client.user_agent", "keyword", ("user_agent.original",)),
-    Field("devicefacility", "pop", "keyword", ("observer.name",), doc="Imperva PoP that handled the request"),
-    Field("cs1", "client.captcha_support", "keyword"),
-    Field("cs2", "client.javascript_support", "boolean"),
-    Field("cs3", "client.cookie_support", "boolean"),
-    Field("cs4", "client.visitor_id", "keyword"),
-    Field("cs5", "client.app_signature", "keyword"),
-    Field("cs6", "client.app", "keyword"),
-    Field("dproc", "client.type", "keyword", doc="browser type: Browser, Crawler, …"),
-    Field("ccode", "country_codes", "keyword_list", doc="raw ccode, brackets stripped, split on ','"),
-    Field("cicode", "city", "keyword", ("source.geo.city_name",)),
-    Field("cs7", "latitude", "double"),
-    Field("cs8", "longitude", "double"),
-    Field("start", "start", "date", ("event.start",)),
-    Field("end", "end", "date", ("event.end",)),
-    Field("request", "request", "keyword", ("url.original",), doc="host + path as Imperva sent it"),
-    Field("ref", "referrer", "keyword", ("http.request.referrer",)),
-    Field("requestmethod", "method", "keyword", ("http.request.method",)),
-    Field("qstr", "query", "keyword"),
-    Field("postbody", "post_body", "text", ("http.request.body.content",)),
-    Field("cn1", "status_code", "long", ("http.response.status_code",)),
-    Field("app", "protocol", "keyword"),
-    Field("act", "action", "keyword"),
-    Field("deviceexternalid", "request_id", "keyword", doc="correlates with the Imperva console"),
-    Field("src", "client_ip", "ip", ("source.ip",)),
-    Field("cpt", "client_port", "long", ("source.port",)),
-    Field("sip", "origin_ip", "ip"),
-    Field("spt", "origin_port", "long"),
-    Field("xff", "xff", "ip_list", ("network.forwarded_ip",)),
-    Field("ver", "tls", "keyword", doc="TLS version and cipher, e.g. 'TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256'"),
-    Field("in", "content_length", "long", doc="Imperva's 'content length' (direction undocumented)"),
-    Field("filetype", "attack.type_ids", "keyword_list"),
-    Field("filepermission", "attack.ids", "keyword_list"),
-    Field("cs9", "rule_names", "keyword_list"),
-    Field("cs10", "rule_info", "json"),
-    Field("cs11", "rule_additional_info", "json"),
-    Field("additionalreqheaders", "request_headers", "json"),
-    Field("additionalresheaders", "response_headers", "json"),
-    Field("caip", "ca_ip", "ip"),
-    Field("suser", "suser", "keyword"),
-    Field("cs12", "cs12", "keyword"),
+    Field("fileid", V + "session_id", "keyword", doc="fileId: Imperva's unique identification (a visit/session)"),
+    Field("sourceservicename", V + "site.name", "keyword", doc="protected site name"),
+    Field("siteid", V + "site.id", "keyword"),
+    Field("sitetag", V + "site.tag", "keyword", doc="site-level reference id"),
+    Field("suid", V + "account.id", "keyword", doc="account id of the site owner"),
+    Field("customer", V + "account.name", "keyword"),
+    Field("tag", V + "account.tag", "keyword", doc="account-level reference id"),
+    Field("requestclientapplication", "user_agent.original", "keyword"),
+    Field("devicefacility", "observer.name", "keyword", doc="Imperva PoP that handled the request"),
+    Field("cs1", V + "client.captcha_support", "keyword"),
+    Field("cs2", V + "client.javascript_support", "boolean"),
+    Field("cs3", V + "client.cookie_support", "boolean"),
+    Field("cs4", V + "client.visitor_id", "keyword"),
+    Field("cs5", V + "client.app_signature", "keyword"),
+    Field("cs6", V + "client.app", "keyword"),
+    Field("dproc", V + "client.type", "keyword", doc="browser type: Browser, Crawler, …"),
+    Field("ccode", V + "country_codes", "keyword_list",
+          doc="raw ccode, brackets stripped, split on ','; kept only when it names more than one country "
+              "(the first is source.geo.country_iso_code)"),
+    Field("cicode", "source.geo.city_name", "keyword"),
+    Field("cs7", V + "latitude", "double", doc="kept only when it forms no source.geo.location with cs8"),
+    Field("cs8", V + "longitude", "double", doc="kept only when it forms no source.geo.location with cs7"),
+    Field("start", "event.start", "date"),
+    Field("end", "event.end", "date"),
+    Field("request", "url.original", "keyword", doc="host + path as Imperva sent it"),
+    Field("ref", "http.request.referrer", "keyword"),
+    Field("requestmethod", "http.request.method", "keyword"),
+    Field("qstr", "url.query", "keyword"),
+    Field("postbody", "http.request.body.content", "text"),
+    Field("cn1", "http.response.status_code", "long"),
+    Field("app", V + "protocol", "keyword"),
+    Field("act", V + "action", "keyword"),
+    Field("deviceexternalid", V + "request_id", "keyword", doc="correlates with the Imperva console"),
+    Field("src", "source.ip", "ip"),
+    Field("cpt", "source.port", "long"),
+    Field("sip", "destination.ip", "ip", doc="the origin server; 0.0.0.0 when none was contacted (a cache hit)"),
+    Field("spt", "destination.port", "long"),
+    Field("xff", "network.forwarded_ip", "ip_list"),
+    Field("ver", V + "tls", "keyword", doc="TLS version and cipher, e.g. 'TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256'"),
+    Field("in", V + "content_length", "long", doc="Imperva's 'content length' (direction undocumented)"),
+    Field("filetype", V + "attack.type_ids", "keyword_list"),
+    Field("filepermission", V + "attack.ids", "keyword_list"),
+    Field("cs9", V + "rule_names", "keyword_list"),
+    Field("cs10", V + "rule_info", "json"),
+    Field("cs11", V + "rule_additional_info", "json"),
+    Field("additionalreqheaders", V + "request_headers", "json"),
+    Field("additionalresheaders", V + "response_headers", "json"),
+    Field("caip", V + "ca_ip", "ip"),
+    Field("suser", V + "suser", "keyword"),
+    Field("cs12", V + "cs12", "keyword"),
 )
 
 # The Elastic dataset every event belongs to: ``event.dataset``, the data stream name
@@ -104,8 +108,6 @@ DERIVED_FIELDS: dict[str, str] = {
     "source.address": "keyword",
     "source.geo.country_iso_code": "keyword",
     "source.geo.location": "geo_point",
-    "destination.ip": "ip",
-    "destination.port": "long",
     "destination.address": "keyword",
     "network.application": "keyword",
     "network.protocol": "keyword",
@@ -139,37 +141,30 @@ DERIVED_FIELDS: dict[str, str] = {
     "imperva.waf.security_event": "boolean",
     "imperva.waf.event_name": "keyword",
     "imperva.waf.rule_type_id": "long",
-    "imperva.waf.attack_type": "keyword",
     "imperva.waf.action_class": "keyword",
     "imperva.waf.product": "keyword",
     "imperva.waf.vendor": "keyword",
-    "imperva.waf.signature_id": "keyword",
     "imperva.waf.severity": "keyword",
     "imperva.waf.timestamp_source": "keyword",
     "imperva.waf.labels": "flattened",
     "imperva.waf.extensions": "flattened",
     "imperva.waf.invalid": "flattened",
-    "imperva.waf.raw": "flattened",
     "imperva.waf.duplicates": "flattened",
     "imperva.waf.warnings": "keyword",
     "imperva.waf.syslog_prefix": "keyword",
     "imperva.waf.original_base64": "binary",
     "imperva.waf.line_truncated.length": "long",
     "imperva.waf.line_truncated.sha256": "keyword",
+    # The per-event file fields (DESIGN §1): where the event came from (the line number too, the
+    # `file:line` a problem names) and the flags it needs to be judged on its own. Everything else
+    # about a file (its header, compression, encryption, W3C directives…) is kept once per file:
+    # FileInfo.facts() → the state's files table.
     "imperva.waf.file.name": "keyword",
-    "imperva.waf.file.format": "keyword",
+    "imperva.waf.file.identity": "keyword",
+    "imperva.waf.file.checksum_status": "keyword",
     "imperva.waf.file.line": "long",
     "imperva.waf.file.ordinal": "long",
-    "imperva.waf.file.api_id": "keyword",
-    "imperva.waf.file.sequence": "long",
-    "imperva.waf.file.checksum_status": "keyword",
-    "imperva.waf.file.compression": "keyword",
-    "imperva.waf.file.encrypted": "boolean",
-    "imperva.waf.file.gzip_wrapped": "boolean",
     "imperva.waf.file.partial": "boolean",
-    "imperva.waf.file.header": "flattened",
-    "imperva.waf.file.directives": "flattened",
-    "imperva.waf.file.format_version": "keyword",
 }
 
 # Derived fields that hold arrays (the per-key ones say so by their ``*_list`` type).
@@ -187,8 +182,6 @@ def emitted_fields() -> dict[str, str]:
             base = "flattened"
         elif f.type == "text":
             base = "match_only_text"
-        out[f"imperva.waf.{f.path}"] = base
-        for e in f.ecs:
-            out[e] = base
+        out[f.path] = base
     out.update(DERIVED_FIELDS)
     return out

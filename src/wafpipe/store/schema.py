@@ -46,7 +46,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("action_class", "VARCHAR", "imperva.waf.action_class", "keyword"),
     Column("outcome", "VARCHAR", "event.outcome", "keyword"),
     Column("kind", "VARCHAR", "event.kind", "keyword"),
-    Column("attack_type", "VARCHAR", "imperva.waf.attack_type", "keyword"),
+    Column("attack_type", "VARCHAR", "rule.category", "keyword"),
     Column("status", "INTEGER", "http.response.status_code", "long"),
     Column("method", "VARCHAR", "http.request.method", "keyword"),
     Column("host", "VARCHAR", "url.domain", "keyword"),

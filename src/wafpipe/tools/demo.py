@@ -116,10 +116,10 @@ def run_demo(directory: Path) -> int:
         for outcome in ("failure", "success", "unknown"):
             attacks.add_column(outcome, justify="right")
         security = "imperva.waf.security_event:true"
-        for top in store.top("imperva.waf.attack_type", security, limit=50)["values"]:
+        for top in store.top("rule.category", security, limit=50)["values"]:
             attack = str(top["value"])
             quoted = '"' + attack.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            outcomes = store.top("event.outcome", f"{security} and imperva.waf.attack_type:{quoted}")["values"]
+            outcomes = store.top("event.outcome", f"{security} and rule.category:{quoted}")["values"]
             row = {o["value"]: o["count"] for o in outcomes}
             attacks.add_row(Text(str(attack)), *(  # data, never markup
                 str(row.get(o, 0)) for o in ("failure", "success", "unknown")))

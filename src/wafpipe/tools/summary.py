@@ -12,7 +12,7 @@ from rich.text import Text
 
 EXAMPLE_QUERIES = (
     'event.dataset:"imperva.waf" and imperva.waf.security_event:true',
-    'imperva.waf.attack_type:"SQL Injection" and event.outcome:failure',
+    'rule.category:"SQL Injection" and event.outcome:failure',
     "source.geo.country_iso_code:CN and http.response.status_code >= 400",
     'user_agent.original:*bot* and not imperva.waf.action_class:blocked',
 )
@@ -31,7 +31,7 @@ class Summary:
         self.kinds[event.get("kind", "?")] += 1
         waf = doc.get("imperva", {}).get("waf", {})
         if waf.get("security_event"):
-            self.attacks[(str(waf.get("attack_type")), str(event.get("outcome")))] += 1
+            self.attacks[(str(doc.get("rule", {}).get("category")), str(event.get("outcome")))] += 1
 
     def add_problem(self, kind: str) -> None:
         self.problems[kind] += 1

@@ -58,8 +58,9 @@ def test_allow_list_covers_columns_and_emitted_fields() -> None:
         assert names[c.field].column == c.name
         assert names[c.name].column == c.name
     assert set(emitted_fields()) <= set(names)
-    assert names["imperva.waf.status_code"].column == "status"
-    assert names["imperva.waf.client_ip"].column == "source_ip"
+    assert names["http.response.status_code"].column == names["status"].column == "status"
+    assert names["source.ip"].column == "source_ip"
+    assert "imperva.waf.status_code" not in names  # a value lives once: in its ECS field
     assert names["event.dataset"].type == "constant"
 
 
@@ -67,10 +68,10 @@ def test_allow_list_sql_is_fixed_text() -> None:
     """Field SQL never holds a parameter except the JSON paths of flattened sub-keys."""
     for ref in allowed_fields().values():
         assert "?" not in ref.sql and not ref.params
-    sub = resolve("imperva.waf.file.header.configid")
+    sub = resolve("imperva.waf.request_headers.Accept")
     assert sub is not None and sub.sql.count("?") == len(sub.params) == 2
-    assert resolve("imperva.waf.file.header.a'b") is None
-    assert resolve("imperva.waf.file.header.") is None
+    assert resolve("imperva.waf.request_headers.a'b") is None
+    assert resolve("imperva.waf.request_headers.") is None
     assert resolve("nope") is None
 
 

@@ -45,7 +45,7 @@ def test_token_soup_gives_sql_or_query_error(parts: list[str]) -> None:
     _check("".join(parts))
 
 
-FIELDS = sorted(allowed_fields()) + ["imperva.waf.file.header.configid", "imperva.waf.request_headers.Accept"]
+FIELDS = sorted(allowed_fields()) + ["imperva.waf.rule_info.type", "imperva.waf.request_headers.Accept"]
 VALUES = st.one_of(
     st.sampled_from(
         ["*", "200", "-1", "1.5", "true", "false", "now-1h", "2024-06-10", "10.*", "a*b?", "é", "x"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from wafpipe.errors import WafpipeError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FILE_STATUSES = ("seen", "in_progress", "done", "failed", "quarantined")
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,8 +47,11 @@ CREATE TABLE IF NOT EXISTS health (
     component TEXT PRIMARY KEY, last_success REAL, last_error REAL, error TEXT, details TEXT,
     updated_at REAL NOT NULL);
 """
+# v2: the facts of each file (header, compression, encryption, W3C directives, checksum…), kept
+# once per file now that events carry only the per-event file fields (DESIGN §1).
+_SCHEMA_V2 = "ALTER TABLE files ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'"
 # version → script that brings the previous version up to it; v1 is the initial schema.
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 @dataclass
@@ -67,6 +70,7 @@ class FileRecord:
     last_seen: float
     done_at: float | None
     error: str | None
+    facts: dict[str, Any] = field(default_factory=dict)  # FileInfo.facts() once the file is read
 
 
 @dataclass

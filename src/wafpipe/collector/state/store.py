@@ -156,6 +156,7 @@ class State(DeadLetters, GapDetection):
     def _file(r: sqlite3.Row) -> FileRecord:
         d = dict(r)
         d["counts"] = json.loads(d["counts"])
+        d["facts"] = json.loads(d["facts"])
         return FileRecord(**d)
 
     def _set(self, key: str, sql: str, args: tuple[Any, ...]) -> None:
@@ -172,6 +173,10 @@ class State(DeadLetters, GapDetection):
 
     def set_identity(self, key: str, identity: bytes | str) -> None:
         self._set(key, "identity=?", (_hex(identity),))
+
+    def set_facts(self, key: str, facts: dict[str, Any]) -> None:
+        """The facts of the file as read (``FileInfo.facts()``): kept here once, not on each event."""
+        self._set(key, "facts=?", (json.dumps(facts, sort_keys=True),))
 
     def commit_batch(
         self,

@@ -103,10 +103,11 @@ class FileReader:
             yield self._final(file_key, self.start_ordinal, self.start_ordinal, verdicts)
             return
         fmt = self.format if self.format != "auto" else _native.detect_format(info.header)
+        verdict = self._verdict() if info.has_header else {}
         run = _native.FileRun(
             name=self.name, path=self.path, format=fmt, header=info.header,
-            identity=info.identity if info.has_header else None, api_id=info.api_id, seq=info.seq,
-            encrypted=info.encrypted, gzip_wrapped=info.gzip_wrapped, ingest_ms=int(clock.now() * 1000),
+            identity=info.identity if info.has_header else None, ingest_ms=int(clock.now() * 1000),
+            checksum_status=verdict.get("checksum_status"), partial=verdict.get("partial", False),
             start_ordinal=self.start_ordinal, batch_rows=self.batch_rows, documents=self.documents,
             max_line_bytes=self.max_line_bytes, max_output_bytes=self.max_output_bytes, max_ratio=self.max_ratio,
             user_agent=parse_user_agent,
@@ -167,6 +168,27 @@ class FileReader:
         first = tail.first_ordinal if tail is not None else next_ordinal
         yield self._final(file_key, first, next_ordinal, problems, events, documents)
 
+    def _verdict(self) -> dict[str, Any]:
+        """The first pass over the body (``_native.BodyCheck``): the checksum verdict and whether the
+        body breaks off, known before the first event, so that every event of the file carries
+        them (DESIGN §1) although the file is streamed in Batches. It costs one more inflate of the
+        body (the second pass skips the MD5). Files with an Imperva header only: a headerless file
+        has no checksum, and it may be anything (a large file that is no log is rejected after
+        its first lines, not read twice). OSError propagates, as from the main pass."""
+        check = _native.BodyCheck(max_output_bytes=self.max_output_bytes, max_ratio=self.max_ratio)
+        container = ImpervaFile(self.opener, self.name, self.keys_dir)
+        broke = False
+        try:
+            for chunk in container.compressed_body():
+                check.push(chunk)
+        except ContainerError:  # bad ciphertext part-way: the main pass meets and reports it
+            broke = True
+        verdict: dict[str, Any] = check.finish(container.info.checksum)
+        self.file.info.computed_md5 = verdict["md5"]
+        if broke:
+            verdict.update(checksum_status="incomplete", partial=True)
+        return verdict
+
     def items(self) -> Iterator[Event | Problem]:
         """Events and problems in line order (the file's verdicts last)."""
         for batch in self.batches():
@@ -217,10 +239,12 @@ class FileReader:
         end = run.end
         if run.identity is not None and not info.has_header:
             info.identity = run.identity
+        info.format = run.format
+        info.directives = run.directives
         if end is None:
             return
         info.compression = end["compression"]
-        info.computed_md5 = end["md5"]
+        info.computed_md5 = end["md5"] or info.computed_md5  # empty when the first pass took it
         info.body_bytes = end["decoded_bytes"]
         info.lines = end["lines"]
         info.warnings.extend(end["warnings"])
@@ -228,7 +252,9 @@ class FileReader:
         if kind and info.error is None:
             fault = BombError if kind.startswith("bomb") else CompressionError
             info.error = fault(end["error"], hint=end["hint"])
-        info.judge_checksum()
+        # The core judges the header's checksum (FORMATS §1.6); a fault Python met (ciphertext
+        # broken part-way) leaves the body incomplete whatever the core read.
+        info.checksum_status = "incomplete" if info.error is not None else end["checksum_status"]
 
 
     def _no_lines(self) -> Iterator[Problem]:

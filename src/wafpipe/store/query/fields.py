@@ -4,13 +4,12 @@ Field names are the only part of a query that is not passed as a parameter, so t
 security boundary: a name reaches SQL only as the fixed expression stored here, built from our own
 code (:data:`wafpipe.store.schema.COLUMNS` and :func:`wafpipe.fields.table.emitted_fields`), never
 from the user's text. The one place user text names a path — a key below a ``flattened`` object,
-``imperva.waf.file.header.configid`` — goes in as a ``?`` JSON-path parameter.
+``imperva.waf.request_headers.Accept`` — goes in as a ``?`` JSON-path parameter.
 
 Three kinds of field:
 
-* a typed column of ``events`` by its ECS name (``http.response.status_code`` → ``status``), by the
-  column's own short name (``status``), or by the vendor field that carries the same value
-  (``imperva.waf.status_code``): fast, uses zonemaps;
+* a typed column of ``events`` by its ECS name (``http.response.status_code`` → ``status``) or by
+  the column's own short name (``status``): fast, uses zonemaps;
 * any other emitted field, read from ``doc`` with ``json_extract_string(doc, '$.path')`` (arrays
   with ``'$.path[*]'``, so ``related.ip:1.2.3.4`` matches any element, as in Elasticsearch);
 * ``event.dataset``: a constant (every document in this store is ``imperva.waf``), so the usual
@@ -25,7 +24,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from wafpipe.fields import DATASET
-from wafpipe.fields.table import FIELDS, LIST_TYPES, emitted_fields
+from wafpipe.fields.arrow import list_fields
+from wafpipe.fields.table import emitted_fields
 from wafpipe.store.schema import COLUMNS
 
 # Elasticsearch mapping type → how a query compares values.
@@ -44,10 +44,6 @@ _TYPES = {
     "geo_point": "geo_point",
 }
 
-# Derived fields that hold arrays (the table's ``*_list`` types are found from FIELDS).
-_DERIVED_LISTS = frozenset(
-    ["event.category", "event.type", "related.ip", "related.hosts", "imperva.waf.warnings"]
-)
 CONSTANTS = {"event.dataset": DATASET}
 
 _OWN_SEGMENT = re.compile(r"^[A-Za-z0-9_@]+$")
@@ -75,15 +71,6 @@ def _json_path(path: str) -> str:
     return "$." + ".".join(f'"{s}"' for s in segs)
 
 
-def _list_fields() -> set[str]:
-    out = set(_DERIVED_LISTS)
-    for f in FIELDS:
-        if f.type in LIST_TYPES:
-            out.add(f"imperva.waf.{f.path}")
-            out.update(f.ecs)
-    return out
-
-
 def _flattened_sql(path: str) -> str:
     """Every value inside a flattened object (and the object's own text): leaf equality works."""
     p = _json_path(path)
@@ -94,18 +81,11 @@ def _flattened_sql(path: str) -> str:
 def allowed_fields() -> dict[str, FieldRef]:
     """Name → :class:`FieldRef` for every field a query may name (built once)."""
     out: dict[str, FieldRef] = {}
-    by_field = {c.field: c for c in COLUMNS}
     for c in COLUMNS:
         ref = FieldRef(c.field, c.kind, f'"{c.name}"', column=c.name)
         out[c.field] = ref
         out.setdefault(c.name, FieldRef(c.name, c.kind, ref.sql, column=c.name))
-    for f in FIELDS:  # vendor fields that carry the same converted value as a typed column
-        for e in f.ecs:
-            col = by_field.get(e)
-            if col is not None:
-                name = f"imperva.waf.{f.path}"
-                out.setdefault(name, FieldRef(name, col.kind, f'"{col.name}"', column=col.name))
-    lists = _list_fields()
+    lists = list_fields()
     for name, es_type in emitted_fields().items():
         if name in out:
             continue

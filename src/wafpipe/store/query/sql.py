@@ -109,7 +109,7 @@ def _resolve(name: str, col: int) -> FieldRef:
         raise QueryError(
             f"unknown field {name!r} at column {col}{did}",
             column=col,
-            hint="fields are ECS names (http.response.status_code, source.ip, imperva.waf.attack_type, …) "
+            hint="fields are ECS names (http.response.status_code, source.ip, rule.category, …) "
             "or the short column names (status, site, country, attack_type, …)",
         )
     return ref

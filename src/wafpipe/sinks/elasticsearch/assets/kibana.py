@@ -105,7 +105,7 @@ def _table(*column_ids: str) -> dict[str, Any]:
 def visualizations() -> list[dict[str, Any]]:
     return [
         _lens("wafpipe-imperva-waf-attacks-over-time", "Imperva WAF: security events over time by attack type",
-              "lnsXY", {"t": _date(), "attack": _terms("imperva.waf.attack_type", "Attack type", 10, "n"),
+              "lnsXY", {"t": _date(), "attack": _terms("rule.category", "Attack type", 10, "n"),
                         "n": _count()},
               _xy("bar_stacked", "t", "n", "attack"), query=SECURITY),
         _lens("wafpipe-imperva-waf-top-attackers", "Imperva WAF: top attackers (source.ip)", "lnsDatatable",
