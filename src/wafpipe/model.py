@@ -101,6 +101,7 @@ class FileInfo:
     seq: int | None = None
     format: str | None = None  # cef | leef | w3c, once known
     directives: list[tuple[str, str]] = field(default_factory=list)  # W3C `#Name: value` lines
+    w3c_fields: list[str] = field(default_factory=list)  # W3C columns (the last `#Fields` line)
     error: ContainerError | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -121,6 +122,7 @@ class FileInfo:
             "encrypted": self.encrypted,
             "gzip_wrapped": self.gzip_wrapped,
             "directives": dict(self.directives),
+            "w3c_fields": self.w3c_fields,
             "checksum_status": self.checksum_status,
             "md5": self.computed_md5,
             "decoded_bytes": self.body_bytes,

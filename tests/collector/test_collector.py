@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from tests.collector.helpers import api_info, count, distinct_ids, generate_mix, wafpipe, write_config
+from wafpipe.collector.state.store import State
 
 
 def test_every_format_once_then_nothing_more(tmp_path: Path) -> None:
@@ -37,6 +39,32 @@ def test_every_format_once_then_nothing_more(tmp_path: Path) -> None:
     assert distinct_ids(tmp_path) == (total, total)
     assert count(tmp_path, "imperva.waf.security_event:true") > 0
     assert count(tmp_path, 'event.dataset:"imperva.waf"') == total
+    assert_file_facts_once(tmp_path)
+
+
+def assert_file_facts_once(root: Path) -> None:
+    """Each file's facts are in the state once (files.facts); its events carry only the per-event
+    file fields, and its identity leads from an event to those facts (DESIGN §1)."""
+    state = State(root / "data")
+    try:
+        done = [r for r in state.list_files(status="done") if r.facts.get("identity")]
+    finally:
+        state.close()
+    by_identity = {r.facts["identity"]: r.facts for r in done}
+    assert {f["format"] for f in by_identity.values()} == {"cef", "leef", "w3c"}
+    assert {f["compression"] for f in by_identity.values()} >= {"zlib", "gzip", "none"}
+    assert any(f["encrypted"] for f in by_identity.values()) and any(f["gzip_wrapped"] for f in by_identity.values())
+    for facts in by_identity.values():
+        assert facts["header"]["configid"] and "key" not in facts["header"]  # the wrapped key is never kept
+        assert facts["checksum_status"] == "ok" and not facts["partial"] and facts["md5"]
+    w3c = next(f for f in by_identity.values() if f["format"] == "w3c")
+    assert w3c["directives"]["Software"] and w3c["w3c_fields"][:2] == ["date", "time"]
+    res = wafpipe("query", "-c", "wafpipe.toml", "--format", "ndjson", "--limit", "50", cwd=root)
+    assert res.returncode == 0, res.stderr
+    for line in res.stdout.splitlines():
+        file = json.loads(line)["imperva"]["waf"]["file"]
+        assert set(file) <= {"name", "identity", "line", "ordinal", "checksum_status", "partial"}
+        assert file["identity"] in by_identity and file["checksum_status"] == "ok"
 
 
 def test_config_error_exits_2_with_key_path(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from wafpipe.collector.state.schema import _MIGRATIONS
 from wafpipe.collector.state.store import SCHEMA_VERSION, State, safe_file_name
 from wafpipe.errors import WafpipeError
 
@@ -47,6 +48,26 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(WafpipeError, match="schema version 999"):
         State(tmp_path)
+
+
+def test_a_version_1_state_gains_the_files_facts(tmp_path: Path) -> None:
+    """Schema 1 → 2 in place: files registered before keep their progress and get empty facts."""
+    db = sqlite3.connect(tmp_path / "state.sqlite")
+    db.executescript(_MIGRATIONS[1])
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute("INSERT INTO files (key, source, name, status, next_ordinal, first_seen, last_seen) "
+               "VALUES ('k', 'dir', '1_1.log', 'done', 7, 1.0, 1.0)")
+    db.commit()
+    db.close()
+    state = State(tmp_path)
+    try:
+        rec = state.get_file("k")
+        assert rec is not None and (rec.status, rec.next_ordinal, rec.facts) == ("done", 7, {})
+        assert state.schema_version == SCHEMA_VERSION == 2
+        state.set_facts("k", {"format": "cef", "header": {"configid": "618"}})
+        assert state.get_file("k").facts == {"format": "cef", "header": {"configid": "618"}}
+    finally:
+        state.close()
 
 
 def test_checkpoints_accumulate_and_never_go_back(state: State) -> None:

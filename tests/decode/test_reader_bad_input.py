@@ -44,6 +44,23 @@ def test_checksum_mismatch_still_ingests_and_flags() -> None:
     assert reader.info.checksum_status == "mismatch"
 
 
+def file_flags(events: list[Event]) -> set[tuple[str | None, bool | None]]:
+    return {(e.doc["imperva"]["waf"]["file"].get("checksum_status"), e.doc["imperva"]["waf"]["file"].get("partial"))
+            for e in events}
+
+
+def test_every_event_carries_the_files_verdict_from_the_first_batch_on() -> None:
+    """The file is streamed in small Batches, yet its first events already carry the verdict that
+    only the body's end decides (DESIGN §1: an event can be judged on its own)."""
+    lines = sample_lines(50)
+    for checksum, status in (("auto", "ok"), ("F" * 32, "mismatch"), (None, "absent")):
+        events, _, reader = run(make_file(lines, checksum=checksum), batch_rows=7)
+        assert len(events) == 50 and reader.info.checksum_status == status
+        assert file_flags(events) == {(status, None)}, checksum
+    events, _, _ = run(make_file(lines, checksum="auto", with_header=False))
+    assert file_flags(events) == {(None, None)}  # no header, no checksum: no verdict to carry
+
+
 def test_truncated_compression_keeps_events_before_the_fault() -> None:
     lines = sample_lines(3000)
     data = make_file(lines)
@@ -53,6 +70,7 @@ def test_truncated_compression_keeps_events_before_the_fault() -> None:
     assert "cut_line" in kinds
     assert 1000 < len(events) < 3000
     assert "partial" in problems[-1].reason
+    assert file_flags(events) == {("incomplete", True)}  # the first event already says so
 
 
 def test_missing_key_quarantines_with_reason(tmp_path: Path) -> None:

@@ -230,6 +230,12 @@ impl PyFileRun {
         self.run.decoder().and_then(FileDecoder::w3c).map(|w3c| w3c.directives().to_vec()).unwrap_or_default()
     }
 
+    /// A W3C file's columns (its last `#Fields` line), empty for CEF and LEEF: a fact of the file.
+    #[getter]
+    fn w3c_fields(&self) -> Vec<String> {
+        self.run.decoder().and_then(FileDecoder::w3c).map(|w3c| w3c.columns().to_vec()).unwrap_or_default()
+    }
+
     /// `(why, first_line)` when the file is not an Imperva log, else None.
     #[getter]
     fn not_imperva<'py>(&self, py: Python<'py>) -> Option<(String, Option<Bound<'py, PyBytes>>)> {

@@ -241,6 +241,7 @@ class FileReader:
             info.identity = run.identity
         info.format = run.format
         info.directives = run.directives
+        info.w3c_fields = run.w3c_fields
         if end is None:
             return
         info.compression = end["compression"]
