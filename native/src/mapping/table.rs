@@ -107,18 +107,18 @@ fn unquote(value: &str) -> &str {
     }
 }
 
-/// The typed value of `value` stored in the plan's slot; false (after recording why) when there is
-/// nothing to store.
-fn convert(key: &str, value: &str, plan: &KeyPlan, draft: &mut Draft, counters: &mut Counters) -> bool {
+/// The typed value of `value` stored in the plan's slot; a value that does not convert is recorded
+/// (raw text, warning, counter) and nothing is stored.
+fn convert(key: &str, value: &str, plan: &KeyPlan, draft: &mut Draft, counters: &mut Counters) {
     let slot = plan.slot;
     let result = match plan.convert {
         Convert::Keyword => {
             draft.row.set_str(slot, value);
-            return true;
+            Ok(())
         }
         Convert::KeywordList => {
             draft.row.set_list(slot, to_keyword_list(value));
-            return true;
+            Ok(())
         }
         Convert::Long => to_long(value).map(|n| draft.row.set_long(slot, n)),
         Convert::Double => to_double(value).map(|f| draft.row.set_double(slot, f)),
@@ -130,46 +130,33 @@ fn convert(key: &str, value: &str, plan: &KeyPlan, draft: &mut Draft, counters: 
             draft.row.set_json(slot, &serde_json::to_string(&parsed).expect("a JSON value serialises"));
         }),
     };
-    match result {
-        Ok(()) => true,
-        Err(invalid) => {
-            draft.reject(key, value, invalid.message(), counters);
-            false
-        }
+    if let Err(invalid) = result {
+        draft.reject(key, value, invalid.message(), counters);
     }
 }
 
 /// An `ip` value: the address; with an IPv6 zone id, the address without it, the raw text kept.
-fn address(key: &str, value: &str, slot: usize, draft: &mut Draft, counters: &mut Counters) -> bool {
+fn address(key: &str, value: &str, slot: usize, draft: &mut Draft, counters: &mut Counters) {
     match to_ip_zoned(value) {
-        Ok((ip, None)) => {
-            draft.row.set_str(slot, &ip);
-            true
-        }
+        Ok((ip, None)) => draft.row.set_str(slot, &ip),
         Ok((ip, Some(_zone))) => {
             let mut message = to_ip(value).err().map(|e| e.into_message()).unwrap_or_default();
             message.push_str("; the address is kept without the zone");
             draft.reject(key, value, &message, counters);
             draft.row.set_str(slot, &ip);
-            true
         }
-        Err(invalid) => {
-            draft.reject(key, value, invalid.message(), counters);
-            false
-        }
+        Err(invalid) => draft.reject(key, value, invalid.message(), counters),
     }
 }
 
 /// An `ip_list` value (XFF): the good members in order; bad ones reported with the raw chain.
-fn chain(key: &str, value: &str, slot: usize, draft: &mut Draft, counters: &mut Counters) -> bool {
+fn chain(key: &str, value: &str, slot: usize, draft: &mut Draft, counters: &mut Counters) {
     let (good, bad) = split_ips(value);
     if !bad.is_empty() {
         let message = format!("not IP addresses: {}", bad.join(", "));
         draft.reject(key, value, &message, counters);
-        if good.is_empty() {
-            return false;
-        }
     }
-    draft.row.set_list(slot, good.iter().map(String::as_str));
-    true
+    if bad.is_empty() || !good.is_empty() {
+        draft.row.set_list(slot, good.iter().map(String::as_str));
+    }
 }

@@ -36,8 +36,8 @@ pub(crate) fn url(seen: &Seen<'_>, row: &mut Row) {
     let query = query.filter(|q| !q.is_empty());
     row.set_str(URL_DOMAIN, domain);
     row.set_str(URL_PATH, path);
-    if let Some(query) = query {
-        row.set_str(URL_QUERY, query);
+    if let Some(query) = query.filter(|_| !row.is_set(URL_QUERY)) {
+        row.set_str(URL_QUERY, query); // the `?` part of `request` when there is no `qstr` (the table set that)
     }
     if let Some(extension) = extension(path) {
         if extension.is_ascii() {
