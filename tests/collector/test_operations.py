@@ -143,7 +143,9 @@ def test_rejected_documents_are_one_line_per_batch(caplog: pytest.LogCaptureFixt
 # -- re-reads ----------------------------------------------------------------------------------------
 
 
-def test_a_grown_file_is_reported_as_a_re_read_not_as_duplicates(tmp_path: Path) -> None:
+def test_a_grown_file_resumes_after_its_last_stored_line(tmp_path: Path) -> None:
+    """DESIGN §2: progress is (file identity, last ordinal); a file that grew is read on from there
+    (its first 20 lines are not decoded again), and is reported as what it is, not as duplicates."""
     write_config(tmp_path)
     lines = sample_lines(30)
     header = {"startTime": "5"}
@@ -153,15 +155,35 @@ def test_a_grown_file_is_reported_as_a_re_read_not_as_duplicates(tmp_path: Path)
     path.write_bytes(make_file(lines, header=header, checksum=None))  # same header: same Imperva file
     rc, err = run_once(tmp_path)
     assert rc == 0, err
+    assert f"{path} was read before as 5_1.log: reading on after its line ordinal 20" in err, err
     line = next(x for x in err.splitlines() if f"done {path}:" in x)
-    assert "re-read (read before as 5_1.log): 10 new events, 20 already stored" in line, line
+    assert "cef, 10 events" in line and "resumed after its line ordinal 20, 10 new events" in line, line
     assert "duplicate" not in err.lower(), err
-    assert err.splitlines()[-1].endswith("duckdb: stored 10, already stored 20")
+    assert err.splitlines()[-1].endswith("events 10; duckdb: stored 10")  # none sent again
     assert distinct_ids(tmp_path) == (30, 30)
-    # A copy under another name adds nothing and says so.
+    # A copy under another name decodes nothing again, adds nothing and says so.
     (tmp_path / "incoming" / "copy.log").write_bytes(path.read_bytes())
     rc, err = run_once(tmp_path)
-    assert rc == 0 and "same Imperva file as 5_1.log, already stored (30 events)" in err, err
+    assert rc == 0 and "read before as 5_1.log: resumed after its line ordinal 30, 0 new events" in err, err
+    assert distinct_ids(tmp_path) == (30, 30)
+
+
+def test_a_headerless_log_growing_in_place_resumes_but_another_does_not(tmp_path: Path) -> None:
+    """A headerless file is known by its first event line: at the same path it is a log that grew
+    (read on after its last line); elsewhere, a file that begins with the same line may be another
+    file, so it is read whole (the sink keeps the first copy of the lines both have)."""
+    write_config(tmp_path)
+    lines = sample_lines(30)
+    path = put(tmp_path, "grow.log", lines[:20], with_header=False)
+    rc, err = run_once(tmp_path)
+    assert rc == 0, err
+    path.write_bytes(make_file(lines, with_header=False))
+    rc, err = run_once(tmp_path)
+    assert rc == 0 and "resumed after its line ordinal 20, 10 new events" in err, err
+    put(tmp_path, "other.log", [lines[0], *lines[25:29]], with_header=False)
+    rc, err = run_once(tmp_path)
+    assert rc == 0 and "reading on after" not in err, err
+    assert distinct_ids(tmp_path) == (34, 34)  # its first line is the same event as grow.log's
 
 
 # -- a missing key, then the key --------------------------------------------------------------------

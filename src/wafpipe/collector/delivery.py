@@ -44,6 +44,7 @@ from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape
 from wafpipe.collector.metrics import Metrics
 from wafpipe.collector.report import FileTally, RunReport
+from wafpipe.collector.resume import Resume, resume_point
 from wafpipe.collector.state.store import State
 from wafpipe.collector.status import BACKPRESSURE, spool_full, spools
 from wafpipe.collector.workers import DecodePool, Task, WorkerDied
@@ -72,6 +73,7 @@ class _InFlight:
     copy: Path | None = None  # the quarantine copy this retry reads
     wait: dict[str, Any] | None = None  # the key-wait entry this retry comes from
     deaths: int = 0  # decode workers that died reading this file (each counts, see MAX_WORKER_DEATHS)
+    resumed: Resume | None = None  # the file was read before: this read starts after its lines
     bad: list[Problem] = field(default_factory=list)  # problems that quarantine the file
 
 
@@ -142,10 +144,16 @@ class Delivery:
 
     def start(self, ref: FileRef, *, ack: bool = True, wait: dict[str, Any] | None = None) -> None:
         start = self.state.start_file(ref.key)
+        resumed = resume_point(self.state, ref, self.config.keys.dir) if start == 0 and wait is None else None
+        if resumed is not None:
+            start = resumed.ordinal
+            log.info("%s was read before as %s: reading on after its line ordinal %d",
+                     escape(ref.path), escape(resumed.earlier), start)
         task = self._task(ref, start)
         copy = Path(wait["copy"]) if wait and wait.get("copy") and ref.path == wait["copy"] else None
         self.inflight[task.task_id] = _InFlight(
-            ref, task, FileTally(ref.path), ack=ack, key_retry=wait is not None, copy=copy, wait=wait
+            ref, task, FileTally(ref.path), ack=ack, key_retry=wait is not None, copy=copy, wait=wait,
+            resumed=resumed,
         )
         self.metrics.files_pending.set(len(self.inflight))
         self.pool.submit(task)
@@ -292,7 +300,10 @@ class Delivery:
             earlier = [r for r in self.state.find_identity(info.identity) if r.key != key and r.status == "done"]
             self.state.set_identity(key, info.identity)
             self.state.record_header(info.identity.hex(), dict(info.header), source=ref.source, name=ref.name)
-            if earlier:
+            if flight.resumed is not None:
+                note = (f"; read before as {flight.resumed.earlier}: resumed after its line ordinal "
+                        f"{flight.resumed.ordinal}, {tally.new} new events")
+            elif earlier:
                 note = self._reread_note(tally, earlier[0].name)
         if tally.already and not note:
             note = f"; {tally.already} already stored"
@@ -302,7 +313,7 @@ class Delivery:
                 if flight.ack:
                     self._ack(ref)
                 return
-        elif not tally.events and not tally.problems and info is not None and info.header:
+        elif not note and not tally.events and not tally.problems and info is not None and info.header:
             note = "; header only, no events"  # a legitimate delivery (an empty file is the reader's `empty`)
         self.state.mark_done(key)
         self.report.files_done += 1

@@ -22,13 +22,14 @@ line of such a known file through the same core, so a dead-lettered line replaye
 exactly the id and document ingest would have given it.
 
 Named parts: :mod:`.file` (a whole file: the container in Python, the lines in the core, the file's
-verdicts), :mod:`.replay` (one recorded line again), :mod:`.recognise` (what a non-Imperva file
-looks like).
+verdicts), :mod:`.identity` (a file's identity before it is read, for resuming), :mod:`.replay`
+(one recorded line again), :mod:`.recognise` (what a non-Imperva file looks like).
 """
 
 from wafpipe.decode.reader.file import FileReader, read_path
+from wafpipe.decode.reader.identity import file_identity
 from wafpipe.decode.reader.recognise import looks_like
 from wafpipe.decode.reader.replay import decode_known_line
 from wafpipe.model import Problem
 
-__all__ = ["FileReader", "Problem", "decode_known_line", "looks_like", "read_path"]
+__all__ = ["FileReader", "Problem", "decode_known_line", "file_identity", "looks_like", "read_path"]
