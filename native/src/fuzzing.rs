@@ -3,7 +3,7 @@
 //! code the fuzzer ran, without a fuzz build. Each takes arbitrary bytes, must never panic, hang or
 //! exhaust memory, and checks what must hold whatever the input.
 
-use crate::body::{BodyStream, Limits};
+use crate::body::{BodyCheck, BodyStream, Limits};
 use crate::decode::cef::decode_cef;
 use crate::decode::detect::{detect_format, FileDecoder};
 use crate::decode::leef::decode_leef;
@@ -76,6 +76,14 @@ pub fn body(data: &[u8]) {
     let end = stream.end().expect("a finished body has an end");
     assert!(end.decoded_bytes <= limits.max_output_bytes.max(data.len() as u64));
     assert_eq!(end.lines, lines);
+    // The first pass (no line split) comes to the same body: same MD5, size and verdict.
+    let mut check = BodyCheck::new(limits);
+    for chunk in data.chunks(997) {
+        check.push(chunk);
+    }
+    let (verdict, checked) = check.finish(Some(&end.md5));
+    assert_eq!((checked.md5.as_str(), checked.decoded_bytes), (end.md5.as_str(), end.decoded_bytes));
+    assert_eq!((verdict.partial, checked.error.is_some()), (end.is_partial(), end.error.is_some()));
 }
 
 /// User agents without Python: every one parses as `Other` (the fuzz targets test the core only).
