@@ -7,7 +7,7 @@ created with ``git worktree add <path> c5e40ee`` when missing, as ``bench/collec
 (per file: each event's id, document and raw typed values; each problem) to files. This process
 reads the same files with this checkout's core (``wafpipe.decode.reader.read_path(...).batches()``)
 and compares, document by document, id by id, problem by problem, after applying the intended
-differences (``tests/native/version1.py``, :data:`TRANSFORMATIONS`) to version 1's output. Both
+differences (``tests/native/version1/transformations.py``, :data:`TRANSFORMATIONS`) to version 1's output. Both
 sides use the same ingest time (:data:`tests.native.version1.NOW`).
 
 Inputs (``--lines``, default 1,000,000 body lines in all):
@@ -22,7 +22,7 @@ Inputs (``--lines``, default 1,000,000 body lines in all):
 * ``peer``: the peer vectors of ``../shared/conformance`` in CEF, LEEF and headerless files, and
   Elastic's whole Imperva file;
 * ``hypothesis-{cef,leef,w3c}``: lines drawn (seeded) from the strategies of
-  ``tests/native/version1.py``, in files declaring their format.
+  ``tests/native/version1/inputs.py``, in files declaring their format.
 
 Two processes: version 1's worker decodes while this one generates, then reads with the core
 and compares as each output is ready.

@@ -4,7 +4,7 @@ Version 1 (wafpipe ``c5e40ee``, pure Python) is not run here: its output for sma
 is in ``fixtures/version1/`` (written once by ``fixtures/version1/make_fixture.py``, which says how
 to run it). Each input is read with this checkout's core (``read_path(...).batches()``, the same
 relative path, the same ingest time), version 1's output goes through the intended differences
-(``tests/native/version1.py``, ``TRANSFORMATIONS``), and every event (id, every document field) and
+(``tests/native/version1/transformations.py``, ``TRANSFORMATIONS``), and every event (id, every document field) and
 every problem (kind, line, offset, column, ordinal, reason, hint) must be equal. A failure shows the
 first difference in full. The bigger comparison is ``bench/differential.py`` (a million lines).
 
