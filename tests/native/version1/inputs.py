@@ -32,18 +32,38 @@ def write_imperva_file(
     return path
 
 
+def inflate_body(body: bytes) -> tuple[bytes, bool]:
+    """A body's decoded bytes and whether it decoded to its end: zlib and gzip streams one after
+    another, raw deflate, or plain text (Python's zlib, independent of the core's inflater; raw
+    deflate has no magic bytes, so bytes that fail it at once are plain text, as the core guesses)."""
+    zlib_header = len(body) > 1 and body[0] == 0x78 and (body[0] << 8 | body[1]) % 31 == 0
+    if not body or zlib_header or body[:2] == b"\x1f\x8b":
+        wbits = 47
+    elif all(32 <= b < 127 or b in b"\t\r\n" for b in body[:64]):
+        return body, True
+    else:
+        wbits = -15
+    out = b""
+    while body:
+        d = zlib.decompressobj(wbits)
+        try:
+            out += d.decompress(body)
+        except zlib.error:
+            if wbits == -15 and not out:
+                return body, True  # not deflate: text with odd first bytes
+            return out, False
+        if not d.eof:
+            return out, False
+        body = d.unused_data
+    return out, True
+
+
 def plain_body(path: Path) -> bytes:
     """The decoded body of an unencrypted, not gzip-wrapped Imperva file (e.g. a generated one)."""
     data = path.read_bytes()
     cut = data.find(b"\n|==|\n")
-    body = data[cut + 6 :] if cut >= 0 else data
-    if body[:1] == b"\x78" or body[:2] == b"\x1f\x8b":
-        out, d = b"", zlib.decompressobj(47)
-        while body:
-            out += d.decompress(body)
-            body = d.unused_data
-            d = zlib.decompressobj(47)
-        return out
+    body, whole = inflate_body(data[cut + 6 :] if cut >= 0 else data)
+    assert whole, f"{path}: the body does not inflate to its end"
     return body
 
 

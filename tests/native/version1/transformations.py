@@ -6,7 +6,6 @@ import hashlib
 import ipaddress
 import json
 import re
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
@@ -26,6 +25,7 @@ from tests.native.version1.documents import (
 )
 from tests.native.version1.events import Version1Event, Version1File
 from tests.native.version1.ids import event_id, headerless_identity, id_bytes, line_bytes
+from tests.native.version1.inputs import inflate_body
 
 # ========================================================================= the transformations
 # Each takes version 1's file and one of its events, changes the event into what the core gives
@@ -319,28 +319,6 @@ def _file_identity(f: Version1File) -> str:
     return container.info.identity.hex()
 
 
-def _inflated(body: bytes) -> tuple[bytes, bool]:
-    """A body's decoded bytes and whether it decoded to its end: zlib and gzip streams one after
-    another, raw deflate, or plain text (Python's zlib, independent of the core's inflater)."""
-    if not body or body[:1] == b"\x78" or body[:2] == b"\x1f\x8b":
-        wbits = 47
-    elif all(32 <= b < 127 or b in b"\t\r\n" for b in body[:64]):
-        return body, True
-    else:
-        wbits = -15
-    out = b""
-    while body:
-        d = zlib.decompressobj(wbits)
-        try:
-            out += d.decompress(body)
-        except zlib.error:
-            return out, False
-        if not d.eof:
-            return out, False
-        body = d.unused_data
-    return out, True
-
-
 def _file_verdict(f: Version1File) -> tuple[str, bool]:
     """``imperva.waf.file.checksum_status`` and ``.partial`` of every event of a file with a header
     (the core's first pass, ``native/src/body/check.rs``): the MD5 of the decoded body against the
@@ -355,7 +333,7 @@ def _file_verdict(f: Version1File) -> tuple[str, bool]:
 
     container = ImpervaFile.from_path(f.input, keys_dir=f.keys_dir)
     try:
-        body, whole = _inflated(b"".join(container.compressed_body()))
+        body, whole = inflate_body(b"".join(container.compressed_body()))
     except ContainerError:
         body, whole = b"", False
     checksum = (container.info.checksum or "").strip().lower()
