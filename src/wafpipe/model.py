@@ -177,6 +177,17 @@ class Batch:
     def ids(self) -> list[str]:
         return self.events.column(0).to_pylist()
 
+    def ndjson(self) -> bytes:
+        """The events as NDJSON lines, ``_id`` first, each ending in a newline (``wafpipe parse``):
+        the core's documents as they are, the id spliced in front (ids are URL-safe base64, which
+        JSON never escapes), one join per Batch rather than a call per event."""
+        if not self.documents:
+            return b""
+        head = b'{"_id":"'
+        lines = [head + i.encode() + (b'",' + d[1:] if d != b"{}" else b'"}') for i, d in zip(self.ids, self.documents, strict=True)]
+        lines.append(b"")
+        return b"\n".join(lines)
+
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 

@@ -9,20 +9,8 @@ from typing import BinaryIO, TextIO
 
 import orjson
 
-from wafpipe.decode.reader import Problem, read_path
-from wafpipe.model import Event
+from wafpipe.decode.reader import read_path
 from wafpipe.tools.summary import Summary
-
-
-def event_json(ev: Event) -> bytes:
-    """One NDJSON line: ``_id`` first, then the document. The core's document bytes are used as
-    they are (``_id`` spliced in front), not parsed and serialised again."""
-    doc = ev.json
-    if doc is None or not doc.startswith(b"{"):
-        return orjson.dumps({"_id": ev.id, **ev.doc})
-    head = b'{"_id":' + orjson.dumps(ev.id)
-    return head + b"}" if doc == b"{}" else head + b"," + doc[1:]
-
 
 # What ``wafpipe parse DIR`` reads in a directory: the directory source's default patterns.
 IMPERVA_PATTERNS = ("*.log", "*.log.gz")
@@ -84,28 +72,22 @@ def parse_files(
                 continue
             reader = read_path(path, keys_dir=keys_dir, format=fmt, max_line_bytes=max_line_bytes)
             stats.files += 1
-            buf: list[bytes] = []
             try:
-                for item in reader.items():
-                    if isinstance(item, Problem):
+                for batch in reader.batches():
+                    for problem in batch.problems:
                         clean = False
-                        stats.add_problem(item.kind)
-                        err.write(item.message() + "\n")
+                        stats.add_problem(problem.kind)
+                        err.write(problem.message() + "\n")
                         if dl is not None:
-                            dl.write(orjson.dumps(item.record()) + b"\n")
-                        continue
-                    buf.append(event_json(item))
+                            dl.write(orjson.dumps(problem.record()) + b"\n")
+                    out.write(batch.ndjson())
                     if summary:
-                        stats.add_doc(item.doc)
-                    if len(buf) >= 1000:
-                        out.write(b"\n".join(buf) + b"\n")
-                        buf.clear()
+                        for doc in batch.documents or ():
+                            stats.add_doc(orjson.loads(doc))
             except OSError as exc:
                 clean = False
                 stats.add_problem("io")
                 err.write(f"{path}: cannot read: {exc.strerror} — hint: check permissions\n")
-            if buf:
-                out.write(b"\n".join(buf) + b"\n")
         out.flush()
     finally:
         if dl is not None:
