@@ -275,8 +275,8 @@ def hostile_files(folder: Path) -> list[Path]:
     the core fixes): 10-digit and non-ASCII ``start``/``end``, zoned addresses, numbers in other
     scripts and beyond 64 bits, JSON 127 and 128 levels deep, W3C dates and times valid, odd and
     impossible, a severity slot in other digits, a header ``startTime`` in seconds or in 2100 (a
-    header is read as ASCII, so other digits cannot reach it), and a headerless W3C file whose first
-    lines are directives."""
+    header is read as ASCII, so other digits cannot reach it), a headerless W3C file whose first
+    lines are directives, and two records merged on one line."""
     cef = "CEF:0|Incapsula|SIEMintegration|1|1|{name}|{sev}| "
     deep, too_deep = "[" * 127 + "]" * 127, "[" * 128 + "]" * 128
     arabic = "\u0661\u0667\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660"
@@ -320,6 +320,18 @@ def hostile_files(folder: Path) -> list[Path]:
     header = {**DEFAULT_HEADER, "format": "W3C", "startTime": "1700000000"}
     out.append(write_imperva_file(folder / "4242_903.log", lines_body(w3c), header=header))
     out.append(write_imperva_file(folder / "w3c-headerless.log", lines_body(w3c)))
+    # Two records on one line (a lost line break, a carriage return alone), and a record marker
+    # inside a value (an attack payload: data, not a second record).
+    leef = "LEEF:1.0|Incapsula|SIEMintegration|1|Normal|src=10.0.0.{}"
+    merged = [
+        cef.format(name="Normal", sev="0") + "src=10.0.0.1 request=a.example/x " + cef.format(name="Normal", sev="0")
+        + "src=10.0.0.2",
+        cef.format(name="Normal", sev="0") + "src=10.0.0.3\r" + cef.format(name="Normal", sev="0") + "src=10.0.0.4",
+        cef.format(name="SQL Injection", sev="0") + "src=10.0.0.5 qstr=" + cef.format(name="x", sev="0") + "src=1.1.1.1",
+        leef.format(6) + "\t" + leef.format(7),
+    ]
+    header = {**DEFAULT_HEADER, "format": "CEF", "startTime": "1700000000000"}
+    out.append(write_imperva_file(folder / "4242_905.log", lines_body(merged), header=header, compression="zlib"))
     return out
 
 

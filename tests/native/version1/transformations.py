@@ -296,6 +296,50 @@ def headerless_file_identity(f: Version1File, ev: Version1Event) -> bool:
     return changed
 
 
+_HEADER_SPAN = 1024  # how far after a marker the rest of a header must lie (merged.rs)
+
+
+def _header_at_or_after(text: bytes, start: int) -> int | None:
+    """The offset of the first complete CEF (7 ``|``) or LEEF (5 ``|``) header at or after ``start``:
+    the marker, a version (digits, optionally ``.digits``), ``|``, and the header's separators within
+    :data:`_HEADER_SPAN` bytes."""
+    for m in re.finditer(rb"(CEF|LEEF):([0-9]+(?:\.[0-9]+)?)\|", text[start:]):
+        at = start + m.start()
+        pipes = 7 if m.group(1) == b"CEF" else 5
+        rest = text[start + m.end() - 1 :][:_HEADER_SPAN]
+        if rest.count(b"|") >= pipes:
+            return at
+    return None
+
+
+def merged_records_reported(f: Version1File, ev: Version1Event) -> bool:
+    """``native/src/mapping/merged.rs``: a second complete CEF or LEEF header on a line, beginning a
+    record (not right after ``=`` or ``|``, where it is part of a value), is reported: a warning naming
+    its column and the likely cause, after the line's own warnings. Version 1 merged the two records
+    silently. The event still holds the first record."""
+    text = ev.doc["event"].get("original")
+    if not isinstance(text, str):
+        return False
+    data = text.encode()
+    first = _header_at_or_after(data, 0)
+    if first is None:
+        return False
+    at = _header_at_or_after(data, first + 4)
+    while at is not None and data[at - 1 : at] in (b"=", b"|"):
+        at = _header_at_or_after(data, at + 4)
+    if at is None:
+        return False
+    column = len(data[:at].decode("utf-8", "replace")) + 1
+    cause = (
+        "the file uses carriage returns alone as line breaks" if data[at - 1 : at] == b"\r" else "a line break was lost"
+    )
+    ev.own.append(
+        f"a second record starts at column {column}: two records were merged into one line ({cause}); "
+        "the event holds the first, event.original holds both — fix the line breaks at the sender"
+    )
+    return True
+
+
 # Version 1 wrote these values twice: under ``imperva.waf`` and in the ECS field that the core
 # writes them to only (``docs/ecs-mapping.md`` "A value lives once").
 _HELD_BY_ECS = ("client.user_agent", "pop", "city", "start", "end", "request", "referrer", "method",
@@ -396,6 +440,7 @@ TRANSFORMATIONS: list[Transformation] = [
     w3c_date_time_validated,
     header_start_time_plausible,
     headerless_file_identity,
+    merged_records_reported,
     value_lives_once,
 ]
 
