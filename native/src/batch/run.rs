@@ -130,8 +130,11 @@ impl FileRun {
         if let Some(identity) = &opts.identity {
             ctx.set_identity(identity);
         }
+        // With a first pass's verdict the MD5 is taken: this read skips it.
+        let body = BodyStream::new(opts.limits);
+        let body = if ctx.verdict().is_some() { body.without_digest() } else { body };
         FileRun {
-            body: if ctx.verdict().is_some() { BodyStream::new(opts.limits).without_digest() } else { BodyStream::new(opts.limits) },
+            body,
             declared: opts.format.is_some(),
             identity: opts.identity,
             first_ordinal: opts.start_ordinal,
