@@ -2,14 +2,16 @@
 ordinal stored); a file that grew resumes after its last ordinal).
 
 A new delivery — another path, name, size or mtime, so another key of the state — may be a file
-already read: a copy, a re-delivery, an upload that was cut short and then completed, a headerless
-log that grew. Its identity (read from its first bytes, :func:`wafpipe.decode.reader.file_identity`)
+already read: a copy, a re-delivery, a file that grew after it was read (a headerless log most of
+all). Its identity (read from its first bytes, :func:`wafpipe.decode.reader.file_identity`)
 finds the reads of the same file that are ``done``; the new read starts after the furthest line
 they stored, so the lines before it are not decoded again (their ids would be the same: every sink
 keeps the first copy anyway, but decoding and sending them again is the slow backfill users
 complain of). Lines after it — what the file gained — are read as usual.
 
-Which earlier reads count: for a file with an Imperva header, any (the header, with its checksum
+Which earlier reads count: only ``done`` ones (a read that stopped at a fault is quarantined, and
+its resume point may lie past the line the fault cut, which the complete copy must give back); for
+a file with an Imperva header, any (the header, with its checksum
 and period, names that one file, whatever its path or name; a changed body under the same header
 fails the checksum and is flagged as usual); for a headerless file, only one at the same path (a log
 growing in place — two headerless files elsewhere may begin with the same line).
