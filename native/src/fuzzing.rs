@@ -111,7 +111,7 @@ pub fn file(data: &[u8]) {
 
     let opts =
         RunOptions { format: None, header: vec![], identity: None, start_ordinal: 0, batch_rows: 7, documents: true, limits: small_limits() };
-    let mut run = FileRun::new(FileContext::new("1_1.log", None, 1_700_000_000_000), opts);
+    let mut run = FileRun::new(FileContext::new("1_1.log", 1_700_000_000_000), opts);
     let batches = run.read_all(data, 997, &mut OtherAgents::new()).expect("Arrow accepts every row");
     let mut next = 0;
     for batch in &batches {

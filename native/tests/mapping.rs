@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use _native::body::{Cut, Line};
+use _native::body::{ChecksumStatus, Cut, FileVerdict, Line};
 use _native::decode::cef::decode_cef;
 use _native::decode::leef::decode_leef;
 use _native::decode::w3c::W3cDecoder;
@@ -105,8 +105,7 @@ fn record(v: &Value) -> RawRecord<'static> {
 /// sequence, compression, encryption, directives), which it wrote on every event; they are facts
 /// of the file now, not of the event (see [`value_lives_once`]).
 fn context(v: &Value) -> FileContext {
-    let format = v["format"].as_str().and_then(Format::parse);
-    FileContext::new(v["name"].as_str().unwrap(), format, v["ingest_ms"].as_i64().unwrap())
+    FileContext::new(v["name"].as_str().unwrap(), v["ingest_ms"].as_i64().unwrap())
         .with_path(v["path"].as_str().unwrap_or(""))
         .with_header(&pairs(&v["header"]))
 }
@@ -133,7 +132,6 @@ fn facts<'a>(case: &'a Value, raw: &'a [u8]) -> LineFacts<'a> {
         non_utf8: std::str::from_utf8(raw).is_err(),
         full_length: f["full_length"].as_u64().unwrap(),
         full_hash: f["full_hash"].as_str().unwrap(),
-        partial: f["partial"].as_bool().unwrap(),
     }
 }
 
@@ -289,7 +287,13 @@ fn expected_of(case: &Value) -> Expected {
 /// Map `case`'s record as its line, and compare with version 1's document after `patch`.
 fn check_case(name: &str, case: &Value, patch: impl FnOnce(&mut Expected)) {
     let mut rec = record(&case["record"]);
-    let ctx = context(&case["ctx"]);
+    let mut ctx = context(&case["ctx"]);
+    // Version 1 was told per line that its file was partial; the core knows it from the first
+    // pass over the body, whose verdict (here: the body broke off) every event of the file carries.
+    let partial = case["facts"]["partial"].as_bool().unwrap();
+    if partial {
+        ctx = ctx.with_verdict(FileVerdict { checksum: ChecksumStatus::Incomplete, partial: true });
+    }
     let raw = raw_bytes(case);
     let text = case["text"].as_str().unwrap();
     assert_eq!(String::from_utf8_lossy(&raw), text, "{name}: the caller's replacement of bad bytes is Python's");
@@ -303,6 +307,9 @@ fn check_case(name: &str, case: &Value, patch: impl FnOnce(&mut Expected)) {
     let mut expected = expected_of(case);
     patch(&mut expected);
     value_lives_once(&mut expected.doc);
+    if partial {
+        expected.set("imperva.waf.file.checksum_status", json!("incomplete"));
+    }
     let got = doc(&row);
     let mut diff = Vec::new();
     differences(Some(&got), Some(&expected.doc), "", &mut diff);
@@ -1958,7 +1965,7 @@ fn a_severity_version_1_could_not_read() {
 fn map_record_alone_adds_no_line_fields() {
     let mut rec = imperva("Normal", "0", &[("src", "10.0.0.1"), ("cn1", "x")]);
     rec.warnings.push("from the decoder".into());
-    let ctx = FileContext::new("1_2.log", Some(Format::Cef), 1_718_000_400_000).with_path("/p/1_2.log");
+    let ctx = FileContext::new("1_2.log", 1_718_000_400_000).with_path("/p/1_2.log");
     let (doc, counters) = map(&rec, &ctx);
     assert_eq!(doc["event"].get("original"), None);
     assert_eq!(doc.get("log"), None);
@@ -2007,11 +2014,11 @@ fn line_facts_from_the_splitter() {
         raw: b"CEF:0|x",
         cut: Cut::Long { full_length: 2_000_000, full_hash: "ab".repeat(32) },
     };
-    let facts = LineFacts::from_line(&line, false, true);
+    let facts = LineFacts::from_line(&line, false);
     assert_eq!((facts.ordinal, facts.line_no, facts.offset), (4, 9, 1234));
-    assert_eq!((facts.full_length, facts.full_hash.len(), facts.partial, facts.non_utf8), (2_000_000, 64, true, false));
+    assert_eq!((facts.full_length, facts.full_hash.len(), facts.non_utf8), (2_000_000, 64, false));
     let whole = Line { cut: Cut::Whole, ..line.clone() };
-    assert_eq!(LineFacts::from_line(&whole, true, false).full_length, 0);
+    assert_eq!(LineFacts::from_line(&whole, true).full_length, 0);
 }
 
 /// The user-agent parser is asked once per event that has a user agent, with the value as stored.
@@ -2042,21 +2049,25 @@ fn the_user_agent_parser_sees_each_stored_value() {
 }
 
 /// An event carries only the per-event file fields (DESIGN §1): name, identity, line, ordinal,
-/// the partial flag, `log.*`; none of the file's other facts (header, format, compression…).
+/// the file's verdict, `log.*`; none of the file's other facts (header, format, compression…).
 #[test]
 fn only_the_per_event_file_fields() {
     let header = [("accountid".to_owned(), "7".to_owned()), ("key".to_owned(), "secret".to_owned())];
-    let ctx = FileContext::new("1_2.log", Some(Format::W3c), 0)
+    let ctx = FileContext::new("1_2.log", 0)
         .with_path("/in/1_2.log")
         .with_header(&header)
         .with_identity(&[0xab; 16]);
-    let facts = LineFacts { line_no: 3, ordinal: 1, offset: 40, partial: true, ..LineFacts::default() };
+    let ctx = ctx.with_verdict(FileVerdict { checksum: ChecksumStatus::Incomplete, partial: true });
+    let facts = LineFacts { line_no: 3, ordinal: 1, offset: 40, ..LineFacts::default() };
     let mut row = Row::new();
     add_line_fields(&mut row, &ctx, &facts);
     assert_eq!(
         doc(&row),
         json!({
-            "imperva": {"waf": {"file": {"name": "1_2.log", "identity": "ab".repeat(16), "line": 3, "ordinal": 1, "partial": true}}},
+            "imperva": {"waf": {"file": {
+                "name": "1_2.log", "identity": "ab".repeat(16), "line": 3, "ordinal": 1,
+                "checksum_status": "incomplete", "partial": true,
+            }}},
             "log": {"file": {"path": "/in/1_2.log"}, "offset": 40},
         })
     );

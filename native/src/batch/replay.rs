@@ -40,7 +40,7 @@ pub fn replaying(context: &str, documents: bool) -> Result<(FileRun, ReplayCut),
         None => None,
     };
     let ingest_ms = ctx.get("ingest_ms").and_then(Value::as_i64).unwrap_or(0);
-    let mut file = FileContext::new(text("name").unwrap_or(""), Some(format), ingest_ms).with_header(&header);
+    let mut file = FileContext::new(text("name").unwrap_or(""), ingest_ms).with_header(&header);
     if let Some(checksum) = text("checksum_status").and_then(ChecksumStatus::parse) {
         let partial = ctx.get("partial").and_then(Value::as_bool).unwrap_or(false);
         file = file.with_verdict(FileVerdict { checksum, partial });
@@ -135,7 +135,7 @@ mod tests {
     const CEF: &str = "CEF:0|Incapsula|SIEMintegration|1|1|Normal|0| fileId=3412341160002518171 sourceServiceName=site.example suid=50005477 requestClientApplication=Mozilla/5.0 cs2=true cs2Label=Javascript Support deviceExternalId=2323800832649 start=1453290121336 request=site.example/ requestMethod=GET src=10.0.0.1 cpt=443";
 
     fn read_whole(body: &[u8], identity: [u8; 16]) -> (Vec<Batch>, FileRun) {
-        let ctx = FileContext::new("1_2.log", Some(Format::Cef), 1_700_000_000_000).with_path("/in/1_2.log");
+        let ctx = FileContext::new("1_2.log", 1_700_000_000_000).with_path("/in/1_2.log");
         let opts = RunOptions {
             format: Some(Format::Cef),
             header: vec![],

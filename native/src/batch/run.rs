@@ -310,7 +310,6 @@ impl FileRun {
             self.probe.push(held);
             if let Some(format) = detect_format(&[], Some(&head)) {
                 self.decoder = Some(make_decoder(format, &self.opts.header));
-                self.ctx.set_format(format);
                 if !self.declared && self.opts.start_ordinal == 0 {
                     self.proving = Some((Vec::new(), 0));
                 }
@@ -372,7 +371,7 @@ impl FileRun {
                 identity
             }
         };
-        let facts = LineFacts::from_line(line, non_utf8, false);
+        let facts = LineFacts::from_line(line, non_utf8);
         map_line_into(&mut rec, &self.ctx, &facts, &text, ua, &mut self.counters, &mut self.row);
         let id = if facts.full_hash.is_empty() {
             event_id(&identity, line.ordinal, line.raw)

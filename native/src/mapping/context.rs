@@ -1,7 +1,6 @@
 //! The per-file facts the mapping needs, built once per file with what can be prepared already
 //! prepared: the identity as hex, the header's `startTime` as a checked time.
 
-use crate::decode::Format;
 use crate::ecs::to_date;
 
 use super::json::JsonObject;
@@ -16,7 +15,6 @@ use crate::body::{hex, FileVerdict};
 pub struct FileContext {
     name: String,
     path: Option<String>,
-    format: Option<Format>,
     ingest_ms: i64,
     /// The file identity as lower-case hex (`imperva.waf.file.identity`), once known.
     identity: Option<String>,
@@ -29,17 +27,17 @@ pub struct FileContext {
 }
 
 impl Default for FileContext {
-    /// Version 1's `FileContext()`: no name, no format, ingested at epoch 0.
+    /// Version 1's `FileContext()`: no name, ingested at epoch 0.
     fn default() -> Self {
-        FileContext::new("", None, 0)
+        FileContext::new("", 0)
     }
 }
 
 impl FileContext {
-    /// A file named `name` (as delivered, e.g. `1234_56.log`) of event `format` (`None` until
-    /// detected), ingested at `ingest_ms` (epoch ms: the last fallback of `@timestamp`).
-    pub fn new(name: impl Into<String>, format: Option<Format>, ingest_ms: i64) -> FileContext {
-        FileContext { name: name.into(), path: None, format, ingest_ms, identity: None, start_time_ms: None, header: None, verdict: None }
+    /// A file named `name` (as delivered, e.g. `1234_56.log`), ingested at `ingest_ms` (epoch ms:
+    /// the last fallback of `@timestamp`).
+    pub fn new(name: impl Into<String>, ingest_ms: i64) -> FileContext {
+        FileContext { name: name.into(), path: None, ingest_ms, identity: None, start_time_ms: None, header: None, verdict: None }
     }
 
     /// Where the file was read (`log.file.path`); an empty path is none.
@@ -97,21 +95,12 @@ impl FileContext {
         self.verdict.as_ref()
     }
 
-    /// The file's format, once detected from its content.
-    pub fn set_format(&mut self, format: Format) {
-        self.format = Some(format);
-    }
-
     pub fn name(&self) -> &str {
         &self.name
     }
 
     pub fn path(&self) -> Option<&str> {
         self.path.as_deref()
-    }
-
-    pub fn format(&self) -> Option<Format> {
-        self.format
     }
 
     pub fn ingest_ms(&self) -> i64 {

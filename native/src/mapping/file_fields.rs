@@ -35,14 +35,12 @@ pub struct LineFacts<'a> {
     pub full_length: u64,
     /// For a line over `max_line_bytes`: the SHA-256 (hex) of the whole line.
     pub full_hash: &'a str,
-    /// The file is partial (its container broke; `imperva.waf.file.partial`).
-    pub partial: bool,
 }
 
 impl<'a> LineFacts<'a> {
     /// The facts of a line from the body's splitter. A [`Cut::Broken`] line is no event (it is
     /// dead-lettered) and must not be mapped; here it counts as whole.
-    pub fn from_line(line: &'a Line<'a>, non_utf8: bool, partial: bool) -> LineFacts<'a> {
+    pub fn from_line(line: &'a Line<'a>, non_utf8: bool) -> LineFacts<'a> {
         let (full_length, full_hash) = match &line.cut {
             Cut::Long { full_length, full_hash } => (*full_length, full_hash.as_str()),
             Cut::Whole | Cut::Broken => (0, ""),
@@ -55,7 +53,6 @@ impl<'a> LineFacts<'a> {
             non_utf8,
             full_length,
             full_hash,
-            partial,
         }
     }
 }
@@ -120,7 +117,7 @@ pub fn add_line_fields(row: &mut Row, ctx: &FileContext, line: &LineFacts<'_>) {
     if let Some(verdict) = ctx.verdict() {
         row.set_str(IMPERVA_WAF_FILE_CHECKSUM_STATUS, verdict.checksum.as_str());
     }
-    if line.partial || ctx.verdict().is_some_and(|v| v.partial) {
+    if ctx.verdict().is_some_and(|v| v.partial) {
         row.set_bool(IMPERVA_WAF_FILE_PARTIAL, true);
     }
     if line.non_utf8 {

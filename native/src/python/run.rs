@@ -126,7 +126,7 @@ impl PyFileRun {
             .map(|bytes| <[u8; 16]>::try_from(bytes.as_slice()))
             .transpose()
             .map_err(|_| PyValueError::new_err("identity must be 16 bytes"))?;
-        let mut ctx = FileContext::new(name, format, ingest_ms).with_header(&header);
+        let mut ctx = FileContext::new(name, ingest_ms).with_header(&header);
         if let Some(path) = path {
             ctx = ctx.with_path(path);
         }
