@@ -169,6 +169,10 @@ class Batch:
     info: FileInfo | None = None
     format: str | None = None  # the detected event format (on the final batch)
     error: str | None = None  # an I/O error that stopped the file (permission, vanished)
+    # True when the events are one read of one file, lines first_ordinal..next_ordinal in order
+    # (a decode worker's Batch): the embedded store's ledger can then vouch for them by ordinal.
+    # False for events gathered otherwise (dead-letter replay, tools), which it checks id by id.
+    file_read: bool = False
 
     def __len__(self) -> int:
         return self.events.num_rows

@@ -1,8 +1,10 @@
 //! Rows → one Arrow record batch: `_id`, then the document tree as nested structs, typed by the
 //! field table (the same schema `wafpipe.fields.arrow.SCHEMA` builds in Python; a Python test
-//! compares them). `Json` leaves have no fixed shape and are not columns: they travel in the
-//! documents.
+//! compares them). `Json` leaves (`flattened` in Elasticsearch: headers, rule info, labels…) have
+//! no fixed shape: their column holds each value's JSON text, typed as Arrow's canonical
+//! `arrow.json` extension, which pyarrow reads as `pa.json_()` and DuckDB stores as `JSON`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -31,8 +33,8 @@ enum Builder {
 }
 
 impl Builder {
-    fn for_kind(kind: Kind) -> Option<Builder> {
-        Some(match kind {
+    fn for_kind(kind: Kind) -> Builder {
+        match kind {
             Kind::Str => Builder::Str(StringBuilder::new()),
             Kind::Long => Builder::Long(Int64Builder::new()),
             Kind::Double => Builder::Double(Float64Builder::new()),
@@ -40,8 +42,8 @@ impl Builder {
             Kind::Date => Builder::Date(TimestampMillisecondBuilder::new().with_timezone("UTC")),
             Kind::Geo => Builder::Geo { lat: Float64Builder::new(), lon: Float64Builder::new(), valid: Vec::new() },
             Kind::StrList => Builder::StrList(ListBuilder::new(StringBuilder::new())),
-            Kind::Json => return None,
-        })
+            Kind::Json => Builder::Str(StringBuilder::new()),
+        }
     }
 
     /// The rows this column holds so far.
@@ -81,7 +83,7 @@ impl Builder {
 
     fn push(&mut self, value: Value<'_>) {
         match (self, value) {
-            (Builder::Str(b), Value::Str(s)) => b.append_value(s),
+            (Builder::Str(b), Value::Str(s) | Value::Json(s)) => b.append_value(s),
             (Builder::Long(b), Value::Long(n)) => b.append_value(n),
             (Builder::Double(b), Value::Double(f)) => b.append_value(f),
             (Builder::Bool(b), Value::Bool(v)) => b.append_value(v),
@@ -125,24 +127,39 @@ fn geo_fields() -> Fields {
     Fields::from(vec![Field::new("lat", DataType::Float64, true), Field::new("lon", DataType::Float64, true)])
 }
 
-/// The Arrow type of a leaf of `kind`, or None for leaves that are not columns.
-fn leaf_type(kind: Kind) -> Option<DataType> {
-    Some(match kind {
-        Kind::Str => DataType::Utf8,
+/// The Arrow type of a leaf of `kind`.
+fn leaf_type(kind: Kind) -> DataType {
+    match kind {
+        Kind::Str | Kind::Json => DataType::Utf8,
         Kind::Long => DataType::Int64,
         Kind::Double => DataType::Float64,
         Kind::Bool => DataType::Boolean,
         Kind::Date => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
         Kind::Geo => DataType::Struct(geo_fields()),
         Kind::StrList => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
-        Kind::Json => return None,
-    })
+    }
+}
+
+/// The field of a leaf: JSON text is marked with Arrow's canonical `arrow.json` extension type.
+fn leaf_field(name: &str, kind: Kind) -> Field {
+    let field = Field::new(name, leaf_type(kind), true);
+    if kind != Kind::Json {
+        return field;
+    }
+    field.with_metadata(
+        [
+            ("ARROW:extension:name".to_owned(), "arrow.json".to_owned()),
+            ("ARROW:extension:metadata".to_owned(), String::new()),
+        ]
+        .into_iter()
+        .collect::<HashMap<String, String>>(),
+    )
 }
 
 /// The type of `node`, or None when nothing under it is a column.
 fn node_field(node: &Node) -> Option<Field> {
     match *node {
-        Node::Leaf { name, slot } => leaf_type(LEAVES[slot].kind).map(|t| Field::new(name, t, true)),
+        Node::Leaf { name, slot } => Some(leaf_field(name, LEAVES[slot].kind)),
         Node::Struct { name, first, count } => {
             let children: Vec<Field> = NODES[first..first + count].iter().filter_map(node_field).collect();
             (!children.is_empty()).then(|| Field::new(name, DataType::Struct(Fields::from(children)), true))
@@ -160,7 +177,7 @@ pub fn schema() -> Schema {
 /// Columns of one batch being built, a row at a time.
 pub struct Columns {
     schema: Arc<Schema>,
-    builders: Vec<Option<Builder>>,
+    builders: Vec<Builder>,
     /// Per slot, the rows its builder holds (it lags behind `ids` by the rows that did not set it).
     filled: Vec<usize>,
     ids: StringBuilder,
@@ -197,7 +214,8 @@ impl Columns {
         let before = self.ids.len();
         self.ids.append_value(id);
         for &slot in row.set_slots() {
-            if let (Some(builder), Some(value)) = (&mut self.builders[slot], row.get(slot)) {
+            if let Some(value) = row.get(slot) {
+                let builder = &mut self.builders[slot];
                 let filled = &mut self.filled[slot];
                 if *filled < before {
                     builder.append_nulls(before - *filled);
@@ -212,12 +230,10 @@ impl Columns {
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         let rows = self.ids.len();
         for (builder, filled) in self.builders.iter_mut().zip(&mut self.filled) {
-            if let Some(builder) = builder {
-                if *filled < rows {
-                    builder.append_nulls(rows - *filled);
-                }
-                debug_assert_eq!(builder.len(), rows);
+            if *filled < rows {
+                builder.append_nulls(rows - *filled);
             }
+            debug_assert_eq!(builder.len(), rows);
             *filled = 0;
         }
         let ids: StringArray = self.ids.finish();
@@ -232,7 +248,7 @@ impl Columns {
 
     fn finish_node(&mut self, node: &Node) -> Option<ArrayRef> {
         match *node {
-            Node::Leaf { slot, .. } => self.builders[slot].as_mut().map(Builder::finish),
+            Node::Leaf { slot, .. } => Some(self.builders[slot].finish()),
             Node::Struct { first, count, .. } => {
                 let field = node_field(node)?;
                 let DataType::Struct(fields) = field.data_type() else { unreachable!("a struct node") };
@@ -289,6 +305,18 @@ mod tests {
         let geo = source.column_by_name("geo").unwrap().as_struct();
         let location = geo.column_by_name("location").unwrap().as_struct();
         assert_eq!((location.len(), location.null_count()), (3, 2));
+        let waf = batch.column_by_name("imperva").unwrap().as_struct().column_by_name("waf").unwrap().as_struct();
+        let labels = waf.column_by_name("labels").unwrap().as_string::<i32>();
+        assert_eq!((labels.value(1), labels.null_count()), ("{}", 2));
+        let waf_fields = match batch.schema().field_with_name("imperva").unwrap().data_type() {
+            DataType::Struct(f) => match f.find("waf").unwrap().1.data_type() {
+                DataType::Struct(w) => w.clone(),
+                _ => unreachable!(),
+            },
+            _ => unreachable!(),
+        };
+        let labels_field = waf_fields.find("labels").unwrap().1;
+        assert_eq!(labels_field.metadata().get("ARROW:extension:name").map(String::as_str), Some("arrow.json"));
         assert!(columns.is_empty());
     }
 }

@@ -45,13 +45,17 @@ pub const LEAVES: &[Leaf] = &[
     Leaf { path: "imperva.waf.content_length", kind: Kind::Long },
     Leaf { path: "imperva.waf.country_codes", kind: Kind::StrList },
     Leaf { path: "imperva.waf.cs12", kind: Kind::Str },
+    Leaf { path: "imperva.waf.duplicates", kind: Kind::Json },
     Leaf { path: "imperva.waf.event_name", kind: Kind::Str },
+    Leaf { path: "imperva.waf.extensions", kind: Kind::Json },
     Leaf { path: "imperva.waf.file.checksum_status", kind: Kind::Str },
     Leaf { path: "imperva.waf.file.identity", kind: Kind::Str },
     Leaf { path: "imperva.waf.file.line", kind: Kind::Long },
     Leaf { path: "imperva.waf.file.name", kind: Kind::Str },
     Leaf { path: "imperva.waf.file.ordinal", kind: Kind::Long },
     Leaf { path: "imperva.waf.file.partial", kind: Kind::Bool },
+    Leaf { path: "imperva.waf.invalid", kind: Kind::Json },
+    Leaf { path: "imperva.waf.labels", kind: Kind::Json },
     Leaf { path: "imperva.waf.latitude", kind: Kind::Double },
     Leaf { path: "imperva.waf.line_truncated.length", kind: Kind::Long },
     Leaf { path: "imperva.waf.line_truncated.sha256", kind: Kind::Str },
@@ -59,7 +63,11 @@ pub const LEAVES: &[Leaf] = &[
     Leaf { path: "imperva.waf.original_base64", kind: Kind::Str },
     Leaf { path: "imperva.waf.product", kind: Kind::Str },
     Leaf { path: "imperva.waf.protocol", kind: Kind::Str },
+    Leaf { path: "imperva.waf.request_headers", kind: Kind::Json },
     Leaf { path: "imperva.waf.request_id", kind: Kind::Str },
+    Leaf { path: "imperva.waf.response_headers", kind: Kind::Json },
+    Leaf { path: "imperva.waf.rule_additional_info", kind: Kind::Json },
+    Leaf { path: "imperva.waf.rule_info", kind: Kind::Json },
     Leaf { path: "imperva.waf.rule_names", kind: Kind::StrList },
     Leaf { path: "imperva.waf.rule_type_id", kind: Kind::Long },
     Leaf { path: "imperva.waf.security_event", kind: Kind::Bool },
@@ -74,14 +82,6 @@ pub const LEAVES: &[Leaf] = &[
     Leaf { path: "imperva.waf.tls", kind: Kind::Str },
     Leaf { path: "imperva.waf.vendor", kind: Kind::Str },
     Leaf { path: "imperva.waf.warnings", kind: Kind::StrList },
-    Leaf { path: "imperva.waf.rule_info", kind: Kind::Json },
-    Leaf { path: "imperva.waf.rule_additional_info", kind: Kind::Json },
-    Leaf { path: "imperva.waf.request_headers", kind: Kind::Json },
-    Leaf { path: "imperva.waf.response_headers", kind: Kind::Json },
-    Leaf { path: "imperva.waf.labels", kind: Kind::Json },
-    Leaf { path: "imperva.waf.extensions", kind: Kind::Json },
-    Leaf { path: "imperva.waf.invalid", kind: Kind::Json },
-    Leaf { path: "imperva.waf.duplicates", kind: Kind::Json },
     Leaf { path: "log.file.path", kind: Kind::Str },
     Leaf { path: "log.offset", kind: Kind::Long },
     Leaf { path: "message", kind: Kind::Str },
@@ -179,35 +179,35 @@ pub const NODES: &[Node] = &[
     Node::Leaf { name: "content_length", slot: 39 },
     Node::Leaf { name: "country_codes", slot: 40 },
     Node::Leaf { name: "cs12", slot: 41 },
-    Node::Leaf { name: "event_name", slot: 42 },
+    Node::Leaf { name: "duplicates", slot: 42 },
+    Node::Leaf { name: "event_name", slot: 43 },
+    Node::Leaf { name: "extensions", slot: 44 },
     Node::Struct { name: "file", first: 94, count: 6 },
-    Node::Leaf { name: "latitude", slot: 49 },
+    Node::Leaf { name: "invalid", slot: 51 },
+    Node::Leaf { name: "labels", slot: 52 },
+    Node::Leaf { name: "latitude", slot: 53 },
     Node::Struct { name: "line_truncated", first: 100, count: 2 },
-    Node::Leaf { name: "longitude", slot: 52 },
-    Node::Leaf { name: "original_base64", slot: 53 },
-    Node::Leaf { name: "product", slot: 54 },
-    Node::Leaf { name: "protocol", slot: 55 },
-    Node::Leaf { name: "request_id", slot: 56 },
-    Node::Leaf { name: "rule_names", slot: 57 },
-    Node::Leaf { name: "rule_type_id", slot: 58 },
-    Node::Leaf { name: "security_event", slot: 59 },
-    Node::Leaf { name: "session_id", slot: 60 },
-    Node::Leaf { name: "severity", slot: 61 },
+    Node::Leaf { name: "longitude", slot: 56 },
+    Node::Leaf { name: "original_base64", slot: 57 },
+    Node::Leaf { name: "product", slot: 58 },
+    Node::Leaf { name: "protocol", slot: 59 },
+    Node::Leaf { name: "request_headers", slot: 60 },
+    Node::Leaf { name: "request_id", slot: 61 },
+    Node::Leaf { name: "response_headers", slot: 62 },
+    Node::Leaf { name: "rule_additional_info", slot: 63 },
+    Node::Leaf { name: "rule_info", slot: 64 },
+    Node::Leaf { name: "rule_names", slot: 65 },
+    Node::Leaf { name: "rule_type_id", slot: 66 },
+    Node::Leaf { name: "security_event", slot: 67 },
+    Node::Leaf { name: "session_id", slot: 68 },
+    Node::Leaf { name: "severity", slot: 69 },
     Node::Struct { name: "site", first: 102, count: 3 },
-    Node::Leaf { name: "suser", slot: 65 },
-    Node::Leaf { name: "syslog_prefix", slot: 66 },
-    Node::Leaf { name: "timestamp_source", slot: 67 },
-    Node::Leaf { name: "tls", slot: 68 },
-    Node::Leaf { name: "vendor", slot: 69 },
-    Node::Leaf { name: "warnings", slot: 70 },
-    Node::Leaf { name: "rule_info", slot: 71 },
-    Node::Leaf { name: "rule_additional_info", slot: 72 },
-    Node::Leaf { name: "request_headers", slot: 73 },
-    Node::Leaf { name: "response_headers", slot: 74 },
-    Node::Leaf { name: "labels", slot: 75 },
-    Node::Leaf { name: "extensions", slot: 76 },
-    Node::Leaf { name: "invalid", slot: 77 },
-    Node::Leaf { name: "duplicates", slot: 78 },
+    Node::Leaf { name: "suser", slot: 73 },
+    Node::Leaf { name: "syslog_prefix", slot: 74 },
+    Node::Leaf { name: "timestamp_source", slot: 75 },
+    Node::Leaf { name: "tls", slot: 76 },
+    Node::Leaf { name: "vendor", slot: 77 },
+    Node::Leaf { name: "warnings", slot: 78 },
     Node::Leaf { name: "id", slot: 24 },
     Node::Leaf { name: "name", slot: 25 },
     Node::Leaf { name: "tag", slot: 26 },
@@ -220,17 +220,17 @@ pub const NODES: &[Node] = &[
     Node::Leaf { name: "javascript_support", slot: 36 },
     Node::Leaf { name: "type", slot: 37 },
     Node::Leaf { name: "visitor_id", slot: 38 },
-    Node::Leaf { name: "checksum_status", slot: 43 },
-    Node::Leaf { name: "identity", slot: 44 },
-    Node::Leaf { name: "line", slot: 45 },
-    Node::Leaf { name: "name", slot: 46 },
-    Node::Leaf { name: "ordinal", slot: 47 },
-    Node::Leaf { name: "partial", slot: 48 },
-    Node::Leaf { name: "length", slot: 50 },
-    Node::Leaf { name: "sha256", slot: 51 },
-    Node::Leaf { name: "id", slot: 62 },
-    Node::Leaf { name: "name", slot: 63 },
-    Node::Leaf { name: "tag", slot: 64 },
+    Node::Leaf { name: "checksum_status", slot: 45 },
+    Node::Leaf { name: "identity", slot: 46 },
+    Node::Leaf { name: "line", slot: 47 },
+    Node::Leaf { name: "name", slot: 48 },
+    Node::Leaf { name: "ordinal", slot: 49 },
+    Node::Leaf { name: "partial", slot: 50 },
+    Node::Leaf { name: "length", slot: 54 },
+    Node::Leaf { name: "sha256", slot: 55 },
+    Node::Leaf { name: "id", slot: 70 },
+    Node::Leaf { name: "name", slot: 71 },
+    Node::Leaf { name: "tag", slot: 72 },
     Node::Struct { name: "file", first: 107, count: 1 },
     Node::Leaf { name: "offset", slot: 80 },
     Node::Leaf { name: "path", slot: 79 },
@@ -322,43 +322,43 @@ pub const IMPERVA_WAF_CLIENT_VISITOR_ID: usize = 38;
 pub const IMPERVA_WAF_CONTENT_LENGTH: usize = 39;
 pub const IMPERVA_WAF_COUNTRY_CODES: usize = 40;
 pub const IMPERVA_WAF_CS12: usize = 41;
-pub const IMPERVA_WAF_EVENT_NAME: usize = 42;
-pub const IMPERVA_WAF_FILE_CHECKSUM_STATUS: usize = 43;
-pub const IMPERVA_WAF_FILE_IDENTITY: usize = 44;
-pub const IMPERVA_WAF_FILE_LINE: usize = 45;
-pub const IMPERVA_WAF_FILE_NAME: usize = 46;
-pub const IMPERVA_WAF_FILE_ORDINAL: usize = 47;
-pub const IMPERVA_WAF_FILE_PARTIAL: usize = 48;
-pub const IMPERVA_WAF_LATITUDE: usize = 49;
-pub const IMPERVA_WAF_LINE_TRUNCATED_LENGTH: usize = 50;
-pub const IMPERVA_WAF_LINE_TRUNCATED_SHA256: usize = 51;
-pub const IMPERVA_WAF_LONGITUDE: usize = 52;
-pub const IMPERVA_WAF_ORIGINAL_BASE64: usize = 53;
-pub const IMPERVA_WAF_PRODUCT: usize = 54;
-pub const IMPERVA_WAF_PROTOCOL: usize = 55;
-pub const IMPERVA_WAF_REQUEST_ID: usize = 56;
-pub const IMPERVA_WAF_RULE_NAMES: usize = 57;
-pub const IMPERVA_WAF_RULE_TYPE_ID: usize = 58;
-pub const IMPERVA_WAF_SECURITY_EVENT: usize = 59;
-pub const IMPERVA_WAF_SESSION_ID: usize = 60;
-pub const IMPERVA_WAF_SEVERITY: usize = 61;
-pub const IMPERVA_WAF_SITE_ID: usize = 62;
-pub const IMPERVA_WAF_SITE_NAME: usize = 63;
-pub const IMPERVA_WAF_SITE_TAG: usize = 64;
-pub const IMPERVA_WAF_SUSER: usize = 65;
-pub const IMPERVA_WAF_SYSLOG_PREFIX: usize = 66;
-pub const IMPERVA_WAF_TIMESTAMP_SOURCE: usize = 67;
-pub const IMPERVA_WAF_TLS: usize = 68;
-pub const IMPERVA_WAF_VENDOR: usize = 69;
-pub const IMPERVA_WAF_WARNINGS: usize = 70;
-pub const IMPERVA_WAF_RULE_INFO: usize = 71;
-pub const IMPERVA_WAF_RULE_ADDITIONAL_INFO: usize = 72;
-pub const IMPERVA_WAF_REQUEST_HEADERS: usize = 73;
-pub const IMPERVA_WAF_RESPONSE_HEADERS: usize = 74;
-pub const IMPERVA_WAF_LABELS: usize = 75;
-pub const IMPERVA_WAF_EXTENSIONS: usize = 76;
-pub const IMPERVA_WAF_INVALID: usize = 77;
-pub const IMPERVA_WAF_DUPLICATES: usize = 78;
+pub const IMPERVA_WAF_DUPLICATES: usize = 42;
+pub const IMPERVA_WAF_EVENT_NAME: usize = 43;
+pub const IMPERVA_WAF_EXTENSIONS: usize = 44;
+pub const IMPERVA_WAF_FILE_CHECKSUM_STATUS: usize = 45;
+pub const IMPERVA_WAF_FILE_IDENTITY: usize = 46;
+pub const IMPERVA_WAF_FILE_LINE: usize = 47;
+pub const IMPERVA_WAF_FILE_NAME: usize = 48;
+pub const IMPERVA_WAF_FILE_ORDINAL: usize = 49;
+pub const IMPERVA_WAF_FILE_PARTIAL: usize = 50;
+pub const IMPERVA_WAF_INVALID: usize = 51;
+pub const IMPERVA_WAF_LABELS: usize = 52;
+pub const IMPERVA_WAF_LATITUDE: usize = 53;
+pub const IMPERVA_WAF_LINE_TRUNCATED_LENGTH: usize = 54;
+pub const IMPERVA_WAF_LINE_TRUNCATED_SHA256: usize = 55;
+pub const IMPERVA_WAF_LONGITUDE: usize = 56;
+pub const IMPERVA_WAF_ORIGINAL_BASE64: usize = 57;
+pub const IMPERVA_WAF_PRODUCT: usize = 58;
+pub const IMPERVA_WAF_PROTOCOL: usize = 59;
+pub const IMPERVA_WAF_REQUEST_HEADERS: usize = 60;
+pub const IMPERVA_WAF_REQUEST_ID: usize = 61;
+pub const IMPERVA_WAF_RESPONSE_HEADERS: usize = 62;
+pub const IMPERVA_WAF_RULE_ADDITIONAL_INFO: usize = 63;
+pub const IMPERVA_WAF_RULE_INFO: usize = 64;
+pub const IMPERVA_WAF_RULE_NAMES: usize = 65;
+pub const IMPERVA_WAF_RULE_TYPE_ID: usize = 66;
+pub const IMPERVA_WAF_SECURITY_EVENT: usize = 67;
+pub const IMPERVA_WAF_SESSION_ID: usize = 68;
+pub const IMPERVA_WAF_SEVERITY: usize = 69;
+pub const IMPERVA_WAF_SITE_ID: usize = 70;
+pub const IMPERVA_WAF_SITE_NAME: usize = 71;
+pub const IMPERVA_WAF_SITE_TAG: usize = 72;
+pub const IMPERVA_WAF_SUSER: usize = 73;
+pub const IMPERVA_WAF_SYSLOG_PREFIX: usize = 74;
+pub const IMPERVA_WAF_TIMESTAMP_SOURCE: usize = 75;
+pub const IMPERVA_WAF_TLS: usize = 76;
+pub const IMPERVA_WAF_VENDOR: usize = 77;
+pub const IMPERVA_WAF_WARNINGS: usize = 78;
 pub const LOG_FILE_PATH: usize = 79;
 pub const LOG_OFFSET: usize = 80;
 pub const MESSAGE: usize = 81;
@@ -403,32 +403,32 @@ pub const USER_AGENT_VERSION: usize = 118;
 /// The field table: Imperva key → converter and the one slot its value goes to.
 pub const KEY_PLAN: &[KeyPlan] = &[
     KeyPlan { key: "act", convert: Convert::Keyword, slot: 27 },
-    KeyPlan { key: "additionalreqheaders", convert: Convert::Json, slot: 73 },
-    KeyPlan { key: "additionalresheaders", convert: Convert::Json, slot: 74 },
-    KeyPlan { key: "app", convert: Convert::Keyword, slot: 55 },
+    KeyPlan { key: "additionalreqheaders", convert: Convert::Json, slot: 60 },
+    KeyPlan { key: "additionalresheaders", convert: Convert::Json, slot: 62 },
+    KeyPlan { key: "app", convert: Convert::Keyword, slot: 59 },
     KeyPlan { key: "caip", convert: Convert::Ip, slot: 31 },
     KeyPlan { key: "ccode", convert: Convert::KeywordList, slot: 40 },
     KeyPlan { key: "cicode", convert: Convert::Keyword, slot: 97 },
     KeyPlan { key: "cn1", convert: Convert::Long, slot: 23 },
     KeyPlan { key: "cpt", convert: Convert::Long, slot: 101 },
     KeyPlan { key: "cs1", convert: Convert::Keyword, slot: 34 },
-    KeyPlan { key: "cs10", convert: Convert::Json, slot: 71 },
-    KeyPlan { key: "cs11", convert: Convert::Json, slot: 72 },
+    KeyPlan { key: "cs10", convert: Convert::Json, slot: 64 },
+    KeyPlan { key: "cs11", convert: Convert::Json, slot: 63 },
     KeyPlan { key: "cs12", convert: Convert::Keyword, slot: 41 },
     KeyPlan { key: "cs2", convert: Convert::Bool, slot: 36 },
     KeyPlan { key: "cs3", convert: Convert::Bool, slot: 35 },
     KeyPlan { key: "cs4", convert: Convert::Keyword, slot: 38 },
     KeyPlan { key: "cs5", convert: Convert::Keyword, slot: 33 },
     KeyPlan { key: "cs6", convert: Convert::Keyword, slot: 32 },
-    KeyPlan { key: "cs7", convert: Convert::Double, slot: 49 },
-    KeyPlan { key: "cs8", convert: Convert::Double, slot: 52 },
-    KeyPlan { key: "cs9", convert: Convert::KeywordList, slot: 57 },
+    KeyPlan { key: "cs7", convert: Convert::Double, slot: 53 },
+    KeyPlan { key: "cs8", convert: Convert::Double, slot: 56 },
+    KeyPlan { key: "cs9", convert: Convert::KeywordList, slot: 65 },
     KeyPlan { key: "customer", convert: Convert::Keyword, slot: 25 },
-    KeyPlan { key: "deviceexternalid", convert: Convert::Keyword, slot: 56 },
+    KeyPlan { key: "deviceexternalid", convert: Convert::Keyword, slot: 61 },
     KeyPlan { key: "devicefacility", convert: Convert::Keyword, slot: 86 },
     KeyPlan { key: "dproc", convert: Convert::Keyword, slot: 37 },
     KeyPlan { key: "end", convert: Convert::Date, slot: 12 },
-    KeyPlan { key: "fileid", convert: Convert::Keyword, slot: 60 },
+    KeyPlan { key: "fileid", convert: Convert::Keyword, slot: 68 },
     KeyPlan { key: "filepermission", convert: Convert::KeywordList, slot: 29 },
     KeyPlan { key: "filetype", convert: Convert::KeywordList, slot: 30 },
     KeyPlan { key: "in", convert: Convert::Long, slot: 39 },
@@ -439,15 +439,15 @@ pub const KEY_PLAN: &[KeyPlan] = &[
     KeyPlan { key: "requestclientapplication", convert: Convert::Keyword, slot: 114 },
     KeyPlan { key: "requestmethod", convert: Convert::Keyword, slot: 21 },
     KeyPlan { key: "sip", convert: Convert::Ip, slot: 5 },
-    KeyPlan { key: "siteid", convert: Convert::Keyword, slot: 62 },
-    KeyPlan { key: "sitetag", convert: Convert::Keyword, slot: 64 },
-    KeyPlan { key: "sourceservicename", convert: Convert::Keyword, slot: 63 },
+    KeyPlan { key: "siteid", convert: Convert::Keyword, slot: 70 },
+    KeyPlan { key: "sitetag", convert: Convert::Keyword, slot: 72 },
+    KeyPlan { key: "sourceservicename", convert: Convert::Keyword, slot: 71 },
     KeyPlan { key: "spt", convert: Convert::Long, slot: 6 },
     KeyPlan { key: "src", convert: Convert::Ip, slot: 100 },
     KeyPlan { key: "start", convert: Convert::Date, slot: 18 },
     KeyPlan { key: "suid", convert: Convert::Keyword, slot: 24 },
-    KeyPlan { key: "suser", convert: Convert::Keyword, slot: 65 },
+    KeyPlan { key: "suser", convert: Convert::Keyword, slot: 73 },
     KeyPlan { key: "tag", convert: Convert::Keyword, slot: 26 },
-    KeyPlan { key: "ver", convert: Convert::Keyword, slot: 68 },
+    KeyPlan { key: "ver", convert: Convert::Keyword, slot: 76 },
     KeyPlan { key: "xff", convert: Convert::IpList, slot: 83 },
 ];

@@ -98,7 +98,7 @@ _CONVERTS = {
 
 
 def _tree() -> dict[str, Any]:
-    """The document tree: the Arrow schema's structs in their order, JSON leaves added under them."""
+    """The document tree: the Arrow schema's structs and leaves in their order (JSON leaves too)."""
     from wafpipe.fields.arrow import SCHEMA, list_fields
 
     def walk(fields: Any) -> dict[str, Any]:
@@ -111,13 +111,6 @@ def _tree() -> dict[str, Any]:
         return node
 
     tree = walk(list(SCHEMA)[1:])  # `_id` is the batch's, not the document's
-    for path, es_type in emitted_fields().items():
-        if es_type == "flattened":
-            node = tree
-            *parents, leaf = path.split(".")
-            for part in parents:
-                node = node.setdefault(part, {})
-            node.setdefault(leaf, None)
     return {"tree": tree, "lists": list_fields()}
 
 

@@ -217,6 +217,7 @@ class FileReader:
             first,
             nxt,
             [self._problem(line_problem(p, label)) for p in problems],
+            file_read=True,
         )
 
     def _final(
@@ -231,7 +232,9 @@ class FileReader:
         if events is None:
             events = pa.record_batch(_native.empty_batch())
             documents = [] if self.documents else None
-        return Batch(file_key, events, documents, first, nxt, problems, True, self.file.info, self.detected_format)
+        return Batch(
+            file_key, events, documents, first, nxt, problems, True, self.file.info, self.detected_format, file_read=True
+        )
 
     def _read_end(self, run: Any) -> None:
         """The container facts the core found: compression, MD5 and checksum, size, the fault."""

@@ -1,39 +1,31 @@
-"""The embedded store: one DuckDB file, table ``events`` (DESIGN §1, §2).
+"""The embedded store's writer: one DuckDB file (DESIGN §1, §2); its tables are defined in
+:mod:`wafpipe.store.schema`.
 
-Shape. Typed columns (:data:`COLUMNS`, defined with the Arrow conversion in
-:mod:`wafpipe.store.schema`) hold what people filter and group on, so those queries read a few
-compressed columns and skip row groups by their min/max statistics ("zonemaps"); ``doc`` holds the
-whole ECS document as JSON text (VARCHAR: the JSON type re-validates every document on insert,
-13 % slower on 150 000 generated events, and DuckDB's json functions read VARCHAR alike), zstd-compressed (on 100 000 bench documents 2.3x smaller and 2.3x
-faster to checkpoint than DuckDB's default), so every other field stays reachable and ``search``
-returns exactly what was parsed. :mod:`wafpipe.store.query.fields` builds its allow-list from COLUMNS.
+Loading. A Batch's Arrow record batch is the table's row shape (:func:`~wafpipe.store.schema.stored`
+only moves ``event.original`` to its own column), registered with DuckDB and inserted by one
+``INSERT … SELECT``: no value is picked, converted or serialised in Python, and nothing is done per
+event in this process.
 
-Loading. A batch becomes one Arrow table (:func:`~wafpipe.store.schema.to_arrow`: typed values
-picked in Python, the document serialised by orjson), registered with DuckDB and inserted by one
-``INSERT … SELECT … ORDER BY ts`` (no row-by-row INSERT). Imperva delivers files roughly in time
-order, so the table stays nearly time-ordered and the zonemaps of ``ts`` stay tight for time-range
-queries and for the duplicate check below.
+Exactly once by the ledger (DESIGN §2). Each Batch of a file read commits together with its ledger
+row (file identity → the ordinal below which every line is settled), in one transaction. A Batch
+replayed after a crash (the state had not yet recorded what the store had committed) is recognised
+by that row: only its lines at or past the settled ordinal are inserted, a vectorised filter on
+``imperva.waf.file.ordinal``, with no lookup of ids. This holds because a file's lines are read in
+order and an event's id is fixed by the identity, the ordinal and the line's bytes.
 
-First write wins, chosen by measurement (``bench/duckdb_insert.py``; DuckDB 2.0.1, 2 vCPU,
-memory_limit 256MB, a 1.6 GB store of 10 M rows, 30 committed batches of 10 000 events; new /
-replayed events per second, peak RSS):
+The ledger vouches only for reads it can trust: a body whose checksum matched (or has none) and that
+did not break off. Events of a mismatched or partial read (``imperva.waf.file.checksum_status``,
+``partial``) mark the identity's row untrusted, and from then on that identity's Batches are checked
+id by id, as are Batches that are not one file read (dead-letter replay, tools): a complete copy
+of a damaged file may hold other bytes at the same ordinals, and those lines must still be stored.
+Measured (``bench/duckdb_ledger.py``, 10 M-row store): see docs/architecture.md "The store".
 
-* id PRIMARY KEY + ``INSERT OR IGNORE``: 16 783 / 32 286, 2649 MiB — the ART index does not even
-  build within 256MB (OOM; 8.4 s at 8GB) and lives in memory, growing with the store;
-* anti-join against the whole table: 18 585 / 17 399, 548 MiB — reads every stored id per batch;
-* **chosen** — anti-join limited to the batch's ``ts`` range: 45 587 / 677 342, 464 MiB
-  (38 723 / 88 942, 620 MiB through :meth:`DuckDBSink.write`, Python → Arrow included).
+The id-by-id check is an anti-join limited to the Batch's ``@timestamp`` range, exact because the
+id fixes the time (the identity includes the header's ``startTime``); a Batch with an event stamped
+at ingest time, or without a time, is checked against the whole table.
 
-"Replayed" batches hold only stored ids: a crash replay. ``ts BETWEEN lo AND hi`` is pushed into
-the scan, so only row groups overlapping the batch are read. It is exact because the id fixes
-``ts``: the id hashes file identity, line ordinal and line bytes, and ``@timestamp`` comes from
-the line or from the header's ``startTime`` (part of the file identity). Exception: a document
-stamped with the ingest time (``imperva.waf.timestamp_source: ingest_time``) or whose time did not
-parse gets another ``ts`` on replay, so a batch holding one is checked against the whole table.
-Duplicates inside a batch collapse in Python first (first occurrence wins).
-
-Durability. One transaction per batch; DuckDB fsyncs its WAL on ``COMMIT``, so ``write`` returns
-only when the batch survives a crash. The WAL is checkpointed into the file at
+Durability. One transaction per Batch; DuckDB fsyncs its WAL on ``COMMIT``, so ``write`` returns
+only when the Batch survives a crash. The WAL is checkpointed into the file at
 :data:`CHECKPOINT_THRESHOLD`, after retention deletes (to reclaim space) and on ``close``.
 
 One writer (DESIGN §2). DuckDB allows one read-write process per file: the collector. ``wafpipe
@@ -50,57 +42,70 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from wafpipe.clock import utcnow
 from wafpipe.config.files import make_private, private_dir
 from wafpipe.errors import SinkError
 from wafpipe.failpoints import failpoint
+from wafpipe.fields.arrow import column
 from wafpipe.model import Batch
 from wafpipe.sinks.base import Sink, WriteResult
-from wafpipe.store.schema import COLUMNS, Column, to_arrow
-
-__all__ = [
-    "CHECKPOINT_THRESHOLD",
-    "COLUMNS",
-    "INSERT_FULL_SQL",
-    "INSERT_RANGE_SQL",
-    "SCHEMA_VERSION",
-    "Column",
-    "DuckDBSink",
-    "to_arrow",
-]
-
-SCHEMA_VERSION = 1
-
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS events ("
-    + ", ".join(f"{c.name} {c.sql_type}{' NOT NULL' if c.name in ('id', 'ts') else ''}" for c in COLUMNS)
-    + ", doc VARCHAR NOT NULL USING COMPRESSION zstd)"
+from wafpipe.store.schema import (
+    EVENTS,
+    FILES,
+    LEDGER,
+    META,
+    SCHEMA_VERSION,
+    OldStoreError,
+    ddl,
+    stored,
+    stored_version,
 )
-_META_DDL = "CREATE TABLE IF NOT EXISTS wafpipe_meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
 
-# The batch table is registered as ``wafpipe_batch``. ``{range}`` is either empty (whole-table
-# anti-join) or the constant time window; both are fixed strings, never user text.
-_INSERT_SQL = (
-    "INSERT INTO events SELECT b.* FROM wafpipe_batch b WHERE NOT EXISTS "  # noqa: S608
-    "(SELECT 1 FROM events e WHERE e.id = b.id{range}) ORDER BY b.ts"
+__all__ = ["CHECKPOINT_THRESHOLD", "SCHEMA_VERSION", "DuckDBSink"]
+
+# The batch is registered as ``wafpipe_batch``; every statement is fixed text, values are parameters.
+_BATCH = "wafpipe_batch"
+_INSERT_FROM = f'INSERT INTO {EVENTS} SELECT * FROM {_BATCH} b WHERE b.imperva.waf.file.ordinal >= ?'  # noqa: S608
+_INSERT_ABSENT = (
+    f"INSERT INTO {EVENTS} SELECT b.* FROM {_BATCH} b WHERE NOT EXISTS "  # noqa: S608
+    f'(SELECT 1 FROM {EVENTS} e WHERE e._id = b._id{{range}})'
 )
-INSERT_RANGE_SQL = _INSERT_SQL.format(range=" AND e.ts BETWEEN ? AND ?")
-INSERT_FULL_SQL = _INSERT_SQL.format(range="")
+INSERT_RANGE_SQL = _INSERT_ABSENT.format(range=' AND e."@timestamp" BETWEEN ? AND ?')
+INSERT_FULL_SQL = _INSERT_ABSENT.format(range="")
+_LEDGER_GET = f"SELECT next_ordinal, trusted FROM {LEDGER} WHERE identity = ?"  # noqa: S608
+_LEDGER_PUT = (
+    f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?) ON CONFLICT (identity) DO UPDATE SET "  # noqa: S608
+    "next_ordinal = greatest(next_ordinal, excluded.next_ordinal), "
+    "trusted = trusted AND excluded.trusted, updated = excluded.updated"
+)
+_FILE_PUT = f"INSERT OR REPLACE INTO {FILES} VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+# Checksum verdicts of a body whose lines can be trusted to be the file's own.
+_TRUSTED_CHECKSUMS = {"ok", "absent"}
 
 _RETENTION_EVERY_S = 3600.0
 # DuckDB checkpoints when the WAL passes this size. Each checkpoint rewrites the table's last,
-# partly filled row group, so the 16 MB default rewrites it every ~15 000 events; on the 10 M-row
-# bench store 128 MB gives 45 587 new events/s against 27 030 (same peak RSS), for a longer WAL
-# replay after a crash.
+# partly filled row group, so the 16 MB default rewrites it every few thousand events; 128 MB
+# trades that for a longer WAL replay after a crash.
 CHECKPOINT_THRESHOLD = "128MB"
+
+
+def _one_value(array: pa.Array) -> Any:
+    """The value every row of ``array`` holds, or None when they differ or one is null."""
+    if array.null_count or not len(array):
+        return None
+    first = array[0].as_py()
+    return first if pc.all(pc.equal(array, first)).as_py() else None
 
 
 class DuckDBSink(Sink):
     """Events stored in a DuckDB file; see the module docstring for the why of each choice."""
 
     name = "duckdb"
+    needs_documents = False  # rows are the Batch's columns; documents are rebuilt on read
 
     def __init__(
         self,
@@ -143,14 +148,20 @@ class DuckDBSink(Sink):
             con.execute("SET checkpoint_threshold = ?", [CHECKPOINT_THRESHOLD])
             if self.threads:
                 con.execute("SET threads = ?", [int(self.threads)])
-            if not self.read_only:
-                con.execute(_DDL)
-                con.execute(_META_DDL)
-                con.execute(
-                    "INSERT OR IGNORE INTO wafpipe_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            version = stored_version(con)
+            if version not in (None, SCHEMA_VERSION):
+                raise SinkError(
+                    str(OldStoreError(str(self.path), version or 0)),
+                    hint=f"wafpipe store migrate -c <config> (or --store {self.path})",
                 )
-            elif not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'events'").fetchall():
-                raise SinkError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
+            if version is None:
+                if self.read_only:
+                    raise SinkError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
+                con.execute("BEGIN TRANSACTION")
+                for statement in ddl():
+                    con.execute(statement)
+                con.execute(f"INSERT INTO {META} VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])  # noqa: S608
+                con.execute("COMMIT")
         except (duckdb.Error, SinkError) as exc:
             con.close()
             if isinstance(exc, SinkError):
@@ -189,29 +200,23 @@ class DuckDBSink(Sink):
 
     # -- writing -----------------------------------------------------------------------------
     def write(self, batch: Batch) -> WriteResult:
-        """Insert-if-absent, committed before returning (see the module docstring)."""
+        """Store the events not stored yet, and the Batch's ledger row and file facts, in one
+        transaction committed before returning (see the module docstring)."""
         if self.read_only:
             raise SinkError(f"DuckDB store {self.path} is open read-only", hint="the collector writes")
-        if not len(batch):
+        rows = stored(batch.events)
+        identity = _one_value(column(batch.events, "imperva.waf.file.identity")) if len(batch) else None
+        facts = batch.info.facts() if batch.final and batch.info is not None else None
+        if not len(batch) and not (facts and facts.get("identity")):
             return WriteResult()
-        table, stable = to_arrow(batch)
-        ids = batch.ids
-        if len(set(ids)) < len(ids):  # the same id twice in one batch: the first occurrence wins
-            first: dict[str, int] = {}
-            for i, event_id in enumerate(ids):
-                first.setdefault(event_id, i)
-            table = table.take(sorted(first.values()))
         con = self._conn()
         with self._lock:
             try:
-                con.register("wafpipe_batch", table)
+                con.register(_BATCH, rows)
                 con.execute("BEGIN TRANSACTION")
-                if stable:
-                    ts = table.column("ts")
-                    lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
-                    res = con.execute(INSERT_RANGE_SQL, [lo, hi]).fetchone()
-                else:
-                    res = con.execute(INSERT_FULL_SQL).fetchone()
+                written = self._insert(con, batch, rows, identity) if len(batch) else 0
+                if facts and facts.get("identity"):
+                    self._put_file(con, facts)
                 failpoint("sink.duckdb.after_write")
                 con.execute("COMMIT")
             except duckdb.Error as exc:
@@ -222,12 +227,63 @@ class DuckDBSink(Sink):
                     hint="check free disk space and memory_limit; the batch will be retried",
                 ) from exc
             finally:
-                con.unregister("wafpipe_batch")
+                con.unregister(_BATCH)
         failpoint("sink.duckdb.after_commit")
-        written = int(res[0]) if res else 0
         if self.retention_days is not None and time.monotonic() - self._last_retention > _RETENTION_EVERY_S:
             self.delete_older_than(self.retention_days)
         return WriteResult(written=written, duplicates=len(batch) - written)
+
+    def _insert(self, con: duckdb.DuckDBPyConnection, batch: Batch, rows: pa.RecordBatch, identity: str | None) -> int:
+        """Insert what is new, by the ledger when it can vouch, else id by id; return how many."""
+        trusted = identity is not None and batch.file_read and self._trusted(batch)
+        if identity is not None and batch.file_read:
+            ledger = con.execute(_LEDGER_GET, [identity]).fetchone()
+            settled, was_trusted = (int(ledger[0]), bool(ledger[1])) if ledger else (0, True)
+            con.execute(_LEDGER_PUT, [identity, batch.next_ordinal, trusted, utcnow()])
+            if trusted and was_trusted:
+                res = con.execute(_INSERT_FROM, [settled]).fetchone()
+                return int(res[0]) if res else 0
+        return self._insert_absent(con, batch, rows)
+
+    @staticmethod
+    def _trusted(batch: Batch) -> bool:
+        """Whether the Batch's lines are certainly the file's own (see the module docstring)."""
+        status = _one_value(column(batch.events, "imperva.waf.file.checksum_status"))
+        partial = column(batch.events, "imperva.waf.file.partial")
+        return status in _TRUSTED_CHECKSUMS and not pc.any(partial).as_py()
+
+    @staticmethod
+    def _insert_absent(con: duckdb.DuckDBPyConnection, batch: Batch, rows: pa.RecordBatch) -> int:
+        """The id-by-id path: insert the events whose ids are not stored (first occurrence wins)."""
+        ids = batch.ids
+        if len(set(ids)) < len(ids):
+            first: dict[str, int] = {}
+            for i, event_id in enumerate(ids):
+                first.setdefault(event_id, i)
+            con.unregister(_BATCH)
+            con.register(_BATCH, rows.take(sorted(first.values())))
+        ts = column(batch.events, "@timestamp")
+        source = column(batch.events, "imperva.waf.timestamp_source")
+        if ts.null_count or pc.any(pc.equal(source, "ingest_time")).as_py():
+            res = con.execute(INSERT_FULL_SQL).fetchone()
+        else:
+            res = con.execute(INSERT_RANGE_SQL, [pc.min(ts).as_py(), pc.max(ts).as_py()]).fetchone()
+        return int(res[0]) if res else 0
+
+    @staticmethod
+    def _put_file(con: duckdb.DuckDBPyConnection, facts: dict[str, Any]) -> None:
+        con.execute(
+            _FILE_PUT,
+            [
+                facts["identity"],
+                facts["name"],
+                facts["format"],
+                facts["checksum_status"],
+                facts["partial"],
+                utcnow(),
+                orjson.dumps(facts).decode(),
+            ],
+        )
 
     def delete_older_than(self, days: int) -> int:
         """Delete events whose ``ts`` is more than ``days`` days old; return how many."""
@@ -235,10 +291,10 @@ class DuckDBSink(Sink):
             raise SinkError(
                 f"DuckDB store {self.path} is open read-only", hint="the collector applies retention"
             )
-        cutoff = utcnow().replace(tzinfo=None) - timedelta(days=days)
+        cutoff = utcnow() - timedelta(days=days)
         con = self._conn()
         with self._lock:
-            row = con.execute("DELETE FROM events WHERE ts < ?", [cutoff]).fetchone()
+            row = con.execute(f'DELETE FROM {EVENTS} WHERE "@timestamp" < ?', [cutoff]).fetchone()  # noqa: S608
             deleted = int(row[0]) if row else 0
             if deleted:
                 con.execute("CHECKPOINT")  # drops emptied row groups, reclaims the space
