@@ -40,6 +40,7 @@ from typing import Any
 import pyarrow.compute as pc
 
 from wafpipe import clock
+from wafpipe.collector.fanout import needs_documents, write_all
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape
 from wafpipe.collector.metrics import Metrics
@@ -111,6 +112,7 @@ class Delivery:
         self.metrics = metrics
         self.key_waits = key_waits
         self.primary = primary  # the sink whose counts the run report shows
+        self.documents = needs_documents(sinks)  # the workers render JSON documents for a sink
         self.inflight: dict[int, _InFlight] = {}
         self.held: _Held | None = None
         self.give_up = False  # --once: a spool stayed full past drain_timeout_s
@@ -168,6 +170,7 @@ class Delivery:
             self.config.pipeline.max_line_bytes,
             max_output_bytes=self.config.pipeline.max_output_bytes,
             max_ratio=self.config.pipeline.max_ratio,
+            documents=self.documents,
         )
 
     def _ack(self, ref: FileRef) -> None:
@@ -193,29 +196,7 @@ class Delivery:
         dead: list[dict[str, Any]] = []
         counts: dict[str, int] = {}
         if len(batch):
-            for sink in self.sinks:
-                result = sink.write(batch)  # durable on return, or raises
-                totals = self.report.sinks[sink.name]
-                totals.written += result.written
-                totals.already += result.duplicates
-                totals.spooled += result.spooled
-                for name, n in (("written", result.written), ("duplicates", result.duplicates),
-                                ("spooled", result.spooled)):
-                    counts[f"{sink.name}_{name}"] = counts.get(f"{sink.name}_{name}", 0) + n
-                self.metrics.stored.labels(sink.name).inc(result.written)
-                self.metrics.duplicates.labels(sink.name).inc(result.duplicates)
-                if result.rejected:
-                    dead += [r.record() for r in result.rejected]
-                    tally.rejected_by(sink.name, result.rejected)
-                    for r in result.rejected:
-                        self.report.problems[r.kind] += 1
-                        self.metrics.errors.labels(r.kind).inc()
-                if sink is self.primary:
-                    self.report.stored += result.written + result.spooled
-                    self.report.duplicates += result.duplicates
-                    tally.new += result.written + result.spooled
-                    tally.already += result.duplicates
-            counts["events"] = len(batch)
+            counts, dead = write_all(batch, self.sinks, self.primary, self.report, self.metrics, tally)
             tally.events += len(batch)
             self.report.events += len(batch)
             self.metrics.events.inc(len(batch))

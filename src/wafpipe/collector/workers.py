@@ -1,8 +1,10 @@
 """Decode work, in-process or in worker processes (DESIGN §1: decoding is the CPU-heavy part).
 
 A task is one file from a resume ordinal; its result is a stream of :class:`~wafpipe.model.Batch`
-es in line order, the last one final with the file's verdict. A Batch pickles as Arrow IPC plus
-the JSON documents.
+es in line order, the last one final with the file's verdict. A Batch crosses to the main process
+as Arrow IPC (:mod:`.transport`), never pickled, and holds the JSON documents only when a sink needs
+them (:attr:`Task.documents`): the main process then reads each Batch without doing anything per
+event.
 
 Why one pipe per worker, and not a shared task queue and result queue:
 
@@ -47,6 +49,8 @@ from pathlib import Path
 from typing import Any
 
 from wafpipe import _native
+from wafpipe.collector import transport
+from wafpipe.collector.transport import TransportError
 from wafpipe.decode.batch import BatchBuilder
 from wafpipe.decode.reader import FileReader
 from wafpipe.failpoints import failpoint
@@ -69,7 +73,9 @@ class Task:
     fmt: str = "auto"
     max_output_bytes: int = _native.DEFAULT_MAX_OUTPUT_BYTES
     max_ratio: int = _native.DEFAULT_MAX_RATIO
-    documents: bool = True  # a sink needs the JSON documents
+    # A configured sink needs the JSON documents (``Sink.needs_documents``); rendering and moving
+    # them is most of a Batch's bytes, so a DuckDB-only collector asks for none.
+    documents: bool = True
 
 
 @dataclass(frozen=True)
@@ -144,9 +150,9 @@ def _die_with_parent() -> None:
         os._exit(0)
 
 
-def _send(conn: Connection, message: object) -> None:
+def _send(conn: Connection, task_id: int, batch: Batch) -> None:
     try:
-        conn.send(message)
+        transport.send(conn, task_id, batch)
     except (BrokenPipeError, ConnectionResetError, EOFError, OSError) as exc:
         raise _ParentGone from exc
 
@@ -164,14 +170,14 @@ def _worker_main(conn: Connection, batch_size: int, batch_timeout_s: float) -> N
         try:
             try:
                 for batch in decode_task(task, batch_size, batch_timeout_s):
-                    _send(conn, (task.task_id, batch))
+                    _send(conn, task.task_id, batch)
             except _ParentGone:
                 raise
             except Exception as exc:  # a bug must not kill the worker silently
-                failed = BatchBuilder(task.ref.key, task.start_ordinal).build(
+                failed = BatchBuilder(task.ref.key, task.start_ordinal, documents=task.documents).build(
                     final=True, error=f"internal error: {exc!r}"
                 )
-                _send(conn, (task.task_id, failed))
+                _send(conn, task.task_id, failed)
         except _ParentGone:
             return
 
@@ -309,10 +315,17 @@ class DecodePool:
                 yield from self._reap(w)
 
     def _receive(self, w: _Worker) -> tuple[int, Batch] | None:
-        """One message from ``w``; None when its pipe is broken (it died mid-message)."""
+        """One Batch from ``w``; None when it is dead or must be (the caller reaps it): its pipe
+        ended (EOF, a broken pipe, a message cut short by its death) or it sent a message that
+        cannot be read, after which its pipe is out of step and the worker is stopped."""
         try:
-            task_id, batch = w.conn.recv()
-        except Exception:  # EOF, a broken pipe, or an unpickling error of a torn message
+            task_id, batch = transport.receive(w.conn)
+        except (EOFError, OSError):
+            return None
+        except TransportError as exc:
+            if not exc.torn and w.proc.is_alive():
+                log.warning("decode worker %s sent a Batch that cannot be read (%s): stopping it", w.proc.pid, exc)
+                w.proc.kill()
             return None
         if batch.final:
             w.task = None

@@ -4,7 +4,8 @@ A sink takes a :class:`~wafpipe.model.Batch` and returns only when it is durable
 acknowledged by the cluster, or fsync'd to the sink's own spool). Sinks are idempotent on the event
 id: writing the same id twice keeps the first document ("first write wins"). An event a sink
 refuses for a reason retrying cannot fix (a mapping error) comes back as a
-:class:`~wafpipe.model.Problem` of kind ``sink_rejected`` holding the document.
+:class:`~wafpipe.model.Problem` of kind ``sink_rejected`` holding the document, so only a sink
+that reads documents (:attr:`Sink.needs_documents`) refuses events one by one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ class Sink(ABC):
     """Base class: ``open`` once, ``write`` batches (durable on return), ``close`` once."""
 
     name: str = "sink"
+    # Whether ``write`` reads ``Batch.documents`` (the JSON document of each event). The collector
+    # has the decode workers render documents only when a configured sink says so, since they are
+    # most of a Batch's bytes. True by default, so a sink that does not say is never handed a
+    # Batch without them; a sink that takes the columns (DuckDB) sets it False.
+    needs_documents: bool = True
 
     def open(self) -> None:  # noqa: B027 - optional hook
         """Acquire connections/files; called once before the first write."""

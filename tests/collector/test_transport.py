@@ -1,0 +1,301 @@
+"""Batches between a decode worker and the main process (issue 20 item 3, DESIGN §1): Arrow IPC,
+not pickled Batches; documents only when a sink needs them; a message cut short by a dying worker
+is a dead worker, not a crash of the collector. Nothing here waits for a time to pass: each pool
+test reads until the event it expects, the deadline only guards against a hang."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import pytest
+
+from wafpipe.collector import transport
+from wafpipe.collector.fanout import needs_documents
+from wafpipe.collector.pipeline import Collector
+from wafpipe.collector.transport import TransportError
+from wafpipe.collector.workers import DecodePool, Task, WorkerDied, _Worker
+from wafpipe.config.root import load_config
+from wafpipe.decode.batch import BatchBuilder
+from wafpipe.decode.reader.file import read_path
+from wafpipe.model import Batch, FileRef
+from wafpipe.tools.generate import generate_files
+
+GUARD_S = 120.0  # a hang fails the test instead of blocking the suite; no result depends on it
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Four files of 300 events with bad input: decode and cut-line problems, a truncated body
+    (a ContainerError in the final info) and a checksum mismatch."""
+    out = tmp_path_factory.mktemp("bad")
+    return sorted(generate_files(out, events=300, files=1, bad_input=True, seed=3))
+
+
+def read_all(path: Path, *, documents: bool) -> list[Batch]:
+    return list(read_path(path, batch_rows=100, documents=documents).batches(f"key-{path.name}"))
+
+
+def ref_of(path: Path) -> FileRef:
+    st = path.stat()
+    return FileRef("incoming", path.name, str(path), st.st_size, st.st_mtime_ns, f"key-{path.name}")
+
+
+def assert_same(got: Batch, want: Batch) -> None:
+    assert got.events.schema.equals(want.events.schema, check_metadata=True)
+    assert got.events.equals(want.events)
+    assert got.documents == want.documents
+    for name in ("file_key", "first_ordinal", "next_ordinal", "problems", "final", "format", "error", "file_read"):
+        assert getattr(got, name) == getattr(want, name), name
+    if want.info is None:
+        assert got.info is None
+    else:
+        assert got.info is not None and got.info.facts() == want.info.facts()
+        assert repr(got.info.error) == repr(want.info.error)
+        assert getattr(got.info.error, "hint", None) == getattr(want.info.error, "hint", None)
+
+
+# -- the message -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("documents", [False, True], ids=["without documents", "with documents"])
+def test_every_batch_of_bad_files_round_trips(bad_files: list[Path], documents: bool) -> None:
+    kinds: set[str] = set()
+    finals = 0
+    for path in bad_files:
+        for i, batch in enumerate(read_all(path, documents=documents)):
+            assert (batch.documents is not None) is documents
+            task_id, got = transport.decode(transport.encode(40 + i, batch))
+            assert task_id == 40 + i
+            assert_same(got, batch)
+            kinds |= {p.kind for p in batch.problems}
+            finals += batch.final and batch.info is not None
+    # the cases the header must carry: line problems with raw bytes and context, file verdicts
+    assert {"decode", "cut_line", "checksum", "compression"} <= kinds
+    assert finals == len(bad_files)
+
+
+def test_an_empty_final_batch_with_an_error_round_trips() -> None:
+    failed = BatchBuilder("key", 7, documents=False).build(final=True, error="internal error: boom")
+    _, got = transport.decode(transport.encode(1, failed))
+    assert_same(got, failed)
+    assert len(got) == 0 and got.error == "internal error: boom" and got.next_ordinal == 7
+
+
+def test_the_events_are_read_in_place_not_copied(bad_files: list[Path]) -> None:
+    batch = read_all(bad_files[0], documents=False)[0]
+    message = transport.encode(1, batch)
+    _, got = transport.decode(message)
+    start, end = message.address, message.address + message.size
+    buffers = [b for column in got.events.columns for b in column.buffers() if b is not None and b.size]
+    assert buffers and all(start <= b.address < end for b in buffers)
+
+
+def test_a_message_cut_anywhere_is_refused_with_a_clear_error(bad_files: list[Path]) -> None:
+    batch = read_all(bad_files[0], documents=True)[-1]
+    whole = transport.encode(3, batch).to_pybytes()
+    for cut in (0, 3, 8, 40, len(whole) // 2, len(whole) - 1):
+        with pytest.raises(TransportError) as caught:
+            transport.decode(whole[:cut])
+        assert "shorter than its prefix" in str(caught.value) or "truncated" in str(caught.value)
+    with pytest.raises(TransportError, match="1 past the end its header announces"):
+        transport.decode(whole + b"x")
+    with pytest.raises(TransportError, match="not a Batch message"):
+        transport.decode(b"PK\x03\x04" + whole[4:])
+
+
+# -- the frame on the wire ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[Connection, socket.socket]]:
+    """Our end as a Connection, the peer's as a raw socket (to write torn frames)."""
+    ours, theirs = socket.socketpair()
+    conn = Connection(ours.detach())
+    try:
+        yield conn, theirs
+    finally:
+        conn.close()
+        theirs.close()
+
+
+def test_read_frame_reads_what_send_bytes_wrote(pair: tuple[Connection, socket.socket]) -> None:
+    conn, theirs = pair
+    peer = Connection(os.dup(theirs.fileno()))
+    try:
+        for payload in (b"x", b"", os.urandom(3_000_000)):  # the last is larger than the socket's buffer
+            sender = threading.Thread(target=peer.send_bytes, args=(payload,))
+            sender.start()
+            got = transport.read_frame(conn)
+            sender.join()
+            assert got.to_pybytes() == payload and got.address % 64 == 0
+    finally:
+        peer.close()
+
+
+def test_a_frame_torn_by_a_dying_worker_is_torn(pair: tuple[Connection, socket.socket]) -> None:
+    conn, theirs = pair
+    theirs.sendall(struct.pack("!i", 1000) + b"y" * 400)
+    theirs.close()
+    with pytest.raises(TransportError, match="cut short: 400 of 1000 bytes") as caught:
+        transport.read_frame(conn)
+    assert caught.value.torn
+
+
+def test_a_pipe_closed_between_frames_is_end_of_file(pair: tuple[Connection, socket.socket]) -> None:
+    conn, theirs = pair
+    theirs.close()
+    with pytest.raises(EOFError):
+        transport.read_frame(conn)
+
+
+# -- the pool ------------------------------------------------------------------------------------
+
+
+def _send_torn_and_die(conn: Connection) -> None:
+    """A worker killed while sending: the length of a whole message, half of it, gone."""
+    conn.recv()  # the task
+    os.write(conn.fileno(), struct.pack("!i", 10_000) + b"z" * 5_000)
+    os._exit(137)
+
+
+def _send_garbage_and_wait(conn: Connection) -> None:
+    """A worker alive but out of step: a complete frame that is no Batch, then it waits."""
+    conn.recv()
+    conn.send_bytes(b"not a batch message at all")
+    conn.recv()  # blocks until the pool stops it
+
+
+def _pool_with(target: object, task: Task) -> DecodePool:
+    """A pool of one worker whose process runs ``target`` with ``task`` in hand."""
+    pool = DecodePool(1, 100, 1.0)
+    real = pool._workers[0]
+    real.proc.kill()
+    real.proc.join()
+    real.conn.close()
+    parent, child = pool._ctx.Pipe(duplex=True)
+    proc = pool._ctx.Process(target=target, args=(child,), daemon=True)
+    proc.start()
+    child.close()
+    parent.send(task)
+    pool._workers[0] = _Worker(0, proc, parent, task=task)
+    return pool
+
+
+def _until_died(pool: DecodePool) -> WorkerDied:
+    deadline = time.monotonic() + GUARD_S
+    while time.monotonic() < deadline:
+        for _, item in pool.results(1.0):
+            assert isinstance(item, WorkerDied), f"expected a dead worker, got {item!r}"
+            return item
+    raise AssertionError("the pool never reported the dead worker")
+
+
+@pytest.mark.parametrize(
+    ("target", "exitcode"), [(_send_torn_and_die, 137), (_send_garbage_and_wait, -9)], ids=["torn", "garbage"]
+)
+def test_a_worker_whose_message_cannot_be_read_is_a_dead_worker_and_replaced(
+    bad_files: list[Path], target: object, exitcode: int
+) -> None:
+    task = Task(9, ref_of(bad_files[0]), None, documents=False)
+    pool = _pool_with(target, task)
+    try:
+        died = _until_died(pool)
+        assert died.exitcode == exitcode and pool.deaths == 1
+        # the replacement decodes the file again, as the collector would ask it to
+        pool.submit(Task(10, task.ref, None, documents=False))
+        batches = collect(pool, 10)
+        assert sum(len(b) for b in batches) == sum(len(b) for b in read_all(bad_files[0], documents=False))
+    finally:
+        pool.close()
+
+
+def collect(pool: DecodePool, task_id: int) -> list[Batch]:
+    out: list[Batch] = []
+    deadline = time.monotonic() + GUARD_S
+    while time.monotonic() < deadline:
+        for got_id, item in pool.results(1.0):
+            assert got_id == task_id and isinstance(item, Batch), item
+            out.append(item)
+            if item.final:
+                return out
+    raise AssertionError("the pool never finished the task")
+
+
+@pytest.mark.parametrize("documents", [False, True], ids=["without documents", "with documents"])
+def test_a_worker_process_renders_documents_only_when_asked(bad_files: list[Path], documents: bool) -> None:
+    path = bad_files[-1]
+    pool = DecodePool(1, 100, 60.0)
+    try:
+        pool.submit(Task(1, ref_of(path), None, documents=documents))
+        got = collect(pool, 1)
+    finally:
+        pool.close()
+    want = read_all(path, documents=documents)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        for b in (g, w):  # without the time each read happened (event.ingested, a problem's ingest_ms)
+            b.events = b.events.drop_columns(["event"])
+            for p in b.problems:
+                (p.context or {}).pop("ingest_ms", None)
+        assert_same(g, w)
+
+
+# -- who asks for documents ------------------------------------------------------------------------
+
+
+SOURCE = """
+data_dir = "data"
+[[sources]]
+type = "directory"
+path = "incoming"
+"""
+ELASTIC = """
+[[sinks]]
+type = "elasticsearch"
+hosts = ["http://127.0.0.1:9"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("sinks", "documents"),
+    [
+        ('[[sinks]]\ntype = "duckdb"\n', False),
+        (ELASTIC, True),
+        ('[[sinks]]\ntype = "duckdb"\n' + ELASTIC, True),
+    ],
+    ids=["duckdb", "elasticsearch", "both"],
+)
+def test_tasks_ask_for_documents_only_when_a_sink_needs_them(
+    tmp_path: Path, bad_files: list[Path], sinks: str, documents: bool
+) -> None:
+    (tmp_path / "incoming").mkdir()
+    (tmp_path / "wafpipe.toml").write_text(SOURCE + sinks)
+    collector = Collector(load_config(tmp_path / "wafpipe.toml"), workers=0, serve_api=False)
+    submitted: list[Task] = []
+    collector.pool.submit = submitted.append  # type: ignore[method-assign]
+    try:
+        assert needs_documents(collector.sinks) is documents
+        collector.offer(ref_of(bad_files[0]))
+    finally:
+        collector.pool.close()
+        collector.state.close()
+    assert [t.documents for t in submitted] == [documents]
+
+
+def test_a_sink_needs_documents_unless_it_says_otherwise() -> None:
+    from wafpipe.sinks.base import Sink, WriteResult
+    from wafpipe.sinks.duckdb.sink import DuckDBSink
+
+    class Plain(Sink):
+        def write(self, batch: Batch) -> WriteResult:
+            return WriteResult()
+
+    assert Plain().needs_documents and not DuckDBSink(":memory:").needs_documents
+    assert needs_documents([]) is False
