@@ -26,6 +26,7 @@ from tests.filebuilder import body_text, make_file, sample_lines
 from tests.servers.elasticsearch import ElasticsearchServer
 from wafpipe.decode.reader import read_path
 from wafpipe.model import Event
+from wafpipe.store.documents import rebuild
 from wafpipe.tools.generate import generate_files
 
 GOOD = sample_lines(6)
@@ -42,7 +43,7 @@ def stored(root: Path) -> dict[str, dict[str, Any]]:
     """id → document in the embedded store (no collector runs)."""
     con = duckdb.connect(str(root / "data" / "wafpipe.duckdb"), read_only=True)
     try:
-        return {i: json.loads(doc) for i, doc in con.execute("SELECT id, doc FROM events").fetchall()}
+        return dict(rebuild(con.sql("SELECT * FROM events").to_arrow_table()))
     finally:
         con.close()
 

@@ -85,7 +85,7 @@ def distinct_ids(root: Path) -> tuple[int, int]:
 
     con = duckdb.connect(str(root / "data" / "wafpipe.duckdb"), read_only=True)
     try:
-        rows, ids = con.execute("SELECT count(*), count(DISTINCT id) FROM events").fetchone()  # type: ignore[misc]
+        rows, ids = con.execute("SELECT count(*), count(DISTINCT _id) FROM events").fetchone()  # type: ignore[misc]
     finally:
         con.close()
     return int(rows), int(ids)

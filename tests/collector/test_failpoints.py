@@ -227,7 +227,21 @@ def undelivered(spool: Path) -> int:
 def store_ids(root: Path) -> list[str]:
     con = duckdb.connect(str(root / "data" / "wafpipe.duckdb"), read_only=True)
     try:
-        return [r[0] for r in con.execute("SELECT id FROM events").fetchall()]
+        return [r[0] for r in con.execute("SELECT _id FROM events").fetchall()]
+    finally:
+        con.close()
+
+
+def ledger_disagreements(root: Path) -> list[tuple[str, int, int | None]]:
+    """Files whose stored events reach past the store's ledger: (identity, next ordinal stored,
+    the ledger's). The ledger commits with its events, so a crash anywhere leaves none."""
+    con = duckdb.connect(str(root / "data" / "wafpipe.duckdb"), read_only=True)
+    try:
+        return con.execute(
+            "SELECT s.identity, s.reach, l.next_ordinal FROM (SELECT imperva.waf.file.identity AS identity, "
+            "max(imperva.waf.file.ordinal) + 1 AS reach FROM events GROUP BY 1) s "
+            "LEFT JOIN ledger l USING (identity) WHERE l.next_ordinal IS NULL OR l.next_ordinal < s.reach"
+        ).fetchall()
     finally:
         con.close()
 
@@ -282,6 +296,9 @@ def test_crash_at_failpoint_then_restart_loses_and_duplicates_nothing(
             done = sum(s == "done" for s, _ in state_files(tmp_path).values())
             assert done < len(corpus.names), f"{where} fired after every file was done: choose a smaller pass"
 
+    if (tmp_path / "data" / "wafpipe.duckdb").exists():  # at every failpoint, store and ledger agree
+        assert not ledger_disagreements(tmp_path), f"{where}: after the crash, the ledger disagrees with the store"
+
     # Restart without the failpoint: it finishes, and everything is there exactly once.
     res = subprocess.run(command(), cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env())
     assert res.returncode == 0, f"restart after {where}: exit {res.returncode}\n{res.stderr[-3000:]}"
@@ -291,6 +308,7 @@ def test_crash_at_failpoint_then_restart_loses_and_duplicates_nothing(
     missing = corpus.ids - set(ids)
     assert not missing, f"{where}: {len(missing)} of {len(corpus.ids)} events lost from the store"
     assert len(ids) == len(corpus.ids), f"{where}: {len(ids) - len(corpus.ids)} foreign rows in the store"
+    assert not ledger_disagreements(tmp_path), f"{where}: the store's ledger disagrees with its events"
     if es is not None:
         docs = es.document_ids(DS)
         dup = [i for i, c in Counter(docs).items() if c > 1]

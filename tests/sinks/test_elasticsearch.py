@@ -239,7 +239,7 @@ def test_cluster_down_for_a_whole_run_spools_then_delivers(tmp_path: Path, es: E
     assert report.undelivered and report.exit_code == 3
     assert report.events == len(events)
     con = duckdb.connect(str(tmp_path / "data" / "wafpipe.duckdb"), read_only=True)
-    assert con.execute("SELECT count(*), count(DISTINCT id) FROM events").fetchone() == (len(events), len(events))
+    assert con.execute("SELECT count(*), count(DISTINCT _id) FROM events").fetchone() == (len(events), len(events))
     con.close()
     assert list((tmp_path / "data" / "spool" / "elasticsearch").glob("*.ndjson"))
     es.up()

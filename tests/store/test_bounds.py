@@ -13,29 +13,42 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from wafpipe.errors import WafpipeError
 from wafpipe.store.runner import ReadLimitError, StoreReadError
-from wafpipe.store.schema import COLUMNS
+from wafpipe.store.schema import STORED_SCHEMA, quote, sql_type
 from wafpipe.store.service import ReadService
 
 ENDLESS = 10**12
+# What the generated rows hold (everything else is NULL), by column path.
+FILL = {
+    ("_id",): "md5(i::VARCHAR)",
+    ("@timestamp",): "TIMESTAMPTZ '2024-06-10 00:00:00+00' + to_microseconds(i)",
+    ("http", "response", "status_code"): "i % 600",
+    ("user_agent", "original"): "'agent-' || md5(i::VARCHAR)",
+    ("imperva", "waf", "security_event"): "i % 2 = 0",
+    ("event_original",): "'line ' || i",
+}
 
 
-def _select(rows: str) -> str:
-    cols = []
-    for c in COLUMNS:
-        if c.name == "ts":
-            cols.append("TIMESTAMP '2024-06-10' + to_microseconds(i) AS ts")
-        elif c.sql_type == "VARCHAR":
-            cols.append(f"md5(i::VARCHAR) AS {c.name}")
-        elif c.sql_type == "INTEGER":
-            cols.append(f"(i % 600)::INTEGER AS {c.name}")
-        else:
-            cols.append(f"(i % 2 = 0) AS {c.name}")
-    doc = "'{\"user_agent\":{\"original\":\"agent-' || md5(i::VARCHAR) || '\"}}' AS doc"
-    return f"SELECT {', '.join(cols)}, {doc} FROM range({ENDLESS}) t(i) LIMIT {rows}"  # noqa: S608 - test data
+def _expr(path: tuple[str, ...], arrow_type: pa.DataType) -> str:
+    """One column of the ``events`` table (its real type, nested structs and all) for row ``i``."""
+    if path in FILL:
+        return f"({FILL[path]})::{sql_type(arrow_type)}"
+    if pa.types.is_struct(arrow_type):
+        return "struct_pack(" + ", ".join(f"{quote(f.name)} := {_expr((*path, f.name), f.type)}" for f in arrow_type) + ")"
+    return f"NULL::{sql_type(arrow_type)}"
+
+
+def _select(rows: str, *, rowid: bool = False) -> str:
+    """Rows shaped as the store's ``events`` (:data:`STORED_SCHEMA`); a view also needs the
+    ``rowid`` a table has, which a search page is read by."""
+    cols = [f"{_expr((f.name,), f.type)} AS {quote(f.name)}" for f in STORED_SCHEMA]
+    if rowid:
+        cols.append("i AS rowid")
+    return f"SELECT {', '.join(cols)} FROM range({ENDLESS}) t(i) LIMIT {rows}"  # noqa: S608 - test data
 
 
 @pytest.fixture
@@ -44,7 +57,7 @@ def endless() -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect()
     con.execute("CREATE TABLE size (n BIGINT)")
     con.execute("INSERT INTO size VALUES (10)")
-    con.execute("CREATE VIEW events AS " + _select("(SELECT n FROM size)"))  # noqa: S608 - test data
+    con.execute("CREATE VIEW events AS " + _select("(SELECT n FROM size)", rowid=True))  # noqa: S608 - test data
     yield con
     con.close()
 
@@ -58,6 +71,9 @@ def test_a_query_over_its_time_is_stopped_and_the_next_one_answers(endless: duck
     assert info.value.kind == "timeout" and "0.5 s" in str(info.value)
     with pytest.raises(ReadLimitError):
         svc.top("user_agent.original")
+    with pytest.raises(ReadLimitError) as info:  # a page of documents is streamed as Arrow: same bound
+        svc.search(limit=5)
+    assert info.value.kind == "timeout" and "took longer than" in str(info.value)
     endless.execute("UPDATE size SET n = 10")
     assert svc.count()["count"] == 10
     assert len(svc.search(limit=5)["events"]) == 5

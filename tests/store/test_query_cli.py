@@ -39,6 +39,36 @@ def test_count_and_top_without_a_collector(built: Built) -> None:
     assert len(rows) == 3 and rows[0]["count"] >= rows[-1]["count"]
 
 
+def test_top_by_counts_pairs_in_every_format(built: Built) -> None:
+    args = ("--top", "rule.category", "--by", "event.outcome", "--limit", "1000", "imperva.waf.security_event:true")
+    res = query(built, *args, "--format", "ndjson")
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert rows and set(rows[0]) == {"value", "by", "count"}
+    assert rows == sorted(rows, key=lambda r: (-r["count"], r["value"], r["by"]))
+    total = query(built, "--count", "imperva.waf.security_event:true and rule.category:* and event.outcome:*")
+    assert sum(r["count"] for r in rows) == int(total.stdout)
+    res = query(built, *args, "--format", "csv")
+    assert list(csv.reader(io.StringIO(res.stdout))) == [["rule.category", "event.outcome", "count"]] + [
+        [r["value"], r["by"], str(r["count"])] for r in rows]
+    res = query(built, *args)
+    lines = res.stdout.splitlines()
+    assert lines[0].split() == ["rule.category", "event.outcome", "count"]
+    assert lines[2].split()[-1] == str(rows[0]["count"])
+
+
+def test_since_and_until_take_a_duration_before_now(built: Built) -> None:
+    now = {"WAFPIPE_NOW": "2024-06-10T07:00:00Z"}
+    half = query(built, "--count", "--since", "2024-06-10T06:30:00Z").stdout
+    assert query(built, "--count", "--since", "30m", env=now).stdout == half
+    assert query(built, "--count", "--since", "24h", env=now).stdout.strip() == str(built.total - 1)
+    assert query(built, "--count", "--since", "7d", "--until", "30m", env=now).stdout.strip() == str(
+        built.total - 1 - int(half))
+    res = query(built, "--top", "source.ip", "--since", "24h", "--format", "ndjson", env=now)
+    assert res.returncode == 0 and len(res.stdout.splitlines()) == 20, res.stderr
+    assert res.stdout == query(built, "--top", "source.ip", "--since", "2024-06-10T06:00:00Z", "--format", "ndjson").stdout
+
+
 def test_table_fits_80_columns_and_cuts_long_values_with_an_ellipsis(built: Built) -> None:
     res = query(built, "--limit", "50")
     assert res.returncode == 0, res.stderr
@@ -93,6 +123,9 @@ def test_ndjson_and_csv_stream_past_one_page(built: Built) -> None:
         (("--format", "xml"), "--format must be one of"),
         (("--fields", "nope"), "unknown field 'nope'"),
         (("--since", "yesterday", "--count"), "ISO 8601"),
+        (("--since", "5 parsecs", "--count"), "duration before now such as 15m, 24h or 7d"),
+        (("--by", "event.outcome"), "--by goes with --top"),
+        (("--top", "source.ip", "--by", "nope"), "unknown field 'nope' for by"),
         (("status:",), "^"),
     ],
 )

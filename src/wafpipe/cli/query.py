@@ -3,8 +3,14 @@
 One interface, two places: the running collector's API when there is one (it owns the store),
 else the store file opened read-only; both are a :class:`~wafpipe.store.service.Reader` and give
 the same answers. Output: a table readable at 80 columns (chosen columns, long values cut with an
-ellipsis — in the table only), or NDJSON / CSV streamed page by page, any size. Nothing from event
-data reaches the terminal as a control sequence (:mod:`wafpipe.cli.output`).
+ellipsis — in the table only), or NDJSON / CSV streamed page by page, any size. NDJSON without
+``--fields`` prints each whole document, rebuilt from the store's columns, as ``wafpipe parse``
+printed it. Nothing from event data reaches the terminal as a control sequence
+(:mod:`wafpipe.cli.output`).
+
+``--since``/``--until`` are passed on as typed: an ISO 8601 time, or a duration before now
+(``15m``, ``24h``, ``7d``) that the read service resolves with the one clock, so the answer is the
+same through the API and without it.
 """
 
 from __future__ import annotations
@@ -43,15 +49,18 @@ _MIN_WIDTH = 6
 
 
 def query(
-    expr: Annotated[str, typer.Argument(help='KQL-style, e.g. imperva.waf.security_event:true and status >= 400')] = "",
+    expr: Annotated[str, typer.Argument(help='KQL over ECS names, e.g. imperva.waf.security_event:true and http.response.status_code >= 400')] = "",
     config: ConfigOpt = None,
     limit: Annotated[int, typer.Option(help=f"rows (table: 1–{MAX_TABLE}; ndjson/csv: 1–{MAX_EXPORT}; --top: 1–{MAX_TOP})")] = 20,
     fmt: Annotated[str, typer.Option("--format", help="table | ndjson | csv")] = "table",
     count: Annotated[bool, typer.Option("--count", help="print only the number of matches")] = False,
-    since: Annotated[str | None, typer.Option(help="only events at or after this ISO 8601 time")] = None,
-    until: Annotated[str | None, typer.Option(help="only events before this ISO 8601 time")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="only events at or after this time: ISO 8601, or that long before now (15m, 24h, 7d)")] = None,
+    until: Annotated[str | None, typer.Option(
+        help="only events before this time: ISO 8601, or that long before now (15m, 24h, 7d)")] = None,
     fields: Annotated[str | None, typer.Option(help="comma-separated fields to show, e.g. source.ip,url.path")] = None,
     top: Annotated[str | None, typer.Option("--top", help="the most frequent values of this field")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="with --top: count pairs of the two fields' values")] = None,
 ) -> None:
     """Query the embedded store (through the running collector when there is one)."""
     from wafpipe.errors import QueryError, WafpipeError
@@ -59,6 +68,8 @@ def query(
 
     if fmt not in FORMATS:
         _usage(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if by and not top:
+        _usage("--by goes with --top: --top FIELD --by FIELD")
     hi = MAX_TOP if top else MAX_TABLE if fmt == "table" else MAX_EXPORT
     if not 1 <= limit <= hi:
         _usage(f"--limit must be from 1 to {hi}{' with --top' if top else f' for --format {fmt}'}, got {limit}")
@@ -69,8 +80,10 @@ def query(
             if count:
                 typer.echo(str(reader.count(expr, since=since, until=until)["count"]))
             elif top:
-                rows = reader.top(top, expr, since=since, until=until, limit=limit)["values"]
-                _print(fmt, [top, "count"], ([r["value"], r["count"]] for r in rows), raw=rows)
+                rows = reader.top(top, expr, since=since, until=until, limit=limit, by=by)["values"]
+                keys = ["value", "by", "count"] if by else ["value", "count"]
+                header = [top, by, "count"] if by else [top, "count"]
+                _print(fmt, header, [[r[k] for k in keys] for r in rows], raw=rows)
             else:
                 _search(reader, fmt, expr, limit, since, until, chosen)
     except ReadLimitError as exc:
@@ -161,7 +174,7 @@ def _search(reader: Any, fmt: str, expr: str, limit: int, since: str | None, unt
     _table(columns, rows, default=fields is None)
 
 
-def _print(fmt: str, header: list[str], rows: Iterator[list[Any]], raw: list[dict[str, Any]]) -> None:
+def _print(fmt: str, header: list[Any], rows: list[list[Any]], raw: list[dict[str, Any]]) -> None:
     if fmt == "ndjson":
         for r in raw:
             sys.stdout.write(json_line(r) + "\n")
@@ -177,10 +190,11 @@ def _print(fmt: str, header: list[str], rows: Iterator[list[Any]], raw: list[dic
     from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column(Text(safe(header[0])), no_wrap=True, overflow="ellipsis")
-    table.add_column(Text(header[1]), justify="right", no_wrap=True)
-    for value, n in rows:
-        table.add_row(Text(cell(value)), Text(str(n)))
+    for name in header[:-1]:
+        table.add_column(Text(safe(str(name))), no_wrap=True, overflow="ellipsis")
+    table.add_column(Text(header[-1]), justify="right", no_wrap=True)
+    for *values, n in rows:
+        table.add_row(*(Text(cell(v)) for v in values), Text(str(n)))  # Text: data, never markup
     Console(highlight=False).print(table)
 
 

@@ -111,7 +111,8 @@ def record_batch(ids: list[str], documents: list[bytes]) -> pa.RecordBatch:
     a guard against a field-table bug, not a path real data takes.
     """
     if not documents:
-        return pa.RecordBatch.from_pylist([], schema=SCHEMA)
+        # (pyarrow builds no empty extension array nested in a struct: cast from the storage types)
+        return pa.RecordBatch.from_pylist([], schema=pa.schema([SCHEMA.field(0), *_TEXT_SCHEMA])).cast(SCHEMA)
     texts = [_json_fields_as_text(doc) for doc in documents]
     try:
         table = pa_json.read_json(io.BytesIO(b"\n".join(texts)), read_options=_READ, parse_options=_PARSE)

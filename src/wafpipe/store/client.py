@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from wafpipe.errors import QueryError, WafpipeError
-from wafpipe.store.limits import DEFAULT_TIMEOUT_S
+from wafpipe.store.limits import DEFAULT_TIMEOUT_S, bounded_query
 from wafpipe.store.runner import ReadLimitError
 
 API_FILE = "api.json"
@@ -65,6 +65,8 @@ class ApiClient:
         )
 
     def _get(self, path: str, **params: Any) -> Any:
+        if "q" in params:  # the service's bound, here too: a too-long query never leaves as a URL
+            bounded_query(params["q"])
         query = {k: _param(v) for k, v in params.items() if v is not None}
         try:
             resp = self._client.get(path, params=query)
@@ -115,9 +117,10 @@ class ApiClient:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int = 10,
+        by: str | None = None,
     ) -> Json:
         return self._get(  # type: ignore[no-any-return]
-            "/api/top", field=field, q=q, since=since, until=until, limit=limit
+            "/api/top", field=field, q=q, since=since, until=until, limit=limit, by=by
         )
 
     def histogram(

@@ -9,7 +9,9 @@ side never opens the store on its own while a collector runs: it reads through a
   can be interrupted alone, and gets its own per-connection memory cap for sorts and hash tables
   (see :mod:`wafpipe.store.runner`).
 * Without a collector, :class:`ReadOnlyStore` opens the file ``read_only=True`` in a DuckDB instance
-  of its own, with a memory limit for the whole instance; it cannot change the store.
+  of its own, with a memory limit for the whole instance; it cannot change the store. A store of
+  another schema version (version 1 kept a JSON ``doc`` column) is refused at open with the
+  command that migrates it, rather than failing query by query.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import duckdb
 
 from wafpipe.errors import WafpipeError
 from wafpipe.store.limits import DEFAULT_MEMORY_LIMIT
+from wafpipe.store.schema import SCHEMA_VERSION, OldStoreError, stored_version
 
 ConnectionFactory = Callable[[], duckdb.DuckDBPyConnection]
 
@@ -60,13 +63,18 @@ class ReadOnlyStore:
                 if held
                 else "check that the path is a wafpipe DuckDB store and readable",
             ) from None
-        try:
-            found = con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'events'").fetchall()
+        try:  # on a cursor of its own: a result left open on ``con`` would block what comes next
+            with con.cursor() as cur:
+                version = stored_version(cur)
         except duckdb.Error:
-            found = []
-        if not found:
+            version = None
+        if version != SCHEMA_VERSION:
             con.close()
-            raise WafpipeError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
+            if version is None:
+                raise WafpipeError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
+            raise WafpipeError(
+                str(OldStoreError(str(self.path), version)), hint="wafpipe store migrate -c <config>"
+            )
         self._con = con
         return self
 

@@ -35,17 +35,19 @@ from typing import Any
 
 from wafpipe.errors import WafpipeError
 from wafpipe.model import StateView
+from wafpipe.store.query.statements import iso
 from wafpipe.store.runner import QueryRunner
 
 
 def _iso(ts: datetime | None) -> str | None:
-    return ts.isoformat(timespec="milliseconds") + "Z" if ts is not None else None
+    return iso(ts) if ts is not None else None
 
 
 def store_stats(runner: QueryRunner) -> dict[str, Any]:
     """Events, security events, the time span and the file size of the store."""
     rows, _ = runner.fetch(
-        "SELECT count(*), count(*) FILTER (WHERE security_event), min(ts), max(ts) FROM events"
+        'SELECT count(*), count(*) FILTER (WHERE "imperva"."waf"."security_event"), '
+        'min("@timestamp"), max("@timestamp") FROM events'
     )
     n, sec, first, last = rows[0]
     size, _ = runner.fetch("SELECT database_size, wal_size FROM pragma_database_size()")

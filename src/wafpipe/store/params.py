@@ -2,8 +2,11 @@
 
 Everything here either returns a value that goes into a statement as a ``?`` parameter or raises a
 :class:`~wafpipe.errors.QueryError` naming the argument and what it accepts. Times are compared
-with the store's ``ts`` column, which holds UTC without a zone, so every time becomes a naive UTC
-``datetime`` here; a time without a zone is read as UTC, as everywhere in wafpipe.
+with the store's ``"@timestamp"`` column (``TIMESTAMPTZ``), so every time becomes an aware UTC
+``datetime`` here; a time without a zone is read as UTC, as everywhere in wafpipe. ``since`` and
+``until`` also take a duration before now (``15m``, ``24h``, ``7d``), read from the one clock
+(:func:`wafpipe.clock.utcnow`, which ``WAFPIPE_NOW`` fixes in tests) where the read runs: in the
+collector when the read goes through its API, which is the same machine.
 """
 
 from __future__ import annotations
@@ -13,37 +16,48 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wafpipe.clock import utcnow
 from wafpipe.errors import QueryError
 from wafpipe.store.limits import MAX_BUCKETS, MAX_FIELDS
-from wafpipe.store.query.fields import document_path, suggest
+from wafpipe.store.query.fields import FieldRef, allowed_fields, suggest
+from wafpipe.store.query.statements import iso as _iso
 
-EPOCH = datetime(1970, 1, 1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_RELATIVE = re.compile(r"^(?:now-)?(\d{1,6})([smhdw])$")
 _INTERVAL = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # The intervals an automatic histogram picks from: the smallest giving at most _AUTO_BUCKETS.
 _NICE_S = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800)
 _AUTO_BUCKETS = 120
-_CURSOR = re.compile(r"^(-?\d{1,19}):([A-Za-z0-9_\-]{1,128})$")
+_CURSOR = re.compile(r"^(-?\d{1,19})?:([A-Za-z0-9_\-]{1,128})$")
 _ID = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 
 
 def utc(name: str, value: datetime | str | None) -> datetime | None:
-    """An ISO 8601 time (or datetime) as naive UTC; None stays None."""
+    """An ISO 8601 time, a duration before now (``15m``, ``24h``, ``7d``) or a datetime, as an aware
+    UTC datetime; None stays None."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
         text = value.strip()
+        rel = _RELATIVE.match(text.lower())
+        if text.lower() == "now":
+            return utcnow()
+        if rel is not None:
+            try:
+                return utcnow() - timedelta(seconds=int(rel.group(1)) * _UNIT_S[rel.group(2)])
+            except OverflowError:
+                raise QueryError(f"{name} reaches before the year 1: {text[:40]!r}") from None
         try:
             value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             raise QueryError(
-                f"{name} must be an ISO 8601 time such as 2024-06-10T06:00:00Z, got {text[:40]!r}"
+                f"{name} must be an ISO 8601 time such as 2024-06-10T06:00:00Z, or a duration before "
+                f"now such as 15m, 24h or 7d; got {text[:40]!r}"
             ) from None
     if not isinstance(value, datetime):
         raise QueryError(f"{name} must be a time, got {type(value).__name__}")
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def time_range(since: datetime | str | None, until: datetime | str | None) -> tuple[datetime | None, datetime | None]:
@@ -54,12 +68,9 @@ def time_range(since: datetime | str | None, until: datetime | str | None) -> tu
 
 
 def iso(ts: datetime | None) -> str | None:
-    """A ``ts`` value as the documents write times: ISO 8601 UTC with milliseconds and ``Z``."""
-    if ts is None:
-        return None
-    if ts.tzinfo is not None:
-        ts = ts.astimezone(UTC).replace(tzinfo=None)
-    return ts.isoformat(timespec="milliseconds") + "Z"
+    """A time as the documents write times (:func:`wafpipe.store.query.statements.iso`); None
+    stays None."""
+    return None if ts is None else _iso(ts)
 
 
 def interval_seconds(value: str | int | None) -> int | None:
@@ -106,18 +117,21 @@ def check_buckets(lo: datetime, hi: datetime, seconds: int) -> int:
     return n
 
 
-def encode_cursor(ts: datetime, event_id: str) -> str:
+def encode_cursor(ts: datetime | None, event_id: str) -> str:
     """The ``next`` of a search page: where the next page starts (keyset paging: it costs the same
-    at any depth, unlike an offset)."""
-    return f"{(ts - EPOCH) // timedelta(microseconds=1)}:{event_id}"
+    at any depth, unlike an offset). An event without a time has an empty time part."""
+    micros = "" if ts is None else str((ts - EPOCH) // timedelta(microseconds=1))
+    return f"{micros}:{event_id}"
 
 
-def decode_cursor(value: str | None) -> tuple[datetime, str] | None:
+def decode_cursor(value: str | None) -> tuple[datetime | None, str] | None:
     if value is None or value == "":
         return None
     m = _CURSOR.match(value) if isinstance(value, str) else None
     if m is None:
         raise QueryError("after must be the `next` value of a previous search page")
+    if m.group(1) is None:
+        return None, m.group(2)
     try:
         ts = EPOCH + timedelta(microseconds=int(m.group(1)))
     except OverflowError:
@@ -131,8 +145,9 @@ def event_id(value: Any) -> str:
     return value
 
 
-def projection(fields: list[str] | str | None) -> list[tuple[str, str]] | None:
-    """``fields`` → [(name as asked, JSON path or ``$id``)], every name on the allow-list."""
+def projection(fields: list[str] | str | None) -> list[tuple[str, FieldRef]] | None:
+    """``fields`` → [(name as asked, its field)], every name on the allow-list with a column of its
+    own (a key below a JSON field is a filter, not a column: choose the JSON field itself)."""
     if fields is None or fields == "" or fields == []:
         return None
     names = [f.strip() for f in fields.split(",")] if isinstance(fields, str) else [str(f).strip() for f in fields]
@@ -141,10 +156,10 @@ def projection(fields: list[str] | str | None) -> list[tuple[str, str]] | None:
         raise QueryError(f"at most {MAX_FIELDS} fields may be chosen, got {len(names)}")
     out = []
     for name in names:
-        path = document_path(name)
-        if path is None:
+        ref = allowed_fields().get(name)
+        if ref is None or ref.column is None:
             close = suggest(name)
             did = f"; did you mean {', '.join(close)}?" if close else ""
             raise QueryError(f"unknown field {name[:80]!r} in fields{did}")
-        out.append((name, path))
+        out.append((name, ref))
     return out

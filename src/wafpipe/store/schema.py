@@ -125,9 +125,9 @@ def stored_version(con: Any) -> int | None:
     wafpipe table yet. Version 1 stores kept ``events`` with a JSON ``doc`` column."""
     tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     if META in tables:
-        row = con.execute(f"SELECT value FROM {META} WHERE key = 'schema_version'").fetchone()  # noqa: S608
-        if row is not None:
-            return int(row[0])
+        rows = con.execute(f"SELECT value FROM {META} WHERE key = 'schema_version'").fetchall()  # noqa: S608
+        if rows:
+            return int(rows[0][0])
     return 1 if EVENTS in tables else None
 
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-
-import orjson
 
 from wafpipe.errors import QueryError, WafpipeError
 from wafpipe.model import StateView
 from wafpipe.store.connection import ConnectionFactory
+from wafpipe.store.documents import rebuild
 from wafpipe.store.limits import (
     DEFAULT_CONCURRENCY,
     DEFAULT_OPERATOR_MEMORY,
@@ -56,7 +55,8 @@ from wafpipe.store.params import (
     projection,
     time_range,
 )
-from wafpipe.store.query import compile_query, resolve, suggest
+from wafpipe.store.query import FieldRef, compile_query, resolve, statements, suggest
+from wafpipe.store.query.statements import ID, TS, plain
 from wafpipe.store.runner import QueryRunner
 
 Json = dict[str, Any]
@@ -86,6 +86,7 @@ class Reader(Protocol):
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int = 10,
+        by: str | None = None,
     ) -> Json: ...
 
     def histogram(
@@ -144,36 +145,32 @@ class ReadService:
         newest_first: bool = True,
         after: str | None = None,
     ) -> Json:
-        """Matching events, newest first by default (``ts`` then id: stable pages).
+        """Matching events, newest first by default (``@timestamp`` then id: stable pages).
 
-        ``{"events": [...], "next": str | None}``: each event is ``{"_id", **document}``, or only
-        ``_id`` and the chosen ``fields`` (flat, by the names asked). ``next`` is set when more may
-        match; pass it back as ``after`` (with no offset) for the next page."""
+        ``{"events": [...], "next": str | None}``: each event is ``{"_id", **document}`` (rebuilt
+        from the columns by :func:`wafpipe.store.documents.rebuild`), or only ``_id`` and the chosen
+        ``fields`` (flat, by the names asked). ``next`` is set when more may match; pass it back as
+        ``after`` (with no offset) for the next page."""
         limit = bounded_int("limit", limit, 1, MAX_SEARCH)
         offset = bounded_int("offset", offset, 0, MAX_OFFSET)
         chosen = projection(fields)
         start = decode_cursor(after)
         where, params = self._where(q, since, until)
-        op, order = ("<", "DESC") if newest_first else (">", "ASC")
         if start is not None:
-            where += f" AND (ts {op} ? OR (ts = ? AND id {op} ?))"
-            params += [start[0], start[0], start[1]]
+            after_sql, after_params = statements.after(start[0], start[1], newest_first=newest_first)
+            where, params = f"({where}) AND {after_sql}", [*params, *after_params]
+        sql = statements.search(where, chosen, newest_first=newest_first)
+        rows, cut = self._run().arrow(sql, [*params, limit + 1, offset], max_bytes=MAX_PAGE_BYTES)
+        more = cut or rows.num_rows > limit
+        rows = rows.slice(0, limit)
         if chosen is None:
-            select, select_params = "doc", []
+            events = [{"_id": i, **doc} for i, doc in rebuild(rows.drop_columns([statements.TS_ALIAS]))]
         else:
-            select = ", ".join("id" if path == "$id" else "json_extract(doc, ?)" for _, path in chosen)
-            select_params = [path for _, path in chosen if path != "$id"]
-        sql = (
-            f"SELECT id, ts, {select} FROM events WHERE {where} "  # noqa: S608 - fixed text, values are ?
-            f"ORDER BY ts {order}, id {order} LIMIT ? OFFSET ?"
-        )
-        rows, cut = self._run().fetch(
-            sql, [*select_params, *params, limit + 1, offset], size=_text_size, max_bytes=MAX_PAGE_BYTES
-        )
-        more = cut or len(rows) > limit
-        rows = rows[:limit]
-        events = [_event(row, chosen) for row in rows]
-        nxt = encode_cursor(rows[-1][1], rows[-1][0]) if more and rows else None
+            events = statements.projected(rows, chosen)
+        nxt = None
+        if more and rows.num_rows:
+            last = rows.num_rows - 1
+            nxt = encode_cursor(rows.column(statements.TS_ALIAS)[last].as_py(), rows.column("_id")[last].as_py())
         return {"events": events, "next": nxt}
 
     def count(self, q: str = "", since: datetime | str | None = None, until: datetime | str | None = None) -> Json:
@@ -188,33 +185,25 @@ class ReadService:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int = 10,
+        by: str | None = None,
     ) -> Json:
         """The most frequent values of one allow-listed field among matching events:
-        ``{"field", "values": [{"value", "count"}]}``; for a list field each element counts."""
+        ``{"field", "values": [{"value", "count"}]}``; for a list field each element counts.
+        With ``by``, the most frequent pairs: ``{"field", "by", "values": [{"value", "by",
+        "count"}]}`` (which source addresses per attack type, say)."""
         limit = bounded_int("limit", limit, 1, MAX_TOP)
-        ref = resolve(field) if isinstance(field, str) and len(field) <= 200 else None
-        if ref is None:
-            close = suggest(field) if isinstance(field, str) else []
-            did = f"; did you mean {', '.join(close)}?" if close else ""
-            raise QueryError(f"unknown field {str(field)[:80]!r} for top{did}")
-        if ref.type in ("flattened", "geo_point"):
-            raise QueryError(f"{ref.name} is an object; top counts the values of a field inside it")
+        ref = _top_field(field, "top")
+        by_ref = _top_field(by, "by") if by else None
         where, params = self._where(q, since, until)
-        if ref.type == "constant":
-            n = int(self.count(q, since, until)["count"])
-            return {"field": field, "values": [{"value": ref.constant, "count": n}] if n else []}
-        if ref.is_list:
-            sql = (
-                f"SELECT v, count(*) AS n FROM (SELECT unnest({ref.sql}) AS v FROM events "  # noqa: S608
-                f"WHERE {where}) WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?"
-            )
-        else:
-            sql = (
-                f"SELECT {ref.sql} AS v, count(*) AS n FROM events WHERE ({where}) AND ({ref.sql}) IS NOT NULL "  # noqa: S608
-                "GROUP BY v ORDER BY n DESC, v LIMIT ?"
-            )
-        rows, _ = self._run().fetch(sql, [*ref.params, *params, limit])
-        return {"field": field, "values": [{"value": _value(v), "count": int(n)} for v, n in rows]}
+        sql, sql_params = statements.top(ref, by_ref, where, params, limit)
+        rows, _ = self._run().fetch(sql, sql_params)
+        if by_ref is None:
+            return {"field": field, "values": [{"value": plain(ref, v), "count": int(n)} for v, n in rows]}
+        return {
+            "field": field,
+            "by": by,
+            "values": [{"value": plain(ref, v), "by": plain(by_ref, b), "count": int(n)} for v, b, n in rows],
+        }
 
     def histogram(
         self,
@@ -223,27 +212,28 @@ class ReadService:
         until: datetime | str | None = None,
         interval: str | int | None = None,
     ) -> Json:
-        """Matching events per time bucket, empty buckets included:
+        """Matching events per ``@timestamp`` bucket, empty buckets included:
         ``{"interval_seconds", "buckets": [{"time", "count"}]}``. Without an interval one is
-        chosen for about a hundred buckets; without since/until the matching events' span is used."""
+        chosen for about a hundred buckets; without since/until the matching events' span is used.
+        Buckets are aligned on the Unix epoch, in UTC."""
         seconds = interval_seconds(interval)
         lo, hi = time_range(since, until)
         where, params = self._where(q, since, until)
         if lo is None or hi is None:
-            rows, _ = self._run().fetch(f"SELECT min(ts), max(ts) FROM events WHERE {where}", params)  # noqa: S608
+            rows, _ = self._run().fetch(f"SELECT min({TS}), max({TS}) FROM events WHERE {where}", params)  # noqa: S608
             first, last = rows[0] if rows else (None, None)
             if first is None:
                 return {"interval_seconds": seconds, "buckets": []}
-            lo = lo or first
-            hi = hi or last + timedelta(microseconds=1)
+            lo = lo or first.astimezone(UTC)
+            hi = hi or last.astimezone(UTC) + timedelta(microseconds=1)
         seconds = seconds or choose_interval(lo, hi)
         check_buckets(lo, hi, seconds)
         sql = (
-            "SELECT time_bucket(to_microseconds(?::BIGINT), ts, ?) AS b, count(*) FROM events "  # noqa: S608
-            f"WHERE {where} GROUP BY b ORDER BY b"
+            f"SELECT time_bucket(to_microseconds(?::BIGINT), timezone('UTC', {TS}), ?::TIMESTAMP) AS b, "  # noqa: S608
+            f"count(*) FROM events WHERE {where} GROUP BY b ORDER BY b"
         )
-        rows, _ = self._run().fetch(sql, [seconds * 1_000_000, EPOCH, *params])
-        counts = {b: int(n) for b, n in rows}
+        rows, _ = self._run().fetch(sql, [seconds * 1_000_000, EPOCH.replace(tzinfo=None), *params])
+        counts = {b.replace(tzinfo=UTC): int(n) for b, n in rows if b is not None}
         buckets, t, step = [], bucket_start(lo, seconds), timedelta(seconds=seconds)
         while t < hi:
             buckets.append({"time": iso(t), "count": counts.get(t, 0)})
@@ -251,9 +241,9 @@ class ReadService:
         return {"interval_seconds": seconds, "buckets": buckets}
 
     def event(self, id: str) -> Json | None:  # noqa: A002 - the DESIGN's name
-        """One event by its id, or None."""
-        rows, _ = self._run().fetch("SELECT id, doc FROM events WHERE id = ? LIMIT 1", [event_id(id)])
-        return {"_id": rows[0][0], **orjson.loads(rows[0][1])} if rows else None
+        """One event by its id (the rebuilt document), or None."""
+        rows, _ = self._run().arrow(f"SELECT * FROM events WHERE {ID} = ? LIMIT 1", [event_id(id)])  # noqa: S608
+        return next(({"_id": i, **doc} for i, doc in rebuild(rows)), None)
 
     # -- collector state ---------------------------------------------------------------------------
     def files(self, status: str | None = None, source: str | None = None, limit: int = 100) -> Json:
@@ -301,27 +291,22 @@ class ReadService:
         where, params = compile_query(bounded_query(q))
         lo, hi = time_range(since, until)
         if lo is not None:
-            where, params = f"({where}) AND ts >= ?", [*params, lo]
+            where, params = f"({where}) AND {TS} >= ?", [*params, lo]
         if hi is not None:
-            where, params = f"({where}) AND ts < ?", [*params, hi]
+            where, params = f"({where}) AND {TS} < ?", [*params, hi]
         return where, list(params)
 
 
-def _text_size(row: tuple[Any, ...]) -> int:
-    return sum(len(v) for v in row[2:] if isinstance(v, str))
-
-
-def _event(row: tuple[Any, ...], chosen: list[tuple[str, str]] | None) -> Json:
-    if chosen is None:
-        return {"_id": row[0], **orjson.loads(row[2])}
-    out: Json = {"_id": row[0]}
-    for (name, path), value in zip(chosen, row[2:], strict=True):
-        out[name] = row[0] if path == "$id" else (orjson.loads(value) if value is not None else None)
-    return out
-
-
-def _value(v: Any) -> Any:
-    return iso(v) if isinstance(v, datetime) else v
+def _top_field(name: Any, what: str) -> FieldRef:
+    """The field ``top`` counts (or groups ``by``): allowed, and a value rather than an object."""
+    ref = resolve(name) if isinstance(name, str) and len(name) <= 200 else None
+    if ref is None:
+        close = suggest(name) if isinstance(name, str) else []
+        did = f"; did you mean {', '.join(close)}?" if close else ""
+        raise QueryError(f"unknown field {str(name)[:80]!r} for {what}{did}")
+    if ref.json or ref.type == "geo_point":
+        raise QueryError(f"{ref.name} is an object; {what} counts the values of a field inside it")
+    return ref
 
 
 def _plain(record: Any) -> Json:

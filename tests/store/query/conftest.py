@@ -1,14 +1,16 @@
-"""A small real corpus for query tests: FORMATS.md §3 sample lines in an Imperva container file,
-read by the real reader (so ids and documents are exactly what the collector stores), loaded into
-a real DuckDB file once per session."""
+"""Real corpora for query tests, read by the real reader (so ids and documents are exactly what the
+collector stores) and written by the real DuckDB sink, once per session: FORMATS.md §3 sample lines
+(:func:`store`), and those with generated files (:func:`rich`: every field type has values)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from wafpipe.decode.batch import batch_of
@@ -16,6 +18,7 @@ from wafpipe.decode.reader import read_path
 from wafpipe.model import Event
 from wafpipe.sinks.duckdb.sink import DuckDBSink
 from wafpipe.store.service import ReadService
+from wafpipe.tools.generate import generate_files
 
 # FORMATS.md §3.1–3.8 (public samples; copied so that tests do not need ../shared).
 LINES = [
@@ -78,4 +81,33 @@ def store(tmp_path_factory: pytest.TempPathFactory, corpus: list[Event]) -> Iter
     sink.open()
     assert sink.write(batch_of(corpus)).written == len(corpus)
     yield CompiledStore(sink)
+    sink.close()
+
+
+class RichStore(CompiledStore):
+    """A store of generated CEF events and the FORMATS samples, and the documents the core emitted
+    for them (``docs``: id → document), to check each query's count against."""
+
+    def __init__(self, sink: DuckDBSink, docs: dict[str, dict[str, Any]]) -> None:
+        super().__init__(sink)
+        self.docs = docs
+
+
+@pytest.fixture(scope="session")
+def rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RichStore]:
+    root = tmp_path_factory.mktemp("rich")
+    paths = generate_files(root / "in", events=600, files=2, seed=5, attack_ratio=0.4,
+                           start=datetime(2024, 6, 10, 6, tzinfo=UTC), end=datetime(2024, 6, 10, 8, tzinfo=UTC))
+    paths.append(write_log(root / "in" / "1234_1.log", LINES))
+    sink = DuckDBSink(root / "events.duckdb")
+    sink.open()
+    docs: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        for batch in read_path(path, batch_rows=250, documents=True).batches(path.name):
+            sink.write(batch)
+            for line in batch.ndjson().splitlines():
+                doc = orjson.loads(line)
+                docs[doc.pop("_id")] = doc
+    assert RichStore(sink, docs).count() == len(docs) == 600 + len(LINES)
+    yield RichStore(sink, docs)
     sink.close()

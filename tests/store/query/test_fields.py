@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from tests.store.query.conftest import CompiledStore
+from wafpipe.fields.arrow import list_fields
 from wafpipe.fields.table import emitted_fields
 from wafpipe.model import Event
-from wafpipe.sinks.duckdb.sink import COLUMNS
 from wafpipe.store.query import allowed_fields, compile_query, resolve
-from wafpipe.store.query.fields import FieldRef
+from wafpipe.store.query.fields import ALIASES, FieldRef
 
 SAMPLES = {
     "keyword": ["abc", "a*c", '"x y"'],
@@ -21,7 +21,7 @@ SAMPLES = {
     "boolean": ["true", "FALSE"],
     "date": ['"2024-06-10T00:00:00Z"', "2024-06-10", "now-1h"],
     "ip": ["10.0.0.1", '"10.0.0.0/8"', "10.*", '"2001:db8::1"'],
-    "flattened": ["abc", "a*"],
+    "flattened": ["abc", "a*", '"*/*"'],
     "constant": ["imperva.waf", "x*"],
     "geo_point": [],
 }
@@ -52,22 +52,37 @@ def test_every_allowed_field_compiles_and_runs(store: CompiledStore, name: str) 
         assert store.count(where, params) >= 0, q
 
 
-def test_allow_list_covers_columns_and_emitted_fields() -> None:
+def test_allow_list_covers_emitted_fields_by_their_typed_columns() -> None:
+    """Every emitted field reads its own column by struct access; nothing reads a JSON document."""
     names = allowed_fields()
-    for c in COLUMNS:
-        assert names[c.field].column == c.name
-        assert names[c.name].column == c.name
     assert set(emitted_fields()) <= set(names)
-    assert names["http.response.status_code"].column == names["status"].column == "status"
-    assert names["source.ip"].column == "source_ip"
+    for name in emitted_fields():
+        ref = names[name]
+        assert ref.name == name and ref.column is not None
+        if name != "event.original":
+            assert ref.column == ".".join(f'"{p}"' for p in name.split("."))
+        assert ref.is_list == (name in list_fields() or ref.type == "flattened"), name
+        assert "doc" not in ref.sql.replace('"', " ").split()
+    assert names["event.original"].sql == '"event_original"'
+    assert names["source.geo.country_iso_code"].sql == '"source"."geo"."country_iso_code"'
+    assert names["imperva.waf.request_headers"].json and names["imperva.waf.request_headers"].type == "flattened"
+    assert names["source.geo.location.lat"].type == "double"
     assert "imperva.waf.status_code" not in names  # a value lives once: in its ECS field
     assert names["event.dataset"].type == "constant"
+
+
+def test_short_names_of_version_1_are_aliases_of_ecs_fields() -> None:
+    names = allowed_fields()
+    for alias, ecs in ALIASES.items():
+        assert names[alias] is names[ecs], alias
+    assert names["status"].name == "http.response.status_code"
 
 
 def test_allow_list_sql_is_fixed_text() -> None:
     """Field SQL never holds a parameter except the JSON paths of flattened sub-keys."""
     for ref in allowed_fields().values():
         assert "?" not in ref.sql and not ref.params
+        assert ref.column is None or "?" not in ref.column
     sub = resolve("imperva.waf.request_headers.Accept")
     assert sub is not None and sub.sql.count("?") == len(sub.params) == 2
     assert resolve("imperva.waf.request_headers.a'b") is None

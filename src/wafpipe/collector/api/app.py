@@ -113,9 +113,14 @@ def create_app(reader: Reader, metrics: Callable[[], bytes]) -> FastAPI:
 
     @app.get("/api/top")
     async def top(
-        field: str, q: str = "", since: str | None = None, until: str | None = None, limit: str = "10"
+        field: str,
+        q: str = "",
+        since: str | None = None,
+        until: str | None = None,
+        limit: str = "10",
+        by: str | None = None,
     ) -> Response:
-        return await call(reader.top, field=field, q=q, since=since, until=until, limit=limit)
+        return await call(reader.top, field=field, q=q, since=since, until=until, limit=limit, by=by or None)
 
     @app.get("/api/histogram")
     async def histogram(

@@ -6,7 +6,8 @@ keeps the signals (uvicorn's handlers are not installed) and stops the server on
 
 Bounds, and why: ``limit_concurrency`` (503 past it) and the connection cap and request deadline
 of :mod:`.protocol` keep a flood of idle connections from costing threads or memory; h11 accepts
-request heads up to :data:`MAX_HEAD_BYTES` (a query of 4 096 characters, URL-encoded, fits); the
+request heads up to :data:`MAX_HEAD_BYTES` (a query of :data:`~wafpipe.store.limits.MAX_QUERY_CHARS`
+ASCII characters fits even when every one is URL-encoded to three bytes); the
 accept backlog is small so a burst cannot take more file descriptors at once than the cap allows;
 a stop closes idle connections at once and gives running requests :data:`GRACE_S` (reads are
 interrupted first, so none waits for a scan). uvicorn's own per-connection log lines are silenced
@@ -42,7 +43,7 @@ LIMIT_CONCURRENCY = 128
 MAX_CONNECTIONS = 256
 REQUEST_TIMEOUT_S = 10.0
 KEEP_ALIVE_S = 5
-MAX_HEAD_BYTES = 32 * 1024
+MAX_HEAD_BYTES = 64 * 1024
 BACKLOG = 64
 GRACE_S = 3
 START_TIMEOUT_S = 10.0

@@ -237,12 +237,11 @@ class DuckDBSink(Sink):
         """Insert what is new, by the ledger when it can vouch, else id by id; return how many."""
         trusted = identity is not None and batch.file_read and self._trusted(batch)
         if identity is not None and batch.file_read:
-            ledger = con.execute(_LEDGER_GET, [identity]).fetchone()
-            settled, was_trusted = (int(ledger[0]), bool(ledger[1])) if ledger else (0, True)
-            con.execute(_LEDGER_PUT, [identity, batch.next_ordinal, trusted, utcnow()])
+            ledger = con.execute(_LEDGER_GET, [identity]).fetchall()
+            settled, was_trusted = (int(ledger[0][0]), bool(ledger[0][1])) if ledger else (0, True)
+            con.execute(_LEDGER_PUT, [identity, batch.next_ordinal, trusted, utcnow()]).fetchall()
             if trusted and was_trusted:
-                res = con.execute(_INSERT_FROM, [settled]).fetchone()
-                return int(res[0]) if res else 0
+                return _count(con, _INSERT_FROM, [settled])
         return self._insert_absent(con, batch, rows)
 
     @staticmethod
@@ -265,10 +264,8 @@ class DuckDBSink(Sink):
         ts = column(batch.events, "@timestamp")
         source = column(batch.events, "imperva.waf.timestamp_source")
         if ts.null_count or pc.any(pc.equal(source, "ingest_time")).as_py():
-            res = con.execute(INSERT_FULL_SQL).fetchone()
-        else:
-            res = con.execute(INSERT_RANGE_SQL, [pc.min(ts).as_py(), pc.max(ts).as_py()]).fetchone()
-        return int(res[0]) if res else 0
+            return _count(con, INSERT_FULL_SQL, [])
+        return _count(con, INSERT_RANGE_SQL, [pc.min(ts).as_py(), pc.max(ts).as_py()])
 
     @staticmethod
     def _put_file(con: duckdb.DuckDBPyConnection, facts: dict[str, Any]) -> None:
@@ -294,8 +291,7 @@ class DuckDBSink(Sink):
         cutoff = utcnow() - timedelta(days=days)
         con = self._conn()
         with self._lock:
-            row = con.execute(f'DELETE FROM {EVENTS} WHERE "@timestamp" < ?', [cutoff]).fetchone()  # noqa: S608
-            deleted = int(row[0]) if row else 0
+            deleted = _count(con, f'DELETE FROM {EVENTS} WHERE "@timestamp" < ?', [cutoff])  # noqa: S608
             if deleted:
                 con.execute("CHECKPOINT")  # drops emptied row groups, reclaims the space
         self._last_retention = time.monotonic()
@@ -321,3 +317,10 @@ class DuckDBSink(Sink):
         finally:
             cur.close()
         return row[0] if row else None
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> int:
+    """Run an INSERT or DELETE and return how many rows it touched, leaving no result open (an open
+    result would stop the next ``register`` on this connection)."""
+    rows = con.execute(sql, params).fetchall()
+    return int(rows[0][0]) if rows else 0

@@ -1,8 +1,11 @@
 """KQL-style queries over the embedded store (DESIGN §4 ``wafpipe query``).
 
-``compile_query("event.dataset:\\"imperva.waf\\" and status >= 500")`` returns a ``WHERE`` clause
-with ``?`` placeholders and its parameters, ready for :meth:`DuckDBSink.count` / ``search``.
-:func:`caret` renders a :class:`~wafpipe.errors.QueryError` under the query text.
+``compile_query('event.dataset:"imperva.waf" and http.response.status_code >= 500')`` returns a
+``WHERE`` clause over the ``events`` table's typed columns, with ``?`` placeholders, and its
+parameters. Named parts: :mod:`.parser` (text → tree), :mod:`.fields` (the allow-list: field name
+→ the SQL of its column), :mod:`.sql` (tree → ``WHERE``), :mod:`.statements` (the statements of
+the read service's operations around a ``WHERE``). :func:`caret` renders a
+:class:`~wafpipe.errors.QueryError` under the query text.
 """
 
 from __future__ import annotations

@@ -2,37 +2,56 @@
 
 Field names are the only part of a query that is not passed as a parameter, so this table is the
 security boundary: a name reaches SQL only as the fixed expression stored here, built from our own
-code (:data:`wafpipe.store.schema.COLUMNS` and :func:`wafpipe.fields.table.emitted_fields`), never
-from the user's text. The one place user text names a path — a key below a ``flattened`` object,
-``imperva.waf.request_headers.Accept`` — goes in as a ``?`` JSON-path parameter.
+field table (:func:`wafpipe.fields.table.emitted_fields`, the same table that generates the
+``events`` columns through :data:`wafpipe.fields.arrow.SCHEMA`), never from the user's text. The one
+place user text names a path — a key below a JSON-typed field, ``imperva.waf.request_headers.Accept``
+— goes in as a ``?`` JSON-path parameter.
 
-Three kinds of field:
+Every emitted field, by its ECS dotted path, reads its own typed column of the store (version 2):
 
-* a typed column of ``events`` by its ECS name (``http.response.status_code`` → ``status``) or by
-  the column's own short name (``status``): fast, uses zonemaps;
-* any other emitted field, read from ``doc`` with ``json_extract_string(doc, '$.path')`` (arrays
-  with ``'$.path[*]'``, so ``related.ip:1.2.3.4`` matches any element, as in Elasticsearch);
-* ``event.dataset``: a constant (every document in this store is ``imperva.waf``), so the usual
-  Kibana filter ``event.dataset:"imperva.waf"`` costs nothing.
+* a leaf of the nested STRUCT columns by struct access, ``"source"."geo"."country_iso_code"``.
+  DuckDB 2.0.1 turns a comparison on a struct leaf into a table filter of the scan (``EXPLAIN``:
+  ``Filters: source.geo.country_iso_code = 'US'``), reading that leaf only and skipping row groups
+  by its min/max statistics; ``struct_extract(struct_extract(source, 'geo'), 'country_iso_code')``
+  gets the very same plan and time, so the shorter dotted form is used. Measured on 250 000
+  generated events (2 cores): ``source.ip = ?`` 2.6 ms, ``url.path = ?`` 2.0 ms,
+  ``http.response.status_code >= ?`` 2.0 ms, a value outside every row group's range 0.8 ms —
+  against 4.6 s for one term over version 1's JSON text;
+* ``event.original`` reads ``event_original``, its own zstd column (see :mod:`wafpipe.store.schema`);
+* list fields (``related.ip``, ``event.category``…) are ``VARCHAR[]`` columns: a predicate holds when
+  any element matches, as in Elasticsearch (:attr:`FieldRef.is_list`);
+* JSON-typed fields (Elasticsearch ``flattened``: headers, rule info, labels…) are DuckDB ``JSON``
+  columns: ``field:value`` matches any value inside (``json_extract_string(col, '$.**')``),
+  ``field:*`` is ``IS NOT NULL``, and a key below them reads ``json_extract_string(col, ?)`` with
+  the key path as a parameter;
+* ``event.dataset`` is decided at compile time: every document in this store is ``imperva.waf``,
+  so the usual Kibana filter ``event.dataset:"imperva.waf"`` compiles to ``TRUE``.
+
+The short names version 1 had as columns (``status``, ``site``, ``country``, ``attack_type``…) are
+kept as aliases of their ECS fields (:data:`ALIASES`): one dictionary entry each, and saved
+queries and scripts keep working. ECS names are the public names.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
+import pyarrow as pa
+
 from wafpipe.fields import DATASET
-from wafpipe.fields.arrow import list_fields
+from wafpipe.fields.arrow import ID, SCHEMA, list_fields
 from wafpipe.fields.table import emitted_fields
-from wafpipe.store.schema import COLUMNS
+from wafpipe.store.schema import ORIGINAL, quote
 
 # Elasticsearch mapping type → how a query compares values.
 _TYPES = {
     "keyword": "keyword",
     "constant_keyword": "keyword",
     "wildcard": "keyword",
+    "binary": "keyword",
     "match_only_text": "text",
     "text": "text",
     "long": "long",
@@ -46,114 +65,142 @@ _TYPES = {
 
 CONSTANTS = {"event.dataset": DATASET}
 
-_OWN_SEGMENT = re.compile(r"^[A-Za-z0-9_@]+$")
+# Version 1's typed columns, by their short names: kept as aliases (see the module docstring).
+ALIASES = {
+    "id": ID,
+    "ts": "@timestamp",
+    "site": "imperva.waf.site.name",
+    "site_id": "imperva.waf.site.id",
+    "account_id": "imperva.waf.account.id",
+    "source_ip": "source.ip",
+    "country": "source.geo.country_iso_code",
+    "action": "imperva.waf.action",
+    "action_class": "imperva.waf.action_class",
+    "outcome": "event.outcome",
+    "kind": "event.kind",
+    "attack_type": "rule.category",
+    "status": "http.response.status_code",
+    "method": "http.request.method",
+    "host": "url.domain",
+    "path": "url.path",
+    "rule": "rule.name",
+    "security_event": "imperva.waf.security_event",
+    "user_agent": "user_agent.original",
+}
+
 _USER_SEGMENT = re.compile(r"^[A-Za-z0-9_@$\-]+$")
 
 
 @dataclass(frozen=True, slots=True)
 class FieldRef:
-    """One queryable field. ``sql`` is trusted text; ``params`` fill its ``?`` in order."""
+    """One queryable field.
+
+    ``sql`` is trusted text, the operand a predicate compares (the typed column; for a JSON field
+    the list of every value inside it); ``params`` fill its ``?`` in order (only a key below a JSON
+    field has any). ``column`` is the stored column as it is, for projections and ``top``; None
+    when there is no column of its own (a key below a JSON field). ``json`` says the column holds
+    JSON text."""
 
     name: str
     type: str  # keyword | text | long | double | boolean | date | ip | flattened | geo_point | constant
-    sql: str  # typed column, VARCHAR json_extract_string(...), or VARCHAR[] when is_list
+    sql: str
     is_list: bool = False
-    column: str | None = None  # the typed column, when there is one
     params: tuple[str, ...] = ()
     constant: str | None = None
+    column: str | None = None
+    json: bool = False
 
 
-def _json_path(path: str) -> str:
-    segs = path.split(".")
-    for s in segs:
-        if not _OWN_SEGMENT.match(s):  # our own table; a failure here is a programming error
-            raise ValueError(f"field path {path!r} has an unsafe segment {s!r}")
-    return "$." + ".".join(f'"{s}"' for s in segs)
+def column_sql(path: str) -> str:
+    """The SQL of a stored column by its ECS path: struct access into the nested columns."""
+    if path == "event.original":
+        return quote(ORIGINAL)
+    return ".".join(quote(part) for part in path.split("."))
 
 
-def _flattened_sql(path: str) -> str:
-    """Every value inside a flattened object (and the object's own text): leaf equality works."""
-    p = _json_path(path)
-    return f"list_concat(json_extract_string(doc, '{p}.**'), [json_extract_string(doc, '{p}')])"
+def _arrow_type(path: str) -> pa.DataType:
+    """The column's type in the Batch schema (a missing path is a field-table bug: fail loudly)."""
+    first, *rest = path.split(".")
+    arrow_type = SCHEMA.field(first).type
+    for part in rest:
+        arrow_type = arrow_type.field(part).type
+    return arrow_type
+
+
+def _values_of_json(col: str) -> str:
+    """Every value inside a JSON column (and its own text): ``field:value`` matches a leaf."""
+    return f"list_concat(json_extract_string({col}, '$.**'), [json_extract_string({col}, '$')])"
+
+
+def _ref(name: str, es_type: str, lists: frozenset[str]) -> FieldRef:
+    col = column_sql(name)
+    _arrow_type(name)  # the column exists
+    if name in CONSTANTS:
+        return FieldRef(name, "constant", "TRUE", constant=CONSTANTS[name], column=col)
+    typ = _TYPES.get(es_type, "keyword")
+    if typ == "flattened":
+        return FieldRef(name, typ, _values_of_json(col), is_list=True, column=col, json=True)
+    return FieldRef(name, typ, col, is_list=name in lists, column=col)
 
 
 @cache
 def allowed_fields() -> dict[str, FieldRef]:
-    """Name → :class:`FieldRef` for every field a query may name (built once)."""
-    out: dict[str, FieldRef] = {}
-    for c in COLUMNS:
-        ref = FieldRef(c.field, c.kind, f'"{c.name}"', column=c.name)
-        out[c.field] = ref
-        out.setdefault(c.name, FieldRef(c.name, c.kind, ref.sql, column=c.name))
+    """Name → :class:`FieldRef` for every field a query may name (built once): the emitted fields,
+    ``_id``, the geo point's ``lat``/``lon`` (numbers, so a bounding box is two ranges) and the
+    short aliases."""
     lists = list_fields()
-    for name, es_type in emitted_fields().items():
-        if name in out:
-            continue
-        if name in CONSTANTS:
-            out[name] = FieldRef(name, "constant", "TRUE", constant=CONSTANTS[name])
-            continue
-        typ = _TYPES.get(es_type, "keyword")
-        if typ == "flattened":
-            out[name] = FieldRef(name, typ, _flattened_sql(name), is_list=True)
-        elif name in lists:
-            out[name] = FieldRef(
-                name, typ, f"json_extract_string(doc, '{_json_path(name)}[*]')", is_list=True
-            )
-        else:
-            out[name] = FieldRef(name, typ, f"json_extract_string(doc, '{_json_path(name)}')")
+    out: dict[str, FieldRef] = {ID: FieldRef(ID, "keyword", quote(ID), column=quote(ID))}
+    for name, es_type in sorted(emitted_fields().items()):
+        out[name] = _ref(name, es_type, lists)
+        if es_type == "geo_point":
+            for part in ("lat", "lon"):
+                out[f"{name}.{part}"] = _ref(f"{name}.{part}", "double", lists)
+    for alias, name in ALIASES.items():
+        out.setdefault(alias, out[name])
     return out
 
 
-def _flattened_bases() -> list[str]:
-    return sorted((n for n, r in allowed_fields().items() if r.type == "flattened"), key=len, reverse=True)
+def public_names() -> list[str]:
+    """The ECS names (what ``--help``, suggestions and docs show first)."""
+    return sorted(n for n, ref in allowed_fields().items() if ref.name == n)
+
+
+@cache
+def _json_bases() -> tuple[str, ...]:
+    return tuple(sorted((n for n, r in allowed_fields().items() if r.json), key=len, reverse=True))
 
 
 def resolve(name: str) -> FieldRef | None:
-    """The field for ``name``, including keys below a flattened field; None when not allowed."""
+    """The field for ``name``, including keys below a JSON field; None when not allowed."""
     ref = allowed_fields().get(name)
     if ref is not None:
         return ref
-    for base in _flattened_bases():
+    for base in _json_bases():
         if name.startswith(base + "."):
             segs = name[len(base) + 1 :].split(".")
             if not all(_USER_SEGMENT.match(s) for s in segs):
                 return None
+            col = allowed_fields()[base].column
             sub = ".".join(f'"{s}"' for s in segs)
-            root = _json_path(base)
             # objects ({"configid": …}) and arrays of objects ([{"Accept": …}, …]) alike
-            sql = "list_concat(json_extract_string(doc, ?), [json_extract_string(doc, ?)])"
-            return FieldRef(name, "keyword", sql, is_list=True, params=(f"{root}[*].{sub}", f"{root}.{sub}"))
+            sql = f"list_concat(json_extract_string({col}, ?), [json_extract_string({col}, ?)])"
+            return replace(
+                allowed_fields()[base], name=name, type="keyword", sql=sql, params=(f"$[*].{sub}", f"$.{sub}"),
+                column=None, json=False,
+            )
     return None
 
 
 def suggest(name: str, limit: int = 5) -> list[str]:
-    """Allowed names close to ``name`` (typos, wrong case, a missing prefix)."""
-    names = list(allowed_fields())
+    """Allowed names close to ``name`` (typos, wrong case, a missing prefix), ECS names first."""
+    names = public_names() + sorted(ALIASES)
     low = name.lower()
     out = [n for n in names if n.lower() == low]
+    if name in ALIASES:
+        out.append(ALIASES[name])
     last = low.rsplit(".", 1)[-1]
     out += difflib.get_close_matches(name, names, n=limit, cutoff=0.6)
     if len(last) >= 3:
         out += [n for n in names if n.lower().rsplit(".", 1)[-1] == last]
         out += [n for n in names if last in n.lower().rsplit(".", 1)[-1]]
     return list(dict.fromkeys(out))[:limit]
-
-
-@cache
-def _columns_by_name() -> dict[str, str]:
-    return {c.name: c.field for c in COLUMNS}
-
-
-def document_path(name: str) -> str | None:
-    """Where an allowed field's value sits in the stored document, as a JSON path for
-    ``json_extract(doc, ?)`` (a parameter: a projection, like a filter, never splices a name into
-    SQL); ``"$id"`` for the event id, which is a column, not part of the document; None when the
-    name is not on the allow-list. A short column name (``status``) and a vendor alias of a column
-    read the column's ECS field, which every document carries."""
-    ref = allowed_fields().get(name)
-    if ref is None:
-        return None
-    field = _columns_by_name()[ref.column] if ref.column else ref.name
-    if field == "_id":
-        return "$id"
-    return _json_path(field)
