@@ -54,7 +54,7 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     [sink] = cfg.sinks
     assert isinstance(sink, DuckDBSinkConfig)
     assert sink.path == tmp_path / "data" / "wafpipe.duckdb"
-    assert cfg.pipeline.batch_size == 2000
+    assert cfg.pipeline.batch_size == 10_000
     assert cfg.pipeline.batch_timeout_s == 2.0
     assert cfg.pipeline.workers == (os.cpu_count() or 1)
     assert cfg.pipeline.max_line_bytes == 1 << 20

@@ -212,7 +212,7 @@ def test_read_only_open(tmp_path: Path) -> None:
         with pytest.raises(SinkError, match="read-only"):
             ro.write(batch_of([Event("b", make_doc())]))
         with pytest.raises(SinkError, match="read-only"):
-            ro.delete_older_than(1)
+            ro.prune()
     with pytest.raises(SinkError, match="no DuckDB store"):
         DuckDBSink(tmp_path / "missing.duckdb", read_only=True).open()
     duckdb.connect(str(tmp_path / "other.duckdb")).close()

@@ -42,9 +42,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from wafpipe.cli import deadletters, demo, elastic, generate, parse, query, run
+    from wafpipe.cli import deadletters, demo, elastic, generate, parse, query, run, store
 
-    for module in (generate, parse, demo, run, query, elastic, deadletters):
+    for module in (generate, parse, demo, run, query, elastic, deadletters, store):
         module.register(app)
 
 

@@ -54,6 +54,7 @@ from wafpipe.collector.state.store import State
 from wafpipe.collector.status import SOURCES, outstanding, problem_text, spools, start_line
 from wafpipe.collector.workers import DecodePool, WorkerDied
 from wafpipe.config.root import Config
+from wafpipe.errors import SinkError
 from wafpipe.model import Context, FileRef
 from wafpipe.sinks import Sink
 from wafpipe.sinks.registry import build_sinks
@@ -178,9 +179,25 @@ class Collector:
             return
         self._next_periodic = now + PERIODIC_S
         self._check_keys()
+        self._apply_retention()
         rec = self.state.health().get(SOURCES)
         if rec is not None and not rec.ok and not any(getattr(s, "problems", None) for s in self.sources):
             self.state.set_health(SOURCES, last_success=time.time())
+
+    def _apply_retention(self) -> None:
+        """Delete what the embedded store's retention no longer keeps, when due (hourly); a failure
+        is logged and retried at the next period, never stops ingestion."""
+        store = self._duckdb()
+        if store is None:
+            return
+        try:
+            pruned = store.maintain()
+        except SinkError as exc:
+            log.warning("retention: %s", exc)
+            return
+        for p in pruned:
+            if p.deleted:
+                log.info("retention: deleted %d %s events before %s", p.deleted, p.dataset, p.cutoff.isoformat())
 
     def _check_keys(self) -> None:
         if not len(self._key_waits) or self.flow.held is not None:
@@ -331,6 +348,7 @@ class Collector:
                 self._step(0.2)
                 if bar is not None:
                     bar.update(job, completed=offered - len(self.flow.inflight))
+            self._apply_retention()  # the backlog is in: what it brought past retention goes too
         finally:
             if bar is not None:
                 bar.stop()

@@ -79,6 +79,18 @@ W3C_COLUMNS: dict[str, str] = {
 W3C_NAME_COLUMN = "cs-rule"
 W3C_SEVERITY_COLUMN = "cs-severity"
 
+# The #Fields line of Imperva's W3C files (docs/formats.md "W3C"): its columns in order, spelled as
+# Imperva spells them. The store migration reads a W3C file whose header names no columns with them;
+# the sample generator writes them.
+IMPERVA_W3C_COLUMNS: tuple[str, ...] = (
+    "date", "time", "cs-vid", "cs-clapp", "cs-browsertype", "cs-js-support", "cs-co-support", "c-ip",
+    "s-caip", "cs-clappsig", "s-capsupport", "s-suid", "cs(User-Agent)", "cs-sessionid", "s-siteid",
+    "cs-countrycode", "s-tag", "cs-cicode", "s-computername", "cs-lat", "cs-long", "s-accountname", "cs-uri",
+    "cs-postbody", "cs-version", "sc-action", "s-externalid", "cs(Referrer)", "s-ip", "s-port", "cs-method",
+    "cs-uri-query", "sc-status", "s-xff", "cs-bytes", "cs-start", "cs-rule", "cs-severity", "cs-attacktype",
+    "cs-attackid", "s-ruleName",
+)  # fmt: skip
+
 # Inside these values, unescaped ``word=`` text is data unless ``word`` is a known key (DESIGN §1).
 FREE_TEXT_KEYS: frozenset[str] = frozenset(
     ["requestclientapplication", "postbody", "ref", "cicode", "customer", "cs9", "cs10", "cs11", "additionalreqheaders", "additionalresheaders"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from wafpipe.model import Component, Context
 from wafpipe.sinks.duckdb.config import DEFAULT_STORE_NAME, DuckDBSinkConfig
 from wafpipe.sinks.duckdb.sink import DuckDBSink
+from wafpipe.store.retention import Retention
 
 
 def build(config: DuckDBSinkConfig, context: Context) -> DuckDBSink:
@@ -12,7 +13,7 @@ def build(config: DuckDBSinkConfig, context: Context) -> DuckDBSink:
         config.path or context.data_dir / DEFAULT_STORE_NAME,
         memory_limit=config.memory_limit,
         threads=config.threads,
-        retention_days=config.retention_days,
+        retention=Retention.of(config.retention_days),
     )
 
 

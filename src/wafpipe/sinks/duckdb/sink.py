@@ -18,7 +18,7 @@ did not break off. Events of a mismatched or partial read (``imperva.waf.file.ch
 ``partial``) mark the identity's row untrusted, and from then on that identity's Batches are checked
 id by id, as are Batches that are not one file read (dead-letter replay, tools): a complete copy
 of a damaged file may hold other bytes at the same ordinals, and those lines must still be stored.
-Measured (``bench/duckdb_ledger.py``, 10 M-row store): see docs/architecture.md "The store".
+Measured (``bench/duckdb_insert.py``, 10 M-row store): see docs/architecture.md "The store".
 
 The id-by-id check is an anti-join limited to the Batch's ``@timestamp`` range, exact because the
 id fixes the time (the identity includes the header's ``startTime``); a Batch with an event stamped
@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +52,7 @@ from wafpipe.failpoints import failpoint
 from wafpipe.fields.arrow import column
 from wafpipe.model import Batch
 from wafpipe.sinks.base import Sink, WriteResult
+from wafpipe.store.retention import Pruned, Retention, prune
 from wafpipe.store.schema import (
     EVENTS,
     FILES,
@@ -86,7 +86,7 @@ _FILE_PUT = f"INSERT OR REPLACE INTO {FILES} VALUES (?, ?, ?, ?, ?, ?, ?)"  # no
 # Checksum verdicts of a body whose lines can be trusted to be the file's own.
 _TRUSTED_CHECKSUMS = {"ok", "absent"}
 
-_RETENTION_EVERY_S = 3600.0
+RETENTION_EVERY_S = 3600.0  # how often the collector applies retention (monotonic seconds)
 # DuckDB checkpoints when the WAL passes this size. Each checkpoint rewrites the table's last,
 # partly filled row group, so the 16 MB default rewrites it every few thousand events; 128 MB
 # trades that for a longer WAL replay after a crash.
@@ -111,14 +111,14 @@ class DuckDBSink(Sink):
         self,
         path: str | Path,
         memory_limit: str = "256MB",
-        threads: int | None = None,
-        retention_days: int | None = None,
+        threads: int | None = 1,
+        retention: Retention | None = None,
         read_only: bool = False,
     ) -> None:
         self.path = Path(path)
         self.memory_limit = memory_limit
         self.threads = threads
-        self.retention_days = retention_days
+        self.retention = retention or Retention()
         self.read_only = read_only
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
@@ -154,13 +154,14 @@ class DuckDBSink(Sink):
                     str(OldStoreError(str(self.path), version or 0)),
                     hint=f"wafpipe store migrate -c <config> (or --store {self.path})",
                 )
-            if version is None:
-                if self.read_only:
-                    raise SinkError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
+            if version is None and self.read_only:
+                raise SinkError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
+            if not self.read_only:  # every table IF NOT EXISTS: a store made before a table was added gets it
                 con.execute("BEGIN TRANSACTION")
                 for statement in ddl():
                     con.execute(statement)
-                con.execute(f"INSERT INTO {META} VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])  # noqa: S608
+                if version is None:
+                    con.execute(f"INSERT INTO {META} VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])  # noqa: S608
                 con.execute("COMMIT")
         except (duckdb.Error, SinkError) as exc:
             con.close()
@@ -170,8 +171,6 @@ class DuckDBSink(Sink):
         self._con = con
         if not self.read_only:  # private like the rest of the data directory (its .wal: the CLI's umask)
             make_private(self.path, f"{self.path}.wal")
-        if self.retention_days is not None and not self.read_only:
-            self.delete_older_than(self.retention_days)
 
     def close(self) -> None:
         con, self._con = self._con, None
@@ -229,8 +228,6 @@ class DuckDBSink(Sink):
             finally:
                 con.unregister(_BATCH)
         failpoint("sink.duckdb.after_commit")
-        if self.retention_days is not None and time.monotonic() - self._last_retention > _RETENTION_EVERY_S:
-            self.delete_older_than(self.retention_days)
         return WriteResult(written=written, duplicates=len(batch) - written)
 
     def _insert(self, con: duckdb.DuckDBPyConnection, batch: Batch, rows: pa.RecordBatch, identity: str | None) -> int:
@@ -282,20 +279,27 @@ class DuckDBSink(Sink):
             ],
         )
 
-    def delete_older_than(self, days: int) -> int:
-        """Delete events whose ``ts`` is more than ``days`` days old; return how many."""
+    def prune(self, *, reason: str = "schedule") -> list[Pruned]:
+        """Delete the events older than the retention allows, each dataset in its own transaction
+        with its ``prunes`` record (:mod:`wafpipe.store.retention`); return what was deleted."""
         if self.read_only:
             raise SinkError(
                 f"DuckDB store {self.path} is open read-only", hint="the collector applies retention"
             )
-        cutoff = utcnow() - timedelta(days=days)
         con = self._conn()
         with self._lock:
-            deleted = _count(con, f'DELETE FROM {EVENTS} WHERE "@timestamp" < ?', [cutoff])  # noqa: S608
-            if deleted:
-                con.execute("CHECKPOINT")  # drops emptied row groups, reclaims the space
+            done = prune(con, self.retention, utcnow(), reason=reason)  # no CHECKPOINT: see retention.py
         self._last_retention = time.monotonic()
-        return deleted
+        return done
+
+    def maintain(self) -> list[Pruned]:
+        """The collector's periodic call: apply retention when it is due (every
+        :data:`RETENTION_EVERY_S`, and at the first call), else nothing."""
+        if not self.retention or self.read_only:
+            return []
+        if self._last_retention and time.monotonic() - self._last_retention < RETENTION_EVERY_S:
+            return []
+        return self.prune()
 
     # -- the read side's connection (DESIGN §2 "one writer") ------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 
+from wafpipe.fields.keys import IMPERVA_W3C_COLUMNS
 from wafpipe.tools.samples.events import (
     F_BRACKET_CCODE,
     F_DUP_CCODE,
@@ -34,16 +35,9 @@ _CEF_SPELLINGS: tuple[tuple[str, str, str, str, str], ...] = (
 )
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-# The #Fields line of the one real Imperva W3C file (FORMATS §5.1), in its column order.
-W3C_FIELDS_LINE = (
-    "date time cs-vid cs-clapp cs-browsertype cs-js-support cs-co-support c-ip s-caip cs-clappsig "
-    "s-capsupport s-suid cs(User-Agent) cs-sessionid s-siteid cs-countrycode s-tag cs-cicode "
-    "s-computername cs-lat cs-long s-accountname cs-uri cs-postbody cs-version sc-action s-externalid "
-    "cs(Referrer) s-ip s-port cs-method cs-uri-query sc-status s-xff cs-bytes cs-start cs-rule "
-    "cs-severity cs-attacktype cs-attackid s-ruleName"
-)
-W3C_FIELDS: tuple[str, ...] = tuple(W3C_FIELDS_LINE.split(" "))
-assert len(W3C_FIELDS) == 41
+# The #Fields line of the one real Imperva W3C file (FORMATS §5.1): the one list of its columns, joined.
+W3C_FIELDS_LINE = " ".join(IMPERVA_W3C_COLUMNS)
+assert len(IMPERVA_W3C_COLUMNS) == 41
 
 
 def esc(value: str) -> str:

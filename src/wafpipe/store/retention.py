@@ -1,0 +1,153 @@
+"""Retention of the embedded store: how long each dataset is kept, and deleting what is older.
+
+Imperva's logs are of two kinds, kept for different reasons: *security* events (a rule matched,
+``imperva.waf.security_event`` is true), which compliance wants for a year or more (PCI DSS 10.5.1:
+twelve months), and *access* events (every other request), which are bulky and useful for weeks of
+traffic analysis. :class:`Retention` holds a number of days for each; unset keeps everything.
+
+Deleting is cheap however large the store: events arrive roughly in time order, so DuckDB's
+per-row-group min/max of ``@timestamp`` lets ``DELETE … WHERE "@timestamp" < cutoff`` skip every
+row group past the cutoff (measured on a 10 M-row store: 0.02–0.13 s). Applying the deletion to
+the file is the cost (see :func:`prune`), so no checkpoint is forced here: DuckDB's own (at its WAL
+threshold, or at close) writes it when it next runs; the freed blocks are reused by later events
+rather than returned to the file system.
+
+Every deletion is recorded in the store's ``prunes`` table, in the same transaction as the delete:
+the record exists exactly when the rows are gone, which is what a compliance report needs to show
+("access events before 2026-09-03 deleted on 2026-12-02 by the retention policy, 1.2 M rows").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import Field
+
+from wafpipe.config.base import _Model
+from wafpipe.store.schema import EVENTS, PRUNES
+
+DATASETS = ("security", "access")  # the keys of ``retention_days``
+
+# Which rows of the events table each dataset is; fixed text, no user input.
+_DATASET_WHERE = {
+    "security": '"imperva"."waf"."security_event" IS TRUE',
+    "access": '"imperva"."waf"."security_event" IS NOT TRUE',
+}
+_OLDER = f'DELETE FROM {EVENTS} WHERE "@timestamp" < ?'  # noqa: S608
+_OLDER_BY_DATASET = f'SELECT {_DATASET_WHERE["security"]}, count(*) FROM {EVENTS} WHERE "@timestamp" < ? GROUP BY 1'  # noqa: S608
+_DATASET_OLDER = {
+    name: f'DELETE FROM {EVENTS} WHERE {where} AND "@timestamp" < ?'  # noqa: S608
+    for name, where in _DATASET_WHERE.items()
+}
+_DATASET_BETWEEN = {
+    name: f'DELETE FROM {EVENTS} WHERE {where} AND "@timestamp" >= ? AND "@timestamp" < ?'  # noqa: S608
+    for name, where in _DATASET_WHERE.items()
+}
+_DATASET_COUNT = {
+    name: f'SELECT count(*) FROM {EVENTS} WHERE {where} AND "@timestamp" < ?'  # noqa: S608
+    for name, where in _DATASET_WHERE.items()
+}
+_RECORD = f"INSERT INTO {PRUNES} (dataset, cutoff, deleted, pruned_at, reason) VALUES (?, ?, ?, ?, ?)"  # noqa: S608
+
+
+class Retention(_Model):
+    """Days to keep each dataset; None keeps it forever. The configuration's ``retention_days``
+    table (``retention_days = {security = 400, access = 90}``), or one number for both."""
+
+    security: int | None = Field(None, ge=1)
+    access: int | None = Field(None, ge=1)
+
+    @classmethod
+    def of(cls, days: int | Retention | None) -> Retention:
+        """A setting as written in the configuration: one number for both datasets, or per dataset."""
+        if days is None:
+            return cls()
+        if isinstance(days, Retention):
+            return days
+        return cls(security=days, access=days)
+
+    def describe(self) -> str:
+        """``security 400 days, access kept forever`` — for messages."""
+        kept = {name: getattr(self, name) for name in DATASETS}
+        return ", ".join(
+            f"{name} {days} days" if days else f"{name} kept forever" for name, days in kept.items()
+        )
+
+    def __bool__(self) -> bool:
+        return self.security is not None or self.access is not None
+
+    def cutoffs(self, now: datetime) -> dict[str, datetime]:
+        """Dataset → the time before which its events are deleted (only datasets with a limit)."""
+        return {
+            name: now - timedelta(days=days) for name in DATASETS if (days := getattr(self, name)) is not None
+        }
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """One dataset's deletion: what a ``prunes`` row records."""
+
+    dataset: str
+    cutoff: datetime
+    deleted: int
+
+
+def prune(con: Any, retention: Retention, now: datetime, *, reason: str) -> list[Pruned]:
+    """Delete the events older than ``retention`` allows and record it, in one transaction (the
+    deletes and their ``prunes`` rows together); return what each dataset lost. ``con`` is a
+    writable DuckDB connection with no transaction open; ``reason`` says who asked (``schedule``,
+    ``wafpipe store prune``).
+
+    When both datasets have a limit, what is older than both goes first by time alone, which
+    empties whole row groups (a checkpoint then drops them: ~1 s on 10 M rows); only the span
+    between the two cutoffs is deleted dataset by dataset, which leaves row groups with holes that
+    a checkpoint rewrites (13–18 s for 10 % of 10 M rows). One number for both is the cheap case."""
+    cutoffs = retention.cutoffs(now)
+    deleted = dict.fromkeys(cutoffs, 0)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        floor = min(cutoffs.values()) if len(cutoffs) == len(DATASETS) else None
+        if floor is not None:
+            for security, n in con.execute(_OLDER_BY_DATASET, [floor]).fetchall():
+                deleted["security" if security else "access"] += int(n)
+            con.execute(_OLDER, [floor]).fetchall()
+        for dataset, cutoff in cutoffs.items():
+            if floor is None:
+                rows = con.execute(_DATASET_OLDER[dataset], [cutoff]).fetchall()
+            elif cutoff > floor:
+                rows = con.execute(_DATASET_BETWEEN[dataset], [floor, cutoff]).fetchall()
+            else:
+                continue
+            deleted[dataset] += int(rows[0][0]) if rows else 0
+        for dataset, cutoff in cutoffs.items():
+            con.execute(_RECORD, [dataset, cutoff, deleted[dataset], now, reason]).fetchall()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return [Pruned(dataset, cutoff, deleted[dataset]) for dataset, cutoff in cutoffs.items()]
+
+
+def expired(con: Any, retention: Retention, now: datetime) -> list[Pruned]:
+    """What :func:`prune` would delete now, deleting nothing (``wafpipe store prune --dry-run``)."""
+    counts: list[Pruned] = []
+    for dataset, cutoff in retention.cutoffs(now).items():
+        rows = con.execute(_DATASET_COUNT[dataset], [cutoff]).fetchall()
+        counts.append(Pruned(dataset, cutoff, int(rows[0][0])))
+    return counts
+
+
+def history(con: Any, limit: int = 100) -> list[dict[str, Any]]:
+    """The most recent deletions, newest first (for ``wafpipe store prune --history`` and reports)."""
+    known = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [PRUNES]).fetchall()
+    if not known[0][0]:  # a store no collector has opened since the table was added: nothing pruned
+        return []
+    rows = con.execute(
+        f"SELECT dataset, cutoff, deleted, pruned_at, reason FROM {PRUNES} ORDER BY pruned_at DESC, rowid DESC LIMIT ?",  # noqa: S608
+        [limit],
+    ).fetchall()
+    return [
+        dict(zip(("dataset", "cutoff", "deleted", "pruned_at", "reason"), row, strict=True)) for row in rows
+    ]
