@@ -139,6 +139,28 @@ def test_read_frame_reads_what_send_bytes_wrote(pair: tuple[Connection, socket.s
         peer.close()
 
 
+def test_send_writes_the_frame_receive_reads(bad_files: list[Path], pair: tuple[Connection, socket.socket]) -> None:
+    """The worker writes its message in pieces (no joined copy); the frame is the one message
+    :func:`transport.encode` makes, whole, larger than the socket's buffer or not."""
+    conn, theirs = pair
+    peer = Connection(os.dup(theirs.fileno()))
+    small = read_all(bad_files[0], documents=True)[:3]
+    whole = list(read_path(bad_files[0], batch_rows=1000, documents=True).batches("key"))[0]
+    try:
+        for i, batch in enumerate([*small, whole]):
+            sender = threading.Thread(target=transport.send, args=(peer, i, batch))
+            sender.start()
+            frame = transport.read_frame(conn)
+            sender.join()
+            assert frame.to_pybytes() == transport.encode(i, batch).to_pybytes()
+            task_id, got = transport.decode(frame)
+            assert task_id == i
+            assert_same(got, batch)
+        assert frame.size > 1_000_000  # the last: many times the socket's buffer
+    finally:
+        peer.close()
+
+
 def test_a_frame_torn_by_a_dying_worker_is_torn(pair: tuple[Connection, socket.socket]) -> None:
     conn, theirs = pair
     theirs.sendall(struct.pack("!i", 1000) + b"y" * 400)

@@ -26,7 +26,7 @@ One message per Batch, integers little-endian::
   overflows). The parent makes :attr:`Batch.documents` from it in one call (``to_pylist``:
   0.4 µs per document), only for the sinks that need it; a DuckDB-only collector never has any.
 
-Framing. The worker sends with ``Connection.send_bytes``; :func:`receive` reads that same frame (a
+Framing. The worker writes ``Connection.send_bytes``'s frame (piece by piece, :func:`send`); :func:`receive` reads that frame (a
 4-byte big-endian length, or -1 and an 8-byte one past 2 GiB: multiprocessing's wire format) from
 the connection's descriptor into one buffer allocated at the right size. A worker killed mid-send
 leaves a short frame, and a frame that does not add up is refused: both are a
@@ -52,6 +52,8 @@ _ALIGN = 8
 _DOCUMENTS = pa.schema([pa.field("document", pa.large_binary(), nullable=False)])
 _FRAME = struct.Struct("!i")  # multiprocessing.connection's length prefix
 _LONG_FRAME = struct.Struct("!Q")  # … after a -1 prefix, for messages of 2 GiB and more
+_MAX_SHORT = 0x7FFFFFFF  # the largest length the short prefix carries
+_IOV_MAX = 64  # pieces per writev call (a message has at most five)
 
 
 class TransportError(Exception):
@@ -74,8 +76,9 @@ def _stream(schema: pa.Schema, batch: pa.RecordBatch) -> pa.Buffer:
     return sink.getvalue()
 
 
-def encode(task_id: int, batch: Batch) -> pa.Buffer:
-    """``batch`` of task ``task_id`` as one message (see the module docstring)."""
+def _parts(task_id: int, batch: Batch) -> list[bytes | pa.Buffer]:
+    """The pieces of ``batch``'s message, in order: written one after the other (:func:`send`),
+    they are the message without a second copy of its streams."""
     events = _stream(batch.events.schema, batch.events)
     documents = None
     if batch.documents is not None:
@@ -98,14 +101,18 @@ def encode(task_id: int, batch: Batch) -> pa.Buffer:
         },
         protocol=pickle.HIGHEST_PROTOCOL,
     )
-    out = pa.BufferOutputStream()
-    out.write(_PREFIX.pack(MAGIC, len(header)))
-    out.write(header)
-    out.write(b"\0" * _pad(_PREFIX.size + len(header)))
-    out.write(events)
+    head = _PREFIX.pack(MAGIC, len(header)) + header
+    parts: list[bytes | pa.Buffer] = [head + b"\0" * _pad(len(head)), events]
     if documents is not None:
-        out.write(b"\0" * _pad(events.size))
-        out.write(documents)
+        parts += [b"\0" * _pad(events.size), documents]
+    return parts
+
+
+def encode(task_id: int, batch: Batch) -> pa.Buffer:
+    """``batch`` of task ``task_id`` as one message (see the module docstring)."""
+    out = pa.BufferOutputStream()
+    for part in _parts(task_id, batch):
+        out.write(part)
     return out.getvalue()
 
 
@@ -168,8 +175,30 @@ def decode(message: pa.Buffer | bytes) -> tuple[int, Batch]:
 
 def send(conn: Connection, task_id: int, batch: Batch) -> None:
     """Worker side: one Batch as one frame (blocks until the parent has read it all, which is
-    the pool's back-pressure). OSError/EOFError when the parent is gone."""
-    conn.send_bytes(memoryview(encode(task_id, batch)))
+    the pool's back-pressure). OSError when the parent is gone.
+
+    The frame is ``Connection.send_bytes``'s, but its pieces are written where they lie instead
+    of first being joined into one message: that copy was a Batch's size per worker, in memory
+    for as long as the parent took to read it."""
+    parts = [memoryview(part) for part in _parts(task_id, batch)]
+    size = sum(part.nbytes for part in parts)
+    prefix = _FRAME.pack(size) if size <= _MAX_SHORT else _FRAME.pack(-1) + _LONG_FRAME.pack(size)
+    _write_all(conn.fileno(), [memoryview(prefix), *parts])
+
+
+def _write_all(fd: int, views: list[memoryview]) -> None:
+    """Write ``views`` in order to ``fd``, however short each ``writev`` comes back."""
+    pending = [view.cast("B") for view in views if view.nbytes]
+    while pending:
+        written = os.writev(fd, pending[:_IOV_MAX])
+        while written:
+            head = pending[0]
+            if written >= head.nbytes:
+                written -= head.nbytes
+                pending.pop(0)
+            else:
+                pending[0] = head[written:]
+                written = 0
 
 
 def _read_into(fd: int, view: memoryview, want: int) -> None:
