@@ -69,6 +69,28 @@ def test_since_and_until_take_a_duration_before_now(built: Built) -> None:
     assert res.stdout == query(built, "--top", "source.ip", "--since", "2024-06-10T06:00:00Z", "--format", "ndjson").stdout
 
 
+def test_histogram_counts_every_match_once_in_every_format(built: Built) -> None:
+    res = query(built, "--histogram", "--interval", "10m", "--since", "2024-06-10T06:00:00Z",
+                "--until", "2024-06-10T07:00:00Z", "--format", "ndjson")
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["time"][11:16] for r in rows] == ["06:00", "06:10", "06:20", "06:30", "06:40", "06:50"]
+    assert sum(r["count"] for r in rows) == built.total - 1  # the one event outside the hour is not counted
+    attacks = query(built, "--histogram", "--format", "csv", "imperva.waf.security_event:true")
+    table = list(csv.reader(io.StringIO(attacks.stdout)))
+    assert table[0] == ["time", "count"]
+    total = query(built, "--count", "imperva.waf.security_event:true").stdout.strip()
+    assert sum(int(n) for _, n in table[1:]) == int(total)
+    res = query(built, "--histogram", "--interval", "10m", "--since", "2024-06-10T06:00:00Z",
+                "--until", "2024-06-10T07:00:00Z")
+    lines = res.stdout.splitlines()
+    assert lines[0].split() == ["time", "(UTC)", "count", "per", "10m"]
+    assert len(lines) == 7 and all(cell_len(line) <= 80 for line in lines) and "█" in res.stdout
+    widest = max(rows, key=lambda r: r["count"])
+    [line] = [line for line in lines if line.startswith(widest["time"][:10] + " " + widest["time"][11:19])]
+    assert line.endswith(f"{widest['count']}  " + "█" * (80 - 19 - 5 - 4))  # the largest count fills the width
+
+
 def test_table_fits_80_columns_and_cuts_long_values_with_an_ellipsis(built: Built) -> None:
     res = query(built, "--limit", "50")
     assert res.returncode == 0, res.stderr
@@ -125,6 +147,9 @@ def test_ndjson_and_csv_stream_past_one_page(built: Built) -> None:
         (("--since", "yesterday", "--count"), "ISO 8601"),
         (("--since", "5 parsecs", "--count"), "duration before now such as 15m, 24h or 7d"),
         (("--by", "event.outcome"), "--by goes with --top"),
+        (("--interval", "1h"), "--interval goes with --histogram"),
+        (("--histogram", "--count"), "choose one of --count, --top and --histogram"),
+        (("--histogram", "--interval", "7 fortnights"), "interval"),
         (("--top", "source.ip", "--by", "nope"), "unknown field 'nope' for by"),
         (("status:",), "^"),
     ],

@@ -8,6 +8,9 @@ ellipsis — in the table only), or NDJSON / CSV streamed page by page, any size
 printed it. Nothing from event data reaches the terminal as a control sequence
 (:mod:`wafpipe.cli.output`).
 
+``--histogram`` counts the matches per time bucket (``--interval``, else about a hundred buckets),
+as a bar chart in the table format.
+
 ``--since``/``--until`` are passed on as typed: an ISO 8601 time, or a duration before now
 (``15m``, ``24h``, ``7d``) that the read service resolves with the one clock, so the answer is the
 same through the API and without it.
@@ -61,6 +64,9 @@ def query(
     fields: Annotated[str | None, typer.Option(help="comma-separated fields to show, e.g. source.ip,url.path")] = None,
     top: Annotated[str | None, typer.Option("--top", help="the most frequent values of this field")] = None,
     by: Annotated[str | None, typer.Option("--by", help="with --top: count pairs of the two fields' values")] = None,
+    histogram: Annotated[bool, typer.Option("--histogram", help="matching events per time bucket")] = False,
+    interval: Annotated[str | None, typer.Option(
+        help="with --histogram: the bucket (30s, 5m, 1h, 1d); default about a hundred buckets")] = None,
 ) -> None:
     """Query the embedded store (through the running collector when there is one)."""
     from wafpipe.errors import QueryError, WafpipeError
@@ -70,6 +76,10 @@ def query(
         _usage(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if by and not top:
         _usage("--by goes with --top: --top FIELD --by FIELD")
+    if interval and not histogram:
+        _usage("--interval goes with --histogram: --histogram --interval 1h")
+    if sum((count, top is not None, histogram)) > 1:
+        _usage("choose one of --count, --top and --histogram")
     hi = MAX_TOP if top else MAX_TABLE if fmt == "table" else MAX_EXPORT
     if not 1 <= limit <= hi:
         _usage(f"--limit must be from 1 to {hi}{' with --top' if top else f' for --format {fmt}'}, got {limit}")
@@ -84,6 +94,9 @@ def query(
                 keys = ["value", "by", "count"] if by else ["value", "count"]
                 header = [top, by, "count"] if by else [top, "count"]
                 _print(fmt, header, [[r[k] for k in keys] for r in rows], raw=rows)
+            elif histogram:
+                res = reader.histogram(expr, since=since, until=until, interval=interval)
+                _histogram(fmt, res["buckets"], res["interval_seconds"])
             else:
                 _search(reader, fmt, expr, limit, since, until, chosen)
     except ReadLimitError as exc:
@@ -196,6 +209,33 @@ def _print(fmt: str, header: list[Any], rows: list[list[Any]], raw: list[dict[st
     for *values, n in rows:
         table.add_row(*(Text(cell(v)) for v in values), Text(str(n)))  # Text: data, never markup
     Console(highlight=False).print(table)
+
+
+def _histogram(fmt: str, buckets: list[dict[str, Any]], seconds: int) -> None:
+    """Buckets as NDJSON/CSV rows, or for a person: the start of each bucket, its count and a bar."""
+    if fmt != "table":
+        _print(fmt, ["time", "count"], [[b["time"], b["count"]] for b in buckets], raw=buckets)
+        return
+    import shutil
+
+    if not buckets:
+        typer.echo("no matching events")
+        return
+    most = max(b["count"] for b in buckets) or 1
+    digits = max(len("count"), len(str(most)))
+    room = max(10, shutil.get_terminal_size().columns - 19 - digits - 4)  # time, count, two gaps
+    typer.echo(f"{'time (UTC)':19}  {'count':>{digits}}  per {_span(seconds)}")
+    for b in buckets:
+        bar = "█" * (b["count"] * room // most) or ("▏" if b["count"] else "")
+        typer.echo(f"{_shown('@timestamp', b['time']):19}  {b['count']:>{digits}}  {bar}".rstrip())
+
+
+def _span(seconds: int) -> str:
+    """``3600`` → ``1h``: an interval as the user would write it."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _table(columns: list[str], events: list[dict[str, Any]], *, default: bool) -> None:
