@@ -116,3 +116,21 @@ def test_the_reader_counts_each_problem_once(tmp_path: Path) -> None:
         assert reader.counters["events"] == len(items) - len(kinds)
         seen.update(kinds)
     assert {"decode", "cut_line"} <= seen
+
+
+def test_the_batch_timeout_counts_decoding_time_not_the_consumers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``batch_timeout_s`` cuts a Batch that is slow to fill, not the Batch after one the consumer
+    was slow to take (a worker blocked on a busy main process): that cut every Batch short, and
+    smaller commits made a larger store. The clock moves only while the consumer holds a Batch."""
+    import wafpipe.decode.reader.file as reader_file
+    from wafpipe.imperva.container import CHUNK
+
+    [path] = generate_files(tmp_path, events=1000, files=1, fmt="cef", compression="none", seed=4)
+    assert path.stat().st_size > 2 * CHUNK  # chunks end inside Batches: a partial one waits for the next
+    now = [1000.0]
+    monkeypatch.setattr(reader_file.time, "monotonic", lambda: now[0])
+    sizes = []
+    for batch in read_path(path, batch_rows=100, documents=False).batches("k", batch_timeout_s=2.0):
+        sizes.append(len(batch))
+        now[0] += 60.0  # the consumer takes a minute over each Batch
+    assert sizes == [100] * 10 + [0] or sizes == [100] * 10, sizes

@@ -127,8 +127,11 @@ class FileReader:
                     for raw in ready:
                         batch = self._batch(file_key, raw, label)
                         next_ordinal = batch.next_ordinal
-                        started = time.monotonic()
                         yield batch
+                        # From when the consumer asks for more: the time it spent taking this Batch
+                        # (a worker blocked on a busy main process) is not decoding time, and
+                        # counting it cut every following Batch short (smaller commits, a larger store).
+                        started = time.monotonic()
                     ready = run.push(b"")
                 if run.not_imperva is not None:
                     break
