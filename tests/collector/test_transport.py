@@ -140,8 +140,8 @@ def test_read_frame_reads_what_send_bytes_wrote(pair: tuple[Connection, socket.s
 
 
 def test_send_writes_the_frame_receive_reads(bad_files: list[Path], pair: tuple[Connection, socket.socket]) -> None:
-    """The worker writes its message in pieces (no joined copy); the frame is the one message
-    :func:`transport.encode` makes, whole, larger than the socket's buffer or not."""
+    """The worker serialises its message straight into the pipe (no copy of its own); the frame is
+    the message :func:`transport.encode` makes, whole, larger than the socket's buffer or not."""
     conn, theirs = pair
     peer = Connection(os.dup(theirs.fileno()))
     small = read_all(bad_files[0], documents=True)[:3]

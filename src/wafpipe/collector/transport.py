@@ -26,7 +26,8 @@ One message per Batch, integers little-endian::
   overflows). The parent makes :attr:`Batch.documents` from it in one call (``to_pylist``:
   0.4 µs per document), only for the sinks that need it; a DuckDB-only collector never has any.
 
-Framing. The worker writes ``Connection.send_bytes``'s frame (piece by piece, :func:`send`); :func:`receive` reads that frame (a
+Framing. The worker writes ``Connection.send_bytes``'s frame (serialising straight into the pipe,
+:func:`send`); :func:`receive` reads that frame (a
 4-byte big-endian length, or -1 and an 8-byte one past 2 GiB: multiprocessing's wire format) from
 the connection's descriptor into one buffer allocated at the right size. A worker killed mid-send
 leaves a short frame, and a frame that does not add up is refused: both are a
@@ -39,6 +40,7 @@ from __future__ import annotations
 import os
 import pickle
 import struct
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -53,7 +55,6 @@ _DOCUMENTS = pa.schema([pa.field("document", pa.large_binary(), nullable=False)]
 _FRAME = struct.Struct("!i")  # multiprocessing.connection's length prefix
 _LONG_FRAME = struct.Struct("!Q")  # … after a -1 prefix, for messages of 2 GiB and more
 _MAX_SHORT = 0x7FFFFFFF  # the largest length the short prefix carries
-_IOV_MAX = 64  # pieces per writev call (a message has at most five)
 
 
 class TransportError(Exception):
@@ -69,21 +70,50 @@ def _pad(n: int) -> int:
     return -n % _ALIGN
 
 
-def _stream(schema: pa.Schema, batch: pa.RecordBatch) -> pa.Buffer:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema) as writer:
+def _stream_size(schema: pa.Schema, batch: pa.RecordBatch) -> int:
+    """The bytes of ``batch`` as one IPC stream, counted without writing them anywhere."""
+    counter = pa.MockOutputStream()
+    _write_stream(counter, schema, batch)
+    return int(counter.size())
+
+
+def _write_stream(out: pa.NativeFile, schema: pa.Schema, batch: pa.RecordBatch) -> None:
+    with pa.ipc.new_stream(out, schema) as writer:
         writer.write_batch(batch)
-    return sink.getvalue()
 
 
-def _parts(task_id: int, batch: Batch) -> list[bytes | pa.Buffer]:
-    """The pieces of ``batch``'s message, in order: written one after the other (:func:`send`),
-    they are the message without a second copy of its streams."""
-    events = _stream(batch.events.schema, batch.events)
+@dataclass(frozen=True)
+class _Message:
+    """One Batch's message, sized but not yet written: the sizes go in the header (and the frame's
+    prefix) before the streams are written, so a worker writes them straight into the pipe
+    (:func:`send`) without first serialising the Batch into a buffer of its own size."""
+
+    head: bytes  # prefix, header, padding to 8
+    events: pa.RecordBatch
+    events_size: int
+    documents: pa.RecordBatch | None
+    documents_size: int
+
+    @property
+    def size(self) -> int:
+        end = len(self.head) + self.events_size
+        return end if self.documents is None else end + _pad(self.events_size) + self.documents_size
+
+    def write(self, out: pa.NativeFile) -> None:
+        out.write(self.head)
+        _write_stream(out, self.events.schema, self.events)
+        if self.documents is not None:
+            out.write(b"\0" * _pad(self.events_size))
+            _write_stream(out, _DOCUMENTS, self.documents)
+
+
+def _message(task_id: int, batch: Batch) -> _Message:
     documents = None
     if batch.documents is not None:
         column = pa.array(batch.documents, pa.large_binary())
-        documents = _stream(_DOCUMENTS, pa.record_batch([column], schema=_DOCUMENTS))
+        documents = pa.record_batch([column], schema=_DOCUMENTS)
+    events_size = _stream_size(batch.events.schema, batch.events)
+    documents_size = 0 if documents is None else _stream_size(_DOCUMENTS, documents)
     header = pickle.dumps(
         {
             "task_id": task_id,
@@ -96,23 +126,20 @@ def _parts(task_id: int, batch: Batch) -> list[bytes | pa.Buffer]:
             "file_read": batch.file_read,
             "problems": batch.problems,
             "info": batch.info,
-            "events_bytes": events.size,
-            "documents_bytes": None if documents is None else documents.size,
+            "events_bytes": events_size,
+            "documents_bytes": None if documents is None else documents_size,
         },
         protocol=pickle.HIGHEST_PROTOCOL,
     )
     head = _PREFIX.pack(MAGIC, len(header)) + header
-    parts: list[bytes | pa.Buffer] = [head + b"\0" * _pad(len(head)), events]
-    if documents is not None:
-        parts += [b"\0" * _pad(events.size), documents]
-    return parts
+    return _Message(head + b"\0" * _pad(len(head)), batch.events, events_size, documents, documents_size)
 
 
 def encode(task_id: int, batch: Batch) -> pa.Buffer:
     """``batch`` of task ``task_id`` as one message (see the module docstring)."""
+    message = _message(task_id, batch)
     out = pa.BufferOutputStream()
-    for part in _parts(task_id, batch):
-        out.write(part)
+    message.write(out)
     return out.getvalue()
 
 
@@ -177,28 +204,15 @@ def send(conn: Connection, task_id: int, batch: Batch) -> None:
     """Worker side: one Batch as one frame (blocks until the parent has read it all, which is
     the pool's back-pressure). OSError when the parent is gone.
 
-    The frame is ``Connection.send_bytes``'s, but its pieces are written where they lie instead
-    of first being joined into one message: that copy was a Batch's size per worker, in memory
-    for as long as the parent took to read it."""
-    parts = [memoryview(part) for part in _parts(task_id, batch)]
-    size = sum(part.nbytes for part in parts)
+    The frame is ``Connection.send_bytes``'s, but the message is written into the pipe as it is
+    serialised (:class:`_Message`): no copy of the Batch is made in the worker, whose memory stays
+    the Batch itself however large it is."""
+    message = _message(task_id, batch)
+    size = message.size
     prefix = _FRAME.pack(size) if size <= _MAX_SHORT else _FRAME.pack(-1) + _LONG_FRAME.pack(size)
-    _write_all(conn.fileno(), [memoryview(prefix), *parts])
-
-
-def _write_all(fd: int, views: list[memoryview]) -> None:
-    """Write ``views`` in order to ``fd``, however short each ``writev`` comes back."""
-    pending = [view.cast("B") for view in views if view.nbytes]
-    while pending:
-        written = os.writev(fd, pending[:_IOV_MAX])
-        while written:
-            head = pending[0]
-            if written >= head.nbytes:
-                written -= head.nbytes
-                pending.pop(0)
-            else:
-                pending[0] = head[written:]
-                written = 0
+    with open(conn.fileno(), "wb", closefd=False) as pipe:  # buffered: every write is written whole
+        pipe.write(prefix)
+        message.write(pa.PythonFile(pipe, mode="w"))
 
 
 def _read_into(fd: int, view: memoryview, want: int) -> None:
