@@ -44,9 +44,11 @@ def _version(store: Path) -> int | None:
 def test_the_collector_refuses_a_version_1_store_and_names_the_command(tmp_path: Path) -> None:
     root = _root(tmp_path, fixture_rows()[:20])
     res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=root)
-    assert res.returncode != 0
+    assert res.returncode == 2, res.stderr  # the store cannot be used as it is: nothing was read
     assert "version 1 store" in res.stderr and "wafpipe store migrate" in res.stderr
     assert "Traceback" not in res.stderr
+    res = wafpipe("query", "-c", "wafpipe.toml", "--count", cwd=root)
+    assert res.returncode == 2 and "wafpipe store migrate" in res.stderr, res.stderr
     assert _version(root / "data" / "wafpipe.duckdb") == 1
 
 

@@ -71,6 +71,7 @@ def query(
     """Query the embedded store (through the running collector when there is one)."""
     from wafpipe.errors import QueryError, WafpipeError
     from wafpipe.store.runner import ReadLimitError
+    from wafpipe.store.schema import OldStoreError
 
     if fmt not in FORMATS:
         _usage(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -106,6 +107,9 @@ def query(
         typer.echo(f"query error: {safe(str(exc))}", err=True)
         if exc.column:
             typer.echo(f"  {safe(expr)}\n  {' ' * (exc.column - 1)}^", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except OldStoreError as exc:  # a store to migrate first: nothing to do with the query
+        typer.echo(f"error: {safe(str(exc))}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     except WafpipeError as exc:
         typer.echo(f"error: {safe(str(exc))}", err=True)

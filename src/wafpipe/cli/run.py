@@ -34,6 +34,7 @@ def _run(config: ConfigOpt, once: bool, workers: int | None) -> None:
     from wafpipe.collector.logs import escape
     from wafpipe.collector.pipeline import Collector
     from wafpipe.errors import ConfigError, WafpipeError
+    from wafpipe.store.schema import OldStoreError
 
     cfg = load(config)
     setup_logging(cfg)
@@ -46,6 +47,9 @@ def _run(config: ConfigOpt, once: bool, workers: int | None) -> None:
         report = collector.run(once=once)
     except ConfigError as exc:  # e.g. the API port is taken
         typer.echo(f"configuration error: {escape(exc)}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except OldStoreError as exc:  # nothing was read: the store needs `wafpipe store migrate` first
+        typer.echo(f"error: {escape(exc)}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     except WafpipeError as exc:  # a sink that cannot make data durable (disk full, …): stop cleanly
         typer.echo(f"error: {escape(exc)}", err=True)

@@ -72,9 +72,7 @@ class ReadOnlyStore:
             con.close()
             if version is None:
                 raise WafpipeError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
-            raise WafpipeError(
-                str(OldStoreError(str(self.path), version)), hint="wafpipe store migrate -c <config>"
-            )
+            raise OldStoreError(str(self.path), version)
         self._con = con
         return self
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from wafpipe.errors import SinkError
 from wafpipe.fields.arrow import SCHEMA
 
 SCHEMA_VERSION = 2
@@ -139,12 +140,14 @@ def stored_version(con: Any) -> int | None:
     return 1 if EVENTS in tables else None
 
 
-class OldStoreError(Exception):
-    """The store was written by an older wafpipe: ``wafpipe store migrate`` brings it forward."""
+class OldStoreError(SinkError):
+    """The store was written by an older wafpipe: ``wafpipe store migrate`` brings it forward.
+    Not a failure to store data but a store that cannot be used as it is: commands exit 2."""
 
     def __init__(self, path: str, version: int) -> None:
         super().__init__(
             f"{path} is a version {version} store and this wafpipe reads version {SCHEMA_VERSION}; "
-            f"run `wafpipe store migrate` to convert it (every event id is kept)"
+            f"run `wafpipe store migrate` to convert it (every event id is kept)",
+            hint=f"wafpipe store migrate -c <config> (or --store {path})",
         )
         self.version = version

@@ -150,10 +150,7 @@ class DuckDBSink(Sink):
                 con.execute("SET threads = ?", [int(self.threads)])
             version = stored_version(con)
             if version not in (None, SCHEMA_VERSION):
-                raise SinkError(
-                    str(OldStoreError(str(self.path), version or 0)),
-                    hint=f"wafpipe store migrate -c <config> (or --store {self.path})",
-                )
+                raise OldStoreError(str(self.path), version or 0)
             if version is None and self.read_only:
                 raise SinkError(f"{self.path} holds no wafpipe events table", hint="is it a wafpipe store?")
             if not self.read_only:  # every table IF NOT EXISTS: a store made before a table was added gets it
