@@ -141,7 +141,8 @@ def test_prune_counts_first_then_deletes_what_the_configuration_no_longer_keeps(
     res = wafpipe("store", "prune", "-c", "wafpipe.toml", "--access-days", "5", cwd=tmp_path, env=env)
     assert "access: deleted 3 events before 2026-11-27T12:00:00Z" in res.stdout, res.stdout + res.stderr
     assert _stored(store) == {True: 12, False: 3}
-    listed = wafpipe("store", "prune", "-c", "wafpipe.toml", "--history", cwd=tmp_path, env=env)
+    elsewhere = {**env, "TZ": "America/New_York"}  # the machine's zone never shows: times are UTC
+    listed = wafpipe("store", "prune", "-c", "wafpipe.toml", "--history", cwd=tmp_path, env=elsewhere)
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
     assert len(lines) == 4 and all("(wafpipe store prune)" in line for line in lines)

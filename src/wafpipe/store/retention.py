@@ -20,7 +20,7 @@ the record exists exactly when the rows are gone, which is what a compliance rep
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import Field
@@ -148,6 +148,9 @@ def history(con: Any, limit: int = 100) -> list[dict[str, Any]]:
         f"SELECT dataset, cutoff, deleted, pruned_at, reason FROM {PRUNES} ORDER BY pruned_at DESC, rowid DESC LIMIT ?",  # noqa: S608
         [limit],
     ).fetchall()
+    # TIMESTAMPTZ comes back in the session's time zone: UTC, like every time wafpipe prints
     return [
-        dict(zip(("dataset", "cutoff", "deleted", "pruned_at", "reason"), row, strict=True)) for row in rows
-    ]
+        {"dataset": dataset, "cutoff": cutoff.astimezone(UTC), "deleted": deleted,
+         "pruned_at": pruned_at.astimezone(UTC), "reason": reason}
+        for dataset, cutoff, deleted, pruned_at, reason in rows
+    ]  # fmt: skip
