@@ -67,4 +67,4 @@ def test_crash_then_restart_on_a_taken_port_keeps_the_data(tmp_path: Path) -> No
         assert node.port == new_port
         assert not node.port_changed_on_restart
         assert node.client().count(index="crash-test")["count"] == 200
-        assert node.last_start_s is not None and node.last_start_s < 60
+        assert node.last_start_s is not None  # measured, not asserted (DESIGN §8): see the node's README

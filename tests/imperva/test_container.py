@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import re
 import subprocess
 import sys
 import zlib
@@ -26,6 +28,7 @@ from tests.filebuilder import make_file, make_keys, sample_lines
 from wafpipe.decode.reader import FileReader
 from wafpipe.errors import MissingKeyError
 from wafpipe.imperva.container import BodyLine, ImpervaFile, parse_name
+from wafpipe.imperva.crypto import encrypt_body
 
 LINES = sample_lines(6)
 
@@ -95,6 +98,22 @@ def test_wrong_key_is_a_decrypt_error(tmp_path: Path) -> None:
     _, f = read(make_file(LINES, public_key=other), keys=tmp_path)
     assert f.info.error is not None and f.info.error.kind == "decrypt"
     assert "does not decrypt" in str(f.info.error)
+
+
+def test_a_wrong_key_that_unwraps_to_an_aes_key_is_still_a_decrypt_error(tmp_path: Path) -> None:
+    """PKCS#1 v1.5's implicit rejection: a wrong private key may unwrap *some* 16-byte key. Made
+    certain here by wrapping another AES key than the body's, for the right key pair: the body
+    decrypts to noise, which is a decrypt error (the key), not a corrupt compressed body."""
+    pub = make_keys(tmp_path, "1")
+    data = make_file(LINES, public_key=pub)
+    head, _, body = data.partition(b"|==|")
+    wrapped_body_key = re.search(rb"^key:(.*)$", head, re.M)
+    assert wrapped_body_key is not None
+    other_key, _ = encrypt_body(pub, b"", os.urandom(16))
+    data = head.replace(wrapped_body_key.group(1), other_key.encode()) + b"|==|" + body
+    _, f = read(data, keys=tmp_path)
+    assert f.info.error is not None and f.info.error.kind == "decrypt"
+    assert "does not decrypt with private key 1" in str(f.info.error)
 
 
 def test_bad_ciphertext_length_keeps_events_before_the_fault(tmp_path: Path) -> None:

@@ -149,20 +149,20 @@ def test_keep_alive_connections_are_cut_when_down(es: ElasticsearchServer) -> No
         assert http.get("/").status_code == 200
 
 
-def test_bulk_throughput_smoke(es: ElasticsearchServer) -> None:
-    """The in-process server must not be the bottleneck of sink tests (the benchmark runs it out of
-    process, where it handles well over 50k small docs/s on one core)."""
+def test_a_bulk_of_a_thousand_documents_is_taken_whole(es: ElasticsearchServer) -> None:
+    """One request of 1000 creates: every item answered, in order, none refused. (How fast the
+    stand-in takes them is for bench/, never a test: CI may run on a busy machine, DESIGN §8.)"""
     lines = []
     for i in range(1000):
         lines.append(orjson.dumps({"create": {"_index": DS, "_id": f"t{i}"}}))
         lines.append(orjson.dumps({"@timestamp": "2024-01-01T00:00:00Z", "n": i, "source": {"ip": "10.0.0.1"}}))
     body = b"\n".join(lines) + b"\n"
     with httpx.Client(base_url=es.url) as http:
-        started = time.perf_counter()
         resp = http.post("/_bulk", content=body, headers={"Content-Type": "application/x-ndjson"})
-        elapsed = time.perf_counter() - started
     assert resp.status_code == 200 and resp.json()["errors"] is False
-    assert elapsed < 1.0, f"1000 docs took {elapsed:.3f}s"
+    items = resp.json()["items"]
+    assert [item["create"]["_id"] for item in items] == [f"t{i}" for i in range(1000)]
+    assert {item["create"]["status"] for item in items} == {201}
 
 
 def test_out_of_process_server() -> None:

@@ -24,7 +24,7 @@ import pyarrow as pa
 from wafpipe import _native, clock
 from wafpipe.decode.reader.recognise import NOT_IMPERVA_HINT, is_binary, looks_like, shown
 from wafpipe.enrich.useragent import parse_user_agent
-from wafpipe.errors import BombError, CompressionError, ContainerError
+from wafpipe.errors import BombError, CompressionError, ContainerError, DecryptError
 from wafpipe.imperva.container import BodyLine, ImpervaFile, Opener
 from wafpipe.model import Batch, Event, FileInfo, Problem
 
@@ -256,7 +256,20 @@ class FileReader:
         info.lines = end["lines"]
         info.warnings.extend(end["warnings"])
         kind = end.get("error_kind")
-        if kind and info.error is None:
+        no_event = not dict(run.counters).get("events")
+        garbled = (kind and not kind.startswith("bomb")) or end["checksum_status"] == "mismatch"
+        if info.encrypted and info.error is None and no_event and garbled:
+            # A wrong private key does not always fail to unwrap the content key: PKCS#1 v1.5's
+            # implicit rejection gives random bytes, now and then of an AES key's length. The body
+            # then decrypts to noise: it fails to decompress within a few bytes or, rarely, inflates
+            # to junk whose MD5 is not the header's; either way not one event comes out of it.
+            key_id = info.header.get("publickeyid", "?")
+            why = end.get("error") or "its MD5 is not the header's checksum"
+            info.error = DecryptError(
+                f"the body does not decrypt with private key {key_id}: not one event comes out of it ({why})",
+                hint="the key in the keys directory is not the one this file was encrypted for, or the file is damaged",
+            )
+        elif kind and info.error is None:
             fault = BombError if kind.startswith("bomb") else CompressionError
             info.error = fault(end["error"], hint=end["hint"])
         # The core judges the header's checksum (FORMATS §1.6); a fault Python met (ciphertext
