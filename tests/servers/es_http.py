@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import orjson
 
@@ -95,14 +96,17 @@ class EsApp:
             return Response(400, orjson.dumps({"error": f"{type(exc).__name__}: {exc}"}))
 
     def route(self, req: Request) -> tuple[str, Callable[[Request], Response]]:
+        # Matched on the path as sent and decoded per parameter, so "%2F" inside a name is part of the name
+        # (PUT _data_stream/a%2Fb is refused for its name), as OpenSearch 2.19 / Elasticsearch route.
+        path = urlsplit(req.raw_path).path or "/"
         for rx, endpoint, methods in self._routes:
-            m = rx.match(req.path)
+            m = rx.match(path)
             if m is None:
                 continue
             handler = methods.get(req.method)
             if handler is None:
                 return endpoint, self._wrong_method(", ".join(sorted(methods)))
-            req.params = {k: v for k, v in m.groupdict().items() if v is not None}
+            req.params = {k: unquote(v) for k, v in m.groupdict().items() if v is not None}
             return endpoint, lambda r, h=handler: self._call(r, h)
         return "unknown", lambda r: self._call(r, self._no_handler)
 

@@ -31,7 +31,7 @@ from .es_errors import EsError
 from .es_mapping import glob_match, merge_mappings, normalize_mappings
 from .es_templates import Templates, flatten_settings
 
-_BAD_NAME = re.compile(r'[\\/*?"<>| ,#:]')
+_BAD_NAME = re.compile(r'[\\/*?"<>| ,]')  # Strings.INVALID_FILENAME_CHARS; '#', ':' in check_name
 
 
 class Doc(NamedTuple):
@@ -120,16 +120,26 @@ class Cluster:
 
     # -- names ----------------------------------------------------------------------------------
     @staticmethod
-    def check_name(name: str) -> None:
+    def check_name(name: str, data_stream: bool = False) -> None:
+        """The checks and messages of MetadataCreateIndexService.validateIndexOrAliasName, then lowercase, as
+        OpenSearch 2.19 / Elasticsearch run them: '#' and ':' have messages of their own, and for a data stream
+        (MetadataCreateDataStreamService) the same rules answer ``illegal_argument_exception``
+        "data_stream [NAME] ...", not ``invalid_index_name_exception``."""
         problem = None
-        if name != name.lower():
-            problem = "must be lowercase"
-        elif _BAD_NAME.search(name):
+        if _BAD_NAME.search(name):
             problem = 'must not contain the following characters [ , ", *, \\, <, |, ,, >, /, ?]'
+        elif "#" in name:
+            problem = "must not contain '#'"
+        elif ":" in name:
+            problem = "must not contain ':'"
         elif name[:1] in ("-", "_", "+"):
             problem = "must not start with '_', '-', or '+'"
         elif name in (".", ".."):
             problem = "must not be '.' or '..'"
+        elif name != name.lower():
+            problem = "must be lowercase"
+        if problem and data_stream:
+            raise err.illegal_argument(f"data_stream [{name}] {problem}")
         if problem:
             raise EsError(400, "invalid_index_name_exception", f"Invalid index name [{name}], {problem}",
                           extra={"index_uuid": "_na_", "index": name})
@@ -139,7 +149,7 @@ class Cluster:
         with self.lock:
             if name in self.data_streams:
                 raise EsError(400, "resource_already_exists_exception", f"data_stream [{name}] already exists")
-            self.check_name(name)
+            self.check_name(name, data_stream=True)
             tmpl_name = self.templates.find(name)
             if tmpl_name is None:
                 raise err.illegal_argument(f"no matching index template found for data stream [{name}]")
@@ -298,6 +308,10 @@ class Cluster:
                 raise err.index_not_found(name, f"no such index [{name}] and [require_data_stream] request flag is "
                                                 f"[true] and [{name}] is not a data stream")
             return index, None
+        if "*" in name:
+            # Seen on OpenSearch 2.19: a write to a new name with a wildcard is refused as an index name,
+            # before a data-stream template matching it is looked at.
+            self.check_name(name)
         tmpl_name = self.templates.find(name)
         tmpl = self.templates.index_templates.get(tmpl_name) if tmpl_name else None
         if tmpl is not None and "data_stream" in tmpl:

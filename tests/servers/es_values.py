@@ -50,12 +50,25 @@ def integer_checker(kind: str, coerce: bool = True) -> Checker:
         t = type(value)
         if t is int:
             number: float | int = value
+            if kind == "long" and not low <= number <= high:
+                # A JSON number beyond a long fails in the JSON parser (Jackson), not in the mapper: as on
+                # OpenSearch 2.19 / Elasticsearch (both read it with XContentParser.longValue()).
+                return {"type": "input_coercion_exception",
+                        "reason": f"Numeric value ({value}) out of range of long ({low} - {high})"}
         elif t is bool:
             return _not_numeric(value)
         elif t is float:
             if not coerce and value != int(value):
                 return _ia(f"Value [{value}] has a decimal part")
             number = value
+        elif t is str and kind == "long":
+            # Text for a long goes through Numbers.toLong (Long.parseLong, then BigDecimal), which neither
+            # trims blanks nor throws NumberFormatException: an IllegalArgumentException "For input string".
+            # As OpenSearch 2.19 / Elasticsearch do (the other integer kinds use Double.parseDouble, which
+            # trims and throws NumberFormatException: below).
+            if not coerce or not _NUMERIC_STR.match(value):
+                return _ia(f'For input string: "{value}"')
+            number = float(value) if any(c in value for c in ".eE") else int(value)
         elif t is str:
             text = value.strip()
             if not coerce or not _NUMERIC_STR.match(text):
@@ -87,6 +100,12 @@ def float_checker() -> Checker:
 def check_boolean(value: Any) -> Cause:
     if value is True or value is False or value in ("true", "false", ""):
         return None
+    t = type(value)
+    if t is int or t is float:
+        # A JSON number is refused by the JSON parser's getBooleanValue(), before any text check: as on
+        # OpenSearch 2.19 / Elasticsearch.
+        token = "VALUE_NUMBER_INT" if t is int else "VALUE_NUMBER_FLOAT"
+        return {"type": "json_parse_exception", "reason": f"Current token ({token}) not of boolean type"}
     return _ia(f"Failed to parse value [{value}] as only [true] or [false] are allowed.")
 
 
@@ -128,8 +147,11 @@ def constant_checker(path: str, expected: str) -> Checker:
 
 
 # -- dates ------------------------------------------------------------------------------------
+# The strict year is java.time's appendValue(YEAR, 4, 10, SignStyle.EXCEEDS_PAD) parsed strictly: four
+# digits without a sign, more than four only after a '+', a '-' before four or more (OpenSearch 2.19 /
+# Elasticsearch accept "+10000-01-01T00:00:00Z" and refuse "10000-…" and "+2024-…").
 _STRICT_OPT = re.compile(
-    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"(\d{4}|\+\d{5,9}|-\d{4,9})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
     r"(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?\Z"
 )
 _LENIENT_OPT = re.compile(
@@ -144,6 +166,8 @@ _date_ok: dict[tuple[str, str], bool] = {}
 
 def _valid_fields(m: re.Match[str]) -> bool:
     year, month, day, hour, minute, second, _frac, zone = m.groups()
+    if year.startswith("-") and int(year) == 0:
+        return False  # java.time's strict parse refuses a negative zero ("-0000")
     mo = int(month) if month else 1
     if not 1 <= mo <= 12:
         return False
