@@ -23,6 +23,7 @@ import pytest
 from opensearchpy import OpenSearch
 
 from tests.cluster.conftest import WafpipeRunner
+from tests.flatten import get_path
 from tests.servers.opensearch_node import OpenSearchNode
 
 FORMATS = ("cef", "leef", "w3c")
@@ -192,15 +193,6 @@ def leaves(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]
             yield from leaves(value, f"{path}.")
         else:
             yield path, value
-
-
-def get_path(doc: Mapping[str, Any], path: str) -> Any:
-    value: Any = doc
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def count(client: OpenSearch, index: str, query: dict[str, Any] | None = None) -> int:

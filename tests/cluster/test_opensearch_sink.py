@@ -30,6 +30,7 @@ import pytest
 from opensearchpy import OpenSearch
 
 from tests.cluster.conftest import WafpipeRunner
+from tests.flatten import get_path
 from tests.servers.opensearch_node import OpenSearchNode
 from wafpipe.collector.state.store import State
 from wafpipe.config.root import config_from_dict
@@ -134,15 +135,6 @@ def stored_ids(client: OpenSearch, stream: str) -> list[str]:
     answer = client.search(index=stream, body={"query": {"match_all": {}}, "_source": False, "size": 10000})
     assert answer["hits"]["total"]["value"] < 10000, "too many documents for one page"
     return [hit["_id"] for hit in answer["hits"]["hits"]]
-
-
-def get_path(doc: dict[str, Any], path: str) -> Any:
-    value: Any = doc
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 # -- the ingested data (one stream for tests 1, 2 and 4) --------------------------------------------------
