@@ -38,6 +38,9 @@ MAPPING_ERRORS = frozenset({
 # Statuses that say "later": overload, unavailability, and access problems an operator fixes
 # (while the data waits in the spool rather than being dead-lettered).
 TRANSIENT_STATUSES = frozenset({401, 403, 408, 429})
+# An operator's hold on the target, not a fault of the document: a closed index, a write block
+# (``index.blocks.write``, the flood-stage watermark's read-only block). Held and retried until lifted.
+OPERATOR_HOLDS = frozenset({"index_closed_exception", "cluster_block_exception"})
 
 
 class Transient(Exception):
@@ -76,7 +79,7 @@ def classify(item: dict[str, Any]) -> str:
     """``ok`` | ``duplicate`` | ``retry`` | ``rejected`` | ``no_alias`` | ``unknown`` for one bulk item.
 
     ``retry`` is retried for as long as it takes (overload, unavailable shards, access an operator
-    restores). A per-item 500 is ``unknown`` rather than ``retry``: a cluster in trouble answers the
+    restores, a closed or write-blocked index an operator opens again). A per-item 500 is ``unknown`` rather than ``retry``: a cluster in trouble answers the
     whole request with 5xx, so an item-level 500 is more likely this document tripping a bug, and a
     bounded number of retries keeps one poison document from blocking the spool forever."""
     status = int(item.get("status", 0))
@@ -86,7 +89,7 @@ def classify(item: dict[str, Any]) -> str:
     etype = error.get("type", "") if isinstance(error, dict) else ""
     if status == 409:
         return "duplicate" if etype in ("version_conflict_engine_exception", "") else "unknown"
-    if status > 500 or status in TRANSIENT_STATUSES or etype == "es_rejected_execution_exception":
+    if status > 500 or status in TRANSIENT_STATUSES or etype == "es_rejected_execution_exception" or etype in OPERATOR_HOLDS:
         return "retry"  # 503 unavailable_shards_exception, 429 rejected execution, …
     if status == 400 and etype in MAPPING_ERRORS:
         return "rejected"

@@ -1,0 +1,127 @@
+"""Faults an operator causes on a real cluster, met by wafpipe's own ``opensearch`` sink (issue 21,
+item 3) on the real OpenSearch 2.19.6 test node: the events are held in the spool with a message
+that names the cause, nothing is dead-lettered, and everything is delivered once it is lifted.
+
+Nothing waits for time to pass: each test waits for the *condition* it needs (the sink reporting
+the failure, the spool delivered) under a generous guard that only stops a hang.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.conftest import WafpipeRunner
+from tests.servers.opensearch_node import OpenSearchNode
+from wafpipe.collector.state.store import State
+from wafpipe.config.root import config_from_dict
+from wafpipe.decode.batch import batch_of
+from wafpipe.decode.reader import read_path
+from wafpipe.model import Context, Event
+from wafpipe.sinks.elasticsearch.client import classify
+from wafpipe.sinks.elasticsearch.sink import ClusterSink, build_cluster_sink
+from wafpipe.tools.generate import generate_files
+
+GUARD_S = 120.0  # a hang guard only: every wait ends as soon as its condition holds
+START, END = datetime.fromisoformat("2024-06-10T06:00:00+00:00"), datetime.fromisoformat("2024-06-10T07:00:00+00:00")
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + GUARD_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory, opensearch_node: OpenSearchNode, wafpipe: WafpipeRunner) -> None:
+    """`wafpipe elastic setup` on the node: the streams below get wafpipe's mappings."""
+    config = tmp_path_factory.mktemp("faults-setup") / "wafpipe.toml"
+    config.write_text(f'[[sinks]]\ntype = "opensearch"\nhosts = ["{opensearch_node.url}"]\nuse_data_stream = true\n')
+    config.chmod(0o600)
+    wafpipe("elastic", "setup", "-c", config)
+
+
+@pytest.fixture
+def sink(tmp_path: Path, opensearch_node: OpenSearchNode, templates: None) -> Iterator[tuple[ClusterSink, State, str]]:
+    """An in-process ``opensearch`` sink on a data stream of its own, with backoffs short enough
+    that a lifted fault is noticed at once."""
+    namespace = f"ns{uuid.uuid4().hex[:12]}"
+    entry = {"type": "opensearch", "hosts": [opensearch_node.url], "namespace": namespace, "use_data_stream": True}
+    cfg = config_from_dict({"data_dir": str(tmp_path / "data"), "sinks": [entry]}, file=None, base_dir=tmp_path)
+    state = State(cfg.data_dir)
+    built = build_cluster_sink(cfg.sinks[0], Context(cfg.data_dir, state=state))  # type: ignore[arg-type]
+    built.opt.retry_backoff_s, built.opt.retry_max_backoff_s = 0.1, 0.5  # not settings: tuning defaults
+    stream = f"logs-imperva.waf-{namespace}"
+    try:
+        yield built, state, stream
+    finally:
+        built.close()
+        state.close()
+        opensearch_node.client().indices.delete_data_stream(name=stream, ignore=[404])
+
+
+def events(tmp_path: Path, n: int, seed: int) -> list[Event]:
+    paths = generate_files(tmp_path / f"gen{seed}", events=n, fmt="cef", start=START, end=END, seed=seed)
+    found = [e for p in paths for e in read_path(p).items() if isinstance(e, Event)]
+    assert len(found) == n
+    return found
+
+
+def test_a_write_blocked_stream_holds_the_events_until_the_block_is_lifted(
+    sink: tuple[ClusterSink, State, str], opensearch_node: OpenSearchNode, tmp_path: Path
+) -> None:
+    """``index.blocks.write`` on the stream's backing index (what an operator, or the flood-stage
+    watermark's read-only block, does): the node answers 403 ``cluster_block_exception`` for every
+    document. The sink keeps them in its spool, says why, dead-letters none, and delivers them all
+    once the block is removed."""
+    cluster_sink, state, stream = sink
+    first, held = events(tmp_path, 40, 1), events(tmp_path, 40, 2)
+    cluster_sink.write(batch_of(first))
+    assert cluster_sink.flush(GUARD_S)
+    client = opensearch_node.client()
+    (backing,) = [i["index_name"] for i in client.indices.get_data_stream(name=stream)["data_streams"][0]["indices"]]
+    client.indices.put_settings(index=backing, body={"index.blocks.write": True})
+    try:
+        cluster_sink.write(batch_of(held))
+        until(lambda: "cluster_block_exception" in (cluster_sink.stats.last_error or ""), "the sink reports the block")
+        assert "40 documents to retry" in (cluster_sink.stats.last_error or "")
+        assert cluster_sink.stats.dead_lettered == 0 and cluster_sink.spool.pending_bytes > 0
+    finally:
+        client.indices.put_settings(index=backing, body={"index.blocks.write": None})
+    assert cluster_sink.flush(GUARD_S), f"not delivered after the block was lifted: {cluster_sink.stats}"
+    assert (cluster_sink.stats.written, cluster_sink.stats.dead_lettered) == (80, 0)
+    assert state.count_dead_letters() == 0
+    client.indices.refresh(index=stream)
+    assert client.count(index=stream)["count"] == 80
+
+
+def test_a_closed_index_is_a_hold_not_a_bad_document(
+    sink: tuple[ClusterSink, State, str], opensearch_node: OpenSearchNode, tmp_path: Path
+) -> None:
+    """What the node answers for a create in a closed index (``index_closed_exception``, HTTP 400)
+    is classed as a hold to retry until an operator opens the index, not as a document to
+    dead-letter after ``max_retries``. A data stream's write index cannot be closed, so the stream
+    is rolled over and its old backing index closed; the create names that index, as a sink in
+    rollover-alias mode (``use_data_stream = false``) whose write index was closed would."""
+    cluster_sink, state, stream = sink
+    cluster_sink.write(batch_of(events(tmp_path, 10, 3)))
+    assert cluster_sink.flush(GUARD_S)
+    client = opensearch_node.client()
+    client.indices.rollover(alias=stream)
+    old = client.indices.get_data_stream(name=stream)["data_streams"][0]["indices"][0]["index_name"]
+    client.indices.close(index=old)
+    try:
+        body = f'{{"create":{{"_index":"{old}","_id":"closed-1"}}}}\n{{"@timestamp":"2024-06-10T06:00:00Z"}}\n'
+        errors, items = cluster_sink.client.bulk(body.encode())
+        item = items[0]["create"]
+        assert errors and item["error"]["type"] == "index_closed_exception", item
+        assert classify(item) == "retry"
+    finally:
+        client.indices.open(index=old)
