@@ -125,3 +125,64 @@ def test_a_closed_index_is_a_hold_not_a_bad_document(
         assert classify(item) == "retry"
     finally:
         client.indices.open(index=old)
+
+
+def test_the_node_stopped_mid_run_loses_and_duplicates_nothing(
+    sink: tuple[ClusterSink, State, str], opensearch_node: OpenSearchNode, tmp_path: Path
+) -> None:
+    """The node goes down between two batches and comes back on the same data (and port): the
+    second batch waits in the spool while the sink says the cluster cannot be reached, then every
+    event is there exactly once (a bulk request cut by the stop may be sent again: its documents
+    are then 409s, counted as already there)."""
+    cluster_sink, state, stream = sink
+    first, held = events(tmp_path, 50, 4), events(tmp_path, 50, 5)
+    cluster_sink.write(batch_of(first))
+    assert cluster_sink.flush(GUARD_S)
+    port = opensearch_node.port
+    opensearch_node.stop()
+    try:
+        cluster_sink.write(batch_of(held))
+        until(lambda: cluster_sink.stats.last_error is not None, "the sink reports the cluster down")
+        assert cluster_sink.spool.pending_bytes > 0 and cluster_sink.stats.dead_lettered == 0
+    finally:
+        opensearch_node.start()
+    if opensearch_node.port != port:  # the old port was taken meanwhile: nothing to prove here
+        pytest.skip(f"the node came back on another port ({port} → {opensearch_node.port})")
+    assert cluster_sink.flush(GUARD_S), f"not delivered after the node came back: {cluster_sink.stats}"
+    stats = cluster_sink.stats
+    assert (stats.written + stats.duplicates, stats.dead_lettered) == (100, 0)
+    assert state.count_dead_letters() == 0
+    client = opensearch_node.client()
+    client.indices.refresh(index=stream)
+    assert client.count(index=stream)["count"] == 100
+
+
+def test_a_bulk_request_over_the_node_limit_is_split_not_lost(tmp_path: Path) -> None:
+    """A node whose ``http.max_content_length`` is smaller than one bulk request answers 413; the
+    sink splits the request until each part fits and delivers every document, none dead-lettered."""
+    from tests.servers.opensearch_fixture import start_node
+
+    node = start_node(tmp_path / "node", settings={"http.max_content_length": "64kb"})
+    try:
+        entry = {"type": "opensearch", "hosts": [node.url], "namespace": "limit", "use_data_stream": True}
+        cfg = config_from_dict({"data_dir": str(tmp_path / "data"), "sinks": [entry]}, file=None, base_dir=tmp_path)
+        state = State(cfg.data_dir)
+        try:
+            cluster_sink = build_cluster_sink(cfg.sinks[0], Context(cfg.data_dir, state=state))  # type: ignore[arg-type]
+            batch = events(tmp_path, 300, 6)  # ~1 MB of documents in bulk requests of up to 1000
+            try:
+                cluster_sink.write(batch_of(batch))
+                assert cluster_sink.flush(GUARD_S), f"not delivered: {cluster_sink.stats}"
+            finally:
+                cluster_sink.close()
+            stats = cluster_sink.stats
+            assert (stats.written, stats.dead_lettered) == (300, 0)
+            assert stats.requests > 1  # it was split
+            assert state.count_dead_letters() == 0
+        finally:
+            state.close()
+        client = node.client()
+        client.indices.refresh(index="logs-imperva.waf-limit")
+        assert client.count(index="logs-imperva.waf-limit")["count"] == 300
+    finally:
+        node.stop()
