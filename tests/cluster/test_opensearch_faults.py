@@ -186,3 +186,60 @@ def test_a_bulk_request_over_the_node_limit_is_split_not_lost(tmp_path: Path) ->
         assert client.count(index="logs-imperva.waf-limit")["count"] == 300
     finally:
         node.stop()
+
+
+def test_the_flood_stage_watermark_holds_the_events_until_the_disk_is_fine(tmp_path: Path) -> None:
+    """Disk watermarks set so that the node's disk counts as full (flood stage): OpenSearch puts a
+    read-only-allow-delete block on the index, and writes fail with ``cluster_block_exception``.
+    The sink holds the events and says why; once the watermarks are back to normal the node lifts
+    the block itself and every event is delivered. A node of its own: the block would hit every
+    index of the shared node."""
+    from tests.servers.opensearch_fixture import start_node
+
+    node = start_node(tmp_path / "node")
+    full = {
+        "cluster.routing.allocation.disk.threshold_enabled": True,
+        "cluster.routing.allocation.disk.watermark.low": "1000tb",
+        "cluster.routing.allocation.disk.watermark.high": "999tb",
+        "cluster.routing.allocation.disk.watermark.flood_stage": "998tb",
+        "cluster.info.update.interval": "10s",  # its minimum
+    }
+    # the monitor stays on (it is what lifts the block), with watermarks any disk meets (free bytes)
+    normal = {**full, "cluster.routing.allocation.disk.watermark.low": "3kb",
+              "cluster.routing.allocation.disk.watermark.high": "2kb",
+              "cluster.routing.allocation.disk.watermark.flood_stage": "1kb"}
+    stream = "logs-imperva.waf-flood"
+    try:
+        entry = {"type": "opensearch", "hosts": [node.url], "namespace": "flood", "use_data_stream": True}
+        cfg = config_from_dict({"data_dir": str(tmp_path / "data"), "sinks": [entry]}, file=None, base_dir=tmp_path)
+        state = State(cfg.data_dir)
+        client = node.client()
+        try:
+            cluster_sink = build_cluster_sink(cfg.sinks[0], Context(cfg.data_dir, state=state))  # type: ignore[arg-type]
+            cluster_sink.opt.retry_backoff_s, cluster_sink.opt.retry_max_backoff_s = 0.1, 0.5
+            try:
+                cluster_sink.write(batch_of(events(tmp_path, 30, 7)))
+                assert cluster_sink.flush(GUARD_S)
+                client.cluster.put_settings(body={"transient": full})
+
+                def blocked() -> bool:
+                    settings = client.indices.get_settings(index=stream, name="index.blocks.*")
+                    return any(s["settings"] for s in settings.values())
+
+                until(blocked, "the flood-stage block on the stream's index")
+                cluster_sink.write(batch_of(events(tmp_path, 30, 8)))
+                until(lambda: "cluster_block_exception" in (cluster_sink.stats.last_error or ""),
+                      "the sink reports the block")
+                assert cluster_sink.stats.dead_lettered == 0 and cluster_sink.spool.pending_bytes > 0
+                client.cluster.put_settings(body={"transient": normal})
+                assert cluster_sink.flush(GUARD_S), f"not delivered after the disk was fine: {cluster_sink.stats}"
+            finally:
+                cluster_sink.close()
+            assert (cluster_sink.stats.written, cluster_sink.stats.dead_lettered) == (60, 0)
+            assert state.count_dead_letters() == 0
+        finally:
+            state.close()
+        client.indices.refresh(index=stream)
+        assert client.count(index=stream)["count"] == 60
+    finally:
+        node.stop()
