@@ -26,7 +26,8 @@ at ingest time, or without a time, is checked against the whole table.
 
 Durability. One transaction per Batch; DuckDB fsyncs its WAL on ``COMMIT``, so ``write`` returns
 only when the Batch survives a crash. The WAL is checkpointed into the file at
-:data:`CHECKPOINT_THRESHOLD`, after retention deletes (to reclaim space) and on ``close``.
+:data:`CHECKPOINT_THRESHOLD` and on ``close``; a retention delete waits for the next one
+(forcing it could take seconds: :mod:`wafpipe.store.retention`).
 
 One writer (DESIGN §2). DuckDB allows one read-write process per file: the collector. ``wafpipe
 query`` opens the file ``read_only=True`` only when no collector runs (else it uses the API).
