@@ -54,7 +54,6 @@ from wafpipe.collector.state.store import State
 from wafpipe.collector.status import SOURCES, outstanding, problem_text, spools, start_line
 from wafpipe.collector.workers import DecodePool, WorkerDied
 from wafpipe.config.root import Config
-from wafpipe.errors import SinkError
 from wafpipe.model import Context, FileRef
 from wafpipe.sinks import Sink
 from wafpipe.sinks.registry import build_sinks
@@ -185,19 +184,10 @@ class Collector:
             self.state.set_health(SOURCES, last_success=time.time())
 
     def _apply_retention(self) -> None:
-        """Delete what the embedded store's retention no longer keeps, when due (hourly); a failure
-        is logged and retried at the next period, never stops ingestion."""
+        """The embedded store's retention, when due (hourly; the sink logs what it deleted)."""
         store = self._duckdb()
-        if store is None:
-            return
-        try:
-            pruned = store.maintain()
-        except SinkError as exc:
-            log.warning("retention: %s", exc)
-            return
-        for p in pruned:
-            if p.deleted:
-                log.info("retention: deleted %d %s events before %s", p.deleted, p.dataset, p.cutoff.isoformat())
+        if store is not None:
+            store.maintain()
 
     def _check_keys(self) -> None:
         if not len(self._key_waits) or self.flow.held is not None:

@@ -36,6 +36,7 @@ query`` opens the file ``read_only=True`` only when no collector runs (else it u
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from pathlib import Path
@@ -67,6 +68,8 @@ from wafpipe.store.schema import (
 )
 
 __all__ = ["CHECKPOINT_THRESHOLD", "SCHEMA_VERSION", "DuckDBSink"]
+
+log = logging.getLogger(__name__)
 
 # The batch is registered as ``wafpipe_batch``; every statement is fixed text, values are parameters.
 _BATCH = "wafpipe_batch"
@@ -278,26 +281,43 @@ class DuckDBSink(Sink):
         )
 
     def prune(self, *, reason: str = "schedule") -> list[Pruned]:
-        """Delete the events older than the retention allows, each dataset in its own transaction
-        with its ``prunes`` record (:mod:`wafpipe.store.retention`); return what was deleted."""
+        """Delete the events older than the retention allows, in one transaction with their
+        ``prunes`` records (:mod:`wafpipe.store.retention`); return what was deleted. A failure is
+        a :class:`SinkError`, nothing deleted."""
         if self.read_only:
             raise SinkError(
                 f"DuckDB store {self.path} is open read-only", hint="the collector applies retention"
             )
         con = self._conn()
         with self._lock:
-            done = prune(con, self.retention, utcnow(), reason=reason)  # no CHECKPOINT: see retention.py
+            try:
+                done = prune(con, self.retention, utcnow(), reason=reason)  # no CHECKPOINT: see retention.py
+            except duckdb.Error as exc:
+                raise SinkError(
+                    f"DuckDB store {self.path}: retention not applied: {exc}",
+                    hint="check free disk space and memory_limit; nothing was deleted",
+                ) from exc
         self._last_retention = time.monotonic()
         return done
 
     def maintain(self) -> list[Pruned]:
         """The collector's periodic call: apply retention when it is due (every
-        :data:`RETENTION_EVERY_S`, and at the first call), else nothing."""
+        :data:`RETENTION_EVERY_S`, and at the first call), log and return what it deleted. A
+        failure is logged and tried again at the next call: retention never stops ingestion."""
         if not self.retention or self.read_only:
             return []
         if self._last_retention and time.monotonic() - self._last_retention < RETENTION_EVERY_S:
             return []
-        return self.prune()
+        try:
+            done = self.prune()
+        except SinkError as exc:
+            log.warning("retention: %s", exc)
+            return []
+        for pruned in done:
+            if pruned.deleted:
+                log.info("retention: deleted %d %s events before %s", pruned.deleted, pruned.dataset,
+                         pruned.cutoff.isoformat())
+        return done
 
     # -- the read side's connection (DESIGN §2 "one writer") ------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
