@@ -6,14 +6,19 @@ through opensearch-py, so they hold whatever the package's inside looks like.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+from opensearchpy import OpenSearch
 
+from tests.flatten import get_path
 from tests.servers.opensearch_fixture import opensearch_node  # noqa: F401
 
 WafpipeRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -46,3 +51,22 @@ def wafpipe() -> WafpipeRunner:
         return proc
 
     return run
+
+
+def source_ips(docs: Iterable[Mapping[str, Any]]) -> Counter[str]:
+    """Documents per ``source.ip`` (normalised as an ``ip`` field shows it), from the documents sent."""
+    counts: Counter[str] = Counter()
+    for doc in docs:
+        ip = get_path(doc, "source.ip")
+        if ip is not None:
+            counts[str(ipaddress.ip_address(ip))] += 1
+    return counts
+
+
+def source_ip_terms(client: OpenSearch, index: str, size: int) -> tuple[Counter[str], int]:
+    """A ``terms`` aggregation on ``source.ip``: documents per address, and those left out."""
+    answer = client.search(
+        index=index, body={"size": 0, "aggs": {"ips": {"terms": {"field": "source.ip", "size": size}}}}
+    )
+    ips = answer["aggregations"]["ips"]
+    return Counter({str(ipaddress.ip_address(b["key"])): b["doc_count"] for b in ips["buckets"]}), ips["sum_other_doc_count"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.flatten import get_path
 from tests.store.query.conftest import RichStore
 from wafpipe.errors import QueryError
 from wafpipe.store.query import compile_query
@@ -57,15 +58,6 @@ SKIP = {
 }
 
 
-def get(doc: dict[str, Any], path: str) -> Any:
-    node: Any = doc
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def leaves(node: Any) -> list[Any]:
     if isinstance(node, dict):
         return [x for v in node.values() for x in leaves(v)]
@@ -78,10 +70,10 @@ def values(doc: dict[str, Any], typ: str, field: str) -> list[Any]:
     """The values a predicate on ``field`` looks at (any one matching is enough)."""
     if typ == "key below flattened":
         base, key = field.rsplit(".", 1)
-        node = get(doc, base)
+        node = get_path(doc, base)
         objects = node if isinstance(node, list) else [node] if isinstance(node, dict) else []
         return [o[key] for o in objects if isinstance(o, dict) and key in o]
-    value = get(doc, field)
+    value = get_path(doc, field)
     if value is None:
         return []
     if typ == "flattened":
@@ -182,7 +174,7 @@ def test_operator_on_type(rich: RichStore, typ: str, op: str) -> None:
     if typ == "constant":
         expected = sum(1 for _ in rich.docs) if pred(["imperva.waf"]) else 0
     elif typ == "geo_point":
-        expected = sum(1 for d in rich.docs.values() if pred([get(d, FIELDS[typ])] if get(d, FIELDS[typ]) else []))
+        expected = sum(1 for d in rich.docs.values() if pred([get_path(d, FIELDS[typ])] if get_path(d, FIELDS[typ]) else []))
     else:
         expected = sum(1 for d in rich.docs.values() if pred(values(d, typ, FIELDS[typ])))
     assert rich.count(where, params) == expected, (query, where, params)

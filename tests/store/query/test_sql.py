@@ -10,19 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.flatten import get_path
 from tests.store.query.conftest import CompiledStore
 from wafpipe.errors import QueryError
 from wafpipe.model import Event
 from wafpipe.store.query import caret, compile_query
-
-
-def get(doc: dict[str, Any], path: str) -> Any:
-    node: Any = doc
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def ts(doc: dict[str, Any]) -> datetime:
@@ -49,65 +41,65 @@ CASES: list[tuple[str, Pred]] = [
     ("not event.dataset:other", lambda d: True),
     (
         'event.dataset:"imperva.waf" and imperva.waf.security_event:true',
-        lambda d: get(d, "imperva.waf.security_event"),
+        lambda d: get_path(d, "imperva.waf.security_event"),
     ),
-    ("security_event:false", lambda d: get(d, "imperva.waf.security_event") is False),
+    ("security_event:false", lambda d: get_path(d, "imperva.waf.security_event") is False),
     (
         'rule.category:"SQL Injection"',
-        lambda d: get(d, "rule.category") == "SQL Injection",
+        lambda d: get_path(d, "rule.category") == "SQL Injection",
     ),
     ('attack_type:"sql injection"', lambda d: False),  # keyword: exact and case-sensitive
-    ("attack_type:sql*", lambda d: (get(d, "rule.category") or "").lower().startswith("sql")),
-    ("http.response.status_code:200", lambda d: get(d, "http.response.status_code") == 200),
-    ("status:201", lambda d: get(d, "http.response.status_code") == 201),
-    ("status >= 201", lambda d: (get(d, "http.response.status_code") or 0) >= 201),
-    ("status:[200 TO 200]", lambda d: get(d, "http.response.status_code") == 200),
-    ("status:{200 TO *]", lambda d: (get(d, "http.response.status_code") or 0) > 200),
-    ("status:2*", lambda d: str(get(d, "http.response.status_code")).startswith("2")),
-    ("not status:200", lambda d: get(d, "http.response.status_code") != 200),
-    ("not status:*", lambda d: get(d, "http.response.status_code") is None),
-    ("url.path:*", lambda d: get(d, "url.path") is not None),
-    ("url.path:/main.css", lambda d: get(d, "url.path") == "/main.css"),
-    ("url.extension:css", lambda d: get(d, "url.extension") == "css"),
-    ("user_agent.original:*expanse*", lambda d: "expanse" in (get(d, "user_agent.original") or "").lower()),
+    ("attack_type:sql*", lambda d: (get_path(d, "rule.category") or "").lower().startswith("sql")),
+    ("http.response.status_code:200", lambda d: get_path(d, "http.response.status_code") == 200),
+    ("status:201", lambda d: get_path(d, "http.response.status_code") == 201),
+    ("status >= 201", lambda d: (get_path(d, "http.response.status_code") or 0) >= 201),
+    ("status:[200 TO 200]", lambda d: get_path(d, "http.response.status_code") == 200),
+    ("status:{200 TO *]", lambda d: (get_path(d, "http.response.status_code") or 0) > 200),
+    ("status:2*", lambda d: str(get_path(d, "http.response.status_code")).startswith("2")),
+    ("not status:200", lambda d: get_path(d, "http.response.status_code") != 200),
+    ("not status:*", lambda d: get_path(d, "http.response.status_code") is None),
+    ("url.path:*", lambda d: get_path(d, "url.path") is not None),
+    ("url.path:/main.css", lambda d: get_path(d, "url.path") == "/main.css"),
+    ("url.extension:css", lambda d: get_path(d, "url.extension") == "css"),
+    ("user_agent.original:*expanse*", lambda d: "expanse" in (get_path(d, "user_agent.original") or "").lower()),
     (
         "user_agent.original:*Windows?NT*",
-        lambda d: "windows nt" in (get(d, "user_agent.original") or "").lower(),
+        lambda d: "windows nt" in (get_path(d, "user_agent.original") or "").lower(),
     ),
-    ("source.ip:12.12.12.12", lambda d: get(d, "source.ip") == "12.12.12.12"),
-    ('source.ip:"2001:db8:abcd::17"', lambda d: get(d, "source.ip") == "2001:db8:abcd::17"),
-    ('source.ip:"2001:DB8:ABCD:0::17"', lambda d: get(d, "source.ip") == "2001:db8:abcd::17"),
-    ('source.ip:"172.96.0.0/11"', lambda d: in_net(get(d, "source.ip"), "172.96.0.0/11")),
-    ('source.ip:"0.0.0.0/0"', lambda d: in_net(get(d, "source.ip"), "0.0.0.0/0")),
-    ('source.ip:"12.12.12.12/32"', lambda d: get(d, "source.ip") == "12.12.12.12"),
-    ('source.ip:"172.105.147.49/31"', lambda d: get(d, "source.ip") == "172.105.147.48"),
-    ('source.ip:"77.222.128.0/20"', lambda d: in_net(get(d, "source.ip"), "77.222.128.0/20")),
-    ("source.ip:12.12.*", lambda d: (get(d, "source.ip") or "").startswith("12.12.")),
-    ("related.ip:44.44.44.44", lambda d: "44.44.44.44" in (get(d, "related.ip") or [])),
+    ("source.ip:12.12.12.12", lambda d: get_path(d, "source.ip") == "12.12.12.12"),
+    ('source.ip:"2001:db8:abcd::17"', lambda d: get_path(d, "source.ip") == "2001:db8:abcd::17"),
+    ('source.ip:"2001:DB8:ABCD:0::17"', lambda d: get_path(d, "source.ip") == "2001:db8:abcd::17"),
+    ('source.ip:"172.96.0.0/11"', lambda d: in_net(get_path(d, "source.ip"), "172.96.0.0/11")),
+    ('source.ip:"0.0.0.0/0"', lambda d: in_net(get_path(d, "source.ip"), "0.0.0.0/0")),
+    ('source.ip:"12.12.12.12/32"', lambda d: get_path(d, "source.ip") == "12.12.12.12"),
+    ('source.ip:"172.105.147.49/31"', lambda d: get_path(d, "source.ip") == "172.105.147.48"),
+    ('source.ip:"77.222.128.0/20"', lambda d: in_net(get_path(d, "source.ip"), "77.222.128.0/20")),
+    ("source.ip:12.12.*", lambda d: (get_path(d, "source.ip") or "").startswith("12.12.")),
+    ("related.ip:44.44.44.44", lambda d: "44.44.44.44" in (get_path(d, "related.ip") or [])),
     (
         'related.ip:"198.51.100.0/24"',
-        lambda d: any(in_net(i, "198.51.100.0/24") for i in get(d, "related.ip") or []),
+        lambda d: any(in_net(i, "198.51.100.0/24") for i in get_path(d, "related.ip") or []),
     ),
-    ("network.forwarded_ip:*", lambda d: bool(get(d, "network.forwarded_ip"))),
-    ("event.category:intrusion_detection", lambda d: "intrusion_detection" in get(d, "event.category")),
-    ("event.type:(allowed or denied)", lambda d: bool({"allowed", "denied"} & set(get(d, "event.type")))),
+    ("network.forwarded_ip:*", lambda d: bool(get_path(d, "network.forwarded_ip"))),
+    ("event.category:intrusion_detection", lambda d: "intrusion_detection" in get_path(d, "event.category")),
+    ("event.type:(allowed or denied)", lambda d: bool({"allowed", "denied"} & set(get_path(d, "event.type")))),
     (
         "source.geo.country_iso_code:(US or DE)",
-        lambda d: get(d, "source.geo.country_iso_code") in ("US", "DE"),
+        lambda d: get_path(d, "source.geo.country_iso_code") in ("US", "DE"),
     ),
     (
         "country:US and not site:example.com",
         lambda d: (
-            get(d, "source.geo.country_iso_code") == "US" and get(d, "imperva.waf.site.name") != "example.com"
+            get_path(d, "source.geo.country_iso_code") == "US" and get_path(d, "imperva.waf.site.name") != "example.com"
         ),
     ),
     (
         "imperva.waf.action:REQ_CACHED*",
-        lambda d: (get(d, "imperva.waf.action") or "").startswith("REQ_CACHED"),
+        lambda d: (get_path(d, "imperva.waf.action") or "").startswith("REQ_CACHED"),
     ),
     (
         "event.outcome:failure or event.kind:alert",
-        lambda d: get(d, "event.outcome") == "failure" or get(d, "event.kind") == "alert",
+        lambda d: get_path(d, "event.outcome") == "failure" or get_path(d, "event.kind") == "alert",
     ),
     ('@timestamp >= "2021-01-01T00:00:00Z"', lambda d: ts(d) >= datetime(2021, 1, 1)),
     (
@@ -122,49 +114,49 @@ CASES: list[tuple[str, Pred]] = [
     ),
     ("@timestamp < now", lambda d: True),
     ("@timestamp > now-1d", lambda d: False),
-    ('event.start >= "2024-01-01T00:00:00Z"', lambda d: (get(d, "event.start") or "") >= "2024-01-01"),
-    ("imperva.waf.latitude > 40", lambda d: (get(d, "imperva.waf.latitude") or 0) > 40),
-    ("source.port <= 443", lambda d: 0 < (get(d, "source.port") or 0) <= 443),
+    ('event.start >= "2024-01-01T00:00:00Z"', lambda d: (get_path(d, "event.start") or "") >= "2024-01-01"),
+    ("imperva.waf.latitude > 40", lambda d: (get_path(d, "imperva.waf.latitude") or 0) > 40),
+    ("source.port <= 443", lambda d: 0 < (get_path(d, "source.port") or 0) <= 443),
     (
         "imperva.waf.client.javascript_support:true",
-        lambda d: get(d, "imperva.waf.client.javascript_support") is True,
+        lambda d: get_path(d, "imperva.waf.client.javascript_support") is True,
     ),
     (
         'imperva.waf.response_headers.Content-Type:"text/html; charset=UTF-8"',
-        lambda d: {"Content-Type": "text/html; charset=UTF-8"} in (get(d, "imperva.waf.response_headers") or []),
+        lambda d: {"Content-Type": "text/html; charset=UTF-8"} in (get_path(d, "imperva.waf.response_headers") or []),
     ),
     ("imperva.waf.request_headers.Accept:no-such-value", lambda d: False),
     (
         'imperva.waf.request_headers.Accept:"*/*"',
-        lambda d: {"Accept": "*/*"} in (get(d, "imperva.waf.request_headers") or []),
+        lambda d: {"Accept": "*/*"} in (get_path(d, "imperva.waf.request_headers") or []),
     ),
     (
         "imperva.waf.request_headers.Content-Type:application*",
         lambda d: any(
             h.get("Content-Type", "").startswith("application")
-            for h in get(d, "imperva.waf.request_headers") or []
+            for h in get_path(d, "imperva.waf.request_headers") or []
         ),
     ),
-    ("imperva.waf.rule_info.type:AD_HEADER_RW", lambda d: get(d, "imperva.waf.rule_info") is not None),
-    ("imperva.waf.request_headers:*", lambda d: get(d, "imperva.waf.request_headers") is not None),
-    ("imperva.waf.invalid:*", lambda d: get(d, "imperva.waf.invalid") is not None),
+    ("imperva.waf.rule_info.type:AD_HEADER_RW", lambda d: get_path(d, "imperva.waf.rule_info") is not None),
+    ("imperva.waf.request_headers:*", lambda d: get_path(d, "imperva.waf.request_headers") is not None),
+    ("imperva.waf.invalid:*", lambda d: get_path(d, "imperva.waf.invalid") is not None),
     (
         'imperva.waf.request_headers:"*/*"',
-        lambda d: any(v == "*/*" for h in get(d, "imperva.waf.request_headers") or [] for v in h.values()),
+        lambda d: any(v == "*/*" for h in get_path(d, "imperva.waf.request_headers") or [] for v in h.values()),
     ),
-    ("imperva.waf.labels:*", lambda d: get(d, "imperva.waf.labels") is not None),
-    ("rule.name:*High?Risk*", lambda d: "high risk" in (get(d, "rule.name") or "").lower()),
+    ("imperva.waf.labels:*", lambda d: get_path(d, "imperva.waf.labels") is not None),
+    ("rule.name:*High?Risk*", lambda d: "high risk" in (get_path(d, "rule.name") or "").lower()),
     ("Rehovot", lambda d: "rehovot" in str(d).lower()),
     ('"palo alto networks"', lambda d: "palo alto networks" in str(d).lower()),
     ("Kyi?", lambda d: "kyiv" in str(d).lower()),
     (
         "rehovot and not security_event:true",
-        lambda d: "rehovot" in str(d).lower() and not get(d, "imperva.waf.security_event"),
+        lambda d: "rehovot" in str(d).lower() and not get_path(d, "imperva.waf.security_event"),
     ),
     ("100%", lambda d: "100%" in str(d)),
     ("_id:nope", lambda d: False),
-    ("message:*", lambda d: get(d, "message") is not None),
-    ("source.geo.location:*", lambda d: get(d, "source.geo.location") is not None),
+    ("message:*", lambda d: get_path(d, "message") is not None),
+    ("source.geo.location:*", lambda d: get_path(d, "source.geo.location") is not None),
 ]
 
 
@@ -185,7 +177,7 @@ def test_some_cases_are_not_trivial(corpus: list[Event]) -> None:
 def test_search_returns_documents_newest_first(store: CompiledStore, corpus: list[Event]) -> None:
     hits = store.service.search("status:200", limit=10)["events"]
     want = sorted(
-        (e for e in corpus if get(e.doc, "http.response.status_code") == 200),
+        (e for e in corpus if get_path(e.doc, "http.response.status_code") == 200),
         key=lambda e: ts(e.doc),
         reverse=True,
     )
