@@ -1,4 +1,7 @@
-"""Shared fixtures. Peer vectors follow DESIGN §8: skip without ../shared, fail in CI."""
+"""Shared fixtures. Peer vectors follow DESIGN §8: skip without ../shared, fail in CI.
+
+The real OpenSearch node is defined here, once for the whole run: a session fixture imported into two
+conftest files would be two fixtures, and two nodes."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from tests.servers.opensearch_fixture import opensearch_node  # noqa: F401 - one real node per run
 
 ROOT = Path(__file__).resolve().parent.parent
 

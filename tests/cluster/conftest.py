@@ -10,6 +10,7 @@ import ipaddress
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -19,9 +20,18 @@ import pytest
 from opensearchpy import OpenSearch
 
 from tests.flatten import get_path
-from tests.servers.opensearch_fixture import opensearch_node  # noqa: F401
 
 WafpipeRunner = Callable[..., subprocess.CompletedProcess[str]]
+GUARD_S = 120.0  # a hang guard only: every wait ends as soon as its condition holds
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait for ``condition`` (polled every 50 ms); fail naming ``what`` only if it never holds."""
+    deadline = time.monotonic() + GUARD_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.05)
 
 
 def wafpipe_executable() -> Path:

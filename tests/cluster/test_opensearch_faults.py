@@ -8,15 +8,14 @@ the failure, the spool delivered) under a generous guard that only stops a hang.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.cluster.conftest import WafpipeRunner
+from tests.cluster.conftest import GUARD_S, WafpipeRunner, until
 from tests.servers.opensearch_node import OpenSearchNode
 from wafpipe.collector.state.store import State
 from wafpipe.config.root import config_from_dict
@@ -27,16 +26,8 @@ from wafpipe.sinks.elasticsearch.client import classify
 from wafpipe.sinks.elasticsearch.sink import ClusterSink, build_cluster_sink
 from wafpipe.tools.generate import generate_files
 
-GUARD_S = 120.0  # a hang guard only: every wait ends as soon as its condition holds
 START, END = datetime.fromisoformat("2024-06-10T06:00:00+00:00"), datetime.fromisoformat("2024-06-10T07:00:00+00:00")
 
-
-def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + GUARD_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from opensearchpy import OpenSearch
 
-from tests.cluster.conftest import WafpipeRunner, source_ip_terms, source_ips
+from tests.cluster.conftest import WafpipeRunner, source_ip_terms, source_ips, until
 from tests.flatten import get_path
 from tests.servers.opensearch_node import OpenSearchNode
 from wafpipe.collector.state.store import State
@@ -377,3 +377,30 @@ def test_exists_query_on_security_event(ingested: Ingested) -> None:
     assert 0 < attacks < len(values), "the generated sets should mix attacks and normal traffic"
     term = {"term": {"imperva.waf.security_event": True}}
     assert refreshed_count(client, ingested.stream, term) == attacks
+
+
+# -- 5. the wrong client for the engine ---------------------------------------------------------------------
+
+
+def test_an_elasticsearch_sink_pointed_at_opensearch_says_to_use_type_opensearch(
+    opensearch_node: OpenSearchNode, tmp_path: Path
+) -> None:
+    """The Elasticsearch client refuses a server that is not Elasticsearch; the sink holds the events
+    and its error names the setting that fixes it, instead of a bare product check failure."""
+    paths = generate_files(tmp_path / "gen", events=5, fmt="cef", start=datetime.fromisoformat(START),
+                           end=datetime.fromisoformat(END), seed=78)
+    events = [e for p in paths for e in read_path(p).items() if isinstance(e, Event)]
+    entry = {"type": "elasticsearch", "hosts": [opensearch_node.url], "namespace": new_namespace()}
+    cfg = config_from_dict({"data_dir": str(tmp_path / "data"), "sinks": [entry]}, file=None, base_dir=tmp_path)
+    state = State(cfg.data_dir)
+    try:
+        sink = build_cluster_sink(cfg.sinks[0], Context(cfg.data_dir, state=state))  # type: ignore[arg-type]
+        try:
+            sink.write(batch_of(events))
+            until(lambda: 'type = "opensearch"' in (sink.stats.last_error or ""), "the error names the fix")
+            assert sink.spool.pending_bytes > 0  # held, not dropped
+        finally:
+            sink.close()
+    finally:
+        state.close()
+    assert sink.stats.written == 0 and sink.stats.dead_lettered == 0

@@ -41,6 +41,7 @@ from .es_http import EsApp
 from .es_store import Cluster
 from .faults import Faults
 from .http_base import RequestHandler, RequestStats, ServerThread
+from .os_ism import IsmPolicies
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -69,12 +70,15 @@ class ElasticsearchServer:
         validate_mappings: bool = True,
         version: str = "8.15.0",
         max_content_length: int = 100 * 1024 * 1024,
+        ism: bool = False,
     ) -> None:
         """``api_key``: the encoded key the client sends (``Authorization: ApiKey <encoded>``) or an
         ``(id, api_key)`` pair. ``refresh_interval``: seconds before a write is searchable without an
         explicit refresh (ES's default is 1 s; 0 makes writes searchable at once). Mapping checks
         cost time: ``validate_mappings=False`` keeps only the data stream ``@timestamp`` rule.
-        ``max_content_length``: larger request bodies get 413 (ES's ``http.max_content_length``)."""
+        ``max_content_length``: larger request bodies get 413 (ES's ``http.max_content_length``).
+        ``ism``: also answer OpenSearch's ISM policy API (:mod:`tests.servers.os_ism`), which the real
+        OpenSearch test node lacks."""
         if isinstance(api_key, tuple):
             api_key = base64.b64encode(f"{api_key[0]}:{api_key[1]}".encode()).decode()
         self.api_key = api_key
@@ -83,8 +87,10 @@ class ElasticsearchServer:
                                validate=validate_mappings)
         self.faults = Faults()
         self.stats = RequestStats()
+        self.ism = IsmPolicies() if ism else None
         self.app = EsApp(self.cluster, self.faults, self.stats, api_key=api_key, basic_auth=basic_auth,
-                         version=version, admin_hook=self._admin, max_content_length=max_content_length)
+                         version=version, admin_hook=self._admin, max_content_length=max_content_length,
+                         ism=self.ism)
         self._thread = ServerThread(self.app, RequestHandler, host, port)
 
     # -- lifecycle ------------------------------------------------------------------------------

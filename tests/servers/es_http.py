@@ -24,6 +24,7 @@ from .es_store import Cluster, Index
 from .es_templates import nest_settings
 from .faults import Faults
 from .http_base import Request, RequestStats, Response
+from .os_ism import IsmPolicies
 
 EsHandler = Callable[[Request], tuple[int, Any]]
 _T = r"(?P<target>[^/_][^/]*|_all)"
@@ -42,8 +43,10 @@ class EsApp:
     def __init__(self, cluster: Cluster, faults: Faults, stats: RequestStats, *, api_key: str | None = None,
                  basic_auth: tuple[str, str] | None = None, version: str = "8.15.0",
                  max_content_length: int = 100 * 1024 * 1024,
-                 admin_hook: Callable[[str, dict[str, Any]], dict[str, Any] | None] | None = None) -> None:
+                 admin_hook: Callable[[str, dict[str, Any]], dict[str, Any] | None] | None = None,
+                 ism: IsmPolicies | None = None) -> None:
         self.cluster = cluster
+        self.ism = ism
         self.faults = faults
         self.stats = stats
         self.api_key = api_key
@@ -79,6 +82,9 @@ class EsApp:
             (f"/{_T}", "index", {"PUT": self.put_index, "DELETE": self.delete_index, "HEAD": self.head_index,
                                  "GET": self.get_index}),
         )
+        if ism is not None:  # OpenSearch's ISM plugin API, on request (tests/servers/os_ism.py)
+            table += (("/_plugins/_ism/policies/(?P<name>[^/]+)", "ism_policy", {
+                "GET": self.get_ism, "PUT": self.put_ism, "DELETE": self.delete_ism}),)
         self._routes = [(re.compile(pattern + r"/?\Z"), endpoint, methods) for pattern, endpoint, methods in table]
 
     # -- App protocol -----------------------------------------------------------------------------
@@ -246,6 +252,21 @@ class EsApp:
             name = req.params.get("name", "")
             self.cluster.templates.delete_policy(name, self._policy_users().get(name, {}).get("indices", []))
         return 200, {"acknowledged": True}
+
+    def get_ism(self, req: Request) -> tuple[int, Any]:
+        assert self.ism is not None
+        with self.cluster.lock:
+            return self.ism.get(req.params["name"])
+
+    def put_ism(self, req: Request) -> tuple[int, Any]:
+        assert self.ism is not None
+        with self.cluster.lock:
+            return self.ism.put(req.params["name"], _json_body(req), req.query)
+
+    def delete_ism(self, req: Request) -> tuple[int, Any]:
+        assert self.ism is not None
+        with self.cluster.lock:
+            return self.ism.delete(req.params["name"])
 
     def get_data_stream(self, req: Request) -> tuple[int, Any]:
         with self.cluster.lock:

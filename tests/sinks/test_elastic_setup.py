@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
@@ -18,7 +19,8 @@ from wafpipe.decode.batch import batch_of
 from wafpipe.model import Event
 from wafpipe.sinks.elasticsearch.assets import kibana as kb
 from wafpipe.sinks.elasticsearch.assets import templates as tpl
-from wafpipe.sinks.elasticsearch.setup import run_setup
+from wafpipe.sinks.elasticsearch.client import make_client
+from wafpipe.sinks.elasticsearch.setup import Setup, opensearch_steps, run_setup
 from wafpipe.sinks.elasticsearch.sink import build_cluster_sink
 
 WRITES = {"PUT", "POST", "DELETE"}
@@ -194,3 +196,39 @@ def test_opensearch_dry_run_has_ism_and_no_kibana(tmp_path: Path, es: Elasticsea
     assert "PUT http://127.0.0.1:9/logs-imperva.waf-default-000001\n" in text
     assert '"flat_object"' in text and '"flattened"' not in text
     assert "_import" not in text and "Kibana objects skipped" in text
+
+
+def test_opensearch_ism_policy_is_created_kept_and_updated_by_its_sequence_number(tmp_path: Path) -> None:
+    """The ISM step alone (the real OpenSearch test node has no ISM plugin: tests/servers/os_ism.py) on
+    the stand-in's ISM API: created once, unchanged when the same, and an edited policy replaces the
+    stored one through ``if_seq_no``/``if_primary_term``, which ISM requires for an update."""
+    with ElasticsearchServer(ism=True) as server:
+        def run(days: int) -> str:
+            cfg = config_from_dict({"data_dir": str(tmp_path), "sinks": [{
+                "type": "opensearch", "hosts": [server.url], "ism": {"delete_after_days": days}}]},
+                file=None, base_dir=tmp_path)
+            (ism_step, *_) = opensearch_steps(cfg.sinks[0])  # type: ignore[arg-type]
+            out = io.StringIO()
+            runner = Setup(out, dry_run=False)
+            client = make_client(cfg.sinks[0])
+            try:
+                runner.cluster("opensearch", server.url, client, [ism_step])
+            finally:
+                client.close()
+            assert runner.failures == 0, out.getvalue()
+            return statuses(out.getvalue())[f"ISM policy {tpl.POLICY}"]
+
+        def stored() -> dict[str, Any]:
+            return httpx.get(f"{server.url}/_plugins/_ism/policies/{tpl.POLICY}").json()
+
+        assert run(30) == "created"
+        first = stored()
+        assert first["policy"]["policy_id"] == tpl.POLICY and "delete after 30 days" in first["policy"]["description"]
+        assert run(30) == "unchanged" and stored()["_seq_no"] == first["_seq_no"]
+        assert run(90) == "updated"
+        second = stored()
+        assert second["_version"] == 2 and second["_seq_no"] > first["_seq_no"]
+        assert "delete after 90 days" in second["policy"]["description"]
+        # ISM itself refuses an update that does not name the version it replaces
+        r = httpx.put(f"{server.url}/_plugins/_ism/policies/{tpl.POLICY}", json={"policy": first["policy"]})
+        assert r.status_code == 409 and r.json()["error"]["type"] == "version_conflict_engine_exception"

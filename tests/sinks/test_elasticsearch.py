@@ -1,12 +1,13 @@
-"""The Elasticsearch sink against the test Elasticsearch server (tests/servers): exactly once, faults,
-dead letters, outages, crashes, back-pressure, secrets and TLS. No mocks: real HTTP, real files.
+"""The Elasticsearch sink against the test Elasticsearch server (tests/servers): exactly once under
+faults, outages, crashes, back-pressure, secrets and TLS. No mocks: real HTTP, real files. What both
+engines share (every format once, 409 on replay, namespace routing, mapping rejections) runs against
+the stand-in and the real OpenSearch node alike in tests/cluster/test_sink_engines.py.
 
 ``WAFPIPE_ES_FAULT_SECONDS`` sets the fault window (default 8 s; 60 s with ``WAFPIPE_SOAK=1``)."""
 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import pickle
@@ -26,7 +27,6 @@ import pytest
 
 from tests.components import context
 from tests.servers.elasticsearch import ElasticsearchServer
-from wafpipe.collector.state.store import State
 from wafpipe.config.root import Config, config_from_dict
 from wafpipe.decode.batch import batch_of
 from wafpipe.decode.reader import read_path
@@ -99,62 +99,6 @@ def assert_exactly_once(es: ElasticsearchServer, events: list[Event], target: st
     assert set(ids) == {e.id for e in events}
 
 
-def test_every_format_lands_once_with_our_ids_and_replays_add_nothing(
-        tmp_path: Path, es: ElasticsearchServer, corpus: list[Event]) -> None:
-    cfg = make_config(tmp_path, [es.url])
-    install(cfg)
-    sink = make_sink(cfg)
-    write_all(sink, corpus)
-    assert sink.flush(60)
-    sink.close()
-    assert_exactly_once(es, corpus)
-    assert es.data_streams() == [DS]
-    by_id = {e.id: e.doc for e in corpus}
-    for d in es.documents(DS)[:300]:
-        assert d.source["data_stream"] == {"type": "logs", "dataset": "imperva.waf", "namespace": "default"}
-        assert {k: v for k, v in d.source.items() if k != "data_stream"} == by_id[d.id]
-    mapping = es.mappings(DS)["properties"]
-    assert mapping["source"]["properties"]["ip"]["type"] == "ip"  # our template, not the built-in one
-    # replay with the spool and the state deleted: every create is a 409, counted as delivered
-    for p in sorted((tmp_path / "data").rglob("*"), reverse=True):
-        p.unlink() if p.is_file() else p.rmdir()
-    sink = make_sink(cfg)
-    write_all(sink, corpus)
-    assert sink.flush(60)
-    assert (sink.stats.written, sink.stats.duplicates) == (0, len(corpus))
-    sink.close()
-    assert_exactly_once(es, corpus)
-
-
-def test_namespace_rules_route_documents(tmp_path: Path, es: ElasticsearchServer, corpus: list[Event]) -> None:
-    waf = [e.doc["imperva"]["waf"] for e in corpus]
-    account, site = waf[0]["account"]["id"], waf[1]["site"]["id"]
-    tag = next(w["site"]["tag"] for w in waf if w["site"].get("tag"))
-    rules = [{"match": "account_id", "value": account, "namespace": "acme"},
-             {"match": "site_id", "value": site, "namespace": "shop"},
-             {"match": "site_tag", "value": tag, "namespace": "tagged"}]
-    cfg = make_config(tmp_path, [es.url], namespace="prod", namespace_rules=rules)
-    sink = make_sink(cfg)
-    write_all(sink, corpus)
-    assert sink.flush(60)
-    sink.close()
-
-    def expected(doc: dict[str, Any]) -> str:
-        w = doc["imperva"]["waf"]
-        if w["account"]["id"] == account:
-            return "acme"
-        return "shop" if w["site"]["id"] == site else "tagged" if w["site"].get("tag") == tag else "prod"
-
-    want: dict[str, set[str]] = {}
-    for e in corpus:
-        want.setdefault(expected(e.doc), set()).add(e.id)
-    assert len(want) >= 3
-    for ns, ids in want.items():
-        docs = es.documents(f"logs-imperva.waf-{ns}")
-        assert {d.id for d in docs} == ids
-        assert {d.source["data_stream"]["namespace"] for d in docs} == {ns}
-
-
 def _faults(es: ElasticsearchServer, seconds: float, stop: threading.Event) -> None:
     """A sustained mix: 429s, 503s, resets, a refused port, answers lost after the write, random
     per-item 429/503, slowness; each for a slice of the window."""
@@ -195,28 +139,6 @@ def test_sustained_faults_lose_and_duplicate_nothing(
     assert sink.stats.failed_requests > 5 and sink.stats.dead_lettered == 0
     # answers lost after the write forced re-sends, which came back 409 and counted as delivered
     assert sink.stats.duplicates > 0 and sink.stats.written + sink.stats.duplicates >= len(corpus)
-
-
-def test_mapping_errors_are_dead_lettered_with_the_reason(
-        tmp_path: Path, es: ElasticsearchServer, corpus: list[Event]) -> None:
-    cfg = make_config(tmp_path, [es.url])
-    install(cfg)
-    good = corpus[:200]
-    bad = [Event("bad-ip", {**corpus[0].doc, "source": {"ip": "not-an-ip"}}),
-           Event("bad-long", {**corpus[1].doc, "http": {"response": {"status_code": "two hundred"}}})]
-    sink = make_sink(cfg)
-    write_all(sink, good[:100] + bad + good[100:])
-    assert sink.flush(30)
-    sink.close()
-    assert_exactly_once(es, good)
-    state = State(tmp_path / "data")
-    dead = {d.record["id"]: d for d in state.list_dead_letters()}
-    state.close()
-    assert set(dead) == {"bad-ip", "bad-long"}
-    assert dead["bad-ip"].kind == "sink_rejected" and dead["bad-ip"].record["sink"] == "elasticsearch"
-    assert "failed to parse field [source.ip] of type [ip]" in (dead["bad-ip"].reason or "")
-    assert "http.response.status_code" in (dead["bad-long"].reason or "")
-    assert json.loads(dead["bad-ip"].record["raw"])["source"]["ip"] == "not-an-ip"  # the document, as sent
 
 
 def test_cluster_down_for_a_whole_run_spools_then_delivers(tmp_path: Path, es: ElasticsearchServer) -> None:

@@ -3,9 +3,9 @@
 Three sources of truth are checked against the generated template: ``emitted_fields()``, the FIELDS
 table, and the leaves of a large generated corpus of all three formats. A field added to the mapping
 code without a template mapping fails ``test_every_corpus_leaf_is_mapped_with_a_compatible_type``.
-The corpus is then indexed for real: into osmem-server with the OpenSearch flavour of the template
-(as a plain index template: osmem has no data streams), and into the test Elasticsearch server with
-the Elasticsearch template and data stream; both must reject nothing.
+The corpus is then indexed for real: into the real OpenSearch test node with the OpenSearch flavour of
+the template (as a plain index template, under a name of its own on the shared node), and into the
+test Elasticsearch server with the Elasticsearch template and data stream; both must reject nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import base64
 import binascii
 import io
 import ipaddress
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,10 +22,10 @@ from typing import Any
 
 import orjson
 import pytest
-from opensearchpy import OpenSearch
 
 from tests.components import context
 from tests.servers.elasticsearch import ElasticsearchServer
+from tests.servers.opensearch_node import OpenSearchNode
 from wafpipe.config.root import config_from_dict
 from wafpipe.decode.batch import batch_of
 from wafpipe.decode.reader import read_path
@@ -161,24 +162,30 @@ def test_a_field_without_a_mapping_is_caught(corpus: list[dict[str, Any]], types
 
 
 def test_opensearch_template_indexes_the_corpus_with_zero_rejections(
-        osmem_clone: Any, corpus: list[dict[str, Any]]) -> None:
-    client = OpenSearch(hosts=[osmem_clone.url], timeout=120)
-    client.indices.put_index_template(name="wafpipe-coverage", body={
-        "index_patterns": ["coverage-*"], "priority": 300, "template": tpl.plain_index_body("opensearch")})
-    ds = {"type": "logs", "dataset": "imperva.waf", "namespace": "default"}
-    rejected: list[Any] = []
-    for i in range(0, len(corpus), 1000):
-        body = b"".join(
-            orjson.dumps({"create": {"_index": "coverage-corpus", "_id": d["_id"]}}) + b"\n"
-            + orjson.dumps({**{k: v for k, v in d.items() if k != "_id"}, "data_stream": ds}) + b"\n"
-            for d in corpus[i : i + 1000])
-        resp = client.bulk(body=body)
-        rejected += [it["create"] for it in resp["items"] if it["create"]["status"] >= 300]
-    assert rejected == []
-    client.indices.refresh(index="coverage-corpus")
-    assert client.count(index="coverage-corpus")["count"] == len(corpus)
-    props = client.indices.get_mapping(index="coverage-corpus")["coverage-corpus"]["mappings"]["properties"]
-    assert set(props) == set(tpl.properties("opensearch"))  # dynamic: false — nothing was added
+        opensearch_node: OpenSearchNode, corpus: list[dict[str, Any]]) -> None:
+    client = opensearch_node.client(timeout=120)
+    name = f"wafpipe-coverage-{uuid.uuid4().hex[:8]}"
+    client.indices.put_index_template(name=name, body={
+        "index_patterns": [f"{name}-*"], "priority": 300, "template": tpl.plain_index_body("opensearch")})
+    index = f"{name}-corpus"
+    try:
+        ds = {"type": "logs", "dataset": "imperva.waf", "namespace": "default"}
+        rejected: list[Any] = []
+        for i in range(0, len(corpus), 1000):
+            body = b"".join(
+                orjson.dumps({"create": {"_index": index, "_id": d["_id"]}}) + b"\n"
+                + orjson.dumps({**{k: v for k, v in d.items() if k != "_id"}, "data_stream": ds}) + b"\n"
+                for d in corpus[i : i + 1000])
+            resp = client.bulk(body=body)
+            rejected += [it["create"] for it in resp["items"] if it["create"]["status"] >= 300]
+        assert rejected == []
+        client.indices.refresh(index=index)
+        assert client.count(index=index)["count"] == len(corpus)
+        props = client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+        assert set(props) == set(tpl.properties("opensearch"))  # dynamic: false — nothing was added
+    finally:
+        client.indices.delete(index=index, ignore=[404])
+        client.indices.delete_index_template(name=name, ignore=[404])
 
 
 def test_elasticsearch_template_indexes_the_corpus_with_zero_rejections(

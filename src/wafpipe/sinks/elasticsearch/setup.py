@@ -4,7 +4,9 @@ For every sink of type ``elasticsearch``: the ILM policy, our two component temp
 template (:mod:`wafpipe.sinks.elasticsearch.assets.templates`); with a ``[kibana]`` section, the data view,
 visualizations and dashboards through the saved-objects import API. For every ``opensearch`` sink:
 the components and index template with OpenSearch types, an ISM policy, and in rollover-alias mode
-(``use_data_stream = false``) one template and one bootstrap write index per namespace.
+(``use_data_stream = false``) one bootstrap write index per namespace and, where the cluster has the
+ISM plugin, one template per namespace naming its rollover alias (a cluster without ISM refuses that
+setting, and nothing else would read it).
 
 Idempotent by design: each asset carries a digest of its own body (``_meta.wafpipe_hash``, or the
 ISM policy's description), so a second run GETs each object, sees the same digest and reports
@@ -47,6 +49,7 @@ class Step:
     get_path: str | None = None  # defaults to ``path``
     write_path: Callable[[Any], str] | None = None  # GET body → path to write (ISM needs seq_no)
     note_on_update: str = ""
+    needs_ism: bool = False  # only the ISM plugin reads it: a cluster without ISM refuses it
 
 
 _ROLLOVER_NOTE = ("indices that already exist keep their settings and mappings; new ones (after the next "
@@ -119,7 +122,7 @@ def opensearch_steps(entry: OpenSearchSinkConfig) -> list[Step]:
             alias = target_name(ns)
             body = tpl.os_alias_template(alias)
             steps.append(Step(f"index template {alias}", f"/_index_template/{alias}", body,
-                              _first("index_templates", "index_template"), _meta_hash(body)))
+                              _first("index_templates", "index_template"), _meta_hash(body), needs_ism=True))
             steps.append(Step(f"write index {alias}-000001 (alias {alias})", f"/{alias}-000001",
                               {"aliases": {alias: {"is_write_index": True}}}, lambda _r: True, True,
                               get_path=f"/_alias/{alias}"))
@@ -134,6 +137,7 @@ class Setup:
         self.dry_run = dry_run
         self.failures = 0
         self.secrets: list[str] = []  # API keys and passwords read so far: never printed
+        self.ism_missing = False  # the current cluster answered that it has no ISM plugin
 
     def say(self, text: str) -> None:
         """Every line goes through :func:`~wafpipe.errors.redact`: no URL credentials, no secret."""
@@ -149,6 +153,7 @@ class Setup:
 
     def cluster(self, label: str, base: str, client: ClusterClient | None, steps: list[Step]) -> None:
         self.say(f"{label} ({base})")
+        self.ism_missing = False
         for step in steps:
             if self.dry_run or client is None:
                 self.show_request(step.method, base.rstrip("/") + step.path, step.body)
@@ -161,8 +166,13 @@ class Setup:
                 return  # the cluster is unreachable: the next steps would fail the same way
 
     def _apply(self, client: ClusterClient, step: Step) -> None:
+        if step.needs_ism and self.ism_missing:
+            self.say(f"  {step.what}: skipped: it only names the rollover alias for ISM, which this cluster "
+                     "does not have (the index template logs-imperva.waf maps these indices)")
+            return
         status, current = client.request("GET", step.get_path or step.path)
         if status == 400 and "no handler" in str(current) and step.path.startswith("/_plugins/_ism"):
+            self.ism_missing = True
             self.say(f"  {step.what}: skipped: the cluster has no Index State Management plugin, so indices "
                      "are neither rolled over nor deleted by wafpipe's policy")
             return
