@@ -20,17 +20,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from opensearchpy import OpenSearch
 
 from tests.cluster.conftest import GUARD_S, until
 from tests.components import context
+from tests.older_shape import V1_FIELD, older_document, older_mappings_component
 from tests.servers.opensearch_fixture import SESSION_NODE_SETTINGS, start_node
 from tests.servers.opensearch_node import OpenSearchNode
 from wafpipe.config.root import Config, config_from_dict
 from wafpipe.decode.batch import batch_of
 from wafpipe.decode.reader import read_path
 from wafpipe.model import Event
+from wafpipe.sinks.elasticsearch.assets import templates as tpl
 from wafpipe.sinks.elasticsearch.setup import run_setup
 from wafpipe.sinks.elasticsearch.sink import ClusterSink, build_cluster_sink
 from wafpipe.tools.generate import generate_files
@@ -177,3 +180,32 @@ def test_a_closed_write_index_holds_the_events_until_it_is_opened(
     finally:
         sink.close()
     assert sorted(stored_ids(client, alias)) == sorted(e.id for e in corpus)
+
+
+def test_setup_rolls_a_shape_1_alias_over_and_its_documents_stay_queryable(
+        tmp_path: Path, node: OpenSearchNode, corpus: list[Event]) -> None:
+    """The rollover-alias twin of tests/cluster/test_opensearch_upgrade.py: an alias whose write index
+    a shape-1 wafpipe made (tests/older_shape.py) is rolled over by setup to ``<alias>-000002`` with
+    the new mappings; its shape-1 documents stay searchable through the alias beside the new ones."""
+    ns = new_namespace()
+    alias, cfg = alias_of(ns), make_config(tmp_path, node, namespace=ns)
+    client = node.client()
+    setup_output(cfg)
+    client.cluster.put_component_template(name=tpl.MAPPINGS_COMPONENT, body=older_mappings_component("opensearch"))
+    client.indices.delete(index=f"{alias}-000001")  # made by the setup above: remake it as shape 1 made it
+    client.indices.create(index=f"{alias}-000001", body={"aliases": {alias: {"is_write_index": True}}})
+    body = b"".join(orjson.dumps({"create": {"_index": alias, "_id": f"old-{n}", "require_alias": True}}) + b"\n"
+                    + orjson.dumps(older_document(n, ns)) + b"\n" for n in range(30))
+    assert not client.bulk(body=body)["errors"]
+
+    text = setup_output(cfg)
+    assert f"rollover alias {alias}: rolled over to {alias}-000002: its write index {alias}-000001 was made" in text
+    assert client.indices.get_alias(name=alias)[f"{alias}-000002"]["aliases"][alias]["is_write_index"] is True
+    mappings = client.indices.get_mapping(index=f"{alias}-000002")[f"{alias}-000002"]["mappings"]
+    assert tpl.mappings_hash(mappings) == tpl.mappings_hash(tpl.mappings("opensearch"))
+    deliver(cfg, corpus[:100])
+    client.indices.refresh(index=alias)
+    assert client.count(index=alias)["count"] == 130
+    assert client.count(index=f"{alias}-000002")["count"] == 100
+    assert client.count(index=alias, body={"query": {"exists": {"field": V1_FIELD}}})["count"] == 30
+    assert ": rolled over to " not in setup_output(cfg)

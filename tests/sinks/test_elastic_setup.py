@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from tests.components import context
+from tests.older_shape import V1_FIELD, older_document, older_mappings_component
 from tests.servers.elasticsearch import ElasticsearchServer
 from tests.servers.kibana import KibanaServer
 from wafpipe.config.root import Config, config_from_dict
@@ -232,3 +233,33 @@ def test_opensearch_ism_policy_is_created_kept_and_updated_by_its_sequence_numbe
         # ISM itself refuses an update that does not name the version it replaces
         r = httpx.put(f"{server.url}/_plugins/_ism/policies/{tpl.POLICY}", json={"policy": first["policy"]})
         assert r.status_code == 409 and r.json()["error"]["type"] == "version_conflict_engine_exception"
+
+
+def test_a_stream_made_for_older_mappings_is_rolled_over_and_keeps_its_documents(
+        tmp_path: Path, es: ElasticsearchServer) -> None:
+    """A stream a shape-1 wafpipe made (tests/older_shape.py): setup updates the mappings component
+    and rolls the stream over, so new documents get the new mappings; the shape-1 documents stay
+    in the old backing index, searchable by their shape-1 field. A second setup changes nothing."""
+    stream = "logs-imperva.waf-default"
+    assert setup(config(tmp_path, es))[0] == 0
+    http = httpx.Client(base_url=es.url)
+    http.put(f"/_component_template/{tpl.MAPPINGS_COMPONENT}", json=older_mappings_component("elasticsearch"))
+    body = b"".join(orjson.dumps({"create": {"_index": stream, "_id": f"old-{n}"}}) + b"\n"
+                    + orjson.dumps(older_document(n, "default")) + b"\n" for n in range(20))
+    assert not http.post("/_bulk", content=body, headers={"content-type": "application/x-ndjson"}).json()["errors"]
+    (old_index,) = [i["index_name"] for i in http.get(f"/_data_stream/{stream}").json()["data_streams"][0]["indices"]]
+
+    rc, text = setup(config(tmp_path, es))
+    assert rc == 0, text
+    assert statuses(text)[f"component template {tpl.MAPPINGS_COMPONENT}"] == "updated"
+    assert f"data stream {stream}: rolled over to " in text and f"its write index {old_index} was made" in text
+    indices = [i["index_name"] for i in http.get(f"/_data_stream/{stream}").json()["data_streams"][0]["indices"]]
+    assert indices[0] == old_index and len(indices) == 2
+    new_mappings = http.get(f"/{indices[1]}/_mapping").json()[indices[1]]["mappings"]
+    assert tpl.mappings_hash(new_mappings) == tpl.mappings_hash(tpl.mappings())
+    assert "v1_only" not in new_mappings["properties"]["imperva"]["properties"]["waf"]["properties"]
+    http.post(f"/{stream}/_refresh")
+    exists = {"query": {"exists": {"field": V1_FIELD}}}
+    assert http.post(f"/{stream}/_count", json=exists).json()["count"] == 20
+    rc, again = setup(config(tmp_path, es))
+    assert rc == 0 and ": rolled over to " not in again and set(statuses(again).values()) == {"unchanged"}, again

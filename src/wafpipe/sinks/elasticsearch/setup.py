@@ -8,6 +8,10 @@ the components and index template with OpenSearch types, an ISM policy, and in r
 ISM plugin, one template per namespace naming its rollover alias (a cluster without ISM refuses that
 setting, and nothing else would read it).
 
+Last, every existing ``logs-imperva.waf-*`` data stream (or rollover alias) whose write index was
+made for other mappings is rolled over (:mod:`wafpipe.sinks.elasticsearch.upgrade`): after a change of
+the document shape new documents get the new mappings, and the earlier ones stay searchable.
+
 Idempotent by design: each asset carries a digest of its own body (``_meta.wafpipe_hash``, or the
 ISM policy's description), so a second run GETs each object, sees the same digest and reports
 ``unchanged`` without writing. Kibana objects are compared attribute by attribute (a subset check,
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import orjson
 
 from wafpipe.errors import ConfigError, redact
+from wafpipe.sinks.elasticsearch import upgrade
 from wafpipe.sinks.elasticsearch.assets import kibana as kb
 from wafpipe.sinks.elasticsearch.assets import templates as tpl
 from wafpipe.sinks.elasticsearch.client import ClusterClient, Transient, error_reason, make_client
@@ -52,8 +57,8 @@ class Step:
     needs_ism: bool = False  # only the ISM plugin reads it: a cluster without ISM refuses it
 
 
-_ROLLOVER_NOTE = ("indices that already exist keep their settings and mappings; new ones (after the next "
-                  "rollover, e.g. POST logs-imperva.waf-<namespace>/_rollover) get these")
+_ROLLOVER_NOTE = ("indices that already exist keep what they were made with; a stream whose mappings changed is "
+                  "rolled over below, the others get new settings at their next rollover")
 
 
 def _meta_hash(body: dict[str, Any]) -> Any:
@@ -151,9 +156,13 @@ class Setup:
             self.say(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
         self.say("")
 
-    def cluster(self, label: str, base: str, client: ClusterClient | None, steps: list[Step]) -> None:
+    def cluster(self, label: str, base: str, client: ClusterClient | None, steps: list[Step],
+                target: tuple[str, bool] | None = None) -> None:
+        """Apply ``steps``; then, with ``target`` = (template flavour, data streams?), roll over the
+        existing streams whose write index has other mappings (:mod:`~wafpipe.sinks.elasticsearch.upgrade`)."""
         self.say(f"{label} ({base})")
         self.ism_missing = False
+        failures = self.failures
         for step in steps:
             if self.dry_run or client is None:
                 self.show_request(step.method, base.rstrip("/") + step.path, step.body)
@@ -164,6 +173,25 @@ class Setup:
                 self.failures += 1
                 self.say(f"  {step.what}: FAILED: {exc}")
                 return  # the cluster is unreachable: the next steps would fail the same way
+        if target is None:
+            return
+        flavor, data_streams = target
+        kind = "data stream" if data_streams else "rollover alias"
+        if self.dry_run or client is None:
+            self.say(f"then: POST {base.rstrip('/')}/<{kind.replace(' ', '-')}>/_rollover for each existing "
+                     f"{upgrade.PATTERN} {kind} whose write index has other mappings (found when run)\n")
+        elif self.failures == failures:  # never roll over onto templates that failed to install
+            self._upgrade(client, flavor, data_streams)
+
+    def _upgrade(self, client: ClusterClient, flavor: str, data_streams: bool) -> None:
+        try:
+            for target in upgrade.stale_targets(client, data_streams, flavor):
+                new_index = upgrade.roll_over(client, target)
+                self.say(f"  {target.kind} {target.name}: rolled over to {new_index}: its write index "
+                         f"{target.write_index} was made for other mappings (its documents stay searchable)")
+        except (upgrade.UpgradeError, Transient) as exc:
+            self.failures += 1
+            self.say(f"  rolling existing streams onto the new mappings: FAILED: {exc}")
 
     def _apply(self, client: ClusterClient, step: Step) -> None:
         if step.needs_ism and self.ism_missing:
@@ -297,9 +325,12 @@ def run_setup(config: Config, *, dry_run: bool, out: TextIO) -> int:
                 setup.secrets.extend(client.secrets)
             base = client.display.split(", ")[0] if client else redact(base, [])
             try:
-                steps = (elasticsearch_steps(entry) if entry.type == "elasticsearch"  # type: ignore[arg-type]
-                         else opensearch_steps(entry))  # type: ignore[arg-type]
-                setup.cluster(f"{entry.type} sink {entry.name!r}", base, client, steps)
+                if entry.type == "elasticsearch":
+                    steps, target = elasticsearch_steps(entry), ("elasticsearch", True)  # type: ignore[arg-type]
+                else:
+                    steps = opensearch_steps(entry)  # type: ignore[arg-type]
+                    target = ("opensearch", bool(entry.use_data_stream))  # type: ignore[union-attr]
+                setup.cluster(f"{entry.type} sink {entry.name!r}", base, client, steps, target)
             finally:
                 if client is not None:
                     client.close()

@@ -44,7 +44,7 @@ SETTINGS_COMPONENT = f"{TEMPLATE}@settings"
 POLICY = f"logs-{DATASET}"
 PRIORITY = 200
 IGNORE_ABOVE = 1024
-ASSET_VERSION = 1
+ASSET_VERSION = 2  # 2: the document shape of the native core (a value lives once)
 
 # ECS types where ECS differs from the plain type the field table gives, plus multi-fields.
 _OVERRIDES: dict[str, dict[str, Any]] = {
@@ -101,7 +101,15 @@ def properties(flavor: str = "elasticsearch") -> dict[str, Any]:
 
 
 def mappings(flavor: str = "elasticsearch") -> dict[str, Any]:
-    return {"dynamic": False, "date_detection": False, "properties": properties(flavor)}
+    """The mappings, with their own digest in ``_meta.wafpipe_hash``: the cluster copies mapping
+    ``_meta`` into every index made from the template, so each index says which shape it was made
+    for, and ``elastic setup`` rolls over a stream whose write index has another (:func:`mappings_hash`)."""
+    return with_hash({"dynamic": False, "date_detection": False, "properties": properties(flavor)})
+
+
+def mappings_hash(index_mappings: dict[str, Any]) -> str | None:
+    """The digest an index's mappings (as ``GET <index>/_mapping`` shows them) were made with."""
+    return (index_mappings.get("_meta") or {}).get("wafpipe_hash")
 
 
 def leaf_types(props: dict[str, Any], prefix: str = "") -> dict[str, str]:
