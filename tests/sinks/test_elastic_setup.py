@@ -236,12 +236,20 @@ def test_opensearch_ism_policy_is_created_kept_and_updated_by_its_sequence_numbe
 
 
 def test_a_stream_made_for_older_mappings_is_rolled_over_and_keeps_its_documents(
-        tmp_path: Path, es: ElasticsearchServer) -> None:
-    """A stream a shape-1 wafpipe made (tests/older_shape.py): setup updates the mappings component
-    and rolls the stream over, so new documents get the new mappings; the shape-1 documents stay
-    in the old backing index, searchable by their shape-1 field. A second setup changes nothing."""
+        tmp_path: Path, es: ElasticsearchServer, kibana: KibanaServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream and a dashboard a shape-1 wafpipe made (tests/older_shape.py): setup updates the
+    mappings component and the dashboard, and rolls the stream over, so new documents get the new
+    mappings; the shape-1 documents stay in the old backing index, searchable by their shape-1
+    field. A second setup changes nothing."""
+    monkeypatch.setenv("KIBANA_KEY", "kibana-key-123")
     stream = "logs-imperva.waf-default"
-    assert setup(config(tmp_path, es))[0] == 0
+    cfg = config(tmp_path, es, kibana)
+    assert setup(cfg)[0] == 0
+    dashboard = kb.saved_objects()[-1]
+    assert dashboard["type"] == "dashboard"
+    older = {**dashboard, "attributes": {**dashboard["attributes"], "title": "Imperva WAF (shape 1)"}}
+    assert httpx.post(f"{kibana.url}/api/saved_objects/_import?overwrite=true", headers=kibana.headers(),
+                      files={"file": ("old.ndjson", kb.ndjson([older]), "application/ndjson")}).status_code == 200
     http = httpx.Client(base_url=es.url)
     http.put(f"/_component_template/{tpl.MAPPINGS_COMPONENT}", json=older_mappings_component("elasticsearch"))
     body = b"".join(orjson.dumps({"create": {"_index": stream, "_id": f"old-{n}"}}) + b"\n"
@@ -249,9 +257,12 @@ def test_a_stream_made_for_older_mappings_is_rolled_over_and_keeps_its_documents
     assert not http.post("/_bulk", content=body, headers={"content-type": "application/x-ndjson"}).json()["errors"]
     (old_index,) = [i["index_name"] for i in http.get(f"/_data_stream/{stream}").json()["data_streams"][0]["indices"]]
 
-    rc, text = setup(config(tmp_path, es))
+    rc, text = setup(cfg)
     assert rc == 0, text
     assert statuses(text)[f"component template {tpl.MAPPINGS_COMPONENT}"] == "updated"
+    assert statuses(text)[f"dashboard {dashboard['id']}"] == "updated"
+    stored = kibana.saved_object("dashboard", dashboard["id"])
+    assert stored is not None and stored["attributes"]["title"] == dashboard["attributes"]["title"]
     assert f"data stream {stream}: rolled over to " in text and f"its write index {old_index} was made" in text
     indices = [i["index_name"] for i in http.get(f"/_data_stream/{stream}").json()["data_streams"][0]["indices"]]
     assert indices[0] == old_index and len(indices) == 2
@@ -261,5 +272,5 @@ def test_a_stream_made_for_older_mappings_is_rolled_over_and_keeps_its_documents
     http.post(f"/{stream}/_refresh")
     exists = {"query": {"exists": {"field": V1_FIELD}}}
     assert http.post(f"/{stream}/_count", json=exists).json()["count"] == 20
-    rc, again = setup(config(tmp_path, es))
+    rc, again = setup(cfg)
     assert rc == 0 and ": rolled over to " not in again and set(statuses(again).values()) == {"unchanged"}, again
