@@ -7,6 +7,7 @@ through opensearch-py, so they hold whatever the package's inside looks like.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 from opensearchpy import OpenSearch
 
 from tests.flatten import get_path
+from tests.servers.opensearch_node import OpenSearchNode
 
 WafpipeRunner = Callable[..., subprocess.CompletedProcess[str]]
 GUARD_S = 120.0  # a hang guard only: every wait ends as soon as its condition holds
@@ -80,3 +82,28 @@ def source_ip_terms(client: OpenSearch, index: str, size: int) -> tuple[Counter[
     )
     ips = answer["aggregations"]["ips"]
     return Counter({str(ipaddress.ip_address(b["key"])): b["doc_count"] for b in ips["buckets"]}), ips["sum_other_doc_count"]
+
+
+def write_config(path: Path, node: OpenSearchNode, namespace: str, source: Path, data_dir: Path) -> Path:
+    """A collector config: one directory source (every set below ``source``), one ``opensearch``
+    sink in data-stream mode, the API on a free port. Written when used: the shared node may have
+    been restarted on another port by an earlier test."""
+    path.write_text(
+        f'data_dir = "{data_dir}"\n\n'
+        f'[[sources]]\ntype = "directory"\npath = "{source}"\nrecursive = true\n'
+        'patterns = ["*.log", "*.log.gz"]\npoll_interval_s = 0.2\nstable_checks = 1\n\n'
+        f'[[sinks]]\ntype = "opensearch"\nhosts = ["{node.url}"]\nnamespace = "{namespace}"\n'
+        "use_data_stream = true\n\n"
+        "[api]\nport = 0\n"
+    )
+    path.chmod(0o600)  # the CLI warns about configs others can read
+    return path
+
+
+def parsed(wafpipe: WafpipeRunner, directories: list[Path], *, bad: bool) -> list[dict[str, Any]]:
+    """The documents ``wafpipe parse`` prints for every file of ``directories``."""
+    proc = wafpipe("parse", *directories, ok_codes=(0, 1) if bad else (0,))
+    if bad:
+        assert proc.returncode == 1, "the --bad-input sets decoded without a problem"
+    # NDJSON lines end at "\n" only: str.splitlines() would also cut at U+2028, U+0085, ...
+    return [json.loads(line) for line in proc.stdout.split("\n") if line.strip()]

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from opensearchpy import OpenSearch
 
-from tests.cluster.conftest import WafpipeRunner, source_ip_terms, source_ips, until
+from tests.cluster.conftest import WafpipeRunner, parsed, source_ip_terms, source_ips, until, write_config
 from tests.flatten import get_path
 from tests.servers.opensearch_node import OpenSearchNode
 from wafpipe.collector.state.store import State
@@ -60,22 +60,6 @@ def stream_of(namespace: str) -> str:
 
 
 # -- the command line and the node -----------------------------------------------------------------------
-
-
-def write_config(path: Path, node: OpenSearchNode, namespace: str, source: Path, data_dir: Path) -> Path:
-    """A collector config: one directory source (every set below ``source``), one ``opensearch``
-    sink in data-stream mode, the API on a free port. Written when used: the shared node may have
-    been restarted on another port by an earlier test."""
-    path.write_text(
-        f'data_dir = "{data_dir}"\n\n'
-        f'[[sources]]\ntype = "directory"\npath = "{source}"\nrecursive = true\n'
-        'patterns = ["*.log", "*.log.gz"]\npoll_interval_s = 0.2\nstable_checks = 1\n\n'
-        f'[[sinks]]\ntype = "opensearch"\nhosts = ["{node.url}"]\nnamespace = "{namespace}"\n'
-        "use_data_stream = true\n\n"
-        "[api]\nport = 0\n"
-    )
-    path.chmod(0o600)  # the CLI warns about configs others can read
-    return path
 
 
 @dataclass(frozen=True)
@@ -112,15 +96,6 @@ def collect(wafpipe: WafpipeRunner, config: Path) -> Run:
 
 def dead_letters(wafpipe: WafpipeRunner, config: Path) -> list[dict[str, Any]]:
     proc = wafpipe("deadletters", "list", "-c", config, "--limit", "100000")
-    return [json.loads(line) for line in proc.stdout.split("\n") if line.strip()]
-
-
-def parsed(wafpipe: WafpipeRunner, directories: list[Path], *, bad: bool) -> list[dict[str, Any]]:
-    """The documents ``wafpipe parse`` prints for every file of ``directories``."""
-    proc = wafpipe("parse", *directories, ok_codes=(0, 1) if bad else (0,))
-    if bad:
-        assert proc.returncode == 1, "the --bad-input sets decoded without a problem"
-    # NDJSON lines end at "\n" only: str.splitlines() would also cut at U+2028, U+0085, ...
     return [json.loads(line) for line in proc.stdout.split("\n") if line.strip()]
 
 
