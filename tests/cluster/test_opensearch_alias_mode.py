@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from opensearchpy import OpenSearch
 from tests.cluster.conftest import GUARD_S, until
 from tests.components import context
 from tests.older_shape import V1_FIELD, older_document, older_mappings_component
-from tests.servers.opensearch_fixture import SESSION_NODE_SETTINGS, start_node
+from tests.servers.opensearch_fixture import module_node
 from tests.servers.opensearch_node import OpenSearchNode
 from wafpipe.config.root import Config, config_from_dict
 from wafpipe.decode.batch import batch_of
@@ -41,13 +40,7 @@ from wafpipe.tools.generate import generate_files
 START, END = datetime.fromisoformat("2024-06-10T06:00:00+00:00"), datetime.fromisoformat("2024-06-10T07:00:00+00:00")
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSearchNode]:
-    started = start_node(tmp_path_factory.mktemp("alias-node"), settings=SESSION_NODE_SETTINGS)
-    try:
-        yield started
-    finally:
-        started.stop()
+node = module_node("alias-node")
 
 
 @pytest.fixture(scope="module")

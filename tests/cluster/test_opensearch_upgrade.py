@@ -13,17 +13,15 @@ rollover reaches every ``logs-imperva.waf-*`` stream of the node.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import orjson
-import pytest
 
 from tests.cluster.conftest import GUARD_S
 from tests.components import context
 from tests.older_shape import V1_FIELD, older_document, older_mappings_component
-from tests.servers.opensearch_fixture import SESSION_NODE_SETTINGS, start_node
+from tests.servers.opensearch_fixture import module_node
 from tests.servers.opensearch_node import OpenSearchNode
 from wafpipe.config.root import Config, config_from_dict
 from wafpipe.decode.batch import batch_of
@@ -38,13 +36,7 @@ START, END = datetime.fromisoformat("2024-06-10T06:00:00+00:00"), datetime.fromi
 OLD_DOCS = 50
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSearchNode]:
-    started = start_node(tmp_path_factory.mktemp("upgrade-node"), settings=SESSION_NODE_SETTINGS)
-    try:
-        yield started
-    finally:
-        started.stop()
+node = module_node("upgrade-node")
 
 
 def setup_text(cfg: Config) -> str:

@@ -11,7 +11,7 @@ When the node cannot start, the tests that need it are skipped with the reason, 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import NoReturn
 
@@ -53,3 +53,21 @@ def opensearch_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSe
         yield node
     finally:
         node.stop()
+
+
+def module_node(label: str) -> Callable[..., Iterator[OpenSearchNode]]:
+    """A module-scoped fixture giving the module a node of its own (the shared node's settings), for
+    tests whose changes would reach every stream of the shared node::
+
+        node = module_node("alias-mode")
+    """
+
+    @pytest.fixture(scope="module")
+    def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSearchNode]:
+        started = start_node(tmp_path_factory.mktemp(label), settings=SESSION_NODE_SETTINGS)
+        try:
+            yield started
+        finally:
+            started.stop()
+
+    return node
