@@ -7,7 +7,7 @@ this module, never each other, to agree on what a file, a problem and a componen
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -196,11 +196,25 @@ ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
 class StateRecorder(Protocol):
-    """What a component may record in the collector's state: dead letters and its health."""
+    """What a component may record in the collector's state: dead letters, its health, and for the
+    Imperva API source its cursor (the processed names) and the gaps it sees."""
 
     def add_dead_letters(self, records: list[dict[str, Any]]) -> Any: ...
 
     def set_health(self, component: str, **fields: Any) -> None: ...
+
+    def api_processed_add(self, source: str, names: Iterable[str]) -> int: ...
+
+    def api_processed_trim(self, source: str, still_listed: Iterable[str]) -> int: ...
+
+    def api_processed_list(self, source: str) -> set[str]: ...
+
+    def api_waiting_replace(self, source: str, names: Iterable[str]) -> set[str]: ...
+
+    def add_gap(self, kind: str, source: str, detail: str, start_ms: int | None = None,
+                end_ms: int | None = None) -> None: ...
+
+    def file_end_ms(self, source: str, name: str) -> int | None: ...
 
 
 @dataclass

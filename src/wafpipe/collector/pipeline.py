@@ -323,21 +323,27 @@ class Collector:
             bar.start()
             job = bar.add_task("ingesting backlog", total=len(refs))
             streams = self._log_through(sys.stderr)  # rich's proxy: log lines print above the bar
-        offered = 0
+        offered, todo = 0, list(refs)
         try:
-            for ref in refs:
-                if self._stopping():
-                    break
-                self.offer(ref)
-                offered += 1
-                while (len(self.flow.inflight) >= self._max_inflight or self.flow.held is not None) and not self._stopping():
+            while todo:  # a remote source with a full spool (has_more) is asked again once it drained
+                for ref in todo:
+                    if self._stopping():
+                        break
+                    self.offer(ref)
+                    offered += 1
+                    while (len(self.flow.inflight) >= self._max_inflight or self.flow.held is not None) and not self._stopping():
+                        self._step(0.2)
+                    if bar is not None:
+                        bar.update(job, completed=offered - len(self.flow.inflight))
+                while (self.flow.inflight or self.flow.held is not None) and not self._stopping():
                     self._step(0.2)
-                if bar is not None:
-                    bar.update(job, completed=offered - len(self.flow.inflight))
-            while (self.flow.inflight or self.flow.held is not None) and not self._stopping():
-                self._step(0.2)
-                if bar is not None:
-                    bar.update(job, completed=offered - len(self.flow.inflight))
+                    if bar is not None:
+                        bar.update(job, completed=offered - len(self.flow.inflight))
+                more = [s for s in self.sources if getattr(s, "has_more", False)] if not self._stopping() else []
+                todo = [ref for s in more for ref in s.snapshot_complete()]
+                refs += todo
+                if bar is not None and todo:
+                    bar.update(job, total=len(refs))
             self._apply_retention()  # the backlog is in: what it brought past retention goes too
         finally:
             if bar is not None:

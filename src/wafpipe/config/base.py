@@ -107,7 +107,6 @@ def _component_name(v: str | None) -> str | None:
 # so it must be safe in a file name; the root table fills and de-duplicates it.
 class SourceConfigBase(_Model):
     name: str | None = None
-    patterns: list[str] = Field(default_factory=lambda: ["*.log", "*.log.gz"])
 
     @field_validator("name")
     @classmethod

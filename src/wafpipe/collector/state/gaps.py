@@ -71,6 +71,11 @@ class GapDetection:
             )
         return True
 
+    def file_end_ms(self, source: str, name: str) -> int | None:
+        """The header ``endTime`` of the file ``name`` that ``source`` delivered, if it had one."""
+        rows = self._query("SELECT MAX(end_ms) FROM file_times WHERE source=? AND name=?", (source, name))
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def add_gap(
         self, kind: str, source: str, detail: str, start_ms: int | None = None, end_ms: int | None = None
     ) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from wafpipe.errors import WafpipeError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FILE_STATUSES = ("seen", "in_progress", "done", "failed", "quarantined")
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,8 +50,13 @@ CREATE TABLE IF NOT EXISTS health (
 # v2: the facts of each file (header, compression, encryption, W3C directives, checksum…), kept
 # once per file now that events carry only the per-event file fields (DESIGN §1).
 _SCHEMA_V2 = "ALTER TABLE files ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'"
+# v3: the Imperva API source's names listed and not yet processed, so that one leaving the index
+# unfetched is a gap even across restarts (``wafpipe run --once`` is one process per poll).
+_SCHEMA_V3 = """CREATE TABLE IF NOT EXISTS api_waiting (
+    source TEXT NOT NULL, name TEXT NOT NULL, first_seen REAL NOT NULL, PRIMARY KEY (source, name)
+) WITHOUT ROWID"""
 # version → script that brings the previous version up to it; v1 is the initial schema.
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 
 @dataclass

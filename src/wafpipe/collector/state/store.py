@@ -279,6 +279,15 @@ class State(DeadLetters, GapDetection):
     def api_processed_list(self, source: str) -> set[str]:
         return {r[0] for r in self._query("SELECT name FROM api_processed WHERE source=?", (source,))}
 
+    def api_waiting_replace(self, source: str, names: Iterable[str]) -> set[str]:
+        """Make ``names`` the names listed and not yet processed; returns the set it replaces."""
+        now = time.time()
+        with self._tx() as db:
+            before = {r[0] for r in db.execute("SELECT name FROM api_waiting WHERE source=?", (source,))}
+            db.execute("DELETE FROM api_waiting WHERE source=?", (source,))
+            db.executemany("INSERT INTO api_waiting VALUES (?,?,?)", [(source, n, now) for n in set(names)])
+        return before
+
     # ------------------------------------------------------------------------- sink cursors, health
     def sink_cursor_get(self, sink: str) -> Any | None:
         rows = self._query("SELECT cursor FROM sink_cursors WHERE sink=?", (sink,))

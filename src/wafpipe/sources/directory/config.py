@@ -15,6 +15,7 @@ After = Literal["keep", "delete", "move"]
 class DirectorySourceConfig(SourceConfigBase):
     type: Literal["directory"] = "directory"
     path: PathField = Path("incoming")
+    patterns: list[str] = Field(default_factory=lambda: ["*.log", "*.log.gz"])
     recursive: bool = False
     poll_interval_s: float = Field(2.0, gt=0)
     stable_checks: int = Field(2, ge=1)

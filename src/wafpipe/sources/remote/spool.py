@@ -106,6 +106,14 @@ class Spool:
             self._reserved += nbytes
             return True
 
+    def try_reserve(self, nbytes: int) -> bool:
+        """Hold the room for a file of ``nbytes`` if it fits now; never waits."""
+        with self._cond:
+            if not self._fits(nbytes):
+                return False
+            self._reserved += nbytes
+            return True
+
     def unreserve(self, nbytes: int) -> None:
         with self._cond:
             self._reserved = max(0, self._reserved - nbytes)

@@ -1,0 +1,289 @@
+"""Imperva's log API as a source: poll ``logs.index``, fetch each new ``<apiId>_<seq>.log`` into the
+spool, hand it to the collector, and count it processed only once it is stored.
+
+Why it works the way it does (FORMATS §1.8, and what went wrong for the peers):
+
+* **The cursor is a set of names, never "last + 1".** Sequence numbers skip values, and a client
+  that predicted the next name looped forever. The names processed are kept in the state and
+  trimmed to those still listed (plus the newest, to notice a return after a long absence).
+* **Processed means stored.** A name joins the cursor in :meth:`ack`, which the collector calls
+  after every sink holds the file's events, never when the download ends (a peer that saved its
+  marker first lost files, one that saved ``max(processed)`` skipped failed ones). A crash in
+  between fetches or re-offers the file, and the collector recognises the events it already holds.
+* **Gaps are told, not hidden.** A file listed but gone from the index before we fetched it is a
+  gap (warned, counted, recorded in the state and shown on ``/health``). When even the newest name
+  we processed has left the index and every listed file is newer, we were away longer than Imperva
+  keeps files: the gap is recorded with the time span lost (from the end of our last file to the
+  start of the first one still there). Names that were never listed cannot be counted.
+* **Back-off.** 429 and 5xx answers and network errors wait, doubling up to ``max_backoff_s`` with
+  jitter (or the server's ``Retry-After``); wrong credentials are reported once with the fix and
+  retried at the poll interval.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from wafpipe import clock
+from wafpipe.errors import ContainerError
+from wafpipe.imperva.container import ImpervaFile
+from wafpipe.model import FileRef, Problem, StateRecorder
+from wafpipe.sources.base import Source, file_key
+from wafpipe.sources.imperva_api.client import ApiError, LogApi, seq_of
+from wafpipe.sources.imperva_api.config import ImpervaApiSourceConfig
+from wafpipe.sources.remote.spool import Spool
+
+log = logging.getLogger("wafpipe.sources.imperva_api")
+ONCE_ATTEMPTS = 5
+
+
+def header_times(path: str) -> tuple[int, int] | None:
+    """(startTime, endTime) in epoch ms from a fetched file's header; None when it has none."""
+    container = ImpervaFile.from_path(path)
+    with contextlib.suppress(ContainerError, OSError):  # e.g. no key here: the header is read all the same
+        container.compressed_body()
+    head = container.info.header
+    try:
+        return int(head["starttime"]), int(head["endtime"])
+    except (KeyError, ValueError):
+        return None
+
+
+class ImpervaApiSource(Source):
+    """See the module docstring. ``ack`` may come from another thread than the polling one."""
+
+    def __init__(
+        self,
+        config: ImpervaApiSourceConfig,
+        api: LogApi,
+        spool: Spool,
+        state: StateRecorder,
+        on_problem: Callable[[Problem], None] | None = None,
+    ) -> None:
+        super().__init__(config.name or "imperva_api", on_problem)
+        self.config = config
+        self.api = api
+        self.spool = spool
+        self.state = state
+        self.has_more = False  # the last snapshot stopped at a full spool
+        self._inflight: set[str] = set()
+        self._waiting: set[str] = set()  # listed and not processed at the last poll (also in the state)
+        self._lost_after: tuple[str, int | None] | None = None  # newest processed name that left the index
+        self._failures = 0
+        self._retry_after_s: float | None = None
+        self._last_kind = ""
+        self._once_retries = 0
+        self._newest_end_ms: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def health_name(self) -> str:
+        return f"source:{self.name}"
+
+    # -- one poll --------------------------------------------------------------------------------
+    def _poll(self, stop: threading.Event, *, block: bool) -> list[FileRef]:
+        self.has_more = False
+        try:
+            names, other = self.api.index()
+        except ApiError as exc:
+            self._failed(exc)
+            return []
+        if self._failures:
+            log.info("source %s: %s answers again", self.name, self.api.shown(self.api.base))
+        self.resolve(self.api.shown(self.api.base))
+        self._failures, self._retry_after_s = 0, None
+        self._odd_lines(other)
+        listed = set(names)
+        processed = self.state.api_processed_list(self.name)
+        if not processed and self.config.start_from == "now" and names:
+            self.state.api_processed_add(self.name, names)  # first start: only what comes after now
+            log.info("source %s: start_from = now: %d listed file(s) left alone", self.name, len(names))
+            self._healthy(len(names))
+            return []
+        self._note_gaps(names, listed, processed)
+        newest = max(processed, key=seq_of) if processed else None
+        self.state.api_processed_trim(self.name, listed | ({newest} if newest else set()))
+        refs: list[FileRef] = []
+        for name in names:
+            if name in processed or name in self._inflight or stop.is_set():
+                continue
+            ref = self._fetch(name, stop, block=block)
+            if ref is not None:
+                refs.append(ref)
+            elif self.has_more or self._failures:
+                break  # a full spool (--once) or a failing server: the next poll goes on
+        if not self._failures:
+            self._healthy(len(names))
+        return refs
+
+    def _note_gaps(self, names: list[str], listed: set[str], processed: set[str]) -> None:
+        self._waiting = {n for n in names if n not in processed}
+        before = self.state.api_waiting_replace(self.name, self._waiting)
+        for name in sorted(before - listed - processed - self._inflight, key=seq_of):
+            self._gap("index_missed", f"{name} left logs.index before it was fetched")
+        newest = max(processed, key=seq_of) if processed else None
+        if newest and newest not in listed and names and seq_of(names[0]) > seq_of(newest) and self._lost_after is None:
+            self._lost_after = (newest, self.state.file_end_ms(self.name, newest))
+
+    def _fetch(self, name: str, stop: threading.Event, *, block: bool) -> FileRef | None:
+        path = self.spool.existing(name)
+        if path is None:
+            estimate = self.spool.bytes // max(1, self.spool.files) if self.spool.files else 0
+            if block:
+                if not self.spool.reserve(estimate, stop, on_wait=self._spool_full):
+                    return None
+            elif not self.spool.try_reserve(estimate):
+                self.has_more = True
+                return None
+            try:
+                path = self.spool.fetch(name, lambda fh: self.api.download(name, fh), reserved=estimate)
+            except ApiError as exc:
+                if exc.kind == "missing":  # retried while listed; a gap once it leaves the index
+                    self.counters["files_missing"] += 1
+                    log.info("source %s: %s is listed but not there (yet): retried at the next poll", self.name, name)
+                    return None
+                self._failed(exc)
+                if not block and exc.kind == "transient":
+                    self._once_retry()
+                return None
+            except OSError as exc:
+                self._failed(ApiError("transient", f"{name}: writing to the spool {self.spool.directory}: {exc}"))
+                return None
+        times = header_times(str(path))
+        if times is not None:
+            self._newest_end_ms = max(self._newest_end_ms or 0, times[1])
+        if self._lost_after is not None:
+            self._record_retention_gap(name, times)
+        start_ms = self.config.start_ms()
+        processed_before = self.state.api_processed_list(self.name)
+        if start_ms is not None and not processed_before and times is not None and times[1] < start_ms:
+            self.counters["files_before_start"] += 1
+            self._done(name, path)  # ends before start_from: not wanted, and not fetched again
+            return None
+        st = path.stat()
+        with self._lock:
+            self._inflight.add(name)
+        self.counters["files"] += 1
+        return FileRef(self.name, name, str(path), st.st_size, 0, file_key(self.name, name, st.st_size, 0))
+
+    def _once_retry(self) -> None:
+        """``--once``: a download that failed on the way is tried again in this run, a few times."""
+        self._once_retries += 1
+        if self._once_retries < ONCE_ATTEMPTS:
+            self.has_more = True
+            return
+        self.report("unreachable", self.api.shown(self.api.base),
+                    f"{self.api.shown(self.api.base)}: downloads kept failing ({self._once_retries} attempts); the "
+                    "next run fetches what is left")
+
+    def _record_retention_gap(self, first: str, times: tuple[int, int] | None) -> None:
+        assert self._lost_after is not None
+        last, last_end = self._lost_after
+        self._lost_after = None
+        span = ""
+        if last_end is not None and times is not None:
+            span = f": events from {_iso(last_end)} to {_iso(times[0])} are lost"
+        self._gap("api_retention", f"{last} (the newest file processed) left logs.index, whose oldest file is now "
+                  f"{first}: wafpipe was away longer than Imperva keeps files (up to 48 hours){span}",
+                  last_end, times[0] if times else None)
+
+    def _gap(self, kind: str, detail: str, start_ms: int | None = None, end_ms: int | None = None) -> None:
+        self.counters[f"gap_{kind}"] += 1
+        log.warning("source %s: gap: %s", self.name, detail)
+        self.state.add_gap(kind, self.name, detail, start_ms, end_ms)
+
+    def _odd_lines(self, lines: list[str]) -> None:
+        for line in lines:
+            if "/" in line or "\\" in line or ".." in line or any(ord(c) < 0x20 for c in line):
+                self.report("unsafe_name", line[:200], f"logs.index lists {line[:200]!r}, which is not an Imperva "
+                            "log file name and would point outside the spool: ignored")
+            else:
+                self.counters["index_lines_ignored"] += 1
+
+    def _spool_full(self) -> None:
+        log.info("source %s: the spool %s is full (%d files): waiting for the collector to store some",
+                 self.name, self.spool.directory, self.spool.files)
+
+    def _failed(self, exc: ApiError) -> None:
+        self._failures += 1
+        self._retry_after_s, self._last_kind = exc.retry_after_s, exc.kind
+        self.counters[f"error_{exc.kind}"] += 1
+        if exc.kind in ("auth", "no_index"):  # the source cannot work as configured: said once, with the fix
+            self.report("missing", self.api.shown(self.api.base), str(exc))
+        elif self._failures == 1:
+            log.warning("source %s: %s; retrying with back-off", self.name, exc)
+        else:
+            log.info("source %s: %s", self.name, exc)
+        self.state.set_health(self.health_name, last_error=clock.now(), error=str(exc), details=self._details())
+
+    def _healthy(self, listed: int) -> None:
+        self.state.set_health(self.health_name, last_success=clock.now(), details=self._details(listed))
+
+    def _details(self, listed: int | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"files_in_spool": self.spool.files, "bytes_in_spool": self.spool.bytes,
+                               "files_pending": len(self._waiting),
+                               "gaps": sum(v for k, v in self.counters.items() if k.startswith("gap_"))}
+        if listed is not None:
+            out["listed"] = listed
+        if self._newest_end_ms is not None:
+            out["newest_file_end"] = _iso(self._newest_end_ms)
+            out["lag_s"] = round(max(0.0, clock.now() - self._newest_end_ms / 1000), 1)
+        return out
+
+    def _wait_s(self) -> float:
+        """The poll interval; after a failure the server's Retry-After, or a doubling back-off with
+        jitter (so many collectors do not return at once), never longer than ``max_backoff_s``."""
+        if not self._failures:
+            return self.config.poll_interval_s
+        if self._retry_after_s is not None:
+            return min(self.config.max_backoff_s, self._retry_after_s)
+        doubling = min(self.config.max_backoff_s, 2.0 ** min(self._failures, 16))
+        return doubling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not secrecy
+
+    def _done(self, name: str, path: Any) -> None:
+        self.state.api_processed_add(self.name, [name])
+        self.spool.remove(path)
+        with self._lock:
+            self._inflight.discard(name)
+            self._waiting.discard(name)
+
+    # -- the Source API --------------------------------------------------------------------------
+    def snapshot_complete(self) -> list[FileRef]:
+        """``--once``: what is listed now and fits in the spool; :attr:`has_more` says to call again
+        once those are stored (the collector does). A server that answers 429/5xx is retried with
+        back-off ``ONCE_ATTEMPTS`` times, then reported as unreachable (exit 1)."""
+        for _attempt in range(ONCE_ATTEMPTS):
+            refs = self._poll(threading.Event(), block=False)
+            if refs or not self._failures or self._last_kind != "transient":
+                break
+            time.sleep(self._wait_s())
+        else:
+            self.report("unreachable", self.api.shown(self.api.base),
+                        f"{self.api.shown(self.api.base)} did not answer after {ONCE_ATTEMPTS} attempts; the "
+                        "next run starts where this one stopped")
+        return refs
+
+    def scan(self) -> list[FileRef]:
+        return self.snapshot_complete()
+
+    def watch(self, stop: threading.Event) -> Iterator[FileRef]:
+        while not stop.is_set():
+            yield from self._poll(stop, block=True)
+            if stop.wait(self._wait_s()):
+                return
+
+    def ack(self, ref: FileRef) -> None:
+        self._done(ref.name, ref.path)
+
+    def close(self) -> None:
+        self.api.close()
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
