@@ -73,3 +73,13 @@ def setup_logging(fmt: str = "text", level: str = "info") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+
+
+def log_through(stream: object) -> list[tuple[logging.StreamHandler[object], object]]:
+    """Point wafpipe's stderr log handlers at ``stream`` (e.g. rich's proxy, so log lines print above
+    a progress bar); returns the (handler, old stream) pairs to restore with ``setStream``."""
+    swapped: list[tuple[logging.StreamHandler[object], object]] = []
+    for handler in logging.getLogger("wafpipe").handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            swapped.append((handler, handler.setStream(stream)))
+    return swapped

@@ -47,7 +47,7 @@ from wafpipe import clock
 from wafpipe.collector.api import LocalApi
 from wafpipe.collector.delivery import BACKPRESSURE, Delivery
 from wafpipe.collector.keywait import KeyWaits
-from wafpipe.collector.logs import escape
+from wafpipe.collector.logs import escape, log_through
 from wafpipe.collector.metrics import Metrics
 from wafpipe.collector.report import RunReport, SinkTotals, human_size
 from wafpipe.collector.state.store import State
@@ -322,7 +322,7 @@ class Collector:
             bar = Progress(transient=True)
             bar.start()
             job = bar.add_task("ingesting backlog", total=len(refs))
-            streams = self._log_through(sys.stderr)  # rich's proxy: log lines print above the bar
+            streams = log_through(sys.stderr)  # rich's proxy: log lines print above the bar
         offered, todo = 0, list(refs)
         try:
             while todo:  # a remote source with a full spool (has_more) is asked again once it drained
@@ -358,15 +358,6 @@ class Collector:
                 self.report.undelivered = True
             else:
                 self.report.interrupted = True
-
-    @staticmethod
-    def _log_through(stream: Any) -> list[tuple[logging.StreamHandler[Any], Any]]:
-        """Point wafpipe's stderr log handlers at ``stream``; returns what to restore."""
-        swapped = []
-        for handler in logging.getLogger("wafpipe").handlers:
-            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-                swapped.append((handler, handler.setStream(stream)))
-        return swapped
 
     def _run_forever(self) -> None:
         threads = [
