@@ -17,6 +17,7 @@ import pytest
 
 from tests.collector.helpers import count, distinct_ids, wafpipe
 from tests.servers.imperva_api import ImpervaApiServer
+from wafpipe.collector.state.store import State
 from wafpipe.decode.reader import read_path
 from wafpipe.model import Event
 from wafpipe.tools.generate import generate_files, keygen
@@ -129,6 +130,16 @@ def test_a_file_that_leaves_the_index_before_it_is_fetched_is_a_gap(tmp_path: Pa
     rc, out = run_once(tmp_path)
     assert rc == 0, out
     assert re.search(rf"gap: {API_ID}_2\.log left logs\.index before it was fetched", out), out
+    state = State(tmp_path / "data")  # what /api/health shows: the gap, and the source's own health
+    try:
+        (gap,) = [g for g in state.gaps() if g.kind == "index_missed"]
+        assert gap.scope == "imperva_api" and f"{API_ID}_2.log" in gap.detail
+        health = state.health()["source:imperva_api"]
+        assert health.ok and health.details["listed"] == 2 and health.details["gaps"] == 1
+    finally:
+        state.close()
+    rc, out = run_once(tmp_path)  # told once, not at every poll
+    assert rc == 0 and "gap" not in out, out
 
 
 def test_hostile_index_lines_are_refused_and_the_rest_is_fetched(tmp_path: Path, api: ImpervaApiServer) -> None:
@@ -157,3 +168,36 @@ def test_a_download_cut_mid_file_is_retried_and_nothing_partial_is_stored(
     assert rc == 0, out
     assert count(tmp_path) == expected and distinct_ids(tmp_path) == (expected, expected)
     assert api.downloads[f"{API_ID}_2.log"] == 2
+
+
+def test_a_return_after_imperva_rotated_everything_reports_the_time_span_lost(
+        tmp_path: Path, api: ImpervaApiServer) -> None:
+    early = generate_files(tmp_path / "gen" / "early", events=20, files=2, fmt="cef", seed=5,
+                           start=datetime(2024, 6, 10, 6, tzinfo=UTC), end=datetime(2024, 6, 10, 7, tzinfo=UTC))
+    late = generate_files(tmp_path / "gen" / "late", events=20, files=1, fmt="cef", seed=6,
+                          start=datetime(2024, 6, 13, 9, tzinfo=UTC), end=datetime(2024, 6, 13, 10, tzinfo=UTC))
+    serve(api, early, [f"{API_ID}_1.log", f"{API_ID}_2.log"])
+    write_config(tmp_path, api.log_server_uri)
+    assert run_once(tmp_path)[0] == 0
+    for name in (f"{API_ID}_1.log", f"{API_ID}_2.log"):
+        api.unlist(name)  # three days away: Imperva kept nothing we saw
+    serve(api, late, [f"{API_ID}_90.log"])
+    rc, out = run_once(tmp_path)
+    assert rc == 0, out
+    assert f"{API_ID}_2.log (the newest file processed) left logs.index, whose oldest file is now {API_ID}_90.log" in out
+    assert re.search(r"events from 2024-06-10T0[67]:\d\d:\d\dZ to 2024-06-13T09:\d\d:\d\dZ are lost", out), out
+    assert count(tmp_path) == 40
+
+
+def test_start_from_now_leaves_what_is_listed_and_takes_what_comes_after(
+        tmp_path: Path, api: ImpervaApiServer) -> None:
+    paths = files_of(tmp_path / "gen")
+    serve(api, paths[:2], [f"{API_ID}_1.log", f"{API_ID}_2.log"])
+    write_config(tmp_path, api.log_server_uri, start_from='"now"')
+    assert run_once(tmp_path)[0] == 0
+    assert api.downloads == {}
+    serve(api, paths[2:3], [f"{API_ID}_3.log"])
+    rc, out = run_once(tmp_path)
+    assert rc == 0, out
+    assert api.downloads == {f"{API_ID}_3.log": 1}
+    assert count(tmp_path) == events_in(paths[2:3], tmp_path / "gen" / "keys")
