@@ -24,20 +24,16 @@ from typing import BinaryIO
 import httpx
 
 from wafpipe.errors import redact
+from wafpipe.sources.remote.base import RemoteError
 
 INDEX = "logs.index"
 NAME = re.compile(r"^\d+_\d+\.log$")
 USER_AGENT = "wafpipe (Imperva log API pull)"
 
 
-class ApiError(Exception):
-    """A failed request. ``kind``: ``auth`` (fix the credentials), ``no_index`` (fix the URL or wait
-    for the integration), ``missing`` (a file that is not there), ``transient`` (retry later)."""
-
-    def __init__(self, kind: str, message: str, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.retry_after_s = retry_after_s
+class ApiError(RemoteError):
+    """A failed request of the log API (``kind`` as :class:`~wafpipe.sources.remote.base.RemoteError`;
+    a missing ``logs.index`` is ``config``: fix the URL or wait for the integration)."""
 
 
 def base_url(url: str) -> str:
@@ -93,7 +89,7 @@ class LogApi:
                             f"environment variables named by {ids} and {keys} to the log integration's API ID "
                             "and API key (Imperva console: Logs → Log Setup)")
         if status == 404 and what == INDEX:
-            return ApiError("no_index", f"{where}: HTTP 404: there is no logs.index at this URL. Either the "
+            return ApiError("config", f"{where}: HTTP 404: there is no logs.index at this URL. Either the "
                             "URL is not the \"Log Server URI\" of Logs → Log Setup, or the log integration is "
                             "not active yet (its first index appears a few hours after activation)")
         if status == 404:

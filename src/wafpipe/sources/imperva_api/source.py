@@ -15,32 +15,28 @@ Why it works the way it does (FORMATS §1.8, and what went wrong for the peers):
   we processed has left the index and every listed file is newer, we were away longer than Imperva
   keeps files: the gap is recorded with the time span lost (from the end of our last file to the
   start of the first one still there). Names that were never listed cannot be counted.
-* **Back-off.** 429 and 5xx answers and network errors wait, doubling up to ``max_backoff_s`` with
-  jitter (or the server's ``Retry-After``); wrong credentials are reported once with the fix and
-  retried at the poll interval.
+* **Back-off, the spool, health** are those of every remote source (:mod:`wafpipe.sources.remote.base`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from wafpipe import clock
 from wafpipe.errors import ContainerError
 from wafpipe.imperva.container import ImpervaFile
 from wafpipe.model import FileRef, Problem, StateRecorder
-from wafpipe.sources.base import Source, file_key
+from wafpipe.sources.base import file_key
 from wafpipe.sources.imperva_api.client import ApiError, LogApi, seq_of
 from wafpipe.sources.imperva_api.config import ImpervaApiSourceConfig
+from wafpipe.sources.remote.base import RemoteSource
 from wafpipe.sources.remote.spool import Spool
 
 log = logging.getLogger("wafpipe.sources.imperva_api")
-ONCE_ATTEMPTS = 5
 
 
 def header_times(path: str) -> tuple[int, int] | None:
@@ -55,7 +51,7 @@ def header_times(path: str) -> tuple[int, int] | None:
         return None
 
 
-class ImpervaApiSource(Source):
+class ImpervaApiSource(RemoteSource):
     """See the module docstring. ``ack`` may come from another thread than the polling one."""
 
     def __init__(
@@ -66,45 +62,31 @@ class ImpervaApiSource(Source):
         state: StateRecorder,
         on_problem: Callable[[Problem], None] | None = None,
     ) -> None:
-        super().__init__(config.name or "imperva_api", on_problem)
+        super().__init__(config.name or "imperva_api", where=api.shown(api.base), spool=spool, state=state,
+                         poll_interval_s=config.poll_interval_s, max_backoff_s=config.max_backoff_s,
+                         on_problem=on_problem)
         self.config = config
         self.api = api
-        self.spool = spool
-        self.state = state
-        self.has_more = False  # the last snapshot stopped at a full spool
-        self._inflight: set[str] = set()
         self._waiting: set[str] = set()  # listed and not processed at the last poll (also in the state)
         self._lost_after: tuple[str, int | None] | None = None  # newest processed name that left the index
-        self._failures = 0
-        self._retry_after_s: float | None = None
-        self._last_kind = ""
-        self._once_retries = 0
         self._newest_end_ms: int | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def health_name(self) -> str:
-        return f"source:{self.name}"
+        self._listed = 0
 
     # -- one poll --------------------------------------------------------------------------------
     def _poll(self, stop: threading.Event, *, block: bool) -> list[FileRef]:
-        self.has_more = False
         try:
             names, other = self.api.index()
         except ApiError as exc:
             self._failed(exc)
             return []
-        if self._failures:
-            log.info("source %s: %s answers again", self.name, self.api.shown(self.api.base))
-        self.resolve(self.api.shown(self.api.base))
-        self._failures, self._retry_after_s = 0, None
+        self._recovered()
         self._odd_lines(other)
-        listed = set(names)
+        listed, self._listed = set(names), len(names)
         processed = self.state.api_processed_list(self.name)
         if not processed and self.config.start_from == "now" and names:
             self.state.api_processed_add(self.name, names)  # first start: only what comes after now
             log.info("source %s: start_from = now: %d listed file(s) left alone", self.name, len(names))
-            self._healthy(len(names))
+            self._healthy()
             return []
         self._note_gaps(names, listed, processed)
         newest = max(processed, key=seq_of) if processed else None
@@ -119,7 +101,7 @@ class ImpervaApiSource(Source):
             elif self.has_more or self._failures:
                 break  # a full spool (--once) or a failing server: the next poll goes on
         if not self._failures:
-            self._healthy(len(names))
+            self._healthy()
         return refs
 
     def _note_gaps(self, names: list[str], listed: set[str], processed: set[str]) -> None:
@@ -132,55 +114,29 @@ class ImpervaApiSource(Source):
             self._lost_after = (newest, self.state.file_end_ms(self.name, newest))
 
     def _fetch(self, name: str, stop: threading.Event, *, block: bool) -> FileRef | None:
-        path = self.spool.existing(name)
+        try:
+            path = self._take(name, lambda fh: self.api.download(name, fh), stop, block=block)
+        except ApiError:  # 404: retried while listed, a gap once it leaves the index
+            self.counters["files_missing"] += 1
+            log.info("source %s: %s is listed but not there (yet): retried at the next poll", self.name, name)
+            return None
         if path is None:
-            estimate = self.spool.bytes // max(1, self.spool.files) if self.spool.files else 0
-            if block:
-                if not self.spool.reserve(estimate, stop, on_wait=self._spool_full):
-                    return None
-            elif not self.spool.try_reserve(estimate):
-                self.has_more = True
-                return None
-            try:
-                path = self.spool.fetch(name, lambda fh: self.api.download(name, fh), reserved=estimate)
-            except ApiError as exc:
-                if exc.kind == "missing":  # retried while listed; a gap once it leaves the index
-                    self.counters["files_missing"] += 1
-                    log.info("source %s: %s is listed but not there (yet): retried at the next poll", self.name, name)
-                    return None
-                self._failed(exc)
-                if not block and exc.kind == "transient":
-                    self._once_retry()
-                return None
-            except OSError as exc:
-                self._failed(ApiError("transient", f"{name}: writing to the spool {self.spool.directory}: {exc}"))
-                return None
+            return None
         times = header_times(str(path))
         if times is not None:
             self._newest_end_ms = max(self._newest_end_ms or 0, times[1])
         if self._lost_after is not None:
             self._record_retention_gap(name, times)
         start_ms = self.config.start_ms()
-        processed_before = self.state.api_processed_list(self.name)
-        if start_ms is not None and not processed_before and times is not None and times[1] < start_ms:
+        if start_ms is not None and times is not None and times[1] < start_ms \
+                and not self.state.api_processed_list(self.name):
             self.counters["files_before_start"] += 1
-            self._done(name, path)  # ends before start_from: not wanted, and not fetched again
+            self._done(name, str(path))  # ends before start_from: not wanted, and not fetched again
             return None
-        st = path.stat()
-        with self._lock:
-            self._inflight.add(name)
+        size = path.stat().st_size
+        self._handed(name)
         self.counters["files"] += 1
-        return FileRef(self.name, name, str(path), st.st_size, 0, file_key(self.name, name, st.st_size, 0))
-
-    def _once_retry(self) -> None:
-        """``--once``: a download that failed on the way is tried again in this run, a few times."""
-        self._once_retries += 1
-        if self._once_retries < ONCE_ATTEMPTS:
-            self.has_more = True
-            return
-        self.report("unreachable", self.api.shown(self.api.base),
-                    f"{self.api.shown(self.api.base)}: downloads kept failing ({self._once_retries} attempts); the "
-                    "next run fetches what is left")
+        return FileRef(self.name, name, str(path), size, 0, file_key(self.name, name, size, 0))
 
     def _record_retention_gap(self, first: str, times: tuple[int, int] | None) -> None:
         assert self._lost_after is not None
@@ -206,78 +162,19 @@ class ImpervaApiSource(Source):
             else:
                 self.counters["index_lines_ignored"] += 1
 
-    def _spool_full(self) -> None:
-        log.info("source %s: the spool %s is full (%d files): waiting for the collector to store some",
-                 self.name, self.spool.directory, self.spool.files)
-
-    def _failed(self, exc: ApiError) -> None:
-        self._failures += 1
-        self._retry_after_s, self._last_kind = exc.retry_after_s, exc.kind
-        self.counters[f"error_{exc.kind}"] += 1
-        if exc.kind in ("auth", "no_index"):  # the source cannot work as configured: said once, with the fix
-            self.report("missing", self.api.shown(self.api.base), str(exc))
-        elif self._failures == 1:
-            log.warning("source %s: %s; retrying with back-off", self.name, exc)
-        else:
-            log.info("source %s: %s", self.name, exc)
-        self.state.set_health(self.health_name, last_error=clock.now(), error=str(exc), details=self._details())
-
-    def _healthy(self, listed: int) -> None:
-        self.state.set_health(self.health_name, last_success=clock.now(), details=self._details(listed))
-
-    def _details(self, listed: int | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"files_in_spool": self.spool.files, "bytes_in_spool": self.spool.bytes,
-                               "files_pending": len(self._waiting),
-                               "gaps": sum(v for k, v in self.counters.items() if k.startswith("gap_"))}
-        if listed is not None:
-            out["listed"] = listed
+    def _details(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"listed": self._listed, "files_pending": len(self._waiting)}
         if self._newest_end_ms is not None:
             out["newest_file_end"] = _iso(self._newest_end_ms)
-            out["lag_s"] = round(max(0.0, clock.now() - self._newest_end_ms / 1000), 1)
+            out["lag_s"] = round(max(0.0, time.time() - self._newest_end_ms / 1000), 1)
         return out
 
-    def _wait_s(self) -> float:
-        """The poll interval; after a failure the server's Retry-After, or a doubling back-off with
-        jitter (so many collectors do not return at once), never longer than ``max_backoff_s``."""
-        if not self._failures:
-            return self.config.poll_interval_s
-        if self._retry_after_s is not None:
-            return min(self.config.max_backoff_s, self._retry_after_s)
-        doubling = min(self.config.max_backoff_s, 2.0 ** min(self._failures, 16))
-        return doubling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not secrecy
-
-    def _done(self, name: str, path: Any) -> None:
+    def _done(self, name: str, path: str) -> None:
         self.state.api_processed_add(self.name, [name])
-        self.spool.remove(path)
-        with self._lock:
-            self._inflight.discard(name)
-            self._waiting.discard(name)
+        self._released(name, path)
+        self._waiting.discard(name)
 
     # -- the Source API --------------------------------------------------------------------------
-    def snapshot_complete(self) -> list[FileRef]:
-        """``--once``: what is listed now and fits in the spool; :attr:`has_more` says to call again
-        once those are stored (the collector does). A server that answers 429/5xx is retried with
-        back-off ``ONCE_ATTEMPTS`` times, then reported as unreachable (exit 1)."""
-        for _attempt in range(ONCE_ATTEMPTS):
-            refs = self._poll(threading.Event(), block=False)
-            if refs or not self._failures or self._last_kind != "transient":
-                break
-            time.sleep(self._wait_s())
-        else:
-            self.report("unreachable", self.api.shown(self.api.base),
-                        f"{self.api.shown(self.api.base)} did not answer after {ONCE_ATTEMPTS} attempts; the "
-                        "next run starts where this one stopped")
-        return refs
-
-    def scan(self) -> list[FileRef]:
-        return self.snapshot_complete()
-
-    def watch(self, stop: threading.Event) -> Iterator[FileRef]:
-        while not stop.is_set():
-            yield from self._poll(stop, block=True)
-            if stop.wait(self._wait_s()):
-                return
-
     def ack(self, ref: FileRef) -> None:
         self._done(ref.name, ref.path)
 
