@@ -346,7 +346,7 @@ def test_formats_rule_types_match_the_code() -> None:
 
 
 def test_checks_catch_a_type_that_is_not_registered(tmp_path: Path) -> None:
-    page = '```toml\n[[sources]]\ntype = "s3"\nbucket = "logs"\n```\nOr `type = "ndjson"` for a sink.\n'
+    page = '```toml\n[[sources]]\ntype = "azure_queue"\nqueue = "logs"\n```\nOr `type = "ndjson"` for a sink.\n'
     assert len(check_types(page)) == 2
     assert len(check_snippets(page, tmp_path)) == 1
 

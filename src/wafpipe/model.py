@@ -196,8 +196,9 @@ ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
 class StateRecorder(Protocol):
-    """What a component may record in the collector's state: dead letters, its health, and for the
-    Imperva API source its cursor (the processed names) and the gaps it sees."""
+    """What a component may record in the collector's state: dead letters, its health, a cursor
+    (any JSON value, by component name), whether a delivery is finished, and for the Imperva API
+    source its processed names and the gaps it sees."""
 
     def add_dead_letters(self, records: list[dict[str, Any]]) -> Any: ...
 
@@ -215,6 +216,12 @@ class StateRecorder(Protocol):
                 end_ms: int | None = None) -> None: ...
 
     def file_end_ms(self, source: str, name: str) -> int | None: ...
+
+    def file_done(self, key: str) -> bool: ...
+
+    def sink_cursor_get(self, sink: str) -> Any | None: ...
+
+    def sink_cursor_set(self, sink: str, cursor: Any) -> None: ...
 
 
 @dataclass

@@ -148,6 +148,11 @@ class State(DeadLetters, GapDetection):
         assert rec is not None
         return rec
 
+    def file_done(self, key: str) -> bool:
+        """The delivery ``key`` is finished (stored, or quarantined): a source need not fetch it again."""
+        rows = self._query("SELECT status FROM files WHERE key=?", (key,))
+        return bool(rows) and rows[0][0] in ("done", "quarantined")
+
     def get_file(self, key: str) -> FileRecord | None:
         rows = self._query("SELECT * FROM files WHERE key=?", (key,))
         return self._file(rows[0]) if rows else None

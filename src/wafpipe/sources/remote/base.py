@@ -38,7 +38,8 @@ ONCE_ATTEMPTS = 5
 
 class RemoteError(Exception):
     """A failed request. ``kind``: ``auth`` (fix the credentials), ``config`` (fix the address or the
-    server's setup), ``missing`` (a file that is not there), ``transient`` (retry later)."""
+    server's setup), ``missing`` (a file that is not there), ``denied`` (this file may not be read),
+    ``transient`` (retry later)."""
 
     def __init__(self, kind: str, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
@@ -110,8 +111,8 @@ class RemoteSource(Source):
         try:
             return self.spool.fetch(remote, download, reserved=estimate)
         except RemoteError as exc:
-            if exc.kind == "missing":
-                raise  # not there (yet): the subclass knows whether that is a gap
+            if exc.kind in ("missing", "denied"):
+                raise  # about this one file: the subclass decides (a gap? a permission to report?)
             self._failed(exc)
             if not block and exc.kind == "transient":
                 self._once_retry()

@@ -1,0 +1,74 @@
+"""A boto3 S3 client as the ``[[sources]]`` table says, and S3's errors as remote-source errors.
+
+Credentials come from the ``*_env`` variables the table names, or boto3's standard chain when it
+names none; a ``role_arn`` is assumed on top. They are handed to boto3 only: never logged, never in
+an error message (boto3's own messages do not carry them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wafpipe.sources.remote.base import RemoteError
+from wafpipe.sources.s3.config import S3SourceConfig
+
+AUTH_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
+                        "UnrecognizedClientException", "AuthFailure"})
+MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+DENIED_CODES = frozenset({"AccessDenied", "403", "AllAccessDisabled"})
+
+
+def make_client(config: S3SourceConfig) -> Any:
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    creds: dict[str, Any] = {}
+    if config.access_key_id_env or config.secret_access_key_env:
+        creds = {"aws_access_key_id": config.secret("access_key_id"),
+                 "aws_secret_access_key": config.secret("secret_access_key"),
+                 "aws_session_token": config.secret("session_token", required=False)}
+    session = boto3.session.Session(region_name=config.region, **creds)
+    boto_config = BotoConfig(
+        s3={"addressing_style": "path" if config.path_style else "auto"},
+        connect_timeout=config.timeout_s, read_timeout=config.timeout_s,
+        retries={"max_attempts": 2, "mode": "standard"},
+        proxies={"http": config.proxy_url, "https": config.proxy_url} if config.proxy_url else None,
+    )
+    verify: Any = str(config.ca_file) if config.ca_file else None
+    if config.role_arn:
+        sts = session.client("sts", endpoint_url=config.endpoint_url, config=boto_config, verify=verify)
+        got = sts.assume_role(RoleArn=config.role_arn, RoleSessionName="wafpipe")["Credentials"]
+        session = boto3.session.Session(region_name=config.region, aws_access_key_id=got["AccessKeyId"],
+                                        aws_secret_access_key=got["SecretAccessKey"],
+                                        aws_session_token=got["SessionToken"])
+    return session.client("s3", endpoint_url=config.endpoint_url, config=boto_config, verify=verify)
+
+
+def remote_error(exc: Exception, what: str, config: S3SourceConfig) -> RemoteError:
+    """An exception of a boto3 call as a :class:`RemoteError` whose message says what to do."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    where = f"s3://{config.bucket}/{config.prefix}"
+    if isinstance(exc, NoCredentialsError):
+        return RemoteError("auth", f"{where}: no AWS credentials found; name them with access_key_id_env and "
+                           "secret_access_key_env, or provide the standard AWS environment or profile")
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in AUTH_CODES:
+            return RemoteError("auth", f"{where}: {what}: {code}: the credentials were refused; check the "
+                               "variables named by access_key_id_env and secret_access_key_env")
+        if code == "NoSuchBucket":
+            return RemoteError("config", f"{where}: there is no bucket {config.bucket!r} (check bucket, region "
+                               "and endpoint_url)")
+        if code in MISSING_CODES:
+            return RemoteError("missing", f"{where}: {what}: the object is gone")
+        if code in DENIED_CODES:
+            return RemoteError("denied", f"{where}: {what}: access denied; the credentials need s3:ListBucket on "
+                               f"the bucket and s3:GetObject on {config.prefix or ''}*")
+        if code in ("SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable") or (status or 0) >= 500:
+            return RemoteError("transient", f"{where}: {what}: {code} (HTTP {status})")
+        return RemoteError("config", f"{where}: {what}: {code}: {exc.response.get('Error', {}).get('Message', '')}")
+    if isinstance(exc, BotoCoreError):
+        return RemoteError("transient", f"{where}: {what}: {type(exc).__name__}: {exc}")
+    raise exc
