@@ -135,4 +135,4 @@ def test_wrong_credentials_and_a_missing_bucket_say_what_to_fix(tmp_path: Path, 
     write_config(tmp_path, aws)
     (tmp_path / "wafpipe.toml").write_text((tmp_path / "wafpipe.toml").read_text().replace(BUCKET, "no-such-bucket"))
     rc, out = run_once(tmp_path)
-    assert rc == 2 and "there is no bucket 'no-such-bucket'" in out, out
+    assert rc == 2 and "s3://no-such-bucket/waf/: there is no such bucket" in out, out

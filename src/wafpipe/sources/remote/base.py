@@ -170,6 +170,18 @@ class RemoteSource(Source):
         doubling = min(self.max_backoff_s, 2.0 ** min(self._failures, 16))
         return doubling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not secrecy
 
+    def _starting_point(self, start_from: str, start_ms: int | None) -> int | None:
+        """``start_from`` as epoch ms: a time as given; ``now`` as the source's first start, kept in
+        the state so that a restart does not move it; ``beginning`` as None."""
+        if start_from != "now":
+            return start_ms
+        mark = f"source:{self.name}:start_from"
+        kept = self.state.sink_cursor_get(mark)
+        if kept is None:
+            kept = int(clock.now() * 1000)
+            self.state.sink_cursor_set(mark, kept)
+        return int(kept)
+
     def _handed(self, remote: str) -> None:
         with self._lock:
             self._inflight.add(remote)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from wafpipe.sources.remote.base import RemoteError
-from wafpipe.sources.s3.config import S3SourceConfig
+from wafpipe.sources.s3.config import AwsAccess
 
 AUTH_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
                         "UnrecognizedClientException", "AuthFailure"})
@@ -18,7 +18,9 @@ MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 DENIED_CODES = frozenset({"AccessDenied", "403", "AllAccessDisabled"})
 
 
-def make_client(config: S3SourceConfig) -> Any:
+def make_client(config: AwsAccess, service: str = "s3") -> Any:
+    """A boto3 client of ``service`` (``s3``, ``sqs``) with the table's region, endpoint, proxy, CA
+    and credentials."""
     import boto3
     from botocore.config import Config as BotoConfig
 
@@ -41,14 +43,14 @@ def make_client(config: S3SourceConfig) -> Any:
         session = boto3.session.Session(region_name=config.region, aws_access_key_id=got["AccessKeyId"],
                                         aws_secret_access_key=got["SecretAccessKey"],
                                         aws_session_token=got["SessionToken"])
-    return session.client("s3", endpoint_url=config.endpoint_url, config=boto_config, verify=verify)
+    return session.client(service, endpoint_url=config.endpoint_url, config=boto_config, verify=verify)
 
 
-def remote_error(exc: Exception, what: str, config: S3SourceConfig) -> RemoteError:
-    """An exception of a boto3 call as a :class:`RemoteError` whose message says what to do."""
+def remote_error(exc: Exception, what: str, where: str) -> RemoteError:
+    """An exception of a boto3 call as a :class:`RemoteError` whose message says what to do;
+    ``where`` names the bucket (``s3://bucket/prefix``) or queue."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-    where = f"s3://{config.bucket}/{config.prefix}"
     if isinstance(exc, NoCredentialsError):
         return RemoteError("auth", f"{where}: no AWS credentials found; name them with access_key_id_env and "
                            "secret_access_key_env, or provide the standard AWS environment or profile")
@@ -59,13 +61,15 @@ def remote_error(exc: Exception, what: str, config: S3SourceConfig) -> RemoteErr
             return RemoteError("auth", f"{where}: {what}: {code}: the credentials were refused; check the "
                                "variables named by access_key_id_env and secret_access_key_env")
         if code == "NoSuchBucket":
-            return RemoteError("config", f"{where}: there is no bucket {config.bucket!r} (check bucket, region "
-                               "and endpoint_url)")
+            return RemoteError("config", f"{where}: there is no such bucket (check bucket, region and endpoint_url)")
+        if code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            return RemoteError("config", f"{where}: there is no such queue (check queue_url and region)")
         if code in MISSING_CODES:
             return RemoteError("missing", f"{where}: {what}: the object is gone")
         if code in DENIED_CODES:
             return RemoteError("denied", f"{where}: {what}: access denied; the credentials need s3:ListBucket on "
-                               f"the bucket and s3:GetObject on {config.prefix or ''}*")
+                               "the bucket and s3:GetObject on its objects (sqs:ReceiveMessage and "
+                               "sqs:DeleteMessage on a queue)")
         if code in ("SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable") or (status or 0) >= 500:
             return RemoteError("transient", f"{where}: {what}: {code} (HTTP {status})")
         return RemoteError("config", f"{where}: {what}: {code}: {exc.response.get('Error', {}).get('Message', '')}")

@@ -26,7 +26,6 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from wafpipe import clock
 from wafpipe.model import FileRef, Problem, StateRecorder
 from wafpipe.sources.base import file_key
 from wafpipe.sources.remote.base import RemoteError, RemoteSource
@@ -54,17 +53,7 @@ class S3Source(RemoteSource):
         self.s3 = s3
         self._listed = 0
         self._keys: dict[str, str] = {}  # spool path → object key, for ack
-        self._start_ms = self._starting_point()
-
-    def _starting_point(self) -> int | None:
-        if self.config.start_from != "now":
-            return self.config.start_ms()
-        mark = f"source:{self.name}:start_from"
-        kept = self.state.sink_cursor_get(mark)
-        if kept is None:
-            kept = int(clock.now() * 1000)
-            self.state.sink_cursor_set(mark, kept)
-        return int(kept)
+        self._start_ms = self._starting_point(config.start_from, config.start_ms())
 
     def _listing(self) -> list[dict[str, Any]]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.config.bucket, Prefix=self.config.prefix)
@@ -78,7 +67,7 @@ class S3Source(RemoteSource):
         try:
             objects = self._listing()
         except Exception as exc:  # noqa: BLE001 - remote_error re-raises what is not boto's
-            self._failed(remote_error(exc, "listing", self.config))
+            self._failed(remote_error(exc, "listing", self.where))
             return []
         self._recovered()
         wanted = [o for o in objects if self._wanted(o["Key"])]
@@ -127,7 +116,7 @@ class S3Source(RemoteSource):
         try:
             self.s3.download_fileobj(self.config.bucket, key, fh)
         except Exception as exc:  # noqa: BLE001 - remote_error re-raises what is not boto's
-            raise remote_error(exc, key, self.config) from None
+            raise remote_error(exc, key, self.where) from None
 
     def _after(self, key: str) -> None:
         try:
@@ -137,7 +126,7 @@ class S3Source(RemoteSource):
                 self.s3.put_object_tagging(Bucket=self.config.bucket, Key=key, Tagging=TAG)
         except Exception as exc:  # noqa: BLE001 - reported; the next listing tries again
             log.warning("source %s: after = %s of %s failed: %s", self.name, self.config.after, key,
-                        remote_error(exc, key, self.config))
+                        remote_error(exc, key, self.where))
 
     def _details(self) -> dict[str, Any]:
         return {"listed": self._listed, "files_pending": len(self._inflight)}
