@@ -28,12 +28,26 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from wafpipe import clock
-from wafpipe.model import FileRef, Problem, StateRecorder
+from wafpipe.errors import ConfigError
+from wafpipe.model import Context, FileRef, Problem, StateRecorder
 from wafpipe.sources.base import Source
+from wafpipe.sources.remote.config import RemoteSourceConfigBase
 from wafpipe.sources.remote.spool import Spool, UnsafeName
 
 log = logging.getLogger("wafpipe.sources.remote")
 ONCE_ATTEMPTS = 5
+
+
+def spool_and_state(config: RemoteSourceConfigBase, context: Context, default_name: str) -> tuple[Spool, StateRecorder]:
+    """What every remote source's ``build`` needs: its bounded spool, and the collector's state
+    (where its progress lives: a remote source runs only inside ``wafpipe run``)."""
+    if context.state is None:
+        raise ConfigError(f"the {default_name} source keeps its progress in the collector's state: run it "
+                          "with `wafpipe run`")
+    name = config.name or default_name
+    spool = Spool(config.spool_path(context.data_dir, name), max_bytes=config.spool_max_bytes,
+                  max_files=config.spool_max_files)
+    return spool, context.state
 
 
 class RemoteError(Exception):
