@@ -101,11 +101,14 @@ def test_each_notified_object_is_stored_once_and_every_message_is_deleted(
     sqs.send_message(QueueUrl=url, MessageBody=notification(objects[0]))  # S3 delivers at least once
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"Type": "Notification", "Message": notification(objects[3])}))
     sqs.send_message(QueueUrl=url, MessageBody="this is not a notification")
+    sqs.send_message(QueueUrl=url, MessageBody=notification(("logs/../../escape.log", 10, "x")))
+    sqs.send_message(QueueUrl=url, MessageBody=notification(("logs/deleted-since.log", 10, "y")))  # no such object
     write_config(tmp_path, aws, url, after='"delete"')
     res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, env=ENV)
     out = res.stdout + res.stderr
     assert SECRET_KEY not in out
-    assert res.returncode in (0, 1), out
+    assert res.returncode == 1, out  # the odd message and the unsafe key are problems to look at
+    assert "'imperva-push/logs/../../escape.log'" in out and "never reaches the disk" in out, out
     expected = events_in(paths)
     assert count(tmp_path) == expected and distinct_ids(tmp_path) == (expected, expected)
     assert messages_left(sqs, url) == 0  # every message deleted, the odd one after it was kept

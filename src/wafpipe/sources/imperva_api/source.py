@@ -33,7 +33,7 @@ from wafpipe.model import FileRef, Problem, StateRecorder
 from wafpipe.sources.base import file_key
 from wafpipe.sources.imperva_api.client import ApiError, LogApi, seq_of
 from wafpipe.sources.imperva_api.config import ImpervaApiSourceConfig
-from wafpipe.sources.remote.base import RemoteSource
+from wafpipe.sources.remote.base import RemoteError, RemoteSource
 from wafpipe.sources.remote.spool import Spool
 
 log = logging.getLogger("wafpipe.sources.imperva_api")
@@ -116,7 +116,9 @@ class ImpervaApiSource(RemoteSource):
     def _fetch(self, name: str, stop: threading.Event, *, block: bool) -> FileRef | None:
         try:
             path = self._take(name, lambda fh: self.api.download(name, fh), stop, block=block)
-        except ApiError:  # 404: retried while listed, a gap once it leaves the index
+        except RemoteError as exc:  # 404: retried while listed, a gap once it leaves the index
+            if exc.kind != "missing":
+                return None
             self.counters["files_missing"] += 1
             log.info("source %s: %s is listed but not there (yet): retried at the next poll", self.name, name)
             return None

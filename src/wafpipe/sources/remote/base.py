@@ -53,7 +53,7 @@ def spool_and_state(config: RemoteSourceConfigBase, context: Context, default_na
 class RemoteError(Exception):
     """A failed request. ``kind``: ``auth`` (fix the credentials), ``config`` (fix the address or the
     server's setup), ``missing`` (a file that is not there), ``denied`` (this file may not be read),
-    ``transient`` (retry later)."""
+    ``unsafe`` (a name that would leave the spool: reported, never fetched), ``transient`` (retry later)."""
 
     def __init__(self, kind: str, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
@@ -90,6 +90,11 @@ class RemoteSource(Source):
         self._lock = threading.Lock()
 
     @property
+    def gave_up(self) -> bool:
+        """``--once``: downloads failed too often in this run; stop asking again."""
+        return self._once_retries >= ONCE_ATTEMPTS
+
+    @property
     def health_name(self) -> str:
         return f"source:{self.name}"
 
@@ -107,12 +112,13 @@ class RemoteSource(Source):
     ) -> Path | None:
         """The spool file of ``remote``: already there from an earlier run, or fetched now with
         ``download``. None when it is not (yet) to be had; :attr:`has_more` or the failure count
-        then say whether the poll should stop here."""
+        then say whether the poll should stop here. Raises :class:`RemoteError` for what concerns
+        this one file: ``missing``, ``denied``, ``unsafe`` (already reported)."""
         try:
             path = self.spool.existing(remote)
         except UnsafeName as exc:
             self.report("unsafe_name", remote[:200], f"{exc}: ignored, it never reaches the disk")
-            return None
+            raise RemoteError("unsafe", str(exc)) from None
         if path is not None:
             return path
         estimate = size or (self.spool.bytes // self.spool.files if self.spool.files else 0)

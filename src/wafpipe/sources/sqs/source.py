@@ -138,7 +138,7 @@ class SqsSource(RemoteSource):
         refs: list[FileRef] = []
         for msg in messages:
             refs += self._message(msg, stop, block=block)
-        if messages and not block:
+        if messages and not block and not self.gave_up:
             self.has_more = True  # --once: ask again once these are stored, until the queue answers empty
         if not self._failures:
             self._healthy()
@@ -199,7 +199,7 @@ class SqsSource(RemoteSource):
             if exc.kind == "denied":
                 self.report("permission", remote, str(exc))
                 held.retry_after_timeout = True  # the message comes back after its timeout: retried then
-            return None  # "missing": the object is gone; nothing to ingest for it
+            return None  # "missing": the object is gone; "unsafe": reported. Nothing to ingest.
         if path is None:
             held.retry_now = True  # a full spool or a failed download: the message is wanted back soon
             return None
