@@ -10,15 +10,13 @@ Azurite's development account and key are public, documented constants (the same
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-START_GUARD_S = 60.0  # a hang guard only: start() returns as soon as the port answers
+from tests.servers.local_process import accepts_connections, start_on_free_port, stop_process
+
 HERE = Path(__file__).resolve().parent / "azurite"
 BINARY = HERE / "node_modules" / ".bin" / "azurite-blob"
 ACCOUNT = "devstoreaccount1"
@@ -29,10 +27,6 @@ class AzuriteUnavailable(RuntimeError):
     pass
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class AzuriteServer:
@@ -54,32 +48,17 @@ class AzuriteServer:
         if not BINARY.exists():
             raise AzuriteUnavailable(f"{BINARY} is missing: run `make install-test` (npm install of azurite@3.35.0)")
         self.location.mkdir(parents=True, exist_ok=True)
-        for _attempt in range(5):  # the free port may be taken between the probe and the bind
-            self.port = _free_port()
-            self.proc = subprocess.Popen(
-                [str(BINARY), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location",
-                 str(self.location), "--skipApiVersionCheck", "--silent", "--loose"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            deadline = time.monotonic() + START_GUARD_S
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                        return self
-                except OSError:
-                    time.sleep(0.1)
-            self.stop()
-        raise AzuriteUnavailable("azurite-blob did not start")
+        started = start_on_free_port(
+            lambda port: [str(BINARY), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location",
+                          str(self.location), "--skipApiVersionCheck", "--silent", "--loose"],
+            accepts_connections)
+        if started is None:
+            raise AzuriteUnavailable("azurite-blob did not start")
+        self.proc, self.port = started
+        return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def service(self) -> Any:

@@ -7,24 +7,19 @@ tests: started on a free port, ready when its control API answers, stopped with 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from types import TracebackType
 from typing import Any
 
 import httpx
 
-START_GUARD_S = 60.0  # a hang guard only: start() returns as soon as the server answers
+from tests.servers.local_process import start_on_free_port, stop_process
+
 REGION = "us-east-1"
 ACCESS_KEY, SECRET_KEY = "AKIAWAFPIPETESTKEY00", "wafpipe/test/secret/key/never/printed0000"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class MotoServer:
@@ -37,30 +32,21 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoServer:
-        for _attempt in range(5):  # the free port may be taken between the probe and the bind
-            self.port = _free_port()
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + START_GUARD_S
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    if httpx.get(f"{self.url}/moto-api/", timeout=2).status_code == 200:
-                        return self
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            self.stop()
-        raise RuntimeError("the moto server did not start (is moto[server] installed? `make install-test`)")
+        def ready(port: int) -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/moto-api/", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        started = start_on_free_port(
+            lambda port: [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], ready)
+        if started is None:
+            raise RuntimeError("the moto server did not start (is moto[server] installed? `make install-test`)")
+        self.proc, self.port = started
+        return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def reset(self) -> None:

@@ -27,6 +27,7 @@ import pytest
 
 from tests.components import context
 from tests.servers.elasticsearch import ElasticsearchServer
+from tests.servers.local_process import free_port
 from wafpipe.config.root import Config, config_from_dict
 from wafpipe.decode.batch import batch_of
 from wafpipe.decode.reader import read_path
@@ -186,11 +187,6 @@ for i in range(0, len(events), 50):
     print("acked", i + 50, flush=True)
 """
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_kill_9_while_writing_loses_and_duplicates_nothing(tmp_path: Path, corpus: list[Event]) -> None:

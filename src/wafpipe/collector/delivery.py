@@ -46,7 +46,7 @@ from wafpipe.collector.logs import escape
 from wafpipe.collector.metrics import Metrics
 from wafpipe.collector.report import FileTally, RunReport
 from wafpipe.collector.resume import Resume, resume_point
-from wafpipe.collector.state.store import State
+from wafpipe.collector.state.store import FINISHED_STATUSES, State
 from wafpipe.collector.status import BACKPRESSURE, spool_full, spools
 from wafpipe.collector.workers import DecodePool, Task, WorkerDied
 from wafpipe.config.root import Config
@@ -127,7 +127,7 @@ class Delivery:
         rec = self.state.register_file(
             ref.key, source=ref.source, name=ref.name, path=ref.path, size=ref.size, mtime=ref.mtime_ns / 1e9
         )
-        if rec.status in ("done", "quarantined"):
+        if rec.status in FINISHED_STATUSES:
             self.report.files_already_done += 1
             self._ack(ref)
             return

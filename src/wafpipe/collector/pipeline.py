@@ -339,7 +339,7 @@ class Collector:
                     self._step(0.2)
                     if bar is not None:
                         bar.update(job, completed=offered - len(self.flow.inflight))
-                more = [s for s in self.sources if getattr(s, "has_more", False)] if not self._stopping() else []
+                more = [s for s in self.sources if s.has_more] if not self._stopping() else []
                 todo = [ref for s in more for ref in s.snapshot_complete()]
                 refs += todo
                 if bar is not None and todo:

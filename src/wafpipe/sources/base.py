@@ -33,6 +33,10 @@ def file_key(source: str, path: str, size: int, mtime_ns: int) -> str:
 class Source(ABC):
     """Base class. ``scan`` for catch-up and ``--once``, ``watch`` for the collector, ``close`` once."""
 
+    # ``--once``: the last snapshot stopped early (a remote source's full spool); the collector asks
+    # for another once it has stored what it got
+    has_more: bool = False
+
     def __init__(self, name: str, on_problem: Callable[[Problem], None] | None = None) -> None:
         self.name = name
         self.counters: Counter[str] = Counter()

@@ -18,6 +18,7 @@ from wafpipe.errors import WafpipeError
 
 SCHEMA_VERSION = 3
 FILE_STATUSES = ("seen", "in_progress", "done", "failed", "quarantined")
+FINISHED_STATUSES = ("done", "quarantined")  # a delivery not to read again: stored, or set aside with its reason
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (

@@ -41,6 +41,7 @@ from wafpipe.collector.state.dead_letters import DeadLetters
 from wafpipe.collector.state.gaps import Gap, GapDetection
 from wafpipe.collector.state.schema import (
     FILE_STATUSES,
+    FINISHED_STATUSES,
     SCHEMA_VERSION,
     DeadLetterRecord,
     FileRecord,
@@ -52,6 +53,7 @@ from wafpipe.config.files import create_private, make_private, private_dir
 
 __all__ = [
     "FILE_STATUSES",
+    "FINISHED_STATUSES",
     "SCHEMA_VERSION",
     "DeadLetterRecord",
     "FileRecord",
@@ -151,7 +153,7 @@ class State(DeadLetters, GapDetection):
     def file_done(self, key: str) -> bool:
         """The delivery ``key`` is finished (stored, or quarantined): a source need not fetch it again."""
         rows = self._query("SELECT status FROM files WHERE key=?", (key,))
-        return bool(rows) and rows[0][0] in ("done", "quarantined")
+        return bool(rows) and rows[0][0] in FINISHED_STATUSES
 
     def get_file(self, key: str) -> FileRecord | None:
         rows = self._query("SELECT * FROM files WHERE key=?", (key,))

@@ -81,7 +81,6 @@ class RemoteSource(Source):
         self.state = state
         self.poll_interval_s = poll_interval_s
         self.max_backoff_s = max_backoff_s
-        self.has_more = False  # the last --once snapshot stopped at a full spool or a failed download
         self._failures = 0
         self._retry_after_s: float | None = None
         self._last_kind = ""
