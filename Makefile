@@ -10,7 +10,7 @@ NATIVE_SRC := $(shell find native/src -name '*.rs') native/Cargo.toml Cargo.toml
 # compiled dependencies; it is created when missing (never required to exist).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/wafpipe/cargo-target
 
-.PHONY: run test install install-test opensearch-node azurite lint native-test bench dist generate clean
+.PHONY: run test install install-test opensearch-node azurite sshd lint native-test bench dist generate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "python3-venv is missing: installing it with apt"; \
@@ -26,7 +26,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test opensearch-node azurite
+install-test: $(VENV)/.installed-test opensearch-node azurite sshd
 
 # Azurite, the Azure Storage emulator of the azure_blob source tests, from npm at the locked version.
 AZURITE := tests/servers/azurite/node_modules/.bin/azurite-blob
@@ -34,6 +34,13 @@ azurite: $(AZURITE)
 $(AZURITE): tests/servers/azurite/package-lock.json
 	cd tests/servers/azurite && npm ci --no-audit --no-fund --silent
 	touch $@
+
+# Debian's OpenSSH server for the sftp source tests, which start their own sshd on a free port
+# (tests/servers/sshd_server.py); the system's ssh service is not used.
+SSHD := /usr/sbin/sshd
+sshd:
+	@test -x $(SSHD) || { echo "installing openssh-server (apt) for the sftp source tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }
 
 # The real single-node OpenSearch of the tests (tests/servers/opensearch): offline first, online once.
 opensearch-node:

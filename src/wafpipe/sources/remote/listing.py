@@ -43,8 +43,8 @@ class Listed:
 
 
 class ListingSource(RemoteSource):
-    """Subclasses give :meth:`_list`, :meth:`_download`, :meth:`_delete` (and :meth:`_tag` if they
-    offer ``after = "tag"``), and set ``patterns``, ``after`` and ``_start_ms``."""
+    """Subclasses give :meth:`_list`, :meth:`_download`, :meth:`_delete` (and :meth:`_tag` or
+    :meth:`_move` if they offer ``after = "tag"`` or ``"move"``), and set ``patterns``, ``after`` and ``_start_ms``."""
 
     patterns: list[str]
     after: str
@@ -60,6 +60,9 @@ class ListingSource(RemoteSource):
         raise NotImplementedError
 
     def _tag(self, name: str) -> None:
+        raise NotImplementedError
+
+    def _move(self, name: str) -> None:
         raise NotImplementedError
 
     def _error(self, exc: Exception, what: str) -> RemoteError:
@@ -134,6 +137,8 @@ class ListingSource(RemoteSource):
                 self._delete(name)
             elif self.after == "tag":
                 self._tag(name)
+            elif self.after == "move":
+                self._move(name)
         except Exception as exc:  # noqa: BLE001 - reported; the next listing tries again
             log.warning("source %s: after = %s of %s failed: %s", self.name, self.after, name, self._error(exc, name))
 
