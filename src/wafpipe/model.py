@@ -194,6 +194,10 @@ class Batch:
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
+# A remote source's health record in the state is the component ``source:<name>``: the source
+# writes it, /api/health and /metrics read it.
+SOURCE_HEALTH_PREFIX = "source:"
+
 
 class StateRecorder(Protocol):
     """What a component may record in the collector's state: dead letters, its health, a cursor

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncssh
+import httpx
 import pytest
 
-from tests.collector.helpers import count, distinct_ids, wafpipe
+from tests.cli.helpers import wait_for
+from tests.collector.helpers import api_info, count, distinct_ids, wafpipe
 from tests.servers.sshd_server import SshdServer, SshdUnavailable
 from tests.servers.tcp_relay import TcpRelay
 from wafpipe.decode.reader import read_path
@@ -265,3 +270,52 @@ def test_a_table_that_cannot_work_is_refused(keys: dict[str, str], message: str)
 
     with pytest.raises(ValidationError, match=message):
         SftpSourceConfig.model_validate({"host": "h", "username": "u", "path": "/p", **keys})
+
+
+def test_a_watching_collector_shows_the_source_health_in_health_and_metrics(
+        tmp_path: Path, sshd: SshdServer, served: Path) -> None:
+    """``wafpipe run`` (watching): files uploaded over time are taken; the source's last success,
+    lag and pending files are on /metrics; a directory that disappears is an error on /api/health
+    and ``wafpipe_source_up 0``, and the source recovers when it is back."""
+    first = generate_files(tmp_path / "gen" / "a", events=20, fmt="cef", start=START, end=END, seed=158)
+    put(served, first)
+    write_config(tmp_path, sshd, served)
+    log = (tmp_path / "run.log").open("w")  # a file, not a pipe that could fill and stall the collector
+    proc = subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "run", "-c", "wafpipe.toml"], cwd=tmp_path,
+                            stdout=log, stderr=log, stdin=subprocess.DEVNULL, text=True)
+    try:
+        wait_for("the first file stored", lambda: count_or_none(tmp_path) == 20, proc)
+        second = generate_files(tmp_path / "gen" / "b", events=7, fmt="leef", start=START, end=END, seed=159)
+        (served / second[0].name).write_bytes(second[0].read_bytes())
+        wait_for("the file uploaded later stored", lambda: count_or_none(tmp_path) == 27, proc)
+        info = api_info(tmp_path)
+        headers = {"Authorization": f"Bearer {(tmp_path / 'data' / 'api.token').read_text().strip()}"}
+
+        def metric(name: str) -> float | None:
+            text = httpx.get(f"{info['url']}/metrics", headers=headers).text
+            found = re.search(rf'^{name}{{source="sftp"}} (\S+)$', text, re.M)
+            return float(found.group(1)) if found else None
+
+        wait_for("the source up", lambda: metric("wafpipe_source_up") == 1.0, proc)
+        assert (metric("wafpipe_source_last_success_timestamp_seconds") or 0) > 0
+        assert (metric("wafpipe_source_lag_seconds") or 0) > 0  # the files' times are of the generator
+        assert metric("wafpipe_source_files_pending") is not None
+        served.rename(served.with_name(served.name + "-away"))
+        wait_for("the source down", lambda: metric("wafpipe_source_up") == 0.0, proc)
+        health = httpx.get(f"{info['url']}/api/health", headers=headers).json()
+        assert health["status"] == "degraded" and any("there is no remote directory" in p
+                                                      for p in health["problems"]), health
+        served.with_name(served.name + "-away").rename(served)
+        wait_for("the source back", lambda: metric("wafpipe_source_up") == 1.0, proc)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        log.close()
+
+
+def count_or_none(root: Path) -> int | None:
+    if not (root / "data" / "api.json").exists():
+        return None
+    res = wafpipe("query", "-c", "wafpipe.toml", "--count", cwd=root)
+    return int(res.stdout) if res.returncode == 0 else None
+

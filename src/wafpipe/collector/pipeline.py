@@ -219,13 +219,17 @@ class Collector:
             api = self.config.api
             self.api = LocalApi(
                 self.config.data_dir,
-                metrics=self.metrics.render,
+                metrics=self._metrics_text,
                 reader=reader,
                 host=api.host,
                 port=api.port,
                 metrics_without_token=api.metrics_without_token,
             )
             self.api.start()
+
+    def _metrics_text(self) -> bytes:
+        self.metrics.update_sources(self.state.health())
+        return self.metrics.render()
 
     def _close(self) -> None:
         if self.api is not None:

@@ -69,7 +69,6 @@ class ImpervaApiSource(RemoteSource):
         self.api = api
         self._waiting: set[str] = set()  # listed and not processed at the last poll (also in the state)
         self._lost_after: tuple[str, int | None] | None = None  # newest processed name that left the index
-        self._newest_end_ms: int | None = None
         self._listed = 0
 
     # -- one poll --------------------------------------------------------------------------------
@@ -126,7 +125,7 @@ class ImpervaApiSource(RemoteSource):
             return None
         times = header_times(str(path))
         if times is not None:
-            self._newest_end_ms = max(self._newest_end_ms or 0, times[1])
+            self._saw_file(times[1] / 1000)
         if self._lost_after is not None:
             self._record_retention_gap(name, times)
         start_ms = self.config.start_ms()
@@ -165,11 +164,7 @@ class ImpervaApiSource(RemoteSource):
                 self.counters["index_lines_ignored"] += 1
 
     def _details(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"listed": self._listed, "files_pending": len(self._waiting)}
-        if self._newest_end_ms is not None:
-            out["newest_file_end"] = _iso(self._newest_end_ms)
-            out["lag_s"] = round(max(0.0, time.time() - self._newest_end_ms / 1000), 1)
-        return out
+        return {"listed": self._listed, "files_pending": len(self._waiting)}
 
     def _done(self, name: str, path: str) -> None:
         self.state.api_processed_add(self.name, [name])

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 
 from wafpipe import clock
 from wafpipe.errors import ConfigError
-from wafpipe.model import Context, FileRef, Problem, StateRecorder
+from wafpipe.model import SOURCE_HEALTH_PREFIX, Context, FileRef, Problem, StateRecorder
 from wafpipe.sources.base import Source
 from wafpipe.sources.remote.config import RemoteSourceConfigBase
 from wafpipe.sources.remote.spool import Spool, UnsafeName
@@ -87,6 +87,7 @@ class RemoteSource(Source):
         self._once_retries = 0
         self._inflight: set[str] = set()  # remote names handed to the collector, not yet acknowledged
         self._lock = threading.Lock()
+        self._newest_file_s: float | None = None  # the newest file seen on the server: lag = now - it
 
     @property
     def gave_up(self) -> bool:
@@ -95,7 +96,7 @@ class RemoteSource(Source):
 
     @property
     def health_name(self) -> str:
-        return f"source:{self.name}"
+        return f"{SOURCE_HEALTH_PREFIX}{self.name}"
 
     # -- for subclasses --------------------------------------------------------------------------
     def _poll(self, stop: threading.Event, *, block: bool) -> list[FileRef]:
@@ -162,9 +163,19 @@ class RemoteSource(Source):
     def _healthy(self) -> None:
         self.state.set_health(self.health_name, last_success=clock.now(), details=self._health())
 
+    def _saw_file(self, when_s: float | None) -> None:
+        """A file of the server's, of this time (its modification or its last event): the newest one
+        gives the source's lag, which grows when the server stops delivering."""
+        if when_s is not None and (self._newest_file_s is None or when_s > self._newest_file_s):
+            self._newest_file_s = when_s
+
     def _health(self) -> dict[str, Any]:
-        return {"files_in_spool": self.spool.files, "bytes_in_spool": self.spool.bytes,
-                "gaps": sum(v for k, v in self.counters.items() if k.startswith("gap_")), **self._details()}
+        out = {"files_in_spool": self.spool.files, "bytes_in_spool": self.spool.bytes,
+               "gaps": sum(v for k, v in self.counters.items() if k.startswith("gap_")), **self._details()}
+        if self._newest_file_s is not None:
+            out["newest_file_s"] = self._newest_file_s
+            out["lag_s"] = round(max(0.0, clock.now() - self._newest_file_s), 1)
+        return out
 
     def _once_retry(self) -> None:
         """``--once``: a download that failed on the way is tried again in this run, a few times."""

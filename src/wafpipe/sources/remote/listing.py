@@ -86,6 +86,8 @@ class ListingSource(RemoteSource):
         self._recovered()
         wanted = [o for o in listed if any(fnmatchcase(o.name.rsplit("/", 1)[-1], p) for p in self.patterns)]
         self._listed = len(wanted)
+        for obj in wanted:
+            self._saw_file(obj.modified.timestamp())
         refs: list[FileRef] = []
         for obj in sorted(wanted, key=lambda o: (o.modified, o.name)):
             if stop.is_set():

@@ -176,6 +176,7 @@ class SqsSource(RemoteSource):
         if not any(fnmatchcase(obj.key.rsplit("/", 1)[-1], p) for p in self.config.patterns):
             self.counters["objects_not_wanted"] += 1
             return None
+        self._saw_file(obj.event_ms / 1000 if obj.event_ms is not None else None)
         if self._start_ms is not None and obj.event_ms is not None and obj.event_ms < self._start_ms:
             self.counters["objects_before_start"] += 1
             return None
