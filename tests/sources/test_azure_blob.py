@@ -7,36 +7,18 @@ depends on timing: ``--once`` returns when its work is done.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.collector.helpers import count, distinct_ids, wafpipe
-from tests.servers.azurite_server import ACCOUNT_KEY, AzuriteServer, AzuriteUnavailable
-from wafpipe.decode.reader import read_path
-from wafpipe.model import Event
+from tests.servers.azurite_server import ACCOUNT_KEY, AzuriteServer
+from tests.sources.helpers import END, START, events_in
 from wafpipe.tools.generate import generate_files
 
-START, END = datetime(2024, 6, 10, 6, tzinfo=UTC), datetime(2024, 6, 10, 7, tzinfo=UTC)
 CONTAINER = "imperva-logs"
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]:
-    try:
-        server = AzuriteServer(tmp_path_factory.mktemp("azurite")).start()
-    except AzuriteUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -55,9 +37,6 @@ def upload(container: Any, paths: list[Path], prefix: str = "waf/") -> list[str]
         container.upload_blob(name, path.read_bytes())
     return names
 
-
-def events_in(paths: list[Path]) -> int:
-    return sum(1 for p in paths for e in read_path(p).items() if isinstance(e, Event))
 
 
 def write_config(root: Path, azurite: AzuriteServer, **extra: str) -> None:

@@ -17,14 +17,12 @@ import pytest
 
 from tests.collector.helpers import count, distinct_ids, wafpipe
 from tests.servers.imperva_api import ImpervaApiServer
+from tests.sources.helpers import END, START, events_in
 from wafpipe.collector.state.store import State
-from wafpipe.decode.reader import read_path
-from wafpipe.model import Event
 from wafpipe.tools.generate import generate_files, keygen
 
 API_ID, API_KEY = "1234", "k3y-Th4t-Must-N3ver-Show"
 ENV = {"WP_TEST_API_ID": API_ID, "WP_TEST_API_KEY": API_KEY}
-START, END = datetime(2024, 6, 10, 6, tzinfo=UTC), datetime(2024, 6, 10, 7, tzinfo=UTC)
 
 
 def files_of(root: Path) -> list[Path]:
@@ -37,9 +35,6 @@ def files_of(root: Path) -> list[Path]:
                                encrypt=enc, public_key_id="1", start=START, end=END, seed=70 + i)
     return made
 
-
-def events_in(paths: list[Path], keys: Path) -> int:
-    return sum(1 for p in paths for e in read_path(p, keys_dir=keys).items() if isinstance(e, Event))
 
 
 def write_config(root: Path, url: str, **extra: str) -> None:

@@ -7,28 +7,19 @@ is left in the bucket. Nothing depends on timing: ``--once`` returns when its wo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.collector.helpers import count, distinct_ids, wafpipe
-from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY, MotoServer
-from wafpipe.decode.reader import read_path
-from wafpipe.model import Event
+from tests.servers.moto_server import REGION, SECRET_KEY, MotoServer
+from tests.sources.helpers import AWS_ENV, END, START, events_in
 from wafpipe.tools.generate import generate_files
 
-ENV = {"WP_TEST_AWS_KEY_ID": ACCESS_KEY, "WP_TEST_AWS_SECRET": SECRET_KEY}
-START, END = datetime(2024, 6, 10, 6, tzinfo=UTC), datetime(2024, 6, 10, 7, tzinfo=UTC)
+ENV = AWS_ENV
 BUCKET = "imperva-logs"
 
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -43,9 +34,6 @@ def generated(root: Path, seed: int, events: int = 40, files: int = 2) -> list[P
     return generate_files(root, events=events, files=files, fmt=("cef", "leef", "w3c")[seed % 3],
                           start=START, end=END, seed=seed)
 
-
-def events_in(paths: list[Path]) -> int:
-    return sum(1 for p in paths for e in read_path(p).items() if isinstance(e, Event))
 
 
 def upload(s3: Any, paths: list[Path], prefix: str) -> list[str]:

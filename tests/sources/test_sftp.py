@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncssh
@@ -24,28 +23,12 @@ import pytest
 
 from tests.cli.helpers import wait_for
 from tests.collector.helpers import api_info, count, distinct_ids, wafpipe
-from tests.servers.sshd_server import SshdServer, SshdUnavailable
+from tests.servers.sshd_server import SshdServer
 from tests.servers.tcp_relay import TcpRelay
-from wafpipe.decode.reader import read_path
-from wafpipe.model import Event
+from tests.sources.helpers import END, START, events_in
 from wafpipe.tools.generate import generate_files
 
-START, END = datetime(2024, 6, 10, 6, tzinfo=UTC), datetime(2024, 6, 10, 7, tzinfo=UTC)
 PASSPHRASE = "correct horse battery staple 7f3a"
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    try:
-        server = SshdServer().start()
-    except SshdUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -65,9 +48,6 @@ def put(directory: Path, paths: list[Path]) -> None:
     for path in paths:
         (directory / path.name).write_bytes(path.read_bytes())
 
-
-def events_in(paths: list[Path]) -> int:
-    return sum(1 for p in paths for e in read_path(p).items() if isinstance(e, Event))
 
 
 def write_config(root: Path, sshd: SshdServer, directory: Path, *, port: int = 0, **extra: str) -> Path:

@@ -15,8 +15,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -24,22 +22,17 @@ from urllib.parse import quote_plus
 import pytest
 
 from tests.collector.helpers import count, distinct_ids, wafpipe
-from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY, MotoServer
+from tests.servers.moto_server import REGION, SECRET_KEY, MotoServer
 from tests.servers.opensearch_node import OpenSearchNode
+from tests.sources.helpers import AWS_ENV, END, START, events_in
 from wafpipe.decode.reader import read_path
 from wafpipe.model import Event
 from wafpipe.tools.generate import generate_files
 
-ENV = {"WP_TEST_AWS_KEY_ID": ACCESS_KEY, "WP_TEST_AWS_SECRET": SECRET_KEY}
-START, END = datetime(2024, 6, 10, 6, tzinfo=UTC), datetime(2024, 6, 10, 7, tzinfo=UTC)
+ENV = AWS_ENV
 BUCKET = "imperva-push"
 GUARD_S = 180.0
 
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -66,9 +59,6 @@ def upload(s3: Any, paths: list[Path], prefix: str = "logs/") -> list[tuple[str,
         out.append((key, p.stat().st_size, etag))
     return out
 
-
-def events_in(paths: list[Path]) -> int:
-    return sum(1 for p in paths for e in read_path(p).items() if isinstance(e, Event))
 
 
 def write_config(root: Path, aws: MotoServer, queue_url: str, *, sink: str = "", **extra: str) -> Path:
