@@ -28,8 +28,11 @@ from tests.servers.azurite_server import ACCOUNT_KEY
 from tests.servers.moto_server import REGION
 from tests.servers.opensearch_node import OpenSearchNode
 from tests.sources.helpers import AWS_ENV, END, START
+from wafpipe.collector.state import State
+from wafpipe.config.root import load_config
 from wafpipe.decode.reader import read_path
-from wafpipe.model import Event
+from wafpipe.model import Context, Event
+from wafpipe.sources import registry as source_registry
 from wafpipe.tools.generate import generate_files
 
 GUARD_S = 300.0
@@ -140,3 +143,32 @@ def test_two_collectors_polling_one_store_store_every_event_once_in_the_real_nod
         assert store.left() == []  # every file deleted once stored
     finally:
         client.indices.delete_data_stream(name=stream, ignore=[404])
+
+
+def test_a_full_spool_holds_the_source_back_until_a_file_is_acknowledged(
+        tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The source itself, in this process, against its server: with room for one file it hands out
+    one, takes no second while that one is not acknowledged (and says there is more), and takes the
+    next once it is."""
+    paths = generate_files(tmp_path / "gen", events=30, files=3, fmt="cef", start=START, end=END, seed=175)
+    for p in paths:
+        store.put(p.name, p.read_bytes())
+    cfg = load_config(write_config(tmp_path / "c", store, spool_max_files="1"))
+    state = State(cfg.data_dir)
+    for var, value in store.env.items():
+        monkeypatch.setenv(var, value)
+    source = source_registry.build_sources(cfg, Context(cfg.data_dir, state=state))[0]
+    try:
+        taken: list[str] = []
+        for _file in paths:
+            (ref,) = source.snapshot_complete()
+            assert source.has_more or len(taken) == len(paths) - 1
+            assert source.snapshot_complete() == [] and source.spool.files == 1  # full: nothing more fetched
+            taken.append(ref.name)
+            state.register_file(ref.key, source=ref.source, name=ref.name)  # what the collector records
+            state.mark_done(ref.key)  # once every sink holds the file's events
+            source.ack(ref)
+        assert sorted(taken) == sorted(p.name for p in paths) and source.spool.files == 0
+    finally:
+        source.close()
+        state.close()
