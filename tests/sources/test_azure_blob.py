@@ -100,3 +100,15 @@ def test_a_wrong_key_and_a_missing_container_say_what_to_fix(
     toml.write_text(toml.read_text().replace(CONTAINER, "no-such-container"))
     rc, out = run_once(tmp_path / "nocontainer")
     assert rc == 2 and "there is no such container" in out, out
+
+
+def test_blob_names_that_would_leave_the_spool_are_refused(
+        tmp_path: Path, azurite: AzuriteServer, container: Any) -> None:
+    paths = generate_files(tmp_path / "gen", events=20, fmt="cef", start=START, end=END, seed=135)
+    upload(container, paths)
+    container.upload_blob("waf/a\\..\\..\\escape.log", paths[0].read_bytes())  # listed as waf/a/../../escape.log
+    write_config(tmp_path, azurite)
+    rc, out = run_once(tmp_path)
+    assert rc == 1 and "'waf/a/../../escape.log'" in out and "never reaches the disk" in out, out
+    assert count(tmp_path) == 20
+    assert not list(tmp_path.rglob("escape.log*"))
