@@ -3,8 +3,10 @@
 * ``TcpRelay(target_port, cut_after_bytes=N)`` forwards to ``127.0.0.1:target_port`` and closes the
   first connection once ``N`` bytes came back from the target: a connection dropped mid-download,
   at a byte count rather than a moment.
-* ``TcpRelay(None, proxy=True)`` is an HTTP proxy that only speaks ``CONNECT``; it keeps the
-  targets asked for (``connects``) and the ``Proxy-Authorization`` headers seen.
+* ``TcpRelay(None, proxy=True)`` is an HTTP proxy for servers on 127.0.0.1: ``CONNECT host:port``
+  (tunnels: SSH, HTTPS), and plain HTTP requests in absolute form (``GET http://host:port/…``),
+  passed on as they are. It keeps the targets asked for (``connects``) and the
+  ``Proxy-Authorization`` headers seen.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import socket
 import threading
 from types import TracebackType
+from urllib.parse import urlsplit
 
 
 class TcpRelay:
@@ -50,7 +53,7 @@ class TcpRelay:
 
     def _serve(self, client: socket.socket, cut: int | None) -> None:
         self._open.append(client)
-        port = self.target_port
+        port, method = self.target_port, ""
         if self.proxy:
             request = b""
             while b"\r\n\r\n" not in request:
@@ -61,15 +64,16 @@ class TcpRelay:
             lines = request.decode("latin-1").split("\r\n")
             method, target, _version = lines[0].split(" ", 2)
             self.proxy_auth += [h.split(":", 1)[1].strip() for h in lines[1:] if h.lower().startswith("proxy-authorization:")]
-            if method != "CONNECT":
-                client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
-                return _close(client)
+            if method != "CONNECT":  # absolute form: the request goes on as it is, and what follows it
+                target = urlsplit(target).netloc
             self.connects.append(target)
             port = int(target.rsplit(":", 1)[1])
         upstream = socket.create_connection(("127.0.0.1", port or 0))
         self._open.append(upstream)
-        if self.proxy:
+        if self.proxy and method == "CONNECT":
             client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        elif self.proxy:
+            upstream.sendall(request)
         threading.Thread(target=self._pump, args=(client, upstream, None), daemon=True).start()
         self._pump(upstream, client, cut)
 

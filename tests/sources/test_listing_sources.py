@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -27,6 +28,7 @@ from tests.collector.helpers import count, distinct_ids, wafpipe
 from tests.servers.azurite_server import ACCOUNT_KEY
 from tests.servers.moto_server import REGION
 from tests.servers.opensearch_node import OpenSearchNode
+from tests.servers.tcp_relay import TcpRelay
 from tests.sources.helpers import AWS_ENV, END, START
 from wafpipe.collector.state import State
 from wafpipe.config.root import load_config
@@ -47,6 +49,7 @@ class Store:
     left: Callable[[], list[str]]
     keys: dict[str, str]  # TOML values
     env: dict[str, str]
+    address: str  # host:port of the server
 
 
 @pytest.fixture(params=["s3", "azure_blob", "sftp"])
@@ -60,7 +63,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
                     lambda: [o["Key"] for o in s3.list_objects_v2(Bucket="listed").get("Contents", [])],
                     {"bucket": '"listed"', "prefix": '"waf/"', "region": f'"{REGION}"', "endpoint_url": f'"{aws.url}"',
                      "path_style": "true", "access_key_id_env": '"WP_TEST_AWS_KEY_ID"',
-                     "secret_access_key_env": '"WP_TEST_AWS_SECRET"'}, AWS_ENV)
+                     "secret_access_key_env": '"WP_TEST_AWS_SECRET"'}, AWS_ENV, urlsplit(aws.url).netloc)
     elif request.param == "azure_blob":
         azurite = request.getfixturevalue("azurite")
         name = f"listed-{uuid.uuid4().hex[:12]}"
@@ -70,7 +73,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
             yield Store("azure_blob", lambda blob, data: container.upload_blob(f"waf/{blob}", data),
                         lambda: [b.name for b in container.list_blobs()],
                         {"account_url": f'"{azurite.account_url}"', "container": f'"{name}"', "prefix": '"waf/"',
-                         "account_key_env": '"WP_TEST_AZURE_KEY"'}, {"WP_TEST_AZURE_KEY": ACCOUNT_KEY})
+                         "account_key_env": '"WP_TEST_AZURE_KEY"'}, {"WP_TEST_AZURE_KEY": ACCOUNT_KEY},
+                        f"127.0.0.1:{azurite.port}")
         finally:
             container.delete_container()
     else:
@@ -83,7 +87,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
                     lambda: sorted(p.name for p in directory.iterdir()),
                     {"host": '"127.0.0.1"', "port": str(sshd.port), "username": f'"{sshd.user}"',
                      "private_key_file": f'"{sshd.client_key}"', "known_hosts": f'"{known}"',
-                     "path": f'"{directory}"'}, {})
+                     "path": f'"{directory}"'}, {}, f"127.0.0.1:{sshd.port}")
 
 
 def write_config(root: Path, store: Store, *, sink: str = "", batch_size: int = 0, **extra: str) -> Path:
@@ -111,6 +115,9 @@ def test_a_collector_killed_mid_file_loses_nothing(tmp_path: Path, store: Store)
     assert distinct_ids(tmp_path / "c") == (3000, 3000)
     spool = tmp_path / "c" / "data" / "spool" / "sources" / store.kind
     assert not [p for p in spool.iterdir() if p.is_file()]
+    for secret in store.env.values():  # never printed, never in the state, the store or the spool
+        assert secret not in killed.stdout + killed.stderr + res.stdout + res.stderr
+        assert not [p for p in (tmp_path / "c" / "data").rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
 
 
 def test_two_collectors_polling_one_store_store_every_event_once_in_the_real_node(
@@ -143,6 +150,22 @@ def test_two_collectors_polling_one_store_store_every_event_once_in_the_real_nod
         assert store.left() == []  # every file deleted once stored
     finally:
         client.indices.delete_data_stream(name=stream, ignore=[404])
+
+
+def test_a_proxy_carries_every_request(tmp_path: Path, store: Store) -> None:
+    """``proxy_url``: plain HTTP requests in absolute form (S3, Azure) or a CONNECT tunnel (SFTP), with
+    the proxy's credentials from the URL, which are never printed."""
+    paths = generate_files(tmp_path / "gen", events=12, files=2, fmt="leef", start=START, end=END, seed=176)
+    for p in paths:
+        store.put(p.name, p.read_bytes())
+    with TcpRelay(None, proxy=True) as proxy:
+        write_config(tmp_path / "c", store, proxy_url=f'"http://wp:s3cret@127.0.0.1:{proxy.port}"')
+        res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path / "c", env=store.env)
+    assert res.returncode == 0, res.stderr
+    assert count(tmp_path / "c") == 12
+    assert proxy.connects and set(proxy.connects) == {store.address}
+    assert proxy.proxy_auth and set(proxy.proxy_auth) == {"Basic d3A6czNjcmV0"}  # wp:s3cret
+    assert "s3cret" not in res.stdout + res.stderr
 
 
 def test_a_full_spool_holds_the_source_back_until_a_file_is_acknowledged(

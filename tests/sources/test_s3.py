@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.collector.helpers import count, distinct_ids, wafpipe
@@ -124,3 +125,17 @@ def test_wrong_credentials_and_a_missing_bucket_say_what_to_fix(tmp_path: Path, 
     (tmp_path / "wafpipe.toml").write_text((tmp_path / "wafpipe.toml").read_text().replace(BUCKET, "no-such-bucket"))
     rc, out = run_once(tmp_path)
     assert rc == 2 and "s3://no-such-bucket/waf/: there is no such bucket" in out, out
+
+
+def test_an_assumed_role_reads_the_bucket(tmp_path: Path, aws: MotoServer, s3: Any) -> None:
+    """``role_arn``: STS (moto's) is asked for the role with the configured keys, and its temporary
+    credentials read the bucket."""
+    paths = generated(tmp_path / "gen", 7)
+    upload(s3, paths, "waf/")
+    write_config(tmp_path, aws, role_arn='"arn:aws:iam::123456789012:role/wafpipe-reader"')
+    rc, out = run_once(tmp_path)
+    assert rc == 0, out
+    assert count(tmp_path) == events_in(paths)
+    assumed = httpx.get(f"{aws.url}/moto-api/data.json").json()["sts"]["AssumedRole"]  # moto's own records
+    assert [(r["role_arn"], r["session_name"]) for r in assumed] == [
+        ("arn:aws:iam::123456789012:role/wafpipe-reader", "wafpipe")]

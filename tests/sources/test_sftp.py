@@ -225,17 +225,6 @@ def test_refusals_say_what_to_fix(tmp_path: Path, sshd: SshdServer, served: Path
     assert rc == 2 and f"chmod 600 {stranger}" in out, out
 
 
-def test_a_proxy_carries_the_connection(tmp_path: Path, sshd: SshdServer, served: Path) -> None:
-    put(served, generate_files(tmp_path / "gen", events=12, fmt="cef", start=START, end=END, seed=157))
-    with TcpRelay(None, proxy=True) as proxy:
-        write_config(tmp_path, sshd, served, proxy_url=f'"http://wp:s3cret@127.0.0.1:{proxy.port}"')
-        rc, out = run_once(tmp_path)
-    assert rc == 0 and count(tmp_path) == 12, out
-    assert proxy.connects and set(proxy.connects) == {f"127.0.0.1:{sshd.port}"}
-    assert proxy.proxy_auth[0] == "Basic d3A6czNjcmV0"  # wp:s3cret
-    assert "s3cret" not in out
-
-
 @pytest.mark.parametrize(("keys", "message"), [
     ({}, "name a way to log in"),
     ({"private_key_file": "k", "after": "move"}, "move_to is the remote directory"),
