@@ -19,14 +19,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+import httpx
 import pytest
 
 from tests.collector.helpers import count, distinct_ids, wafpipe
 from tests.servers.moto_server import REGION, SECRET_KEY, MotoServer
 from tests.servers.opensearch_node import OpenSearchNode
 from tests.sources.helpers import AWS_ENV, END, START, events_in
+from wafpipe.collector.state import State
+from wafpipe.config.root import load_config
 from wafpipe.decode.reader import read_path
-from wafpipe.model import Event
+from wafpipe.model import Context, Event
+from wafpipe.sources import registry as source_registry
 from wafpipe.tools.generate import generate_files
 
 ENV = AWS_ENV
@@ -62,11 +66,13 @@ def upload(s3: Any, paths: list[Path], prefix: str = "logs/") -> list[tuple[str,
 
 
 def write_config(root: Path, aws: MotoServer, queue_url: str, *, sink: str = "", **extra: str) -> Path:
-    lines = [f'data_dir = "{root / "data"}"', "", "[[sources]]", 'type = "sqs"', f'queue_url = "{queue_url}"',
-             f'region = "{REGION}"', f'endpoint_url = "{aws.url}"', "path_style = true",
-             'access_key_id_env = "WP_TEST_AWS_KEY_ID"', 'secret_access_key_env = "WP_TEST_AWS_SECRET"',
-             "wait_time_s = 0", "visibility_timeout_s = 10", "max_backoff_s = 1.0",
-             *(f"{k} = {v}" for k, v in extra.items()), "", sink, "[api]", "port = 0", ""]
+    """The collector's config for the queue; ``extra`` keys (TOML values) add or replace."""
+    keys = {"type": '"sqs"', "queue_url": f'"{queue_url}"', "region": f'"{REGION}"', "endpoint_url": f'"{aws.url}"',
+            "path_style": "true", "access_key_id_env": '"WP_TEST_AWS_KEY_ID"',
+            "secret_access_key_env": '"WP_TEST_AWS_SECRET"', "wait_time_s": "0", "visibility_timeout_s": "10",
+            "max_backoff_s": "1.0", **extra}
+    lines = [f'data_dir = "{root / "data"}"', "", "[[sources]]", *(f"{k} = {v}" for k, v in keys.items()), "",
+             sink, "[api]", "port = 0", ""]
     root.mkdir(parents=True, exist_ok=True)
     (root / "wafpipe.toml").write_text("\n".join(lines))
     (root / "wafpipe.toml").chmod(0o600)
@@ -158,3 +164,42 @@ def test_two_collectors_on_one_queue_store_every_event_once_in_the_real_node(
         assert messages_left(sqs, url) == 0
     finally:
         client.indices.delete_data_stream(name=stream, ignore=[404])
+
+
+def test_a_message_whose_file_is_still_in_the_pipeline_is_kept_hidden(
+        tmp_path: Path, aws: MotoServer, queue: tuple[Any, Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The source itself against moto, with the one clock fixed (``WAFPIPE_NOW``): a message held for
+    a file not yet stored is hidden again once half its visibility timeout has passed, not before,
+    and never after its file is acknowledged. moto's own record (``visible_at``) is the witness."""
+    s3, sqs, url = queue
+    paths = generate_files(tmp_path / "gen", events=10, fmt="cef", start=START, end=END, seed=91)
+    sqs.send_message(QueueUrl=url, MessageBody=notification(*upload(s3, paths)))
+    cfg = load_config(write_config(tmp_path, aws, url, visibility_timeout_s="600"))
+    for var, value in ENV.items():
+        monkeypatch.setenv(var, value)
+
+    def visible_at() -> float:
+        records = httpx.get(f"{aws.url}/moto-api/data.json").json()["sqs"]["Message"]
+        # moto lists a received message twice (its queue and its in-flight set); the newest is the truth
+        return max(float(m["visible_at"]) for m in records if m["body"].startswith('{"Records"'))
+
+    state = State(cfg.data_dir)
+    source = source_registry.build_sources(cfg, Context(cfg.data_dir, state=state))[0]
+    try:
+        monkeypatch.setenv("WAFPIPE_NOW", "2026-01-01T00:00:00Z")
+        (ref,) = source.snapshot_complete()  # received and hidden for 600 s; its file is in the pipeline
+        hidden = visible_at()
+        monkeypatch.setenv("WAFPIPE_NOW", "2026-01-01T00:04:59Z")  # not yet half the timeout
+        assert source.snapshot_complete() == []
+        assert visible_at() == hidden
+        monkeypatch.setenv("WAFPIPE_NOW", "2026-01-01T00:05:01Z")  # past half: hidden for 600 s again
+        assert source.snapshot_complete() == []
+        extended = visible_at()
+        assert extended > hidden
+        state.register_file(ref.key, source=ref.source, name=ref.name)
+        state.mark_done(ref.key)
+        source.ack(ref)  # every sink holds the file: the message is deleted
+        assert messages_left(sqs, url) == 0
+    finally:
+        source.close()
+        state.close()

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +31,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import unquote_plus
 
+from wafpipe import clock
 from wafpipe.model import FileRef, Problem, StateRecorder
 from wafpipe.sources.base import file_key
 from wafpipe.sources.remote.base import RemoteError, RemoteSource
@@ -49,7 +49,7 @@ class _Held:
     """A received message: its receipt, when it was last made invisible, and its objects in flight."""
 
     receipt: str
-    hidden_at: float
+    hidden_at: float  # clock.now() when it was last hidden (received or extended)
     pending: set[str] = field(default_factory=set)  # file keys not yet acknowledged
     retry_now: bool = False  # an object could not be fetched now (spool full, transient failure)
     retry_after_timeout: bool = False  # an object may not be read (access denied)
@@ -158,9 +158,9 @@ class SqsSource(RemoteSource):
         with self._books:
             held = self._held.get(mid)
             if held is None:
-                held = self._held[mid] = _Held(receipt, time.monotonic())
+                held = self._held[mid] = _Held(receipt, clock.now())
             else:
-                held.receipt, held.hidden_at = receipt, time.monotonic()  # received again: the newest receipt counts
+                held.receipt, held.hidden_at = receipt, clock.now()  # received again: the newest receipt counts
         refs = []
         for obj in objects:
             ref = self._object(mid, held, obj, stop, block=block)
@@ -242,7 +242,7 @@ class SqsSource(RemoteSource):
                         self.name, remote_error(exc, "deleting", self.where))
 
     def _extend_visibility(self) -> None:
-        now, timeout = time.monotonic(), self.config.visibility_timeout_s
+        now, timeout = clock.now(), self.config.visibility_timeout_s
         with self._books:
             held_now = list(self._held.items())
         for mid, held in held_now:
