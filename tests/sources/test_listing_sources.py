@@ -29,12 +29,9 @@ from tests.servers.azurite_server import ACCOUNT_KEY
 from tests.servers.moto_server import REGION
 from tests.servers.opensearch_node import OpenSearchNode
 from tests.servers.tcp_relay import TcpRelay
-from tests.sources.helpers import AWS_ENV, END, START
-from wafpipe.collector.state import State
-from wafpipe.config.root import load_config
+from tests.sources.helpers import AWS_ENV, END, START, built_source
 from wafpipe.decode.reader import read_path
-from wafpipe.model import Context, Event
-from wafpipe.sources import registry as source_registry
+from wafpipe.model import Event
 from wafpipe.tools.generate import generate_files
 
 GUARD_S = 300.0
@@ -176,12 +173,8 @@ def test_a_full_spool_holds_the_source_back_until_a_file_is_acknowledged(
     paths = generate_files(tmp_path / "gen", events=30, files=3, fmt="cef", start=START, end=END, seed=175)
     for p in paths:
         store.put(p.name, p.read_bytes())
-    cfg = load_config(write_config(tmp_path / "c", store, spool_max_files="1"))
-    state = State(cfg.data_dir)
-    for var, value in store.env.items():
-        monkeypatch.setenv(var, value)
-    source = source_registry.build_sources(cfg, Context(cfg.data_dir, state=state))[0]
-    try:
+    config = write_config(tmp_path / "c", store, spool_max_files="1")
+    with built_source(config, store.env, monkeypatch) as (source, state):
         taken: list[str] = []
         for _file in paths:
             (ref,) = source.snapshot_complete()
@@ -192,6 +185,3 @@ def test_a_full_spool_holds_the_source_back_until_a_file_is_acknowledged(
             state.mark_done(ref.key)  # once every sink holds the file's events
             source.ack(ref)
         assert sorted(taken) == sorted(p.name for p in paths) and source.spool.files == 0
-    finally:
-        source.close()
-        state.close()

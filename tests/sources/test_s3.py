@@ -15,7 +15,7 @@ import pytest
 
 from tests.collector.helpers import count, distinct_ids, wafpipe
 from tests.servers.moto_server import REGION, SECRET_KEY, MotoServer
-from tests.sources.helpers import AWS_ENV, END, START, events_in
+from tests.sources.helpers import AWS_ENV, END, START, built_source, events_in
 from wafpipe.tools.generate import generate_files
 
 ENV = AWS_ENV
@@ -139,3 +139,17 @@ def test_an_assumed_role_reads_the_bucket(tmp_path: Path, aws: MotoServer, s3: A
     assumed = httpx.get(f"{aws.url}/moto-api/data.json").json()["sts"]["AssumedRole"]  # moto's own records
     assert [(r["role_arn"], r["session_name"]) for r in assumed] == [
         ("arn:aws:iam::123456789012:role/wafpipe-reader", "wafpipe")]
+
+
+def test_a_listing_of_thousands_of_objects_is_read_page_by_page(
+        tmp_path: Path, aws: MotoServer, s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3 answers at most 1000 keys per listing: the source follows the pages (in this process,
+    against moto) and sees every wanted object, and only those under the prefix."""
+    for i in range(2150):
+        s3.put_object(Bucket=BUCKET, Key=f"waf/{i // 1000}/{1000 + i}_{i}.log", Body=b"x")
+    s3.put_object(Bucket=BUCKET, Key="elsewhere/1_1.log", Body=b"x")
+    write_config(tmp_path, aws)
+    with built_source(tmp_path / "wafpipe.toml", ENV, monkeypatch) as (source, _state):
+        listed = source._list()  # noqa: SLF001 - the listing alone, without fetching 2150 files
+    assert len(listed) == 2150 and len({o.name for o in listed}) == 2150
+    assert all(o.name.startswith("waf/") for o in listed)

@@ -25,12 +25,9 @@ import pytest
 from tests.collector.helpers import count, distinct_ids, wafpipe
 from tests.servers.moto_server import REGION, SECRET_KEY, MotoServer
 from tests.servers.opensearch_node import OpenSearchNode
-from tests.sources.helpers import AWS_ENV, END, START, events_in
-from wafpipe.collector.state import State
-from wafpipe.config.root import load_config
+from tests.sources.helpers import AWS_ENV, END, START, built_source, events_in
 from wafpipe.decode.reader import read_path
-from wafpipe.model import Context, Event
-from wafpipe.sources import registry as source_registry
+from wafpipe.model import Event
 from wafpipe.tools.generate import generate_files
 
 ENV = AWS_ENV
@@ -174,18 +171,14 @@ def test_a_message_whose_file_is_still_in_the_pipeline_is_kept_hidden(
     s3, sqs, url = queue
     paths = generate_files(tmp_path / "gen", events=10, fmt="cef", start=START, end=END, seed=91)
     sqs.send_message(QueueUrl=url, MessageBody=notification(*upload(s3, paths)))
-    cfg = load_config(write_config(tmp_path, aws, url, visibility_timeout_s="600"))
-    for var, value in ENV.items():
-        monkeypatch.setenv(var, value)
+    config = write_config(tmp_path, aws, url, visibility_timeout_s="600")
 
     def visible_at() -> float:
         records = httpx.get(f"{aws.url}/moto-api/data.json").json()["sqs"]["Message"]
         # moto lists a received message twice (its queue and its in-flight set); the newest is the truth
         return max(float(m["visible_at"]) for m in records if m["body"].startswith('{"Records"'))
 
-    state = State(cfg.data_dir)
-    source = source_registry.build_sources(cfg, Context(cfg.data_dir, state=state))[0]
-    try:
+    with built_source(config, ENV, monkeypatch) as (source, state):
         monkeypatch.setenv("WAFPIPE_NOW", "2026-01-01T00:00:00Z")
         (ref,) = source.snapshot_complete()  # received and hidden for 600 s; its file is in the pipeline
         hidden = visible_at()
@@ -200,6 +193,3 @@ def test_a_message_whose_file_is_still_in_the_pipeline_is_kept_hidden(
         state.mark_done(ref.key)
         source.ack(ref)  # every sink holds the file: the message is deleted
         assert messages_left(sqs, url) == 0
-    finally:
-        source.close()
-        state.close()
