@@ -9,24 +9,30 @@ NATIVE_SRC := $(shell find native/src -name '*.rs') native/Cargo.toml Cargo.toml
 # Cargo's build cache lives outside the clone, so a fresh clone on the same machine reuses the
 # compiled dependencies; it is created when missing (never required to exist).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/wafpipe/cargo-target
+# The web UI's chart library, from npm at the locked version, served from the package (never a CDN).
+CHART_JS := src/wafpipe/web/static/vendor/chart.umd.js
 
-.PHONY: run test install install-test opensearch-node azurite sshd lint native-test bench dist generate clean
+.PHONY: run test install install-test opensearch-node azurite sshd chromium lint native-test bench dist generate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "python3-venv is missing: installing it with apt"; \
 	  rm -rf $(VENV); apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml $(NATIVE_SRC)
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(NATIVE_SRC) $(CHART_JS)
 	$(BIN)/pip install -q -e .
 	touch $@
+
+$(CHART_JS): src/wafpipe/web/assets/package-lock.json
+	cd src/wafpipe/web/assets && npm ci --no-audit --no-fund --silent
+	mkdir -p $(dir $@) && cp src/wafpipe/web/assets/node_modules/chart.js/dist/chart.umd.js $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test opensearch-node azurite sshd
+install-test: $(VENV)/.installed-test opensearch-node azurite sshd chromium
 
 # Azurite, the Azure Storage emulator of the azure_blob source tests, from npm at the locked version.
 AZURITE := tests/servers/azurite/node_modules/.bin/azurite-blob
@@ -41,6 +47,11 @@ SSHD := /usr/sbin/sshd
 sshd:
 	@test -x $(SSHD) || { echo "installing openssh-server (apt) for the sftp source tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }
+
+# Debian's Chromium for the web UI's browser tests (Playwright drives it; it never downloads a browser).
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing chromium (apt) for the web UI tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # The real single-node OpenSearch of the tests (tests/servers/opensearch): offline first, online once.
 opensearch-node:

@@ -10,6 +10,7 @@ comes.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -24,22 +25,26 @@ def run(
 ) -> None:
     """The collector: watch the sources, decode, store exactly once."""
     try:
-        _run(config, once, workers)
+        collect(config, once=once, workers=workers)
     except KeyboardInterrupt:  # Ctrl-C before the collector took over the signal
         typer.echo("interrupted before the collector started; nothing was read", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def _run(config: ConfigOpt, once: bool, workers: int | None) -> None:
+def collect(config: ConfigOpt, *, once: bool, workers: int | None, port: int | None = None,
+            on_ui: Callable[[str], None] | None = None) -> None:
+    """Run the collector as ``run`` does (``serve`` adds ``on_ui``, and may choose the port)."""
     from wafpipe.collector.logs import escape
     from wafpipe.collector.pipeline import Collector
     from wafpipe.errors import ConfigError, WafpipeError
     from wafpipe.store.schema import OldStoreError
 
     cfg = load(config)
+    if port is not None:
+        cfg.api.port = port
     setup_logging(cfg)
     try:
-        collector = Collector(cfg, workers=workers)
+        collector = Collector(cfg, workers=workers, on_ui=on_ui)
     except ConfigError as exc:
         typer.echo(f"configuration error: {escape(exc)}", err=True)
         raise typer.Exit(EXIT_USAGE) from None

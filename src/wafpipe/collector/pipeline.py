@@ -39,6 +39,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -69,7 +70,9 @@ PERIODIC_S = 1.0  # how often the loops look at the keys directory and the sourc
 class Collector:
     """``run(once=True)`` for ``wafpipe run --once``; ``run()`` watches until SIGINT/SIGTERM."""
 
-    def __init__(self, config: Config, *, workers: int | None = None, serve_api: bool = True) -> None:
+    def __init__(self, config: Config, *, workers: int | None = None, serve_api: bool = True,
+                 on_ui: Callable[[str], None] | None = None) -> None:
+        """``on_ui``: serve the web UI too (``wafpipe serve``), and call this with its login URL."""
         self.config = config
         self.state = State(config.data_dir)
         self.metrics = Metrics()
@@ -85,6 +88,7 @@ class Collector:
         self._max_inflight = max(2, self.workers * 2)
         self._refs: queue.Queue[FileRef] = queue.Queue(maxsize=1024)
         self._serve_api = serve_api
+        self._on_ui = on_ui
         self.api: LocalApi | None = None
         self._once = False
         self._missing: list[str] = []  # --once: source paths that do not exist
@@ -224,8 +228,11 @@ class Collector:
                 host=api.host,
                 port=api.port,
                 metrics_without_token=api.metrics_without_token,
+                ui=self._on_ui is not None,
             )
             self.api.start()
+            if self._on_ui is not None:
+                self._on_ui(self.api.login_url())
 
     def _metrics_text(self) -> bytes:
         self.metrics.update_sources(self.state.health())

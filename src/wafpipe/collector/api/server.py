@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from wafpipe.collector.api.token import load_or_create_token, remove_api_file, write_api_file
 from wafpipe.errors import ConfigError, WafpipeError
 from wafpipe.store.service import Reader, ReadService
+from wafpipe.web import LOGIN_PATH, SecurityHeaders, Sessions, add_ui
 
 if TYPE_CHECKING:
     import uvicorn
@@ -90,6 +91,7 @@ class LocalApi:
         metrics_without_token: bool = False,
         health: Callable[[], Mapping[str, Any]] | None = None,
         query: Any = None,  # noqa: ARG002 - version 1's argument, replaced by ``reader``
+        ui: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.reader: Reader = reader if reader is not None else ReadService(None, live=health)
@@ -97,6 +99,8 @@ class LocalApi:
         self.port = port
         self.metrics = metrics
         self.metrics_without_token = metrics_without_token
+        self.ui = ui
+        self.sessions: Sessions | None = None
         self.token = ""
         self._token_file: Path | None = None
         self._sock: socket.socket | None = None
@@ -136,12 +140,14 @@ class LocalApi:
         self.token, self._token_file = load_or_create_token(self.data_dir)
         self._sock = self._bind()
         self.port = self._sock.getsockname()[1]
-        app = Guard(
-            create_app(self.reader, self.metrics),
-            token=self.token,
-            hosts=[self.host],
-            open_paths=["/metrics"] if self.metrics_without_token else [],
-        )
+        inner = create_app(self.reader, self.metrics)
+        open_paths = ["/metrics"] if self.metrics_without_token else []
+        if self.ui:
+            self.sessions = Sessions(self.token)
+            add_ui(inner, self.reader, self.sessions)
+            open_paths.append(LOGIN_PATH)
+        app = SecurityHeaders(Guard(inner, token=self.token, hosts=[self.host], open_paths=open_paths,
+                                    sessions=self.sessions))
         _quiet_uvicorn()
         config = uvicorn.Config(
             app,
@@ -178,6 +184,11 @@ class LocalApi:
             self.stop()
             raise
         log.debug("API listening on %s", self.url)  # the collector's start-up line names the URL
+
+    def login_url(self) -> str:
+        """A one-time login URL of the UI (a new code each call)."""
+        assert self.sessions is not None, "the UI is not served"
+        return f"{self.url}{LOGIN_PATH}?code={self.sessions.login_code()}"
 
     @staticmethod
     def _serve(server: uvicorn.Server, sock: socket.socket) -> None:

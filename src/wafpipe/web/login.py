@@ -1,0 +1,49 @@
+"""``/login`` (the one route open without credentials) and ``/logout``."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from wafpipe.web.auth import COOKIE, Session, Sessions
+from wafpipe.web.render import page
+
+MAX_FORM_BYTES = 4096
+
+
+def add_login(app: FastAPI, sessions: Sessions) -> None:
+    def signed_in(session: Session) -> Response:
+        answer = RedirectResponse("/", status_code=303)
+        answer.headers["set-cookie"] = sessions.cookie(session)
+        return answer
+
+    @app.get("/login")
+    def login_page(request: Request, code: str = "") -> Response:
+        if code:
+            session = sessions.redeem(code)
+            if session is not None:
+                return signed_in(session)
+            return page(request, "login.html", status=401,
+                        error="this login link was used already or has expired: paste the token instead")
+        return page(request, "login.html", status=401, error="")
+
+    @app.post("/login")
+    async def login_form(request: Request) -> Response:
+        body = await request.body()
+        fields = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace"))
+        session = sessions.with_token((fields.get("token") or [""])[0])
+        if session is None:
+            return page(request, "login.html", status=401, error="wrong token")
+        return signed_in(session)
+
+    @app.post("/logout")
+    def logout(request: Request) -> Response:
+        session = request.scope.get("wafpipe_session")
+        if session is not None:
+            sessions.end(session)
+        answer = RedirectResponse("/login", status_code=303)
+        answer.headers["set-cookie"] = f"{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+        return answer

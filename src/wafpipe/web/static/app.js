@@ -1,0 +1,44 @@
+// Every page: auto-refresh, log out, copy an event as JSON. Text only ever goes into the page as
+// textContent, never as HTML.
+"use strict";
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const refresh = document.getElementById("refresh");
+  if (refresh) {
+    const saved = window.localStorage.getItem("wafpipe.refresh") || "0";
+    refresh.value = saved;
+    const arm = () => {
+      const seconds = Number(refresh.value);
+      if (seconds > 0) window.setTimeout(() => window.location.reload(), seconds * 1000);
+    };
+    refresh.addEventListener("change", () => {
+      window.localStorage.setItem("wafpipe.refresh", refresh.value);
+      window.location.reload();
+    });
+    arm();
+  }
+  const logout = document.getElementById("logout");
+  if (logout) {
+    logout.addEventListener("click", async () => {
+      await fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": csrfToken() } });
+      window.location.assign("/login");
+    });
+  }
+  const copy = document.getElementById("copy-json");
+  if (copy) {
+    copy.addEventListener("click", async () => {
+      const text = document.getElementById("document").textContent;
+      try {
+        await navigator.clipboard.writeText(text);
+        copy.textContent = "Copied";
+      } catch (err) {
+        copy.textContent = "Select the document below and copy it";
+      }
+    });
+  }
+});

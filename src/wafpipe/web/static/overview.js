@@ -1,0 +1,115 @@
+// The overview's charts: events over time stacked by outcome (with spikes against a rolling
+// baseline marked) and security events by attack type. Data from /api/*; a click on a bar opens
+// the search for what it shows.
+"use strict";
+
+const OUTCOMES = [
+  ["blocked", "#c0392b"], ["challenged", "#e67e22"], ["passed", "#2e86c1"], ["cached", "#7f8c8d"], ["bad", "#8e44ad"],
+];
+const BASELINE = 12; // buckets before each one that make its baseline
+const SIGMAS = 3;
+
+function quote(field, value) {
+  return field + ':"' + String(value).replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
+}
+
+function searchUrl(range, query, extra) {
+  const params = new URLSearchParams(range);
+  params.set("q", query);
+  for (const [k, v] of Object.entries(extra || {})) params.set(k, v);
+  return "/search?" + params.toString();
+}
+
+async function api(path, params) {
+  const answer = await fetch(path + "?" + new URLSearchParams(params).toString());
+  if (!answer.ok) throw new Error(path + ": HTTP " + answer.status);
+  return answer.json();
+}
+
+function window_(canvas) {
+  const out = {};
+  if (canvas.dataset.since) out.since = canvas.dataset.since;
+  if (canvas.dataset.until) out.until = canvas.dataset.until;
+  return out;
+}
+
+function spikes(totals) {
+  const marked = [];
+  for (let i = BASELINE; i < totals.length; i++) {
+    const before = totals.slice(i - BASELINE, i);
+    const mean = before.reduce((a, b) => a + b, 0) / before.length;
+    const sd = Math.sqrt(before.reduce((a, b) => a + (b - mean) ** 2, 0) / before.length);
+    if (totals[i] > mean + SIGMAS * sd && totals[i] > 2 * mean && totals[i] >= 10) marked.push(i);
+  }
+  return marked;
+}
+
+async function timeline(canvas) {
+  const span = window_(canvas);
+  const first = await api("/api/histogram", span);
+  const interval = first.interval_seconds;
+  const times = first.buckets.map((b) => b.time);
+  if (!times.length) {
+    canvas.replaceWith(document.createTextNode("No events in this range."));
+    return;
+  }
+  const fixed = { since: times[0], until: new Date(Date.parse(times[times.length - 1]) + interval * 1000).toISOString(),
+                  interval: String(interval) };
+  const series = await Promise.all(OUTCOMES.map(([name]) =>
+    api("/api/histogram", { ...fixed, q: "imperva.waf.action_class:" + name })));
+  const totals = first.buckets.map((b) => b.count);
+  const marked = spikes(totals);
+  const datasets = OUTCOMES.map(([name, color], k) => ({
+    label: name, backgroundColor: color, data: series[k].buckets.map((b) => b.count),
+  }));
+  const chart = new Chart(canvas, {
+    type: "bar",
+    data: { labels: times, datasets },
+    options: {
+      animation: false, responsive: true,
+      scales: { x: { stacked: true, ticks: { maxTicksLimit: 12 } }, y: { stacked: true, beginAtZero: true } },
+      onClick: (event, elements) => {
+        if (!elements.length) return;
+        const { datasetIndex, index } = elements[0];
+        const start = times[index];
+        const end = new Date(Date.parse(start) + interval * 1000).toISOString();
+        window.location.assign(searchUrl("", "imperva.waf.action_class:" + OUTCOMES[datasetIndex][0],
+                                         { since: start, until: end }));
+      },
+    },
+  });
+  const note = document.getElementById("spikes");
+  if (marked.length) {
+    note.textContent = "Spikes (over " + SIGMAS + " standard deviations above the previous " + BASELINE +
+      " buckets): " + marked.map((i) => times[i]).join(", ");
+    note.classList.add("alert");
+    chart.data.datasets.forEach((d) => { d.borderColor = times.map((_, i) => (marked.includes(i) ? "#000" : "transparent")); d.borderWidth = 2; });
+    chart.update();
+  }
+  canvas.dataset.ready = "1";
+}
+
+async function attackTypes(canvas) {
+  const top = await api("/api/top", { ...window_(canvas), field: "rule.category", q: canvas.dataset.q, limit: "15" });
+  const labels = top.values.map((v) => String(v.value));
+  new Chart(canvas, {
+    type: "bar",
+    data: { labels, datasets: [{ label: "security events", backgroundColor: "#c0392b", data: top.values.map((v) => v.count) }] },
+    options: {
+      animation: false, indexAxis: "y", responsive: true,
+      onClick: (event, elements) => {
+        if (!elements.length) return;
+        const value = labels[elements[0].index];
+        window.location.assign(searchUrl(canvas.dataset.range, "(" + canvas.dataset.q + ") and (" + quote("rule.category", value) + ")"));
+      },
+    },
+  });
+  canvas.dataset.ready = "1";
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const t = document.getElementById("timeline");
+  const a = document.getElementById("attack-types");
+  if (t) timeline(t).catch((err) => { t.replaceWith(document.createTextNode(String(err))); });
+  if (a) attackTypes(a).catch((err) => { a.replaceWith(document.createTextNode(String(err))); });
+});
