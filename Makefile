@@ -12,7 +12,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/wafpipe/cargo-target
 # The web UI's chart library, from npm at the locked version, served from the package (never a CDN).
 CHART_JS := src/wafpipe/web/static/vendor/chart.umd.js
 
-.PHONY: run test install install-test opensearch-node azurite sshd chromium lint native-test bench dist generate clean
+.PHONY: run demo test install install-test opensearch-node azurite sshd chromium lint native-test bench dist generate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "python3-venv is missing: installing it with apt"; \
@@ -58,7 +58,11 @@ opensearch-node:
 	cd tests/servers/opensearch && { mvn -B -q -o package >/dev/null 2>&1 || \
 	  { echo "OpenSearch test node: resolving its Maven dependencies"; mvn -B -q dependency:go-offline && mvn -B -q -o package; }; }
 
-run: install
+# The demo, then its web UI on http://127.0.0.1:8080 until Ctrl-C (`make demo` stops after the summary).
+run: demo
+	$(BIN)/wafpipe serve -c $(DEMO)/wafpipe.toml
+
+demo: install
 	$(BIN)/wafpipe demo --dir $(DEMO)
 
 lint: install-test
