@@ -94,8 +94,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         '[api]\nport = 0\n')
     (root / "wafpipe.toml").chmod(0o600)
     log = (root / "serve.log").open("w")
+    # The clock an hour before the first event: the health page must warn of the skew.
+    env = {**os.environ, "WAFPIPE_NOW": (START - timedelta(hours=1)).isoformat()}
     proc = subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "serve", "-c", "wafpipe.toml"], cwd=root,
-                            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     try:
         login_url = _wait(lambda: _login_url(root), proc, root, "the login link")
         base = login_url.split("/login", 1)[0]

@@ -74,3 +74,17 @@ def test_every_answer_carries_the_security_headers(served: Served) -> None:
 def test_the_api_still_takes_the_bearer_token(served: Served) -> None:
     answer = httpx.get(f"{served.url}/api/count", headers=served.headers())
     assert answer.status_code == 200 and answer.json()["count"] > 0
+
+
+def test_the_api_is_described_by_its_openapi_schema(served: Served) -> None:
+    assert httpx.get(f"{served.url}/api/openapi.json").status_code == 401
+    schema = httpx.get(f"{served.url}/api/openapi.json", headers=served.headers()).json()
+    assert {"/api/search", "/api/count", "/api/top", "/api/histogram", "/api/health"} <= set(schema["paths"])
+    assert not [p for p in schema["paths"] if not p.startswith(("/api/", "/metrics"))]  # pages are not API
+
+
+def test_the_health_page_warns_of_a_clock_behind_the_events(served: Served) -> None:
+    """The served collector's clock is set an hour before the first event (``WAFPIPE_NOW``)."""
+    with session(served) as client:
+        text = client.get("/health").text
+    assert 'id="clock-skew"' in text and "minutes in the future" in text

@@ -30,7 +30,7 @@ def cell(value: Any) -> str:
 
 
 def add_export(app: FastAPI, reader: Reader, default_columns: tuple[str, ...]) -> None:
-    @app.get("/export")
+    @app.get("/export", include_in_schema=False)
     def export(request: Request, q: str = "", format: str = "ndjson", range: str | None = None,  # noqa: A002
                since: str | None = None, until: str | None = None, columns: str = "") -> Response:
         tr = TimeRange.parse(range, since, until)

@@ -20,7 +20,7 @@ def add_login(app: FastAPI, sessions: Sessions) -> None:
         answer.headers["set-cookie"] = sessions.cookie(session)
         return answer
 
-    @app.get("/login")
+    @app.get("/login", include_in_schema=False)
     def login_page(request: Request, code: str = "") -> Response:
         if code:
             session = sessions.redeem(code)
@@ -30,7 +30,7 @@ def add_login(app: FastAPI, sessions: Sessions) -> None:
                         error="this login link was used already or has expired: paste the token instead")
         return page(request, "login.html", status=401, error="")
 
-    @app.post("/login")
+    @app.post("/login", include_in_schema=False)
     async def login_form(request: Request) -> Response:
         body = await request.body()
         fields = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace"))
@@ -39,7 +39,7 @@ def add_login(app: FastAPI, sessions: Sessions) -> None:
             return page(request, "login.html", status=401, error="wrong token")
         return signed_in(session)
 
-    @app.post("/logout")
+    @app.post("/logout", include_in_schema=False)
     def logout(request: Request) -> Response:
         session = request.scope.get("wafpipe_session")
         if session is not None:

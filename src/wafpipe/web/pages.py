@@ -8,12 +8,14 @@ A query the read side refuses is shown on the page with its column, never as an 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
+from wafpipe import clock
 from wafpipe.errors import QueryError, WafpipeError
 from wafpipe.model import SOURCE_HEALTH_PREFIX
 from wafpipe.store.service import Reader
@@ -21,6 +23,7 @@ from wafpipe.web.render import page
 from wafpipe.web.timerange import TimeRange
 
 PAGE_SIZE = 50
+SKEW_S = 300  # newest event this far ahead of the clock: a skewed clock
 SECURITY = "imperva.waf.security_event:true"
 # What the overview's top lists show: (title, field, query that narrows them).
 TOP_LISTS = (
@@ -47,8 +50,20 @@ def flatten(doc: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix.rstrip("."), text)]
 
 
+def clock_skew(newest: str | None) -> str:
+    """A warning when the newest stored event is dated in the future: this machine's clock (or
+    Imperva's) is off, and "last 15 minutes" would show the wrong events."""
+    if not newest:
+        return ""
+    ahead = datetime.fromisoformat(newest.replace("Z", "+00:00")).timestamp() - clock.now()
+    if ahead <= SKEW_S:
+        return ""
+    return (f"the newest event is dated {ahead / 60:.0f} minutes in the future ({newest}): check this machine's "
+            "clock (NTP) and the time zone of the files")
+
+
 def add_pages(app: FastAPI, reader: Reader) -> None:
-    @app.get("/")
+    @app.get("/", include_in_schema=False)
     def overview(request: Request, range: str | None = None, since: str | None = None,  # noqa: A002
                  until: str | None = None) -> Response:
         tr = TimeRange.parse(range, since, until)
@@ -63,7 +78,7 @@ def add_pages(app: FastAPI, reader: Reader) -> None:
             return page(request, "error.html", status=503, timerange=tr, error=str(exc))
         return page(request, "overview.html", timerange=tr, totals=totals, tops=tops, security=SECURITY)
 
-    @app.get("/search")
+    @app.get("/search", include_in_schema=False)
     def search(request: Request, q: str = "", range: str | None = None, since: str | None = None,  # noqa: A002
                until: str | None = None, offset: int = 0, columns: str = "") -> Response:
         tr = TimeRange.parse(range, since, until)
@@ -83,7 +98,7 @@ def add_pages(app: FastAPI, reader: Reader) -> None:
                     offset=max(0, offset), page_size=PAGE_SIZE, sidebar=sidebar, error=error, column=column,
                     columns_text=",".join(chosen))
 
-    @app.get("/events/{event_id}")
+    @app.get("/events/{event_id}", include_in_schema=False)
     def event(request: Request, event_id: str) -> Response:
         try:
             doc = reader.event(event_id)
@@ -95,7 +110,7 @@ def add_pages(app: FastAPI, reader: Reader) -> None:
         return page(request, "event.html", timerange=None, event_id=event_id, rows=flatten(doc),
                     original=original, document=json.dumps(doc, indent=2, ensure_ascii=False, default=str))
 
-    @app.get("/attacks")
+    @app.get("/attacks", include_in_schema=False)
     def attacks(request: Request, range: str | None = None, since: str | None = None,  # noqa: A002
                 until: str | None = None) -> Response:
         tr = TimeRange.parse(range, since, until)
@@ -114,7 +129,7 @@ def add_pages(app: FastAPI, reader: Reader) -> None:
                     passed_events=passed_events, passed_count=passed_count, passed_query=passed,
                     security=SECURITY, columns=list(DEFAULT_COLUMNS))
 
-    @app.get("/health")
+    @app.get("/health", include_in_schema=False)
     def health(request: Request) -> Response:
         try:
             status = reader.health()
@@ -125,4 +140,4 @@ def add_pages(app: FastAPI, reader: Reader) -> None:
         sources = {k[len(SOURCE_HEALTH_PREFIX):]: v for k, v in status.get("components", {}).items()
                    if k.startswith(SOURCE_HEALTH_PREFIX)}
         return page(request, "health.html", timerange=None, health=status, sources=sources, dead=dead,
-                    bad_files=bad_files)
+                    bad_files=bad_files, skew=clock_skew((status.get("store") or {}).get("last")))

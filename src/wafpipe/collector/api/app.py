@@ -69,7 +69,8 @@ def _flag(value: str | None, default: bool) -> bool:
 
 def create_app(reader: Reader, metrics: Callable[[], bytes]) -> FastAPI:
     """The app without its guard (:class:`~wafpipe.collector.api.guard.Guard` wraps it)."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # The /api routes described by FastAPI's OpenAPI schema (behind the token like every route).
+    app = FastAPI(title="wafpipe", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     limiter: list[anyio.CapacityLimiter] = []
 
     async def call(fn: Callable[..., Any], **kwargs: Any) -> Response:
