@@ -9,8 +9,11 @@ NATIVE_SRC := $(shell find native/src -name '*.rs') native/Cargo.toml Cargo.toml
 # Cargo's build cache lives outside the clone, so a fresh clone on the same machine reuses the
 # compiled dependencies; it is created when missing (never required to exist).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/wafpipe/cargo-target
-# The web UI's chart library, from npm at the locked version, served from the package (never a CDN).
-CHART_JS := src/wafpipe/web/static/vendor/chart.umd.js
+# The web UI's libraries and map data, from npm at the locked versions (src/wafpipe/web/assets),
+# copied into the package and served from it (never a CDN).
+WEB_ASSETS := src/wafpipe/web/assets
+WEB_VENDOR := src/wafpipe/web/static/vendor
+WEB_VENDORED := $(WEB_VENDOR)/.copied
 
 .PHONY: run demo test install install-test opensearch-node azurite sshd chromium lint native-test bench dist generate clean
 
@@ -19,13 +22,18 @@ $(BIN)/python:
 	  rm -rf $(VENV); apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml $(NATIVE_SRC) $(CHART_JS)
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(NATIVE_SRC) $(WEB_VENDORED)
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(CHART_JS): src/wafpipe/web/assets/package-lock.json
-	cd src/wafpipe/web/assets && npm ci --no-audit --no-fund --silent
-	mkdir -p $(dir $@) && cp src/wafpipe/web/assets/node_modules/chart.js/dist/chart.umd.js $@
+$(WEB_VENDORED): $(WEB_ASSETS)/package-lock.json
+	cd $(WEB_ASSETS) && npm ci --no-audit --no-fund --silent
+	mkdir -p $(WEB_VENDOR)
+	cp $(WEB_ASSETS)/node_modules/chart.js/dist/chart.umd.js $(WEB_VENDOR)/chart.umd.js
+	cp $(WEB_ASSETS)/node_modules/topojson-client/dist/topojson-client.min.js $(WEB_VENDOR)/topojson-client.min.js
+	cp $(WEB_ASSETS)/node_modules/world-atlas/countries-110m.json $(WEB_VENDOR)/countries-110m.json
+	cp $(WEB_ASSETS)/node_modules/i18n-iso-countries/codes.json $(WEB_VENDOR)/iso-3166-codes.json
+	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test]'

@@ -88,6 +88,19 @@ def test_overview_charts_lead_to_search_events_and_exports(page: Any, served: Se
     page.screenshot(path=str(ARTIFACTS / "event.png"), full_page=True)
 
 
+def test_the_world_map_shades_source_countries_and_a_click_searches_one(page: Any, served: Served) -> None:
+    page.goto(f"{served.url}/")
+    page.wait_for_selector("#world-map[data-ready='1']", state="attached")
+    countries = api(served, "/api/top", field="source.geo.country_iso_code", limit="300")["values"]
+    assert int(page.get_attribute("#world-map", "data-countries")) > len(countries) // 2 > 0
+    box = page.locator("#world-map").bounding_box()
+    lon, lat = -100.0, 40.0  # the middle of the United States
+    with page.expect_navigation():
+        page.mouse.click(box["x"] + (lon + 180) / 360 * box["width"], box["y"] + (90 - lat) / 180 * box["height"])
+    assert int(page.inner_text("#total")) == api(served, "/api/count", q='source.geo.country_iso_code:"US"')["count"]
+    assert "country_iso_code" in page.url
+
+
 def test_attack_payloads_stay_text_on_every_page(page: Any, served: Served) -> None:
     found = api(served, "/api/search", q='"xss-script" or "xss-img" or "xss-url" or "OR 1=1"', limit="50")["events"]
     assert len(found) >= len(PAYLOADS)

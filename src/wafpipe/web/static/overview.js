@@ -107,9 +107,73 @@ async function attackTypes(canvas) {
   canvas.dataset.ready = "1";
 }
 
+// The world map: source countries shaded by their events (log scale). Shapes: Natural Earth's
+// 110m countries from world-atlas, made polygons by topojson-client; their ISO numeric codes become
+// the alpha-2 codes of source.geo.country_iso_code through i18n-iso-countries' code table.
+// Equirectangular: longitude and latitude map straight onto the canvas.
+function shade(t) {
+  const from = [245, 183, 177], to = [146, 43, 33];
+  return "rgb(" + from.map((c, i) => Math.round(c + (to[i] - c) * t)).join(",") + ")";
+}
+
+async function worldMap(canvas) {
+  const [atlas, codes, top] = await Promise.all([
+    fetch("/static/vendor/countries-110m.json").then((r) => r.json()),
+    fetch("/static/vendor/iso-3166-codes.json").then((r) => r.json()),
+    api("/api/top", { ...window_(canvas), field: "source.geo.country_iso_code", limit: "300" }),
+  ]);
+  const alpha2 = new Map(codes.map(([a2, , numeric]) => [numeric, a2]));
+  const counts = new Map(top.values.map((v) => [String(v.value), v.count]));
+  const most = Math.log1p(Math.max(1, ...counts.values()));
+  const ctx = canvas.getContext("2d");
+  const project = ([lon, lat]) => [((lon + 180) / 360) * canvas.width, ((90 - lat) / 180) * canvas.height];
+  const shapes = [];
+  for (const country of topojson.feature(atlas, atlas.objects.countries).features) {
+    if (country.properties.name === "Antarctica") continue; // no traffic, and a band across the bottom
+    const code = alpha2.get(String(country.id).padStart(3, "0"));
+    const events = counts.get(code) || 0;
+    const polygons = country.geometry.type === "Polygon" ? [country.geometry.coordinates]
+      : country.geometry.type === "MultiPolygon" ? country.geometry.coordinates : [];
+    const path = new Path2D();
+    for (const polygon of polygons) {
+      for (const ring of polygon) {
+        // a ring that crosses the antimeridian jumps from one edge to the other: no line across
+        ring.forEach((point, i) => {
+          const [x, y] = project(point);
+          if (i && Math.abs(point[0] - ring[i - 1][0]) < 180) path.lineTo(x, y);
+          else path.moveTo(x, y);
+        });
+      }
+    }
+    ctx.fillStyle = events ? shade(Math.log1p(events) / most) : "#eaeded";
+    ctx.fill(path, "evenodd");
+    ctx.strokeStyle = "#fff";
+    ctx.stroke(path);
+    shapes.push({ path, code, events, name: country.properties.name });
+  }
+  const at = (event) => {
+    const x = (event.offsetX * canvas.width) / canvas.clientWidth;
+    const y = (event.offsetY * canvas.height) / canvas.clientHeight;
+    return shapes.find((s) => ctx.isPointInPath(s.path, x, y, "evenodd"));
+  };
+  const tip = document.getElementById("map-tip");
+  canvas.addEventListener("mousemove", (event) => {
+    const shape = at(event);
+    tip.textContent = shape ? shape.name + " (" + (shape.code || "?") + "): " + shape.events + " events" : "";
+  });
+  canvas.addEventListener("click", (event) => {
+    const shape = at(event);
+    if (shape && shape.code) window.location.assign(searchUrl(canvas.dataset.range, quote("source.geo.country_iso_code", shape.code)));
+  });
+  canvas.dataset.countries = String(shapes.filter((s) => s.events).length);
+  canvas.dataset.ready = "1";
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const t = document.getElementById("timeline");
   const a = document.getElementById("attack-types");
+  const m = document.getElementById("world-map");
   if (t) timeline(t).catch((err) => { t.replaceWith(document.createTextNode(String(err))); });
   if (a) attackTypes(a).catch((err) => { a.replaceWith(document.createTextNode(String(err))); });
+  if (m) worldMap(m).catch((err) => { m.replaceWith(document.createTextNode(String(err))); });
 });
