@@ -113,7 +113,7 @@ def test_token_file_is_0600_and_reused_across_restarts(tmp_path: Path, monkeypat
     first = start(data)
     token, url = first.token, first.url
     info = json.loads((data / API_FILE).read_text())
-    assert info == {"url": url, "pid": os.getpid(), "token_file": str(data / TOKEN_FILE)}
+    assert info == {"url": url, "pid": os.getpid(), "token_file": str(data / TOKEN_FILE), "tls_cert_file": None}
     for name in (API_FILE, TOKEN_FILE):
         assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
     first.stop()

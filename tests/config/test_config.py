@@ -259,9 +259,11 @@ def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
     assert "TOML syntax error" in msg
 
 
-def test_api_host_cannot_leave_loopback(tmp_path: Path) -> None:
+def test_api_host_beyond_loopback_needs_tls(tmp_path: Path) -> None:
     msg = error_for(tmp_path, '[api]\nhost = "0.0.0.0"\n')
-    assert "api.host" in msg and "'127.0.0.1'" in msg
+    assert "api" in msg and "reachable from other machines" in msg and "tls_terminated_by_proxy" in msg
+    assert "must be an IP address" in error_for(tmp_path, '[api]\nhost = "example.com"\n')
+    assert "go together" in error_for(tmp_path, '[api]\ntls_cert_file = "c.pem"\n')
 
 
 # ---------------------------------------------------------------------------------------- secrets

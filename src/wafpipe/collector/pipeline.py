@@ -227,8 +227,8 @@ class Collector:
                 reader=reader,
                 host=api.host,
                 port=api.port,
-                metrics_without_token=api.metrics_without_token,
                 ui=self._on_ui is not None,
+                **api.server_options(),
             )
             self.api.start()
             if self._on_ui is not None:

@@ -10,12 +10,13 @@ there is no file), so ``wafpipe run -c /etc/wafpipe/wafpipe.toml`` works from an
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from wafpipe import _native
 from wafpipe.config.base import PathField, _Model
@@ -78,9 +79,47 @@ class PipelineConfig(_Model):
 
 
 class ApiConfig(_Model):
-    host: Literal["127.0.0.1"] = "127.0.0.1"
+    # 127.0.0.1 unless told otherwise; another address also needs credentials chosen for it
+    # ($WAFPIPE_API_TOKEN or token_file, checked at start) and TLS, here or at a proxy in front.
+    host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)  # fixed across restarts, so Prometheus finds it
     metrics_without_token: bool = False  # only by an explicit setting (DESIGN §4)
+    token_file: PathField | None = None  # the token in a file of the user's (mode 0600)
+    tls_cert_file: PathField | None = None
+    tls_key_file: PathField | None = None
+    tls_terminated_by_proxy: bool = False
+    server_names: list[str] = Field(default_factory=list)  # Host names accepted besides the address
+
+    @field_validator("host")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        if v != "localhost":
+            try:
+                ipaddress.ip_address(v)
+            except ValueError:
+                raise ValueError(f"must be an IP address to listen on (127.0.0.1, 0.0.0.0, ::), got {v!r}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _safe_beyond_loopback(self) -> ApiConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+        if not self.loopback and self.tls_cert_file is None and not self.tls_terminated_by_proxy:
+            raise ValueError(f"host {self.host!r} is reachable from other machines: serve TLS (tls_cert_file and "
+                             "tls_key_file), or set tls_terminated_by_proxy = true when a proxy in front of "
+                             "wafpipe terminates it")
+        return self
+
+    @property
+    def loopback(self) -> bool:
+        return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+
+    def server_options(self) -> dict[str, Any]:
+        """What the HTTP server needs besides host and port."""
+        return {"metrics_without_token": self.metrics_without_token, "token_file": self.token_file,
+                "tls_cert_file": self.tls_cert_file, "tls_key_file": self.tls_key_file,
+                "secure_cookies": self.tls_cert_file is not None or self.tls_terminated_by_proxy,
+                "server_names": self.server_names}
 
 
 class LoggingConfig(_Model):

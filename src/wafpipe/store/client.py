@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,10 +59,12 @@ def _param(value: Any) -> Any:
 class ApiClient:
     """The read service of a running collector, over its local API (same methods, same results)."""
 
-    def __init__(self, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT_S + 30) -> None:
+    def __init__(self, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT_S + 30,
+                 tls_cert_file: str | None = None) -> None:
         self.url = url
         self._client = httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, trust_env=False
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, trust_env=False,
+            verify=pinned(tls_cert_file) if tls_cert_file else True,
         )
 
     def _get(self, path: str, **params: Any) -> Any:
@@ -167,6 +170,16 @@ class ApiClient:
         self.close()
 
 
+def pinned(cert_file: str) -> ssl.SSLContext:
+    """TLS that trusts exactly the collector's own certificate (named in ``api.json``): local commands
+    reach it by whatever address it listens on, which its certificate need not name, so the
+    certificate itself, not the name, is what is checked."""
+    context = ssl.create_default_context(cafile=cert_file)
+    context.check_hostname = False
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # the certificate may be a CA-issued leaf
+    return context
+
+
 def find_running(data_dir: Path) -> ApiClient | None:
     """A client of the collector that owns ``data_dir``, or None when none answers."""
     try:
@@ -181,7 +194,8 @@ def find_running(data_dir: Path) -> ApiClient | None:
             f"a collector (pid {info['pid']}) owns {data_dir}, but no API token was found",
             hint=f"set ${TOKEN_ENV} as the collector has it, or make <data_dir>/{TOKEN_FILE} readable",
         )
-    client = ApiClient(url, token)
+    client = ApiClient(url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:"), token,
+                       tls_cert_file=info.get("tls_cert_file"))
     try:
         client.health()
     except ApiAuthError:

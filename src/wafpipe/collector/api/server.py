@@ -22,16 +22,18 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import ipaddress
 import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wafpipe.collector.api.token import load_or_create_token, remove_api_file, write_api_file
+from wafpipe.collector.api.token import chosen_token, load_or_create_token, remove_api_file, write_api_file
 from wafpipe.errors import ConfigError, WafpipeError
+from wafpipe.store.client import TOKEN_ENV
 from wafpipe.store.service import Reader, ReadService
 from wafpipe.web import LOGIN_PATH, SecurityHeaders, Sessions, add_ui
 
@@ -92,6 +94,11 @@ class LocalApi:
         health: Callable[[], Mapping[str, Any]] | None = None,
         query: Any = None,  # noqa: ARG002 - version 1's argument, replaced by ``reader``
         ui: bool = False,
+        token_file: Path | None = None,
+        tls_cert_file: Path | None = None,
+        tls_key_file: Path | None = None,
+        secure_cookies: bool = False,
+        server_names: Sequence[str] = (),
     ) -> None:
         self.data_dir = Path(data_dir)
         self.reader: Reader = reader if reader is not None else ReadService(None, live=health)
@@ -100,6 +107,10 @@ class LocalApi:
         self.metrics = metrics
         self.metrics_without_token = metrics_without_token
         self.ui = ui
+        self.token_file = token_file
+        self.tls_cert_file, self.tls_key_file = tls_cert_file, tls_key_file
+        self.secure_cookies = secure_cookies
+        self.server_names = list(server_names)
         self.sessions: Sessions | None = None
         self.token = ""
         self._token_file: Path | None = None
@@ -110,7 +121,19 @@ class LocalApi:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls_cert_file else 'http'}://{host}:{self.port}"
+
+    def _credentials(self) -> tuple[str, Path | None]:
+        """The token. Beyond loopback only one a person chose: a token created on the spot would
+        open the collector to whoever reads the data directory's file first."""
+        if self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback:
+            return load_or_create_token(self.data_dir, self.token_file)
+        chosen = chosen_token(self.token_file)
+        if chosen is None:
+            raise ConfigError(
+                f"the API would listen on {self.host}, beyond this machine, without credentials chosen for it",
+                hint=f"set ${TOKEN_ENV} (at least 16 characters) or [api] token_file (a file with mode 0600)")
+        return chosen
 
     def _bind(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -137,17 +160,17 @@ class LocalApi:
         from wafpipe.collector.api.protocol import bounded_protocol
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.token, self._token_file = load_or_create_token(self.data_dir)
+        self.token, self._token_file = self._credentials()
         self._sock = self._bind()
         self.port = self._sock.getsockname()[1]
         inner = create_app(self.reader, self.metrics)
         open_paths = ["/metrics"] if self.metrics_without_token else []
         if self.ui:
-            self.sessions = Sessions(self.token)
+            self.sessions = Sessions(self.token, secure=self.secure_cookies)
             add_ui(inner, self.reader, self.sessions)
             open_paths.append(LOGIN_PATH)
-        app = SecurityHeaders(Guard(inner, token=self.token, hosts=[self.host], open_paths=open_paths,
-                                    sessions=self.sessions))
+        app = SecurityHeaders(Guard(inner, token=self.token, hosts=[self.host, *self.server_names],
+                                    open_paths=open_paths, sessions=self.sessions))
         _quiet_uvicorn()
         config = uvicorn.Config(
             app,
@@ -165,6 +188,8 @@ class LocalApi:
             timeout_graceful_shutdown=GRACE_S,
             h11_max_incomplete_event_size=MAX_HEAD_BYTES,
             backlog=BACKLOG,
+            ssl_certfile=str(self.tls_cert_file) if self.tls_cert_file else None,
+            ssl_keyfile=str(self.tls_key_file) if self.tls_key_file else None,
         )
         self._server = _server_class()(config)
         sock = self._sock
@@ -179,7 +204,7 @@ class LocalApi:
         try:
             if not self._server.started:
                 raise WafpipeError(f"the API on {self.url} did not start", hint="see the log above")
-            write_api_file(self.data_dir, self.url, self._token_file)
+            write_api_file(self.data_dir, self.url, self._token_file, self.tls_cert_file)
         except BaseException:
             self.stop()
             raise

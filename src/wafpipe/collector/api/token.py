@@ -53,13 +53,35 @@ def _read_token_file(path: Path) -> str | None:
     return token or None
 
 
-def load_or_create_token(data_dir: Path) -> tuple[str, Path | None]:
-    """(token, the file it lives in — None when it comes from the environment)."""
+def chosen_token(token_file: Path | None) -> tuple[str, Path | None] | None:
+    """The token a person chose: ``$WAFPIPE_API_TOKEN``, else ``[api] token_file`` (which must exist,
+    with mode 0600); None when neither is set."""
     env = os.environ.get(TOKEN_ENV, "").strip()
     if env:
         if len(env) < MIN_TOKEN_CHARS:
             raise ConfigError(f"${TOKEN_ENV} must be at least {MIN_TOKEN_CHARS} characters long")
         return env, None
+    if token_file is None:
+        return None
+    try:
+        mode = stat.S_IMODE(token_file.stat().st_mode)
+    except OSError as exc:
+        raise ConfigError(f"[api] token_file {token_file}: {exc.strerror}") from None
+    if mode & 0o077:
+        raise ConfigError(f"[api] token_file {token_file} may be read by others (mode {mode:04o})",
+                          hint=f"chmod 600 {token_file}")
+    token = _read_token_file(token_file)
+    if token is None or len(token) < MIN_TOKEN_CHARS:
+        raise ConfigError(f"[api] token_file {token_file} must hold a token of at least {MIN_TOKEN_CHARS} characters")
+    return token, token_file
+
+
+def load_or_create_token(data_dir: Path, token_file: Path | None = None) -> tuple[str, Path | None]:
+    """(token, the file it lives in — None when it comes from the environment): the chosen one
+    (:func:`chosen_token`), else ``<data_dir>/api.token``, created once."""
+    chosen = chosen_token(token_file)
+    if chosen is not None:
+        return chosen
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / TOKEN_FILE
     token = _read_token_file(path)
@@ -82,10 +104,12 @@ def load_or_create_token(data_dir: Path) -> tuple[str, Path | None]:
     return token, path
 
 
-def write_api_file(data_dir: Path, url: str, token_file: Path | None) -> None:
-    """``api.json`` (0600): where this collector listens, and which process it is."""
+def write_api_file(data_dir: Path, url: str, token_file: Path | None, tls_cert_file: Path | None = None) -> None:
+    """``api.json`` (0600): where this collector listens, which process it is, and (with TLS) the
+    certificate local commands pin."""
     path = data_dir / API_FILE
-    info = {"url": url, "pid": os.getpid(), "token_file": str(token_file) if token_file else None}
+    info = {"url": url, "pid": os.getpid(), "token_file": str(token_file) if token_file else None,
+            "tls_cert_file": str(tls_cert_file) if tls_cert_file else None}
     tmp = _write_private(path, json.dumps(info))
     os.replace(tmp, path)
 
