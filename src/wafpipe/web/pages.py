@@ -62,18 +62,24 @@ def clock_skew(newest: str | None) -> str:
             "clock (NTP) and the time zone of the files")
 
 
+def overview_data(reader: Reader, tr: TimeRange) -> tuple[dict[str, int], list[tuple[str, str, str, Any]]]:
+    """The overview's numbers and top lists (its charts' data comes from /api in the browser)."""
+    totals = {"events": reader.count("", tr.since, tr.until)["count"],
+              "security": reader.count(SECURITY, tr.since, tr.until)["count"],
+              "passed_attacks": reader.count(f"{SECURITY} and imperva.waf.action_class:passed",
+                                             tr.since, tr.until)["count"]}
+    tops = [(title, field, narrow, reader.top(field, narrow, tr.since, tr.until, limit=10)["values"])
+            for title, field, narrow in TOP_LISTS]
+    return totals, tops
+
+
 def add_pages(app: FastAPI, reader: Reader) -> None:
     @app.get("/", include_in_schema=False)
     def overview(request: Request, range: str | None = None, since: str | None = None,  # noqa: A002
                  until: str | None = None) -> Response:
         tr = TimeRange.parse(range, since, until)
         try:
-            totals = {"events": reader.count("", tr.since, tr.until)["count"],
-                      "security": reader.count(SECURITY, tr.since, tr.until)["count"],
-                      "passed_attacks": reader.count(f"{SECURITY} and imperva.waf.action_class:passed",
-                                                     tr.since, tr.until)["count"]}
-            tops = [(title, field, narrow, reader.top(field, narrow, tr.since, tr.until, limit=10)["values"])
-                    for title, field, narrow in TOP_LISTS]
+            totals, tops = overview_data(reader, tr)
         except WafpipeError as exc:
             return page(request, "error.html", status=503, timerange=tr, error=str(exc))
         return page(request, "overview.html", timerange=tr, totals=totals, tops=tops, security=SECURITY)
