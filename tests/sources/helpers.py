@@ -3,7 +3,11 @@ and a source built in-process."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.collector.helpers import wafpipe
 from tests.servers.moto_server import ACCESS_KEY, SECRET_KEY
 from wafpipe.collector.state import State
 from wafpipe.config.root import load_config
@@ -20,6 +25,7 @@ from wafpipe.sources import registry as source_registry
 
 START, END = datetime(2024, 6, 10, 6, tzinfo=UTC), datetime(2024, 6, 10, 7, tzinfo=UTC)
 AWS_ENV = {"WP_TEST_AWS_KEY_ID": ACCESS_KEY, "WP_TEST_AWS_SECRET": SECRET_KEY}
+GUARD_S = 300.0  # a hang guard for collectors run as subprocesses
 
 
 def events_in(paths: list[Path], keys: Path | None = None) -> int:
@@ -41,3 +47,33 @@ def built_source(config: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPa
     finally:
         source.close()
         state.close()
+
+
+def two_collectors_store_each_event_once(
+    tmp_path: Path, node: Any, env: dict[str, str], write_config: Callable[[Path, str], Path], paths: list[Path]
+) -> None:
+    """Two ``wafpipe run --once`` at the same time, their configs made by ``write_config(root, sink)``
+    with the real OpenSearch node as sink (set up by ``elastic setup``): both finish cleanly and
+    every event of ``paths`` is in the node exactly once. The data stream is removed afterwards."""
+    namespace = f"ns{uuid.uuid4().hex[:12]}"
+    sink = (f'[[sinks]]\ntype = "opensearch"\nhosts = ["{node.url}"]\nnamespace = "{namespace}"\n'
+            "use_data_stream = true\n")
+    configs = [write_config(tmp_path / f"host{i}", sink) for i in range(2)]
+    setup = wafpipe("elastic", "setup", "-c", str(configs[0]), cwd=tmp_path, env=env)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    procs = [subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "run", "-c", str(cfg), "--once"],
+                              cwd=cfg.parent, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for cfg in configs]
+    outs = [p.communicate(timeout=GUARD_S) for p in procs]
+    for proc, (_, err) in zip(procs, outs, strict=True):
+        assert proc.returncode == 0, err[-3000:]
+    client = node.client()
+    stream = f"logs-imperva.waf-{namespace}"
+    try:
+        client.indices.refresh(index=stream)
+        hits = client.search(index=stream, body={"size": 10000, "_source": False, "query": {"match_all": {}}})
+        stored = [h["_id"] for h in hits["hits"]["hits"]]
+        expected = {e.id for p in paths for e in read_path(p).items() if isinstance(e, Event)}
+        assert len(stored) == len(set(stored)) == len(expected) and set(stored) == expected
+    finally:
+        client.indices.delete_data_stream(name=stream, ignore=[404])

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,9 +27,7 @@ from tests.servers.azurite_server import ACCOUNT_KEY
 from tests.servers.moto_server import REGION
 from tests.servers.opensearch_node import OpenSearchNode
 from tests.servers.tcp_relay import TcpRelay
-from tests.sources.helpers import AWS_ENV, END, START, built_source
-from wafpipe.decode.reader import read_path
-from wafpipe.model import Event
+from tests.sources.helpers import AWS_ENV, END, START, built_source, two_collectors_store_each_event_once
 from wafpipe.tools.generate import generate_files
 
 GUARD_S = 300.0
@@ -124,29 +120,10 @@ def test_two_collectors_polling_one_store_store_every_event_once_in_the_real_nod
                                      seed=171 + i)]
     for i, p in enumerate(paths):
         store.put(f"{i}_{p.name}", p.read_bytes())
-    namespace = f"ns{uuid.uuid4().hex[:12]}"
-    sink = (f'[[sinks]]\ntype = "opensearch"\nhosts = ["{opensearch_node.url}"]\nnamespace = "{namespace}"\n'
-            "use_data_stream = true\n")
-    configs = [write_config(tmp_path / f"host{i}", store, sink=sink, after='"delete"') for i in range(2)]
-    setup = wafpipe("elastic", "setup", "-c", str(configs[0]), cwd=tmp_path, env=store.env)
-    assert setup.returncode == 0, setup.stdout + setup.stderr
-    procs = [subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "run", "-c", str(cfg), "--once"],
-                              cwd=cfg.parent, env={**os.environ, **store.env}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for cfg in configs]
-    outs = [p.communicate(timeout=GUARD_S) for p in procs]
-    for proc, (_, err) in zip(procs, outs, strict=True):
-        assert proc.returncode == 0, err[-3000:]
-    client = opensearch_node.client()
-    stream = f"logs-imperva.waf-{namespace}"
-    try:
-        client.indices.refresh(index=stream)
-        hits = client.search(index=stream, body={"size": 10000, "_source": False, "query": {"match_all": {}}})
-        stored = [h["_id"] for h in hits["hits"]["hits"]]
-        expected = {e.id for p in paths for e in read_path(p).items() if isinstance(e, Event)}
-        assert len(stored) == len(set(stored)) == len(expected) and set(stored) == expected
-        assert store.left() == []  # every file deleted once stored
-    finally:
-        client.indices.delete_data_stream(name=stream, ignore=[404])
+    two_collectors_store_each_event_once(
+        tmp_path, opensearch_node, store.env,
+        lambda root, sink: write_config(root, store, sink=sink, after='"delete"'), paths)
+    assert store.left() == []  # every file deleted once stored
 
 
 def test_a_proxy_carries_every_request(tmp_path: Path, store: Store) -> None:

@@ -10,9 +10,6 @@ visibility timeout) waits for the condition, under a guard that only stops a han
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -25,9 +22,14 @@ import pytest
 from tests.collector.helpers import count, distinct_ids, wafpipe
 from tests.servers.moto_server import REGION, SECRET_KEY, MotoServer
 from tests.servers.opensearch_node import OpenSearchNode
-from tests.sources.helpers import AWS_ENV, END, START, built_source, events_in
-from wafpipe.decode.reader import read_path
-from wafpipe.model import Event
+from tests.sources.helpers import (
+    AWS_ENV,
+    END,
+    START,
+    built_source,
+    events_in,
+    two_collectors_store_each_event_once,
+)
 from wafpipe.tools.generate import generate_files
 
 ENV = AWS_ENV
@@ -138,29 +140,10 @@ def test_two_collectors_on_one_queue_store_every_event_once_in_the_real_node(
                                      seed=95 + i)]
     for obj in upload(s3, paths):
         sqs.send_message(QueueUrl=url, MessageBody=notification(obj))
-    namespace = f"ns{uuid.uuid4().hex[:12]}"
-    sink = (f'[[sinks]]\ntype = "opensearch"\nhosts = ["{opensearch_node.url}"]\nnamespace = "{namespace}"\n'
-            "use_data_stream = true\n")
-    configs = [write_config(tmp_path / f"host{i}", aws, url, sink=sink, max_messages="2") for i in range(2)]
-    setup = wafpipe("elastic", "setup", "-c", str(configs[0]), cwd=tmp_path, env=ENV)
-    assert setup.returncode == 0, setup.stdout + setup.stderr
-    procs = [subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "run", "-c", str(cfg), "--once"],
-                              cwd=cfg.parent, env={**os.environ, **ENV}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for cfg in configs]
-    outs = [p.communicate(timeout=GUARD_S) for p in procs]
-    for proc, (_, err) in zip(procs, outs, strict=True):
-        assert proc.returncode == 0, err[-3000:]
-    client = opensearch_node.client()
-    stream = f"logs-imperva.waf-{namespace}"
-    try:
-        client.indices.refresh(index=stream)
-        hits = client.search(index=stream, body={"size": 10000, "_source": False, "query": {"match_all": {}}})
-        stored = [h["_id"] for h in hits["hits"]["hits"]]
-        expected = {e.id for p in paths for e in read_path(p).items() if isinstance(e, Event)}
-        assert len(stored) == len(set(stored)) == len(expected) and set(stored) == expected
-        assert messages_left(sqs, url) == 0
-    finally:
-        client.indices.delete_data_stream(name=stream, ignore=[404])
+    two_collectors_store_each_event_once(
+        tmp_path, opensearch_node, ENV,
+        lambda root, sink: write_config(root, aws, url, sink=sink, max_messages="2"), paths)
+    assert messages_left(sqs, url) == 0
 
 
 def test_a_message_whose_file_is_still_in_the_pipeline_is_kept_hidden(

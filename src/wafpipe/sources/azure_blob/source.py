@@ -26,14 +26,10 @@ class AzureBlobSource(ListingSource):
         on_problem: Callable[[Problem], None] | None = None,
     ) -> None:
         where = f"azure://{config.container}/{config.prefix}"
-        super().__init__(config.name or "azure_blob", where=where, spool=spool, state=state,
-                         poll_interval_s=config.poll_interval_s, max_backoff_s=config.max_backoff_s,
+        super().__init__(config, default_name="azure_blob", where=where, spool=spool, state=state,
                          on_problem=on_problem)
         self.config = config
         self.container = container
-        self.patterns, self.after = config.patterns, config.after
-        self._start_ms = self._starting_point(config.start_from, config.start_ms())
-        self._init_listing()
 
     def _list(self) -> list[Listed]:
         return [Listed(b.name, int(b.size), b.last_modified, str(b.etag or "").strip('"'))

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any, BinaryIO
 
-from wafpipe.model import FileRef
+from wafpipe.model import FileRef, Problem, StateRecorder
 from wafpipe.sources.base import file_key
 from wafpipe.sources.remote.base import RemoteError, RemoteSource
+from wafpipe.sources.remote.spool import Spool
 
 log = logging.getLogger("wafpipe.sources.remote")
 
@@ -44,11 +46,27 @@ class Listed:
 
 class ListingSource(RemoteSource):
     """Subclasses give :meth:`_list`, :meth:`_download`, :meth:`_delete` (and :meth:`_tag` or
-    :meth:`_move` if they offer ``after = "tag"`` or ``"move"``), and set ``patterns``, ``after`` and ``_start_ms``."""
+    :meth:`_move` if they offer ``after = "tag"`` or ``"move"``). Their config has ``patterns``,
+    ``after``, ``poll_interval_s`` and ``max_backoff_s`` besides the remote keys."""
 
-    patterns: list[str]
-    after: str
-    _start_ms: int | None
+    def __init__(
+        self,
+        config: Any,
+        *,
+        default_name: str,
+        where: str,
+        spool: Spool,
+        state: StateRecorder,
+        on_problem: Callable[[Problem], None] | None = None,
+    ) -> None:
+        super().__init__(config.name or default_name, where=where, spool=spool, state=state,
+                         poll_interval_s=config.poll_interval_s, max_backoff_s=config.max_backoff_s,
+                         on_problem=on_problem)
+        self.patterns: list[str] = config.patterns
+        self.after: str = config.after
+        self._start_ms = self._starting_point(config.start_from, config.start_ms())
+        self._listed = 0
+        self._names: dict[str, str] = {}  # spool path → object name, for ack
 
     def _list(self) -> list[Listed]:
         raise NotImplementedError
@@ -68,10 +86,6 @@ class ListingSource(RemoteSource):
     def _error(self, exc: Exception, what: str) -> RemoteError:
         """The store's exception as a :class:`RemoteError` (re-raises what is not the store's)."""
         raise NotImplementedError
-
-    def _init_listing(self) -> None:
-        self._listed = 0
-        self._names: dict[str, str] = {}  # spool path → object name, for ack
 
     # -- one poll --------------------------------------------------------------------------------
     def _poll(self, stop: threading.Event, *, block: bool) -> list[FileRef]:

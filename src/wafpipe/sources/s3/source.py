@@ -25,14 +25,10 @@ class S3Source(ListingSource):
         state: StateRecorder,
         on_problem: Callable[[Problem], None] | None = None,
     ) -> None:
-        super().__init__(config.name or "s3", where=f"s3://{config.bucket}/{config.prefix}", spool=spool,
-                         state=state, poll_interval_s=config.poll_interval_s, max_backoff_s=config.max_backoff_s,
-                         on_problem=on_problem)
+        super().__init__(config, default_name="s3", where=f"s3://{config.bucket}/{config.prefix}", spool=spool,
+                         state=state, on_problem=on_problem)
         self.config = config
         self.s3 = s3
-        self.patterns, self.after = config.patterns, config.after
-        self._start_ms = self._starting_point(config.start_from, config.start_ms())
-        self._init_listing()
 
     def _list(self) -> list[Listed]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.config.bucket, Prefix=self.config.prefix)

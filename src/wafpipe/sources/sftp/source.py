@@ -27,14 +27,10 @@ class SftpSource(ListingSource):
         state: StateRecorder,
         on_problem: Callable[[Problem], None] | None = None,
     ) -> None:
-        super().__init__(config.name or "sftp", where=f"{client.server}{config.path}", spool=spool, state=state,
-                         poll_interval_s=config.poll_interval_s, max_backoff_s=config.max_backoff_s,
-                         on_problem=on_problem)
+        super().__init__(config, default_name="sftp", where=f"{client.server}{config.path}", spool=spool,
+                         state=state, on_problem=on_problem)
         self.config = config
         self.client = client
-        self.patterns, self.after = config.patterns, config.after
-        self._start_ms = self._starting_point(config.start_from, config.start_ms())
-        self._init_listing()
         self._seen: dict[str, tuple[int, int, int]] = {}  # name → size, mtime, listings in a row unchanged
         self._snapshot = False
 
