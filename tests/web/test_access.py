@@ -88,3 +88,8 @@ def test_the_health_page_warns_of_a_clock_behind_the_events(served: Served) -> N
     with session(served) as client:
         text = client.get("/health").text
     assert 'id="clock-skew"' in text and "minutes in the future" in text
+
+
+def test_another_site_cannot_post_a_login(served: Served) -> None:
+    answer = httpx.post(f"{served.url}/login", data={"token": served.token}, headers={"Origin": "https://evil.example"})
+    assert answer.status_code == 403 and "set-cookie" not in answer.headers

@@ -56,6 +56,9 @@ def test_beyond_loopback_without_tls_or_without_credentials_it_refuses_to_start(
     config(tmp_path / "plain", 'host = "0.0.0.0"')
     res = wafpipe("serve", "-c", "wafpipe.toml", cwd=tmp_path / "plain")
     assert res.returncode == 2 and "reachable from other machines" in res.stderr and "tls_cert_file" in res.stderr
+    config(tmp_path / "flag", "")
+    res = wafpipe("serve", "-c", "wafpipe.toml", "--host", "0.0.0.0", cwd=tmp_path / "flag")
+    assert res.returncode == 2 and "--host" in res.stderr and "reachable from other machines" in res.stderr
     config(tmp_path / "proxy", 'host = "0.0.0.0"\ntls_terminated_by_proxy = true')
     res = wafpipe("serve", "-c", "wafpipe.toml", cwd=tmp_path / "proxy", env={"WAFPIPE_API_TOKEN": ""})
     assert res.returncode == 2 and "without credentials chosen for it" in res.stderr, res.stderr

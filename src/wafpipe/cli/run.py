@@ -31,17 +31,25 @@ def run(
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def collect(config: ConfigOpt, *, once: bool, workers: int | None, port: int | None = None,
-            on_ui: Callable[[str], None] | None = None) -> None:
-    """Run the collector as ``run`` does (``serve`` adds ``on_ui``, and may choose the port)."""
+def collect(config: ConfigOpt, *, once: bool, workers: int | None, host: str | None = None,
+            port: int | None = None, on_ui: Callable[[str], None] | None = None) -> None:
+    """Run the collector as ``run`` does (``serve`` adds ``on_ui``, and may choose the address)."""
+    from pydantic import ValidationError
+
     from wafpipe.collector.logs import escape
     from wafpipe.collector.pipeline import Collector
     from wafpipe.errors import ConfigError, WafpipeError
     from wafpipe.store.schema import OldStoreError
 
     cfg = load(config)
-    if port is not None:
-        cfg.api.port = port
+    if host is not None or port is not None:  # validated again: another host brings its own rules
+        try:
+            cfg.api = type(cfg.api).model_validate({**cfg.api.model_dump(), **({"host": host} if host else {}),
+                                                    **({"port": port} if port is not None else {})})
+        except ValidationError as exc:
+            problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            typer.echo(f"configuration error: --host/--port: {escape(problems)}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
     setup_logging(cfg)
     try:
         collector = Collector(cfg, workers=workers, on_ui=on_ui)

@@ -16,6 +16,7 @@ from wafpipe.cli.run import collect
 
 def serve(
     config: ConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on (default: [api] host, 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port of the UI and API (default: [api] port, 8080)")] = None,
     workers: Annotated[int | None, typer.Option(help="decode worker processes (0 = in-process)")] = None,
 ) -> None:
@@ -26,7 +27,7 @@ def serve(
                    "logs in)", err=True)
 
     try:
-        collect(config, once=False, workers=workers, port=port, on_ui=announce)
+        collect(config, once=False, workers=workers, host=host, port=port, on_ui=announce)
     except KeyboardInterrupt:
         typer.echo("interrupted before the collector started; nothing was read", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -32,6 +32,10 @@ def add_login(app: FastAPI, sessions: Sessions) -> None:
 
     @app.post("/login", include_in_schema=False)
     async def login_form(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+            # another site's page posting its own token would log this browser into its session
+            return page(request, "login.html", status=403, error="log in from this page, not another site's")
         body = await request.body()
         fields = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace"))
         session = sessions.with_token((fields.get("token") or [""])[0])
