@@ -105,6 +105,21 @@ def test_histogram_buckets_cover_the_range_and_add_up(service: ReadService, buil
         service.histogram(interval="5 parsecs")
 
 
+def test_a_histogram_by_a_field_splits_each_bucket_as_one_histogram_per_value_would(service: ReadService) -> None:
+    window = {"since": "2024-06-10T06:00:00Z", "until": "2024-06-10T07:00:00Z", "interval": "10m"}
+    split = service.histogram(**window, by="imperva.waf.action_class")
+    values = {v for b in split["buckets"] for v in b["by"]}
+    assert len(values) >= 3 and split["by"] == "imperva.waf.action_class"
+    for value in values:
+        alone = service.histogram(f'imperva.waf.action_class:"{value}"', **window)
+        assert [b["count"] for b in alone["buckets"]] == [b["by"].get(value, 0) for b in split["buckets"]]
+    assert [b["count"] for b in split["buckets"]] == [b["count"] for b in service.histogram(**window)["buckets"]]
+    with pytest.raises(QueryError, match="one value per event"):
+        service.histogram(by="related.ip")
+    with pytest.raises(QueryError, match="unknown field"):
+        service.histogram(by="x'); DROP TABLE events; --")
+
+
 def test_event_by_id(service: ReadService) -> None:
     first = service.search(limit=1)["events"][0]
     assert service.event(first["_id"]) == first

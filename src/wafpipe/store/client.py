@@ -132,9 +132,10 @@ class ApiClient:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         interval: str | int | None = None,
+        by: str | None = None,
     ) -> Json:
         return self._get(  # type: ignore[no-any-return]
-            "/api/histogram", q=q, since=since, until=until, interval=interval
+            "/api/histogram", q=q, since=since, until=until, interval=interval, by=by
         )
 
     def event(self, id: str) -> Json | None:  # noqa: A002 - the DESIGN's name

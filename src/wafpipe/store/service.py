@@ -95,6 +95,7 @@ class Reader(Protocol):
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         interval: str | int | None = None,
+        by: str | None = None,
     ) -> Json: ...
 
     def event(self, id: str) -> Json | None: ...
@@ -211,11 +212,17 @@ class ReadService:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         interval: str | int | None = None,
+        by: str | None = None,
     ) -> Json:
         """Matching events per ``@timestamp`` bucket, empty buckets included:
         ``{"interval_seconds", "buckets": [{"time", "count"}]}``. Without an interval one is
         chosen for about a hundred buckets; without since/until the matching events' span is used.
-        Buckets are aligned on the Unix epoch, in UTC."""
+        Buckets are aligned on the Unix epoch, in UTC. With ``by`` (a single-valued field) each
+        bucket also counts per value, ``"by": {value: count}``, in the same one pass over the rows
+        (a stacked chart in one query instead of one per value)."""
+        by_ref = _top_field(by, "by") if by else None
+        if by_ref is not None and by_ref.is_list:
+            raise QueryError(f"{by_ref.name} holds lists; histogram by needs a field with one value per event")
         seconds = interval_seconds(interval)
         lo, hi = time_range(since, until)
         where, params = self._where(q, since, until)
@@ -228,17 +235,31 @@ class ReadService:
             hi = hi or last.astimezone(UTC) + timedelta(microseconds=1)
         seconds = seconds or choose_interval(lo, hi)
         check_buckets(lo, hi, seconds)
+        value = statements.group_operand(by_ref) if by_ref is not None else "NULL"
+        # Buckets as whole multiples of the interval since the epoch, in integers (floor division,
+        # also before 1970): ten times cheaper than time_bucket() over millions of rows.
         sql = (
-            f"SELECT time_bucket(to_microseconds(?::BIGINT), timezone('UTC', {TS}), ?::TIMESTAMP) AS b, "  # noqa: S608
-            f"count(*) FROM events WHERE {where} GROUP BY b ORDER BY b"
+            f"SELECT CASE WHEN e >= 0 THEN e // ?::BIGINT ELSE -((-e - 1) // ?::BIGINT) - 1 END AS b, v, count(*) "  # noqa: S608
+            f"FROM (SELECT epoch_us({TS}) AS e, {value} AS v FROM events WHERE {where}) GROUP BY b, v"
         )
-        rows, _ = self._run().fetch(sql, [seconds * 1_000_000, EPOCH.replace(tzinfo=None), *params])
-        counts = {b.replace(tzinfo=UTC): int(n) for b, n in rows if b is not None}
+        step_us = seconds * 1_000_000
+        by_params = list(by_ref.params) if by_ref is not None else []
+        rows, _ = self._run().fetch(sql, [step_us, step_us, *by_params, *params])
+        counts: dict[datetime, int] = {}
+        split: dict[datetime, dict[str, int]] = {}
+        for b, v, n in rows:
+            t = EPOCH + timedelta(seconds=int(b) * seconds)
+            counts[t] = counts.get(t, 0) + int(n)
+            if by_ref is not None and v is not None:
+                split.setdefault(t, {})[str(plain(by_ref, v))] = int(n)
         buckets, t, step = [], bucket_start(lo, seconds), timedelta(seconds=seconds)
         while t < hi:
-            buckets.append({"time": iso(t), "count": counts.get(t, 0)})
+            bucket: dict[str, Any] = {"time": iso(t), "count": counts.get(t, 0)}
+            if by_ref is not None:
+                bucket["by"] = split.get(t, {})
+            buckets.append(bucket)
             t += step
-        return {"interval_seconds": seconds, "buckets": buckets}
+        return {"interval_seconds": seconds, "buckets": buckets, **({"by": by} if by else {})}
 
     def event(self, id: str) -> Json | None:  # noqa: A002 - the DESIGN's name
         """One event by its id (the rebuilt document), or None."""

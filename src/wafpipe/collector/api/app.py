@@ -125,9 +125,10 @@ def create_app(reader: Reader, metrics: Callable[[], bytes]) -> FastAPI:
 
     @app.get("/api/histogram")
     async def histogram(
-        q: str = "", since: str | None = None, until: str | None = None, interval: str | None = None
+        q: str = "", since: str | None = None, until: str | None = None, interval: str | None = None,
+        by: str | None = None,
     ) -> Response:
-        return await call(reader.histogram, q=q, since=since, until=until, interval=interval)
+        return await call(reader.histogram, q=q, since=since, until=until, interval=interval, by=by or None)
 
     @app.get("/api/events/{event_id}")
     async def event(event_id: str) -> Response:

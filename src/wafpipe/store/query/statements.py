@@ -91,9 +91,9 @@ def iso(ts: datetime) -> str:
     return ts.isoformat(timespec="milliseconds") + "Z"
 
 
-def _operand(ref: FieldRef) -> str:
-    """What ``top`` groups by: the field's own column (``event.dataset`` too, which filters treat
-    as a constant), or the values a key below a JSON field names."""
+def group_operand(ref: FieldRef) -> str:
+    """What ``top`` and ``histogram`` group by: the field's own column (``event.dataset`` too, which
+    filters treat as a constant), or the values a key below a JSON field names."""
     return ref.column if ref.type == "constant" and ref.column else ref.sql
 
 
@@ -101,7 +101,7 @@ def top(
     ref: FieldRef, by: FieldRef | None, where: str, params: list[Any], limit: int
 ) -> tuple[str, list[Any]]:
     """The ``top`` statement and its parameters: rows ``(value, count)``, or ``(value, by, count)``."""
-    field, fparams = _operand(ref), list(ref.params)
+    field, fparams = group_operand(ref), list(ref.params)
     if by is None:
         if ref.is_list:
             sql = (
@@ -114,7 +114,7 @@ def top(
                 "GROUP BY v ORDER BY n DESC, v LIMIT ?"
             )
         return sql, [*fparams, *params, limit]
-    other, bparams = _operand(by), list(by.params)
+    other, bparams = group_operand(by), list(by.params)
     inner_v = f"unnest({field})" if ref.is_list else field
     if by.is_list:
         # the inner level unnests the field (or keeps it) and carries the list of ``by``, which the
