@@ -283,9 +283,13 @@ class StateView(Protocol):
     ``health``). ``store/`` must not import the collector, so it names the methods it uses here;
     :class:`wafpipe.collector.state.State` has them. Records are dataclasses or mappings."""
 
-    def list_files(self, status: str | None = None, source: str | None = None, limit: int = 1000) -> list[Any]: ...
+    def list_files(
+        self, status: str | None = None, source: str | None = None, limit: int = 1000, checksum: str | None = None
+    ) -> list[Any]: ...
 
     def file_status_counts(self) -> dict[str, int]: ...
+
+    def checksum_mismatches(self) -> int: ...
 
     def list_dead_letters(
         self, limit: int = 100, kind: str | None = None, *, include_replayed: bool = False

@@ -29,6 +29,7 @@ from wafpipe.collector.state.store import State
 from wafpipe.model import Problem
 from wafpipe.sinks import Sink
 from wafpipe.sources import Source
+from wafpipe.store.health import checksum_problem
 
 LISTED = 5  # per source, problems listed one by one before "and N more"
 BACKPRESSURE = "backpressure"  # the state's health component while a full spool holds a batch
@@ -93,6 +94,9 @@ def outstanding(
     quarantined = files.get("quarantined", 0) - waiting  # those waiting for a key are listed above
     if quarantined > 0:
         out.append(f"{quarantined} file(s) quarantined (see {state.quarantine_dir})")
+    mismatched = state.checksum_mismatches()
+    if mismatched:
+        out.append(checksum_problem(mismatched))
     dead = state.count_dead_letters()
     if dead:
         out.append(f"{dead} dead letter(s) not replayed (wafpipe deadletters list)")

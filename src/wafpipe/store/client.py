@@ -150,8 +150,12 @@ class ApiClient:
         body = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
         raise QueryError(str(body.get("error", resp.reason_phrase)))
 
-    def files(self, status: str | None = None, source: str | None = None, limit: int = 100) -> Json:
-        return self._get("/api/files", status=status, source=source, limit=limit)  # type: ignore[no-any-return]
+    def files(
+        self, status: str | None = None, source: str | None = None, limit: int = 100, checksum: str | None = None
+    ) -> Json:
+        return self._get(  # type: ignore[no-any-return]
+            "/api/files", status=status, source=source, limit=limit, checksum=checksum
+        )
 
     def dead_letters(self, kind: str | None = None, limit: int = 100, include_replayed: bool = False) -> Json:
         return self._get(  # type: ignore[no-any-return]

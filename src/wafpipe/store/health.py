@@ -61,6 +61,12 @@ def store_stats(runner: QueryRunner) -> dict[str, Any]:
     }
 
 
+def checksum_problem(files: int) -> str:
+    """The one wording of MD5 mismatches, for the state's view and the running collector's list."""
+    return (f"{files} file(s) failed their MD5 checksum: their events are stored, but the files may be damaged "
+            "(fetch them again; /health lists them)")
+
+
 def _record(r: Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(r) and not isinstance(r, type):
         return dataclasses.asdict(r)
@@ -104,6 +110,10 @@ def build_health(
         for status in ("failed", "quarantined"):
             if files.get(status):
                 from_state.append(f"{files[status]} file(s) {status}")
+        mismatched = state.checksum_mismatches()
+        out["checksum_mismatches"] = mismatched
+        if mismatched:
+            from_state.append(checksum_problem(mismatched))
         dead = state.count_dead_letters()
         out["dead_letters"] = dead
         if dead:

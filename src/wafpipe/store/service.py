@@ -100,7 +100,9 @@ class Reader(Protocol):
 
     def event(self, id: str) -> Json | None: ...
 
-    def files(self, status: str | None = None, source: str | None = None, limit: int = 100) -> Json: ...
+    def files(
+        self, status: str | None = None, source: str | None = None, limit: int = 100, checksum: str | None = None
+    ) -> Json: ...
 
     def dead_letters(self, kind: str | None = None, limit: int = 100, include_replayed: bool = False) -> Json: ...
 
@@ -267,10 +269,14 @@ class ReadService:
         return next(({"_id": i, **doc} for i, doc in rebuild(rows)), None)
 
     # -- collector state ---------------------------------------------------------------------------
-    def files(self, status: str | None = None, source: str | None = None, limit: int = 100) -> Json:
-        """Files the collector has seen, in the order it first saw them: ``{"files": [...]}``."""
+    def files(
+        self, status: str | None = None, source: str | None = None, limit: int = 100, checksum: str | None = None
+    ) -> Json:
+        """Files the collector has seen, in the order it first saw them: ``{"files": [...]}``;
+        ``checksum`` keeps those whose MD5 check came out so (``mismatch``…)."""
         limit = bounded_int("limit", limit, 1, MAX_LIST)
-        records = self._need_state().list_files(status=status or None, source=source or None, limit=limit)
+        records = self._need_state().list_files(status=status or None, source=source or None, limit=limit,
+                                                checksum=checksum or None)
         return {"files": [_plain(r) for r in records]}
 
     def dead_letters(self, kind: str | None = None, limit: int = 100, include_replayed: bool = False) -> Json:

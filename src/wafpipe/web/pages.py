@@ -141,9 +141,10 @@ def add_pages(app: FastAPI, reader: Reader) -> None:
             status = reader.health()
             dead = reader.dead_letters(limit=50)["dead_letters"]
             bad_files = [f for s in ("failed", "quarantined") for f in reader.files(status=s, limit=50)["files"]]
+            mismatched = reader.files(checksum="mismatch", limit=50)["files"]
         except WafpipeError as exc:
             return page(request, "error.html", status=503, timerange=None, error=str(exc))
         sources = {k[len(SOURCE_HEALTH_PREFIX):]: v for k, v in status.get("components", {}).items()
                    if k.startswith(SOURCE_HEALTH_PREFIX)}
         return page(request, "health.html", timerange=None, health=status, sources=sources, dead=dead,
-                    bad_files=bad_files, skew=clock_skew((status.get("store") or {}).get("last")))
+                    bad_files=bad_files, mismatched=mismatched, skew=clock_skew((status.get("store") or {}).get("last")))

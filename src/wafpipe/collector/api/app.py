@@ -135,8 +135,10 @@ def create_app(reader: Reader, metrics: Callable[[], bytes]) -> FastAPI:
         return await call(reader.event, id=event_id)
 
     @app.get("/api/files")
-    async def files(status: str | None = None, source: str | None = None, limit: str = "100") -> Response:
-        return await call(reader.files, status=status, source=source, limit=limit)
+    async def files(
+        status: str | None = None, source: str | None = None, limit: str = "100", checksum: str | None = None
+    ) -> Response:
+        return await call(reader.files, status=status, source=source, limit=limit, checksum=checksum)
 
     @app.get("/api/deadletters")
     async def dead_letters(

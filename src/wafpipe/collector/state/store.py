@@ -249,14 +249,21 @@ class State(DeadLetters, GapDetection):
         return next((r for r in self.find_identity(identity) if r.status == "done"), None)
 
     def list_files(
-        self, status: str | None = None, source: str | None = None, limit: int = 1000
+        self, status: str | None = None, source: str | None = None, limit: int = 1000, checksum: str | None = None
     ) -> list[FileRecord]:
+        """Files in the order first seen; ``checksum`` keeps those whose MD5 check came out so
+        (``mismatch``, ``incomplete``, ``ok``, ``absent``)."""
         rows = self._query(
             "SELECT * FROM files WHERE (?1 IS NULL OR status=?1) AND (?2 IS NULL OR source=?2) "
-            "ORDER BY first_seen LIMIT ?3",
-            (status, source, limit),
+            "AND (?4 IS NULL OR json_extract(facts, '$.checksum_status')=?4) ORDER BY first_seen LIMIT ?3",
+            (status, source, limit, checksum),
         )
         return [self._file(r) for r in rows]
+
+    def checksum_mismatches(self) -> int:
+        """Files whose body did not match the MD5 of their header (stored, but possibly damaged)."""
+        rows = self._query("SELECT COUNT(*) FROM files WHERE json_extract(facts, '$.checksum_status')='mismatch'")
+        return int(rows[0][0])
 
     def file_status_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(FILE_STATUSES, 0)
