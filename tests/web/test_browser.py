@@ -88,6 +88,19 @@ def test_overview_charts_lead_to_search_events_and_exports(page: Any, served: Se
     page.screenshot(path=str(ARTIFACTS / "event.png"), full_page=True)
 
 
+def test_a_click_on_the_timeline_searches_that_bucket_and_outcome(page: Any, served: Served) -> None:
+    page.goto(f"{served.url}/")
+    timeline = chart(page, "timeline")
+    index = max(range(len(timeline["first"])), key=lambda i: timeline["first"][i])  # the tallest "blocked" bar
+    x, y, base = timeline["bars"][index]
+    box = page.locator("#timeline").bounding_box()
+    with page.expect_navigation():
+        page.mouse.click(box["x"] + x, box["y"] + (y + base) / 2)
+    params = httpx.URL(page.url).params
+    assert params["q"] == "imperva.waf.action_class:blocked" and params["since"] == timeline["labels"][index]
+    assert int(page.inner_text("#total")) == timeline["first"][index] > 0
+
+
 def test_the_world_map_shades_source_countries_and_a_click_searches_one(page: Any, served: Served) -> None:
     page.goto(f"{served.url}/")
     page.wait_for_selector("#world-map[data-ready='1']", state="attached")
