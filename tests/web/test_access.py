@@ -93,3 +93,9 @@ def test_the_health_page_warns_of_a_clock_behind_the_events(served: Served) -> N
 def test_another_site_cannot_post_a_login(served: Served) -> None:
     answer = httpx.post(f"{served.url}/login", data={"token": served.token}, headers={"Origin": "https://evil.example"})
     assert answer.status_code == 403 and "set-cookie" not in answer.headers
+
+
+def test_a_huge_login_form_is_refused_unread(served: Served) -> None:
+    answer = httpx.post(f"{served.url}/login", content=b"token=" + b"x" * 100_000,
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 413 and "set-cookie" not in answer.headers

@@ -36,8 +36,12 @@ def add_login(app: FastAPI, sessions: Sessions) -> None:
         if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
             # another site's page posting its own token would log this browser into its session
             return page(request, "login.html", status=403, error="log in from this page, not another site's")
-        body = await request.body()
-        fields = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace"))
+        body = b""
+        async for chunk in request.stream():  # the one route open to anyone: never read a big body
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                return page(request, "login.html", status=413, error="that form was too large")
+        fields = parse_qs(body.decode("utf-8", "replace"))
         session = sessions.with_token((fields.get("token") or [""])[0])
         if session is None:
             return page(request, "login.html", status=401, error="wrong token")
