@@ -160,7 +160,10 @@ class SftpClient:
             config.host, config.port, sock=sock, username=config.username, known_hosts=known,
             client_factory=lambda: recorder, client_keys=[self._key] if self._key else None,
             password=self._password, agent_path=None, config=None, connect_timeout=config.timeout_s,
-            login_timeout=config.timeout_s)
+            login_timeout=config.timeout_s,
+            # a silent peer (a cut network, no reset) is declared dead within about timeout_s, so
+            # no step (closing a file included) waits on it for ever
+            keepalive_interval=max(1.0, config.timeout_s / 3), keepalive_count_max=3)
         try:
             return await self._timed(connecting)
         except asyncssh.HostKeyNotVerifiable:
