@@ -141,4 +141,5 @@ def test_health_shows_the_corrupted_file_the_gap_and_the_dead_letters(page: Any,
     assert page.locator("#dead-letters tbody tr").count() > 0
     assert page.locator("#bad-files tbody tr").count() > 0
     assert "MD5 checksum" in problems and ".log" in page.inner_text("#checksum-files")
+    assert page.inner_text("#retention") == "Retention: security kept forever, access kept forever."
     page.screenshot(path=str(ARTIFACTS / "health.png"), full_page=True)

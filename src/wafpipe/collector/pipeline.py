@@ -144,6 +144,7 @@ class Collector:
             "files_pending": pending,
             "newest_event": self.flow.newest_event.isoformat(timespec="milliseconds").replace("+00:00", "Z") if self.flow.newest_event else None,
             "lag_seconds": self.metrics.lag._value.get(),  # noqa: SLF001 - the gauge's own value
+            "retention": store.retention.describe() if (store := self._duckdb()) is not None else None,
             "report": {
                 "files_done": self.report.files_done,
                 "events": self.report.events,
