@@ -71,5 +71,8 @@ class Metrics:
             self.source_gaps.labels(name).set(float(details.get("gaps", 0)))
             self.source_spool_bytes.labels(name).set(float(details.get("bytes_in_spool", 0)))
 
-    def render(self) -> bytes:
+    def render(self, health: Mapping[str, HealthRecord] | None = None) -> bytes:
+        """The Prometheus text; with the state's ``health`` records, the sources' gauges first."""
+        if health is not None:
+            self.update_sources(health)
         return generate_latest(self.registry)

@@ -222,22 +222,11 @@ class Collector:
             store = self._duckdb()
             reader = ReadService(store.cursor if store is not None else None, state=self.state, live=self.health)
             api = self.config.api
-            self.api = LocalApi(
-                self.config.data_dir,
-                metrics=self._metrics_text,
-                reader=reader,
-                host=api.host,
-                port=api.port,
-                ui=self._on_ui is not None,
-                **api.server_options(),
-            )
+            self.api = LocalApi(self.config.data_dir, metrics=lambda: self.metrics.render(self.state.health()),
+                                reader=reader, ui=self._on_ui is not None, **api.server_options())
             self.api.start()
             if self._on_ui is not None:
                 self._on_ui(self.api.login_url())
-
-    def _metrics_text(self) -> bytes:
-        self.metrics.update_sources(self.state.health())
-        return self.metrics.render()
 
     def _close(self) -> None:
         if self.api is not None:

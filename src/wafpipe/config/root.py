@@ -115,8 +115,8 @@ class ApiConfig(_Model):
         return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
 
     def server_options(self) -> dict[str, Any]:
-        """What the HTTP server needs besides host and port."""
-        return {"metrics_without_token": self.metrics_without_token, "token_file": self.token_file,
+        """The HTTP server's settings (:class:`wafpipe.collector.api.LocalApi`'s keyword arguments)."""
+        return {"host": self.host, "port": self.port, "metrics_without_token": self.metrics_without_token, "token_file": self.token_file,
                 "tls_cert_file": self.tls_cert_file, "tls_key_file": self.tls_key_file,
                 "secure_cookies": self.tls_cert_file is not None or self.tls_terminated_by_proxy,
                 "server_names": self.server_names}
