@@ -10,12 +10,10 @@ Azurite's development account and key are public, documented constants (the same
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from tests.servers.local_process import accepts_connections, start_on_free_port, stop_process
+from tests.servers.local_process import ProcessServer, accepts_connections
 
 HERE = Path(__file__).resolve().parent / "azurite"
 BINARY = HERE / "node_modules" / ".bin" / "azurite-blob"
@@ -27,13 +25,10 @@ class AzuriteUnavailable(RuntimeError):
     pass
 
 
-
-
-class AzuriteServer:
+class AzuriteServer(ProcessServer):
     def __init__(self, location: Path) -> None:
+        super().__init__()
         self.location = location
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
 
     @property
     def account_url(self) -> str:
@@ -48,26 +43,14 @@ class AzuriteServer:
         if not BINARY.exists():
             raise AzuriteUnavailable(f"{BINARY} is missing: run `make install-test` (npm install of azurite@3.35.0)")
         self.location.mkdir(parents=True, exist_ok=True)
-        started = start_on_free_port(
+        if not self._launch(
             lambda port: [str(BINARY), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location",
                           str(self.location), "--skipApiVersionCheck", "--silent", "--loose"],
-            accepts_connections)
-        if started is None:
+            accepts_connections):
             raise AzuriteUnavailable("azurite-blob did not start")
-        self.proc, self.port = started
         return self
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-        self.proc = None
 
     def service(self) -> Any:
         from azure.storage.blob import BlobServiceClient
 
         return BlobServiceClient.from_connection_string(self.connection_string)
-
-    def __enter__(self) -> AzuriteServer:
-        return self.start()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()

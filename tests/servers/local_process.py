@@ -9,6 +9,8 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from types import TracebackType
+from typing import Self
 
 START_GUARD_S = 60.0  # a hang guard only: a start returns as soon as the server answers
 ATTEMPTS = 5  # the free port may be taken between the probe and the server's bind
@@ -56,3 +58,33 @@ def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+class ProcessServer:
+    """A test server run as a process of its own: a subclass's ``start`` calls :meth:`_launch`; the
+    stop and the ``with`` block are here, once for moto, Azurite and sshd."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def _launch(self, command: Callable[[int], list[str]], ready: Callable[[int], bool]) -> bool:
+        """Start ``command(port)`` on a free port until ``ready``; False when it never got ready."""
+        started = start_on_free_port(command, ready)
+        if started is None:
+            return False
+        self.proc, self.port = started
+        return True
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

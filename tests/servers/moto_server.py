@@ -7,26 +7,18 @@ tests: started on a free port, ready when its control API answers, stopped with 
 
 from __future__ import annotations
 
-import subprocess
 import sys
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-from tests.servers.local_process import start_on_free_port, stop_process
+from tests.servers.local_process import ProcessServer
 
 REGION = "us-east-1"
 ACCESS_KEY, SECRET_KEY = "AKIAWAFPIPETESTKEY00", "wafpipe/test/secret/key/never/printed0000"
 
 
-
-
-class MotoServer:
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
-
+class MotoServer(ProcessServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -38,16 +30,10 @@ class MotoServer:
             except httpx.HTTPError:
                 return False
 
-        started = start_on_free_port(
-            lambda port: [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], ready)
-        if started is None:
+        if not self._launch(lambda port: [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            ready):
             raise RuntimeError("the moto server did not start (is moto[server] installed? `make install-test`)")
-        self.proc, self.port = started
         return self
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-        self.proc = None
 
     def reset(self) -> None:
         """Forget every bucket and queue (moto's own reset endpoint)."""
@@ -58,9 +44,3 @@ class MotoServer:
 
         return boto3.client(service, endpoint_url=self.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
                             aws_secret_access_key=SECRET_KEY)
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()

@@ -16,14 +16,12 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
 import asyncssh
 
-from tests.servers.local_process import accepts_connections, start_on_free_port, stop_process
+from tests.servers.local_process import ProcessServer, accepts_connections
 
 SSHD = Path("/usr/sbin/sshd")
 
@@ -39,10 +37,9 @@ def _write_key(key: asyncssh.SSHKey, path: Path) -> None:
     path.with_suffix(".pub").chmod(0o644)
 
 
-class SshdServer:
+class SshdServer(ProcessServer):
     def __init__(self) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
+        super().__init__()
         self.root = Path()
         self.user = "nobody" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
 
@@ -84,22 +81,13 @@ class SshdServer:
         ]))
         if os.geteuid() == 0:
             Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
-        started = start_on_free_port(lambda port: [str(SSHD), "-D", "-e", "-f", str(config), "-p", str(port)],
-                                     accepts_connections)
-        if started is None:
+        if not self._launch(lambda port: [str(SSHD), "-D", "-e", "-f", str(config), "-p", str(port)],
+                            accepts_connections):
             self.stop()
             raise SshdUnavailable(f"sshd did not start (try: {SSHD} -t -f {config})")
-        self.proc, self.port = started
         return self
 
     def stop(self) -> None:
-        stop_process(self.proc)
-        self.proc = None
+        super().stop()
         if self.root != Path():
             shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> SshdServer:
-        return self.start()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
