@@ -13,10 +13,11 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -99,21 +100,22 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     proc = subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "serve", "-c", "wafpipe.toml"], cwd=root,
                             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     try:
-        login_url = _wait(lambda: _login_url(root), proc, root, "the login link")
-        base = login_url.split("/login", 1)[0]
+        link = wait_for(lambda: login_url(root), proc, root, "the login link")
+        base = link.split("/login", 1)[0]
         token = (root / "data" / "api.token").read_text().strip()
         headers = {"Authorization": f"Bearer {token}"}
         files = len(list((root / "incoming").iterdir()))
-        _wait(lambda: _settled(base, headers, files), proc, root, "every file read")
-        yield Served(base, token, login_url, root, expected)
+        wait_for(lambda: _settled(base, headers, files), proc, root, "every file read")
+        yield Served(base, token, link, root, expected)
     finally:
         proc.terminate()
         proc.wait(60)
         log.close()
 
 
-def _login_url(root: Path) -> str | None:
-    found = re.search(r"open (http://\S+/login\?code=\S+)", (root / "serve.log").read_text())
+def login_url(root: Path) -> str | None:
+    """The one-time login link ``wafpipe serve`` printed into ``root/serve.log``, once it has."""
+    found = re.search(r"open (https?://\S+/login\?code=\S+)", (root / "serve.log").read_text())
     return found.group(1) if found else None
 
 
@@ -123,12 +125,14 @@ def _settled(base: str, headers: dict[str, str], expected: int) -> bool:
     return finished == expected and not files.get("in_progress") and not files.get("seen")
 
 
-def _wait(check: object, proc: subprocess.Popen[bytes], root: Path, what: str) -> str:
+def wait_for(check: Callable[[], Any], proc: subprocess.Popen[bytes], root: Path, what: str) -> Any:
+    """``check()`` once it is truthy; fails with the end of ``root/serve.log`` if the process ends
+    first or the guard deadline (a hang guard only) passes."""
     deadline = time.monotonic() + GUARD_S
     while True:
-        got = check()  # type: ignore[operator]
+        got = check()
         if got:
-            return got  # type: ignore[no-any-return]
+            return got
         if proc.poll() is not None or time.monotonic() > deadline:
             pytest.fail(f"wafpipe serve: no {what}:\n{(root / 'serve.log').read_text()[-3000:]}")
         time.sleep(0.1)

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import ssl
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,9 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.collector.helpers import wafpipe
+from tests.web.conftest import login_url, wait_for
 
 TOKEN = "a-token-chosen-for-this-test-0123456789"
-GUARD_S = 120.0
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
@@ -80,15 +78,13 @@ def test_with_tls_and_a_chosen_token_it_serves_pages_and_local_commands(tmp_path
     proc = subprocess.Popen([sys.executable, "-m", "wafpipe.cli", "serve", "-c", "wafpipe.toml"], cwd=tmp_path,
                             stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + GUARD_S
-        while not (found := re.search(r"open (https://\S+/login\?code=\S+)", (tmp_path / "serve.log").read_text())):
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.1)
-        port = found.group(1).split("/login")[0].rsplit(":", 1)[1]
+        link = wait_for(lambda: login_url(tmp_path), proc, tmp_path, "the login link")
+        assert link.startswith("https://")
+        port = link.split("/login")[0].rsplit(":", 1)[1]
         pinned = ssl.create_default_context(cafile=str(cert))
         pinned.check_hostname = False
         with httpx.Client(verify=pinned) as browser:
-            login = browser.get(found.group(1).replace("0.0.0.0", "127.0.0.1"))
+            login = browser.get(link.replace("0.0.0.0", "127.0.0.1"))
             assert login.status_code == 303 and "; Secure" in login.headers["set-cookie"]
             assert browser.get(f"https://127.0.0.1:{port}/health").status_code == 200
         with pytest.raises(httpx.ConnectError):
