@@ -3,7 +3,9 @@ watch-mode collector started and stopped around a block, and a state read-only p
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from tests.collector.helpers import write_config
 
-__all__ = ["collector", "state_rows", "wafpipe", "wait_for", "write_config"]
+__all__ = ["broken", "collector", "fix_dead_letter", "state_rows", "wafpipe", "wait_for", "write_config"]
 
 DEADLINE_S = 120.0  # generous: the tests wait for a condition, never for a duration
 
@@ -100,3 +102,27 @@ def collector(root: Path, *, done_files: int = 0) -> Iterator[subprocess.Popen[s
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.communicate()
+
+
+BAD_CEF = "CEF:0|Incapsula|SIEMintegration|1|1|BROKEN"
+
+
+def broken(good: str) -> str:
+    """A CEF line that does not decode (too few header fields), exactly as long as ``good``."""
+    return (BAD_CEF + "x" * len(good))[: len(good)]
+
+
+def fix_dead_letter(root: Path, ordinal: int, decodable: bytes) -> None:
+    """The live dead letter of line ``ordinal`` now holds ``decodable``: the simulated decoder fix."""
+    con = sqlite3.connect(root / "data" / "state.sqlite")
+    try:
+        rows = con.execute("SELECT id, record FROM dead_letters WHERE replayed_at IS NULL").fetchall()
+        hits = [(i, json.loads(r)) for i, r in rows if json.loads(r).get("ordinal") == ordinal]
+        assert len(hits) == 1, hits
+        row_id, record = hits[0]
+        record["raw"] = decodable.decode("utf-8", "replace")
+        record["raw_base64"] = base64.b64encode(decodable).decode() if record.get("raw_base64") else None
+        con.execute("UPDATE dead_letters SET record = ? WHERE id = ?", (json.dumps(record), row_id))
+        con.commit()
+    finally:
+        con.close()

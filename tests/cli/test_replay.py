@@ -10,10 +10,8 @@ of them would store, with the file's context (identity, header, W3C columns and 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.cli.helpers import state_rows, wafpipe, write_config
+from tests.cli.helpers import broken, fix_dead_letter, state_rows, wafpipe, write_config
 from tests.filebuilder import body_text, make_file, sample_lines
 from tests.servers.elasticsearch import ElasticsearchServer
 from wafpipe.decode.reader import read_path
@@ -30,12 +28,6 @@ from wafpipe.store.documents import rebuild
 from wafpipe.tools.generate import generate_files
 
 GOOD = sample_lines(6)
-BAD_CEF = "CEF:0|Incapsula|SIEMintegration|1|1|BROKEN"
-
-
-def broken(good: str) -> str:
-    """A CEF line that does not decode (too few header fields), exactly as long as ``good``."""
-    return (BAD_CEF + "x" * len(good))[: len(good)]
 DS = "logs-imperva.waf-default"
 
 
@@ -51,22 +43,6 @@ def stored(root: Path) -> dict[str, dict[str, Any]]:
 def live_dead_letters(root: Path) -> list[tuple[str, dict[str, Any]]]:
     rows = state_rows(root, "SELECT kind, record FROM dead_letters WHERE replayed_at IS NULL ORDER BY id")
     return [(str(k), json.loads(str(r))) for k, r in rows]
-
-
-def fix_dead_letter(root: Path, ordinal: int, decodable: bytes) -> None:
-    """The live dead letter of line ``ordinal`` now holds ``decodable``: the simulated decoder fix."""
-    con = sqlite3.connect(root / "data" / "state.sqlite")
-    try:
-        rows = con.execute("SELECT id, record FROM dead_letters WHERE replayed_at IS NULL").fetchall()
-        hits = [(i, json.loads(r)) for i, r in rows if json.loads(r).get("ordinal") == ordinal]
-        assert len(hits) == 1, hits
-        row_id, record = hits[0]
-        record["raw"] = decodable.decode("utf-8", "replace")
-        record["raw_base64"] = base64.b64encode(decodable).decode() if record.get("raw_base64") else None
-        con.execute("UPDATE dead_letters SET record = ? WHERE id = ?", (json.dumps(record), row_id))
-        con.commit()
-    finally:
-        con.close()
 
 
 def events_at(path: Path, *, as_ingested_from: Path | None = None) -> dict[int, Event]:

@@ -30,6 +30,7 @@ from tests.store.fixtures.version1.make_fixture import KEY_ID, write_inputs
 from wafpipe.decode.reader import FileReader
 from wafpipe.model import FileInfo
 from wafpipe.sinks.duckdb.sink import DuckDBSink
+from wafpipe.store import rollup
 from wafpipe.store.connection import ReadOnlyStore
 from wafpipe.store.documents import rebuild
 from wafpipe.store.migrate import MigrateError, backup_path, migrate, problems_path
@@ -206,6 +207,9 @@ def test_every_version_1_id_is_kept_exactly_once(migrated: Migrated) -> None:
     with duckdb.connect(str(migrated.store), read_only=True) as con:
         ids = [r[0] for r in con.execute("SELECT _id FROM events").fetchall()]
         assert stored_version(con) == SCHEMA_VERSION
+        # the overview's hourly counts come with the store, one per event
+        assert rollup.current(con)
+        assert con.execute(f"SELECT sum(n) FROM {rollup.ROLLUP} WHERE field = ''").fetchone()[0] == len(ids)  # noqa: S608
     assert len(ids) == len(set(ids)) == len(v1_ids) == MANIFEST["rows"]
     assert set(ids) == set(v1_ids)
     r = migrated.report

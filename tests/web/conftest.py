@@ -7,6 +7,7 @@ Waits are for conditions (the files done), with a guard deadline that only stops
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -26,6 +27,8 @@ from wafpipe.tools.generate import generate_files
 
 START = datetime(2026, 11, 30, 6, tzinfo=UTC)
 GUARD_S = 180.0
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"  # screenshots, git-ignored
+WAIT_MS = 60_000  # a hang guard for the browser: every wait is for a condition
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"]
@@ -86,10 +89,9 @@ def build_incoming(root: Path) -> int:
     return 600 + 40 + 30 + 30 + 8
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("ui")
-    expected = build_incoming(root)
+@contextlib.contextmanager
+def serving(root: Path, expected_events: int) -> Iterator[Served]:
+    """``wafpipe serve`` over ``root/incoming`` (data in ``root/data``), once every file is read."""
     (root / "wafpipe.toml").write_text(
         f'data_dir = "{root / "data"}"\n[[sources]]\ntype = "directory"\npath = "{root / "incoming"}"\n'
         '[api]\nport = 0\n')
@@ -106,11 +108,35 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         headers = {"Authorization": f"Bearer {token}"}
         files = len(list((root / "incoming").iterdir()))
         wait_for(lambda: _settled(base, headers, files), proc, root, "every file read")
-        yield Served(base, token, link, root, expected)
+        yield Served(base, token, link, root, expected_events)
     finally:
         proc.terminate()
         proc.wait(60)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("ui")
+    expected = build_incoming(root)
+    with serving(root, expected) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def page(served: Served, browser: Any) -> Iterator[Any]:
+    """One logged-in page for the module: signed in through the one-time link; dialogs are
+    recorded (``page.dialogs``) and dismissed."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(WAIT_MS)
+    tab.dialogs = []
+    tab.on("dialog", lambda d: (tab.dialogs.append(d.message), d.dismiss()))
+    tab.goto(served.login_url)
+    assert tab.url == f"{served.url}/"
+    yield tab
+    context.close()
 
 
 def login_url(root: Path) -> str | None:

@@ -12,27 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.web.conftest import PAYLOADS, Served
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-WAIT_MS = 60_000  # a hang guard: every wait below is for a condition
-
-
-@pytest.fixture(scope="module")
-def page(served: Served, browser: Any) -> Any:
-    """One logged-in page for the module: signed in through the one-time link."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    tab = context.new_page()
-    tab.set_default_timeout(WAIT_MS)
-    tab.dialogs = []
-    tab.on("dialog", lambda d: (tab.dialogs.append(d.message), d.dismiss()))
-    tab.goto(served.login_url)
-    assert tab.url == f"{served.url}/"
-    yield tab
-    context.close()
+from tests.web.conftest import ARTIFACTS, PAYLOADS, Served
 
 
 def api(served: Served, path: str, **params: str) -> Any:

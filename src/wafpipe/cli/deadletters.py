@@ -34,23 +34,31 @@ def deadletters_replay(
     kind: Annotated[str | None, typer.Option(help="only this kind (decode, cut_line, sink_rejected…)")] = None,
 ) -> None:
     """Send dead letters again once their cause is fixed: lines are decoded again as ingest decodes
-    them, rejected documents go back to their sink. Stop the collector first. Exit 0 when every
-    record went through, 1 when some still fail, 2 when a collector is running."""
+    them, rejected documents go back to their sink. With a collector running on the data directory,
+    that collector replays them (through its API). Exit 0 when every record went through, 1 when
+    some still fail, 2 when they cannot be replayed now."""
+    from wafpipe.cli.output import safe
     from wafpipe.collector.replay import CollectorRunning, replay_dead_letters
     from wafpipe.errors import ConfigError, WafpipeError
+    from wafpipe.store.client import find_running
 
     cfg = load(config)
     try:
-        report = replay_dead_letters(cfg, kind)
+        client = find_running(cfg.data_dir)
+        if client is not None:
+            with client:
+                summary = client.replay_dead_letters(kind)
+            lines, failing = [str(line) for line in summary.get("lines", [])], int(summary.get("still_failing", 0))
+        else:
+            report = replay_dead_letters(cfg, kind)
+            lines, failing = report.lines(), report.still_failing
     except (CollectorRunning, ConfigError) as exc:
         raise error(f"error: {exc}", EXIT_USAGE) from None
     except WafpipeError as exc:  # a sink that cannot be opened (the store locked by another process…)
         raise error(f"error: {exc}", EXIT_DATA) from None
-    from wafpipe.cli.output import safe
-
-    for line in report.lines():
+    for line in lines:
         typer.echo(safe(line))
-    raise typer.Exit(EXIT_OK if report.still_failing == 0 else EXIT_DATA)
+    raise typer.Exit(EXIT_OK if failing == 0 else EXIT_DATA)
 
 
 def register(app: typer.Typer) -> None:

@@ -47,6 +47,7 @@ from typing import Any
 from wafpipe import clock
 from wafpipe.collector.api import LocalApi
 from wafpipe.collector.delivery import BACKPRESSURE, Delivery
+from wafpipe.collector.jobs import Jobs, replay_through
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape, log_through
 from wafpipe.collector.metrics import Metrics
@@ -90,6 +91,7 @@ class Collector:
         self._serve_api = serve_api
         self._on_ui = on_ui
         self.api: LocalApi | None = None
+        self.jobs = Jobs()  # what the API asks this loop to do (dead-letter replay)
         self._once = False
         self._missing: list[str] = []  # --once: source paths that do not exist
         self._signals = 0
@@ -165,6 +167,7 @@ class Collector:
 
     def _step(self, timeout: float) -> None:
         """Deliver what the workers have decoded (or retry a held batch), for up to ``timeout``."""
+        self.jobs.run_pending()
         if self.flow.held is not None and not self.flow.release_held():
             self.stop.wait(min(timeout, 0.25))
             return
@@ -223,7 +226,8 @@ class Collector:
             reader = ReadService(store.cursor if store is not None else None, state=self.state, live=self.health)
             api = self.config.api
             self.api = LocalApi(self.config.data_dir, metrics=lambda: self.metrics.render(self.state.health()),
-                                reader=reader, ui=self._on_ui is not None, **api.server_options())
+                                reader=reader, ui=self._on_ui is not None, **api.server_options(),
+                                replay=replay_through(self.jobs, self.state, self.sinks, self.config))
             self.api.start()
             if self._on_ui is not None:
                 self._on_ui(self.api.login_url())
@@ -231,6 +235,7 @@ class Collector:
     def _close(self) -> None:
         if self.api is not None:
             self.api.stop()
+        self.jobs.cancel_all()
         self.pool.close()
         for s in self.sinks:
             s.close()

@@ -18,8 +18,9 @@ Every kind replays through the code that made it:
 * Records about a whole file (``empty``, …) hold no line: there is nothing to send, and they are
   reported as still failing with that reason.
 
-Replay needs the sinks for itself: the embedded store allows one writer, so it refuses to run while a
-collector runs on the same data directory (:class:`CollectorRunning`).
+The embedded store allows one writer: while a collector runs on the data directory, the command
+refuses (:class:`CollectorRunning`) and the collector replays instead, in its own loop with its own
+sinks, when its API is asked (``POST /api/deadletters/replay``, the Health page's button).
 """
 
 from __future__ import annotations
@@ -85,6 +86,17 @@ class ReplayReport:
     def still_failing(self) -> int:
         return sum(k.still_failing for k in self.kinds.values())
 
+    def summary(self) -> dict[str, Any]:
+        """The report as JSON (the API's answer); ``lines`` as :meth:`lines` words it."""
+        return {
+            "replayed": self.replayed,
+            "still_failing": self.still_failing,
+            "kinds": {name: {"replayed": k.replayed, "still_failing": k.still_failing, "reasons": dict(k.reasons)}
+                      for name, k in sorted(self.kinds.items())},
+            "notes": list(self.notes),
+            "lines": self.lines(),
+        }  # fmt: skip
+
     def lines(self) -> list[str]:
         out = []
         for name in sorted(self.kinds):
@@ -124,24 +136,6 @@ def running_collector(data_dir: Path) -> str | None:
     if cmdline is not None and b"wafpipe" not in cmdline:
         return None  # the pid was reused by another program
     return f"pid {pid}, API at {info.get('url', '?')}"
-
-
-class _Recorder:
-    """The state as sinks see it during replay: dead letters go to the state as usual, and the ids
-    of documents rejected again are remembered, so replay knows which ones still fail."""
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-        self.rejected: dict[str, dict[str, Any]] = {}
-
-    def add_dead_letters(self, records: list[dict[str, Any]]) -> Any:
-        for rec in records:
-            if rec.get("id"):
-                self.rejected[str(rec["id"])] = rec
-        return self.state.add_dead_letters(records)
-
-    def set_health(self, component: str, **fields: Any) -> None:
-        self.state.set_health(component, **fields)
 
 
 def _raw_bytes(record: dict[str, Any]) -> bytes | None:
@@ -257,61 +251,73 @@ def _rejected_event(record: dict[str, Any]) -> Event | str:
 
 
 def replay_dead_letters(cfg: Config, kind: str | None = None) -> ReplayReport:
-    """Replay the live dead letters (of ``kind``, or all) and mark those that went through."""
+    """``wafpipe deadletters replay``: open the state and the sinks, replay, close."""
     running = running_collector(cfg.data_dir)
     if running is not None:
         raise CollectorRunning(
-            f"a collector is running on {cfg.data_dir} ({running}); dead letters cannot be replayed while it "
-            "owns the store",
-            hint="stop it (Ctrl-C or SIGTERM), run `wafpipe deadletters replay`, then start it again",
+            f"a collector is running on {cfg.data_dir} ({running}); replay from its web UI (Health) or its API "
+            "(POST /api/deadletters/replay), or stop it and run this again",
+            hint="wafpipe serve shows the Health page; the API takes the token in <data_dir>/api.token",
         )
-    report = ReplayReport()
     with State(cfg.data_dir) as state:
-        records = state.list_dead_letters(limit=MAX_RECORDS, kind=kind)
-        if not records:
-            return report
-        recorder = _Recorder(state)
-        sinks = build_sinks(cfg, Context(cfg.data_dir, state=recorder))
+        if not state.count_dead_letters(kind):
+            return ReplayReport()
+        sinks = build_sinks(cfg, Context(cfg.data_dir, state=state))
         opened: list[Sink] = []
         try:
             for s in sinks:
                 s.open()
                 opened.append(s)
-            lines = _replay_lines(records, state, cfg, sinks, recorder, report)
-            rejected = _replay_rejected(records, {s.name: s for s in sinks}, recorder, report)
-            for s in opened:
-                if not s.flush(timeout=cfg.pipeline.drain_timeout_s):
-                    report.notes.append(
-                        f"{s.name}: some replayed events are still in its spool; the next `wafpipe run` sends them"
-                    )
-            ok = [r.id for r, _ in lines]
-            for r, ev in lines:  # decoded now; a sink's refusal is a new dead letter of its own
-                if ev.id in recorder.rejected:
-                    report.notes.append(
-                        f"event {ev.id} (dead letter {r.id}, {r.kind}) decodes now but was refused by a sink: "
-                        f"{recorder.rejected[ev.id].get('reason')} (a new sink_rejected dead letter)"
-                    )
-            for r, ev in rejected:
-                again = recorder.rejected.get(ev.id)
-                if again is None:
-                    report.kind(r.kind).replayed += 1
-                    ok.append(r.id)
-                    continue
-                report.kind(r.kind).fail(f"rejected again: {again.get('reason')}")
-                if again.get("reason") != r.record.get("reason"):
-                    ok.append(r.id)  # superseded by the new record, which holds the new reason
-            state.mark_replayed(ok)
+            return replay_into(state, sinks, cfg, kind, flush_s=cfg.pipeline.drain_timeout_s)
         finally:
             for s in opened:
                 s.close()
+
+
+def replay_into(state: State, sinks: list[Sink], cfg: Config, kind: str | None = None, *,
+                flush_s: float) -> ReplayReport:  # fmt: skip
+    """Replay the live dead letters (of ``kind``, or all) into open ``sinks`` and mark those that
+    went through: the command's way, and a running collector's (its API runs this in the
+    collector's own loop, with the sinks it ingests with). ``flush_s`` bounds the wait for cluster
+    sinks to answer; what they refuse again is known from the records they offer the state."""
+    report = ReplayReport()
+    records = state.list_dead_letters(limit=MAX_RECORDS, kind=kind)
+    if not records:
+        return report
+    with state.dead_letters_offered() as offered:
+        lines = _replay_lines(records, state, cfg, sinks, report)
+        rejected = _replay_rejected(records, {s.name: s for s in sinks}, state, report)
+        for s in sinks:
+            if not s.flush(timeout=flush_s):
+                report.notes.append(
+                    f"{s.name}: some replayed events are still in its spool; they are sent when it drains"
+                )
+    again_by_id = {str(rec["id"]): rec for rec in offered if rec.get("id")}
+    ok = [r.id for r, _ in lines]
+    for r, ev in lines:  # decoded now; a sink's refusal is a new dead letter of its own
+        if ev.id in again_by_id:
+            report.notes.append(
+                f"event {ev.id} (dead letter {r.id}, {r.kind}) decodes now but was refused by a sink: "
+                f"{again_by_id[ev.id].get('reason')} (a new sink_rejected dead letter)"
+            )
+    for r, ev in rejected:
+        again = again_by_id.get(ev.id)
+        if again is None:
+            report.kind(r.kind).replayed += 1
+            ok.append(r.id)
+            continue
+        report.kind(r.kind).fail(f"rejected again: {again.get('reason')}")
+        if again.get("reason") != r.record.get("reason"):
+            ok.append(r.id)  # superseded by the new record, which holds the new reason
+    state.mark_replayed(ok)
     return report
 
 
-def _write(sink: Sink, events: list[Event], recorder: _Recorder, file_key: str = "") -> None:
-    """Write ``events`` to ``sink``; refusals (now, or when its spool is sent) reach ``recorder``."""
+def _write(sink: Sink, events: list[Event], state: State, file_key: str = "") -> None:
+    """Write ``events`` to ``sink``; refusals (now, or when its spool is sent) reach the state."""
     result = sink.write(batch_of(events, file_key))
     if result.rejected:
-        recorder.add_dead_letters([p.record() for p in result.rejected])
+        state.add_dead_letters([p.record() for p in result.rejected])
 
 
 def _replay_lines(
@@ -319,7 +325,6 @@ def _replay_lines(
     state: State,
     cfg: Config,
     sinks: list[Sink],
-    recorder: _Recorder,
     report: ReplayReport,
 ) -> list[tuple[DeadLetterRecord, Event]]:
     """Dead-lettered lines (and file-level records): decode again; what decodes goes to every sink."""
@@ -339,7 +344,7 @@ def _replay_lines(
     done: list[tuple[DeadLetterRecord, Event]] = []
     for file_key, pairs in by_file.items():
         for sink in sinks:
-            _write(sink, [ev for _, ev in pairs], recorder, file_key)
+            _write(sink, [ev for _, ev in pairs], state, file_key)
         for rec, ev in pairs:
             report.kind(rec.kind).replayed += 1
             done.append((rec, ev))
@@ -347,7 +352,7 @@ def _replay_lines(
 
 
 def _replay_rejected(
-    records: Iterable[DeadLetterRecord], sinks: dict[str, Sink], recorder: _Recorder, report: ReplayReport
+    records: Iterable[DeadLetterRecord], sinks: dict[str, Sink], state: State, report: ReplayReport
 ) -> list[tuple[DeadLetterRecord, Event]]:
     """``sink_rejected`` documents, each written back to the sink that refused it; whether they went
     through is known once the sinks are flushed (the caller counts them)."""
@@ -367,6 +372,6 @@ def _replay_rejected(
         by_sink.setdefault(name, []).append((rec, event))
     done: list[tuple[DeadLetterRecord, Event]] = []
     for name, pairs in by_sink.items():
-        _write(sinks[name], [ev for _, ev in pairs], recorder)
+        _write(sinks[name], [ev for _, ev in pairs], state)
         done.extend(pairs)
     return done

@@ -68,11 +68,14 @@ class ApiClient:
         )
 
     def _get(self, path: str, **params: Any) -> Any:
+        return self._call("GET", path, **params)
+
+    def _call(self, method: str, path: str, **params: Any) -> Any:
         if "q" in params:  # the service's bound, here too: a too-long query never leaves as a URL
             bounded_query(params["q"])
         query = {k: _param(v) for k, v in params.items() if v is not None}
         try:
-            resp = self._client.get(path, params=query)
+            resp = self._client.request(method, path, params=query)
         except httpx.HTTPError as exc:
             raise WafpipeError(f"cannot reach the collector at {self.url}: {exc}") from None
         try:
@@ -161,6 +164,11 @@ class ApiClient:
         return self._get(  # type: ignore[no-any-return]
             "/api/deadletters", kind=kind, limit=limit, include_replayed=include_replayed
         )
+
+    def replay_dead_letters(self, kind: str | None = None) -> Json:
+        """Have the collector replay its live dead letters (of ``kind``): its report, as
+        :meth:`wafpipe.collector.replay.ReplayReport.summary` gives it."""
+        return self._call("POST", "/api/deadletters/replay", kind=kind)  # type: ignore[no-any-return]
 
     def health(self) -> Json:
         return self._get("/api/health")  # type: ignore[no-any-return]

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import Field
 
 from wafpipe.config.base import _Model
+from wafpipe.store.rollup.table import forget_before
 from wafpipe.store.schema import EVENTS, PRUNES
 
 DATASETS = ("security", "access")  # the keys of ``retention_days``
@@ -122,6 +123,7 @@ def prune(con: Any, retention: Retention, now: datetime, *, reason: str) -> list
                 continue
             deleted[dataset] += int(rows[0][0]) if rows else 0
         for dataset, cutoff in cutoffs.items():
+            forget_before(con, _DATASET_WHERE[dataset], cutoff)
             con.execute(_RECORD, [dataset, cutoff, deleted[dataset], now, reason]).fetchall()
         con.execute("COMMIT")
     except BaseException:

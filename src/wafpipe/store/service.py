@@ -57,6 +57,8 @@ from wafpipe.store.params import (
 )
 from wafpipe.store.query import FieldRef, compile_query, resolve, statements, suggest
 from wafpipe.store.query.statements import ID, TS, plain
+from wafpipe.store.rollup import Plan, plan
+from wafpipe.store.rollup.table import is_current
 from wafpipe.store.runner import QueryRunner
 
 Json = dict[str, Any]
@@ -135,6 +137,7 @@ class ReadService:
         )
         self._state = state
         self._live = live
+        self._rollup_current = False
 
     # -- events ------------------------------------------------------------------------------------
     def search(
@@ -178,7 +181,9 @@ class ReadService:
 
     def count(self, q: str = "", since: datetime | str | None = None, until: datetime | str | None = None) -> Json:
         where, params = self._where(q, since, until)
-        n = self._run().scalar(f"SELECT count(*) FROM events WHERE {where}", params)  # noqa: S608
+        rolled = self._plan(q, since, until)
+        sql, params = rolled.count() if rolled else (f"SELECT count(*) FROM events WHERE {where}", params)  # noqa: S608
+        n = self._run().scalar(sql, params)
         return {"count": int(n or 0)}
 
     def top(
@@ -198,7 +203,9 @@ class ReadService:
         ref = _top_field(field, "top")
         by_ref = _top_field(by, "by") if by else None
         where, params = self._where(q, since, until)
-        sql, sql_params = statements.top(ref, by_ref, where, params, limit)
+        rolled = self._plan(q, since, until)
+        statement = rolled.top(ref, by_ref, limit) if rolled else None
+        sql, sql_params = statement or statements.top(ref, by_ref, where, params, limit)
         rows, _ = self._run().fetch(sql, sql_params)
         if by_ref is None:
             return {"field": field, "values": [{"value": plain(ref, v), "count": int(n)} for v, n in rows]}
@@ -238,15 +245,12 @@ class ReadService:
         seconds = seconds or choose_interval(lo, hi)
         check_buckets(lo, hi, seconds)
         value = statements.group_operand(by_ref) if by_ref is not None else "NULL"
-        # Buckets as whole multiples of the interval since the epoch, in integers (floor division,
-        # also before 1970): ten times cheaper than time_bucket() over millions of rows.
-        sql = (
-            f"SELECT CASE WHEN e >= 0 THEN e // ?::BIGINT ELSE -((-e - 1) // ?::BIGINT) - 1 END AS b, v, count(*) "  # noqa: S608
-            f"FROM (SELECT epoch_us({TS}) AS e, {value} AS v FROM events WHERE {where}) GROUP BY b, v"
-        )
         step_us = seconds * 1_000_000
         by_params = list(by_ref.params) if by_ref is not None else []
-        rows, _ = self._run().fetch(sql, [step_us, step_us, *by_params, *params])
+        rolled = self._plan(q, lo, hi)
+        statement = rolled.histogram(seconds, by_ref) if rolled else None
+        sql, sql_params = statement or (statements.histogram(value, where), [step_us, step_us, *by_params, *params])
+        rows, _ = self._run().fetch(sql, sql_params)
         counts: dict[datetime, int] = {}
         split: dict[datetime, dict[str, int]] = {}
         for b, v, n in rows:
@@ -307,6 +311,17 @@ class ReadService:
         if self._runner is None:
             raise WafpipeError("no embedded store is configured", hint='add a [[sinks]] table with type = "duckdb"')
         return self._runner
+
+    def _plan(self, q: str, since: datetime | str | None, until: datetime | str | None) -> Plan | None:
+        """How to read a count, top list or histogram from the rollup, when the store has a current
+        one and it can answer (:mod:`wafpipe.store.rollup`); None: count the events."""
+        if not self._rollup_current:
+            # once current, always (it is rebuilt only when a collector opens the store)
+            self._rollup_current = is_current(lambda sql, params: self._run().fetch(sql, params)[0])
+            if not self._rollup_current:
+                return None
+        lo, hi = time_range(since, until)
+        return plan(q or "", lo, hi)
 
     def _need_state(self) -> StateView:
         if self._state is None:

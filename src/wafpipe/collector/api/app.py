@@ -10,13 +10,14 @@ Errors are answers, never tracebacks: a query or argument error is 400
 ``{"error", "column", "kind"}``; a read stopped at a bound is 400 (``timeout``, ``memory``) or 503
 (``busy``, with ``Retry-After``); a missing store or state is 503; an unknown event is 404. Only a
 bug in our code is logged with its traceback, and the client still gets a one-line 500.
-The UI of ``wafpipe serve`` will add its pages to this same app.
+One route changes something: ``POST /api/deadletters/replay``, run by the collector's own loop
+(:mod:`wafpipe.collector.jobs`). The UI of ``wafpipe serve`` adds its pages to this same app.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -67,7 +68,8 @@ def _flag(value: str | None, default: bool) -> bool:
     raise QueryError(f"expected true or false, got {value[:20]!r}")
 
 
-def create_app(reader: Reader, metrics: Callable[[], bytes]) -> FastAPI:
+def create_app(reader: Reader, metrics: Callable[[], bytes], *,
+               replay: Callable[[str | None], Mapping[str, Any]] | None = None) -> FastAPI:  # fmt: skip
     """The app without its guard (:class:`~wafpipe.collector.api.guard.Guard` wraps it)."""
     # The /api routes described by FastAPI's OpenAPI schema (behind the token like every route).
     app = FastAPI(title="wafpipe", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
@@ -149,6 +151,15 @@ def create_app(reader: Reader, metrics: Callable[[], bytes]) -> FastAPI:
         except QueryError as exc:
             return error_response(exc)
         return await call(reader.dead_letters, kind=kind, limit=limit, include_replayed=replayed)
+
+    @app.post("/api/deadletters/replay")
+    async def replay_dead_letters(kind: str | None = None) -> Response:
+        """Replay the live dead letters (of ``kind``) in the collector's loop; its report."""
+        if replay is None:
+            return _json({"error": "dead letters are replayed by a running collector", "kind": "unavailable"}, 503)
+        if kind is not None and len(kind) > 40:
+            return error_response(QueryError("kind: at most 40 characters"))
+        return await call(replay, kind=kind or None)
 
     @app.get("/metrics")
     async def prometheus() -> Response:

@@ -78,7 +78,9 @@ def _quiet_uvicorn() -> None:
 class LocalApi:
     """The local API of one collector: ``start()`` binds and serves, ``stop()`` ends it.
 
-    ``reader`` answers the ``/api`` routes and ``metrics`` renders ``/metrics``. The version-1
+    ``reader`` answers the ``/api`` routes and ``metrics`` renders ``/metrics``; ``replay`` (the
+    collector's, :func:`wafpipe.collector.jobs.replay_through`) answers ``POST
+    /api/deadletters/replay``. The version-1
     arguments still work: ``health`` (the collector's live status) becomes a reader without a
     store, and ``query`` is ignored — pass ``reader`` to serve events."""
 
@@ -99,6 +101,7 @@ class LocalApi:
         tls_key_file: Path | None = None,
         secure_cookies: bool = False,
         server_names: Sequence[str] = (),
+        replay: Callable[[str | None], Mapping[str, Any]] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.reader: Reader = reader if reader is not None else ReadService(None, live=health)
@@ -111,6 +114,7 @@ class LocalApi:
         self.tls_cert_file, self.tls_key_file = tls_cert_file, tls_key_file
         self.secure_cookies = secure_cookies
         self.server_names = list(server_names)
+        self.replay = replay
         self.sessions: Sessions | None = None
         self.token = ""
         self._token_file: Path | None = None
@@ -163,7 +167,7 @@ class LocalApi:
         self.token, self._token_file = self._credentials()
         self._sock = self._bind()
         self.port = self._sock.getsockname()[1]
-        inner = create_app(self.reader, self.metrics)
+        inner = create_app(self.reader, self.metrics, replay=self.replay)
         open_paths = ["/metrics"] if self.metrics_without_token else []
         if self.ui:
             self.sessions = Sessions(self.token, secure=self.secure_cookies)

@@ -14,8 +14,8 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from wafpipe.collector.state.schema import DeadLetterRecord
@@ -25,6 +25,7 @@ class DeadLetters:
     """The dead-letter methods of :class:`wafpipe.collector.state.store.State`."""
 
     if TYPE_CHECKING:
+        _dead_letter_listeners: list[list[dict[str, Any]]]
 
         def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
@@ -63,8 +64,22 @@ class DeadLetters:
 
     def add_dead_letters(self, records: list[dict[str, Any]], *, file_key: str | None = None) -> int:
         """Store records shaped like ``reader.Problem.record()``; returns how many were new."""
+        for listener in list(self._dead_letter_listeners):
+            listener.extend(records)
         with self._tx() as db:
             return self._insert_dead_letters(db, records, file_key)
+
+    @contextmanager
+    def dead_letters_offered(self) -> Iterator[list[dict[str, Any]]]:
+        """Every record given to :meth:`add_dead_letters` while the block runs, from any thread,
+        whether it was new or already stored: how replay learns which documents a sink refused
+        again (a refusal with the old reason is not stored twice, so the table alone cannot say)."""
+        offered: list[dict[str, Any]] = []
+        self._dead_letter_listeners.append(offered)
+        try:
+            yield offered
+        finally:
+            self._dead_letter_listeners.remove(offered)
 
     @staticmethod
     def _dead(r: sqlite3.Row) -> DeadLetterRecord:

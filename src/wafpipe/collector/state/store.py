@@ -71,6 +71,7 @@ class State(DeadLetters, GapDetection):
         self.data_dir = private_dir(Path(data_dir))
         self.path = self.data_dir / filename
         self._lock = threading.RLock()
+        self._dead_letter_listeners: list[list[dict[str, Any]]] = []
         if not self.path.exists():  # created 0600 before SQLite opens it: its -wal/-shm copy that mode
             with contextlib.suppress(FileExistsError):
                 os.close(create_private(self.path))

@@ -54,6 +54,7 @@ from wafpipe.failpoints import failpoint
 from wafpipe.fields.arrow import column
 from wafpipe.model import Batch
 from wafpipe.sinks.base import Sink, WriteResult
+from wafpipe.store import rollup
 from wafpipe.store.retention import Pruned, Retention, prune
 from wafpipe.store.schema import (
     EVENTS,
@@ -73,13 +74,14 @@ log = logging.getLogger(__name__)
 
 # The batch is registered as ``wafpipe_batch``; every statement is fixed text, values are parameters.
 _BATCH = "wafpipe_batch"
-_INSERT_FROM = f'INSERT INTO {EVENTS} SELECT * FROM {_BATCH} b WHERE b.imperva.waf.file.ordinal >= ?'  # noqa: S608
-_INSERT_ABSENT = (
-    f"INSERT INTO {EVENTS} SELECT b.* FROM {_BATCH} b WHERE NOT EXISTS "  # noqa: S608
-    f'(SELECT 1 FROM {EVENTS} e WHERE e._id = b._id{{range}})'
-)
-INSERT_RANGE_SQL = _INSERT_ABSENT.format(range=' AND e."@timestamp" BETWEEN ? AND ?')
-INSERT_FULL_SQL = _INSERT_ABSENT.format(range="")
+# Which rows of the batch are new: past the ledger's settled ordinal, or absent id by id.
+_PAST_SETTLED = "b.imperva.waf.file.ordinal >= ?"
+_ABSENT = f'NOT EXISTS (SELECT 1 FROM {EVENTS} e WHERE e._id = b._id{{range}})'  # noqa: S608
+ABSENT_RANGE = _ABSENT.format(range=' AND e."@timestamp" BETWEEN ? AND ?')
+ABSENT_FULL = _ABSENT.format(range="")
+_INSERT = f"INSERT INTO {EVENTS} SELECT b.* FROM {_BATCH} b WHERE {{new}}"  # noqa: S608
+INSERT_RANGE_SQL = _INSERT.format(new=ABSENT_RANGE)
+INSERT_FULL_SQL = _INSERT.format(new=ABSENT_FULL)
 _LEDGER_GET = f"SELECT next_ordinal, trusted FROM {LEDGER} WHERE identity = ?"  # noqa: S608
 _LEDGER_PUT = (
     f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?) ON CONFLICT (identity) DO UPDATE SET "  # noqa: S608
@@ -127,6 +129,7 @@ class DuckDBSink(Sink):
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._last_retention = 0.0
+        self._unmerged = 0  # rollup rows added since the last merge
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -164,6 +167,8 @@ class DuckDBSink(Sink):
                 if version is None:
                     con.execute(f"INSERT INTO {META} VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])  # noqa: S608
                 con.execute("COMMIT")
+                rollup.ensure(con)
+                self._unmerged = rollup.unmerged(con)
         except (duckdb.Error, SinkError) as exc:
             con.close()
             if isinstance(exc, SinkError):
@@ -179,6 +184,8 @@ class DuckDBSink(Sink):
             return
         try:
             if not self.read_only:
+                if self._unmerged:
+                    self._compact(con)
                 # on failure the WAL still holds every committed batch; the next open replays it
                 with contextlib.suppress(duckdb.Error):
                     con.execute("CHECKPOINT")
@@ -228,6 +235,8 @@ class DuckDBSink(Sink):
                 ) from exc
             finally:
                 con.unregister(_BATCH)
+            if self._unmerged >= rollup.COMPACT_ROWS:
+                self._compact(con)
         failpoint("sink.duckdb.after_commit")
         return WriteResult(written=written, duplicates=len(batch) - written)
 
@@ -239,8 +248,14 @@ class DuckDBSink(Sink):
             settled, was_trusted = (int(ledger[0][0]), bool(ledger[0][1])) if ledger else (0, True)
             con.execute(_LEDGER_PUT, [identity, batch.next_ordinal, trusted, utcnow()]).fetchall()
             if trusted and was_trusted:
-                return _count(con, _INSERT_FROM, [settled])
+                return self._insert_new(con, _PAST_SETTLED, [settled])
         return self._insert_absent(con, batch, rows)
+
+    def _insert_new(self, con: duckdb.DuckDBPyConnection, new: str, params: list[Any]) -> int:
+        """Insert the rows of the registered batch that ``new`` selects, and their hourly counts
+        (:mod:`wafpipe.store.rollup`: counted first, while the rows are still absent)."""
+        self._unmerged += rollup.add(con, f"(SELECT b.* FROM {_BATCH} b WHERE {new})", params)  # noqa: S608
+        return _count(con, _INSERT.format(new=new), params)
 
     @staticmethod
     def _trusted(batch: Batch) -> bool:
@@ -249,8 +264,7 @@ class DuckDBSink(Sink):
         partial = column(batch.events, "imperva.waf.file.partial")
         return status in _TRUSTED_CHECKSUMS and not pc.any(partial).as_py()
 
-    @staticmethod
-    def _insert_absent(con: duckdb.DuckDBPyConnection, batch: Batch, rows: pa.RecordBatch) -> int:
+    def _insert_absent(self, con: duckdb.DuckDBPyConnection, batch: Batch, rows: pa.RecordBatch) -> int:
         """The id-by-id path: insert the events whose ids are not stored (first occurrence wins)."""
         ids = batch.ids
         if len(set(ids)) < len(ids):
@@ -262,8 +276,18 @@ class DuckDBSink(Sink):
         ts = column(batch.events, "@timestamp")
         source = column(batch.events, "imperva.waf.timestamp_source")
         if ts.null_count or pc.any(pc.equal(source, "ingest_time")).as_py():
-            return _count(con, INSERT_FULL_SQL, [])
-        return _count(con, INSERT_RANGE_SQL, [pc.min(ts).as_py(), pc.max(ts).as_py()])
+            return self._insert_new(con, ABSENT_FULL, [])
+        return self._insert_new(con, ABSENT_RANGE, [pc.min(ts).as_py(), pc.max(ts).as_py()])
+
+    def _compact(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Merge the rollup's rows of the hours recent Batches added to (a transaction of its own;
+        a failure leaves the rows as they were, correct, and is tried again later)."""
+        try:
+            rollup.compact(con)
+        except duckdb.Error as exc:
+            log.warning("merging the hourly counts of %s: %s", self.path, exc)
+            return
+        self._unmerged = 0
 
     @staticmethod
     def _put_file(con: duckdb.DuckDBPyConnection, facts: dict[str, Any]) -> None:

@@ -72,6 +72,7 @@ from pathlib import Path
 
 import duckdb
 
+from wafpipe.store import rollup
 from wafpipe.store.migrate.events import Problems, migrate_events
 from wafpipe.store.migrate.ledger import files_and_ledger
 from wafpipe.store.migrate.report import MigrateError, MigrateReport
@@ -165,6 +166,7 @@ def _build(old: duckdb.DuckDBPyConnection, temp: Path, report: MigrateReport, st
             new.execute(statement)
         migrate_events(old, new, files, report, problems, progress, chunk_rows)
         files_and_ledger(new, files, report)
+        rollup.ensure(new)  # the overview's hourly counts (wafpipe.store.rollup)
         new.execute(f"CHECKPOINT {_NEW}")
     finally:
         new.close()

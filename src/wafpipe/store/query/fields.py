@@ -118,13 +118,13 @@ def column_sql(path: str) -> str:
     return ".".join(quote(part) for part in path.split("."))
 
 
-def _arrow_type(path: str) -> pa.DataType:
+def arrow_type(path: str) -> pa.DataType:
     """The column's type in the Batch schema (a missing path is a field-table bug: fail loudly)."""
     first, *rest = path.split(".")
-    arrow_type = SCHEMA.field(first).type
+    typ = SCHEMA.field(first).type
     for part in rest:
-        arrow_type = arrow_type.field(part).type
-    return arrow_type
+        typ = typ.field(part).type
+    return typ
 
 
 def _values_of_json(col: str) -> str:
@@ -134,7 +134,7 @@ def _values_of_json(col: str) -> str:
 
 def _ref(name: str, es_type: str, lists: frozenset[str]) -> FieldRef:
     col = column_sql(name)
-    _arrow_type(name)  # the column exists
+    arrow_type(name)  # the column exists
     if name in CONSTANTS:
         return FieldRef(name, "constant", "TRUE", constant=CONSTANTS[name], column=col)
     typ = _TYPES.get(es_type, "keyword")

@@ -1,4 +1,4 @@
-// Every page: auto-refresh, log out, copy an event as JSON. Text only ever goes into the page as
+// Every page: auto-refresh, log out, copy an event as JSON, replay dead letters (Health). Text only ever goes into the page as
 // textContent, never as HTML.
 "use strict";
 
@@ -27,6 +27,27 @@ document.addEventListener("DOMContentLoaded", () => {
     logout.addEventListener("click", async () => {
       await fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": csrfToken() } });
       window.location.assign("/login");
+    });
+  }
+  const replay = document.getElementById("replay");
+  if (replay) {
+    replay.addEventListener("click", async () => {
+      const result = document.getElementById("replay-result");
+      replay.disabled = true;
+      result.hidden = false;
+      result.textContent = "Replaying…";
+      try {
+        const resp = await fetch("/api/deadletters/replay", {
+          method: "POST", headers: { "X-CSRF-Token": csrfToken() },
+        });
+        const body = await resp.json();
+        result.textContent = resp.ok ? body.lines.join("\n") + "\n(reload the page to see what is left)"
+                                     : "Not replayed: " + body.error;
+      } catch (err) {
+        result.textContent = "Not replayed: the collector did not answer (" + err + ")";
+      }
+      result.dataset.done = "1";
+      replay.disabled = false;
     });
   }
   const copy = document.getElementById("copy-json");
