@@ -212,3 +212,15 @@ def test_a_crash_inside_a_batchs_transaction_leaves_counts_and_events_agreeing(t
         table_agrees(sink)
         service = ReadService(sink.cursor)
         assert service.count("", None, None) == {"count": 900}
+
+
+def test_the_overview_asks_only_what_the_rollup_counts() -> None:
+    """A top list added to the overview without its field here would quietly count 10 M rows."""
+    from wafpipe.web.pages import SECURITY as OVERVIEW_SECURITY
+    from wafpipe.web.pages import SIDEBAR_FIELDS, TOP_LISTS
+
+    assert {field for _, field, _ in TOP_LISTS} <= set(rollup.FIELDS)
+    assert set(SIDEBAR_FIELDS) - set(rollup.FIELDS) <= {*rollup.DIMENSIONS, "http.response.status_code"}
+    for _, _, narrow in TOP_LISTS:
+        assert rollup.plan(narrow, None, None) is not None
+    assert rollup.plan(f"{OVERVIEW_SECURITY} and imperva.waf.action_class:passed", None, None) is not None

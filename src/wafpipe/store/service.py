@@ -55,13 +55,17 @@ from wafpipe.store.params import (
     projection,
     time_range,
 )
-from wafpipe.store.query import FieldRef, compile_query, resolve, statements, suggest
+from wafpipe.store.query import FieldRef, compile_node, compile_query, resolve, statements, suggest
 from wafpipe.store.query.statements import ID, TS, plain
+from wafpipe.store.query.tree import Node
 from wafpipe.store.rollup import Plan, plan
 from wafpipe.store.rollup.table import is_current
 from wafpipe.store.runner import QueryRunner
 
 Json = dict[str, Any]
+# What the methods of ReadService take as a query: text (``wafpipe query``, the API, the UI), or a
+# query tree made in this process (a Sigma rule's detection, :mod:`wafpipe.detect`).
+Query = str | Node
 
 
 class Reader(Protocol):
@@ -142,7 +146,7 @@ class ReadService:
     # -- events ------------------------------------------------------------------------------------
     def search(
         self,
-        q: str = "",
+        q: Query = "",
         limit: int = 100,
         offset: int = 0,
         since: datetime | str | None = None,
@@ -179,7 +183,7 @@ class ReadService:
             nxt = encode_cursor(rows.column(statements.TS_ALIAS)[last].as_py(), rows.column("_id")[last].as_py())
         return {"events": events, "next": nxt}
 
-    def count(self, q: str = "", since: datetime | str | None = None, until: datetime | str | None = None) -> Json:
+    def count(self, q: Query = "", since: datetime | str | None = None, until: datetime | str | None = None) -> Json:
         where, params = self._where(q, since, until)
         rolled = self._plan(q, since, until)
         sql, params = rolled.count() if rolled else (f"SELECT count(*) FROM events WHERE {where}", params)  # noqa: S608
@@ -189,7 +193,7 @@ class ReadService:
     def top(
         self,
         field: str,
-        q: str = "",
+        q: Query = "",
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int = 10,
@@ -217,7 +221,7 @@ class ReadService:
 
     def histogram(
         self,
-        q: str = "",
+        q: Query = "",
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         interval: str | int | None = None,
@@ -312,7 +316,7 @@ class ReadService:
             raise WafpipeError("no embedded store is configured", hint='add a [[sinks]] table with type = "duckdb"')
         return self._runner
 
-    def _plan(self, q: str, since: datetime | str | None, until: datetime | str | None) -> Plan | None:
+    def _plan(self, q: Query, since: datetime | str | None, until: datetime | str | None) -> Plan | None:
         """How to read a count, top list or histogram from the rollup, when the store has a current
         one and it can answer (:mod:`wafpipe.store.rollup`); None: count the events."""
         if not self._rollup_current:
@@ -321,7 +325,7 @@ class ReadService:
             if not self._rollup_current:
                 return None
         lo, hi = time_range(since, until)
-        return plan(q or "", lo, hi)
+        return plan(q or "", lo, hi) if isinstance(q, str) else None
 
     def _need_state(self) -> StateView:
         if self._state is None:
@@ -329,8 +333,8 @@ class ReadService:
         return self._state
 
     @staticmethod
-    def _where(q: str | None, since: datetime | str | None, until: datetime | str | None) -> tuple[str, list[Any]]:
-        where, params = compile_query(bounded_query(q))
+    def _where(q: Query | None, since: datetime | str | None, until: datetime | str | None) -> tuple[str, list[Any]]:
+        where, params = compile_query(bounded_query(q)) if q is None or isinstance(q, str) else compile_node(q)
         lo, hi = time_range(since, until)
         if lo is not None:
             where, params = f"({where}) AND {TS} >= ?", [*params, lo]

@@ -13,13 +13,14 @@ from __future__ import annotations
 from wafpipe.errors import QueryError
 from wafpipe.store.query.fields import FieldRef, allowed_fields, resolve, suggest
 from wafpipe.store.query.parser import parse
-from wafpipe.store.query.sql import compile_query
+from wafpipe.store.query.sql import compile_node, compile_query
 
 __all__ = [
     "FieldRef",
     "QueryError",
     "allowed_fields",
     "caret",
+    "compile_node",
     "compile_query",
     "parse",
     "resolve",
