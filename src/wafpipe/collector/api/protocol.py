@@ -13,12 +13,15 @@ So here:
   of the end of its previous response — a deadline, not an idle timer, so a client trickling one
   byte at a time (slowloris) is closed too.
 
-Both close the socket quietly: nothing is logged for what a client failed to do.
+Both close the socket quietly: nothing is logged for what a client failed to do. And every
+connection gets ``TCP_NODELAY`` (:func:`_no_delay`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -39,6 +42,7 @@ class BoundedH11Protocol(H11Protocol):
         if len(self.connections) > self.max_connections:
             transport.close()
             return
+        _no_delay(transport)
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -64,6 +68,17 @@ class BoundedH11Protocol(H11Protocol):
         busy = self.cycle is not None and not self.cycle.response_complete
         if not busy and not self.transport.is_closing():
             self.transport.close()
+
+
+def _no_delay(transport: asyncio.Transport) -> None:
+    """Send each write at once. The sockets of a server bound by the collector itself reach
+    uvicorn with Nagle's algorithm on, and a response written as head then body then waited ~40 ms
+    for the client's delayed ACK: every request on a kept-alive connection took 44 ms, a page and
+    its three chart requests ~180 ms of nothing (measured here, before and after)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def bounded_protocol(max_connections: int, request_timeout_s: float) -> type[BoundedH11Protocol]:
