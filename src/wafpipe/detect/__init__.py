@@ -1,16 +1,18 @@
 """Detections: Sigma rules run over the stored events (issue 24).
 
 Named parts: :mod:`.taxonomy` (Sigma's web field names → our ECS fields, a pySigma pipeline),
-:mod:`.sigma` (rule files → :class:`~.sigma.Rule`, each with its detection as a query tree the read
-side compiles with parameters), ``rules/`` (the rules wafpipe ships, Sigma YAML; each credits what
+:mod:`.model` (what a loaded rule is), :mod:`.sigma` (rule files → :class:`~.model.Rule`, each with
+its detection as a query tree the read side compiles with parameters), :mod:`.correlation` (Sigma
+correlation rules → thresholds over sliding windows), ``rules/`` (the rules wafpipe ships, Sigma YAML; each credits what
 it was ported from and says how to tune it). Rules read through the read service
 (:class:`wafpipe.store.service.ReadService`), like the UI.
 """
 
 from pathlib import Path
 
-from wafpipe.detect.sigma import Rule, UnsupportedRule, load_paths, load_text
+from wafpipe.detect.model import Correlation, Detection, Rule, UnsupportedRule
+from wafpipe.detect.sigma import load_paths, load_text
 
 SHIPPED_RULES = Path(__file__).parent / "rules"
 
-__all__ = ["SHIPPED_RULES", "Rule", "UnsupportedRule", "load_paths", "load_text"]
+__all__ = ["SHIPPED_RULES", "Correlation", "Detection", "Rule", "UnsupportedRule", "load_paths", "load_text"]

@@ -16,13 +16,12 @@ when any element does; keywords (values without a field) search the raw line.
 
 Refused, naming the rule and the construct: a log source that is not web traffic, a field we do not
 fill, ``|fieldref``, placeholders (``|expand``), value modifiers that do not apply to the field's
-type, and correlation rules (not run yet). A rule that loads is one that can match.
+type, and the correlation types :mod:`.correlation` does not run. A rule that loads can match.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +53,10 @@ from sigma.types import (
     SpecialChars,
 )
 
+from wafpipe.detect.correlation import correlation
+from wafpipe.detect.model import Detection, Rule, UnsupportedRule
 from wafpipe.detect.taxonomy import CATEGORIES, PRODUCTS, pipeline
-from wafpipe.errors import QueryError, WafpipeError
+from wafpipe.errors import QueryError
 from wafpipe.store.query import compile_node
 from wafpipe.store.query.tree import All, And, Compare, Exists, Match, Node, Not, Or, Regex, Value
 
@@ -72,64 +73,73 @@ _FLAGS = {
 }
 
 
-class UnsupportedRule(WafpipeError):
-    """A rule wafpipe cannot run as written: the message names the rule and the construct."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One Sigma rule, ready to run: its identity, what a person needs to judge an alert, and its
-    detection as a query tree (compiled with :func:`wafpipe.store.query.compile_node`)."""
-
-    id: str
-    title: str
-    level: str
-    tree: Node
-    source: str  # the file it came from, or "<text>"
-    description: str = ""
-    falsepositives: tuple[str, ...] = ()
-    references: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    author: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def where(self) -> tuple[str, list[Any]]:
-        """The rule's ``WHERE`` over ``events`` and its parameters."""
-        return compile_node(self.tree)
-
-
-def load_text(text: str, source: str = "<text>") -> list[Rule]:
+def load_text(text: str, source: str = "<text>") -> list[Detection]:
     """Every rule in a YAML text (one document or several)."""
-    try:
-        collection = SigmaCollection.from_yaml(text, collect_errors=True)
-    except (SigmaError, ValueError, yaml.YAMLError) as exc:
-        raise UnsupportedRule(f"{source}: not a Sigma rule file: {str(exc).splitlines()[0]}") from None
-    return [_rule(item, source) for item in collection.rules]
+    return _load([(text, source)])
 
 
-def load_paths(paths: Iterable[Path]) -> list[Rule]:
+def load_paths(paths: Iterable[Path]) -> list[Detection]:
     """Every rule of the given ``.yml``/``.yaml`` files and of those in the given directories
-    (sorted by path, so their order does not depend on the file system)."""
+    (sorted by path, so their order does not depend on the file system). A correlation may refer
+    to rules of other files."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
             files += sorted(p for p in path.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
         else:
             files.append(path)
-    rules: list[Rule] = []
+    texts = []
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
+            texts.append((path.read_text(encoding="utf-8"), str(path)))
         except (OSError, UnicodeDecodeError) as exc:
             raise UnsupportedRule(f"{path}: cannot be read: {exc}") from None
-        rules += load_text(text, str(path))
-    return rules
+    return _load(texts)
 
 
-def _rule(item: SigmaRule | SigmaCorrelationRule, source: str) -> Rule:
-    name = f"{source}: rule {getattr(item, 'title', '') or '?'!r}"
-    if isinstance(item, SigmaCorrelationRule):
-        raise UnsupportedRule(f"{name}: correlation rules are not run by this version of wafpipe")
+def _load(texts: list[tuple[str, str]]) -> list[Detection]:
+    sources: dict[int, str] = {}
+    collections = []
+    for text, source in texts:
+        try:
+            collection = SigmaCollection.from_yaml(text, collect_errors=True, resolve_references=False)
+        except (SigmaError, ValueError, yaml.YAMLError) as exc:
+            raise UnsupportedRule(f"{source}: not a Sigma rule file: {str(exc).splitlines()[0]}") from None
+        if collection.errors and not any(getattr(r, "errors", None) for r in collection.rules):
+            raise UnsupportedRule(f"{source}: {collection.errors[0]}")  # not about one rule (those name it)
+        sources.update((id(item), source) for item in collection.rules)
+        collections.append(collection)
+    try:
+        merged = SigmaCollection.merge(collections)  # resolves references across files
+    except SigmaError as exc:
+        raise UnsupportedRule(f"a correlation rule refers to a rule that is not loaded: {exc}") from None
+    fed = {id(ref.rule) for item in merged.rules if isinstance(item, SigmaCorrelationRule) and not item.generate
+           for ref in item.rules}  # fmt: skip
+    ours: dict[int, Rule] = {}
+    out: list[Detection] = []
+    for item in merged.rules:
+        source = sources.get(id(item), "<text>")
+        if isinstance(item, SigmaCorrelationRule):
+            out.append(correlation(item, ours, source, _meta(item, source)))
+        else:
+            rule = _rule(item, source, standalone=id(item) not in fed)
+            ours[id(item)] = rule
+            out.append(rule)
+    return out
+
+
+def _meta(item: SigmaRule | SigmaCorrelationRule, source: str) -> dict[str, Any]:
+    level = getattr(item.level, "name", None) or "medium"
+    return {
+        "id": str(item.id or item.name or item.title), "title": item.title, "level": level.lower(),
+        "source": source, "description": item.description or "",
+        "falsepositives": tuple(item.falsepositives or ()), "references": tuple(item.references or ()),
+        "tags": tuple(str(t) for t in item.tags or ()), "author": item.author or "",
+    }  # fmt: skip
+
+
+def _rule(item: SigmaRule, source: str, *, standalone: bool) -> Rule:
+    name = f"{source}: rule {item.title or '?'!r}"
     if item.errors:
         raise UnsupportedRule(f"{name}: {item.errors[0]}")
     logsource = item.logsource
@@ -149,12 +159,7 @@ def _rule(item: SigmaRule | SigmaCorrelationRule, source: str) -> Rule:
         compile_node(tree)  # every field allowed, every value of its type
     except QueryError as exc:
         raise UnsupportedRule(f"{name}: {str(exc).split(' at column ')[0]}", hint=exc.hint) from None
-    return Rule(
-        id=str(item.id or item.name or item.title), title=item.title, level=str(item.level or "medium").lower(),
-        tree=tree, source=source, description=item.description or "",
-        falsepositives=tuple(item.falsepositives or ()), references=tuple(item.references or ()),
-        tags=tuple(str(t) for t in item.tags or ()), author=item.author or "",
-    )  # fmt: skip
+    return Rule(**_meta(item, source), tree=tree, standalone=standalone)
 
 
 def _node(item: ConditionItem | Any, name: str) -> Node:

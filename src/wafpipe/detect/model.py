@@ -1,0 +1,62 @@
+"""What a loaded detection is: a :class:`Rule` (one event matches) or a :class:`Correlation` (a
+group of events passes a threshold in a time window), both with what a person needs to judge an
+alert; and :class:`UnsupportedRule`, the one error of loading."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wafpipe.errors import WafpipeError
+from wafpipe.store.query import compile_node
+from wafpipe.store.query.tree import Node
+
+LEVELS = ("informational", "low", "medium", "high", "critical")
+
+
+class UnsupportedRule(WafpipeError):
+    """A rule wafpipe cannot run as written: the message names the rule and the construct."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Detection:
+    """A rule's identity and its words for people (Sigma's metadata)."""
+
+    id: str
+    title: str
+    level: str
+    source: str  # the file it came from, or "<text>"
+    description: str = ""
+    falsepositives: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    author: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule(Detection):
+    """A Sigma detection rule: ``tree`` is its condition as a query tree. ``standalone`` is False
+    for a rule that only feeds a correlation (Sigma's ``generate: false``): it alerts through it."""
+
+    tree: Node
+    standalone: bool = True
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The rule's ``WHERE`` over ``events`` and its parameters."""
+        return compile_node(self.tree)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Correlation(Detection):
+    """A Sigma correlation rule: events matching ``base`` (its rules' conditions, OR'd), grouped by
+    ``group_by``, reaching ``threshold`` (more than it with ``strictly``) within ``timespan_s``:
+    events (``event_count``), or distinct values of ``distinct`` (``value_count``)."""
+
+    kind: str
+    base: Node
+    rules: tuple[str, ...]  # the ids of the rules it correlates
+    group_by: tuple[str, ...]
+    timespan_s: int
+    threshold: int
+    strictly: bool = False
+    distinct: str | None = None

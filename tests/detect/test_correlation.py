@@ -1,0 +1,124 @@
+"""Sigma correlation rules: ``event_count`` and ``value_count`` per group in a sliding window,
+counted by the read service over a real store; the window slides (a burst across a boundary
+counts), events before ``since`` count back one timespan, and what is not supported is refused."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from wafpipe import _native
+from wafpipe.decode.batch import batch_of
+from wafpipe.detect import Correlation, Rule, UnsupportedRule, load_text
+from wafpipe.enrich.useragent import parse_user_agent
+from wafpipe.model import Event
+from wafpipe.sinks.duckdb.sink import DuckDBSink
+from wafpipe.store.service import ReadService
+
+T0 = datetime(2026, 6, 1, 12, 4, 30, tzinfo=UTC)  # a burst from here crosses 12:05, a 5-minute boundary
+LINE = (
+    "CEF:0|Incapsula|SIEMintegration|1|1|Normal|0| sourceServiceName={site} siteid=1 suid=2 "
+    "requestClientApplication=curl/8.0 ccode=DE start={start} request={site}{path} requestMethod=GET "
+    "cn1={status} app=HTTPS act=REQ_PASSED src={ip} cpt=443"
+)
+BASE = ("title: not found\nname: not_found\nlogsource:\n  category: webserver\ndetection:\n  sel:\n"
+        "    sc-status: 404\n  condition: sel\n")  # fmt: skip
+
+
+def event(n: int, ip: str, at: datetime, path: str, status: int = 404, site: str = "shop.example.com") -> Event:
+    line = LINE.format(site=site, start=int(at.timestamp() * 1000), path=path, status=status, ip=ip)
+    doc: dict[str, Any] = json.loads(_native.document("cef", line, parse_user_agent))
+    return Event(f"{ip}-{n}", doc)
+
+
+def traffic() -> list[Event]:
+    events = []
+    for i in range(12):  # a scanner: 12 distinct missing paths in 66 s, across 12:05
+        events.append(event(i, "198.51.100.7", T0 + timedelta(seconds=6 * i), f"/probe{i}"))
+    for i in range(12):  # a broken link: 12 times the same missing path in 66 s
+        events.append(event(i, "203.0.113.9", T0 + timedelta(seconds=6 * i), "/old.png"))
+    for i in range(12):  # slow: 12 missing paths, ten minutes apart
+        events.append(event(i, "192.0.2.50", T0 + timedelta(minutes=10 * i), f"/p{i}"))
+    for i in range(12):  # busy but fine: 12 found pages in 66 s
+        events.append(event(i, "192.0.2.80", T0 + timedelta(seconds=6 * i), f"/ok{i}", status=200))
+    return events
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReadService]:
+    sink = DuckDBSink(tmp_path_factory.mktemp("corr") / "store.duckdb")
+    sink.open()
+    sink.write(batch_of(traffic()))
+    yield ReadService(sink.cursor)
+    sink.close()
+
+
+def correlation(kind: str, condition: str, *, generate: bool = False) -> tuple[Rule, Correlation]:
+    text = (BASE + f"---\ntitle: many\ncorrelation:\n  type: {kind}\n  rules:\n    - not_found\n"
+            f"  group-by:\n    - c-ip\n  timespan: 5m\n  condition:\n{condition}\n"
+            + ("  generate: true\n" if generate else "") + "level: medium\n")  # fmt: skip
+    base, corr = load_text(text)
+    assert isinstance(base, Rule) and isinstance(corr, Correlation)
+    return base, corr
+
+
+def run(service: ReadService, corr: Correlation, since: datetime | None = None) -> dict[str, Any]:
+    found = service.correlate(corr.base, list(corr.group_by), corr.timespan_s, corr.threshold,
+                              distinct=corr.distinct, strictly=corr.strictly, since=since)  # fmt: skip
+    return {g["by"]["source.ip"]: g for g in found["groups"]}
+
+
+def test_event_count_in_a_sliding_window(service: ReadService) -> None:
+    base, corr = correlation("event_count", "    gte: 10")
+    assert not base.standalone  # it alerts through the correlation only (Sigma's generate: false)
+    assert (corr.group_by, corr.timespan_s, corr.threshold) == (("source.ip",), 300, 10)
+    groups = run(service, corr)
+    assert set(groups) == {"198.51.100.7", "203.0.113.9"}
+    scanner = groups["198.51.100.7"]
+    assert scanner["first"] == "2026-06-01T12:05:24.000Z"  # the 10th event, past the 5-minute mark
+    assert scanner["peak"] == 12 and len(scanner["ids"]) == 12
+    assert run(service, correlation("event_count", "    gt: 12")[1]) == {}
+
+
+def test_value_count_counts_distinct_values(service: ReadService) -> None:
+    _, corr = correlation("value_count", "    gte: 10\n    field: cs-uri-stem")
+    assert corr.distinct == "url.path"
+    assert set(run(service, corr)) == {"198.51.100.7"}
+
+
+def test_events_before_since_count_back_one_timespan(service: ReadService) -> None:
+    _, corr = correlation("event_count", "    gte: 10")
+    later = run(service, corr, since=T0 + timedelta(seconds=60))  # the 11th and 12th events are after it
+    assert set(later) == {"198.51.100.7", "203.0.113.9"}
+    assert later["198.51.100.7"]["first"] == "2026-06-01T12:05:30.000Z"
+    assert run(service, corr, since=T0 + timedelta(minutes=3)) == {}
+
+
+def test_generate_keeps_the_base_rule_alerting_alone() -> None:
+    base, _ = correlation("event_count", "    gte: 10", generate=True)
+    assert base.standalone
+
+
+@pytest.mark.parametrize(
+    ("kind", "condition", "says"),
+    [
+        ("temporal", "    gte: 2", "correlation type 'temporal' is not supported"),
+        ("event_count", "    lt: 2", "the condition lt is not supported"),
+        ("value_count", "    gte: 2\n    field: cs-cookie", "'cs-cookie' is not a field"),
+    ],
+)
+def test_unsupported_correlations_are_refused_by_name(kind: str, condition: str, says: str) -> None:
+    with pytest.raises(UnsupportedRule) as err:
+        correlation(kind, condition)
+    assert "'many'" in str(err.value) and says in str(err.value), str(err.value)
+
+
+def test_a_correlation_of_a_rule_that_is_not_there_is_refused() -> None:
+    text = ("title: many\ncorrelation:\n  type: event_count\n  rules:\n    - nowhere\n  group-by:\n    - c-ip\n"
+            "  timespan: 5m\n  condition:\n    gte: 10\n")  # fmt: skip
+    with pytest.raises(UnsupportedRule, match="not loaded"):
+        load_text(text)
