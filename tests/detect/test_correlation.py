@@ -4,35 +4,23 @@ counts), events before ``since`` count back one timespan, and what is not suppor
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from wafpipe import _native
-from wafpipe.decode.batch import batch_of
+from tests.detect.events import T0, store_of, web_event
 from wafpipe.detect import Correlation, Rule, UnsupportedRule, load_text
-from wafpipe.enrich.useragent import parse_user_agent
 from wafpipe.model import Event
-from wafpipe.sinks.duckdb.sink import DuckDBSink
 from wafpipe.store.service import ReadService
 
-T0 = datetime(2026, 6, 1, 12, 4, 30, tzinfo=UTC)  # a burst from here crosses 12:05, a 5-minute boundary
-LINE = (
-    "CEF:0|Incapsula|SIEMintegration|1|1|Normal|0| sourceServiceName={site} siteid=1 suid=2 "
-    "requestClientApplication=curl/8.0 ccode=DE start={start} request={site}{path} requestMethod=GET "
-    "cn1={status} app=HTTPS act=REQ_PASSED src={ip} cpt=443"
-)
 BASE = ("title: not found\nname: not_found\nlogsource:\n  category: webserver\ndetection:\n  sel:\n"
         "    sc-status: 404\n  condition: sel\n")  # fmt: skip
 
 
-def event(n: int, ip: str, at: datetime, path: str, status: int = 404, site: str = "shop.example.com") -> Event:
-    line = LINE.format(site=site, start=int(at.timestamp() * 1000), path=path, status=status, ip=ip)
-    doc: dict[str, Any] = json.loads(_native.document("cef", line, parse_user_agent))
-    return Event(f"{ip}-{n}", doc)
+def event(n: int, ip: str, at: datetime, path: str, status: int = 404) -> Event:
+    return web_event(f"{ip}-{n}", ip=ip, at=at, path=path, status=status)
 
 
 def traffic() -> list[Event]:
@@ -50,9 +38,7 @@ def traffic() -> list[Event]:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReadService]:
-    sink = DuckDBSink(tmp_path_factory.mktemp("corr") / "store.duckdb")
-    sink.open()
-    sink.write(batch_of(traffic()))
+    sink = store_of(tmp_path_factory.mktemp("corr") / "store.duckdb", traffic())
     yield ReadService(sink.cursor)
     sink.close()
 

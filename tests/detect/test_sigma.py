@@ -5,56 +5,35 @@ our fields, values that stay parameters, and every unsupported construct refused
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from wafpipe import _native
-from wafpipe.decode.batch import batch_of
+from tests.detect.events import store_of, web_event
 from wafpipe.detect import SHIPPED_RULES, Detection, Rule, UnsupportedRule, load_paths, load_text
-from wafpipe.enrich.useragent import parse_user_agent
-from wafpipe.model import Event
-from wafpipe.sinks.duckdb.sink import DuckDBSink
 from wafpipe.store.service import ReadService
 
-LINE = (
-    "CEF:0|Incapsula|SIEMintegration|1|1|Normal|0| sourceServiceName={site} siteid=61539044 suid=1843222 "
-    "requestClientApplication={ua} ccode=DE start=1717400000000 request={site}{path} qstr={query} "
-    "requestMethod={method} cn1={status} app=HTTPS act={act} src={ip} cpt=443 cs9={rules} cs9Label=Rule name"
-)
-# name → (line fields, rule.category, security event)
-EVENTS: dict[str, tuple[dict[str, str], str | None, bool]] = {
-    "sqli_passed": ({"ua": "SQLMap/1.7#stable", "query": "user=admin'--", "act": "REQ_PASSED", "ip": "77.222.131.19",
-                     "rules": "SQL rule A,Blacklisted IP"}, "SQL Injection", True),
-    "xss_blocked": ({"ua": "Mozilla/5.0 Firefox/120.0", "query": "q=<script>alert(1)</script>", "act": "REQ_BLOCKED",
-                     "ip": "10.1.2.3", "rules": "XSS rule"}, "Cross Site Scripting", True),
-    "sqli_lower": ({"ua": "curl/8.0", "query": "a=UNION SELECT", "act": "REQ_PASSED", "ip": "10.200.0.1",
-                    "rules": "x"}, "sql injection attempt", True),
-    "plain": ({"ua": "Mozilla/5.0 Safari/17", "query": "page=2", "act": "REQ_PASSED", "ip": "192.0.2.10", "rules": "",
-               "status": "404", "path": "/wp-login.php"}, None, False),
-}
-
-
-def make_event(name: str) -> Event:
-    fields, category, security = EVENTS[name]
-    values = {"site": "shop.example.com", "path": "/login", "method": "POST", "status": "200", **fields}
-    line = LINE.format(**values).replace(" cs9= cs9Label=Rule name", "")
-    doc: dict[str, Any] = json.loads(_native.document("cef", line, parse_user_agent))
-    if category is not None:
-        doc.setdefault("rule", {})["category"] = category
-    doc["imperva"]["waf"]["security_event"] = security
-    doc["event"]["original"] = line
-    return Event(name, doc)
+# name → the event's fields (tests.detect.events.web_event)
+EVENTS: dict[str, dict[str, Any]] = {
+    "sqli_passed": {"ua": "SQLMap/1.7#stable", "query": "user=admin'--", "act": "REQ_PASSED", "ip": "77.222.131.19",
+                    "rules": "SQL rule A,Blacklisted IP", "category": "SQL Injection", "security": True,
+                    "method": "POST", "path": "/login"},
+    "xss_blocked": {"ua": "Mozilla/5.0 Firefox/120.0", "query": "q=<script>alert(1)</script>", "act": "REQ_BLOCKED",
+                    "ip": "10.1.2.3", "rules": "XSS rule", "category": "Cross Site Scripting", "security": True,
+                    "method": "POST", "path": "/login"},
+    "sqli_lower": {"ua": "curl/8.0", "query": "a=UNION SELECT", "act": "REQ_PASSED", "ip": "10.200.0.1", "rules": "x",
+                   "category": "sql injection attempt", "security": True, "method": "POST", "path": "/login"},
+    "plain": {"ua": "Mozilla/5.0 Safari/17", "query": "page=2", "act": "REQ_PASSED", "ip": "192.0.2.10",
+              "status": 404, "path": "/wp-login.php", "security": False, "method": "POST"},
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReadService]:
-    sink = DuckDBSink(tmp_path_factory.mktemp("sigma") / "store.duckdb")
-    sink.open()
-    sink.write(batch_of([make_event(name) for name in EVENTS]))
+    sink = store_of(tmp_path_factory.mktemp("sigma") / "store.duckdb",
+                    [web_event(name, **fields) for name, fields in EVENTS.items()])  # fmt: skip
     yield ReadService(sink.cursor)
     sink.close()
 
