@@ -3,10 +3,11 @@ query it suggests must find events in the data it just stored."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from tests.cli.helpers import wafpipe
-from wafpipe.tools.demo import DEMO_SET
+from wafpipe.tools.demo import DEMO_END, DEMO_SET
 from wafpipe.tools.summary import EXAMPLE_QUERIES
 
 
@@ -25,3 +26,15 @@ def test_the_demo_ingests_once_and_its_example_queries_find_events(tmp_path: Pat
         count = wafpipe("query", "-c", config, query, "--count", cwd=tmp_path)
         assert count.returncode == 0, (query, count.stderr)
         assert int(count.stdout.strip()) > 0, f"the suggested query {query!r} finds nothing in the demo"
+    # the integration guide's validation passes on it, with the clock at the demo's end …
+    end = (DEMO_END + timedelta(minutes=5)).isoformat()
+    ok = wafpipe("validate", "-c", config, cwd=tmp_path, env={"WAFPIPE_NOW": end})
+    assert ok.returncode == 0, ok.stdout
+    assert ok.stdout.count("pass") == 3 and "FAIL" not in ok.stdout
+    # … and two days later the logs have stopped arriving: that row fails, and says what to do
+    late = wafpipe("validate", "-c", config, cwd=tmp_path,
+                   env={"WAFPIPE_NOW": (DEMO_END + timedelta(days=2)).isoformat()})  # fmt: skip
+    assert late.returncode == 1
+    rows = {line.split("│")[1].strip(): line for line in late.stdout.splitlines() if line.count("│") > 3}
+    assert "FAIL" in rows["files arrive"] and "FAIL" in rows["events searchable"]
+    assert "pass" in rows["collector healthy"] or "stale" in late.stdout

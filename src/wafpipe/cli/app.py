@@ -42,9 +42,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from wafpipe.cli import deadletters, demo, elastic, generate, parse, query, run, serve, store
+    from wafpipe.cli import deadletters, demo, elastic, generate, parse, query, run, serve, store, validate
 
-    for module in (generate, parse, demo, run, serve, query, elastic, deadletters, store):
+    for module in (generate, parse, demo, run, serve, query, elastic, deadletters, store, validate):
         module.register(app)
 
 

@@ -10,10 +10,12 @@ goes through :func:`wafpipe.errors.redact`: a password written into a URL is nev
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,3 +80,35 @@ def parse_iso(value: str | None, flag: str) -> datetime | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt
+
+
+@contextlib.contextmanager
+def open_reader(cfg: Any, *, with_state: bool = False) -> Iterator[Any]:
+    """The read side: the running collector's API, else the store opened read-only (DESIGN §2 "one
+    writer") — with the collector's state beside it when asked and there is one (files, dead
+    letters and health need it)."""
+    from wafpipe.collector.state import State
+    from wafpipe.errors import WafpipeError
+    from wafpipe.store.client import find_running
+    from wafpipe.store.connection import ReadOnlyStore
+    from wafpipe.store.service import ReadService
+
+    client = find_running(cfg.data_dir)
+    if client is not None:
+        with client:
+            yield client
+        return
+    if cfg.store_path is None:
+        raise WafpipeError("no duckdb sink is configured, so there is no embedded store to read")
+    sink = cfg.store_sink
+    state = State(cfg.data_dir) if with_state and (Path(cfg.data_dir) / "state.sqlite").exists() else None
+    try:
+        with ReadOnlyStore(cfg.store_path, threads=sink.threads if sink else None) as store:
+            service = ReadService(store.cursor, state=state)
+            try:
+                yield service
+            finally:
+                service.close()
+    finally:
+        if state is not None:
+            state.close()

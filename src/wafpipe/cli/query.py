@@ -27,7 +27,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wafpipe.cli.common import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, ConfigOpt, load
+from wafpipe.cli.common import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, ConfigOpt, load, open_reader
 from wafpipe.cli.output import cell, json_line, safe
 
 FORMATS = ("table", "ndjson", "csv")
@@ -87,7 +87,7 @@ def query(
     cfg = load(config)
     chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     try:
-        with _reader(cfg) as reader:
+        with open_reader(cfg) as reader:
             if count:
                 typer.echo(str(reader.count(expr, since=since, until=until)["count"]))
             elif top:
@@ -129,30 +129,6 @@ def register(app: typer.Typer) -> None:
 def _usage(message: str) -> None:
     typer.echo(f"usage error: {message}", err=True)
     raise typer.Exit(EXIT_USAGE)
-
-
-@contextlib.contextmanager
-def _reader(cfg: Any) -> Iterator[Any]:
-    """The running collector's API, else the store opened read-only (DESIGN §2 "one writer")."""
-    from wafpipe.errors import WafpipeError
-    from wafpipe.store.client import find_running
-    from wafpipe.store.connection import ReadOnlyStore
-    from wafpipe.store.service import ReadService
-
-    client = find_running(cfg.data_dir)
-    if client is not None:
-        with client:
-            yield client
-        return
-    if cfg.store_path is None:
-        raise WafpipeError("no duckdb sink is configured, so there is no embedded store to query")
-    sink = cfg.store_sink
-    with ReadOnlyStore(cfg.store_path, threads=sink.threads if sink else None) as store:
-        service = ReadService(store.cursor)
-        try:
-            yield service
-        finally:
-            service.close()
 
 
 def _pages(reader: Any, expr: str, limit: int, since: str | None, until: str | None,
