@@ -23,6 +23,8 @@ from wafpipe.collector.state import State
 from wafpipe.errors import ConfigError
 from wafpipe.store.client import API_FILE, TOKEN_ENV, TOKEN_FILE, ApiClient
 from wafpipe.store.connection import ReadOnlyStore
+from wafpipe.store.query.tree import And, Exists, Match, Not, Value
+from wafpipe.store.query.wire import to_json
 from wafpipe.store.service import ReadService
 
 ROUTES = ["/api/health", "/api/search", "/api/count", "/api/top?field=status", "/api/histogram",
@@ -248,3 +250,25 @@ def test_every_connection_sends_without_waiting_for_acks(api: LocalApi) -> None:
         assert server is not None
         sockets = [p.transport.get_extra_info("socket") for p in server.server_state.connections]
         assert sockets and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
+
+
+def test_correlate_takes_a_query_tree_and_refuses_what_is_not_one(api: LocalApi) -> None:
+    url = f"{api.url}/api/correlate"
+    tree = to_json(And((Match("source.ip", Value("*", 0, wild=(0,)), 0), Not(Exists("rule.category", 0)))))
+    ok = httpx.post(url, headers=auth(api), json={"q": tree, "group_by": ["url.domain"], "timespan_s": 86400 * 365,
+                                                  "threshold": 1, "since": "2024-01-01T00:00:00Z"})  # fmt: skip
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["groups"] and all(set(g) == {"by", "first", "last", "peak", "ids"} for g in ok.json()["groups"])
+    for body, says in [
+        (b"not json", "not JSON"),
+        (b'{"q": {"node": "sql", "text": "1=1"}, "group_by": ["url.domain"], "timespan_s": 1, "threshold": 1}',
+         "unknown node kind"),
+        (b'{"q": "", "group_by": ["url.domain"], "timespan_s": 1, "threshold": 1, "drop": 1}', "unknown argument"),
+        (b'{"q": {"node": "match", "field": "x\\"; DROP TABLE events", "value": {"text": "1"}}, "group_by": '
+         b'["url.domain"], "timespan_s": 1, "threshold": 1}', "unknown field"),
+    ]:
+        bad = httpx.post(url, headers={**auth(api), "Content-Type": "application/json"}, content=body)
+        assert bad.status_code == 400 and says in bad.json()["error"], (body, bad.text)
+    huge = httpx.post(url, headers=auth(api), content=b"[" + b"0," * (1 << 20) + b"0]")
+    assert huge.status_code == 413
+    assert httpx.post(url, json={"q": ""}).status_code == 401

@@ -42,9 +42,21 @@ def main() -> None:
 
 
 def _register() -> None:
-    from wafpipe.cli import deadletters, demo, elastic, generate, parse, query, run, serve, store, validate
+    from wafpipe.cli import (
+        deadletters,
+        demo,
+        detect,
+        elastic,
+        generate,
+        parse,
+        query,
+        run,
+        serve,
+        store,
+        validate,
+    )
 
-    for module in (generate, parse, demo, run, serve, query, elastic, deadletters, store, validate):
+    for module in (generate, parse, demo, run, serve, query, detect, validate, elastic, deadletters, store):
         module.register(app)
 
 

@@ -122,6 +122,14 @@ class ApiConfig(_Model):
                 "server_names": self.server_names}
 
 
+class DetectConfig(_Model):
+    """``[detect]``: where the user's own Sigma rules are (``wafpipe detect``); the shipped rules
+    are always loaded unless ``shipped_rules = false``."""
+
+    rules_dir: PathField | None = None
+    shipped_rules: bool = True
+
+
 class LoggingConfig(_Model):
     format: Literal["text", "json"] = "text"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -140,6 +148,7 @@ class Config(_Model):
     kibana: KibanaConfig | None = None
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    detect: DetectConfig = Field(default_factory=DetectConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     _file: Path | None = PrivateAttr(default=None)
 

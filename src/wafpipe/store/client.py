@@ -19,9 +19,12 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from wafpipe.errors import QueryError, WafpipeError
 from wafpipe.store.limits import DEFAULT_TIMEOUT_S, bounded_query
+from wafpipe.store.query.tree import Node
+from wafpipe.store.query.wire import to_json
 from wafpipe.store.runner import ReadLimitError
 
 API_FILE = "api.json"
@@ -70,12 +73,14 @@ class ApiClient:
     def _get(self, path: str, **params: Any) -> Any:
         return self._call("GET", path, **params)
 
-    def _call(self, method: str, path: str, **params: Any) -> Any:
-        if "q" in params:  # the service's bound, here too: a too-long query never leaves as a URL
+    def _call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        if isinstance(params.get("q"), str):  # the service's bound, here too: a too-long query never leaves as a URL
             bounded_query(params["q"])
         query = {k: _param(v) for k, v in params.items() if v is not None}
         try:
-            resp = self._client.request(method, path, params=query)
+            resp = self._client.request(method, path, params=query,
+                                        content=orjson.dumps(body, default=str) if body is not None else None,
+                                        headers={"Content-Type": "application/json"} if body is not None else None)
         except httpx.HTTPError as exc:
             raise WafpipeError(f"cannot reach the collector at {self.url}: {exc}") from None
         try:
@@ -164,6 +169,12 @@ class ApiClient:
         return self._get(  # type: ignore[no-any-return]
             "/api/deadletters", kind=kind, limit=limit, include_replayed=include_replayed
         )
+
+    def correlate(self, q: str | Node, group_by: list[str], timespan_s: int, threshold: int, **kw: Any) -> Json:
+        """:meth:`wafpipe.store.service.ReadService.correlate` in the collector; a tree is sent as JSON."""
+        body = {"q": to_json(q) if not isinstance(q, str) else q, "group_by": group_by, "timespan_s": timespan_s,
+                "threshold": threshold, **{k: v for k, v in kw.items() if v is not None}}  # fmt: skip
+        return self._call("POST", "/api/correlate", body=body)  # type: ignore[no-any-return]
 
     def replay_dead_letters(self, kind: str | None = None) -> Json:
         """Have the collector replay its live dead letters (of ``kind``): its report, as

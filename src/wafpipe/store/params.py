@@ -19,7 +19,7 @@ from typing import Any
 from wafpipe.clock import utcnow
 from wafpipe.errors import QueryError
 from wafpipe.store.limits import MAX_BUCKETS, MAX_FIELDS
-from wafpipe.store.query.fields import FieldRef, allowed_fields, suggest
+from wafpipe.store.query.fields import FieldRef, allowed_fields, resolve, suggest
 from wafpipe.store.query.statements import iso as _iso
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -163,3 +163,15 @@ def projection(fields: list[str] | str | None) -> list[tuple[str, FieldRef]] | N
             raise QueryError(f"unknown field {name[:80]!r} in fields{did}")
         out.append((name, ref))
     return out
+
+
+def value_field(name: Any, what: str) -> FieldRef:
+    """The field ``top`` counts (or groups ``by``): allowed, and a value rather than an object."""
+    ref = resolve(name) if isinstance(name, str) and len(name) <= 200 else None
+    if ref is None:
+        close = suggest(name) if isinstance(name, str) else []
+        did = f"; did you mean {', '.join(close)}?" if close else ""
+        raise QueryError(f"unknown field {str(name)[:80]!r} for {what}{did}")
+    if ref.json or ref.type == "geo_point":
+        raise QueryError(f"{ref.name} is an object; {what} counts the values of a field inside it")
+    return ref

@@ -54,8 +54,9 @@ from wafpipe.store.params import (
     iso,
     projection,
     time_range,
+    value_field,
 )
-from wafpipe.store.query import FieldRef, compile_node, compile_query, resolve, statements, suggest
+from wafpipe.store.query import compile_node, compile_query, statements
 from wafpipe.store.query.statements import ID, TS, plain
 from wafpipe.store.query.tree import Node
 from wafpipe.store.rollup import Plan, plan
@@ -103,6 +104,8 @@ class Reader(Protocol):
         interval: str | int | None = None,
         by: str | None = None,
     ) -> Json: ...
+
+    def correlate(self, q: Query, group_by: list[str], timespan_s: int, threshold: int, **kw: Any) -> Json: ...
 
     def event(self, id: str) -> Json | None: ...
 
@@ -204,8 +207,8 @@ class ReadService:
         With ``by``, the most frequent pairs: ``{"field", "by", "values": [{"value", "by",
         "count"}]}`` (which source addresses per attack type, say)."""
         limit = bounded_int("limit", limit, 1, MAX_TOP)
-        ref = _top_field(field, "top")
-        by_ref = _top_field(by, "by") if by else None
+        ref = value_field(field, "top")
+        by_ref = value_field(by, "by") if by else None
         where, params = self._where(q, since, until)
         rolled = self._plan(q, since, until)
         statement = rolled.top(ref, by_ref, limit) if rolled else None
@@ -233,7 +236,7 @@ class ReadService:
         Buckets are aligned on the Unix epoch, in UTC. With ``by`` (a single-valued field) each
         bucket also counts per value, ``"by": {value: count}``, in the same one pass over the rows
         (a stacked chart in one query instead of one per value)."""
-        by_ref = _top_field(by, "by") if by else None
+        by_ref = value_field(by, "by") if by else None
         if by_ref is not None and by_ref.is_list:
             raise QueryError(f"{by_ref.name} holds lists; histogram by needs a field with one value per event")
         seconds = interval_seconds(interval)
@@ -290,8 +293,8 @@ class ReadService:
         ``value_count``. ``{"groups": [{"by": {field: value}, "first", "last", "peak", "ids"}]}``:
         ``first`` is when the group passed it at or after ``since`` (one timespan before ``since``
         counts), ``ids`` the events from one timespan before ``first`` to ``last`` (≤ ``max_ids``)."""
-        refs = [_top_field(name, "group-by") for name in group_by]
-        value = _top_field(distinct, "value count") if distinct else None
+        refs = [value_field(name, "group-by") for name in group_by]
+        value = value_field(distinct, "value count") if distinct else None
         if not refs or any(r.is_list for r in refs) or (value is not None and value.is_list):
             raise QueryError("group by one or more fields of one value per event")
         timespan_s = bounded_int("timespan", timespan_s, 1, 366 * 86400)
@@ -379,18 +382,6 @@ class ReadService:
         if hi is not None:
             where, params = f"({where}) AND {TS} < ?", [*params, hi]
         return where, list(params)
-
-
-def _top_field(name: Any, what: str) -> FieldRef:
-    """The field ``top`` counts (or groups ``by``): allowed, and a value rather than an object."""
-    ref = resolve(name) if isinstance(name, str) and len(name) <= 200 else None
-    if ref is None:
-        close = suggest(name) if isinstance(name, str) else []
-        did = f"; did you mean {', '.join(close)}?" if close else ""
-        raise QueryError(f"unknown field {str(name)[:80]!r} for {what}{did}")
-    if ref.json or ref.type == "geo_point":
-        raise QueryError(f"{ref.name} is an object; {what} counts the values of a field inside it")
-    return ref
 
 
 def _plain(record: Any) -> Json:

@@ -30,12 +30,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from wafpipe.errors import QueryError, WafpipeError
+from wafpipe.store.query.wire import from_json
 from wafpipe.store.runner import ReadLimitError
 from wafpipe.store.service import Reader
 
 log = logging.getLogger("wafpipe.collector.api")
 
 READ_THREADS = 4
+MAX_BODY_BYTES = 1 << 20  # a request body (a query tree): far above any rule, far below harm
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -151,6 +153,30 @@ def create_app(reader: Reader, metrics: Callable[[], bytes], *,
         except QueryError as exc:
             return error_response(exc)
         return await call(reader.dead_letters, kind=kind, limit=limit, include_replayed=replayed)
+
+    @app.post("/api/correlate")
+    async def correlate(request: Request) -> Response:
+        """The read service's ``correlate`` with its arguments as a JSON body: ``q`` is query text
+        or a query tree (:mod:`wafpipe.store.query.wire`), as ``wafpipe detect`` sends a rule."""
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return _json({"error": f"the body is over {MAX_BODY_BYTES} bytes", "kind": "query"}, 413)
+        try:
+            args = orjson.loads(body)
+            if not isinstance(args, dict):
+                raise QueryError("the body is a JSON object of correlate's arguments")
+            q = args.pop("q", "")
+            tree = from_json(q) if isinstance(q, dict) else str(q)
+            known = {"group_by", "timespan_s", "threshold", "distinct", "strictly", "since", "until", "max_ids", "limit"}
+            if set(args) - known:
+                raise QueryError(f"unknown argument(s): {', '.join(sorted(set(args) - known))[:200]}")
+        except orjson.JSONDecodeError:
+            return error_response(QueryError("the body is not JSON"))
+        except QueryError as exc:
+            return error_response(exc)
+        return await call(reader.correlate, q=tree, **args)
 
     @app.post("/api/deadletters/replay")
     async def replay_dead_letters(kind: str | None = None) -> Response:
