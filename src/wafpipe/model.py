@@ -173,6 +173,9 @@ class Batch:
     # (a decode worker's Batch): the embedded store's ledger can then vouch for them by ordinal.
     # False for events gathered otherwise (dead-letter replay, tools), which it checks id by id.
     file_read: bool = False
+    # What the single-event detections found in these events (the decode worker runs them, see
+    # wafpipe.detect.batch): JSON records, written as alerts with the Batch's checkpoint.
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.events.num_rows

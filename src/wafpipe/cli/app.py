@@ -43,6 +43,7 @@ def main() -> None:
 
 def _register() -> None:
     from wafpipe.cli import (
+        alerts,
         deadletters,
         demo,
         detect,
@@ -56,7 +57,7 @@ def _register() -> None:
         validate,
     )
 
-    for module in (generate, parse, demo, run, serve, query, detect, validate, elastic, deadletters, store):
+    for module in (generate, parse, demo, run, serve, query, detect, alerts, validate, elastic, deadletters, store):
         module.register(app)
 
 

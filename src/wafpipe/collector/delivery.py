@@ -8,23 +8,20 @@ the source told (``ack``), which may delete or move the file.
   room. When one is full the Batch is *held* (nothing of it is written anywhere), the collector
   reads no more Batches and takes no new files, and says so in its health (also as the state's
   ``backpressure`` component). The held Batch is retried as the spool drains. ``--once`` gives up
-  after ``pipeline.drain_timeout_s`` of a full spool (exit 3, the rest left for the next run); a
-  watching collector never stops for it.
+  after ``pipeline.drain_timeout_s`` (exit 3, the rest for the next run); a watching collector waits.
 * **A dead decode worker.** Its file is decoded again by a new worker from the last acknowledged
   ordinal (the state's). Every worker that dies while reading a file counts against that file,
   whether or not some of its batches were acknowledged first: the :data:`MAX_WORKER_DEATHS`-th
-  death marks the file failed (a log line and the file's row say what happened and how it is
-  retried; ``run --once`` exits 1). Not resetting the count on progress is deliberate: a file whose
-  content kills a worker after every batch (a leak that ends in the OOM killer, a decoder crash
-  that recurs further on) would otherwise cost one worker process per batch, thousands for a big
-  file. A failed file is read again, from its last acknowledged ordinal, at the next start, or as a
-  new delivery when it changes (a new size or mtime; the row of the failed one then goes).
+  death marks the file failed (a log line and its row say so; ``run --once`` exits 1). The count is
+  not reset on progress: a file whose content kills a worker after every batch (a leak, a recurring
+  decoder crash) would otherwise cost a worker per batch. A failed file is read again, from its last
+  acknowledged ordinal, at the next start, or when it changes (then the failed row goes).
 * **A missing private key.** The file is quarantined and remembered with its key id
   (:mod:`.keywait`); when the key appears it is read again, from the original or from its
   quarantine copy, which is removed once the events are stored.
 * **What the operator sees.** One line per file (outcome, name, format, events, problems, seconds,
-  and "re-read" for a file whose Imperva identity was read before — not "duplicates"), problems of
-  one kind logged a few times per file and then summarised (:class:`~.report.FileTally`).
+  "re-read" for an Imperva identity read before), problems of one kind logged a few times per file,
+  then summarised (:class:`~.report.FileTally`). Alerts are checkpointed with their Batch.
 """
 
 from __future__ import annotations
@@ -102,6 +99,7 @@ class Delivery:
         metrics: Metrics,
         key_waits: KeyWaits,
         primary: Sink,
+        detections: tuple[Any, ...] = (),
     ) -> None:
         self.config = config
         self.state = state
@@ -113,6 +111,7 @@ class Delivery:
         self.key_waits = key_waits
         self.primary = primary  # the sink whose counts the run report shows
         self.documents = needs_documents(sinks)  # the workers render JSON documents for a sink
+        self.detections = detections  # the rules the workers run on each Batch (wafpipe.detect)
         self.inflight: dict[int, _InFlight] = {}
         self.held: _Held | None = None
         self.give_up = False  # --once: a spool stayed full past drain_timeout_s
@@ -171,6 +170,7 @@ class Delivery:
             max_output_bytes=self.config.pipeline.max_output_bytes,
             max_ratio=self.config.pipeline.max_ratio,
             documents=self.documents,
+            detections=self.detections,
         )
 
     def _ack(self, ref: FileRef) -> None:
@@ -206,7 +206,7 @@ class Delivery:
                 self._update_lag()
         for p in batch.problems:
             self._problem(flight, p, dead)
-        self.state.commit_batch(key, batch.next_ordinal, counts, dead)
+        self.state.commit_batch(key, batch.next_ordinal, counts, dead, batch.findings)
         failpoint("state.after_checkpoint")
         now = clock.now()
         self.last_success = now

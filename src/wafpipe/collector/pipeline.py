@@ -47,6 +47,7 @@ from typing import Any
 from wafpipe import clock
 from wafpipe.collector.api import LocalApi
 from wafpipe.collector.delivery import BACKPRESSURE, Delivery
+from wafpipe.collector.detections import load_detections
 from wafpipe.collector.jobs import Jobs, replay_through
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape, log_through
@@ -101,7 +102,7 @@ class Collector:
         self.flow = Delivery(
             config, self.state, self.sinks, {src.name: src for src in self.sources}, self.pool, self.report,
             self.metrics, self._key_waits,
-            primary=self._duckdb() or self.sinks[0],  # the embedded store's counts, when there is one
+            primary=self._duckdb() or self.sinks[0], detections=load_detections(config),
         )
 
     # -- wiring --------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ def _message(task_id: int, batch: Batch) -> _Message:
             "format": batch.format,
             "error": batch.error,
             "file_read": batch.file_read,
+            "findings": batch.findings,
             "problems": batch.problems,
             "info": batch.info,
             "events_bytes": events_size,
@@ -196,6 +197,7 @@ def decode(message: pa.Buffer | bytes) -> tuple[int, Batch]:
         head["format"],
         head["error"],
         file_read=head["file_read"],
+        findings=head.get("findings") or [],
     )
     return head["task_id"], batch
 

@@ -53,6 +53,7 @@ from wafpipe.collector import transport
 from wafpipe.collector.transport import TransportError
 from wafpipe.decode.batch import BatchBuilder
 from wafpipe.decode.reader import FileReader
+from wafpipe.detect.batch import BatchDetector
 from wafpipe.failpoints import failpoint
 from wafpipe.model import Batch, FileRef
 
@@ -76,6 +77,8 @@ class Task:
     # A configured sink needs the JSON documents (``Sink.needs_documents``); rendering and moving
     # them is most of a Batch's bytes, so a DuckDB-only collector asks for none.
     documents: bool = True
+    # The detections whose single-event rules run on each Batch here (wafpipe.detect.batch).
+    detections: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,9 +119,12 @@ def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator
     )
     batches = reader.batches(ref.key, batch_timeout_s)
     resume = task.start_ordinal
+    detector = _detector(task.detections)
     try:
         for batch in batches:
             resume = batch.next_ordinal
+            if detector is not None and len(batch):
+                batch.findings = [f.record() for f in detector.findings(batch.events)]
             yield batch
             if not batch.final:
                 failpoint("decode.after_batch")
@@ -126,6 +132,20 @@ def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator
         yield BatchBuilder(ref.key, resume, documents=task.documents).build(
             final=True, info=reader.info, format=reader.detected_format, error=f"{exc.strerror or exc}"
         )
+
+
+_detectors: dict[tuple[str, ...], BatchDetector] = {}
+
+
+def _detector(detections: tuple[Any, ...]) -> BatchDetector | None:
+    """The worker's detector for these rules, built once (a worker decodes file after file)."""
+    if not detections:
+        return None
+    key = tuple(d.id for d in detections)
+    if key not in _detectors:
+        _detectors.clear()
+        _detectors[key] = BatchDetector(list(detections))
+    return _detectors[key]
 
 
 # -- worker process ------------------------------------------------------------------------------

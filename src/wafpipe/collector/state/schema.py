@@ -16,7 +16,7 @@ from typing import Any
 
 from wafpipe.errors import WafpipeError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 FILE_STATUSES = ("seen", "in_progress", "done", "failed", "quarantined")
 FINISHED_STATUSES = ("done", "quarantined")  # a delivery not to read again: stored, or set aside with its reason
 _SCHEMA_V1 = """
@@ -56,8 +56,15 @@ _SCHEMA_V2 = "ALTER TABLE files ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'"
 _SCHEMA_V3 = """CREATE TABLE IF NOT EXISTS api_waiting (
     source TEXT NOT NULL, name TEXT NOT NULL, first_seen REAL NOT NULL, PRIMARY KEY (source, name)
 ) WITHOUT ROWID"""
+# v4: alerts, what the detections found (wafpipe.collector.state.alerts).
+_SCHEMA_V4 = """CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY, rule_id TEXT NOT NULL, title TEXT NOT NULL, level TEXT NOT NULL,
+    group_key TEXT NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, count INTEGER NOT NULL,
+    record TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL, acknowledged_at REAL
+);
+CREATE INDEX IF NOT EXISTS alerts_by_group ON alerts (rule_id, group_key, last_ms)"""
 # version → script that brings the previous version up to it; v1 is the initial schema.
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
 
 
 @dataclass
@@ -89,6 +96,22 @@ class DeadLetterRecord:
     reason: str | None
     record: dict[str, Any]
     replayed_at: float | None
+
+
+@dataclass
+class AlertRecord:
+    """One alert: a rule's findings for one group, merged while they keep coming (``record``:
+    the rule, the group, first and last event times, how many events, the first event ids)."""
+
+    id: int
+    rule_id: str
+    title: str
+    level: str
+    count: int
+    record: dict[str, Any]
+    created_at: float
+    updated_at: float
+    acknowledged_at: float | None
 
 
 @dataclass

@@ -37,12 +37,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from wafpipe.collector.quarantine import copy_to_quarantine, safe_file_name
+from wafpipe.collector.state.alerts import Alerts
 from wafpipe.collector.state.dead_letters import DeadLetters
 from wafpipe.collector.state.gaps import Gap, GapDetection
 from wafpipe.collector.state.schema import (
     FILE_STATUSES,
     FINISHED_STATUSES,
     SCHEMA_VERSION,
+    AlertRecord,
     DeadLetterRecord,
     FileRecord,
     HealthRecord,
@@ -55,6 +57,7 @@ __all__ = [
     "FILE_STATUSES",
     "FINISHED_STATUSES",
     "SCHEMA_VERSION",
+    "AlertRecord",
     "DeadLetterRecord",
     "FileRecord",
     "Gap",
@@ -64,7 +67,7 @@ __all__ = [
 ]
 
 
-class State(DeadLetters, GapDetection):
+class State(DeadLetters, Alerts, GapDetection):
     """The state database under ``data_dir``; see the module docstring for the rules."""
 
     def __init__(self, data_dir: Path | str, *, filename: str = "state.sqlite") -> None:
@@ -192,9 +195,11 @@ class State(DeadLetters, GapDetection):
         next_ordinal: int,
         counts: Mapping[str, int] | None = None,
         dead_letters: list[dict[str, Any]] | None = None,
+        findings: list[dict[str, Any]] | None = None,
     ) -> None:
         """Checkpoint after every sink acknowledged a batch: the resume point, the batch's counters
-        (added to the file's) and its dead letters, in one transaction. The ordinal never goes back."""
+        (added to the file's), its dead letters and what the detections found in it (alerts), in one
+        transaction. The ordinal never goes back."""
         with self._tx() as db:
             row = db.execute("SELECT counts FROM files WHERE key=?", (key,)).fetchone()
             if row is None:
@@ -208,6 +213,8 @@ class State(DeadLetters, GapDetection):
             )
             if dead_letters:
                 self._insert_dead_letters(db, dead_letters, key)
+            if findings:
+                self._insert_alerts(db, findings)
 
     def mark_done(self, key: str) -> None:
         """All batches of the file are acknowledged; only now may the source delete or move it."""

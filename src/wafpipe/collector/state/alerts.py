@@ -1,0 +1,99 @@
+"""Alerts: what the detections found, kept in the state database (a mixin of
+:class:`wafpipe.collector.state.store.State`, like dead letters).
+
+A finding (:meth:`wafpipe.detect.engine.Finding.record`) is one rule's events for one group (a
+source address, or a correlation's ``group-by``). Findings of the same rule and group are one alert
+while they keep coming: a finding whose first event is within :data:`SUPPRESS_S` of the alert's
+last joins it (its count added, its times widened, the first :data:`MAX_IDS` event ids kept)
+instead of opening another — an attacker's thousand requests are one alert, not a thousand. An
+acknowledged alert takes no more findings: the next one opens a new alert.
+
+The single-event rules' findings of a Batch are written in the Batch's own checkpoint transaction
+(:meth:`State.commit_batch`), so each event is counted once whatever crashes (see
+:mod:`wafpipe.detect.batch`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from wafpipe.collector.state.schema import AlertRecord
+
+SUPPRESS_S = 3600.0
+MAX_IDS = 100
+
+
+def _ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+class Alerts:
+    """The alert methods of :class:`wafpipe.collector.state.store.State`."""
+
+    if TYPE_CHECKING:
+
+        def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+        def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]: ...
+
+    @staticmethod
+    def _insert_alerts(db: sqlite3.Connection, findings: Iterable[Mapping[str, Any]],
+                       suppress_s: float = SUPPRESS_S) -> int:  # fmt: skip
+        """Merge ``findings`` into open alerts of their rule and group, or open new ones; return how
+        many alerts were opened."""
+        now, opened = time.time(), 0
+        for f in findings:
+            rule = f["rule"]
+            group = json.dumps(f["group"], sort_keys=True, default=str)
+            first, last = _ms(f["first"]), _ms(f["last"])
+            row = db.execute(
+                "SELECT id, record, first_ms, last_ms, count FROM alerts WHERE rule_id=? AND group_key=? "
+                "AND acknowledged_at IS NULL AND last_ms >= ? ORDER BY last_ms DESC LIMIT 1",
+                (rule["id"], group, first - int(suppress_s * 1000)),
+            ).fetchone()
+            if row is None:
+                record = {**f, "event_ids": list(f.get("event_ids") or [])[:MAX_IDS]}
+                db.execute(
+                    "INSERT INTO alerts (rule_id, title, level, group_key, first_ms, last_ms, count, record, "
+                    "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (rule["id"], rule["title"], rule["level"], group, first, last, int(f["count"]),
+                     json.dumps(record, default=str), now, now),
+                )  # fmt: skip
+                opened += 1
+                continue
+            alert_id, text, a_first, a_last, count = row
+            record = json.loads(text)
+            ids = list(dict.fromkeys([*record.get("event_ids", []), *(f.get("event_ids") or [])]))[:MAX_IDS]
+            record.update(count=count + int(f["count"]), event_ids=ids,
+                          first=record["first"] if a_first <= first else f["first"],
+                          last=record["last"] if a_last >= last else f["last"])  # fmt: skip
+            db.execute(
+                "UPDATE alerts SET first_ms=?, last_ms=?, count=?, record=?, updated_at=? WHERE id=?",
+                (min(a_first, first), max(a_last, last), record["count"], json.dumps(record, default=str), now,
+                 alert_id),
+            )  # fmt: skip
+        return opened
+
+    def list_alerts(self, limit: int = 100, *, include_acknowledged: bool = False) -> list[AlertRecord]:
+        """The most recently updated alerts first."""
+        rows = self._query(
+            "SELECT id, rule_id, title, level, count, record, created_at, updated_at, acknowledged_at FROM alerts "
+            "WHERE (? OR acknowledged_at IS NULL) ORDER BY updated_at DESC, id DESC LIMIT ?",
+            (include_acknowledged, limit),
+        )
+        return [AlertRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8]) for r in rows]
+
+    def acknowledge_alerts(self, ids: Iterable[int]) -> int:
+        """Mark alerts seen by a person; returns how many were open."""
+        now = time.time()
+        with self._tx() as db:
+            return db.executemany(
+                "UPDATE alerts SET acknowledged_at=? WHERE id=? AND acknowledged_at IS NULL",
+                [(now, int(i)) for i in ids],
+            ).rowcount
