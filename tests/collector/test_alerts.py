@@ -94,3 +94,18 @@ def test_a_rule_that_cannot_run_stops_the_start_with_its_name(tmp_path: Path) ->
     res = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path)
     assert res.returncode == 2
     assert "bad.yml" in res.stderr and "'Cookie thief'" in res.stderr and "cs-cookie" in res.stderr
+
+
+def test_correlations_run_at_the_end_of_a_run_and_again_without_doubling(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    scan = [LINE.format(site="shop.example.com", ua="gobuster/3.6", path=f"/admin{i}.php", qstr="", method="GET",
+                        status=404, act="REQ_PASSED", ip="198.51.100.66", rules="",
+                        start=int((T0 + timedelta(seconds=3 * i)).timestamp() * 1000)) for i in range(50)]  # fmt: skip
+    (tmp_path / "incoming" / "1_1.log").write_bytes(make_file(scan))
+    now = {"WAFPIPE_NOW": (T0 + timedelta(minutes=10)).isoformat()}
+    scanner = "Scanner: many missing paths from one source"
+    for _ in range(2):  # the second run reads no file; the correlation runs again over the same events
+        assert wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, env=now).returncode == 0
+        found = [a for a in alerts(tmp_path) if a["rule"]["title"] == scanner]
+        assert len(found) == 1 and found[0]["kind"] == "correlation"
+        assert found[0]["group"] == {"source.ip": "198.51.100.66"} and found[0]["count"] == 50

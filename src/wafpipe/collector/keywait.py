@@ -15,15 +15,19 @@ until it is resolved — no second table for a handful of rows.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from wafpipe.collector.logs import escape
 from wafpipe.collector.state.store import State
 from wafpipe.imperva.crypto import key_paths
 from wafpipe.model import FileRef
+
+log = logging.getLogger("wafpipe.collector.pipeline")
 
 COMPONENT = "keys"
 
@@ -112,3 +116,18 @@ class KeyWaits:
             self.state.set_health(COMPONENT, last_success=now, details={"waiting": {}})
         else:
             self.state.set_health(COMPONENT, last_error=now, error=problem, details={"waiting": self.waiting})
+
+    def restartable(self, busy: set[str]) -> Iterator[tuple[FileRef, dict[str, Any]]]:
+        """The files whose key is there now and that are not being read (``busy``: keys of files in
+        flight), each logged as it is handed back to be read again."""
+        for ref, entry in list(self.ready()):
+            if ref.key in busy:
+                continue
+            copy = entry.get("copy")
+            from_copy = bool(copy) and ref.path == copy
+            log.info(
+                "private key %s is there now: reading %s again%s",
+                escape(entry.get("key_id")), escape(entry.get("path")),
+                f" (from its quarantine copy {escape(copy)})" if from_copy else "",
+            )
+            yield ref, entry

@@ -7,14 +7,13 @@ Order of operations for each batch, which is what makes a crash harmless:
 3. only then the state records the file's resume ordinal and the batch's dead letters;
 4. after the last batch of a file the state marks it done and the source may delete/move it.
 
-A crash between 2 and 3 replays at most one batch; the ids collapse it. Files are decoded in
-parallel by worker processes; one file's batches come from one worker, in order.
+A crash between 2 and 3 replays at most one batch; the ids collapse it. One file's batches come
+from one worker process, in order.
 
-Named parts: :mod:`.delivery` (one Batch's way to the sinks and the state, files in flight,
-back-pressure, dead workers, missing keys, the per-file line), :mod:`.workers` (the decode
-processes), :mod:`.status` (health and the start-up line), :mod:`.report` (what a run tells its
-operator and its exit code), :mod:`.keywait` (files waiting for a private key). This module wires
-them and runs the loops.
+Named parts: :mod:`.delivery` (a Batch's way to the sinks and the state, back-pressure, dead
+workers, missing keys), :mod:`.workers` (decode processes), :mod:`.status` (health, the start-up
+line), :mod:`.report` (a run's outcome), :mod:`.keywait` (files waiting for a key),
+:mod:`.detections` (Sigma rules → alerts). This module wires them and runs the loops.
 
 The loops, and why they look as they do (DESIGN §4, issue 18):
 
@@ -23,9 +22,8 @@ The loops, and why they look as they do (DESIGN §4, issue 18):
 * **Ctrl-C** (SIGINT or SIGTERM) finishes the batch in hand and stops; a second one exits at once
   (what is acknowledged stays acknowledged; the next run resumes). A ``--once`` run stopped with
   files left exits 130 and says how many; a watching collector stopped by a signal exits 0.
-* **``--once`` ends**: after the backlog, the spools get ``pipeline.drain_timeout_s`` to deliver
-  (exit 3 if they do not); a source path that does not exist is a usage error (exit 2) before
-  anything is read.
+* **``--once`` ends**: after the backlog (retention and correlations run once), the spools get
+  ``pipeline.drain_timeout_s`` to deliver (exit 3 if not); a missing source path is exit 2.
 * **Every second** the keys directory is looked at for files waiting for a key, and a source's
   cleared problems clear its health.
 """
@@ -47,7 +45,7 @@ from typing import Any
 from wafpipe import clock
 from wafpipe.collector.api import LocalApi
 from wafpipe.collector.delivery import BACKPRESSURE, Delivery
-from wafpipe.collector.detections import load_detections
+from wafpipe.collector.detections import Correlations, load_detections
 from wafpipe.collector.jobs import Jobs, replay_through
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape, log_through
@@ -93,6 +91,7 @@ class Collector:
         self._on_ui = on_ui
         self.api: LocalApi | None = None
         self.jobs = Jobs()  # what the API asks this loop to do (dead-letter replay)
+        self.correlations: Correlations | None = None
         self._once = False
         self._missing: list[str] = []  # --once: source paths that do not exist
         self._signals = 0
@@ -199,20 +198,9 @@ class Collector:
             store.maintain()
 
     def _check_keys(self) -> None:
-        if not len(self._key_waits) or self.flow.held is not None:
-            return
-        busy = {f.ref.key for f in self.flow.inflight.values()}
-        for ref, entry in list(self._key_waits.ready()):
-            if ref.key in busy:
-                continue
-            copy = entry.get("copy")
-            from_copy = bool(copy) and ref.path == copy
-            log.info(
-                "private key %s is there now: reading %s again%s",
-                escape(entry.get("key_id")), escape(entry.get("path")),
-                f" (from its quarantine copy {escape(copy)})" if from_copy else "",
-            )
-            self.flow.start(ref, ack=False, wait=entry)
+        if len(self._key_waits) and self.flow.held is None:
+            for ref, entry in self._key_waits.restartable({f.ref.key for f in self.flow.inflight.values()}):
+                self.flow.start(ref, ack=False, wait=entry)
 
     def _open(self) -> None:
         rec = self.state.health().get(BACKPRESSURE)
@@ -220,6 +208,9 @@ class Collector:
             self.state.set_health(BACKPRESSURE, last_success=time.time())
         for s in self.sinks:
             s.open()
+        self.correlations = Correlations.of(self.flow.detections, self._duckdb(), self.state, self.config)
+        if not self._once:
+            self.correlations.start()
         if self._serve_api:
             # The read side (DESIGN §4) over this process's own store connection and state: reads
             # see every committed batch while this process stays the only writer.
@@ -237,6 +228,8 @@ class Collector:
         if self.api is not None:
             self.api.stop()
         self.jobs.cancel_all()
+        if self.correlations is not None:
+            self.correlations.stop()
         self.pool.close()
         for s in self.sinks:
             s.close()
@@ -352,6 +345,8 @@ class Collector:
                 if bar is not None and todo:
                     bar.update(job, total=len(refs))
             self._apply_retention()  # the backlog is in: what it brought past retention goes too
+            if self.correlations is not None:
+                self.correlations.run()
         finally:
             if bar is not None:
                 bar.stop()

@@ -128,6 +128,7 @@ class DetectConfig(_Model):
 
     rules_dir: PathField | None = None
     shipped_rules: bool = True
+    correlation_interval_s: float = Field(60.0, gt=0)  # how often a watching collector runs correlations
 
 
 class LoggingConfig(_Model):

@@ -41,8 +41,8 @@ class Finding:
         """As JSON: what ``wafpipe detect --format ndjson`` prints."""
         r = self.rule
         return {"rule": {"id": r.id, "title": r.title, "level": r.level, "tags": list(r.tags), "source": r.source},
-                "group": self.group, "first": self.first, "last": self.last, "count": self.count,
-                "event_ids": self.ids}  # fmt: skip
+                "kind": "correlation" if isinstance(r, Correlation) else "rule", "group": self.group,
+                "first": self.first, "last": self.last, "count": self.count, "event_ids": self.ids}  # fmt: skip
 
 
 def alerting(detections: Iterable[Detection]) -> list[Detection]:
@@ -51,14 +51,17 @@ def alerting(detections: Iterable[Detection]) -> list[Detection]:
 
 
 def evaluate(reader: Any, detections: Iterable[Detection], *, since: datetime | str, until: datetime | str | None = None,
-             max_ids: int = 100) -> list[Finding]:  # fmt: skip
+             max_ids: int = 100, correlations_only: bool = False) -> list[Finding]:  # fmt: skip
     """Every finding of the alerting ``detections`` in ``[since, until)``, rule by rule, each rule's
-    in time order. ``reader`` is a read service or an API client."""
+    in time order (only the correlations' with ``correlations_only``: the collector runs the
+    single-event rules on each Batch). ``reader`` is a read service or an API client."""
     lo, hi = time_range(since, until)
     assert lo is not None
     span_s = max(1, int(((hi or utcnow()) - lo).total_seconds()) + 1)
     findings: list[Finding] = []
     for rule in alerting(detections):
+        if correlations_only and not isinstance(rule, Correlation):
+            continue
         if isinstance(rule, Correlation):
             found = reader.correlate(rule.base, list(rule.group_by), rule.timespan_s, rule.threshold,
                                      distinct=rule.distinct, strictly=rule.strictly, since=lo, until=hi,

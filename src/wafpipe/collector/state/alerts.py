@@ -70,7 +70,10 @@ class Alerts:
             alert_id, text, a_first, a_last, count = row
             record = json.loads(text)
             ids = list(dict.fromkeys([*record.get("event_ids", []), *(f.get("event_ids") or [])]))[:MAX_IDS]
-            record.update(count=count + int(f["count"]), event_ids=ids,
+            # a correlation's finding is re-evaluated over overlapping windows: its count is a peak
+            # (the largest wins); single-event findings are disjoint Batches (they add up)
+            total = max(count, int(f["count"])) if f.get("kind") == "correlation" else count + int(f["count"])
+            record.update(count=total, event_ids=ids,
                           first=record["first"] if a_first <= first else f["first"],
                           last=record["last"] if a_last >= last else f["last"])  # fmt: skip
             db.execute(
@@ -79,6 +82,13 @@ class Alerts:
                  alert_id),
             )  # fmt: skip
         return opened
+
+    def record_alerts(self, findings: list[dict[str, Any]], suppress_s: float = SUPPRESS_S) -> int:
+        """Findings made outside a Batch (correlations, on a schedule), in a transaction of their own."""
+        if not findings:
+            return 0
+        with self._tx() as db:
+            return self._insert_alerts(db, findings, suppress_s)
 
     def list_alerts(self, limit: int = 100, *, include_acknowledged: bool = False) -> list[AlertRecord]:
         """The most recently updated alerts first."""
