@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.cli.helpers import wafpipe, write_config
-from tests.detect.events import LINE, T0
+from tests.detect.events import T0, cef_line
 from tests.filebuilder import make_file
 
 XSS = "Cross-site scripting strings in the query"
@@ -19,10 +19,7 @@ TRAVERSAL = "Path traversal in the requested URL"
 
 
 def line(n: int, ip: str, path: str = "/", query: str = "page=1") -> str:
-    at = T0 + timedelta(seconds=n)
-    return LINE.format(site="shop.example.com", ua="Mozilla/5.0 Firefox/120.0", start=int(at.timestamp() * 1000),
-                       path=path, qstr=f" qstr={query}", method="GET", status=200, act="REQ_PASSED", ip=ip,
-                       rules="")  # fmt: skip
+    return cef_line(T0 + timedelta(seconds=n), ip=ip, path=path, query=query)
 
 
 def first_file() -> list[str]:
@@ -98,9 +95,8 @@ def test_a_rule_that_cannot_run_stops_the_start_with_its_name(tmp_path: Path) ->
 
 def test_correlations_run_at_the_end_of_a_run_and_again_without_doubling(tmp_path: Path) -> None:
     write_config(tmp_path)
-    scan = [LINE.format(site="shop.example.com", ua="gobuster/3.6", path=f"/admin{i}.php", qstr="", method="GET",
-                        status=404, act="REQ_PASSED", ip="198.51.100.66", rules="",
-                        start=int((T0 + timedelta(seconds=3 * i)).timestamp() * 1000)) for i in range(50)]  # fmt: skip
+    scan = [cef_line(T0 + timedelta(seconds=3 * i), ua="gobuster/3.6", path=f"/admin{i}.php", status=404,
+                     ip="198.51.100.66") for i in range(50)]  # fmt: skip
     (tmp_path / "incoming" / "1_1.log").write_bytes(make_file(scan))
     now = {"WAFPIPE_NOW": (T0 + timedelta(minutes=10)).isoformat()}
     scanner = "Scanner: many missing paths from one source"

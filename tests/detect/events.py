@@ -23,6 +23,15 @@ LINE = (
 )
 
 
+def cef_line(at: datetime = T0, *, ip: str = "192.0.2.10", site: str = "shop.example.com", path: str = "/",
+             query: str = "", method: str = "GET", status: int = 200, ua: str = "Mozilla/5.0 Firefox/120.0",
+             act: str = "REQ_PASSED", rules: str = "") -> str:  # fmt: skip
+    """One CEF line as Imperva writes it (to put into files that a collector reads)."""
+    return LINE.format(site=site, ua=ua, start=int(at.timestamp() * 1000), path=path,
+                       qstr=f" qstr={query}" if query else "", method=method, status=status, act=act, ip=ip,
+                       rules=f" cs9={rules} cs9Label=Rule name" if rules else "")  # fmt: skip
+
+
 def web_event(
     event_id: str,
     *,
@@ -41,9 +50,8 @@ def web_event(
 ) -> Event:
     """One event as the core decodes it; ``category`` and ``security`` are set on the document
     (Imperva's codes for them are the decoder's business, tested elsewhere)."""
-    line = LINE.format(site=site, ua=ua, start=int(at.timestamp() * 1000), path=path,
-                       qstr=f" qstr={query}" if query else "", method=method, status=status, act=act, ip=ip,
-                       rules=f" cs9={rules} cs9Label=Rule name" if rules else "")  # fmt: skip
+    line = cef_line(at, ip=ip, site=site, path=path, query=query, method=method, status=status, ua=ua, act=act,
+                    rules=rules)
     doc: dict[str, Any] = json.loads(_native.document("cef", line, parse_user_agent))
     if category is not None:
         doc.setdefault("rule", {})["category"] = category

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.cli.helpers import collector, wafpipe, write_config
-from tests.detect.events import LINE, T0
+from tests.detect.events import T0, cef_line
 from tests.filebuilder import make_file
 
 NOW = (T0 + timedelta(minutes=5)).isoformat()
@@ -41,10 +41,7 @@ level: medium
 
 
 def line(n: int, query: str) -> str:
-    at = T0 + timedelta(seconds=n)
-    return LINE.format(site="shop.example.com", ua="curl/8.0", start=int(at.timestamp() * 1000), path="/app",
-                       qstr=f" qstr={query}", method="GET", status=200, act="REQ_PASSED", ip=f"192.0.2.{n + 1}",
-                       rules="")  # fmt: skip
+    return cef_line(T0 + timedelta(seconds=n), ua="curl/8.0", path="/app", query=query, ip=f"192.0.2.{n + 1}")
 
 
 def setup(root: Path) -> None:

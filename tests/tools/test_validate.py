@@ -9,16 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import wafpipe, write_config
-from tests.detect.events import LINE, T0
+from tests.detect.events import T0, cef_line
 from tests.filebuilder import make_file
 
 NOW = (T0 + timedelta(minutes=3)).isoformat()
 
 
 def line(n: int, query: str = "page=2", act: str = "REQ_PASSED") -> str:
-    at = T0 + timedelta(seconds=n)
-    return LINE.format(site="shop.example.com", ua="curl/8.0", start=int(at.timestamp() * 1000), path="/",
-                       qstr=f" qstr={query}", method="GET", status=200, act=act, ip=f"192.0.2.{n + 1}", rules="")
+    return cef_line(T0 + timedelta(seconds=n), ua="curl/8.0", query=query, act=act, ip=f"192.0.2.{n + 1}")
 
 
 def rows(stdout: str) -> dict[str, str]:

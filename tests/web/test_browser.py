@@ -98,7 +98,7 @@ def test_the_world_map_shades_source_countries_and_a_click_searches_one(page: An
 def test_attack_payloads_stay_text_on_every_page(page: Any, served: Served) -> None:
     found = api(served, "/api/search", q='"xss-script" or "xss-img" or "xss-url" or "OR 1=1"', limit="50")["events"]
     assert len(found) >= len(PAYLOADS)
-    visits = ["/", "/attacks", "/health", "/search?range=all&q=" + httpx.QueryParams({"q": "url.domain:*"})["q"],
+    visits = ["/", "/attacks", "/health", "/alerts", "/search?range=all&q=" + httpx.QueryParams({"q": "url.domain:*"})["q"],
               "/search?" + str(httpx.QueryParams({"q": 'imperva.waf.client.app:"' + PAYLOADS[0].replace('"', '\\"') + '"'})),
               *(f"/events/{e['_id']}" for e in found[:8])]
     for path in visits:
@@ -124,3 +124,25 @@ def test_health_shows_the_corrupted_file_the_gap_and_the_dead_letters(page: Any,
     assert "MD5 checksum" in problems and ".log" in page.inner_text("#checksum-files")
     assert page.inner_text("#retention") == "Retention: security kept forever, access kept forever."
     page.screenshot(path=str(ARTIFACTS / "health.png"), full_page=True)
+
+
+def test_alerts_are_listed_lead_to_their_events_and_can_be_acknowledged(page: Any, served: Served) -> None:
+    page.goto(f"{served.url}/alerts")
+    rows = page.locator("#alerts tbody tr[data-id]")
+    assert rows.count() > 0
+    assert page.locator("#alerts").get_by_text("Cross-site scripting strings in the query").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "alerts.png"), full_page=True)
+    first = rows.first
+    alert_id = first.get_attribute("data-id")
+    count = int(first.locator("td.n a").inner_text())
+    href = first.locator("td.n a").get_attribute("href")
+    page.goto(f"{served.url}{href}")
+    assert int(page.inner_text("#total")) >= count  # its source's events in its time span (the alert's and others')
+    page.goto(f"{served.url}/alerts")
+    page.click(f"button.ack[data-id='{alert_id}']")
+    page.wait_for_selector(f"tr[data-id='{alert_id}'] >> text=acknowledged")
+    page.goto(f"{served.url}/alerts")
+    assert page.locator(f"tr[data-id='{alert_id}']").count() == 0
+    page.goto(f"{served.url}/alerts?acknowledged=true")
+    assert page.locator(f"tr[data-id='{alert_id}']").count() == 1
+

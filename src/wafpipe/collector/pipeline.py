@@ -219,7 +219,8 @@ class Collector:
             api = self.config.api
             self.api = LocalApi(self.config.data_dir, metrics=lambda: self.metrics.render(self.state.health()),
                                 reader=reader, ui=self._on_ui is not None, **api.server_options(),
-                                replay=replay_through(self.jobs, self.state, self.sinks, self.config))
+                                replay=replay_through(self.jobs, self.state, self.sinks, self.config),
+                                ack=self.state.acknowledge_alerts)
             self.api.start()
             if self._on_ui is not None:
                 self._on_ui(self.api.login_url())

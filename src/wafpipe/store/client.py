@@ -170,6 +170,9 @@ class ApiClient:
             "/api/deadletters", kind=kind, limit=limit, include_replayed=include_replayed
         )
 
+    def alerts(self, limit: int = 100, include_acknowledged: bool = False) -> Json:
+        return self._get("/api/alerts", limit=limit, include_acknowledged=include_acknowledged)  # type: ignore[no-any-return]
+
     def correlate(self, q: str | Node, group_by: list[str], timespan_s: int, threshold: int, **kw: Any) -> Json:
         """:meth:`wafpipe.store.service.ReadService.correlate` in the collector; a tree is sent as JSON."""
         body = {"q": to_json(q) if not isinstance(q, str) else q, "group_by": group_by, "timespan_s": timespan_s,

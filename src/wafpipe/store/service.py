@@ -115,6 +115,8 @@ class Reader(Protocol):
 
     def dead_letters(self, kind: str | None = None, limit: int = 100, include_replayed: bool = False) -> Json: ...
 
+    def alerts(self, limit: int = 100, include_acknowledged: bool = False) -> Json: ...
+
     def health(self) -> Json: ...
 
     def close(self) -> None: ...
@@ -336,6 +338,12 @@ class ReadService:
             limit=limit, kind=kind or None, include_replayed=bool(include_replayed)
         )
         return {"dead_letters": [_plain(r) for r in records]}
+
+    def alerts(self, limit: int = 100, include_acknowledged: bool = False) -> Json:
+        """What the detections found, most recently updated first: ``{"alerts": [...]}``."""
+        limit = bounded_int("limit", limit, 1, MAX_LIST)
+        records = self._need_state().list_alerts(limit, include_acknowledged=bool(include_acknowledged))
+        return {"alerts": [_plain(r) for r in records]}
 
     def health(self) -> Json:
         """``status`` ``ok`` or ``degraded`` with every outstanding ``problems`` line, each once:

@@ -8,8 +8,9 @@ A query the read side refuses is shown on the page with its column, never as an 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -19,7 +20,7 @@ from wafpipe import clock
 from wafpipe.errors import QueryError, WafpipeError
 from wafpipe.model import SOURCE_HEALTH_PREFIX
 from wafpipe.store.service import Reader
-from wafpipe.web.render import page
+from wafpipe.web.render import both, match, page
 from wafpipe.web.timerange import TimeRange
 
 PAGE_SIZE = 50
@@ -71,6 +72,20 @@ def overview_data(reader: Reader, tr: TimeRange) -> tuple[dict[str, int], list[t
     tops = [(title, field, narrow, reader.top(field, narrow, tr.since, tr.until, limit=10)["values"])
             for title, field, narrow in TOP_LISTS]
     return totals, tops
+
+
+def alert_row(alert: dict[str, Any]) -> dict[str, Any]:
+    """An alert as the Alerts page shows it, with the search of its events (its group, its times)."""
+    record = alert.get("record") or {}
+    group = record.get("group") or {}
+    query = both(*(match(k, v) for k, v in group.items()))
+    last = datetime.fromisoformat(str(record.get("last", "")).replace("Z", "+00:00")) if record.get("last") else None
+    until = (last + timedelta(seconds=1)).isoformat().replace("+00:00", "Z") if last else ""
+    search = "/search?" + urlencode({"q": query, "range": "custom", "since": record.get("first", ""), "until": until})
+    return {"id": alert.get("id"), "acknowledged_at": alert.get("acknowledged_at"),
+            "rule": record.get("rule") or {}, "kind": record.get("kind", "rule"), "count": record.get("count"),
+            "group": ", ".join(f"{k} {v}" for k, v in group.items()), "first": record.get("first"),
+            "last": record.get("last"), "search": search}  # fmt: skip
 
 
 def add_pages(app: FastAPI, reader: Reader) -> None:
@@ -134,6 +149,15 @@ def add_pages(app: FastAPI, reader: Reader) -> None:
         return page(request, "attacks.html", timerange=tr, by_type=by_type, rules=rules, sources=sources,
                     passed_events=passed_events, passed_count=passed_count, passed_query=passed,
                     security=SECURITY, columns=list(DEFAULT_COLUMNS))
+
+    @app.get("/alerts", include_in_schema=False)
+    def alerts(request: Request, acknowledged: bool = False) -> Response:
+        try:
+            found = reader.alerts(limit=200, include_acknowledged=acknowledged)["alerts"]
+        except WafpipeError as exc:
+            return page(request, "error.html", status=503, timerange=None, error=str(exc))
+        return page(request, "alerts.html", timerange=None, alerts=[alert_row(a) for a in found],
+                    acknowledged=acknowledged)
 
     @app.get("/health", include_in_schema=False)
     def health(request: Request) -> Response:

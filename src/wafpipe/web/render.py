@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse
 from wafpipe.web.auth import Session
 from wafpipe.web.timerange import LABELS, TimeRange
 
-NAV = (("/", "Overview"), ("/search", "Search"), ("/attacks", "Attacks"), ("/health", "Health"))
+NAV = (("/", "Overview"), ("/search", "Search"), ("/attacks", "Attacks"), ("/alerts", "Alerts"), ("/health", "Health"))
 
 
 def match(field: str, value: Any) -> str:

@@ -10,8 +10,8 @@ Errors are answers, never tracebacks: a query or argument error is 400
 ``{"error", "column", "kind"}``; a read stopped at a bound is 400 (``timeout``, ``memory``) or 503
 (``busy``, with ``Retry-After``); a missing store or state is 503; an unknown event is 404. Only a
 bug in our code is logged with its traceback, and the client still gets a one-line 500.
-One route changes something: ``POST /api/deadletters/replay``, run by the collector's own loop
-(:mod:`wafpipe.collector.jobs`). The UI of ``wafpipe serve`` adds its pages to this same app.
+Two routes change something: ``POST /api/deadletters/replay``, run by the collector's own loop
+(:mod:`wafpipe.collector.jobs`), and ``POST /api/alerts/ack``. The UI of ``wafpipe serve`` adds its pages to this same app.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def _flag(value: str | None, default: bool) -> bool:
 
 
 def create_app(reader: Reader, metrics: Callable[[], bytes], *,
-               replay: Callable[[str | None], Mapping[str, Any]] | None = None) -> FastAPI:  # fmt: skip
+               replay: Callable[[str | None], Mapping[str, Any]] | None = None,
+               ack: Callable[[list[int]], int] | None = None) -> FastAPI:  # fmt: skip
     """The app without its guard (:class:`~wafpipe.collector.api.guard.Guard` wraps it)."""
     # The /api routes described by FastAPI's OpenAPI schema (behind the token like every route).
     app = FastAPI(title="wafpipe", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
@@ -153,6 +154,25 @@ def create_app(reader: Reader, metrics: Callable[[], bytes], *,
         except QueryError as exc:
             return error_response(exc)
         return await call(reader.dead_letters, kind=kind, limit=limit, include_replayed=replayed)
+
+    @app.get("/api/alerts")
+    async def alerts(limit: str = "100", include_acknowledged: str | None = None) -> Response:
+        try:
+            acknowledged = _flag(include_acknowledged, False)
+        except QueryError as exc:
+            return error_response(exc)
+        return await call(reader.alerts, limit=limit, include_acknowledged=acknowledged)
+
+    @app.post("/api/alerts/ack")
+    async def acknowledge(ids: str = "") -> Response:
+        """Acknowledge alerts (``ids=1,2``): ``{"acknowledged": n}``."""
+        try:
+            chosen = [int(i) for i in ids.split(",") if i.strip()][:1000]
+        except ValueError:
+            return error_response(QueryError("ids: comma-separated alert ids"))
+        if ack is None:
+            return _json({"error": "alerts are acknowledged in a running collector", "kind": "unavailable"}, 503)
+        return await call(lambda: {"acknowledged": ack(chosen)})
 
     @app.post("/api/correlate")
     async def correlate(request: Request) -> Response:

@@ -102,6 +102,7 @@ class LocalApi:
         secure_cookies: bool = False,
         server_names: Sequence[str] = (),
         replay: Callable[[str | None], Mapping[str, Any]] | None = None,
+        ack: Callable[[list[int]], int] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.reader: Reader = reader if reader is not None else ReadService(None, live=health)
@@ -114,7 +115,7 @@ class LocalApi:
         self.tls_cert_file, self.tls_key_file = tls_cert_file, tls_key_file
         self.secure_cookies = secure_cookies
         self.server_names = list(server_names)
-        self.replay = replay
+        self.replay, self.ack = replay, ack
         self.sessions: Sessions | None = None
         self.token = ""
         self._token_file: Path | None = None
@@ -167,7 +168,7 @@ class LocalApi:
         self.token, self._token_file = self._credentials()
         self._sock = self._bind()
         self.port = self._sock.getsockname()[1]
-        inner = create_app(self.reader, self.metrics, replay=self.replay)
+        inner = create_app(self.reader, self.metrics, replay=self.replay, ack=self.ack)
         open_paths = ["/metrics"] if self.metrics_without_token else []
         if self.ui:
             self.sessions = Sessions(self.token, secure=self.secure_cookies)

@@ -1,4 +1,4 @@
-// Every page: auto-refresh, log out, copy an event as JSON, replay dead letters (Health). Text only ever goes into the page as
+// Every page: auto-refresh, log out, copy an event as JSON, replay dead letters (Health), acknowledge alerts. Text only ever goes into the page as
 // textContent, never as HTML.
 "use strict";
 
@@ -48,6 +48,15 @@ document.addEventListener("DOMContentLoaded", () => {
       }
       result.dataset.done = "1";
       replay.disabled = false;
+    });
+  }
+  for (const button of document.querySelectorAll("button.ack")) {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      const resp = await fetch("/api/alerts/ack?ids=" + encodeURIComponent(button.dataset.id), {
+        method: "POST", headers: { "X-CSRF-Token": csrfToken() },
+      });
+      button.replaceWith(document.createTextNode(resp.ok ? "acknowledged" : "not acknowledged (" + resp.status + ")"));
     });
   }
   const copy = document.getElementById("copy-json");
