@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from wafpipe.clock import utcnow
+from wafpipe.collector.alert_outputs import AlertOutputs
 from wafpipe.collector.state.store import State
 from wafpipe.config.root import Config
 from wafpipe.detect import SHIPPED_RULES, Correlation, Detection, UnsupportedRule, load_paths
@@ -89,3 +90,29 @@ class Correlations:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+
+
+class Detecting:
+    """What a collector runs for detections besides the workers' rules: the correlations and the
+    alert outputs, started together, finished together."""
+
+    def __init__(self, correlations: Correlations, outputs: AlertOutputs) -> None:
+        self.correlations, self.outputs = correlations, outputs
+
+    @classmethod
+    def of(cls, detections: tuple[Detection, ...], store: Any, state: State, config: Config) -> Detecting:
+        return cls(Correlations.of(detections, store, state, config), AlertOutputs(config.detect.outputs, state))
+
+    def start(self) -> None:
+        self.correlations.start()
+        self.outputs.start()
+
+    def finish(self, drain_s: float) -> bool:
+        """The end of ``run --once``: correlations once, then the outputs get ``drain_s`` to deliver;
+        False when something is still waiting (in the state's outbox: the next run sends it)."""
+        self.correlations.run()
+        return self.outputs.drain(drain_s)
+
+    def stop(self) -> None:
+        self.correlations.stop()
+        self.outputs.stop()

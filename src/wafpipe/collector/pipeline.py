@@ -45,7 +45,7 @@ from typing import Any
 from wafpipe import clock
 from wafpipe.collector.api import LocalApi
 from wafpipe.collector.delivery import BACKPRESSURE, Delivery
-from wafpipe.collector.detections import Correlations, load_detections
+from wafpipe.collector.detections import Detecting, load_detections
 from wafpipe.collector.jobs import Jobs, replay_through
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape, log_through
@@ -91,7 +91,7 @@ class Collector:
         self._on_ui = on_ui
         self.api: LocalApi | None = None
         self.jobs = Jobs()  # what the API asks this loop to do (dead-letter replay)
-        self.correlations: Correlations | None = None
+        self.detecting: Detecting | None = None  # correlations and alert outputs
         self._once = False
         self._missing: list[str] = []  # --once: source paths that do not exist
         self._signals = 0
@@ -208,9 +208,9 @@ class Collector:
             self.state.set_health(BACKPRESSURE, last_success=time.time())
         for s in self.sinks:
             s.open()
-        self.correlations = Correlations.of(self.flow.detections, self._duckdb(), self.state, self.config)
+        self.detecting = Detecting.of(self.flow.detections, self._duckdb(), self.state, self.config)
         if not self._once:
-            self.correlations.start()
+            self.detecting.start()
         if self._serve_api:
             # The read side (DESIGN §4) over this process's own store connection and state: reads
             # see every committed batch while this process stays the only writer.
@@ -229,8 +229,8 @@ class Collector:
         if self.api is not None:
             self.api.stop()
         self.jobs.cancel_all()
-        if self.correlations is not None:
-            self.correlations.stop()
+        if self.detecting is not None:
+            self.detecting.stop()
         self.pool.close()
         for s in self.sinks:
             s.close()
@@ -346,8 +346,8 @@ class Collector:
                 if bar is not None and todo:
                     bar.update(job, total=len(refs))
             self._apply_retention()  # the backlog is in: what it brought past retention goes too
-            if self.correlations is not None:
-                self.correlations.run()
+            if self.detecting is not None and not self.detecting.finish(self.config.pipeline.drain_timeout_s):
+                self.report.undelivered = True  # alerts wait in the state's outbox for the next run
         finally:
             if bar is not None:
                 bar.stop()

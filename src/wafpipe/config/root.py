@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from wafpipe import _native
-from wafpipe.config.base import PathField, _Model
+from wafpipe.config.base import HttpUrl, PathField, _Model
 from wafpipe.config.errors import to_config_error
 from wafpipe.errors import ConfigError
 from wafpipe.sinks import registry as sink_registry
@@ -122,13 +122,33 @@ class ApiConfig(_Model):
                 "server_names": self.server_names}
 
 
+class WebhookOutput(_Model):
+    """``{type = "webhook", url = …}``: each alert change POSTed as JSON (wafpipe.collector.alert_outputs)."""
+
+    type: Literal["webhook"]
+    url: HttpUrl
+    token_env: str | None = None  # sent as "Authorization: Bearer <token>"
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class FileOutput(_Model):
+    """``{type = "file", path = …}``: each alert change appended to an NDJSON file."""
+
+    type: Literal["file"]
+    path: PathField
+
+
+AlertOutput = Annotated[Union[WebhookOutput, FileOutput], Field(discriminator="type")]  # noqa: UP007
+
+
 class DetectConfig(_Model):
-    """``[detect]``: where the user's own Sigma rules are (``wafpipe detect``); the shipped rules
-    are always loaded unless ``shipped_rules = false``."""
+    """``[detect]``: the user's own Sigma rules beside the shipped ones, how often correlations run,
+    and where alerts are sent."""
 
     rules_dir: PathField | None = None
     shipped_rules: bool = True
     correlation_interval_s: float = Field(60.0, gt=0)  # how often a watching collector runs correlations
+    outputs: list[AlertOutput] = Field(default_factory=list)  # type: ignore[valid-type]
 
 
 class LoggingConfig(_Model):

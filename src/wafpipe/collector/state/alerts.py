@@ -29,6 +29,15 @@ SUPPRESS_S = 3600.0
 MAX_IDS = 100
 
 
+def _outbox(db: sqlite3.Connection, change: str, record: dict[str, Any], now: float, alert_id: int | None = None) -> None:
+    """Queue an alert's change for the outputs (:mod:`wafpipe.collector.alert_outputs`), in the
+    transaction that made it: an output cannot miss a change, nor see one that was rolled back."""
+    alert_id = alert_id if alert_id is not None else int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
+    message = {"alert_id": alert_id, "change": change, "at": now, **record}
+    db.execute("INSERT INTO alert_outbox (alert_id, record, created_at) VALUES (?,?,?)",
+               (alert_id, json.dumps(message, default=str), now))  # fmt: skip
+
+
 def _ms(iso: str) -> int:
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
@@ -65,6 +74,7 @@ class Alerts:
                     (rule["id"], rule["title"], rule["level"], group, first, last, int(f["count"]),
                      json.dumps(record, default=str), now, now),
                 )  # fmt: skip
+                _outbox(db, "opened", record, now)
                 opened += 1
                 continue
             alert_id, text, a_first, a_last, count = row
@@ -81,6 +91,7 @@ class Alerts:
                 (min(a_first, first), max(a_last, last), record["count"], json.dumps(record, default=str), now,
                  alert_id),
             )  # fmt: skip
+            _outbox(db, "updated", record, now, alert_id)
         return opened
 
     def record_alerts(self, findings: list[dict[str, Any]], suppress_s: float = SUPPRESS_S) -> int:
@@ -89,6 +100,16 @@ class Alerts:
             return 0
         with self._tx() as db:
             return self._insert_alerts(db, findings, suppress_s)
+
+    def outbox(self, after: int, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
+        """Alert changes past ``after`` (an output's cursor), oldest first: ``(seq, message)``."""
+        rows = self._query("SELECT seq, record FROM alert_outbox WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+        return [(int(r[0]), json.loads(r[1])) for r in rows]
+
+    def trim_outbox(self, upto: int) -> None:
+        """Forget the changes every output has delivered."""
+        with self._tx() as db:
+            db.execute("DELETE FROM alert_outbox WHERE seq <= ?", (upto,))
 
     def list_alerts(self, limit: int = 100, *, include_acknowledged: bool = False) -> list[AlertRecord]:
         """The most recently updated alerts first."""

@@ -62,7 +62,10 @@ _SCHEMA_V4 = """CREATE TABLE IF NOT EXISTS alerts (
     group_key TEXT NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, count INTEGER NOT NULL,
     record TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL, acknowledged_at REAL
 );
-CREATE INDEX IF NOT EXISTS alerts_by_group ON alerts (rule_id, group_key, last_ms)"""
+CREATE INDEX IF NOT EXISTS alerts_by_group ON alerts (rule_id, group_key, last_ms);
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id INTEGER NOT NULL, record TEXT NOT NULL, created_at REAL NOT NULL
+)"""
 # version → script that brings the previous version up to it; v1 is the initial schema.
 _MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
 

@@ -1,0 +1,143 @@
+"""Where alerts go besides the state: an NDJSON file, a webhook. Nothing is lost when a receiver is
+down, and nothing is sent twice while it is up.
+
+Every change of an alert (opened, updated) is queued in the state's ``alert_outbox`` in the
+transaction that made it (:mod:`wafpipe.collector.state.alerts`): that table is the spool, as
+durable as the alerts. Each output keeps its own cursor in the state (the last change it
+delivered) and moves it only after the change is delivered — a file line fsync'd, a webhook
+answered 2xx — so a receiver that is down gets everything once it is back, in order, retried with
+a growing wait (1 s doubling to 60 s). A crash between a delivery and its cursor can send that one
+change again; each webhook request carries ``Idempotency-Key: <alert id>-<change seq>`` so the
+receiver can tell. Changes every output delivered are trimmed from the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from wafpipe.collector.state.store import State
+from wafpipe.config.files import create_private
+from wafpipe.config.root import FileOutput, WebhookOutput
+from wafpipe.errors import redact
+
+log = logging.getLogger("wafpipe.collector.alerts")
+
+BATCH = 100  # changes read from the outbox at a time
+MAX_WAIT_S = 60.0
+
+
+class _Output:
+    """One configured output: ``deliver`` returns how many of the changes it delivered, in order."""
+
+    name: str
+
+    def deliver(self, changes: list[tuple[int, dict[str, Any]]]) -> int:
+        raise NotImplementedError
+
+
+class _File(_Output):
+    def __init__(self, config: FileOutput, index: int) -> None:
+        self.name, self.path = f"alerts:file:{index}", Path(config.path)
+
+    def deliver(self, changes: list[tuple[int, dict[str, Any]]]) -> int:
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(create_private(self.path, exclusive=False))
+        with self.path.open("ab") as fh:
+            fh.write(b"".join(orjson.dumps(change) + b"\n" for _, change in changes))
+            fh.flush()
+            os.fsync(fh.fileno())
+        return len(changes)
+
+
+class _Webhook(_Output):
+    def __init__(self, config: WebhookOutput, index: int) -> None:
+        self.name, self.url = f"alerts:webhook:{index}", config.url
+        token = config.secret("token", required=False)
+        headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+        self._client = httpx.Client(headers=headers, timeout=config.timeout_s, trust_env=False)
+
+    def deliver(self, changes: list[tuple[int, dict[str, Any]]]) -> int:
+        done = 0
+        for seq, change in changes:
+            try:
+                resp = self._client.post(self.url, content=orjson.dumps(change),
+                                         headers={"Idempotency-Key": f"{change['alert_id']}-{seq}"})  # fmt: skip
+            except httpx.HTTPError as exc:
+                log.warning("alert webhook %s: %s; retrying", redact(self.url), redact(str(exc)))
+                break
+            if not 200 <= resp.status_code < 300:
+                log.warning("alert webhook %s answered %d; retrying", redact(self.url), resp.status_code)
+                break
+            done += 1
+        return done
+
+
+class AlertOutputs:
+    """Every configured output, fed from the outbox: :meth:`pass_once` (one try each), or a thread
+    (:meth:`start`) that keeps trying."""
+
+    def __init__(self, outputs: list[Any], state: State) -> None:
+        self.state = state
+        self.outputs: list[_Output] = [
+            _Webhook(o, i) if isinstance(o, WebhookOutput) else _File(o, i) for i, o in enumerate(outputs)
+        ]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def pass_once(self) -> bool:
+        """Deliver what waits, output by output; True when nothing is left for any of them."""
+        if not self.outputs:
+            return True
+        left = False
+        cursors = []
+        for output in self.outputs:
+            cursor = int(self.state.sink_cursor_get(output.name) or 0)
+            while True:
+                changes = self.state.outbox(cursor, BATCH)
+                if not changes:
+                    break
+                done = output.deliver(changes)
+                if done:
+                    cursor = changes[done - 1][0]
+                    self.state.sink_cursor_set(output.name, cursor)
+                if done < len(changes):
+                    left = True
+                    break
+            cursors.append(cursor)
+        self.state.trim_outbox(min(cursors))
+        return not left
+
+    def drain(self, timeout_s: float) -> bool:
+        """Keep trying for up to ``timeout_s`` (the end of ``run --once``); True when all was sent."""
+        deadline = time.monotonic() + timeout_s
+        wait = 0.5
+        while not self.pass_once():
+            if time.monotonic() + wait > deadline:
+                return False
+            time.sleep(wait)
+            wait = min(wait * 2, MAX_WAIT_S)
+        return True
+
+    def start(self) -> None:
+        if self.outputs and self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="alert-outputs", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        wait = 1.0
+        while not self._stop.wait(wait):
+            wait = 1.0 if self.pass_once() else min(wait * 2, MAX_WAIT_S)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)

@@ -1,0 +1,89 @@
+"""Alert outputs: every change of an alert reaches an NDJSON file and a webhook once; while the
+webhook's receiver is down the changes wait in the state (run --once exits 3 and says so) and are
+delivered, in order, none lost and none twice, when it is back."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.helpers import wafpipe, write_config
+from tests.collector.test_alerts import EXPECTED, first_file
+from tests.filebuilder import make_file
+
+
+class Receiver(ThreadingHTTPServer):
+    """A webhook receiver on 127.0.0.1: answers 503 while ``down``, else 200 and keeps the request."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.received: list[tuple[str, str, dict[str, Any]]] = []  # (idempotency key, authorization, body)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.down:
+                    self.send_response(503)
+                else:
+                    receiver.received.append((self.headers["Idempotency-Key"], self.headers.get("Authorization", ""),
+                                              json.loads(body)))  # fmt: skip
+                    self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def configure(root: Path, url: str) -> None:
+    cfg = write_config(root, extra=f'[detect]\noutputs = [{{type = "file", path = "alerts.ndjson"}}, '
+                                   f'{{type = "webhook", url = "{url}", token_env = "HOOK_TOKEN"}}]\n')  # fmt: skip
+    cfg.write_text(cfg.read_text().replace("batch_timeout_s = 0.5", "batch_timeout_s = 0.5\ndrain_timeout_s = 1"))
+    (root / "incoming" / "1_1.log").write_bytes(make_file(first_file()))
+
+
+def opened(changes: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    return {(c["rule"]["title"], c["group"]["source.ip"]): c["count"] for c in changes if c["change"] == "opened"}
+
+
+def test_a_receiver_that_is_down_gets_every_change_once_when_it_is_back(tmp_path: Path, receiver: Receiver) -> None:
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    configure(tmp_path, url)
+    env = {"HOOK_TOKEN": "s3cret-hook-token"}
+    receiver.down = True
+    down = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, env=env)
+    assert down.returncode == 3, down.stderr  # stored, alerts waiting for the webhook
+    assert "503" in down.stderr and "s3cret-hook-token" not in down.stderr + down.stdout
+    assert receiver.received == []
+    lines = [json.loads(x) for x in (tmp_path / "alerts.ndjson").read_text().splitlines()]
+    assert opened(lines) == EXPECTED  # the file output did not wait for the webhook
+    receiver.down = False
+    back = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, env=env)
+    assert back.returncode == 0, back.stderr
+    keys = [k for k, _, _ in receiver.received]
+    assert len(keys) == len(set(keys)) == len(lines)  # every change, once
+    assert opened([b for _, _, b in receiver.received]) == EXPECTED
+    assert {auth for _, auth, _ in receiver.received} == {"Bearer s3cret-hook-token"}
+    again = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path, env=env)
+    assert again.returncode == 0 and len(receiver.received) == len(keys)  # nothing twice
+    assert len((tmp_path / "alerts.ndjson").read_text().splitlines()) == len(lines)
+    assert (tmp_path / "alerts.ndjson").stat().st_mode & 0o077 == 0
