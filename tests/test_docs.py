@@ -20,14 +20,14 @@ import tomllib
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import typer.main
 from typer.testing import CliRunner
 
 from wafpipe.cli.app import app
-from wafpipe.config.root import config_from_dict
+from wafpipe.config.root import FileOutput, WebhookOutput, config_from_dict
 from wafpipe.fields.keys import LEEF_ALIASES, RULE_TYPES, W3C_COLUMNS
 from wafpipe.fields.table import FIELDS
 from wafpipe.sinks import registry as sink_registry
@@ -35,7 +35,9 @@ from wafpipe.sources import registry as source_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-TYPES = set(source_registry.COMPONENTS) | set(sink_registry.COMPONENTS)
+# source and sink types, and the alert outputs' ([detect] outputs)
+TYPES = set(source_registry.COMPONENTS) | set(sink_registry.COMPONENTS) | {
+    arg for model in (FileOutput, WebhookOutput) for arg in get_args(model.model_fields["type"].annotation)}
 OUTSIDE = re.compile(r"\bFORMATS\b|\bDESIGN\b|\.\./shared")
 
 FENCE = re.compile(r"^(?P<fence>```+|~~~+)[ \t]*(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
@@ -266,7 +268,9 @@ def test_readme_and_configuration_have_snippets_that_are_checked() -> None:
 def test_every_registered_type_is_documented() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text()
     documented = {m["type"] for m in re.finditer(r'^#+ .*`type = "(?P<type>[^"]+)"`', text, re.M)}
-    assert documented == TYPES
+    assert documented == set(source_registry.COMPONENTS) | set(sink_registry.COMPONENTS)
+    outputs = {m["type"] for m in re.finditer(r'^\| `type` \| `"(?P<type>[^"]+)"` \|', text, re.M)}
+    assert TYPES - documented <= outputs  # each alert output has its table
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_ids)
