@@ -5,6 +5,8 @@ delivered, in order, none lost and none twice, when it is back."""
 from __future__ import annotations
 
 import json
+import socket
+import socketserver
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -87,3 +89,63 @@ def test_a_receiver_that_is_down_gets_every_change_once_when_it_is_back(tmp_path
     assert again.returncode == 0 and len(receiver.received) == len(keys)  # nothing twice
     assert len((tmp_path / "alerts.ndjson").read_text().splitlines()) == len(lines)
     assert (tmp_path / "alerts.ndjson").stat().st_mode & 0o077 == 0
+
+
+class SyslogTcp(socketserver.ThreadingTCPServer):
+    """Octet-counted RFC 5424 frames (RFC 6587) received on 127.0.0.1."""
+
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self, port: int) -> None:
+        self.messages: list[bytes] = []
+        server = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                while head := self._count():
+                    server.messages.append(self.rfile.read(head))
+
+            def _count(self) -> int:
+                digits = b""
+                while (c := self.rfile.read(1)) not in (b" ", b""):
+                    digits += c
+                return int(digits) if digits else 0
+
+        super().__init__(("127.0.0.1", port), Handler)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_syslog_over_tcp_waits_for_its_server_and_over_udp_sends_each_change(tmp_path: Path) -> None:
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", 0))
+        udp.settimeout(30)
+        cfg = write_config(tmp_path, extra=f'[detect]\noutputs = [{{type = "syslog", address = "tcp://127.0.0.1:{port}"}}, '
+                                           f'{{type = "syslog", address = "udp://127.0.0.1:{udp.getsockname()[1]}", '
+                                           'facility = "local3"}]\n')  # fmt: skip
+        cfg.write_text(cfg.read_text().replace("batch_timeout_s = 0.5", "batch_timeout_s = 0.5\ndrain_timeout_s = 1"))
+        (tmp_path / "incoming" / "1_1.log").write_bytes(make_file(first_file()))
+        down = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path)
+        assert down.returncode == 3, down.stderr  # nothing listens on the TCP port yet
+        datagrams = [udp.recv(65536) for _ in EXPECTED]
+    for message in datagrams:
+        head, _, body = message.partition(b" - ")
+        assert head.startswith(b"<1") and b" wafpipe " in head and b" alert-opened" in head  # local3: 19*8+sev
+        assert json.loads(body)["change"] == "opened"
+    tcp = SyslogTcp(port)
+    thread = threading.Thread(target=tcp.serve_forever, daemon=True)
+    thread.start()
+    try:
+        back = wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path)
+        assert back.returncode == 0, back.stderr
+        assert opened([json.loads(m.partition(b" - ")[2]) for m in tcp.messages]) == EXPECTED
+        assert all(m.startswith(b"<13") for m in tcp.messages)  # local0 (16*8) + warning (4) or err (3)
+    finally:
+        tcp.shutdown()
+        tcp.server_close()

@@ -1,5 +1,5 @@
-"""Where alerts go besides the state: an NDJSON file, a webhook. Nothing is lost when a receiver is
-down, and nothing is sent twice while it is up.
+"""Where alerts go besides the state: an NDJSON file, a webhook, syslog (RFC 5424, TCP or UDP).
+Nothing is lost when a receiver is down, and nothing is sent twice while it is up.
 
 Every change of an alert (opened, updated) is queued in the state's ``alert_outbox`` in the
 transaction that made it (:mod:`wafpipe.collector.state.alerts`): that table is the spool, as
@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ import orjson
 
 from wafpipe.collector.state.store import State
 from wafpipe.config.files import create_private
-from wafpipe.config.root import FileOutput, WebhookOutput
+from wafpipe.config.root import FileOutput, SyslogOutput, WebhookOutput
 from wafpipe.errors import redact
 
 log = logging.getLogger("wafpipe.collector.alerts")
@@ -87,9 +89,9 @@ class AlertOutputs:
 
     def __init__(self, outputs: list[Any], state: State) -> None:
         self.state = state
-        self.outputs: list[_Output] = [
-            _Webhook(o, i) if isinstance(o, WebhookOutput) else _File(o, i) for i, o in enumerate(outputs)
-        ]
+        kinds: dict[type, Callable[[Any, int], _Output]] = {WebhookOutput: _Webhook, FileOutput: _File,
+                                                            SyslogOutput: _Syslog}  # fmt: skip
+        self.outputs = [kinds[type(o)](o, i) for i, o in enumerate(outputs)]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -141,3 +143,61 @@ class AlertOutputs:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+
+
+_FACILITIES = {"user": 1, "local0": 16, "local1": 17, "local2": 18, "local3": 19, "local4": 20, "local5": 21,
+               "local6": 22, "local7": 23}  # fmt: skip
+_SEVERITY = {"critical": 2, "high": 3, "medium": 4, "low": 5, "informational": 6}  # crit, err, warning, notice, info
+
+
+def syslog_message(change: dict[str, Any], facility: str, host: str) -> bytes:
+    """One change as RFC 5424: severity from the rule's level, ``MSGID`` the change, the change's
+    JSON as the message (every SIEM's syslog input takes it; control characters escaped by JSON)."""
+    level = str(change.get("rule", {}).get("level", "medium"))
+    pri = _FACILITIES[facility] * 8 + _SEVERITY.get(level, 4)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(float(change.get("at") or time.time()))) + "Z"
+    head = f"<{pri}>1 {stamp} {host} wafpipe {os.getpid()} alert-{change.get('change', 'opened')} - "
+    return head.encode() + orjson.dumps(change)
+
+
+class _Syslog(_Output):
+    """TCP (octet-counted frames, RFC 6587: a message may hold anything) or UDP (one datagram each,
+    sent is delivered: UDP says no more)."""
+
+    def __init__(self, config: Any, index: int) -> None:
+        self.name, self.config = f"alerts:syslog:{index}", config
+        scheme, rest = config.address.split("://", 1)
+        host, port = rest.rsplit(":", 1)
+        self.tcp, self.address = scheme == "tcp", (host, int(port))
+        self.host = socket.gethostname() or "-"
+        self._sock: socket.socket | None = None
+
+    def deliver(self, changes: list[tuple[int, dict[str, Any]]]) -> int:
+        done = 0
+        try:
+            sock = self._connect()
+            for _, change in changes:
+                message = syslog_message(change, self.config.facility, self.host)
+                if self.tcp:
+                    sock.sendall(str(len(message)).encode() + b" " + message)
+                else:
+                    sock.sendto(message, self.address)
+                done += 1
+        except OSError as exc:
+            log.warning("alert syslog %s: %s; retrying", self.config.address, exc)
+            self._close()
+        return done
+
+    def _connect(self) -> socket.socket:
+        if self._sock is None:
+            if self.tcp:
+                self._sock = socket.create_connection(self.address, timeout=self.config.timeout_s)
+            else:
+                family = socket.getaddrinfo(self.address[0], self.address[1], type=socket.SOCK_DGRAM)[0][0]
+                self._sock = socket.socket(family, socket.SOCK_DGRAM)
+        return self._sock
+
+    def _close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None

@@ -138,7 +138,16 @@ class FileOutput(_Model):
     path: PathField
 
 
-AlertOutput = Annotated[Union[WebhookOutput, FileOutput], Field(discriminator="type")]  # noqa: UP007
+class SyslogOutput(_Model):
+    """``{type = "syslog", address = "tcp://host:6514"}``: each alert change as an RFC 5424 message."""
+
+    type: Literal["syslog"]
+    address: str = Field(pattern=r"^(tcp|udp)://[^\s:/]+:\d{1,5}$")  # tcp://host:port or udp://host:port
+    facility: Literal["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"] = "local0"
+    timeout_s: float = Field(10.0, gt=0)
+
+
+AlertOutput = Annotated[Union[WebhookOutput, FileOutput, SyslogOutput], Field(discriminator="type")]  # noqa: UP007
 
 
 class DetectConfig(_Model):
