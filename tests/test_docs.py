@@ -27,7 +27,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from wafpipe.cli.app import app
-from wafpipe.config.root import FileOutput, WebhookOutput, config_from_dict
+from wafpipe.config.root import FileOutput, SyslogOutput, WebhookOutput, config_from_dict
 from wafpipe.fields.keys import LEEF_ALIASES, RULE_TYPES, W3C_COLUMNS
 from wafpipe.fields.table import FIELDS
 from wafpipe.sinks import registry as sink_registry
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # source and sink types, and the alert outputs' ([detect] outputs)
 TYPES = set(source_registry.COMPONENTS) | set(sink_registry.COMPONENTS) | {
-    arg for model in (FileOutput, WebhookOutput) for arg in get_args(model.model_fields["type"].annotation)}
+    arg for model in (FileOutput, WebhookOutput, SyslogOutput) for arg in get_args(model.model_fields["type"].annotation)}
 OUTSIDE = re.compile(r"\bFORMATS\b|\bDESIGN\b|\.\./shared")
 
 FENCE = re.compile(r"^(?P<fence>```+|~~~+)[ \t]*(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
