@@ -1,4 +1,5 @@
-"""Where alerts go besides the state: an NDJSON file, a webhook, syslog (RFC 5424, TCP or UDP).
+"""Where alerts go besides the state: an NDJSON file, a webhook, syslog (RFC 5424, TCP or UDP), and
+each cluster sink's ``wafpipe-alerts`` index.
 Nothing is lost when a receiver is down, and nothing is sent twice while it is up.
 
 Every change of an alert (opened, updated) is queued in the state's ``alert_outbox`` in the
@@ -18,7 +19,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,15 +84,44 @@ class _Webhook(_Output):
         return done
 
 
+ALERTS_INDEX = "wafpipe-alerts"
+
+
+class _Index(_Output):
+    """A cluster sink's ``wafpipe-alerts`` index: one document per alert, its id the alert's,
+    replaced by each change (so a change sent twice leaves the same document)."""
+
+    def __init__(self, client: Any, sink_name: str) -> None:
+        self.name, self.client, self.sink_name = f"alerts:index:{sink_name}", client, sink_name
+
+    def deliver(self, changes: list[tuple[int, dict[str, Any]]]) -> int:
+        done = 0
+        for _, change in changes:
+            doc = {k: v for k, v in change.items() if k != "at"} | {"@timestamp": change.get("last"),
+                                                                      "updated_at": change.get("at")}  # fmt: skip
+            try:
+                status, body = self.client.request("PUT", f"/{ALERTS_INDEX}/_doc/{int(change['alert_id'])}", doc)
+            except Exception as exc:  # noqa: BLE001 - a client failure is a retry, whatever its type
+                log.warning("alerts index of %s: %s; retrying", self.sink_name, self.client.redact(str(exc)))
+                break
+            if status not in (200, 201):
+                log.warning("alerts index of %s answered %s; retrying", self.sink_name, status)
+                break
+            done += 1
+        return done
+
+
 class AlertOutputs:
     """Every configured output, fed from the outbox: :meth:`pass_once` (one try each), or a thread
     (:meth:`start`) that keeps trying."""
 
-    def __init__(self, outputs: list[Any], state: State) -> None:
+    def __init__(self, outputs: list[Any], state: State, clusters: Sequence[Any] = ()) -> None:
+        """``clusters``: the cluster sinks whose ``wafpipe-alerts`` index gets the alerts too."""
         self.state = state
         kinds: dict[type, Callable[[Any, int], _Output]] = {WebhookOutput: _Webhook, FileOutput: _File,
                                                             SyslogOutput: _Syslog}  # fmt: skip
         self.outputs = [kinds[type(o)](o, i) for i, o in enumerate(outputs)]
+        self.outputs += [_Index(sink.client, sink.name) for sink in clusters]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -100,8 +100,11 @@ class Detecting:
         self.correlations, self.outputs = correlations, outputs
 
     @classmethod
-    def of(cls, detections: tuple[Detection, ...], store: Any, state: State, config: Config) -> Detecting:
-        return cls(Correlations.of(detections, store, state, config), AlertOutputs(config.detect.outputs, state))
+    def of(cls, detections: tuple[Detection, ...], sinks: list[Any], store: Any, state: State,
+           config: Config) -> Detecting:  # fmt: skip
+        clusters = [s for s in sinks if hasattr(s, "client")] if config.detect.index_alerts else []
+        return cls(Correlations.of(detections, store, state, config),
+                   AlertOutputs(config.detect.outputs, state, clusters))  # fmt: skip
 
     def start(self) -> None:
         self.correlations.start()

@@ -208,7 +208,7 @@ class Collector:
             self.state.set_health(BACKPRESSURE, last_success=time.time())
         for s in self.sinks:
             s.open()
-        self.detecting = Detecting.of(self.flow.detections, self._duckdb(), self.state, self.config)
+        self.detecting = Detecting.of(self.flow.detections, self.sinks, self._duckdb(), self.state, self.config)
         if not self._once:
             self.detecting.start()
         if self._serve_api:

@@ -158,6 +158,7 @@ class DetectConfig(_Model):
     shipped_rules: bool = True
     correlation_interval_s: float = Field(60.0, gt=0)  # how often a watching collector runs correlations
     outputs: list[AlertOutput] = Field(default_factory=list)  # type: ignore[valid-type]
+    index_alerts: bool = True  # each cluster sink also keeps the alerts in its "wafpipe-alerts" index
 
 
 class LoggingConfig(_Model):
