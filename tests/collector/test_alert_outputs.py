@@ -149,3 +149,17 @@ def test_syslog_over_tcp_waits_for_its_server_and_over_udp_sends_each_change(tmp
     finally:
         tcp.shutdown()
         tcp.server_close()
+
+
+def test_without_outputs_the_outbox_does_not_grow(tmp_path: Path) -> None:
+    from wafpipe.collector.alert_outputs import AlertOutputs
+    from wafpipe.collector.state import State
+
+    finding = {"rule": {"id": "r1", "title": "t", "level": "low"}, "kind": "rule", "group": {"source.ip": "192.0.2.1"},
+               "first": "2026-06-01T12:00:00.000Z", "last": "2026-06-01T12:00:01.000Z", "count": 2,
+               "event_ids": ["a", "b"]}  # fmt: skip
+    with State(tmp_path) as state:
+        state.record_alerts([finding])
+        assert len(state.outbox(0)) == 1
+        assert AlertOutputs([], state).pass_once()
+        assert state.outbox(0) == [] and len(state.list_alerts()) == 1

@@ -126,8 +126,10 @@ class AlertOutputs:
         self._thread: threading.Thread | None = None
 
     def pass_once(self) -> bool:
-        """Deliver what waits, output by output; True when nothing is left for any of them."""
+        """Deliver what waits, output by output; True when nothing is left for any of them. Without
+        outputs the outbox is simply emptied (it must not grow for ever)."""
         if not self.outputs:
+            self.state.trim_outbox(2**62)
             return True
         left = False
         cursors = []
@@ -160,7 +162,7 @@ class AlertOutputs:
         return True
 
     def start(self) -> None:
-        if self.outputs and self._thread is None:
+        if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="alert-outputs", daemon=True)
             self._thread.start()
 

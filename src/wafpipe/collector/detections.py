@@ -90,6 +90,9 @@ class Correlations:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        close = getattr(self.reader, "close", None)
+        if close is not None:
+            close()
 
 
 class Detecting:

@@ -36,7 +36,7 @@ class BatchDetector:
 
     def __init__(self, detections: list[Detection]) -> None:
         self.rules = [d for d in alerting(detections) if isinstance(d, Rule)]
-        self._con = duckdb.connect(config={"threads": 1})
+        self._con = duckdb.connect(config={"threads": 1, "memory_limit": "256MB"})
         self._lock = threading.Lock()
         group = column_sql(SINGLE_GROUP[0])
         parts, params = [], []
@@ -44,7 +44,7 @@ class BatchDetector:
             where, where_params = rule.where()
             parts.append(f"SELECT {i} AS r, {group} AS g, min({TS}), max({TS}), count(*), "  # noqa: S608
                          f"(list({ID} ORDER BY {TS}, {ID}))[1:{MAX_IDS}] FROM events "
-                         f"WHERE ({where}) AND {group} IS NOT NULL GROUP BY g")  # fmt: skip
+                         f"WHERE ({where}) AND {group} IS NOT NULL AND {TS} IS NOT NULL GROUP BY g")  # fmt: skip
             params += where_params
         self._sql = " UNION ALL ".join(parts) + " ORDER BY r, 3, g" if parts else ""
         self._params = params
