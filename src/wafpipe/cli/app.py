@@ -47,6 +47,7 @@ def _register() -> None:
         deadletters,
         demo,
         detect,
+        doctor,
         elastic,
         generate,
         parse,
@@ -57,7 +58,7 @@ def _register() -> None:
         validate,
     )
 
-    for module in (generate, parse, demo, run, serve, query, detect, alerts, validate, elastic, deadletters, store):
+    for module in (generate, parse, demo, run, serve, query, detect, alerts, validate, doctor, elastic, deadletters, store):
         module.register(app)
 
 
