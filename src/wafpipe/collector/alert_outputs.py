@@ -129,7 +129,8 @@ class AlertOutputs:
         """Deliver what waits, output by output; True when nothing is left for any of them. Without
         outputs the outbox is simply emptied (it must not grow for ever)."""
         if not self.outputs:
-            self.state.trim_outbox(2**62)
+            if self.state.outbox(0, 1):  # a read first: no write at every pass of an idle collector
+                self.state.trim_outbox(2**62)
             return True
         left = False
         cursors = []
