@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.detect.events import T0, store_of, web_event
-from wafpipe.detect import Correlation, Rule, UnsupportedRule, load_text
+from wafpipe.detect import Correlation, Rule, UnsupportedRule, load_paths, load_text
 from wafpipe.model import Event
 from wafpipe.store.service import ReadService
 
@@ -108,3 +109,24 @@ def test_a_correlation_of_a_rule_that_is_not_there_is_refused() -> None:
             "  timespan: 5m\n  condition:\n    gte: 10\n")  # fmt: skip
     with pytest.raises(UnsupportedRule, match="not loaded"):
         load_text(text)
+
+
+def test_a_correlation_may_come_before_its_rule_in_another_file(tmp_path: Path) -> None:
+    (tmp_path / "a_many.yml").write_text(
+        "title: many\ncorrelation:\n  type: event_count\n  rules:\n    - not_found\n  group-by:\n    - c-ip\n"
+        "  timespan: 5m\n  condition:\n    gte: 10\n"
+    )
+    (tmp_path / "b_base.yml").write_text(BASE)
+    loaded = load_paths([tmp_path])
+    (corr,) = [d for d in loaded if isinstance(d, Correlation)]
+    (base,) = [d for d in loaded if isinstance(d, Rule)]
+    assert corr.rules == (base.id,) and not base.standalone
+
+
+def test_two_rules_with_one_id_are_refused(tmp_path: Path) -> None:
+    rule = "title: {t}\nid: 0b5f8f3e-8f43-4f7e-9c57-2a4b2f5f7a11\nlogsource:\n  category: webserver\n" \
+           "detection:\n  s:\n    sc-status: 404\n  condition: s\n"  # fmt: skip
+    (tmp_path / "one.yml").write_text(rule.format(t="one"))
+    (tmp_path / "two.yml").write_text(rule.format(t="two"))
+    with pytest.raises(UnsupportedRule, match="has the id"):
+        load_paths([tmp_path])

@@ -115,16 +115,20 @@ def _load(texts: list[tuple[str, str]]) -> list[Detection]:
         raise UnsupportedRule(f"a correlation rule refers to a rule that is not loaded: {exc}") from None
     fed = {id(ref.rule) for item in merged.rules if isinstance(item, SigmaCorrelationRule) and not item.generate
            for ref in item.rules}  # fmt: skip
-    ours: dict[int, Rule] = {}
-    out: list[Detection] = []
-    for item in merged.rules:
-        source = sources.get(id(item), "<text>")
-        if isinstance(item, SigmaCorrelationRule):
-            out.append(correlation(item, ours, source, _meta(item, source)))
-        else:
-            rule = _rule(item, source, standalone=id(item) not in fed)
-            ours[id(item)] = rule
-            out.append(rule)
+    # the rules first, so that a correlation may come before the rules it refers to
+    ours = {id(item): _rule(item, sources.get(id(item), "<text>"), standalone=id(item) not in fed)
+            for item in merged.rules if not isinstance(item, SigmaCorrelationRule)}  # fmt: skip
+    out: list[Detection] = [
+        ours[id(item)] if id(item) in ours
+        else correlation(item, ours, sources.get(id(item), "<text>"), _meta(item, sources.get(id(item), "<text>")))
+        for item in merged.rules
+    ]  # fmt: skip
+    seen: dict[str, str] = {}
+    for d in out:  # an alert is its rule's by id: two rules with one id would share alerts
+        if d.id in seen:
+            raise UnsupportedRule(f"{d.source}: rule {d.title!r} has the id {d.id} of a rule in {seen[d.id]}",
+                                  hint="give the copy a new id (uuidgen)")  # fmt: skip
+        seen[d.id] = d.source
     return out
 
 
