@@ -30,7 +30,7 @@ def doctor(root: Path, env: dict[str, str] | None = None, prefix: list[str] | No
         res = wafpipe(*args, cwd=root, env=env)
     assert "Traceback" not in res.stderr, res.stderr
     found = [json.loads(x) for x in res.stdout.splitlines()]
-    return res.returncode, "\n".join(f"{d['area']} | {d['ok']} | {d['finding']} | {d['fix']}" for d in found)
+    return res.returncode, "\n".join(f"{d['name']} | {d['ok']} | {d['evidence']} | {d['fix']}" for d in found)
 
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import typer
 
 from wafpipe.collector.logs import CONTROL_CODEPOINTS
 
@@ -44,3 +45,28 @@ def cell(value: Any) -> str:
 def json_line(obj: Any) -> str:
     """One NDJSON line without a newline, safe to print to a terminal."""
     return orjson.dumps(obj, default=str).decode().translate(_JSON)
+
+
+def print_checks(checks: list[Any], *, title: str, headings: tuple[str, str, str, str], words: tuple[str, str],
+                 fmt: str = "table") -> int:  # fmt: skip
+    """``validate``'s and ``doctor``'s report (:class:`wafpipe.tools.checks.Check` rows): a table whose
+    cells are text, never markup, or NDJSON; returns the exit code (0 when every check is fine)."""
+    import dataclasses
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    if fmt == "ndjson":
+        for c in checks:
+            typer.echo(json_line(dataclasses.asdict(c)))
+    else:
+        table = Table(title=title)
+        for heading in headings:
+            table.add_column(heading, overflow="fold")
+        good, bad = words
+        for c in checks:
+            table.add_row(Text(c.name), Text(good if c.ok else bad, style="green" if c.ok else "bold red"),
+                          Text(c.evidence), Text(c.fix))  # fmt: skip
+        Console(highlight=False, soft_wrap=False, width=160).print(table)
+    return 0 if all(c.ok for c in checks) else 1

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from wafpipe.cli.common import EXIT_DATA, EXIT_OK, EXIT_USAGE, ConfigOpt, error, load, open_reader
+from wafpipe.cli.common import EXIT_USAGE, ConfigOpt, error, load, open_reader
+from wafpipe.cli.output import print_checks
 
 
 def validate(
@@ -20,13 +21,9 @@ def validate(
     """Check that logs arrive, the collector is healthy, events are searchable with their key
     fields, and (--expect-test-event) that the guide's test request was blocked. Prints a table
     with the evidence of each check. Exit 0 when every check passes, 1 when one fails."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
     from wafpipe.errors import QueryError, WafpipeError
     from wafpipe.store.params import interval_seconds
-    from wafpipe.tools.validate import Check
+    from wafpipe.tools.checks import Check
     from wafpipe.tools.validate import validate as run_checks
 
     cfg = load(config)
@@ -39,14 +36,8 @@ def validate(
             checks = run_checks(reader, window=span, expect_test_event=expect_test_event, wait_s=max(0.0, wait))
     except WafpipeError as exc:
         checks = [Check("store", False, str(exc), exc.hint or "run `wafpipe run` (or serve) first")]
-    table = Table(title="wafpipe validate")
-    for column in ("check", "result", "evidence", "what to do"):
-        table.add_column(column, overflow="fold")
-    for c in checks:  # every cell is data, never markup
-        table.add_row(Text(c.name), Text("pass" if c.ok else "FAIL", style="green" if c.ok else "bold red"),
-                      Text(c.evidence), Text(c.fix))  # fmt: skip
-    Console(highlight=False, soft_wrap=False, width=160).print(table)
-    raise typer.Exit(EXIT_OK if all(c.ok for c in checks) else EXIT_DATA)
+    raise typer.Exit(print_checks(checks, title="wafpipe validate", headings=("check", "result", "evidence",
+                                  "what to do"), words=("pass", "FAIL")))  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

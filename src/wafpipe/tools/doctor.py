@@ -21,7 +21,6 @@ import os
 import shutil
 import subprocess
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from wafpipe.errors import WafpipeError, redact
 from wafpipe.model import SOURCE_HEALTH_PREFIX
 from wafpipe.sources.directory.config import DirectorySourceConfig
 from wafpipe.sources.directory.source import permission_message
+from wafpipe.tools.checks import Check
 
 SKEW_S = 300
 MAX_LISTED = 5
@@ -52,16 +52,6 @@ CAUSES = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Diagnosis:
-    """One finding: where, whether it is fine, what was seen, and the fix."""
-
-    area: str
-    ok: bool
-    finding: str
-    fix: str = ""
-
-
 def classify(error: str) -> tuple[str, str]:
     """(cause, fix) of a source's or sink's error text."""
     low = error.lower()
@@ -76,36 +66,36 @@ def _suggest(names: list[str]) -> list[str]:
     return sorted({"*" + name[name.index("."):] if "." in name else name for name in names})
 
 
-def directory_source(src: DirectorySourceConfig, name: str) -> list[Diagnosis]:
+def directory_source(src: DirectorySourceConfig, name: str) -> list[Check]:
     area = f"source {name}"
     path = Path(src.path)
     if not path.exists():
         parent = path.parent if path.parent.exists() else None
         near = sorted(p.name for p in parent.iterdir() if p.is_dir())[:MAX_LISTED] if parent else []
-        return [Diagnosis(area, False, f"{path} does not exist" + (f"; beside it: {', '.join(near)}" if near else ""),
+        return [Check(area, False, f"{path} does not exist" + (f"; beside it: {', '.join(near)}" if near else ""),
                           "correct path in the [[sources]] table, or create the directory the uploads go to")]  # fmt: skip
     try:
         entries = [p for p in (path.rglob("*") if src.recursive else path.iterdir()) if p.is_file()]
     except PermissionError:
-        return [Diagnosis(area, False, permission_message(str(path), _stat(path), directory=True))]
+        return [Check(area, False, permission_message(str(path), _stat(path), directory=True))]
     names = [p.relative_to(path).as_posix() if src.recursive else p.name for p in entries]
     wanted = [p for p, n in zip(entries, names, strict=True)
               if any(fnmatch.fnmatch(Path(n).name, pat) for pat in src.patterns)
               and not any(fnmatch.fnmatch(Path(n).name, pat) for pat in src.ignore_patterns)]  # fmt: skip
     out = []
     if not entries:
-        out.append(Diagnosis(area, False, f"{path} holds no file yet",
+        out.append(Check(area, False, f"{path} holds no file yet",
                              "check the log setup in Imperva's console (SFTP push target, credentials)"))  # fmt: skip
     elif not wanted:
         others = [n for n in names if not any(fnmatch.fnmatch(Path(n).name, p) for p in src.ignore_patterns)]
-        out.append(Diagnosis(area, False,
+        out.append(Check(area, False,
                              f"{len(entries)} file(s) in {path}, none matching patterns {src.patterns}: e.g. "
                              + ", ".join(others[:MAX_LISTED]),
                              f"patterns = {_suggest(others[:50])!r} would match them"))  # fmt: skip
     unreadable = [p for p in wanted if not os.access(p, os.R_OK)]
-    out += [Diagnosis(area, False, permission_message(str(p), _stat(p))) for p in unreadable[:MAX_LISTED]]
+    out += [Check(area, False, permission_message(str(p), _stat(p))) for p in unreadable[:MAX_LISTED]]
     if not out:
-        out.append(Diagnosis(area, True, f"{len(wanted)} file(s) in {path} match its patterns and can be read"))
+        out.append(Check(area, True, f"{len(wanted)} file(s) in {path} match its patterns and can be read"))
     return out
 
 
@@ -116,14 +106,14 @@ def _stat(path: Path) -> os.stat_result | None:
         return None
 
 
-def files_without_events(reader: Any) -> list[Diagnosis]:
+def files_without_events(reader: Any) -> list[Check]:
     out = []
     for status in ("quarantined", "failed"):
         for f in reader.files(status=status, limit=50)["files"]:
             reason = str(f.get("error") or "unknown")
-            out.append(Diagnosis("files", False, f"{f.get('name')}: {status} — {reason}", _file_fix(reason)))
+            out.append(Check("files", False, f"{f.get('name')}: {status} — {reason}", _file_fix(reason)))
     for f in reader.files(checksum="mismatch", limit=50)["files"]:
-        out.append(Diagnosis("files", False, f"{f.get('name')}: its body does not match the MD5 in its header",
+        out.append(Check("files", False, f"{f.get('name')}: its body does not match the MD5 in its header",
                              "fetch it again from Imperva; the events read are stored and flagged"))  # fmt: skip
     return out
 
@@ -139,10 +129,10 @@ def _file_fix(reason: str) -> str:
     return "see docs/formats.md, 'When a file gives trouble'"
 
 
-def parse_failures(reader: Any) -> list[Diagnosis]:
+def parse_failures(reader: Any) -> list[Check]:
     letters = reader.dead_letters(kind="decode", limit=1000)["dead_letters"]
     if not letters:
-        return [Diagnosis("decoding", True, "every line decoded")]
+        return [Check("decoding", True, "every line decoded")]
     reasons = Counter(str(d.get("reason")) for d in letters)
     out = []
     for reason, n in reasons.most_common(3):
@@ -150,25 +140,25 @@ def parse_failures(reader: Any) -> list[Diagnosis]:
         record = sample.get("record") or {}
         where = f"{sample.get('file')}:{record.get('line')}"
         raw = str(record.get("raw") or "")[:160]
-        out.append(Diagnosis("decoding", False, f"{n} line(s): {reason} — e.g. {where}: {raw!r}",
+        out.append(Check("decoding", False, f"{n} line(s): {reason} — e.g. {where}: {raw!r}",
                              "if the line is Imperva's, a newer wafpipe may read it: then `wafpipe deadletters replay`"))  # fmt: skip
     return out
 
 
-def clock_state(reader: Any) -> list[Diagnosis]:
+def clock_state(reader: Any) -> list[Check]:
     last = (reader.health().get("store") or {}).get("last")
     out = []
     if last:
         ahead = datetime.fromisoformat(str(last).replace("Z", "+00:00")).timestamp() - clock.now()
         if ahead > SKEW_S:
-            out.append(Diagnosis("clock", False, f"the newest event ({last}) is {ahead / 60:.0f} min ahead of this clock",
+            out.append(Check("clock", False, f"the newest event ({last}) is {ahead / 60:.0f} min ahead of this clock",
                                  "synchronise this machine's clock (NTP); check the time zone of the files"))  # fmt: skip
     ntp = _ntp_synchronised()
     if ntp is False:
-        out.append(Diagnosis("clock", False, "the system says NTP does not keep this clock synchronised",
+        out.append(Check("clock", False, "the system says NTP does not keep this clock synchronised",
                              "enable time synchronisation (timedatectl set-ntp true, or chrony)"))  # fmt: skip
     if not out:
-        out.append(Diagnosis("clock", True, "no skew seen" + (", NTP synchronised" if ntp else "")))
+        out.append(Check("clock", True, "no skew seen" + (", NTP synchronised" if ntp else "")))
     return out
 
 
@@ -184,22 +174,22 @@ def _ntp_synchronised() -> bool | None:
     return {"yes": True, "no": False}.get(answer)
 
 
-def remote_and_gaps(reader: Any) -> list[Diagnosis]:
+def remote_and_gaps(reader: Any) -> list[Check]:
     health = reader.health()
     out = []
     for component, rec in (health.get("components") or {}).items():
         failing = rec.get("error") and (rec.get("last_success") or 0) < (rec.get("last_error") or 0)
         if component.startswith(SOURCE_HEALTH_PREFIX) and failing:
             cause, fix = classify(str(rec["error"]))
-            out.append(Diagnosis(f"source {component[len(SOURCE_HEALTH_PREFIX):]}", False,
+            out.append(Check(f"source {component[len(SOURCE_HEALTH_PREFIX):]}", False,
                                  f"{cause}: {redact(str(rec['error']))[:300]}", fix))  # fmt: skip
     for gap in health.get("gaps") or []:
-        out.append(Diagnosis("gaps", False, f"{gap.get('kind')}: {gap.get('detail')}",
+        out.append(Check("gaps", False, f"{gap.get('kind')}: {gap.get('detail')}",
                              "check the log configuration in Imperva's console; a late file closes the gap"))  # fmt: skip
     return out
 
 
-def cluster_sinks(config: Config) -> list[Diagnosis]:
+def cluster_sinks(config: Config) -> list[Check]:
     from wafpipe.sinks.elasticsearch.assets.templates import TEMPLATE
     from wafpipe.sinks.elasticsearch.client import make_client
 
@@ -211,31 +201,31 @@ def cluster_sinks(config: Config) -> list[Diagnosis]:
         try:
             client = make_client(entry)
         except WafpipeError as exc:
-            out.append(Diagnosis(area, False, str(exc), exc.hint))
+            out.append(Check(area, False, str(exc), exc.hint))
             continue
         try:
             status, _ = client.request("GET", "/")
             if status in (401, 403):
-                out.append(Diagnosis(area, False, f"the cluster answered {status}: unauthorised",
+                out.append(Check(area, False, f"the cluster answered {status}: unauthorised",
                                      "check the user/password or API key the sink names (its *_env variables)"))  # fmt: skip
                 continue
             found, _ = client.request("GET", f"/_index_template/{TEMPLATE}")
             if found == 404:
-                out.append(Diagnosis(area, False, f"no index template {TEMPLATE}: documents would get guessed mappings",
+                out.append(Check(area, False, f"no index template {TEMPLATE}: documents would get guessed mappings",
                                      "wafpipe elastic setup -c <config>"))  # fmt: skip
             else:
-                out.append(Diagnosis(area, True, f"reachable (HTTP {status}), index template {TEMPLATE} installed"))
+                out.append(Check(area, True, f"reachable (HTTP {status}), index template {TEMPLATE} installed"))
         except Exception as exc:  # noqa: BLE001 - any failure to reach it is the finding
             text = client.redact(str(exc))
-            out.append(Diagnosis(area, False, f"unreachable: {text[:300]}", classify(text)[1]))
+            out.append(Check(area, False, f"unreachable: {text[:300]}", classify(text)[1]))
         finally:
             client.close()
     return out
 
 
-def diagnose(config: Config, reader: Any | None) -> list[Diagnosis]:
+def diagnose(config: Config, reader: Any | None) -> list[Check]:
     """Every check (``reader`` None: nothing was read yet, so only the sources and sinks)."""
-    out: list[Diagnosis] = []
+    out: list[Check] = []
     for i, src in enumerate(config.sources):
         if isinstance(src, DirectorySourceConfig):
             out += directory_source(src, getattr(src, "name", None) or f"#{i + 1}")
@@ -244,6 +234,6 @@ def diagnose(config: Config, reader: Any | None) -> list[Diagnosis]:
             try:
                 out += check(reader)
             except WafpipeError as exc:
-                out.append(Diagnosis(check.__name__.replace("_", " "), False, f"could not be read: {exc}"))
+                out.append(Check(check.__name__.replace("_", " "), False, f"could not be read: {exc}"))
     out += cluster_sinks(config)
     return out

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_plus
@@ -29,22 +28,13 @@ from urllib.parse import unquote_plus
 from wafpipe import clock
 from wafpipe.errors import WafpipeError
 from wafpipe.store.service import Reader
+from wafpipe.tools.checks import Check
 
 MAX_DELAY_S = 30 * 60
 POLL_S = 5.0
 DATASET = 'event.dataset:"imperva.waf"'
 SECURITY = "imperva.waf.security_event:true"
 TEST_QUERY = "id=' or 1=1"  # the guide's test request, as compared: decoded, lower case, spaces squeezed
-
-
-@dataclass(frozen=True)
-class Check:
-    """One row of the table: what was checked, whether it passed, why, and what to do if not."""
-
-    name: str
-    ok: bool
-    evidence: str
-    fix: str = ""
 
 
 def _age(ts: str | None, now: datetime) -> float | None:
