@@ -63,9 +63,10 @@ def test_a_version_1_state_gains_the_files_facts(tmp_path: Path) -> None:
     try:
         rec = state.get_file("k")
         assert rec is not None and (rec.status, rec.next_ordinal, rec.facts) == ("done", 7, {})
-        assert state.schema_version == SCHEMA_VERSION == 3
+        assert state.schema_version == SCHEMA_VERSION == 4  # brought all the way up, alerts included
         state.set_facts("k", {"format": "cef", "header": {"configid": "618"}})
         assert state.get_file("k").facts == {"format": "cef", "header": {"configid": "618"}}
+        assert state.list_alerts() == [] and state.outbox(0) == []
     finally:
         state.close()
 
