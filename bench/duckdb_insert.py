@@ -57,9 +57,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from wafpipe.decode.reader import read_path  # noqa: E402
 from wafpipe.fields.arrow import column  # noqa: E402
 from wafpipe.sinks.duckdb.sink import (  # noqa: E402
-    _INSERT_FROM,
+    _INSERT,
     _LEDGER_GET,
     _LEDGER_PUT,
+    _PAST_SETTLED,
     INSERT_FULL_SQL,
     INSERT_RANGE_SQL,
 )
@@ -69,6 +70,7 @@ from wafpipe.tools.generate import generate_files  # noqa: E402
 MEMORY_LIMIT = "256MB"
 # The seed's hour is fixed: its file identity (which hashes the header's times) is then the same in
 # every run, so a kept store (``--store``) matches the seed a later run regenerates.
+_INSERT_FROM = _INSERT.format(new=_PAST_SETTLED)  # the sink's insert of a Batch past the settled ordinal
 SEED_START = datetime(2024, 6, 10, 0, 0, tzinfo=UTC)
 SEED_END = datetime(2024, 6, 10, 1, 0, tzinfo=UTC)
 

@@ -272,3 +272,26 @@ def test_correlate_takes_a_query_tree_and_refuses_what_is_not_one(api: LocalApi)
     huge = httpx.post(url, headers=auth(api), content=b"[" + b"0," * (1 << 20) + b"0]")
     assert huge.status_code == 413
     assert httpx.post(url, json={"q": ""}).status_code == 401
+
+
+def test_correlate_patterns_over_http_answer_as_the_service_does(api: LocalApi, reader: ReadService) -> None:
+    """The patterns beyond counts go through the API with their steps as trees or text: the client
+    gets what the read service answers in-process."""
+    client = ApiClient(api.url, api.token)
+    blocked = Match("imperva.waf.action_class", Value("blocked", 0), 0)
+    cases = [
+        ("", ["source.ip"], 86400 * 365, 0, {"kind": "temporal_ordered", "steps": [blocked, "http.request.method:GET"]}),
+        ("", ["source.ip"], 86400 * 365, 0, {"kind": "temporal", "steps": ["event.action:*", blocked]}),
+        ("", ["url.domain"], 3600, 1, {"kind": "spike", "history_s": 86400, "factor": 2.0}),
+        ("", ["url.domain"], 3600, 0, {"kind": "new_value", "distinct": "source.ip", "history_s": 86400}),
+    ]
+    for q, group_by, span, threshold, pattern in cases:
+        since = "2020-01-01T00:00:00Z" if pattern["kind"].startswith("temporal") else None
+        local = reader.correlate(q, group_by, span, threshold, **pattern, since=since)
+        assert client.correlate(q, group_by, span, threshold, **pattern, since=since) == local, pattern
+    assert any(reader.correlate(q, g, s, t, **p, since="2020-01-01T00:00:00Z")["groups"]
+               for q, g, s, t, p in cases[:2])  # fmt: skip  # the data has blocked requests to find
+    bad = httpx.post(f"{api.url}/api/correlate", headers=auth(api),
+                     json={"q": "", "group_by": ["source.ip"], "timespan_s": 60, "threshold": 0, "steps": "x"})  # fmt: skip
+    assert bad.status_code == 400 and "steps" in bad.json()["error"]
+    client.close()

@@ -44,10 +44,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReadService]:
     sink.close()
 
 
-def correlation(kind: str, condition: str, *, generate: bool = False) -> tuple[Rule, Correlation]:
+def correlation(kind: str, condition: str, *, generate: bool = False, extra: str = "") -> tuple[Rule, Correlation]:
     text = (BASE + f"---\ntitle: many\ncorrelation:\n  type: {kind}\n  rules:\n    - not_found\n"
             f"  group-by:\n    - c-ip\n  timespan: 5m\n  condition:\n{condition}\n"
-            + ("  generate: true\n" if generate else "") + "level: medium\n")  # fmt: skip
+            + ("  generate: true\n" if generate else "") + "level: medium\n" + extra)  # fmt: skip
     base, corr = load_text(text)
     assert isinstance(base, Rule) and isinstance(corr, Correlation)
     return base, corr
@@ -85,22 +85,39 @@ def test_events_before_since_count_back_one_timespan(service: ReadService) -> No
     assert run(service, corr, since=T0 + timedelta(minutes=3)) == {}
 
 
+def test_the_wafpipe_block_makes_a_spike_or_a_new_value() -> None:
+    _, spike = correlation("event_count", "    gte: 50", extra=SPIKE)
+    assert (spike.kind, spike.threshold, spike.history_s, spike.factor) == ("spike", 50, 3600, 4.0)
+    assert spike.pattern() == {"kind": "spike", "history_s": 3600, "factor": 4.0}
+    _, new = correlation("value_count", "    gte: 1\n    field: cs-uri-stem", extra="wafpipe:\n  new_value:\n    history: 30d\n")
+    assert new.pattern() == {"kind": "new_value", "distinct": "url.path", "history_s": 30 * 86400}
+
+
 def test_generate_keeps_the_base_rule_alerting_alone() -> None:
     base, _ = correlation("event_count", "    gte: 10", generate=True)
     assert base.standalone
 
 
+SPIKE = "wafpipe:\n  spike:\n    history: 1h\n    factor: 4\n"
+
+
 @pytest.mark.parametrize(
-    ("kind", "condition", "says"),
+    ("kind", "condition", "extra", "says"),
     [
-        ("temporal", "    gte: 2", "correlation type 'temporal' is not supported"),
-        ("event_count", "    lt: 2", "the condition lt is not supported"),
-        ("value_count", "    gte: 2\n    field: cs-cookie", "'cs-cookie' is not a field"),
+        ("event_count", "    lt: 2", "", "the condition lt is not supported"),
+        ("value_count", "    gte: 2\n    field: cs-cookie", "", "'cs-cookie' is not a field"),
+        ("value_sum", "    gte: 2\n    field: sc-status", "", "correlation type 'value_sum' is not supported"),
+        ("temporal", "    gte: 2", "", "temporal correlates two rules or more"),
+        ("value_count", "    gte: 2\n    field: cs-uri-stem", SPIKE, "spike goes with the correlation type event_count"),
+        ("event_count", "    gte: 2", SPIKE.replace("1h", "1m"), "the history is shorter than the timespan"),
+        ("event_count", "    gte: 2", SPIKE.replace("4", "0.5"), "factor is a number from 1 to 1000"),
+        ("event_count", "    gte: 2", "wafpipe:\n  baseline: 1h\n", "the wafpipe: block holds one of spike, new_value"),
+        ("value_count", "    gte: 1\n    field: cs-uri-stem", "wafpipe:\n  new_value: {}\n", "history required"),
     ],
 )
-def test_unsupported_correlations_are_refused_by_name(kind: str, condition: str, says: str) -> None:
+def test_unsupported_correlations_are_refused_by_name(kind: str, condition: str, extra: str, says: str) -> None:
     with pytest.raises(UnsupportedRule) as err:
-        correlation(kind, condition)
+        correlation(kind, condition, extra=extra)
     assert "'many'" in str(err.value) and says in str(err.value), str(err.value)
 
 

@@ -47,8 +47,8 @@ def detect(
     console = Console(highlight=False, soft_wrap=True)
     if list_rules:
         for d in alerting(detections):
-            kind = "correlation" if isinstance(d, Correlation) else "rule"
-            console.print(Text(f"{d.level:13} {kind:11} {d.title}  ({d.source})"))
+            kind = d.kind if isinstance(d, Correlation) else "rule"
+            console.print(Text(f"{d.level:13} {kind:16} {d.title}  ({d.source})"))
         raise typer.Exit(EXIT_OK)
     try:
         with open_reader(cfg) as reader:

@@ -3,8 +3,8 @@
 Every detection becomes one ``correlate`` call of the read service
 (:meth:`wafpipe.store.service.ReadService.correlate`), locally or in the collector over its API:
 
-* a correlation rule, as it says: its base rules' events, grouped by its ``group-by``, reaching its
-  threshold in its timespan;
+* a correlation rule, as it says: its base rules' events, grouped by its ``group-by``, forming its
+  pattern (a count reaching its threshold, its rules in order, a spike, a new value) in its timespan;
 * a single-event rule, grouped by the source address over the whole range with a threshold of one:
   one finding per rule and source, with how many events and when, rather than one per event.
   Events without a source address are not reported by single-event rules.
@@ -64,8 +64,7 @@ def evaluate(reader: Any, detections: Iterable[Detection], *, since: datetime | 
             continue
         if isinstance(rule, Correlation):
             found = reader.correlate(rule.base, list(rule.group_by), rule.timespan_s, rule.threshold,
-                                     distinct=rule.distinct, strictly=rule.strictly, since=lo, until=hi,
-                                     max_ids=max_ids)  # fmt: skip
+                                     **rule.pattern(), since=lo, until=hi, max_ids=max_ids)  # fmt: skip
         else:
             assert isinstance(rule, Rule)
             found = reader.correlate(rule.tree, list(SINGLE_GROUP), span_s, 1, since=lo, until=hi, max_ids=max_ids)

@@ -48,9 +48,16 @@ class Rule(Detection):
 
 @dataclass(frozen=True, kw_only=True)
 class Correlation(Detection):
-    """A Sigma correlation rule: events matching ``base`` (its rules' conditions, OR'd), grouped by
-    ``group_by``, reaching ``threshold`` (more than it with ``strictly``) within ``timespan_s``:
-    events (``event_count``), or distinct values of ``distinct`` (``value_count``)."""
+    """A correlation rule: events matching ``base`` (its rules' conditions, OR'd), grouped by
+    ``group_by``, forming the pattern ``kind`` names within ``timespan_s``:
+
+    * ``event_count``: ``threshold`` events (more than it with ``strictly``); ``value_count``: as
+      many distinct values of ``distinct``;
+    * ``temporal``: each of its rules (``steps``) matched; ``temporal_ordered``: in their order;
+    * ``spike`` (wafpipe's): a timespan with ``threshold`` events or more and ``factor`` times the
+      group's mean per timespan over the ``history_s`` before;
+    * ``new_value`` (wafpipe's): a value of ``distinct`` the group has not shown in ``history_s``.
+    """
 
     kind: str
     base: Node
@@ -60,3 +67,17 @@ class Correlation(Detection):
     threshold: int
     strictly: bool = False
     distinct: str | None = None
+    steps: tuple[Node, ...] = ()
+    history_s: int = 0
+    factor: float = 0.0
+
+    def pattern(self) -> dict[str, Any]:
+        """The read service's ``correlate`` arguments besides the condition, groups, timespan and
+        threshold (:func:`wafpipe.store.correlate.correlate`)."""
+        if self.kind in ("event_count", "value_count"):
+            return {"kind": "count", "distinct": self.distinct, "strictly": self.strictly}
+        if self.kind in ("temporal", "temporal_ordered"):
+            return {"kind": self.kind, "steps": list(self.steps)}
+        if self.kind == "spike":
+            return {"kind": "spike", "history_s": self.history_s, "factor": self.factor}
+        return {"kind": "new_value", "distinct": self.distinct, "history_s": self.history_s}

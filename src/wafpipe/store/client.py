@@ -175,6 +175,8 @@ class ApiClient:
 
     def correlate(self, q: str | Node, group_by: list[str], timespan_s: int, threshold: int, **kw: Any) -> Json:
         """:meth:`wafpipe.store.service.ReadService.correlate` in the collector; a tree is sent as JSON."""
+        if kw.get("steps") is not None:
+            kw["steps"] = [s if isinstance(s, str) else to_json(s) for s in kw["steps"]]
         body = {"q": to_json(q) if not isinstance(q, str) else q, "group_by": group_by, "timespan_s": timespan_s,
                 "threshold": threshold, **{k: v for k, v in kw.items() if v is not None}}  # fmt: skip
         return self._call("POST", "/api/correlate", body=body)  # type: ignore[no-any-return]

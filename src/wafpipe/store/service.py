@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from wafpipe.errors import QueryError, WafpipeError
 from wafpipe.model import StateView
 from wafpipe.store.connection import ConnectionFactory
+from wafpipe.store.correlate import correlate
 from wafpipe.store.documents import rebuild
 from wafpipe.store.limits import (
     DEFAULT_CONCURRENCY,
@@ -276,43 +277,10 @@ class ReadService:
             t += step
         return {"interval_seconds": seconds, "buckets": buckets, **({"by": by} if by else {})}
 
-    def correlate(
-        self,
-        q: Query,
-        group_by: list[str],
-        timespan_s: int,
-        threshold: int,
-        *,
-        distinct: str | None = None,
-        strictly: bool = False,
-        since: datetime | str | None = None,
-        until: datetime | str | None = None,
-        max_ids: int = 100,
-        limit: int = 1000,
-    ) -> Json:
-        """Groups (``group_by``) with ``threshold`` events or more — distinct values of ``distinct``;
-        more than, with ``strictly`` — in a sliding ``timespan_s``: Sigma's ``event_count`` and
-        ``value_count``. ``{"groups": [{"by": {field: value}, "first", "last", "peak", "ids"}]}``:
-        ``first`` is when the group passed it at or after ``since`` (one timespan before ``since``
-        counts), ``ids`` the events from one timespan before ``first`` to ``last`` (≤ ``max_ids``)."""
-        refs = [value_field(name, "group-by") for name in group_by]
-        value = value_field(distinct, "value count") if distinct else None
-        if not refs or any(r.is_list for r in refs) or (value is not None and value.is_list):
-            raise QueryError("group by one or more fields of one value per event")
-        timespan_s = bounded_int("timespan", timespan_s, 1, 366 * 86400)
-        threshold = bounded_int("threshold", threshold, 0, 2**62)
-        lo, hi = time_range(since, until)
-        lookback = lo - timedelta(seconds=timespan_s) if lo is not None else None
-        where, params = self._where(q, lookback, hi)
-        sql = statements.correlate(where, refs, value, ">" if strictly else ">=")
-        own = [p for r in [*refs, *([value] if value else [])] for p in r.params]
-        rows, _ = self._run().fetch(sql, [*own, *params, timespan_s, timespan_s, threshold, lo or EPOCH,
-                                          bounded_int("max_ids", max_ids, 1, 10_000),
-                                          bounded_int("limit", limit, 1, MAX_LIST)])  # fmt: skip
-        n = len(refs)
-        return {"groups": [{"by": {name: plain(ref, v) for name, ref, v in zip(group_by, refs, row[:n], strict=True)},
-                            "first": iso(row[n]), "last": iso(row[n + 1]), "peak": int(row[n + 2]),
-                            "ids": list(row[n + 3])} for row in rows]}  # fmt: skip
+    def correlate(self, q: Query, group_by: list[str], timespan_s: int, threshold: int, **kw: Any) -> Json:
+        """Groups (``group_by``) of matching events that form a pattern over time — Sigma's
+        correlations and more: :func:`wafpipe.store.correlate.correlate` says which and how."""
+        return correlate(self._run(), self._where, q, group_by, timespan_s, threshold, **kw)
 
     def event(self, id: str) -> Json | None:  # noqa: A002 - the DESIGN's name
         """One event by its id (the rebuilt document), or None."""

@@ -189,7 +189,13 @@ def create_app(reader: Reader, metrics: Callable[[], bytes], *,
                 raise QueryError("the body is a JSON object of correlate's arguments")
             q = args.pop("q", "")
             tree = from_json(q) if isinstance(q, dict) else str(q)
-            known = {"group_by", "timespan_s", "threshold", "distinct", "strictly", "since", "until", "max_ids", "limit"}
+            steps = args.get("steps")
+            if steps is not None:
+                if not isinstance(steps, list) or len(steps) > 100:
+                    raise QueryError("steps: a list of queries")
+                args["steps"] = [from_json(s) if isinstance(s, dict) else str(s) for s in steps]
+            known = {"group_by", "timespan_s", "threshold", "distinct", "strictly", "since", "until", "max_ids", "limit",
+                     "kind", "steps", "history_s", "factor"}  # fmt: skip
             if set(args) - known:
                 raise QueryError(f"unknown argument(s): {', '.join(sorted(set(args) - known))[:200]}")
         except orjson.JSONDecodeError:

@@ -149,34 +149,3 @@ def histogram(value: str, where: str) -> str:
         f"SELECT {floor_div('e', '?::BIGINT')} AS b, v, count(*) AS n "  # noqa: S608
         f"FROM (SELECT epoch_us({TS}) AS e, {value} AS v FROM events WHERE {where}) GROUP BY b, v"
     )
-
-
-def correlate(where: str, groups: list[FieldRef], distinct: FieldRef | None, op: str) -> str:
-    """Groups of matching events that pass a threshold within a sliding time window: rows ``(g0,
-    g1…, first_crossing, last, peak, ids)``, one per group. Each event is counted with the events of
-    its group in the ``timespan`` before it (``RANGE`` frame): all of them, or the distinct values
-    of ``distinct``. ``first_crossing`` is the first event whose window passes ``op`` threshold,
-    ``ids`` the events from one timespan before it to the group's last crossing (at most ``max_ids``).
-
-    Parameters: the group and distinct fields' own, ``where``'s, the timespan in seconds, the
-    threshold, the time from which crossings count, ``max_ids``, the row limit. Events without a
-    value in a group field are not grouped."""
-    assert op in (">=", ">")
-    keys = [f"g{i}" for i in range(len(groups))]
-    cols = [f"{group_operand(ref)} AS {key}" for ref, key in zip(groups, keys, strict=True)]
-    present = " AND ".join(f"{key} IS NOT NULL" for key in keys)
-    value = f", {group_operand(distinct)} AS v" if distinct is not None else ""
-    counted = "count(DISTINCT v)" if distinct is not None else "count(*)"
-    part = ", ".join(keys)
-    return (
-        f"WITH m AS (SELECT * FROM (SELECT {ID} AS id, {TS} AS ts, {', '.join(cols)}{value} FROM events "  # noqa: S608
-        f"WHERE {where}) WHERE {present}), "
-        f"w AS (SELECT {part}, ts, {counted} OVER (PARTITION BY {part} ORDER BY ts RANGE BETWEEN "
-        f"to_seconds(?::BIGINT) PRECEDING AND CURRENT ROW) AS n, ?::BIGINT AS span FROM m), "
-        f"hit AS (SELECT {part}, min(ts) AS first, max(ts) AS last, max(n) AS peak, any_value(span) AS span FROM w "
-        f"WHERE n {op} ? AND ts >= ? GROUP BY {part}) "
-        f"SELECT {', '.join(f'hit.{k}' for k in keys)}, hit.first, hit.last, hit.peak, "
-        f"(list(m.id ORDER BY m.ts, m.id))[1:?] AS ids FROM hit JOIN m USING ({part}) "
-        f"WHERE m.ts >= hit.first - to_seconds(hit.span) AND m.ts <= hit.last "
-        f"GROUP BY ALL ORDER BY hit.first, {', '.join(f'hit.{k}' for k in keys)} LIMIT ?"
-    )
