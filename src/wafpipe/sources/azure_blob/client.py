@@ -20,10 +20,15 @@ def account_name(url: str) -> str:
     return host.split(".", 1)[0]
 
 
-def make_container(config: AzureBlobSourceConfig) -> Any:
+def make_container(config: AzureBlobSourceConfig, *, retry_total: int | None = None) -> Any:
+    """The container client. ``retry_total``: how often the SDK retries a request (None: its own
+    policy, which waits 15 s and more between tries — right for the collector, too long for a
+    one-off check such as ``wafpipe doctor``, which passes 0)."""
     from azure.storage.blob import BlobServiceClient
 
     options: dict[str, Any] = {"connection_timeout": config.timeout_s, "read_timeout": config.timeout_s}
+    if retry_total is not None:
+        options["retry_total"] = retry_total
     if config.proxy_url:
         options["proxies"] = {"http": config.proxy_url, "https": config.proxy_url}
     if config.ca_file:

@@ -1,18 +1,6 @@
-"""``wafpipe doctor``: why logs do not arrive or do not look right, each cause with its fix (issue
-24 item 5). It looks, and changes nothing:
-
-* **each directory source**: a path that does not exist or cannot be listed; files there that no
-  pattern matches (and the pattern that would); files that cannot be read (owner, mode, who wafpipe
-  runs as, the ``chmod`` that fixes it);
-* **what was read** (the state, through the read side): files that gave no event and why (not an
-  Imperva file, a missing key, compression or decryption faults, a checksum mismatch); lines that do
-  not decode (the commonest reasons, each with a sample line); gaps;
-* **the clock**: the newest event against this machine's clock, and whether the system says NTP
-  keeps it synchronised;
-* **remote sources**: their last error, classified (credentials, TLS certificate, SSH host key,
-  permissions, not found, unreachable) with the fix;
-* **each cluster sink**: unreachable, unauthorised, or without wafpipe's index template.
-"""
+"""What doctor can see without asking any server: each directory source (path, patterns,
+permissions), what the collector's state says was read (files without events, lines that do not
+decode, the remote sources' last errors, gaps) and this machine's clock."""
 
 from __future__ import annotations
 
@@ -26,39 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from wafpipe import clock
-from wafpipe.config.root import Config
-from wafpipe.errors import WafpipeError, redact
+from wafpipe.errors import redact
 from wafpipe.model import SOURCE_HEALTH_PREFIX
 from wafpipe.sources.directory.config import DirectorySourceConfig
 from wafpipe.sources.directory.source import permission_message
 from wafpipe.tools.checks import Check
+from wafpipe.tools.doctor.causes import classify
 
 SKEW_S = 300
 MAX_LISTED = 5
-# (words in an error, the cause, the fix) — the first that matches names the cause
-CAUSES = (
-    (("invalidaccesskeyid", "signaturedoesnotmatch", "authenticationfailed", "authorizationfailure", "401",
-      "unauthorized", "permission denied (publickey", "auth failed", "invalid credentials", "expiredtoken"),
-     "credentials", "check the key or password the source names (its *_env variable) and that it is still valid"),
-    (("certificate", "ssl", "tls"), "TLS certificate",
-     "the server's certificate is not trusted, expired or for another name: fix it, or give the CA with ca_file"),
-    (("host key",), "SSH host key", "verify the server's key fingerprint and add it to known_hosts (ssh-keyscan)"),
-    (("accessdenied", "403", "forbidden", "permission"), "permissions",
-     "the account may log in but not read this bucket, container or directory: grant list and read"),
-    (("nosuchbucket", "containernotfound", "404", "not found", "no such file"), "not found",
-     "the bucket, container or path does not exist: check its name and region"),
-    (("timed out", "connection refused", "name or service not known", "unreachable", "connecterror"), "unreachable",
-     "the host does not answer: check its name, port, the proxy and the firewall"),
-)  # fmt: skip
-
-
-def classify(error: str) -> tuple[str, str]:
-    """(cause, fix) of a source's or sink's error text."""
-    low = error.lower()
-    for words, cause, fix in CAUSES:
-        if any(w in low for w in words):
-            return cause, fix
-    return "other", "read the error; `wafpipe run` logs it with its context"
 
 
 def _suggest(names: list[str]) -> list[str]:
@@ -175,6 +139,9 @@ def _ntp_synchronised() -> bool | None:
 
 
 def remote_and_gaps(reader: Any) -> list[Check]:
+    """The last error each remote source recorded in the state (when no success came after it), and
+    the gaps. The error is the collector's, from its last run: the live probe of each source
+    (:mod:`.remote`) says whether it still holds; only the text is left here, so the text names it."""
     health = reader.health()
     out = []
     for component, rec in (health.get("components") or {}).items():
@@ -182,58 +149,8 @@ def remote_and_gaps(reader: Any) -> list[Check]:
         if component.startswith(SOURCE_HEALTH_PREFIX) and failing:
             cause, fix = classify(str(rec["error"]))
             out.append(Check(f"source {component[len(SOURCE_HEALTH_PREFIX):]}", False,
-                                 f"{cause}: {redact(str(rec['error']))[:300]}", fix))  # fmt: skip
+                                 f"{cause} (the collector's last error): {redact(str(rec['error']))[:300]}", fix))  # fmt: skip
     for gap in health.get("gaps") or []:
         out.append(Check("gaps", False, f"{gap.get('kind')}: {gap.get('detail')}",
                              "check the log configuration in Imperva's console; a late file closes the gap"))  # fmt: skip
-    return out
-
-
-def cluster_sinks(config: Config) -> list[Check]:
-    from wafpipe.sinks.elasticsearch.assets.templates import TEMPLATE
-    from wafpipe.sinks.elasticsearch.client import make_client
-
-    out = []
-    for entry in config.sinks:
-        if entry.type not in ("elasticsearch", "opensearch"):
-            continue
-        area = f"sink {entry.type}"
-        try:
-            client = make_client(entry)
-        except WafpipeError as exc:
-            out.append(Check(area, False, str(exc), exc.hint))
-            continue
-        try:
-            status, _ = client.request("GET", "/")
-            if status in (401, 403):
-                out.append(Check(area, False, f"the cluster answered {status}: unauthorised",
-                                     "check the user/password or API key the sink names (its *_env variables)"))  # fmt: skip
-                continue
-            found, _ = client.request("GET", f"/_index_template/{TEMPLATE}")
-            if found == 404:
-                out.append(Check(area, False, f"no index template {TEMPLATE}: documents would get guessed mappings",
-                                     "wafpipe elastic setup -c <config>"))  # fmt: skip
-            else:
-                out.append(Check(area, True, f"reachable (HTTP {status}), index template {TEMPLATE} installed"))
-        except Exception as exc:  # noqa: BLE001 - any failure to reach it is the finding
-            text = client.redact(str(exc))
-            out.append(Check(area, False, f"unreachable: {text[:300]}", classify(text)[1]))
-        finally:
-            client.close()
-    return out
-
-
-def diagnose(config: Config, reader: Any | None) -> list[Check]:
-    """Every check (``reader`` None: nothing was read yet, so only the sources and sinks)."""
-    out: list[Check] = []
-    for i, src in enumerate(config.sources):
-        if isinstance(src, DirectorySourceConfig):
-            out += directory_source(src, getattr(src, "name", None) or f"#{i + 1}")
-    if reader is not None:
-        for check in (files_without_events, parse_failures, clock_state, remote_and_gaps):
-            try:
-                out += check(reader)
-            except WafpipeError as exc:
-                out.append(Check(check.__name__.replace("_", " "), False, f"could not be read: {exc}"))
-    out += cluster_sinks(config)
     return out
