@@ -3,6 +3,7 @@ query it suggests must find events in the data it just stored."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,8 +19,11 @@ def test_the_demo_ingests_once_and_its_example_queries_find_events(tmp_path: Pat
     assert f"{total} new events, 0 already stored" in res.stdout, res.stdout
     for attack in ("SQL Injection", "Cross Site Scripting"):
         assert attack in res.stdout  # the attack table is filled from rule.category
+    opened = re.search(r"detections: (\d+) correlation alert", res.stdout)
+    assert opened and int(opened[1]) > 0, res.stdout  # its correlations run over its history
     again = wafpipe("demo", "--dir", "demo", cwd=tmp_path)
     assert again.returncode == 0 and "0 new events" in again.stdout, again.stdout
+    assert "detections: 0 correlation alert(s) opened" in again.stdout  # found again, joined, not doubled
     assert f"the store holds {total} events" in again.stdout
     config = str(tmp_path / "demo" / "wafpipe.toml")
     for query in EXAMPLE_QUERIES:
