@@ -22,8 +22,13 @@ $(BIN)/python:
 	  rm -rf $(VENV); apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# [tool.wafpipe] no-deps-dependencies of pyproject.toml: pySigma's backends, whose declared pysigma<2
+# would otherwise pull pySigma back to 1.x (see the comment there).
+NO_DEPS = $(BIN)/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["tool"]["wafpipe"]["no-deps-dependencies"]))'
+
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(NATIVE_SRC) $(WEB_VENDORED)
 	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q --no-deps $$($(NO_DEPS))
 	touch $@
 
 $(WEB_VENDORED): $(WEB_ASSETS)/package-lock.json

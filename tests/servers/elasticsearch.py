@@ -41,6 +41,7 @@ from .es_http import EsApp
 from .es_store import Cluster
 from .faults import Faults
 from .http_base import RequestHandler, RequestStats, ServerThread
+from .os_alerting import AlertingMonitors
 from .os_ism import IsmPolicies
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class ElasticsearchServer:
         version: str = "8.15.0",
         max_content_length: int = 100 * 1024 * 1024,
         ism: bool = False,
+        alerting: bool = False,
     ) -> None:
         """``api_key``: the encoded key the client sends (``Authorization: ApiKey <encoded>``) or an
         ``(id, api_key)`` pair. ``refresh_interval``: seconds before a write is searchable without an
@@ -78,7 +80,8 @@ class ElasticsearchServer:
         cost time: ``validate_mappings=False`` keeps only the data stream ``@timestamp`` rule.
         ``max_content_length``: larger request bodies get 413 (ES's ``http.max_content_length``).
         ``ism``: also answer OpenSearch's ISM policy API (:mod:`tests.servers.os_ism`), which the real
-        OpenSearch test node lacks."""
+        OpenSearch test node lacks; ``alerting``: also its alerting plugin's monitor API
+        (:mod:`tests.servers.os_alerting`), which the node lacks too."""
         if isinstance(api_key, tuple):
             api_key = base64.b64encode(f"{api_key[0]}:{api_key[1]}".encode()).decode()
         self.api_key = api_key
@@ -88,9 +91,10 @@ class ElasticsearchServer:
         self.faults = Faults()
         self.stats = RequestStats()
         self.ism = IsmPolicies() if ism else None
+        self.alerting = AlertingMonitors() if alerting else None
         self.app = EsApp(self.cluster, self.faults, self.stats, api_key=api_key, basic_auth=basic_auth,
                          version=version, admin_hook=self._admin, max_content_length=max_content_length,
-                         ism=self.ism)
+                         ism=self.ism, alerting=self.alerting)
         self._thread = ServerThread(self.app, RequestHandler, host, port)
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -170,6 +174,12 @@ class ElasticsearchServer:
                 if doc is not None:
                     return doc.source
         return None
+
+    def monitors(self) -> dict[str, dict[str, Any]]:
+        """The alerting monitors (``alerting=True``), by id, as the plugin answers them."""
+        assert self.alerting is not None, "started without alerting=True"
+        with self.cluster.lock:
+            return self.alerting.monitors()
 
     def data_streams(self) -> list[str]:
         with self.cluster.lock:

@@ -24,6 +24,7 @@ from .es_store import Cluster, Index
 from .es_templates import nest_settings
 from .faults import Faults
 from .http_base import Request, RequestStats, Response
+from .os_alerting import AlertingMonitors
 from .os_ism import IsmPolicies
 
 EsHandler = Callable[[Request], tuple[int, Any]]
@@ -44,9 +45,10 @@ class EsApp:
                  basic_auth: tuple[str, str] | None = None, version: str = "8.15.0",
                  max_content_length: int = 100 * 1024 * 1024,
                  admin_hook: Callable[[str, dict[str, Any]], dict[str, Any] | None] | None = None,
-                 ism: IsmPolicies | None = None) -> None:
+                 ism: IsmPolicies | None = None, alerting: AlertingMonitors | None = None) -> None:
         self.cluster = cluster
         self.ism = ism
+        self.alerting = alerting
         self.faults = faults
         self.stats = stats
         self.api_key = api_key
@@ -85,6 +87,9 @@ class EsApp:
         if ism is not None:  # OpenSearch's ISM plugin API, on request (tests/servers/os_ism.py)
             table += (("/_plugins/_ism/policies/(?P<name>[^/]+)", "ism_policy", {
                 "GET": self.get_ism, "PUT": self.put_ism, "DELETE": self.delete_ism}),)
+        if alerting is not None:  # OpenSearch's alerting plugin API, on request (tests/servers/os_alerting.py)
+            table += (("/_plugins/_alerting/monitors(?:/(?P<monitor>[^/]+))?", "alerting",
+                       dict.fromkeys(("GET", "POST", "PUT", "DELETE"), self.alerting_call)),)
         self._routes = [(re.compile(pattern + r"/?\Z"), endpoint, methods) for pattern, endpoint, methods in table]
 
     # -- App protocol -----------------------------------------------------------------------------
@@ -267,6 +272,12 @@ class EsApp:
         assert self.ism is not None
         with self.cluster.lock:
             return self.ism.delete(req.params["name"])
+
+    def alerting_call(self, req: Request) -> tuple[int, Any]:
+        assert self.alerting is not None
+        with self.cluster.lock:
+            answer = self.alerting.route(req.method, req.params.get("monitor"), _json_body(req), req.query)
+        return answer if answer is not None else self._no_handler(req)
 
     def get_data_stream(self, req: Request) -> tuple[int, Any]:
         with self.cluster.lock:

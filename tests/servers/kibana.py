@@ -2,14 +2,15 @@
 setup`` uses — ``GET /api/status``, ``POST /api/saved_objects/_import`` (multipart NDJSON file),
 ``GET|DELETE /api/saved_objects/<type>/<id>``, ``POST /api/saved_objects/<type>[/<id>]``,
 ``GET /api/saved_objects/_find``, and the data views API (``POST /api/data_views/data_view``,
-``GET /api/data_views``, ``GET|DELETE /api/data_views/data_view/<id>``). Space prefixes
-(``/s/<space>/api/…``) keep separate objects.
+``GET /api/data_views``, ``GET|DELETE /api/data_views/data_view/<id>``), and the detection engine's
+rules (``GET|POST|PUT|PATCH|DELETE /api/detection_engine/rules``, ``GET …/rules/_find``; see
+:mod:`kibana_rules`). Space prefixes (``/s/<space>/api/…``) keep separate objects.
 
 As Kibana does: writes (POST/PUT/DELETE/PATCH) without a ``kbn-xsrf`` header answer 400 ``Request
 must contain a kbn-xsrf header.``; with ``api_key``/``basic_auth`` set, other credentials answer
 401; errors are ``{"statusCode", "error", "message"}``. The saved-object rules are in
 :mod:`kibana_store`. Faults work as for Elasticsearch (``server.faults``; endpoints ``status``,
-``import``, ``saved_objects``, ``find``, ``data_views``).
+``import``, ``saved_objects``, ``find``, ``data_views``, ``detection_rules``, ``detection_rules_find``).
 
     with KibanaServer(api_key="secret") as kb:
         httpx.post(f"{kb.url}/api/saved_objects/_import?overwrite=true", headers=kb.headers(),
@@ -33,6 +34,7 @@ import orjson
 
 from .faults import Faults
 from .http_base import Request, RequestHandler, RequestStats, Response, ServerThread
+from .kibana_rules import DetectionRules
 from .kibana_store import KibanaError, SavedObjects
 
 _SPACE = re.compile(r"/s/(?P<space>[a-z0-9_-]+)(?P<rest>/.*)\Z")
@@ -51,6 +53,7 @@ class KibanaApp:
         self.level = "available"
         self.max_import_bytes = 26_214_400  # savedObjects.maxImportPayloadBytes
         self.uuid = str(uuid.uuid4())
+        self.rules = DetectionRules()
         table: tuple[tuple[str, str, dict[str, KbHandler]], ...] = (
             ("/api/status", "status", {"GET": self.status}),
             ("/api/saved_objects/_import", "import", {"POST": self.import_}),
@@ -62,6 +65,10 @@ class KibanaApp:
             ("/api/data_views/data_view", "data_views", {"POST": self.create_data_view}),
             ("/api/data_views/data_view/(?P<id>[^/]+)", "data_views",
              {"GET": self.get_data_view, "DELETE": self.delete_data_view}),
+            ("/api/detection_engine/rules", "detection_rules",
+             {"GET": self.get_rule, "POST": self.create_rule, "PUT": self.update_rule, "PATCH": self.patch_rule,
+              "DELETE": self.delete_rule}),
+            ("/api/detection_engine/rules/_find", "detection_rules_find", {"GET": self.find_rules}),
         )
         self._routes = [(re.compile(p + r"\Z"), e, m) for p, e, m in table]
 
@@ -216,6 +223,25 @@ class KibanaApp:
         self.store.delete(space, "index-pattern", req.params["id"])
         return 200, None
 
+    # -- detection engine (kibana_rules) -------------------------------------------------------------
+    def get_rule(self, req: Request, space: str) -> tuple[int, Any]:
+        return 200, self.rules.get(space, req.query.get("rule_id"), req.query.get("id"))
+
+    def create_rule(self, req: Request, space: str) -> tuple[int, Any]:
+        return 200, self.rules.create(space, self._body(req))
+
+    def update_rule(self, req: Request, space: str) -> tuple[int, Any]:
+        return 200, self.rules.update(space, self._body(req))
+
+    def patch_rule(self, req: Request, space: str) -> tuple[int, Any]:
+        return 200, self.rules.patch(space, self._body(req))
+
+    def delete_rule(self, req: Request, space: str) -> tuple[int, Any]:
+        return 200, self.rules.delete(space, req.query.get("rule_id"), req.query.get("id"))
+
+    def find_rules(self, req: Request, space: str) -> tuple[int, Any]:
+        return 200, self.rules.find(space, req.query)
+
 
 class KibanaServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str | tuple[str, str] | None = None,
@@ -279,6 +305,11 @@ class KibanaServer:
     def saved_objects(self, otype: str | None = None, space: str = "default") -> list[dict[str, Any]]:
         with self.store.lock:
             return [o for (sp, t, _i), o in self.store.objects.items() if sp == space and otype in (None, t)]
+
+    def detection_rules(self, space: str = "default") -> dict[str, dict[str, Any]]:
+        """The detection engine's rules of ``space``, by ``rule_id``, as Kibana answers them."""
+        with self.app.rules.lock:
+            return {rid: rule for (sp, rid), rule in self.app.rules.rules.items() if sp == space}
 
     def problems(self, space: str = "default") -> list[str]:
         """Dangling references (any type) and malformed JSON-string attributes; see kibana_store."""

@@ -8,6 +8,10 @@ the components and index template with OpenSearch types, an ISM policy, and in r
 ISM plugin, one template per namespace naming its rollover alias (a cluster without ISM refuses that
 setting, and nothing else would read it).
 
+With the detections converted by the command line (:mod:`wafpipe.sinks.elasticsearch.rules`): the
+rules into Kibana's detection engine (with a ``[kibana]`` section) and alerting monitors into every
+OpenSearch cluster that has the alerting plugin; ``--no-rules`` leaves them out.
+
 Last, every existing ``logs-imperva.waf-*`` data stream (or rollover alias) whose write index was
 made for other mappings is rolled over (:mod:`wafpipe.sinks.elasticsearch.upgrade`): after a change of
 the document shape new documents get the new mappings, and the earlier ones stay searchable.
@@ -34,6 +38,7 @@ from wafpipe.sinks.elasticsearch import upgrade
 from wafpipe.sinks.elasticsearch.assets import kibana as kb
 from wafpipe.sinks.elasticsearch.assets import templates as tpl
 from wafpipe.sinks.elasticsearch.client import ClusterClient, Transient, error_reason, make_client
+from wafpipe.sinks.elasticsearch.rules import RuleBundle, install_kibana, install_monitors
 from wafpipe.sinks.elasticsearch.sink import NamespaceRouter, target_name
 
 if TYPE_CHECKING:
@@ -220,13 +225,30 @@ class Setup:
         self.say(f"  {step.what}: FAILED: HTTP {status}: {client.redact(detail)}")
 
     # ------------------------------------------------------------------------------ Kibana
-    def kibana(self, cfg: KibanaConfig) -> None:
+    def kibana(self, cfg: KibanaConfig, rules: RuleBundle | None = None) -> None:
         base = cfg.url.rstrip("/") + ("" if cfg.space == "default" else f"/s/{cfg.space}")
         objects = kb.saved_objects()
         self.say(f"kibana ({base})")
         if self.dry_run:
             self.show_request("POST", f"{base}/api/saved_objects/_import?overwrite=true", kb.ndjson(objects))
+            if rules is not None:
+                install_kibana(self, None, base, rules)
             return
+        import httpx
+
+        try:
+            with self._kibana_http(cfg) as http:
+                todo = self._kibana_diff(http, base, objects)
+                if todo:
+                    self._kibana_import(http, base, todo)
+                if rules is not None:
+                    install_kibana(self, http, base, rules)
+        except httpx.HTTPError as exc:
+            self.failures += 1
+            self.say(f"  FAILED: {redact(f'{type(exc).__name__}: {exc}', self.secrets)}")
+
+    def _kibana_http(self, cfg: KibanaConfig) -> Any:
+        """An ``httpx.Client`` with Kibana's ``kbn-xsrf`` header and the configured credentials."""
         import httpx
 
         headers = {"kbn-xsrf": "wafpipe"}
@@ -242,16 +264,8 @@ class Setup:
             import ssl
 
             verify = ssl.create_default_context(cafile=str(cfg.ca_file))
-        secrets = [s for s in (api_key, password) if s]
-        self.secrets.extend(secrets)
-        try:
-            with httpx.Client(headers=headers, auth=auth, verify=verify, timeout=30.0) as http:
-                todo = self._kibana_diff(http, base, objects)
-                if todo:
-                    self._kibana_import(http, base, todo)
-        except httpx.HTTPError as exc:
-            self.failures += 1
-            self.say(f"  FAILED: {redact(f'{type(exc).__name__}: {exc}', secrets)}")
+        self.secrets.extend(s for s in (api_key, password) if s)
+        return httpx.Client(headers=headers, auth=auth, verify=verify, timeout=30.0)
 
     def _kibana_diff(self, http: Any, base: str, objects: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
         todo = []
@@ -307,8 +321,9 @@ def _subset(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def run_setup(config: Config, *, dry_run: bool, out: TextIO) -> int:
-    """Install assets for every elasticsearch/opensearch sink (and Kibana); returns the exit code."""
+def run_setup(config: Config, *, dry_run: bool, out: TextIO, rules: RuleBundle | None = None) -> int:
+    """Install assets for every elasticsearch/opensearch sink (and Kibana), and ``rules`` when given
+    (the command line converts them: :mod:`wafpipe.detect.export`); returns the exit code."""
     sinks = [s for s in config.sinks if s.type in ("elasticsearch", "opensearch")]
     if not sinks:
         out.write("no sink of type elasticsearch or opensearch in the configuration: nothing to install "
@@ -331,16 +346,19 @@ def run_setup(config: Config, *, dry_run: bool, out: TextIO) -> int:
                     steps = opensearch_steps(entry)  # type: ignore[arg-type]
                     target = ("opensearch", bool(entry.use_data_stream))  # type: ignore[union-attr]
                 setup.cluster(f"{entry.type} sink {entry.name!r}", base, client, steps, target)
+                if rules is not None and entry.type == "opensearch":
+                    install_monitors(setup, client, base, rules)
             finally:
                 if client is not None:
                     client.close()
         if config.kibana is None:
             setup.say("Kibana objects skipped: the configuration has no [kibana] section "
-                      "(add one with url = \"https://…:5601\" to install the data view and dashboards)")
+                      "(add one with url = \"https://…:5601\" to install the data view, dashboards and "
+                      "detection rules)")
         elif not any(s.type == "elasticsearch" for s in sinks):
             setup.say("Kibana objects skipped: they are for Elasticsearch; OpenSearch Dashboards is not supported")
         else:
-            setup.kibana(config.kibana)
+            setup.kibana(config.kibana, rules)
     except ConfigError as exc:
         out.write(f"configuration error: {exc}\n")
         return 2
