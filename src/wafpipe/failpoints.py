@@ -9,7 +9,8 @@ duplicates nothing. Without the variable a failpoint costs one dictionary lookup
 Names, in the order of one Batch's acknowledgement: ``decode.after_batch`` (worker),
 ``spool.after_append`` (records written to a cluster sink's spool segment, not yet fsync'd),
 ``spool.after_fsync``, ``sink.<type>.after_write`` (DuckDB: inside the transaction, before COMMIT;
-a cluster sink: durable in its spool), ``sink.duckdb.after_commit`` (store committed),
+a cluster sink: durable in its spool; the archive: its objects written, the manifest not yet),
+``sink.duckdb.after_commit`` (store committed),
 ``state.after_checkpoint``, ``source.after_ack``; in a cluster sink's sender thread (in the main
 process): ``sender.after_send`` (every record of a spool chunk answered by ``_bulk``, the chunk not
 yet acknowledged) and ``sender.after_cursor`` (an acknowledgement moved the spool's cursor and the
@@ -31,6 +32,7 @@ NAMES = (
     "sink.duckdb.after_commit",
     "sink.elasticsearch.after_write",
     "sink.opensearch.after_write",
+    "sink.archive.after_write",
     "state.after_checkpoint",
     "source.after_ack",
     "sender.after_send",

@@ -39,13 +39,15 @@ from tests.servers.fixtures import es_server  # noqa: F401 - the fixture, used b
 from wafpipe.decode.reader import read_path
 from wafpipe.failpoints import NAMES
 from wafpipe.model import Event
+from wafpipe.sinks.archive.verify import verify
 from wafpipe.tools.generate import generate_files
 
 DS = "logs-imperva.waf-default"
 BATCH = 100  # [pipeline] batch_size and the cluster sink's records per _bulk: many of each
 # every format, two files each: 6 files, 2,400 events, about 30 Batches
 PLAN = [("cef", "zlib", False, 800), ("leef", "gzip", False, 800), ("w3c", "none", True, 800)]
-CONFIGS: dict[str, tuple[str, ...]] = {"duckdb": ("duckdb",), "duckdb+elasticsearch": ("duckdb", "elasticsearch")}
+CONFIGS: dict[str, tuple[str, ...]] = {"duckdb": ("duckdb",), "duckdb+elasticsearch": ("duckdb", "elasticsearch"),
+                                       "duckdb+archive": ("duckdb", "archive")}
 CLUSTER_TYPES = {"elasticsearch", "opensearch"}
 # Per-process pass on which the point fires: the 3rd Batch / append / chunk, the 2nd file acked,
 # the 1st move of the spool's cursor (two sender threads: an acknowledgement moves the cursor only
@@ -139,6 +141,8 @@ type = "elasticsearch"
 hosts = ["{es_url}"]
 batch_size = {BATCH}
 """
+    if "archive" in sinks:
+        text += '\n[[sinks]]\ntype = "archive"\npath = "archive"\n'
     (root / "wafpipe.toml").write_text(text)
 
 
@@ -296,6 +300,9 @@ def test_crash_at_failpoint_then_restart_loses_and_duplicates_nothing(
             done = sum(s == "done" for s, _ in state_files(tmp_path).values())
             assert done < len(corpus.names), f"{where} fired after every file was done: choose a smaller pass"
 
+    if "archive" in sinks:  # at every failpoint, the archive verifies
+        verdict = verify(tmp_path / "archive")
+        assert verdict.ok or verdict.lines == 0, f"{where}: after the crash: {verdict.broken[:5]}"
     if (tmp_path / "data" / "wafpipe.duckdb").exists():  # at every failpoint, store and ledger agree
         assert not ledger_disagreements(tmp_path), f"{where}: after the crash, the ledger disagrees with the store"
 
@@ -316,6 +323,14 @@ def test_crash_at_failpoint_then_restart_loses_and_duplicates_nothing(
         assert set(docs) == corpus.ids, (
             f"{where}: {len(corpus.ids - set(docs))} events lost from the cluster, {len(set(docs) - corpus.ids)} foreign")
         assert undelivered(tmp_path / "data" / "spool" / "elasticsearch") == 0, f"{where}: the spool is not empty"
+    if "archive" in sinks:
+        verdict = verify(tmp_path / "archive")
+        assert verdict.ok, f"{where}: the archive does not verify: {verdict.broken[:5]}"
+        archived = duckdb.execute("SELECT _id FROM read_parquet(?)",
+                                  [f"{tmp_path}/archive/events/*/*/*.parquet"]).fetchall()  # fmt: skip
+        dup = [i for i, c in Counter(r[0] for r in archived).items() if c > 1]
+        assert not dup, f"{where}: {len(dup)} ids twice in the archive, e.g. {dup[:3]}"
+        assert {r[0] for r in archived} == corpus.ids, f"{where}: the archive lost or gained events"
     files = state_files(tmp_path)
     expected = {f: ("done", k) for f, k in corpus.resume.items()}
     assert files == expected, f"{where}: the state disagrees with the input: {files} != {expected}"

@@ -44,6 +44,7 @@ def main() -> None:
 def _register() -> None:
     from wafpipe.cli import (
         alerts,
+        archive,
         deadletters,
         demo,
         detect,
@@ -58,7 +59,8 @@ def _register() -> None:
         validate,
     )
 
-    for module in (generate, parse, demo, run, serve, query, detect, alerts, validate, doctor, elastic, deadletters, store):
+    for module in (generate, parse, demo, run, serve, query, detect, alerts, validate, doctor, elastic, deadletters, store,
+                   archive):
         module.register(app)
 
 
