@@ -64,7 +64,8 @@ def test_a_file_wafpipe_may_not_read_is_named_with_its_fix(tmp_path: Path) -> No
 def test_what_was_read_badly_is_explained(tmp_path: Path) -> None:
     write_config(tmp_path)
     good = [cef_line(T0 + timedelta(seconds=i)) for i in range(3)]
-    (tmp_path / "incoming" / "1_1.log").write_bytes(make_file([good[0], broken(good[1]), good[2]]))
+    times = {"startTime": str(int(T0.timestamp() * 1000)), "endTime": str(int(T0.timestamp() * 1000) + 3000)}
+    (tmp_path / "incoming" / "1_1.log").write_bytes(make_file([good[0], broken(good[1]), good[2]], header=times))
     (tmp_path / "incoming" / "2_1.log").write_bytes(b"this is an nginx access log, not Imperva's\n" * 5)
     wafpipe("run", "-c", "wafpipe.toml", "--once", cwd=tmp_path)
     code, out = doctor(tmp_path, env={"WAFPIPE_NOW": (T0 - timedelta(hours=1)).isoformat()})
@@ -72,7 +73,9 @@ def test_what_was_read_badly_is_explained(tmp_path: Path) -> None:
     assert code == 1
     assert "2_1.log: quarantined" in text and "narrow the source's patterns" in text
     assert "1 line(s):" in text and "1_1.log:2" in text and "CEF:0|Incapsula|SIEMintegration|1|1|BROKEN" in text
-    assert "min ahead of this clock" in text  # the events are an hour ahead of the clock set here
+    # the events and the header's times are an hour ahead of the clock set here
+    assert "the newest event (" in text and "the newest file header's endTime (" in text
+    assert text.count("60 min ahead of this clock") == 2
 
 
 def test_a_cluster_sink_that_does_not_answer(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from wafpipe.errors import WafpipeError
@@ -107,6 +107,8 @@ def build_health(
                 from_state.append(f"{name}: {rec.get('error') or 'failing'}")
         files = state.file_status_counts()
         out["files"] = files
+        header_end = state.newest_header_end_ms()
+        out["newest_header_end"] = iso(datetime.fromtimestamp(header_end / 1000, UTC)) if header_end else None
         for status in ("failed", "quarantined"):
             if files.get(status):
                 from_state.append(f"{files[status]} file(s) {status}")

@@ -71,6 +71,12 @@ class GapDetection:
             )
         return True
 
+    def newest_header_end_ms(self) -> int | None:
+        """The latest header ``endTime`` of any file read: how far the files say time has come
+        (``wafpipe doctor`` compares it with the local clock)."""
+        rows = self._query("SELECT MAX(end_ms) FROM file_times")
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def file_end_ms(self, source: str, name: str) -> int | None:
         """The header ``endTime`` of the file ``name`` that ``source`` delivered, if it had one."""
         rows = self._query("SELECT MAX(end_ms) FROM file_times WHERE source=? AND name=?", (source, name))

@@ -110,13 +110,19 @@ def parse_failures(reader: Any) -> list[Check]:
 
 
 def clock_state(reader: Any) -> list[Check]:
-    last = (reader.health().get("store") or {}).get("last")
+    """The newest event and the newest file header's ``endTime`` against this machine's clock:
+    Imperva writes both from its own clock, so either far ahead means this one is behind (or,
+    for the events alone, that a time zone was applied twice)."""
+    health = reader.health()
     out = []
-    if last:
-        ahead = datetime.fromisoformat(str(last).replace("Z", "+00:00")).timestamp() - clock.now()
+    for what, when in (("event", (health.get("store") or {}).get("last")),
+                       ("file header's endTime", health.get("newest_header_end"))):  # fmt: skip
+        if not when:
+            continue
+        ahead = datetime.fromisoformat(str(when).replace("Z", "+00:00")).timestamp() - clock.now()
         if ahead > SKEW_S:
-            out.append(Check("clock", False, f"the newest event ({last}) is {ahead / 60:.0f} min ahead of this clock",
-                                 "synchronise this machine's clock (NTP); check the time zone of the files"))  # fmt: skip
+            out.append(Check("clock", False, f"the newest {what} ({when}) is {ahead / 60:.0f} min ahead of this clock",
+                             "synchronise this machine's clock (NTP); check the time zone of the files"))  # fmt: skip
     ntp = _ntp_synchronised()
     if ntp is False:
         out.append(Check("clock", False, "the system says NTP does not keep this clock synchronised",
