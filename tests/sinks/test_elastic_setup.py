@@ -17,11 +17,12 @@ from tests.servers.elasticsearch import ElasticsearchServer
 from tests.servers.kibana import KibanaServer
 from wafpipe.config.root import Config, config_from_dict
 from wafpipe.decode.batch import batch_of
+from wafpipe.errors import ConfigError
 from wafpipe.model import Event
 from wafpipe.sinks.elasticsearch.assets import kibana as kb
 from wafpipe.sinks.elasticsearch.assets import templates as tpl
 from wafpipe.sinks.elasticsearch.client import make_client
-from wafpipe.sinks.elasticsearch.setup import Setup, opensearch_steps, run_setup
+from wafpipe.sinks.elasticsearch.setup import Setup, elasticsearch_steps, opensearch_steps, run_setup
 from wafpipe.sinks.elasticsearch.sink import build_cluster_sink
 
 WRITES = {"PUT", "POST", "DELETE"}
@@ -274,3 +275,29 @@ def test_a_stream_made_for_older_mappings_is_rolled_over_and_keeps_its_documents
     assert http.post(f"/{stream}/_count", json=exists).json()["count"] == 20
     rc, again = setup(cfg)
     assert rc == 0 and ": rolled over to " not in again and set(statuses(again).values()) == {"unchanged"}, again
+
+
+@pytest.mark.parametrize(("profile", "cold", "delete"), [("pci-dss", "90d", "365d"), ("soc2", "90d", "365d"),
+                                                         ("hipaa", "90d", "2190d")])
+def test_a_compliance_profile_is_a_lifecycle_of_tiers(tmp_path: Path, profile: str, cold: str, delete: str) -> None:
+    """``ilm.profile``/``ism.profile``: hot → warm (a week, read-only and merged) → cold (after the
+    profile's searchable months) → delete (after its years); the OpenSearch stand-in checks the ISM
+    policy's states and transitions (the real test node has no ISM plugin)."""
+    sinks = [{"type": "elasticsearch", "hosts": ["http://127.0.0.1:9"], "ilm": {"profile": profile}},
+             {"type": "opensearch", "hosts": ["http://127.0.0.1:9"], "ism": {"profile": profile}}]
+    cfg = config_from_dict({"sinks": sinks}, file=None, base_dir=tmp_path)
+    (ilm_step, *_), (ism_step, *_) = elasticsearch_steps(cfg.sinks[0]), opensearch_steps(cfg.sinks[1])  # type: ignore[arg-type]
+    phases = ilm_step.body["policy"]["phases"]
+    assert [(name, phases[name]["min_age"]) for name in phases] == [
+        ("hot", "0ms"), ("warm", "7d"), ("cold", cold), ("delete", delete)]
+    assert "readonly" in phases["warm"]["actions"] and "delete" in phases["delete"]["actions"]
+    states = ism_step.body["policy"]["states"]
+    assert [(s["name"], [(t["state_name"], t["conditions"]["min_index_age"]) for t in s["transitions"]])
+            for s in states] == [("hot", [("warm", "7d")]), ("warm", [("cold", cold)]), ("cold", [("delete", delete)]),
+                                 ("delete", [])]  # fmt: skip
+    with ElasticsearchServer(ism=True) as server:
+        put = httpx.put(f"{server.url}/_plugins/_ism/policies/{tpl.POLICY}", json=ism_step.body)
+        assert put.status_code == 201, put.text
+    with pytest.raises(ConfigError, match="remove delete_after_days"):
+        config_from_dict({"sinks": [{**sinks[0], "ilm": {"profile": profile, "delete_after_days": 30}}]}, file=None,
+                         base_dir=tmp_path)  # fmt: skip

@@ -82,6 +82,19 @@ def test_each_dataset_keeps_its_own_days_and_each_deletion_is_recorded(tmp_path:
         assert len(history(sink.cursor())) == 4
 
 
+def test_a_compliance_profile_keeps_what_its_standard_asks_and_no_more(tmp_path: Path) -> None:
+    """HIPAA keeps six years, PCI DSS one: the events just past each limit go, those just inside stay."""
+    retention = Retention(security="hipaa", access="pci-dss")
+    assert retention.describe() == "security 2190 days (hipaa), access 365 days (pci-dss)"
+    ages = (100, 364, 366, 2189, 2191)
+    with DuckDBSink(tmp_path / "s.duckdb", retention=retention) as sink:
+        sink.write(batch_of([event(age, sec, n) for age in ages for sec in (True, False) for n in range(3)]))
+        done = {p.dataset: p for p in sink.prune(reason="test")}
+        assert (done["security"].deleted, done["access"].deleted) == (3, 9)
+        assert done["security"].cutoff == NOW - timedelta(days=2190)
+        assert counts(sink) == {**{(True, a): 3 for a in ages if a < 2190}, **{(False, a): 3 for a in ages if a < 365}}
+
+
 def test_the_shorter_limit_may_be_either_dataset(tmp_path: Path) -> None:
     """What is older than both limits goes by time alone, the span between them by dataset: both
     orders of the two limits delete exactly the rows past each one's own limit."""
@@ -129,7 +142,9 @@ def test_retention_in_the_configuration(tmp_path: Path) -> None:
     assert sink_of(90) == {"security": 90, "access": 90}
     assert sink_of({"security": 400, "access": 30}) == {"security": 400, "access": 30}
     assert sink_of({"access": 30}) == {"security": None, "access": 30}
-    for bad in (0, {"acess": 30}, {"security": 0}, "90"):
+    assert sink_of("pci-dss") == {"security": "pci-dss", "access": "pci-dss"}
+    assert sink_of({"security": "soc2", "access": 30}) == {"security": "soc2", "access": 30}
+    for bad in (0, {"acess": 30}, {"security": 0}, "90", "pci", {"security": "HIPAA"}):
         with pytest.raises(ConfigError):
             sink_of(bad)
 

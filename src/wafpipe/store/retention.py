@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -30,6 +30,28 @@ from wafpipe.store.rollup.table import forget_before
 from wafpipe.store.schema import EVENTS, PRUNES
 
 DATASETS = ("security", "access")  # the keys of ``retention_days``
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A retention that a standard asks for: kept ``keep_days``, of which the first
+    ``searchable_days`` at hand (a cluster's hot and warm tiers; later, cold). The embedded store
+    keeps everything searchable, so it uses ``keep_days`` only."""
+
+    name: str
+    keep_days: int
+    searchable_days: int
+    why: str
+
+
+PROFILES = {p.name: p for p in (
+    Profile("pci-dss", 365, 90, "PCI DSS 10.5.1: audit logs kept at least twelve months, the last three "
+            "immediately available for analysis"),
+    Profile("soc2", 365, 90, "SOC 2 CC7.2/CC7.3: a year of security monitoring evidence, the span of a Type II audit"),
+    Profile("hipaa", 6 * 365, 90, "HIPAA 164.316(b)(2)(i): records kept six years"),
+)}  # fmt: skip
+ProfileName = Literal["pci-dss", "soc2", "hipaa"]
+Days = Annotated[int, Field(ge=1)] | ProfileName
 
 # Which rows of the events table each dataset is; fixed text, no user input.
 _DATASET_WHERE = {
@@ -57,33 +79,39 @@ class Retention(_Model):
     """Days to keep each dataset; None keeps it forever. The configuration's ``retention_days``
     table (``retention_days = {security = 400, access = 90}``), or one number for both."""
 
-    security: int | None = Field(None, ge=1)
-    access: int | None = Field(None, ge=1)
+    security: Days | None = None
+    access: Days | None = None
 
     @classmethod
-    def of(cls, days: int | Retention | None) -> Retention:
-        """A setting as written in the configuration: one number for both datasets, or per dataset."""
+    def of(cls, days: int | str | Retention | None) -> Retention:
+        """A setting as written in the configuration: one number or profile for both datasets, or
+        per dataset."""
         if days is None:
             return cls()
         if isinstance(days, Retention):
             return days
-        return cls(security=days, access=days)
+        return cls(security=days, access=days)  # type: ignore[arg-type]
+
+    def days(self, dataset: str) -> int | None:
+        """How many days ``dataset`` is kept (None: forever), its profile resolved."""
+        value = getattr(self, dataset)
+        return PROFILES[value].keep_days if isinstance(value, str) else value
 
     def describe(self) -> str:
-        """``security 400 days, access kept forever`` — for messages."""
-        kept = {name: getattr(self, name) for name in DATASETS}
-        return ", ".join(
-            f"{name} {days} days" if days else f"{name} kept forever" for name, days in kept.items()
-        )
+        """``security 365 days (pci-dss), access kept forever`` — for messages."""
+        out = []
+        for name in DATASETS:
+            value, days = getattr(self, name), self.days(name)
+            profile = f" ({value})" if isinstance(value, str) else ""
+            out.append(f"{name} {days} days{profile}" if days else f"{name} kept forever")
+        return ", ".join(out)
 
     def __bool__(self) -> bool:
         return self.security is not None or self.access is not None
 
     def cutoffs(self, now: datetime) -> dict[str, datetime]:
         """Dataset → the time before which its events are deleted (only datasets with a limit)."""
-        return {
-            name: now - timedelta(days=days) for name in DATASETS if (days := getattr(self, name)) is not None
-        }
+        return {name: now - timedelta(days=days) for name in DATASETS if (days := self.days(name)) is not None}
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 
 from wafpipe.config.base import PathField, SinkConfigBase
-from wafpipe.store.retention import Retention
+from wafpipe.store.retention import Days, Retention
 
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$", re.I)
 
@@ -24,7 +24,7 @@ class DuckDBSinkConfig(SinkConfigBase):
     # other core to the decode workers; queries through the collector's API share it.
     threads: int | None = Field(1, ge=1)
     # one number for both datasets, or {security = …, access = …}; unset keeps everything
-    retention_days: Annotated[int, Field(ge=1)] | Retention | None = None
+    retention_days: Days | Retention | None = None
 
     @field_validator("memory_limit")
     @classmethod

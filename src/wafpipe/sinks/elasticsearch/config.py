@@ -8,11 +8,12 @@ to an alias instead of a data stream.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from wafpipe.config.base import HttpUrl, PathField, SinkConfigBase, _http_url, _Model, _namespace
+from wafpipe.store.retention import PROFILES, ProfileName
 
 
 class NamespaceRule(_Model):
@@ -30,6 +31,23 @@ class IlmConfig(_Model):
     delete_after_days: int = Field(30, ge=1)
     rollover_max_age: str = "1d"
     rollover_max_primary_shard_size: str = "50gb"
+    # a compliance profile: delete after its days, hot → warm (after WARM_AFTER_DAYS) → cold (after
+    # its searchable days) → delete; replaces delete_after_days
+    profile: ProfileName | None = None
+
+    @model_validator(mode="after")
+    def _one_retention(self) -> IlmConfig:
+        if self.profile is not None and "delete_after_days" in self.model_fields_set:
+            raise ValueError(f"profile {self.profile!r} sets how long indices are kept: remove delete_after_days")
+        return self
+
+    def lifecycle(self) -> dict[str, Any]:
+        """The policy's arguments (:func:`~.assets.templates.ilm_policy`, ``ism_policy``)."""
+        profile = PROFILES[self.profile] if self.profile is not None else None
+        return {"delete_after_days": profile.keep_days if profile else self.delete_after_days,
+                "rollover_max_age": self.rollover_max_age,
+                "rollover_max_primary_shard_size": self.rollover_max_primary_shard_size,
+                "cold_after_days": profile.searchable_days if profile else None}  # fmt: skip
 
 
 class IsmConfig(IlmConfig):

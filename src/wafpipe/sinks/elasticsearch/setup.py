@@ -108,7 +108,7 @@ def _template_steps(components: list[tuple[str, dict[str, Any]]], template: dict
 
 def elasticsearch_steps(entry: ElasticsearchSinkConfig) -> list[Step]:
     ilm = entry.ilm
-    policy = tpl.ilm_policy(ilm.delete_after_days, ilm.rollover_max_age, ilm.rollover_max_primary_shard_size)
+    policy = tpl.ilm_policy(**ilm.lifecycle())
     return [
         Step(f"ILM policy {tpl.POLICY}", f"/_ilm/policy/{tpl.POLICY}", policy, _ilm_hash(tpl.POLICY),
              _meta_hash(policy["policy"])),
@@ -119,7 +119,7 @@ def elasticsearch_steps(entry: ElasticsearchSinkConfig) -> list[Step]:
 
 def opensearch_steps(entry: OpenSearchSinkConfig) -> list[Step]:
     ism = entry.ism
-    policy = tpl.ism_policy(ism.delete_after_days, ism.rollover_max_age, ism.rollover_max_primary_shard_size)
+    policy = tpl.ism_policy(**ism.lifecycle())
     steps = [
         Step(f"ISM policy {tpl.POLICY}", f"/_plugins/_ism/policies/{tpl.POLICY}", policy, _ism_description,
              policy["policy"]["description"], write_path=_ism_write_path(tpl.POLICY)),

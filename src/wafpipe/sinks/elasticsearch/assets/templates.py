@@ -162,19 +162,32 @@ def es_index_template() -> dict[str, Any]:
     })
 
 
-def ilm_policy(delete_after_days: int = 30, rollover_max_age: str = "1d",
-               rollover_max_primary_shard_size: str = "50gb") -> dict[str, Any]:
-    policy = {
-        "phases": {
-            "hot": {"min_age": "0ms", "actions": {
-                "rollover": {"max_age": rollover_max_age,
-                             "max_primary_shard_size": rollover_max_primary_shard_size},
-                "set_priority": {"priority": 100}}},
-            "delete": {"min_age": f"{delete_after_days}d", "actions": {"delete": {}}},
-        },
-        "_meta": _meta(f"roll over daily or at {rollover_max_primary_shard_size}, delete after "
-                       f"{delete_after_days} days"),
-    }
+WARM_AFTER_DAYS = 7  # with a compliance profile: indices past a week are merged and made read-only
+
+
+def _tiers(delete_after_days: int, cold_after_days: int | None) -> str:
+    if cold_after_days is None:
+        return f"delete after {delete_after_days} days"
+    return (f"warm after {WARM_AFTER_DAYS} days, cold after {cold_after_days}, delete after "
+            f"{delete_after_days} days")
+
+
+def ilm_policy(delete_after_days: int = 30, rollover_max_age: str = "1d", rollover_max_primary_shard_size: str = "50gb",
+               cold_after_days: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """The ILM policy: roll over, then delete; with ``cold_after_days`` (a compliance profile) hot →
+    warm (read-only, merged to one segment) → cold (lowest recovery priority) → delete."""
+    phases: dict[str, Any] = {
+        "hot": {"min_age": "0ms", "actions": {
+            "rollover": {"max_age": rollover_max_age, "max_primary_shard_size": rollover_max_primary_shard_size},
+            "set_priority": {"priority": 100}}},
+    }  # fmt: skip
+    if cold_after_days is not None:
+        phases["warm"] = {"min_age": f"{WARM_AFTER_DAYS}d", "actions": {
+            "readonly": {}, "forcemerge": {"max_num_segments": 1}, "set_priority": {"priority": 50}}}  # fmt: skip
+        phases["cold"] = {"min_age": f"{cold_after_days}d", "actions": {"set_priority": {"priority": 0}}}
+    phases["delete"] = {"min_age": f"{delete_after_days}d", "actions": {"delete": {}}}
+    policy = {"phases": phases, "_meta": _meta(f"roll over daily or at {rollover_max_primary_shard_size}, "
+                                               + _tiers(delete_after_days, cold_after_days))}  # fmt: skip
     return {"policy": with_hash(policy)}
 
 
@@ -215,22 +228,30 @@ def os_alias_template(alias: str) -> dict[str, Any]:
     })
 
 
-def ism_policy(delete_after_days: int = 30, rollover_max_age: str = "1d",
-               rollover_max_primary_shard_size: str = "50gb") -> dict[str, Any]:
+def ism_policy(delete_after_days: int = 30, rollover_max_age: str = "1d", rollover_max_primary_shard_size: str = "50gb",
+               cold_after_days: int | None = None) -> dict[str, Any]:  # fmt: skip
     """An ISM policy attached to new ``logs-imperva.waf-*`` indices (and data stream backing indices)
-    by its ``ism_template``. ISM policies have no ``_meta``; the hash rides in the description."""
+    by its ``ism_template``; with ``cold_after_days`` (a compliance profile) hot → warm (read-only,
+    merged) → cold (lowest priority) → delete, as the ILM policy. ISM policies have no ``_meta``;
+    the hash rides in the description."""
+    def state(name: str, actions: list[dict[str, Any]], after: tuple[str, int] | None) -> dict[str, Any]:
+        moves = [{"state_name": after[0], "conditions": {"min_index_age": f"{after[1]}d"}}] if after else []
+        return {"name": name, "actions": actions, "transitions": moves}
+
+    rollover = {"rollover": {"min_index_age": rollover_max_age, "min_primary_shard_size": rollover_max_primary_shard_size}}
+    if cold_after_days is None:
+        states = [state("hot", [rollover], ("delete", delete_after_days))]
+    else:
+        states = [state("hot", [rollover], ("warm", WARM_AFTER_DAYS)),
+                  state("warm", [{"read_only": {}}, {"force_merge": {"max_num_segments": 1}},
+                                 {"index_priority": {"priority": 50}}], ("cold", cold_after_days)),
+                  state("cold", [{"index_priority": {"priority": 0}}], ("delete", delete_after_days))]  # fmt: skip
+    states.append(state("delete", [{"delete": {}}], None))
     policy: dict[str, Any] = {
         "description": f"wafpipe: Imperva Cloud WAF logs, roll over at {rollover_max_age} or "
-                       f"{rollover_max_primary_shard_size}, delete after {delete_after_days} days",
+                       f"{rollover_max_primary_shard_size}, {_tiers(delete_after_days, cold_after_days)}",
         "default_state": "hot",
-        "states": [
-            {"name": "hot",
-             "actions": [{"rollover": {"min_index_age": rollover_max_age,
-                                       "min_primary_shard_size": rollover_max_primary_shard_size}}],
-             "transitions": [{"state_name": "delete",
-                              "conditions": {"min_index_age": f"{delete_after_days}d"}}]},
-            {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
-        ],
+        "states": states,
         "ism_template": [{"index_patterns": [INDEX_PATTERN, f".ds-{INDEX_PATTERN}"], "priority": PRIORITY}],
     }
     digest = hashlib.sha256(orjson.dumps(policy, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
