@@ -176,6 +176,10 @@ class Batch:
     # What the single-event detections found in these events (the decode worker runs them, see
     # wafpipe.detect.batch): JSON records, written as alerts with the Batch's checkpoint.
     findings: list[dict[str, Any]] = field(default_factory=list)
+    # The local file the events were read from, on the final Batch of a file read from one: the
+    # archive sink keeps it byte for byte (it is still there: the source moves it only after every
+    # sink holds the Batch).
+    path: str | None = None
 
     def __len__(self) -> int:
         return self.events.num_rows

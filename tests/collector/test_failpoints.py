@@ -331,6 +331,9 @@ def test_crash_at_failpoint_then_restart_loses_and_duplicates_nothing(
         dup = [i for i, c in Counter(r[0] for r in archived).items() if c > 1]
         assert not dup, f"{where}: {len(dup)} ids twice in the archive, e.g. {dup[:3]}"
         assert {r[0] for r in archived} == corpus.ids, f"{where}: the archive lost or gained events"
+        originals = sorted(p.read_bytes() for p in (tmp_path / "archive" / "originals").rglob("*") if p.is_file())
+        assert originals == sorted(p.read_bytes() for p in (tmp_path / "done").iterdir()), (
+            f"{where}: the archive does not hold each original file once, as received")
     files = state_files(tmp_path)
     expected = {f: ("done", k) for f, k in corpus.resume.items()}
     assert files == expected, f"{where}: the state disagrees with the input: {files} != {expected}"

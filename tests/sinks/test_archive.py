@@ -26,12 +26,17 @@ from wafpipe.tools.generate import generate_files
 
 
 @pytest.fixture(scope="module")
-def batches(tmp_path_factory: pytest.TempPathFactory) -> list[Batch]:
-    """Two days of two files' events, in Batches of 300 (a Batch spans days and sites)."""
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two files of two days' events (one encrypted: kept as received)."""
     root = tmp_path_factory.mktemp("archive-input")
-    paths = generate_files(root, events=1500, files=2, attack_ratio=0.3, start=datetime(2026, 10, 30, 20, tzinfo=UTC),
-                           end=datetime(2026, 10, 31, 4, tzinfo=UTC), seed=251)  # fmt: skip
-    return [b for p in paths for b in read_path(p, batch_rows=300).batches(p.name)]
+    return generate_files(root, events=1500, files=2, attack_ratio=0.3, start=datetime(2026, 10, 30, 20, tzinfo=UTC),
+                          end=datetime(2026, 10, 31, 4, tzinfo=UTC), seed=251)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def batches(inputs: list[Path]) -> list[Batch]:
+    """The files' events in Batches of 300 (a Batch spans days and sites)."""
+    return [b for p in inputs for b in read_path(p, batch_rows=300).batches(p.name)]
 
 
 def archived_ids(root: Path) -> list[str]:
@@ -71,8 +76,23 @@ def test_every_event_once_by_day_and_site_and_a_replay_adds_nothing(archive: Pat
     assert verdict.ok and verdict.rows == len(ids) and verdict.objects == len(lines)
 
 
+def test_the_original_files_are_kept_byte_for_byte_once(archive: Path, inputs: list[Path]) -> None:
+    kept = sorted(p for p in (archive / "originals").rglob("*") if p.is_file())
+    # dated by the header's endTime: the first file ends before midnight, the second after
+    assert [p.parent.name for p in kept] == ["date=2026-10-30", "date=2026-10-31"]
+    assert sorted(p.read_bytes() for p in kept) == sorted(p.read_bytes() for p in inputs)
+    assert sorted(p.name.split("~")[0] for p in kept) == sorted(p.name for p in inputs)
+    entries = [json.loads(line) for line in (archive / MANIFEST).read_text().splitlines()]
+    assert sum(1 for e in entries if e.get("original")) == 2
+
 def first_object(root: Path) -> Path:
     return sorted((root / "events").rglob("*.parquet"))[0]
+
+
+def change_an_original(root: Path) -> str:
+    path = sorted(p for p in (root / "originals").rglob("*") if p.is_file())[-1]
+    path.write_bytes(path.read_bytes()[:-1] + b"X")
+    return path.relative_to(root).as_posix()
 
 
 def flip_a_byte(root: Path) -> str:
@@ -136,6 +156,7 @@ def change_a_line(root: Path) -> str:
     ("tamper", "says"),
     [
         (flip_a_byte, "content differs"),
+        (change_an_original, "content differs"),
         (delete_one, "missing"),
         (insert_one, "not in the manifest"),
         (swap_two, "content differs"),

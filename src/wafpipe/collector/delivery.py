@@ -184,19 +184,17 @@ class Delivery:
     def deliver(self, task_id: int, batch: Batch) -> bool:
         """Write ``batch`` to every sink, checkpoint, finish the file on its final batch. False when
         a full spool made the collector hold the batch (nothing of it was written)."""
-        flight = self.inflight.get(task_id)
-        if flight is None:
+        if (flight := self.inflight.get(task_id)) is None:
             return True
-        if len(batch):
-            full = next((why for why in map(spool_full, self.sinks) if why), None)
-            if full is not None:
-                self._hold(task_id, batch, full)
-                return False
+        if len(batch) and (full := next((why for why in map(spool_full, self.sinks) if why), None)) is not None:
+            self._hold(task_id, batch, full)
+            return False
         key, tally = flight.ref.key, flight.tally
-        dead: list[dict[str, Any]] = []
         counts: dict[str, int] = {}
-        if len(batch):
+        dead: list[dict[str, Any]] = []
+        if len(batch) or batch.final:  # an empty final Batch still has the file's facts (and the file)
             counts, dead = write_all(batch, self.sinks, self.primary, self.report, self.metrics, tally)
+        if len(batch):
             tally.events += len(batch)
             self.report.events += len(batch)
             self.metrics.events.inc(len(batch))

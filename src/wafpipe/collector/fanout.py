@@ -33,7 +33,7 @@ def write_all(
     metrics: Metrics,
     tally: FileTally,
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    """Write ``batch`` (not empty) to every sink, each durable on return (or raising); returns the
+    """Write ``batch`` (with events, or a file's final one) to every sink, each durable on return (or raising); returns the
     checkpoint's counts and the dead-letter records of what the sinks refused. ``primary`` is the
     sink whose counts the run report and the per-file line show."""
     dead: list[dict[str, Any]] = []

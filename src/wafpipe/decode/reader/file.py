@@ -236,7 +236,8 @@ class FileReader:
             events = pa.record_batch(_native.empty_batch())
             documents = [] if self.documents else None
         return Batch(
-            file_key, events, documents, first, nxt, problems, True, self.file.info, self.detected_format, file_read=True
+            file_key, events, documents, first, nxt, problems, True, self.file.info, self.detected_format,
+            file_read=True, path=self.path,
         )
 
     def _read_end(self, run: Any) -> None:

@@ -7,8 +7,12 @@ hive_partitioning = true)``).
 Layout under ``path``::
 
     events/date=2026-11-01/site=shop.example.com/<file>-<first ordinal>-<part>.parquet
+    originals/date=2026-11-01/<file name>~<file identity>   the file as received, byte for byte
     manifest.jsonl
     .pending/        objects written but not yet in the manifest
+
+The original file is kept with the file's final Batch (``Batch.path``: the local file it was read
+from, still in place then), dated by its header's ``endTime``; encrypted files stay encrypted.
 
 Exactly once (DESIGN §2). A Batch's objects are written to ``.pending/`` and fsync'd, then its
 manifest lines are appended in one fsync'd write, then the objects are renamed into place; the
@@ -28,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -36,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from wafpipe.clock import utcnow
 from wafpipe.errors import SinkError
 from wafpipe.failpoints import failpoint
 from wafpipe.fields.arrow import column
@@ -44,7 +50,9 @@ from wafpipe.sinks.archive.manifest import Manifest, sha256_of
 from wafpipe.sinks.base import Sink, WriteResult
 
 EVENTS = "events"
+ORIGINALS = "originals"
 PENDING = ".pending"
+COPY_CHUNK = 1 << 20
 NO_SITE = "_none"
 MAX_SITE_CHARS = 120
 
@@ -103,16 +111,45 @@ class ArchiveSink(Sink):
         assert self._manifest is not None
         with self._lock:
             rows, key, start = self._new_rows(batch)
-            if rows.num_rows == 0:
-                return WriteResult(duplicates=len(batch))
             try:
-                written = self._write_objects(batch, rows, key, start)
+                written = self._write_objects(batch, rows, key, start) if rows.num_rows else None
+                if batch.final and batch.path:
+                    self._keep_original(batch, key)
             except OSError as exc:
                 raise SinkError(f"archive {self.root}: {exc}", hint="free space or fix permissions; the Batch is "
                                 "retried") from None  # fmt: skip
             if written is None:
                 return WriteResult(duplicates=len(batch))
             return WriteResult(written=rows.num_rows, duplicates=len(batch) - rows.num_rows)
+
+    def _keep_original(self, batch: Batch, key: str | None) -> None:
+        """The file the Batch was read from, copied byte for byte (once: a replayed final Batch
+        finds it in the manifest) and listed in the manifest like the events."""
+        assert self._manifest is not None and batch.path is not None
+        info = batch.info
+        identity = info.identity.hex() if info is not None and info.identity else hashlib.sha256(
+            batch.file_key.encode()).hexdigest()  # fmt: skip
+        end_ms = (info.header.get("endtime") if info is not None else None) or ""
+        day = (datetime.fromtimestamp(int(end_ms) / 1000, UTC) if end_ms.isdigit() else utcnow()).strftime("%Y-%m-%d")
+        name = f"{ORIGINALS}/date={day}/{quote(Path(batch.path).name, safe='')[:150]}~{identity[:24]}"
+        if name in self._manifest.objects:
+            return
+        pending = self.root / PENDING / Path(name).name
+        digest = hashlib.sha256()
+        with open(batch.path, "rb") as src, pending.open("wb") as dst:
+            while chunk := src.read(COPY_CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+        _fsync_dir(self.root / PENDING)
+        self._manifest.append([{"object": name, "sha256": digest.hexdigest(), "bytes": pending.stat().st_size,
+                                "rows": 0, "file": key, "first": batch.next_ordinal, "next": batch.next_ordinal,
+                                "original": True}])  # fmt: skip
+        target = self.root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pending.replace(target)
+        _fsync_dir(target.parent)
 
     def _new_rows(self, batch: Batch) -> tuple[pa.RecordBatch, str | None, int]:
         """The rows not yet archived, the file key they are tracked by (None: not read in order),

@@ -4,8 +4,8 @@ broken link named.
 Checked: each line is JSON and a manifest entry; ``seq`` counts up by one; ``prev`` is the previous
 line's ``hash`` and ``hash`` is the line's own (a changed, removed, inserted or reordered line
 breaks the chain there); each object exists, with the size and SHA-256 the manifest gives (a
-changed or swapped object); no object under ``events/`` is missing from the manifest (an inserted
-one). ``since``/``until`` limit the object checks to the days in that range; the chain is always
+changed or swapped object); no object under ``events/`` or ``originals/`` is missing from the
+manifest (an inserted one). ``since``/``until`` limit the object checks to the days in that range; the chain is always
 checked whole (it is small: one line per object).
 """
 
@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from wafpipe.sinks.archive.manifest import GENESIS, MANIFEST, entries, line_hash, sha256_of
-from wafpipe.sinks.archive.sink import EVENTS
+from wafpipe.sinks.archive.sink import EVENTS, ORIGINALS
 
 
 @dataclass
@@ -80,9 +80,10 @@ def verify(root: Path, since: date | None = None, until: date | None = None) -> 
         elif path.stat().st_size != entry.get("bytes") or sha256_of(path) != entry["sha256"]:
             verdict.broken.append(f"{name}: its content differs from the SHA-256 in {where}: changed or replaced")
     verdict.head = prev
-    events = root / EVENTS
-    if events.is_dir():
-        for path in sorted(p for p in events.rglob("*") if p.is_file()):
+    for tree in (root / EVENTS, root / ORIGINALS):
+        if not tree.is_dir():
+            continue
+        for path in sorted(p for p in tree.rglob("*") if p.is_file()):
             name = path.relative_to(root).as_posix()
             day = _day(name)
             if name not in listed and not ((since and day and day < since) or (until and day and day > until)):
