@@ -357,7 +357,7 @@ def test_checks_catch_a_type_that_is_not_registered(tmp_path: Path) -> None:
 
 def test_checks_catch_a_command_that_does_not_exist() -> None:
     page = ("Run `wafpipe frobnicate -c wafpipe.toml`, then\n\n```\n.venv/bin/wafpipe store vacuum\n"
-            "wafpipe report compliance --from 2024-01-01\nwafpipe deadletters list|purge\nwafpipe elastic teardown\n"
+            "wafpipe report weekly --from 2024-01-01\nwafpipe deadletters list|purge\nwafpipe elastic teardown\n"
             "wafpipe run -c x.toml --format cef\nwafpipe --verbose run\n```\n")
     problems = check_commands(page)
     for word in ("frobnicate", "store", "report", "purge", "teardown", "--format", "--verbose"):

@@ -53,6 +53,7 @@ def _register() -> None:
         generate,
         parse,
         query,
+        report,
         run,
         serve,
         store,
@@ -60,7 +61,7 @@ def _register() -> None:
     )
 
     for module in (generate, parse, demo, run, serve, query, detect, alerts, validate, doctor, elastic, deadletters, store,
-                   archive):
+                   archive, report):
         module.register(app)
 
 

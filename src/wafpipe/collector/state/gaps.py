@@ -82,6 +82,19 @@ class GapDetection:
         rows = self._query("SELECT MAX(end_ms) FROM file_times WHERE source=? AND name=?", (source, name))
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
+    def file_times_between(self, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        """Every file whose header window meets ``[start_ms, end_ms)``, per log configuration in time
+        order, with when wafpipe read its header (``seen_at``) and when its events were all stored
+        (``done_at``, None while not done): what a compliance report counts and times. The join is
+        by identity, so the same Imperva file delivered twice is one row."""
+        rows = self._query(
+            "SELECT t.identity, t.config_id, t.account_id, t.source, t.name, t.start_ms, t.end_ms, t.seen_at, "
+            "(SELECT MIN(f.done_at) FROM files f WHERE f.identity = t.identity AND f.status = 'done') AS done_at "
+            "FROM file_times t WHERE t.start_ms < ? AND t.end_ms >= ? ORDER BY t.config_id, t.start_ms, t.end_ms",
+            (end_ms, start_ms),
+        )
+        return [dict(r) for r in rows]
+
     def add_gap(
         self, kind: str, source: str, detail: str, start_ms: int | None = None, end_ms: int | None = None
     ) -> None:

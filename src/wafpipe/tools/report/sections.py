@@ -1,0 +1,95 @@
+"""The parts of a compliance report read from the configuration and the sinks' own records:
+retention (configured days, oldest event kept, recorded deletions), the archive (its ``verify()``
+verdict), redaction (there is none, and the report says so) and the table of requirements.
+
+The requirement table is wafpipe's own reading of what each section is evidence for; it claims no
+certification, it tells an auditor where to look.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from wafpipe.sinks.archive.config import ArchiveSinkConfig
+from wafpipe.sinks.archive.verify import verify
+from wafpipe.sinks.elasticsearch.config import ElasticsearchSinkConfig, OpenSearchSinkConfig
+from wafpipe.store.retention import DATASETS, Retention
+from wafpipe.tools.report.period import Period, iso
+
+NO_REDACTION = "no redaction configured: the stores hold the data as Imperva sent it"
+NO_ARCHIVE = "no archive configured"
+
+
+def _name(sink: Any) -> str:
+    return str(getattr(sink, "name", None) or sink.type)
+
+
+def retention_section(config: Any, period: Period, oldest: dict[str, str | None],
+                      history: list[dict[str, Any]] | None) -> dict[str, Any]:  # fmt: skip
+    """Per dataset: the days the embedded store keeps (``retention_days``; None: forever), each
+    cluster sink's lifecycle policy (ILM/ISM ``delete_after_days``: it applies to the whole data
+    stream, so to both datasets), the oldest event kept; and the deletions recorded in the period
+    (``history`` None: the ``prunes`` table could not be read)."""
+    sink = config.store_sink
+    days = Retention.of(sink.retention_days if sink is not None else None)
+    clusters = [{"sink": _name(s), "policy": "ILM" if isinstance(s, ElasticsearchSinkConfig) else "ISM",
+                 "delete_after_days": (s.ilm if isinstance(s, ElasticsearchSinkConfig) else s.ism).delete_after_days}
+                for s in config.sinks if isinstance(s, ElasticsearchSinkConfig | OpenSearchSinkConfig)]  # fmt: skip
+    datasets = [{"dataset": name, "store_days": getattr(days, name) if sink is not None else None,
+                 "store": sink is not None, "clusters": clusters, "oldest_event": oldest.get(name)}
+                for name in DATASETS]  # fmt: skip
+    deletions = None
+    if history is not None:
+        deletions = [{"dataset": row["dataset"], "cutoff": iso(row["cutoff"]), "deleted": int(row["deleted"]),
+                      "pruned_at": iso(row["pruned_at"]), "reason": row["reason"]}
+                     for row in history if period.holds(row["pruned_at"].timestamp())]  # fmt: skip
+        deletions.sort(key=lambda d: d["pruned_at"] or "")
+    return {"datasets": datasets, "deletions": deletions}
+
+
+def archive_section(config: Any, period: Period) -> dict[str, Any]:
+    """Each archive sink's verdict: the chain checked whole, the objects of the period's days
+    checked against their SHA-256."""
+    sinks = []
+    for s in config.sinks:
+        if not isinstance(s, ArchiveSinkConfig):
+            continue
+        verdict = verify(Path(s.path), period.first, period.last)
+        sinks.append({"name": _name(s), "path": str(s.path), "intact": verdict.ok, "manifest_lines": verdict.lines,
+                      "objects": verdict.objects, "events": verdict.rows, "last_hash": verdict.head,
+                      "broken": list(verdict.broken)})  # fmt: skip
+    return {"configured": bool(sinks), "note": None if sinks else NO_ARCHIVE, "sinks": sinks}
+
+
+def redaction_section() -> dict[str, Any]:
+    """wafpipe has no redaction yet: said as such, no rule invented."""
+    return {"configured": False, "rules": [], "statement": NO_REDACTION}
+
+
+REQUIREMENTS = (
+    ("Coverage", "PCI DSS 10.2, 10.7; SOC 2 CC7.2; HIPAA 164.312(b)",
+     "Every log file received per Imperva log configuration, with its header times, the holes between "
+     "them and every file that could not be read: shows the audit trail is collected without "
+     "interruption, and names each interruption so it can be explained (10.7: failures of logging "
+     "detected and reported)."),
+    ("Ingestion delays", "PCI DSS 10.7; SOC 2 CC7.2",
+     "How long after Imperva closed each file wafpipe read and stored it: shows logs are reviewed in "
+     "near real time and that a stalled delivery would be noticed."),
+    ("Retention", "PCI DSS 10.5; HIPAA 164.312(b)",
+     "The days each dataset is kept, the oldest event still held and every deletion with its cutoff "
+     "and count (10.5.1: twelve months kept, three immediately available)."),
+    ("Archive", "PCI DSS 10.3; SOC 2 CC7.2",
+     "The archive's hash-chained manifest checked object by object: shows the stored logs were not "
+     "changed, removed or added to since they were written (10.3: logs protected from modification)."),
+    ("Redaction", "PCI DSS 10.3; HIPAA 164.312(b)",
+     "What is changed in the data before it is stored: states that nothing is, so the stores must be "
+     "protected as the original logs are."),
+    ("Security events and alerts", "PCI DSS 10.2; SOC 2 CC7.2, CC7.3",
+     "Attacks seen in the period by type and by what the WAF did, and the alerts raised for a person "
+     "to evaluate: evidence of monitoring and of events analysed as possible incidents."),
+)
+
+
+def requirements() -> list[dict[str, str]]:
+    return [{"section": s, "supports": r, "how": h} for s, r, h in REQUIREMENTS]
