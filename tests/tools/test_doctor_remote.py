@@ -11,7 +11,6 @@ import datetime as dt
 import http.server
 import ipaddress
 import json
-import os
 import socket
 import ssl
 import threading
@@ -29,9 +28,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.cli.helpers import wafpipe
-from tests.servers.azurite_server import ACCOUNT_KEY, AzuriteServer, AzuriteUnavailable
+from tests.servers.azurite_server import ACCOUNT_KEY, AzuriteServer
 from tests.servers.moto_server import REGION, MotoServer
-from tests.servers.sshd_server import SshdServer, SshdUnavailable
+from tests.servers.sshd_server import SshdServer
 
 BUCKET, PREFIX, QUEUE = "imperva-logs", "waf/", "imperva-events"
 KEY_VAR, SECRET_VAR = "WP_DOCTOR_AWS_KEY_ID", "WP_DOCTOR_AWS_SECRET"
@@ -77,37 +76,11 @@ def aws() -> Iterator[Aws]:
         yield Aws(server, *keys)
 
 
-def _unavailable(exc: Exception) -> None:
-    """A server that cannot start skips its tests on a developer's machine and fails them in CI."""
-    if os.environ.get("CI"):
-        pytest.fail(str(exc), pytrace=False)
-    pytest.skip(str(exc))
-
-
 @pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    try:
-        server = SshdServer().start()
-    except SshdUnavailable as exc:
-        _unavailable(exc)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]:
+def azurite_logs(azurite: AzuriteServer) -> AzuriteServer:
     """Azurite with container ``logs`` holding one Imperva-named blob."""
-    try:
-        server = AzuriteServer(tmp_path_factory.mktemp("azurite")).start()
-    except AzuriteUnavailable as exc:
-        _unavailable(exc)
-    try:
-        server.service().create_container("logs").upload_blob(f"{PREFIX}1234_1.log", b"x")
-        yield server
-    finally:
-        server.stop()
+    azurite.service().create_container("logs").upload_blob(f"{PREFIX}1234_1.log", b"x")
+    return azurite
 
 
 def _expired_self_signed(directory: Path) -> tuple[Path, Path]:
@@ -355,7 +328,9 @@ def test_sftp_key_the_server_does_not_know_is_a_credentials_problem(tmp_path: Pa
 
 
 # -- Azure Blob ----------------------------------------------------------------------------------------------
-def test_a_healthy_azure_container_passes_and_a_missing_one_is_not_found(tmp_path: Path, azurite: AzuriteServer) -> None:
+def test_a_healthy_azure_container_passes_and_a_missing_one_is_not_found(tmp_path: Path,
+                                                                         azurite_logs: AzuriteServer) -> None:
+    azurite = azurite_logs
     env = {AZURE_VAR: azurite.connection_string}
     write_config(tmp_path, azure_table(AZURE_VAR))
     code, row, printed = doctor(tmp_path, env, "--timeout", GENEROUS)
