@@ -12,9 +12,7 @@ was seen are the real clock's, so the period always runs to today.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.cli.helpers import collector, state_rows, wafpipe, write_config
-from tests.web.conftest import CHROMIUM, CHROMIUM_FLAGS, WAIT_MS
+from tests.web.conftest import WAIT_MS
 from wafpipe.tools.generate import generate_files
 
 START = datetime(2026, 11, 30, 6, tzinfo=UTC)
@@ -138,28 +136,11 @@ def test_markdown_and_html_hold_them_escaped(holed: Path) -> None:
         assert "incomplete" in text
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: run `make install-test` (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def test_the_html_is_one_file_that_fetches_nothing(holed: Path, chromium: Any) -> None:
+def test_the_html_is_one_file_that_fetches_nothing(holed: Path, browser: Any) -> None:
     out = holed / "report.html"
     code, _ = report(holed, "html", "-o", str(out))
     assert code == 1 and out.is_file()
-    context = chromium.new_context()
+    context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     requests: list[str] = []
