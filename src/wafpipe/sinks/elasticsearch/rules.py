@@ -67,6 +67,14 @@ class _Tally:
     unchanged: int = 0
     failed: int = 0
 
+    def add(self, verb: str, report: Report) -> None:
+        """One rule's outcome (``created``, ``updated``, ``unchanged`` or ``FAILED …``)."""
+        if verb.startswith("FAILED"):
+            self.failed += 1
+            report.failures += 1
+        else:
+            setattr(self, verb, getattr(self, verb) + 1)
+
     def line(self, skipped: int) -> str:
         return (f"  detection rules: {self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{skipped} skipped" + (f", {self.failed} FAILED" if self.failed else ""))
@@ -105,11 +113,7 @@ def install_kibana(report: Report, http: Any, base: str, bundle: RuleBundle) -> 
     for body in bundle.kibana:
         verb = _kibana_rule(http, base, body)
         what = f"rule {body['rule_id']} ({body['name']})"
-        if verb.startswith("FAILED"):
-            tally.failed += 1
-            report.failures += 1
-        else:
-            setattr(tally, verb, getattr(tally, verb) + 1)
+        tally.add(verb, report)
         report.say(f"  {what}: {verb}")
     _kibana_leftovers(report, http, base, {b["rule_id"] for b in bundle.kibana})
     _skipped(report, bundle.skipped_kibana)
@@ -206,11 +210,7 @@ def install_monitors(report: Report, client: ClusterClient | None, base: str, bu
     tally = _Tally()
     for monitor in bundle.monitors:
         verb = _monitor(client, _stamped(monitor), existing)
-        if verb.startswith("FAILED"):
-            tally.failed += 1
-            report.failures += 1
-        else:
-            setattr(tally, verb, getattr(tally, verb) + 1)
+        tally.add(verb, report)
         report.say(f"  monitor {monitor['name']}: {verb}")
     ours = {m["ui_metadata"]["wafpipe"]["rule_id"] for m in bundle.monitors}
     names = {f"name:{m['name']}" for m in bundle.monitors}
