@@ -208,6 +208,19 @@ def test_a_crash_between_objects_and_manifest_leaves_nothing_behind(tmp_path: Pa
     assert verify(root).ok
 
 
+def test_an_original_without_a_usable_header_time_is_dated_unknown(tmp_path: Path, inputs: list[Path]) -> None:
+    """A header time no calendar holds (hostile or broken) does not stop the sink; the original is
+    kept under ``date=unknown``, the same name on a replay."""
+    final = [b for b in read_path(inputs[0], batch_rows=300).batches(inputs[0].name) if b.final][0]
+    assert final.info is not None
+    final.info.header["endtime"] = "9" * 30
+    sink = ArchiveSink(tmp_path / "archive")
+    sink.write(final)
+    sink.write(final)
+    kept = [p for p in (tmp_path / "archive" / "originals").rglob("*") if p.is_file()]
+    assert [p.parent.name for p in kept] == ["date=unknown"] and verify(tmp_path / "archive").ok
+
+
 @pytest.mark.parametrize("site", ["../../etc", "a/b", "..", ".", "_none", "x" * 500, "shop.example.com"])
 def test_a_site_name_never_leaves_its_directory(site: str) -> None:
     part = site_component(site)

@@ -41,11 +41,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from wafpipe.clock import utcnow
 from wafpipe.errors import SinkError
 from wafpipe.failpoints import failpoint
 from wafpipe.fields.arrow import column
-from wafpipe.model import Batch
+from wafpipe.model import Batch, FileInfo
 from wafpipe.sinks.archive.manifest import Manifest, sha256_of
 from wafpipe.sinks.base import Sink, WriteResult
 
@@ -129,9 +128,7 @@ class ArchiveSink(Sink):
         info = batch.info
         identity = info.identity.hex() if info is not None and info.identity else hashlib.sha256(
             batch.file_key.encode()).hexdigest()  # fmt: skip
-        end_ms = (info.header.get("endtime") if info is not None else None) or ""
-        day = (datetime.fromtimestamp(int(end_ms) / 1000, UTC) if end_ms.isdigit() else utcnow()).strftime("%Y-%m-%d")
-        name = f"{ORIGINALS}/date={day}/{quote(Path(batch.path).name, safe='')[:150]}~{identity[:24]}"
+        name = f"{ORIGINALS}/date={_header_day(info)}/{quote(Path(batch.path).name, safe='')[:150]}~{identity[:24]}"
         if name in self._manifest.objects:
             return
         pending = self.root / PENDING / Path(name).name
@@ -201,6 +198,16 @@ class ArchiveSink(Sink):
 
     def close(self) -> None:
         self._manifest = None
+
+
+def _header_day(info: FileInfo | None) -> str:
+    """The day of the file's header ``endTime``, or ``unknown`` (a headerless file, or a time no
+    calendar holds): from the file alone, so a replayed final Batch names the same object."""
+    end_ms = str((info.header.get("endtime") if info is not None else None) or "")
+    try:
+        return datetime.fromtimestamp(int(end_ms) / 1000, UTC).strftime("%Y-%m-%d") if end_ms.isdigit() else "unknown"
+    except (ValueError, OverflowError, OSError):
+        return "unknown"
 
 
 def _partitions(rows: pa.RecordBatch) -> list[tuple[str, pa.RecordBatch]]:
