@@ -15,7 +15,7 @@ WEB_ASSETS := src/wafpipe/web/assets
 WEB_VENDOR := src/wafpipe/web/static/vendor
 WEB_VENDORED := $(WEB_VENDOR)/.copied
 
-.PHONY: run demo test install install-test opensearch-node azurite sshd chromium lint native-test bench dist generate clean
+.PHONY: run demo test install install-test opensearch-node azurite sshd chromium rsyslog lint native-test bench dist generate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "python3-venv is missing: installing it with apt"; \
@@ -45,7 +45,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test opensearch-node azurite sshd chromium
+install-test: $(VENV)/.installed-test opensearch-node azurite sshd chromium rsyslog
 
 # Azurite, the Azure Storage emulator of the azure_blob source tests, from npm at the locked version.
 AZURITE := tests/servers/azurite/node_modules/.bin/azurite-blob
@@ -60,6 +60,13 @@ SSHD := /usr/sbin/sshd
 sshd:
 	@test -x $(SSHD) || { echo "installing openssh-server (apt) for the sftp source tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null; }
+
+# Debian's rsyslogd (with its GnuTLS driver) as the real receiver of the syslog sink's tests, which
+# start their own on a free port (tests/servers/rsyslog.py); the system's syslog service is not used.
+RSYSLOGD := /usr/sbin/rsyslogd
+rsyslog:
+	@test -x $(RSYSLOGD) && dpkg -s rsyslog-gnutls >/dev/null 2>&1 || { echo "installing rsyslog (apt) for the syslog sink tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsyslog rsyslog-gnutls >/dev/null; }
 
 # Debian's Chromium for the web UI's browser tests (Playwright drives it; it never downloads a browser).
 chromium:

@@ -7,9 +7,10 @@ first). Tests then kill the rest of the process group and check that a restart l
 duplicates nothing. Without the variable a failpoint costs one dictionary lookup.
 
 Names, in the order of one Batch's acknowledgement: ``decode.after_batch`` (worker),
-``spool.after_append`` (records written to a cluster sink's spool segment, not yet fsync'd),
+``spool.after_append`` (records written to a spooling sink's segment, not yet fsync'd),
 ``spool.after_fsync``, ``sink.<type>.after_write`` (DuckDB: inside the transaction, before COMMIT;
-a cluster sink: durable in its spool; the archive: its objects written, the manifest not yet),
+a cluster, syslog or Splunk HEC sink: durable in
+its spool; the archive: its objects written, the manifest not yet),
 ``sink.duckdb.after_commit`` (store committed),
 ``state.after_checkpoint``, ``source.after_ack``; in a cluster sink's sender thread (in the main
 process): ``sender.after_send`` (every record of a spool chunk answered by ``_bulk``, the chunk not
@@ -33,6 +34,8 @@ NAMES = (
     "sink.elasticsearch.after_write",
     "sink.opensearch.after_write",
     "sink.archive.after_write",
+    "sink.syslog.after_write",
+    "sink.splunk_hec.after_write",
     "state.after_checkpoint",
     "source.after_ack",
     "sender.after_send",

@@ -1,5 +1,7 @@
 """The failpoint matrix (DESIGN §2 acknowledgement order, §8 failpoints): every named crash point,
-with the DuckDB sink alone and with DuckDB + the Elasticsearch stand-in.
+with the DuckDB sink alone, with DuckDB + the Elasticsearch stand-in, DuckDB + the archive, and
+DuckDB + the syslog sink forwarding to a real rsyslogd, and DuckDB + the Splunk HEC sink posting to
+the HEC-shaped test server.
 
 Each case runs ``wafpipe run --once`` in its own process group with ``WAFPIPE_FAILPOINT=<name>:<n>``,
 checks that the point was reached (the process that reached it says so on stderr and exits 137),
@@ -7,7 +9,7 @@ kills what is left of the group, runs again without the failpoint and checks: ev
 event is in the store exactly once, the cluster holds each id exactly once, the state says every
 file is done with its last ordinal, and the source moved each file to ``done/`` exactly once.
 
-With the cluster sink, the cluster is down while the crashing run works (up again once every file
+With the cluster (or syslog) sink, the receiver is down while the crashing run works (up again once every file
 is spooled for the sender's failpoints), so every crash leaves undelivered records in the spool that
 the restart must deliver — the case where a spool that lost or skipped records would show.
 
@@ -36,6 +38,8 @@ import pytest
 
 from tests.servers.elasticsearch import ElasticsearchServer
 from tests.servers.fixtures import es_server  # noqa: F401 - the fixture, used by name
+from tests.servers.rsyslog import RsyslogServer
+from tests.servers.splunk_hec import HecServer
 from wafpipe.decode.reader import read_path
 from wafpipe.failpoints import NAMES
 from wafpipe.model import Event
@@ -47,8 +51,11 @@ BATCH = 100  # [pipeline] batch_size and the cluster sink's records per _bulk: m
 # every format, two files each: 6 files, 2,400 events, about 30 Batches
 PLAN = [("cef", "zlib", False, 800), ("leef", "gzip", False, 800), ("w3c", "none", True, 800)]
 CONFIGS: dict[str, tuple[str, ...]] = {"duckdb": ("duckdb",), "duckdb+elasticsearch": ("duckdb", "elasticsearch"),
-                                       "duckdb+archive": ("duckdb", "archive")}
+                                       "duckdb+archive": ("duckdb", "archive"), "duckdb+syslog": ("duckdb", "syslog"),
+                                       "duckdb+splunk_hec": ("duckdb", "splunk_hec")}
 CLUSTER_TYPES = {"elasticsearch", "opensearch"}
+SPOOLING_TYPES = CLUSTER_TYPES | {"syslog", "splunk_hec"}  # sinks with the shared spool (its failpoints)
+SYSLOG_ID = re.compile(r'\[wafpipe@32473 id="([^"]+)"\] ')
 # Per-process pass on which the point fires: the 3rd Batch / append / chunk, the 2nd file acked,
 # the 1st move of the spool's cursor (two sender threads: an acknowledgement moves the cursor only
 # when its chunk is the oldest outstanding one, so only the first move is certain to happen early).
@@ -64,7 +71,9 @@ def applies(name: str, sinks: tuple[str, ...]) -> bool:
     failpoint cannot slip out of the matrix."""
     if name.startswith("sink."):
         return name.split(".")[1] in sinks
-    if name.startswith(("spool.", "sender.")):
+    if name.startswith("spool."):
+        return bool(SPOOLING_TYPES & set(sinks))
+    if name.startswith("sender."):  # the cluster sinks' sender threads
         return bool(CLUSTER_TYPES & set(sinks))
     if name in ("decode.after_batch", "state.after_checkpoint", "source.after_ack"):
         return True
@@ -113,7 +122,11 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return Corpus(out, sorted(p.name for p in paths), frozenset(ids), resume)
 
 
-def write_config(root: Path, sinks: tuple[str, ...], es_url: str | None) -> None:
+HEC_TOKEN = "failpoint-matrix-hec-token"  # noqa: S105 - a test token, given to the runs in WAFPIPE_TEST_HEC_TOKEN
+
+
+def write_config(root: Path, sinks: tuple[str, ...], es_url: str | None, syslog_port: int | None = None,
+                 hec_url: str | None = None) -> None:
     text = f"""
 data_dir = "data"
 [[sources]]
@@ -143,6 +156,13 @@ batch_size = {BATCH}
 """
     if "archive" in sinks:
         text += '\n[[sinks]]\ntype = "archive"\npath = "archive"\n'
+    if "syslog" in sinks:
+        assert syslog_port is not None
+        text += f'\n[[sinks]]\ntype = "syslog"\nhost = "127.0.0.1"\nport = {syslog_port}\nbatch_size = {BATCH}\n'
+    if "splunk_hec" in sinks:
+        assert hec_url is not None
+        text += (f'\n[[sinks]]\ntype = "splunk_hec"\nurl = "{hec_url}"\ntoken_env = "WAFPIPE_TEST_HEC_TOKEN"\n'
+                 f"batch_size = {BATCH}\n")
     (root / "wafpipe.toml").write_text(text)
 
 
@@ -256,7 +276,14 @@ def test_crash_at_failpoint_then_restart_loses_and_duplicates_nothing(
 ) -> None:
     sinks = CONFIGS[config]
     es: ElasticsearchServer | None = request.getfixturevalue("es_server") if "elasticsearch" in sinks else None
-    write_config(tmp_path, sinks, es.url if es else None)
+    rs = RsyslogServer(tmp_path / "rsyslog").start() if "syslog" in sinks else None
+    if rs is not None:
+        request.addfinalizer(rs.stop)
+    hec = HecServer(HEC_TOKEN).start() if "splunk_hec" in sinks else None
+    if hec is not None:
+        request.addfinalizer(hec.stop)
+        request.getfixturevalue("monkeypatch").setenv("WAFPIPE_TEST_HEC_TOKEN", HEC_TOKEN)
+    write_config(tmp_path, sinks, es.url if es else None, rs.port if rs else None, hec.url if hec else None)
     shutil.copytree(corpus.dir, tmp_path / "incoming")
     n = PASS.get(name, DEFAULT_PASS)
     on_poll = None
@@ -272,9 +299,18 @@ def test_crash_at_failpoint_then_restart_loses_and_duplicates_nothing(
                         len(state_files(tmp_path)) == len(corpus.names)):
                     es.up()
 
+    if rs is not None and not in_worker(name):
+        rs.stop()  # the syslog receiver is down likewise: the crash leaves the spool undelivered
+    if hec is not None and not in_worker(name):
+        hec.busy_first = 1 << 30  # HEC answers 503 (busy) to every post until the restart
+
     crash = crash_run(tmp_path, name, n, on_poll)
     if es is not None and not es.is_up:
         es.up()
+    if rs is not None and not rs.is_up:
+        rs.restart()
+    if hec is not None:
+        hec.busy_first = 0
     where = f"{name}:{n} with sinks {'+'.join(sinks)}"
     assert crash.hit_pid is not None, (
         f"failpoint {where} was never reached (exit {crash.returncode}): misplaced, or the run is too "
@@ -323,6 +359,20 @@ def test_crash_at_failpoint_then_restart_loses_and_duplicates_nothing(
         assert set(docs) == corpus.ids, (
             f"{where}: {len(corpus.ids - set(docs))} events lost from the cluster, {len(set(docs) - corpus.ids)} foreign")
         assert undelivered(tmp_path / "data" / "spool" / "elasticsearch") == 0, f"{where}: the spool is not empty"
+    if rs is not None:
+        received = [m[1] for m in map(SYSLOG_ID.search, rs.wait_for(len(corpus.ids))) if m]
+        dup = [i for i, c in Counter(received).items() if c > 1]
+        assert not dup, f"{where}: {len(dup)} events received twice by the syslog receiver, e.g. {dup[:3]}"
+        assert set(received) == corpus.ids, (
+            f"{where}: {len(corpus.ids - set(received))} events never reached the syslog receiver, "
+            f"{len(set(received) - corpus.ids)} foreign")
+        assert undelivered(tmp_path / "data" / "spool" / "syslog") == 0, f"{where}: the syslog spool is not empty"
+    if hec is not None:
+        posted = hec.ids()
+        dup = [i for i, c in Counter(posted).items() if c > 1]
+        assert not dup, f"{where}: {len(dup)} events posted to HEC twice, e.g. {dup[:3]}"
+        assert set(posted) == corpus.ids, f"{where}: {len(corpus.ids - set(posted))} events never reached HEC"
+        assert undelivered(tmp_path / "data" / "spool" / "splunk_hec") == 0, f"{where}: the HEC spool is not empty"
     if "archive" in sinks:
         verdict = verify(tmp_path / "archive")
         assert verdict.ok, f"{where}: the archive does not verify: {verdict.broken[:5]}"

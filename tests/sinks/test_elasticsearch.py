@@ -236,7 +236,7 @@ def test_torn_spool_tail_is_cut_and_the_rest_delivered(
 
 def test_spool_cursor_and_segments_survive_a_restart(tmp_path: Path) -> None:
     """Out-of-order acknowledgements, segment roll-over and deletion, and a restart in the middle."""
-    from wafpipe.sinks.elasticsearch.spool import Spool
+    from wafpipe.sinks.common.spool import Spool
 
     def records(start: int, n: int) -> list[bytes]:
         return [b'{"create":{"_id":"%d"}}\n{"n":%d,"pad":"%s"}\n' % (i, i, b"x" * 900) for i in range(start, start + n)]

@@ -30,6 +30,7 @@ from wafpipe.collector.state.store import State
 from wafpipe.config.files import create_private
 from wafpipe.config.root import FileOutput, SyslogOutput, WebhookOutput
 from wafpipe.errors import redact
+from wafpipe.sinks.syslog import framing
 
 log = logging.getLogger("wafpipe.collector.alerts")
 
@@ -178,19 +179,20 @@ class AlertOutputs:
             self._thread.join(timeout=30)
 
 
-_FACILITIES = {"user": 1, "local0": 16, "local1": 17, "local2": 18, "local3": 19, "local4": 20, "local5": 21,
-               "local6": 22, "local7": 23}  # fmt: skip
-_SEVERITY = {"critical": 2, "high": 3, "medium": 4, "low": 5, "informational": 6}  # crit, err, warning, notice, info
+# An alert's rule level as a syslog severity: crit, err, warning, notice, info.
+_SEVERITY = {"critical": "critical", "high": "error", "medium": "warning", "low": "notice",
+             "informational": "informational"}  # fmt: skip
 
 
 def syslog_message(change: dict[str, Any], facility: str, host: str) -> bytes:
-    """One change as RFC 5424: severity from the rule's level, ``MSGID`` the change, the change's
-    JSON as the message (every SIEM's syslog input takes it; control characters escaped by JSON)."""
+    """One change as RFC 5424 (framed by :mod:`wafpipe.sinks.syslog.framing`, as the syslog sink's
+    events are): severity from the rule's level, ``MSGID`` the change, the change's JSON as the
+    message (every SIEM's syslog input takes it; control characters escaped by JSON)."""
     level = str(change.get("rule", {}).get("level", "medium"))
-    pri = _FACILITIES[facility] * 8 + _SEVERITY.get(level, 4)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(float(change.get("at") or time.time()))) + "Z"
-    head = f"<{pri}>1 {stamp} {host} wafpipe {os.getpid()} alert-{change.get('change', 'opened')} - "
-    return head.encode() + orjson.dumps(change)
+    return framing.rfc5424(
+        framing.pri(facility, _SEVERITY.get(level, "warning")), float(change.get("at") or time.time()), host,
+        "wafpipe", str(os.getpid()), f"alert-{change.get('change', 'opened')}", framing.NILVALUE, orjson.dumps(change),
+    )  # fmt: skip
 
 
 class _Syslog(_Output):
@@ -212,7 +214,7 @@ class _Syslog(_Output):
             for _, change in changes:
                 message = syslog_message(change, self.config.facility, self.host)
                 if self.tcp:
-                    sock.sendall(str(len(message)).encode() + b" " + message)
+                    sock.sendall(framing.octet_counted(message))
                 else:
                     sock.sendto(message, self.address)
                 done += 1

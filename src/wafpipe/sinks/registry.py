@@ -8,14 +8,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from wafpipe.model import Component, Context
-from wafpipe.sinks import archive, duckdb, elasticsearch
+from wafpipe.sinks import archive, duckdb, elasticsearch, splunk_hec, syslog
 from wafpipe.sinks.base import Sink
 
 if TYPE_CHECKING:
     from wafpipe.config.root import Config
 
 COMPONENTS: dict[str, Component[Any]] = {
-    c.type: c for c in (duckdb.COMPONENT, elasticsearch.ELASTICSEARCH, elasticsearch.OPENSEARCH, archive.COMPONENT)
+    c.type: c for c in (duckdb.COMPONENT, elasticsearch.ELASTICSEARCH, elasticsearch.OPENSEARCH, archive.COMPONENT,
+                          syslog.COMPONENT, splunk_hec.COMPONENT)
 }
 
 

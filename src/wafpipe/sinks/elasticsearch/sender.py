@@ -23,10 +23,10 @@ import orjson
 from wafpipe import clock
 from wafpipe.failpoints import failpoint
 from wafpipe.model import Problem
+from wafpipe.sinks.common.spool import Chunk, Spool
 from wafpipe.sinks.elasticsearch.assets.templates import TEMPLATE
 from wafpipe.sinks.elasticsearch.client import ClusterClient, Rejected, Transient, classify, error_reason
 from wafpipe.sinks.elasticsearch.client import item as bulk_item
-from wafpipe.sinks.elasticsearch.spool import Chunk, Spool
 
 if TYPE_CHECKING:
     from wafpipe.model import StateRecorder

@@ -2,7 +2,7 @@
 
 Why this shape (DESIGN §2): ``write`` must return only when a batch is durable, yet a cluster can be
 slow or down for hours. So ``write`` serialises the batch into ``_bulk`` records, appends them to the
-sink's spool (:mod:`wafpipe.sinks.elasticsearch.spool`, fsync'd) and returns ``WriteResult(spooled=n)``; the
+sink's spool (:mod:`wafpipe.sinks.common.spool`, fsync'd) and returns ``WriteResult(spooled=n)``; the
 pipeline then checkpoints. Sender threads drain the spool in order:
 
 * every record is ``{"create": {"_index": <target>, "_id": <Event.id>}}`` + the document, so a
@@ -15,7 +15,7 @@ pipeline then checkpoints. Sender threads drain the spool in order:
 * a chunk of the spool is acknowledged (and its segment deleted) only when each of its records is
   delivered or dead-lettered.
 
-The spool is :mod:`wafpipe.sinks.elasticsearch.spool`, the sender threads :mod:`wafpipe.sinks.elasticsearch.sender`, the
+The spool is :mod:`wafpipe.sinks.common.spool`, the sender threads :mod:`wafpipe.sinks.elasticsearch.sender`, the
 two client libraries behind one interface :mod:`wafpipe.sinks.elasticsearch.client`.
 
 Documents get ``data_stream.{type,dataset,namespace}`` matching the target ``logs-imperva.waf-<ns>``;
@@ -39,9 +39,9 @@ from wafpipe.fields import DATASET
 from wafpipe.fields.arrow import column
 from wafpipe.model import Batch
 from wafpipe.sinks.base import Sink, WriteResult
+from wafpipe.sinks.common.spool import Spool
 from wafpipe.sinks.elasticsearch.client import ClusterClient
 from wafpipe.sinks.elasticsearch.sender import Sender, SinkOptions, SinkStats
-from wafpipe.sinks.elasticsearch.spool import Spool
 
 if TYPE_CHECKING:
     from wafpipe.model import Context, StateRecorder

@@ -1,8 +1,10 @@
-"""The on-disk spool of a cluster sink (DESIGN §2 "Acknowledgement and checkpoints").
+"""The on-disk spool of a sink that delivers from a background thread (DESIGN §2 "Acknowledgement
+and checkpoints"): the Elasticsearch/OpenSearch sinks and the syslog sink share it.
 
 Why a spool at all: a batch is acknowledged to its source as soon as it is fsync'd here, so an
-Elasticsearch outage of hours neither blocks the collector (it keeps reading and feeding the other
-sinks) nor loses anything (the sender drains the spool when the cluster is back).
+outage of the receiver (a cluster, a syslog server) of hours neither blocks the collector (it keeps
+reading and feeding the other sinks) nor loses anything (the sender drains the spool when the
+receiver is back).
 
 Layout, under one directory per sink::
 
@@ -11,8 +13,11 @@ Layout, under one directory per sink::
     cursor.json               {"segment": 2, "offset": 81920}: the first byte not yet delivered
     .lock                     flock'd while a process owns the spool
 
-A record is exactly what ``_bulk`` wants: an action line and a source line, so the sender sends a
-slice of a segment as the request body without parsing or re-serialising anything.
+A record is two lines, each a JSON object: for a cluster sink exactly what ``_bulk`` wants (an
+action line and a source line, so the sender sends a slice of a segment as the request body without
+parsing or re-serialising anything); the syslog sink keeps the event's id and file position in the
+first and the framed message in the second. The spool only needs the two-JSON-lines shape to find
+whole records and cut a torn tail.
 
 Rules that make a crash harmless:
 
@@ -25,7 +30,7 @@ Rules that make a crash harmless:
 * The cursor only moves over records that were delivered (201/409) or dead-lettered, and a segment
   is deleted only when the cursor has passed its end. The cursor file is rewritten by rename but not
   fsync'd: losing it (power loss) only resends records, which ``op_type: create`` and our ids turn
-  into 409s.
+  into 409s for a cluster (a syslog receiver sees them again).
 * Several sender threads may have chunks in flight; the cursor advances over the contiguous prefix
   of acknowledged chunks only.
 
@@ -58,7 +63,8 @@ CURSOR = "cursor.json"
 
 @dataclass
 class Chunk:
-    """A run of whole records of one segment: ``body`` is a ready ``_bulk`` request body."""
+    """A run of whole records of one segment (for a cluster sink, ``body`` is a ready ``_bulk``
+    request body)."""
 
     segment: int
     start: int
@@ -220,7 +226,7 @@ class Spool:
                         raise SinkError(
                             f"spool {self.dir} is full ({self._pending} undelivered bytes, limit "
                             f"{self.max_bytes}) and did not drain within {timeout:g} s",
-                            hint="the cluster is down or too slow; raise spool_max_bytes or fix the cluster",
+                            hint="the receiver is down or too slow; raise spool_max_bytes or fix the receiver",
                         )
                     self._cond.wait(min(left, 1.0))
                 if self._closed:
