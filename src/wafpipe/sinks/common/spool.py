@@ -63,8 +63,7 @@ CURSOR = "cursor.json"
 
 @dataclass
 class Chunk:
-    """A run of whole records of one segment (for a cluster sink, ``body`` is a ready ``_bulk``
-    request body)."""
+    """A run of whole records of one segment (a cluster sink's ``body`` is a ready ``_bulk`` body)."""
 
     segment: int
     start: int
