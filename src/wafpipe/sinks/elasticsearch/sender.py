@@ -12,10 +12,9 @@ only when every one of its records has a final fate.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,6 +22,7 @@ import orjson
 from wafpipe import clock
 from wafpipe.failpoints import failpoint
 from wafpipe.model import Problem
+from wafpipe.sinks.common.sending import SenderStats, backoff_delay
 from wafpipe.sinks.common.spool import Chunk, Spool
 from wafpipe.sinks.elasticsearch.assets.templates import TEMPLATE
 from wafpipe.sinks.elasticsearch.client import ClusterClient, Rejected, Transient, classify, error_reason
@@ -50,22 +50,10 @@ class SinkOptions:
     fsync: bool = True
 
 
-@dataclass
-class SinkStats:
-    written: int = 0
-    duplicates: int = 0
-    dead_lettered: int = 0
-    failed_requests: int = 0
-    requests: int = 0
-    last_error: str | None = None
-    failing_since: float | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-
 class Sender:
     """Shared by every sender thread of one sink (the threads only share thread-safe parts)."""
 
-    def __init__(self, name: str, client: ClusterClient, spool: Spool, opt: SinkOptions, stats: SinkStats,
+    def __init__(self, name: str, client: ClusterClient, spool: Spool, opt: SinkOptions, stats: SenderStats,
                  stop: threading.Event) -> None:
         self.name = name
         self.client = client
@@ -227,8 +215,7 @@ class Sender:
         chunk this thread holds is the oldest undelivered one more often than not, and the spool's
         cursor (so its pending bytes, its back-pressure and the end of ``--once``) cannot move past
         it — without this a recovered cluster could wait ``retry_max_backoff_s`` for it."""
-        delay = min(self.opt.retry_max_backoff_s, self.opt.retry_backoff_s * (2 ** min(attempt, 30)))
-        delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not security
+        delay = backoff_delay(attempt, self.opt.retry_backoff_s, self.opt.retry_max_backoff_s)
         seen = self._recoveries
         deadline = time.monotonic() + delay
         while not self.stop.wait(min(_WAKE_CHECK_S, max(0.0, deadline - time.monotonic()))):

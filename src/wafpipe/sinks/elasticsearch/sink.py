@@ -39,9 +39,10 @@ from wafpipe.fields import DATASET
 from wafpipe.fields.arrow import column
 from wafpipe.model import Batch
 from wafpipe.sinks.base import Sink, WriteResult
+from wafpipe.sinks.common.sending import SenderStats
 from wafpipe.sinks.common.spool import Spool
 from wafpipe.sinks.elasticsearch.client import ClusterClient
-from wafpipe.sinks.elasticsearch.sender import Sender, SinkOptions, SinkStats
+from wafpipe.sinks.elasticsearch.sender import Sender, SinkOptions
 
 if TYPE_CHECKING:
     from wafpipe.model import Context, StateRecorder
@@ -105,7 +106,7 @@ class ClusterSink(Sink):
         self.router = router
         self.opt = options or SinkOptions()
         self.spool = Spool(spool_dir, max_bytes=self.opt.spool_max_bytes, sync=self.opt.fsync)
-        self.stats = SinkStats()
+        self.stats = SenderStats()
         self.require_alias = require_alias
         self._state = state
         self._stop = threading.Event()
@@ -220,4 +221,4 @@ def build_cluster_sink(entry: ElasticsearchSinkConfig | OpenSearchSinkConfig, co
     )
 
 
-__all__ = ["ClusterSink", "NamespaceRouter", "SinkOptions", "SinkStats", "build_cluster_sink", "target_name"]
+__all__ = ["ClusterSink", "NamespaceRouter", "SinkOptions", "build_cluster_sink", "target_name"]
