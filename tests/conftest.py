@@ -1,7 +1,7 @@
 """Shared fixtures. Peer vectors follow DESIGN §8: skip without ../shared, fail in CI.
 
-The real OpenSearch node is defined here, once for the whole run: a session fixture imported into two
-conftest files would be two fixtures, and two nodes."""
+The real OpenSearch node and the browser are defined here, once for the whole run: a session fixture
+imported into two conftest files would be two fixtures, and two nodes (or two Playwrights)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import browser  # noqa: F401 - one Chromium per run
 from tests.servers.opensearch_fixture import opensearch_node  # noqa: F401 - one real node per run
 
 ROOT = Path(__file__).resolve().parent.parent

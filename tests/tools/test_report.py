@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser import WAIT_MS
 from tests.cli.helpers import collector, state_rows, wafpipe, write_config
-from tests.web.conftest import WAIT_MS
 from wafpipe.tools.generate import generate_files
 
 START = datetime(2026, 11, 30, 6, tzinfo=UTC)

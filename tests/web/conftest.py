@@ -23,15 +23,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser import WAIT_MS
 from wafpipe.tools.generate import generate_files
 
 START = datetime(2026, 11, 30, 6, tzinfo=UTC)
 GUARD_S = 180.0
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"  # screenshots, git-ignored
-WAIT_MS = 60_000  # a hang guard for the browser: every wait is for a condition
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"]
 PAYLOADS = ('<script>alert("xss-script")</script>', '"><img src=x onerror=alert("xss-img")>',
             "javascript:alert('xss-url')", "' OR 1=1 --")
 # CEF keys whose values become payloads: site, user agent, client, city, URL, query, referrer,
@@ -162,20 +159,3 @@ def wait_for(check: Callable[[], Any], proc: subprocess.Popen[bytes], root: Path
         if proc.poll() is not None or time.monotonic() > deadline:
             pytest.fail(f"wafpipe serve: no {what}:\n{(root / 'serve.log').read_text()[-3000:]}")
         time.sleep(0.1)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: run `make install-test` (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
