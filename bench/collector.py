@@ -182,7 +182,7 @@ def generate(folder: Path, events: int, files: int) -> list[Path]:
 
 
 def _task(task_id: int, path: Path) -> Any:
-    from wafpipe.collector.workers import Task
+    from wafpipe.collector.task import Task
     from wafpipe.model import FileRef
 
     st = path.stat()
@@ -193,7 +193,7 @@ def _task(task_id: int, path: Path) -> Any:
 def _predecode_one(path: str, batch: int, out: str) -> tuple[int, int]:
     """One file's Batches, as the worker would send them, into ``out``: (Batches, events)."""
     from wafpipe.collector import transport
-    from wafpipe.collector.workers import decode_task
+    from wafpipe.collector.task import decode_task
 
     n = events = 0
     with open(out + ".part", "wb") as fh:

@@ -241,11 +241,14 @@ class Context:
 
     ``state`` is the collector's state database (None outside a collector, e.g. ``elastic setup``);
     ``on_source_problem`` receives a source's per-file problems so the collector counts them.
+    ``keep_raw_files`` is False when redaction forbids keeping files as received (their values
+    unredacted): a sink that would copy original files (the archive) leaves them out.
     """
 
     data_dir: Path
     state: StateRecorder | None = None
     on_source_problem: Callable[[Any], None] | None = None
+    keep_raw_files: bool = True
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ import pytest
 from wafpipe.collector import transport
 from wafpipe.collector.fanout import needs_documents
 from wafpipe.collector.pipeline import Collector
+from wafpipe.collector.task import Task
 from wafpipe.collector.transport import TransportError
-from wafpipe.collector.workers import DecodePool, Task, WorkerDied, _Worker
+from wafpipe.collector.workers import DecodePool, WorkerDied, _Worker
 from wafpipe.config.root import load_config
 from wafpipe.decode.batch import BatchBuilder
 from wafpipe.decode.reader.file import read_path

@@ -31,6 +31,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,15 @@ from wafpipe.collector.fanout import needs_documents, write_all
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape
 from wafpipe.collector.metrics import Metrics
+from wafpipe.collector.quarantine import redacted_rendering
 from wafpipe.collector.report import FileTally, RunReport
 from wafpipe.collector.resume import Resume, resume_point
 from wafpipe.collector.state.store import FINISHED_STATUSES, State
 from wafpipe.collector.status import BACKPRESSURE, spool_full, spools
-from wafpipe.collector.workers import DecodePool, Task, WorkerDied
+from wafpipe.collector.task import Task
+from wafpipe.collector.workers import DecodePool, WorkerDied
 from wafpipe.config.root import Config
+from wafpipe.enrich.redaction import Redactor
 from wafpipe.failpoints import failpoint
 from wafpipe.fields.arrow import column
 from wafpipe.model import Batch, FileRef, Problem
@@ -100,8 +104,10 @@ class Delivery:
         key_waits: KeyWaits,
         primary: Sink,
         detections: tuple[Any, ...] = (),
+        redactor: Redactor | None = None,
     ) -> None:
         self.config = config
+        self.redactor = redactor  # redacts quarantine copies (the workers redact the Batches)
         self.state = state
         self.sinks = sinks
         self.sources = sources
@@ -171,6 +177,7 @@ class Delivery:
             max_ratio=self.config.pipeline.max_ratio,
             documents=self.documents,
             detections=self.detections,
+            redaction=self.config.redaction,
         )
 
     def _ack(self, ref: FileRef) -> None:
@@ -315,7 +322,8 @@ class Delivery:
         if copy is not None:  # a retry: the quarantine copy made the first time is still there
             self.state.mark_quarantined(ref.key, reason)
         else:
-            copy = self.state.quarantine(ref.path, reason, name=ref.name, key=ref.key, details={"file": ref.path})
+            copy = self.state.quarantine(ref.path, reason, name=ref.name, key=ref.key, details={"file": ref.path},
+                                         render=self._quarantine_rendering(info))
         key_id = str((info.header if info is not None else {}).get("publickeyid", "")).strip()
         if key_id and any(p.kind == "missing_key" for p in bad):
             self.key_waits.add(self._original(flight), key_id, copy)
@@ -324,6 +332,17 @@ class Delivery:
         self.report.files_quarantined += 1
         self.metrics.files.labels("quarantined").inc()
         return True
+
+    def _quarantine_rendering(self, info: Any) -> Any:
+        """How a quarantined file is kept: as received (None), or redacted when redaction forbids
+        raw copies — unless it is encrypted (its ciphertext shows nothing, and a file waiting for
+        its key is read again from the copy)."""
+        redaction = self.config.redaction
+        if self.redactor is None or redaction is None or redaction.keep_raw:
+            return None
+        if info is not None and info.encrypted:
+            return None
+        return partial(redacted_rendering, redact_line=self.redactor.line)
 
     @staticmethod
     def _wait_copy(flight: _InFlight) -> Path | None:

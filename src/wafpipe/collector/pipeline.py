@@ -55,6 +55,7 @@ from wafpipe.collector.state.store import State
 from wafpipe.collector.status import SOURCES, outstanding, problem_text, spools, start_line
 from wafpipe.collector.workers import DecodePool, WorkerDied
 from wafpipe.config.root import Config
+from wafpipe.enrich.redaction import Redactor
 from wafpipe.model import Context, FileRef
 from wafpipe.sinks import Sink
 from wafpipe.sinks.registry import build_sinks
@@ -78,7 +79,11 @@ class Collector:
         self.metrics = Metrics()
         self.report = RunReport()
         self.stop = threading.Event()
-        context = Context(config.data_dir, state=self.state, on_source_problem=self._source_problem)
+        # Built here so that a missing hash key stops the start; the workers build their own.
+        self.redactor = Redactor.from_config(config.redaction)
+        keep_raw = self.redactor is None or config.redaction is None or config.redaction.keep_raw
+        context = Context(config.data_dir, state=self.state, on_source_problem=self._source_problem,
+                          keep_raw_files=keep_raw)
         self.sinks: list[Sink] = build_sinks(config, context)
         self.sources: list[Source] = build_sources(config, context)
         self._sources = {src.name: src for src in self.sources}
@@ -101,7 +106,7 @@ class Collector:
         self.flow = Delivery(
             config, self.state, self.sinks, {src.name: src for src in self.sources}, self.pool, self.report,
             self.metrics, self._key_waits,
-            primary=self._duckdb() or self.sinks[0], detections=load_detections(config),
+            primary=self._duckdb() or self.sinks[0], detections=load_detections(config), redactor=self.redactor,
         )
 
     # -- wiring --------------------------------------------------------------------------------

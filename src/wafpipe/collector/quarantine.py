@@ -8,6 +8,13 @@ any details. Nothing is ever overwritten: names are claimed with ``O_EXCL`` (a n
 collision), and the copy is fsync'd before the reason is written, so a reason file always describes
 a complete copy. The name goes through :func:`safe_file_name`: source names (an SFTP listing, an API
 index) are not trusted to stay inside the directory.
+
+Under redaction (``[redaction]`` with ``keep_raw = false``) a file as received would keep the card
+numbers and secrets the rest of the pipeline removes, so :func:`redacted_rendering` writes what
+could be read of it instead: the header, then the body inflated as far as it inflates, every line
+redacted, uncompressed, as ``<name>.redacted``; ``.reason.json`` keeps the original's size and
+SHA-256. An encrypted file is kept as it is: its ciphertext shows nothing without the key, and a
+file waiting for its key is read again from this copy.
 """
 
 from __future__ import annotations
@@ -17,13 +24,18 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from wafpipe.config.files import create_private, private_dir
-from wafpipe.errors import WafpipeError
+from wafpipe.errors import CompressionError, WafpipeError
+from wafpipe.imperva.compression import detect_compression, inflate_streams
+
+MAX_RENDERED_BYTES = 64 << 20  # a redacted rendering stops here (a bomb's inflated body is not kept)
+SEPARATOR = b"|==|"
+HEADER_MAX = 64 * 1024
 
 
 def safe_file_name(name: str) -> str:
@@ -40,14 +52,21 @@ def copy_to_quarantine(
     name: str | None = None,
     key: str | None = None,
     details: Mapping[str, Any] | None = None,
+    render: Callable[[Callable[[], IO[bytes]]], tuple[bytes, dict[str, Any]]] | None = None,
 ) -> Path:
-    """Copy ``src`` (a path or an opener) into ``qdir`` with its ``.reason.json``; return the copy."""
+    """Copy ``src`` (a path or an opener) into ``qdir`` with its ``.reason.json``; return the copy.
+    With ``render``, what is kept is ``render(opener)``'s bytes (a redacted rendering), and its
+    facts go into the reason file."""
     if callable(src):
         opener, label = src, name or "unnamed"
     else:
         opener, label = partial(Path(src).open, "rb"), name or Path(src).name
     private_dir(qdir)
     stamp, safe = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), safe_file_name(label)
+    rendered: tuple[bytes, dict[str, Any]] | None = None
+    if render is not None:
+        rendered = render(opener)
+        safe = safe[:140] + ".redacted"
     for i in range(1, 10_000):
         target = qdir / (f"{stamp}_{safe}" if i == 1 else f"{stamp}-{i}_{safe}")
         note = target.with_name(target.name + ".reason.json")
@@ -62,8 +81,8 @@ def copy_to_quarantine(
         raise WafpipeError(f"cannot find a free quarantine name for {label} in {qdir}")
     digest, size = hashlib.sha256(), 0
     try:
-        with os.fdopen(fd, "wb") as out, opener() as inp:
-            while chunk := inp.read(1 << 20):
+        with os.fdopen(fd, "wb") as out:
+            for chunk in _chunks(opener) if rendered is None else [rendered[0]]:
                 digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
@@ -79,8 +98,57 @@ def copy_to_quarantine(
         "quarantined_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "size": size,
         "sha256": digest.hexdigest(),
+        **(rendered[1] if rendered is not None else {}),
         **dict(details or {}),
     }
     with os.fdopen(create_private(note), "w", encoding="utf-8") as fh:  # 0600 like the copy
         json.dump(info, fh, indent=2, default=str)
     return target
+
+
+def _chunks(opener: Callable[[], IO[bytes]]) -> Iterator[bytes]:
+    with opener() as inp:
+        while chunk := inp.read(1 << 20):
+            yield chunk
+
+
+def redacted_rendering(
+    opener: Callable[[], IO[bytes]], redact_line: Callable[[bytes], bytes], max_bytes: int = MAX_RENDERED_BYTES
+) -> tuple[bytes, dict[str, Any]]:
+    """What can be read of a file, every line through ``redact_line``, and the facts of the
+    original (size, SHA-256, how far it could be read) for its reason file."""
+    with opener() as inp:
+        data = inp.read()
+    facts: dict[str, Any] = {"redacted": True, "original_size": len(data),
+                             "original_sha256": hashlib.sha256(data).hexdigest()}
+    notes: list[str] = []
+    if data[:2] == b"\x1f\x8b":  # the whole file gzip-wrapped
+        data = _inflate(data, "gzip", notes, max_bytes)
+    at = data.find(SEPARATOR, 0, HEADER_MAX)
+    header, body = (data[: at + len(SEPARATOR)], data[at + len(SEPARATOR):]) if at >= 0 else (b"", data)
+    if header and body[:1] == b"\n":
+        header, body = header + b"\n", body[1:]
+    kind = detect_compression(body[:64])
+    if kind != "none":
+        body = _inflate(body, kind, notes, max_bytes)
+    if len(body) > max_bytes:
+        body = body[:max_bytes]
+        notes.append(f"only the first {max_bytes} bytes of the body are kept")
+    lines = (header + body).splitlines(keepends=True)
+    facts["notes"] = notes or ["the whole file was read"]
+    return b"".join(redact_line(line) for line in lines), facts
+
+
+def _inflate(data: bytes, kind: str, notes: list[str], max_bytes: int) -> bytes:
+    out: list[bytes] = []
+    total = 0
+    try:
+        for chunk in inflate_streams(iter([data]), kind, "quarantine", notes):
+            out.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:
+                notes.append(f"inflating stopped at {max_bytes} bytes")
+                break
+    except CompressionError as exc:
+        notes.append(f"the {kind} data could be inflated only in part: {exc}; the rest is not kept")
+    return b"".join(out)

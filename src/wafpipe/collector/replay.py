@@ -42,6 +42,7 @@ from wafpipe.collector.state.store import State
 from wafpipe.config.root import Config
 from wafpipe.decode.batch import batch_of
 from wafpipe.decode.reader import FileReader, decode_known_line
+from wafpipe.enrich.redaction import Redactor
 from wafpipe.errors import WafpipeError
 from wafpipe.imperva.container import BodyLine
 from wafpipe.model import Context, Event, Problem
@@ -286,7 +287,7 @@ def replay_into(state: State, sinks: list[Sink], cfg: Config, kind: str | None =
         return report
     with state.dead_letters_offered() as offered:
         lines = _replay_lines(records, state, cfg, sinks, report)
-        rejected = _replay_rejected(records, {s.name: s for s in sinks}, state, report)
+        rejected = _replay_rejected(records, {s.name: s for s in sinks}, state, report, cfg)
         for s in sinks:
             if not s.flush(timeout=flush_s):
                 report.notes.append(
@@ -313,9 +314,15 @@ def replay_into(state: State, sinks: list[Sink], cfg: Config, kind: str | None =
     return report
 
 
-def _write(sink: Sink, events: list[Event], state: State, file_key: str = "") -> None:
-    """Write ``events`` to ``sink``; refusals (now, or when its spool is sent) reach the state."""
-    result = sink.write(batch_of(events, file_key))
+def _write(sink: Sink, events: list[Event], state: State, cfg: Config, file_key: str = "") -> None:
+    """Write ``events`` to ``sink``; refusals (now, or when its spool is sent) reach the state.
+    Redacted like a decode worker's Batch: a dead letter kept before redaction was configured holds
+    its values as they came."""
+    batch = batch_of(events, file_key)
+    redactor = Redactor.from_config(cfg.redaction)
+    if redactor is not None:
+        redactor.batch(batch)
+    result = sink.write(batch)
     if result.rejected:
         state.add_dead_letters([p.record() for p in result.rejected])
 
@@ -344,7 +351,7 @@ def _replay_lines(
     done: list[tuple[DeadLetterRecord, Event]] = []
     for file_key, pairs in by_file.items():
         for sink in sinks:
-            _write(sink, [ev for _, ev in pairs], state, file_key)
+            _write(sink, [ev for _, ev in pairs], state, cfg, file_key)
         for rec, ev in pairs:
             report.kind(rec.kind).replayed += 1
             done.append((rec, ev))
@@ -352,7 +359,7 @@ def _replay_lines(
 
 
 def _replay_rejected(
-    records: Iterable[DeadLetterRecord], sinks: dict[str, Sink], state: State, report: ReplayReport
+    records: Iterable[DeadLetterRecord], sinks: dict[str, Sink], state: State, report: ReplayReport, cfg: Config
 ) -> list[tuple[DeadLetterRecord, Event]]:
     """``sink_rejected`` documents, each written back to the sink that refused it; whether they went
     through is known once the sinks are flushed (the caller counts them)."""
@@ -372,6 +379,6 @@ def _replay_rejected(
         by_sink.setdefault(name, []).append((rec, event))
     done: list[tuple[DeadLetterRecord, Event]] = []
     for name, pairs in by_sink.items():
-        _write(sinks[name], [ev for _, ev in pairs], state)
+        _write(sinks[name], [ev for _, ev in pairs], state, cfg)
         done.extend(pairs)
     return done

@@ -43,42 +43,18 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from multiprocessing.connection import Connection, wait
-from pathlib import Path
 from typing import Any
 
-from wafpipe import _native
 from wafpipe.collector import transport
+from wafpipe.collector.task import Task, decode_task
 from wafpipe.collector.transport import TransportError
 from wafpipe.decode.batch import BatchBuilder
-from wafpipe.decode.reader import FileReader
-from wafpipe.detect.batch import BatchDetector
-from wafpipe.failpoints import failpoint
-from wafpipe.model import Batch, FileRef
+from wafpipe.model import Batch
 
 log = logging.getLogger("wafpipe.collector.workers")
 
 STOP_GRACE_S = 5.0  # how long close() waits for workers to finish their batch before SIGTERM
-
-
-@dataclass
-class Task:
-    """One file to decode, as it crosses to a worker process: where to read it and from which line."""
-
-    task_id: int
-    ref: FileRef
-    keys_dir: str | None
-    start_ordinal: int = 0
-    max_line_bytes: int = _native.DEFAULT_MAX_LINE_BYTES
-    fmt: str = "auto"
-    max_output_bytes: int = _native.DEFAULT_MAX_OUTPUT_BYTES
-    max_ratio: int = _native.DEFAULT_MAX_RATIO
-    # A configured sink needs the JSON documents (``Sink.needs_documents``); rendering and moving
-    # them is most of a Batch's bytes, so a DuckDB-only collector asks for none.
-    documents: bool = True
-    # The detections whose single-event rules run on each Batch here (wafpipe.detect.batch).
-    detections: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,54 +74,6 @@ class WorkerDied:
             except ValueError:
                 return f"was killed by signal {-code}"
         return f"exited with status {code}"
-
-
-def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator[Batch]:
-    """Decode one file into Batches of at most ``batch_size`` events (or ``batch_timeout_s``),
-    through the native core; the last is final and carries the file's verdicts."""
-    ref = task.ref
-    reader = FileReader(
-        partial(open, ref.path, "rb"),
-        ref.name,
-        ref.path,
-        Path(task.keys_dir) if task.keys_dir else None,
-        task.fmt,
-        task.max_line_bytes,
-        task.start_ordinal,
-        batch_rows=batch_size,
-        documents=task.documents,
-        max_output_bytes=task.max_output_bytes,
-        max_ratio=task.max_ratio,
-    )
-    batches = reader.batches(ref.key, batch_timeout_s)
-    resume = task.start_ordinal
-    detector = _detector(task.detections)
-    try:
-        for batch in batches:
-            resume = batch.next_ordinal
-            if detector is not None and len(batch):
-                batch.findings = [f.record() for f in detector.findings(batch.events)]
-            yield batch
-            if not batch.final:
-                failpoint("decode.after_batch")
-    except OSError as exc:
-        yield BatchBuilder(ref.key, resume, documents=task.documents).build(
-            final=True, info=reader.info, format=reader.detected_format, error=f"{exc.strerror or exc}"
-        )
-
-
-_detectors: dict[tuple[str, ...], BatchDetector] = {}
-
-
-def _detector(detections: tuple[Any, ...]) -> BatchDetector | None:
-    """The worker's detector for these rules, built once (a worker decodes file after file)."""
-    if not detections:
-        return None
-    key = tuple(d.id for d in detections)
-    if key not in _detectors:
-        _detectors.clear()
-        _detectors[key] = BatchDetector(list(detections))
-    return _detectors[key]
 
 
 # -- worker process ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_valid
 from wafpipe import _native
 from wafpipe.config.base import HttpUrl, PathField, _Model
 from wafpipe.config.errors import to_config_error
+from wafpipe.enrich.redaction import RedactionConfig
 from wafpipe.errors import ConfigError
 from wafpipe.sinks import registry as sink_registry
 from wafpipe.sinks.duckdb import DEFAULT_STORE_NAME, DuckDBSinkConfig
@@ -181,6 +182,7 @@ class Config(_Model):
     api: ApiConfig = Field(default_factory=ApiConfig)
     detect: DetectConfig = Field(default_factory=DetectConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    redaction: RedactionConfig | None = None  # off unless the table is present
     _file: Path | None = PrivateAttr(default=None)
 
     @property

@@ -368,11 +368,14 @@ class State(DeadLetters, Alerts, GapDetection):
         name: str | None = None,
         key: str | None = None,
         details: Mapping[str, Any] | None = None,
+        render: Callable[[Callable[[], IO[bytes]]], tuple[bytes, dict[str, Any]]] | None = None,
     ) -> Path:
         """Copy a bad file to ``<data_dir>/quarantine/<UTC time>_<safe name>`` with
         ``<that>.reason.json`` beside it; never overwrites (O_EXCL, a numeric suffix on collision).
         ``src`` is a path or an opener (for sources without a local path). Marks ``key`` quarantined."""
-        target = copy_to_quarantine(self.quarantine_dir, src, reason, name=name, key=key, details=details)
+        target = copy_to_quarantine(
+            self.quarantine_dir, src, reason, name=name, key=key, details=details, render=render
+        )
         if key is not None and self.get_file(key) is not None:
             self.mark_quarantined(key, reason)
         return target
