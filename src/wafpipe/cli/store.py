@@ -138,6 +138,7 @@ def prune(
     retention = Retention(
         security=security_days if security_days is not None else configured.security,
         access=access_days if access_days is not None else configured.access,
+        namespaces=configured.namespaces,
     )
     if not retention and not show_history:
         message = (
@@ -146,18 +147,20 @@ def prune(
         )
         raise error(message, EXIT_USAGE)
     read_only = dry_run or show_history
-    sink = DuckDBSink(path, retention=retention, read_only=read_only)
+    routing = sink_cfg.routing() if sink_cfg is not None else None
+    sink = DuckDBSink(path, retention=retention, read_only=read_only, routing=routing)
     try:
         sink.open()
         if show_history:
             for row in history(sink.cursor()):
+                of = f" of namespace {row['namespace']}" if row["namespace"] else ""
                 typer.echo(
-                    f"{row['pruned_at']:%Y-%m-%dT%H:%M:%SZ}  {row['dataset']:8}  {row['deleted']:>10} events before "
-                    f"{row['cutoff']:%Y-%m-%dT%H:%M:%SZ}  ({row['reason']})"
+                    f"{row['pruned_at']:%Y-%m-%dT%H:%M:%SZ}  {row['dataset']:8}  {row['deleted']:>10} events{of} "
+                    f"before {row['cutoff']:%Y-%m-%dT%H:%M:%SZ}  ({row['reason']})"
                 )
             return
         done = (
-            expired(sink.cursor(), retention, utcnow())
+            expired(sink.cursor(), retention, utcnow(), routing)
             if dry_run
             else sink.prune(reason="wafpipe store prune")
         )
@@ -169,9 +172,12 @@ def prune(
     finally:
         sink.close()
     verb = "would delete" if dry_run else "deleted"
+    if retention.namespaces:
+        typer.echo(f"retention: {retention.describe()}")
     for pruned in done:
+        which = f" (namespace {pruned.namespace})" if pruned.namespace else " (other namespaces)" if retention.namespaces else ""
         typer.echo(
-            f"{pruned.dataset}: {verb} {pruned.deleted} events before {pruned.cutoff:%Y-%m-%dT%H:%M:%SZ}"
+            f"{pruned.dataset}{which}: {verb} {pruned.deleted} events before {pruned.cutoff:%Y-%m-%dT%H:%M:%SZ}"
         )
     kept = [name for name in ("security", "access") if getattr(retention, name) is None]
     for name in kept:

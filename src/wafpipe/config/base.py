@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
@@ -92,6 +92,24 @@ def _namespace(value: str) -> str:
             + (f" (found {' '.join(repr(c) for c in bad)})" if bad else "")
         )
     return value
+
+
+# Which event field each ``namespace_rules`` match compares (ECS paths of the Batch's columns).
+RULE_FIELDS = {"account_id": "imperva.waf.account.id", "site_id": "imperva.waf.site.id", "site_tag": "imperva.waf.site.tag"}
+
+
+class NamespaceRule(_Model):
+    """One ``namespace_rules`` entry: events whose field equals ``value`` belong to ``namespace``.
+    Shared by the cluster sinks (which data stream) and the embedded store (which retention)."""
+
+    match: Literal["account_id", "site_id", "site_tag"]
+    value: str
+    namespace: str
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return _namespace(v)
 
 
 def _component_name(v: str | None) -> str | None:

@@ -22,8 +22,9 @@ child out of the Batch's ``event`` struct (no copy of values); the read side put
 every line is settled, committed in the same transaction as the events, so a replayed Batch is
 recognised without looking up its ids (see :mod:`wafpipe.sinks.duckdb.sink`).
 
-``prunes`` records every retention deletion (dataset, cutoff, rows deleted, when, why), written in
-the delete's own transaction (:mod:`wafpipe.store.retention`).
+``prunes`` records every retention deletion (dataset, cutoff, rows deleted, when, why, and the
+namespace when one has a retention of its own), written in the delete's own transaction
+(:mod:`wafpipe.store.retention`).
 
 ``wafpipe_meta`` records the schema version; a store of another version is refused at open with
 the command that migrates it (``wafpipe store migrate``).
@@ -119,14 +120,17 @@ LEDGER_DDL = (
 )
 PRUNES_DDL = (
     f"CREATE TABLE IF NOT EXISTS {PRUNES} (dataset VARCHAR NOT NULL, cutoff TIMESTAMPTZ NOT NULL, "
-    "deleted BIGINT NOT NULL, pruned_at TIMESTAMPTZ NOT NULL, reason VARCHAR NOT NULL)"
+    "deleted BIGINT NOT NULL, pruned_at TIMESTAMPTZ NOT NULL, reason VARCHAR NOT NULL, namespace VARCHAR)"
 )
+# a store made before per-namespace retention gets the column at its next writable open (NULL:
+# the deletion applied to every namespace, as every deletion then did)
+PRUNES_NAMESPACE = f"ALTER TABLE {PRUNES} ADD COLUMN IF NOT EXISTS namespace VARCHAR"
 META_DDL = f"CREATE TABLE IF NOT EXISTS {META} (key VARCHAR PRIMARY KEY, value VARCHAR)"
 
 
 def ddl() -> list[str]:
     """Every table of a new store, in creation order."""
-    return [events_ddl(), FILES_DDL, LEDGER_DDL, PRUNES_DDL, META_DDL]
+    return [events_ddl(), FILES_DDL, LEDGER_DDL, PRUNES_DDL, PRUNES_NAMESPACE, META_DDL]
 
 
 def stored_version(con: Any) -> int | None:

@@ -14,6 +14,7 @@ def build(config: DuckDBSinkConfig, context: Context) -> DuckDBSink:
         memory_limit=config.memory_limit,
         threads=config.threads,
         retention=Retention.of(config.retention_days),
+        routing=config.routing(),
     )
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from wafpipe.config.base import PathField, SinkConfigBase
-from wafpipe.store.retention import Days, Retention
+from wafpipe.config.base import NamespaceRule, PathField, SinkConfigBase, _namespace
+from wafpipe.store.retention import Days, Retention, Routing
 
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$", re.I)
 
@@ -25,6 +25,30 @@ class DuckDBSinkConfig(SinkConfigBase):
     threads: int | None = Field(1, ge=1)
     # one number for both datasets, or {security = …, access = …}; unset keeps everything
     retention_days: Days | Retention | None = None
+    # which namespace an event is in, for retention_days.namespaces: the cluster sinks' keys, same meaning
+    namespace: str = "default"
+    namespace_rules: list[NamespaceRule] = Field(default_factory=list)
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return _namespace(v)
+
+    @model_validator(mode="after")
+    def _overrides_reachable(self) -> DuckDBSinkConfig:
+        """A retention for a namespace no event reaches is a typo that would leave the namespace it
+        meant under the default retention (perhaps shorter): refused, naming those that exist."""
+        own = self.retention_days.namespaces if isinstance(self.retention_days, Retention) else {}
+        known = self.routing().namespaces()
+        for name in own:
+            if name not in known:
+                raise ValueError(f"retention_days.namespaces.{name}: no event reaches namespace {name!r} (this "
+                                 f"sink's namespace and namespace_rules give {', '.join(known)})")
+        return self
+
+    def routing(self) -> Routing:
+        """How the store tells an event's namespace (:mod:`wafpipe.store.retention_ns`)."""
+        return Routing.of(self.namespace, self.namespace_rules)
 
     @field_validator("memory_limit")
     @classmethod

@@ -55,7 +55,7 @@ from wafpipe.fields.arrow import column
 from wafpipe.model import Batch
 from wafpipe.sinks.base import Sink, WriteResult
 from wafpipe.store import rollup
-from wafpipe.store.retention import Pruned, Retention, prune
+from wafpipe.store.retention import Pruned, Retention, Routing, prune
 from wafpipe.store.schema import (
     EVENTS,
     FILES,
@@ -120,11 +120,13 @@ class DuckDBSink(Sink):
         threads: int | None = 1,
         retention: Retention | None = None,
         read_only: bool = False,
+        routing: Routing | None = None,
     ) -> None:
         self.path = Path(path)
         self.memory_limit = memory_limit
         self.threads = threads
         self.retention = retention or Retention()
+        self.routing = routing or Routing()  # which namespace an event is in (retention_days.namespaces)
         self.read_only = read_only
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
@@ -315,7 +317,8 @@ class DuckDBSink(Sink):
         con = self._conn()
         with self._lock:
             try:
-                done = prune(con, self.retention, utcnow(), reason=reason)  # no CHECKPOINT: see retention.py
+                # no CHECKPOINT: see retention.py
+                done = prune(con, self.retention, utcnow(), reason=reason, routing=self.routing)
             except duckdb.Error as exc:
                 raise SinkError(
                     f"DuckDB store {self.path}: retention not applied: {exc}",
@@ -339,8 +342,8 @@ class DuckDBSink(Sink):
             return []
         for pruned in done:
             if pruned.deleted:
-                log.info("retention: deleted %d %s events before %s", pruned.deleted, pruned.dataset,
-                         pruned.cutoff.isoformat())
+                log.info("retention: deleted %d %s events%s before %s", pruned.deleted, pruned.dataset,
+                         f" of namespace {pruned.namespace}" if pruned.namespace else "", pruned.cutoff.isoformat())
         return done
 
     # -- the read side's connection (DESIGN §2 "one writer") ------------------------------------

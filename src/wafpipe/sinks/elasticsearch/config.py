@@ -12,19 +12,30 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from wafpipe.config.base import HttpUrl, PathField, SinkConfigBase, _http_url, _Model, _namespace
+from wafpipe.config.base import (
+    HttpUrl,
+    NamespaceRule,
+    PathField,
+    SinkConfigBase,
+    _http_url,
+    _Model,
+    _namespace,
+)
 from wafpipe.store.retention import PROFILES, ProfileName
 
 
-class NamespaceRule(_Model):
-    match: Literal["account_id", "site_id", "site_tag"]
-    value: str
-    namespace: str
+class LifecycleOverride(_Model):
+    """``ilm.namespaces.<ns>`` / ``ism.namespaces.<ns>``: how long one namespace's indices are kept,
+    with the same two keys as the policy it overrides (one of them); rollover stays the sink's."""
 
-    @field_validator("namespace")
-    @classmethod
-    def _ns(cls, v: str) -> str:
-        return _namespace(v)
+    delete_after_days: int | None = Field(None, ge=1)
+    profile: ProfileName | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> LifecycleOverride:
+        if (self.delete_after_days is None) == (self.profile is None):
+            raise ValueError('set one of profile (e.g. "pci-dss") or delete_after_days')
+        return self
 
 
 class IlmConfig(_Model):
@@ -34,6 +45,8 @@ class IlmConfig(_Model):
     # a compliance profile: delete after its days, hot → warm (after WARM_AFTER_DAYS) → cold (after
     # its searchable days) → delete; replaces delete_after_days
     profile: ProfileName | None = None
+    # namespace → its own retention: a policy of its own, named by a template of higher priority
+    namespaces: dict[str, LifecycleOverride] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_retention(self) -> IlmConfig:
@@ -41,10 +54,21 @@ class IlmConfig(_Model):
             raise ValueError(f"profile {self.profile!r} sets how long indices are kept: remove delete_after_days")
         return self
 
-    def lifecycle(self) -> dict[str, Any]:
-        """The policy's arguments (:func:`~.assets.templates.ilm_policy`, ``ism_policy``)."""
-        profile = PROFILES[self.profile] if self.profile is not None else None
-        return {"delete_after_days": profile.keep_days if profile else self.delete_after_days,
+    @field_validator("namespaces")
+    @classmethod
+    def _names(cls, v: dict[str, LifecycleOverride]) -> dict[str, LifecycleOverride]:
+        for name in v:
+            _namespace(name)
+        return v
+
+    def lifecycle(self, namespace: str | None = None) -> dict[str, Any]:
+        """The policy's arguments (:func:`~.assets.templates.ilm_policy`, ``ism_policy``): the
+        sink's, or with ``namespace`` that namespace's override (its retention, the sink's rollover)."""
+        override = self.namespaces[namespace] if namespace is not None else None
+        name = override.profile if override is not None else self.profile
+        days = override.delete_after_days if override is not None else self.delete_after_days
+        profile = PROFILES[name] if name is not None else None
+        return {"delete_after_days": profile.keep_days if profile else days,
                 "rollover_max_age": self.rollover_max_age,
                 "rollover_max_primary_shard_size": self.rollover_max_primary_shard_size,
                 "cold_after_days": profile.searchable_days if profile else None}  # fmt: skip
@@ -90,6 +114,19 @@ class ClusterSinkConfig(SinkConfigBase):
             raise ValueError("username and password_env go together: set both or neither")
         if not self.hosts and getattr(self, "cloud_id_env", None) is None:
             raise ValueError('hosts is required (a list of URLs such as ["https://localhost:9200"])')
+        return self
+
+    @model_validator(mode="after")
+    def _overrides_reachable(self) -> ClusterSinkConfig:
+        """A retention for a namespace no event can reach is a typo that would leave the namespace
+        it meant on the default policy: refused, naming the namespaces this sink writes."""
+        key = "ilm" if hasattr(self, "ilm") else "ism"
+        policy: IlmConfig = getattr(self, key)
+        known = list(dict.fromkeys([self.namespace, *(r.namespace for r in self.namespace_rules)]))
+        for name in policy.namespaces:
+            if name not in known:
+                raise ValueError(f"{key}.namespaces.{name}: no event reaches namespace {name!r} (this sink writes "
+                                 f"{', '.join(known)}: namespace and namespace_rules)")
         return self
 
 

@@ -6,7 +6,10 @@ visualizations and dashboards through the saved-objects import API. For every ``
 the components and index template with OpenSearch types, an ISM policy, and in rollover-alias mode
 (``use_data_stream = false``) one bootstrap write index per namespace and, where the cluster has the
 ISM plugin, one template per namespace naming its rollover alias (a cluster without ISM refuses that
-setting, and nothing else would read it).
+setting, and nothing else would read it). A namespace with a retention of its own
+(``ilm.namespaces`` / ``ism.namespaces``) gets its own policy, ``logs-imperva.waf-<ns>``: under ILM
+named by an index template of that name at a higher priority, under ISM claimed by the policy's own
+``ism_template`` at a higher priority.
 
 With the detections converted by the command line (:mod:`wafpipe.sinks.elasticsearch.rules`): the
 rules into Kibana's detection engine (with a ``[kibana]`` section) and alerting monitors into every
@@ -106,26 +109,43 @@ def _template_steps(components: list[tuple[str, dict[str, Any]]], template: dict
     return steps
 
 
+def _ilm_step(name: str, policy: dict[str, Any]) -> Step:
+    return Step(f"ILM policy {name}", f"/_ilm/policy/{name}", policy, _ilm_hash(name), _meta_hash(policy["policy"]))
+
+
+def _ism_step(name: str, policy: dict[str, Any]) -> Step:
+    return Step(f"ISM policy {name}", f"/_plugins/_ism/policies/{name}", policy, _ism_description,
+                policy["policy"]["description"], write_path=_ism_write_path(name))
+
+
 def elasticsearch_steps(entry: ElasticsearchSinkConfig) -> list[Step]:
+    """The policy, the components and the index template; then, per namespace with a retention of
+    its own (``ilm.namespaces``), its policy and the higher-priority template that names it."""
     ilm = entry.ilm
-    policy = tpl.ilm_policy(**ilm.lifecycle())
-    return [
-        Step(f"ILM policy {tpl.POLICY}", f"/_ilm/policy/{tpl.POLICY}", policy, _ilm_hash(tpl.POLICY),
-             _meta_hash(policy["policy"])),
+    steps = [
+        _ilm_step(tpl.POLICY, tpl.ilm_policy(**ilm.lifecycle())),
         *_template_steps([(tpl.SETTINGS_COMPONENT, tpl.es_settings_component()),
                           (tpl.MAPPINGS_COMPONENT, tpl.es_mappings_component())], tpl.es_index_template()),
     ]
+    for ns in sorted(ilm.namespaces):
+        name, body = tpl.namespace_name(ns), tpl.es_namespace_template(ns)
+        steps.append(_ilm_step(name, tpl.ilm_policy(**ilm.lifecycle(ns))))
+        steps.append(Step(f"index template {name}", f"/_index_template/{name}", body,
+                          _first("index_templates", "index_template"), _meta_hash(body), note_on_update=_ROLLOVER_NOTE))
+    return steps
 
 
 def opensearch_steps(entry: OpenSearchSinkConfig) -> list[Step]:
+    """As for Elasticsearch; a namespace's own retention is an ISM policy whose ``ism_template``
+    claims that namespace's new indices at a higher priority (no template names it)."""
     ism = entry.ism
-    policy = tpl.ism_policy(**ism.lifecycle())
     steps = [
-        Step(f"ISM policy {tpl.POLICY}", f"/_plugins/_ism/policies/{tpl.POLICY}", policy, _ism_description,
-             policy["policy"]["description"], write_path=_ism_write_path(tpl.POLICY)),
+        _ism_step(tpl.POLICY, tpl.ism_policy(**ism.lifecycle())),
         *_template_steps([(tpl.SETTINGS_COMPONENT, tpl.os_settings_component()),
                           (tpl.MAPPINGS_COMPONENT, tpl.os_mappings_component())],
                          tpl.os_index_template(entry.use_data_stream)),
+        *(_ism_step(tpl.namespace_name(ns), tpl.ism_policy(**ism.lifecycle(ns), namespace=ns))
+          for ns in sorted(ism.namespaces)),
     ]
     if not entry.use_data_stream:
         for ns in NamespaceRouter(entry.namespace, list(entry.namespace_rules)).namespaces():

@@ -202,6 +202,18 @@ def forget_before(con: Any, dataset_where: str, cutoff: datetime) -> None:
                 [start, start + timedelta(hours=1)]).fetchall()  # fmt: skip
 
 
+def recount(con: Any, dataset_where: str, first_hour: int, last_hour: int) -> None:
+    """After retention deleted some, not all, of one dataset's events in hours ``first_hour`` to
+    ``last_hour`` (a namespace's own retention: other namespaces' events of those hours stay):
+    drop that dataset's counts of those hours and count them again from the events left. Runs in
+    the caller's transaction; costs one pass over the dataset's events of those hours."""
+    con.execute(f"DELETE FROM {ROLLUP} WHERE {dataset_where} AND hour BETWEEN ? AND ?",  # noqa: S608
+                [first_hour, last_hour]).fetchall()  # fmt: skip
+    start, end = EPOCH + timedelta(hours=first_hour), EPOCH + timedelta(hours=last_hour + 1)
+    source = f"(SELECT * FROM {EVENTS} WHERE {dataset_where} AND {TS} >= ? AND {TS} < ?)"  # noqa: S608
+    con.execute(f"INSERT INTO {ROLLUP} ({_COLUMNS}) {aggregate(source, merged=True)}", [start, end]).fetchall()  # noqa: S608
+
+
 def rebuild(con: Any) -> None:
     """Count every stored event again into a new table and record its version, in one
     transaction (``con`` has none open)."""

@@ -125,7 +125,10 @@ def _retention_md(ret: dict[str, Any]) -> list[str]:
     for d in ret["datasets"]:
         store = "no embedded store" if not d["store"] else (f"{d['store_days']} days" if d["store_days"]
                                                            else "kept forever")  # fmt: skip
+        store += "".join(f"; namespace {ns}: " + (f"{n} days" if n else "kept forever")
+                         for ns, n in d.get("store_namespaces", {}).items())  # fmt: skip
         clusters = "; ".join(f"{c['sink']}: {c['policy']} delete after {c['delete_after_days']} days"
+                             + "".join(f", namespace {ns} after {n} days" for ns, n in c.get("namespaces", {}).items())
                              for c in d["clusters"]) or "none"  # fmt: skip
         rows.append([d["dataset"], store, clusters, d["oldest_event"]])
     out += _table(["dataset", "embedded store keeps", "cluster lifecycle", "oldest event kept"], rows)
@@ -133,9 +136,9 @@ def _retention_md(ret: dict[str, Any]) -> list[str]:
     if ret["deletions"] is None:
         out += ["not available (see above)", ""]
     else:
-        out += _table(["when", "dataset", "events before", "deleted", "by"],
-                      [[x["pruned_at"], x["dataset"], x["cutoff"], x["deleted"], x["reason"]]
-                       for x in ret["deletions"]])  # fmt: skip
+        out += _table(["when", "dataset", "namespace", "events before", "deleted", "by"],
+                      [[x["pruned_at"], x["dataset"], x.get("namespace") or "all others", x["cutoff"], x["deleted"],
+                        x["reason"]] for x in ret["deletions"]])  # fmt: skip
     return out
 
 

@@ -8,11 +8,12 @@ certification, it tells an auditor where to look.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from wafpipe.errors import WafpipeError
+from wafpipe.sinks.archive import storage_of
 from wafpipe.sinks.archive.config import ArchiveSinkConfig
-from wafpipe.sinks.archive.verify import verify
+from wafpipe.sinks.archive.verify import Verdict, verify
 from wafpipe.sinks.elasticsearch.config import ElasticsearchSinkConfig, OpenSearchSinkConfig
 from wafpipe.store.retention import DATASETS, Retention
 from wafpipe.tools.report.period import Period, iso
@@ -25,24 +26,32 @@ def _name(sink: Any) -> str:
     return str(getattr(sink, "name", None) or sink.type)
 
 
+def _cluster(s: ElasticsearchSinkConfig | OpenSearchSinkConfig) -> dict[str, Any]:
+    """A cluster sink's lifecycle: the days of its policy, and of each namespace's own."""
+    policy = s.ilm if isinstance(s, ElasticsearchSinkConfig) else s.ism
+    return {"sink": _name(s), "policy": "ILM" if isinstance(s, ElasticsearchSinkConfig) else "ISM",
+            "delete_after_days": policy.lifecycle()["delete_after_days"], "profile": policy.profile,
+            "namespaces": {ns: policy.lifecycle(ns)["delete_after_days"] for ns in sorted(policy.namespaces)}}
+
+
 def retention_section(config: Any, period: Period, oldest: dict[str, str | None],
                       history: list[dict[str, Any]] | None) -> dict[str, Any]:  # fmt: skip
-    """Per dataset: the days the embedded store keeps (``retention_days``; None: forever), each
-    cluster sink's lifecycle policy (ILM/ISM ``delete_after_days``: it applies to the whole data
-    stream, so to both datasets), the oldest event kept; and the deletions recorded in the period
+    """Per dataset: the days the embedded store keeps (``retention_days``; None: forever) and the
+    namespaces it keeps otherwise, each cluster sink's lifecycle policy (ILM/ISM days, its
+    profile's or ``delete_after_days``: it applies to the whole data stream, so to both datasets)
+    and its namespaces' own, the oldest event kept; and the deletions recorded in the period
     (``history`` None: the ``prunes`` table could not be read)."""
     sink = config.store_sink
     days = Retention.of(sink.retention_days if sink is not None else None)
-    clusters = [{"sink": _name(s), "policy": "ILM" if isinstance(s, ElasticsearchSinkConfig) else "ISM",
-                 "delete_after_days": (s.ilm if isinstance(s, ElasticsearchSinkConfig) else s.ism).delete_after_days}
-                for s in config.sinks if isinstance(s, ElasticsearchSinkConfig | OpenSearchSinkConfig)]  # fmt: skip
+    clusters = [_cluster(s) for s in config.sinks if isinstance(s, ElasticsearchSinkConfig | OpenSearchSinkConfig)]
     datasets = [{"dataset": name, "store_days": getattr(days, name) if sink is not None else None,
-                 "store": sink is not None, "clusters": clusters, "oldest_event": oldest.get(name)}
+                 "store": sink is not None, "clusters": clusters, "oldest_event": oldest.get(name),
+                 "store_namespaces": {ns: days.namespace_days(ns, name) for ns in sorted(days.namespaces)}}
                 for name in DATASETS]  # fmt: skip
     deletions = None
     if history is not None:
         deletions = [{"dataset": row["dataset"], "cutoff": iso(row["cutoff"]), "deleted": int(row["deleted"]),
-                      "pruned_at": iso(row["pruned_at"]), "reason": row["reason"]}
+                      "pruned_at": iso(row["pruned_at"]), "reason": row["reason"], "namespace": row.get("namespace")}
                      for row in history if period.holds(row["pruned_at"].timestamp())]  # fmt: skip
         deletions.sort(key=lambda d: d["pruned_at"] or "")
     return {"datasets": datasets, "deletions": deletions}
@@ -55,8 +64,11 @@ def archive_section(config: Any, period: Period) -> dict[str, Any]:
     for s in config.sinks:
         if not isinstance(s, ArchiveSinkConfig):
             continue
-        verdict = verify(Path(s.path), period.first, period.last)
-        sinks.append({"name": _name(s), "path": str(s.path), "intact": verdict.ok, "manifest_lines": verdict.lines,
+        try:
+            verdict = verify(storage_of(s), period.first, period.last)
+        except WafpipeError as exc:  # a bucket that cannot be read: not verified, and said so
+            verdict = Verdict(broken=[f"cannot be checked: {exc}"])
+        sinks.append({"name": _name(s), "path": s.where, "intact": verdict.ok, "manifest_lines": verdict.lines,
                       "objects": verdict.objects, "events": verdict.rows, "last_hash": verdict.head,
                       "broken": list(verdict.broken)})  # fmt: skip
     return {"configured": bool(sinks), "note": None if sinks else NO_ARCHIVE, "sinks": sinks}

@@ -43,6 +43,7 @@ MAPPINGS_COMPONENT = f"{TEMPLATE}@mappings"
 SETTINGS_COMPONENT = f"{TEMPLATE}@settings"
 POLICY = f"logs-{DATASET}"
 PRIORITY = 200
+NAMESPACE_PRIORITY = PRIORITY + 20  # a namespace's own retention, over the catch-all (and alias templates)
 IGNORE_ABOVE = 1024
 ASSET_VERSION = 2  # 2: the document shape of the native core (a value lives once)
 
@@ -162,6 +163,35 @@ def es_index_template() -> dict[str, Any]:
     })
 
 
+def namespace_name(namespace: str) -> str:
+    """The lifecycle policy and index template of a namespace with its own retention: named like
+    its data stream, so the policy that governs ``logs-imperva.waf-payments`` is found by name, and
+    a change of that namespace's retention updates the one policy its existing indices follow."""
+    return f"logs-{DATASET}-{namespace}"
+
+
+def namespace_patterns(namespace: str) -> list[str]:
+    """The names of one namespace's data stream (or rollover alias) and its alias-mode indices;
+    never ``…-<ns>*``, which would also claim ``…-<ns>x``, another namespace."""
+    return [namespace_name(namespace), f"{namespace_name(namespace)}-*"]
+
+
+def es_namespace_template(namespace: str) -> dict[str, Any]:
+    """The index template of a namespace with its own retention: our components, and its own
+    ``index.lifecycle.name`` (a template's own settings win over its components'), at a priority
+    above :func:`es_index_template` so Elasticsearch picks it for this namespace's stream."""
+    policy = namespace_name(namespace)
+    return with_hash({
+        "index_patterns": namespace_patterns(namespace),
+        "composed_of": [SETTINGS_COMPONENT, MAPPINGS_COMPONENT],
+        "template": {"settings": {"index": {"lifecycle": {"name": policy}}}},
+        "priority": NAMESPACE_PRIORITY,
+        "data_stream": {},
+        "version": ASSET_VERSION,
+        "_meta": _meta(f"Imperva Cloud WAF logs of namespace {namespace}: lifecycle policy {policy}"),
+    })
+
+
 WARM_AFTER_DAYS = 7  # with a compliance profile: indices past a week are merged and made read-only
 
 
@@ -229,10 +259,12 @@ def os_alias_template(alias: str) -> dict[str, Any]:
 
 
 def ism_policy(delete_after_days: int = 30, rollover_max_age: str = "1d", rollover_max_primary_shard_size: str = "50gb",
-               cold_after_days: int | None = None) -> dict[str, Any]:  # fmt: skip
+               cold_after_days: int | None = None, namespace: str | None = None) -> dict[str, Any]:  # fmt: skip
     """An ISM policy attached to new ``logs-imperva.waf-*`` indices (and data stream backing indices)
     by its ``ism_template``; with ``cold_after_days`` (a compliance profile) hot → warm (read-only,
-    merged) → cold (lowest priority) → delete, as the ILM policy. ISM policies have no ``_meta``;
+    merged) → cold (lowest priority) → delete, as the ILM policy. With ``namespace``, the policy of
+    that namespace's own retention: its ``ism_template`` names only its indices, at a higher priority,
+    which ISM requires of overlapping templates and uses to choose. ISM policies have no ``_meta``;
     the hash rides in the description."""
     def state(name: str, actions: list[dict[str, Any]], after: tuple[str, int] | None) -> dict[str, Any]:
         moves = [{"state_name": after[0], "conditions": {"min_index_age": f"{after[1]}d"}}] if after else []
@@ -247,12 +279,17 @@ def ism_policy(delete_after_days: int = 30, rollover_max_age: str = "1d", rollov
                                  {"index_priority": {"priority": 50}}], ("cold", cold_after_days)),
                   state("cold", [{"index_priority": {"priority": 0}}], ("delete", delete_after_days))]  # fmt: skip
     states.append(state("delete", [{"delete": {}}], None))
+    if namespace is None:
+        patterns, priority, whose = [INDEX_PATTERN, f".ds-{INDEX_PATTERN}"], PRIORITY, "logs"
+    else:
+        name = namespace_name(namespace)
+        patterns, priority, whose = [f"{name}-*", f".ds-{name}-*"], NAMESPACE_PRIORITY, f"logs of namespace {namespace}"
     policy: dict[str, Any] = {
-        "description": f"wafpipe: Imperva Cloud WAF logs, roll over at {rollover_max_age} or "
+        "description": f"wafpipe: Imperva Cloud WAF {whose}, roll over at {rollover_max_age} or "
                        f"{rollover_max_primary_shard_size}, {_tiers(delete_after_days, cold_after_days)}",
         "default_state": "hot",
         "states": states,
-        "ism_template": [{"index_patterns": [INDEX_PATTERN, f".ds-{INDEX_PATTERN}"], "priority": PRIORITY}],
+        "ism_template": [{"index_patterns": patterns, "priority": priority}],
     }
     digest = hashlib.sha256(orjson.dumps(policy, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
     policy["description"] += f" [wafpipe_hash {digest}]"
