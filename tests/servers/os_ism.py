@@ -12,6 +12,9 @@ OpenSearch's documented behaviour of ``/_plugins/_ism/policies/<id>``:
   ``if_primary_term`` of the stored version (optimistic concurrency): without them it is 409
   "document already exists", with stale ones 409 naming both pairs.
 * A policy must have states, a ``default_state`` among them, and transitions to known states.
+* Two policies whose ``ism_template`` s have overlapping index patterns must have different
+  priorities (ISM picks the higher one for a new index): the same priority is 400, as ISM's
+  ``validateFormat``/``findConflictingPolicyTemplates`` refuse it.
 
 Only the stored policy is modelled; no policy is ever run against an index.
 """
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .es_errors import EsError, illegal_argument
+from .es_templates import patterns_overlap
 
 
 @dataclass
@@ -74,8 +78,21 @@ class IsmPolicies:
             raise EsError(404, "status_exception", "Policy not found")
         return 200, self._answer(name, stored, nested=False)
 
+    def _conflicts(self, name: str, policy: dict[str, Any]) -> None:
+        for template in policy.get("ism_template") or []:
+            for other, stored in self._stored.items():
+                for theirs in stored.policy.get("ism_template") or []:
+                    same = other != name and theirs.get("priority", 0) == template.get("priority", 0)
+                    if same and any(patterns_overlap(a, b) for a in template.get("index_patterns", [])
+                                    for b in theirs.get("index_patterns", [])):
+                        raise illegal_argument(
+                            f"New policy {name} has an ISM template with index pattern {template['index_patterns']} "
+                            f"matching existing policy templates, please use a different priority than "
+                            f"{template.get('priority', 0)}")
+
     def put(self, name: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
         policy = _validate(body)
+        self._conflicts(name, policy)
         current = self._stored.get(name)
         if current is not None:
             if "if_seq_no" not in query or "if_primary_term" not in query:
