@@ -9,6 +9,10 @@ and not archived twice. The lines of one Batch are appended in one write, the la
 ``commit``; lines after the last ``commit`` (a write cut by a crash) are cut off when the archive is
 opened, so a Batch is in the manifest whole or not at all, and the collector replays it.
 
+The lines are kept by the archive's storage (:mod:`.storage`): in one file, ``manifest.jsonl``, in
+a directory; in one immutable segment object per Batch, ``manifest/<20-digit seq>.jsonl``, in an S3
+bucket (no append there). The chain runs across segments exactly as across the file's lines.
+
 Tamper-evident, not tamper-proof: whoever can rewrite the whole manifest from some line on can
 forge the rest of the chain. Keep a copy of the last line's ``hash`` elsewhere (the compliance
 report prints it), or write the archive to storage that refuses rewrites.
@@ -18,14 +22,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from wafpipe.sinks.archive.storage import MANIFEST, Part, Storage
+
 GENESIS = "0" * 64
-MANIFEST = "manifest.jsonl"
+ENTRY_KEYS = frozenset({"seq", "object", "sha256", "prev", "hash"})
+
+__all__ = ["GENESIS", "MANIFEST", "Manifest", "entries", "line_hash", "part_entries"]
 
 
 def line_hash(prev: str, entry: dict[str, Any]) -> str:
@@ -39,40 +45,35 @@ def line_hash(prev: str, entry: dict[str, Any]) -> str:
 class Manifest:
     """The manifest of one archive, open for appending (one writer: the archive sink)."""
 
-    path: Path
+    storage: Storage
     head: str = GENESIS
     seq: int = 0
     archived: dict[str, int] = field(default_factory=dict)  # file key → next ordinal archived
     objects: set[str] = field(default_factory=set)
 
     @classmethod
-    def open(cls, root: Path) -> Manifest:
+    def open(cls, storage: Storage) -> Manifest:
         """Read the manifest, cutting off lines after its last ``commit`` (a crash's half write)."""
-        manifest = cls(root / MANIFEST)
-        if not manifest.path.exists():
-            return manifest
-        data = manifest.path.read_bytes()
-        keep = 0
-        pos = 0
-        pending: list[dict[str, Any]] = []
-        for raw in data.splitlines(keepends=True):
-            pos += len(raw)
-            if not raw.endswith(b"\n"):
+        manifest = cls(storage)
+        for part in storage.manifest_parts():
+            pending: list[dict[str, Any]] = []
+            keep = pos = 0
+            for raw in part.data.splitlines(keepends=True):
+                try:
+                    entry = json.loads(raw) if raw.endswith(b"\n") else None
+                except ValueError:
+                    entry = None
+                if not isinstance(entry, dict) or not set(entry) >= ENTRY_KEYS:
+                    break
+                pos += len(raw)
+                pending.append(entry)
+                if entry.get("commit"):
+                    for e in pending:
+                        manifest._take(e)
+                    pending, keep = [], pos
+            if keep < len(part.data):  # nothing after an uncommitted line is taken
+                storage.cut_manifest(part.name, keep)
                 break
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                break
-            pending.append(entry)
-            if entry.get("commit"):
-                for e in pending:
-                    manifest._take(e)
-                pending = []
-                keep = pos
-        if keep < len(data):
-            with manifest.path.open("r+b") as fh:
-                fh.truncate(keep)
-                os.fsync(fh.fileno())
         return manifest
 
     def _take(self, entry: dict[str, Any]) -> None:
@@ -83,7 +84,7 @@ class Manifest:
             self.archived[key] = max(self.archived.get(key, 0), int(entry["next"]))
 
     def append(self, entries: list[dict[str, Any]]) -> None:
-        """Chain and append one Batch's lines (the last marked ``commit``), durably."""
+        """Chain one Batch's lines (the last marked ``commit``) and commit them, durably, at once."""
         lines = []
         head, seq = self.head, self.seq
         for i, entry in enumerate(entries):
@@ -91,35 +92,28 @@ class Manifest:
             chained = {**entry, "seq": seq, "commit": i == len(entries) - 1, "prev": head}
             chained["hash"] = head = line_hash(chained["prev"], chained)
             lines.append(json.dumps(chained, sort_keys=True, separators=(",", ":")) + "\n")
-        with self.path.open("ab") as fh:
-            fh.write("".join(lines).encode())
-            fh.flush()
-            os.fsync(fh.fileno())
+        self.storage.append_manifest(self.seq + 1, "".join(lines).encode())
         for line in lines:
             self._take(json.loads(line))
 
 
-def entries(root: Path) -> Iterator[tuple[int, str | None, dict[str, Any] | None]]:
-    """Each manifest line: ``(line number, the problem with its JSON or None, the entry)``."""
-    path = root / MANIFEST
-    if not path.exists():
-        return
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            try:
-                entry = json.loads(raw)
-            except ValueError as exc:
-                yield number, f"not JSON ({exc})", None
-                continue
-            if not isinstance(entry, dict) or not {"seq", "object", "sha256", "prev", "hash"} <= set(entry):
-                yield number, "not a manifest entry", None
-                continue
-            yield number, None, entry
+def entries(storage: Storage) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]:
+    """Each manifest line: ``(where it is, the problem with its JSON or None, the entry)``; where is
+    ``manifest.jsonl line 3`` or ``manifest/00000000000000000041.jsonl line 2``."""
+    for part in storage.manifest_parts():
+        yield from part_entries(part)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+def part_entries(part: Part) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]:
+    """The lines of one piece of the manifest, as :func:`entries` gives them."""
+    for number, raw in enumerate(part.data.splitlines(keepends=True), 1):
+        where = f"{part.name} line {number}"
+        try:
+            entry = json.loads(raw)
+        except ValueError as exc:
+            yield where, f"not JSON ({exc})", None
+            continue
+        if not isinstance(entry, dict) or not set(entry) >= ENTRY_KEYS:
+            yield where, "not a manifest entry", None
+            continue
+        yield where, None, entry

@@ -4,23 +4,24 @@ are (nested ECS structs, ``event.original`` inside), written by pyarrow without 
 readable by DuckDB, Spark, Trino and Athena (``read_parquet('events/*/*/*.parquet',
 hive_partitioning = true)``).
 
-Layout under ``path``::
+Layout under ``path`` (a directory) or ``s3://bucket/prefix/`` (:mod:`.s3`)::
 
     events/date=2026-11-01/site=shop.example.com/<file>-<first ordinal>-<part>.parquet
     originals/date=2026-11-01/<file name>~<file identity>   the file as received, byte for byte
-    manifest.jsonl
-    .pending/        objects written but not yet in the manifest
+    manifest.jsonl   (S3: manifest/<20-digit seq>.jsonl, one segment per Batch)
+    .pending/        objects written but not yet in the manifest (S3: pending/<seq>.json intents)
 
 The original file is kept with the file's final Batch (``Batch.path``: the local file it was read
 from, still in place then), dated by its header's ``endTime``; encrypted files stay encrypted.
 
-Exactly once (DESIGN §2). A Batch's objects are written to ``.pending/`` and fsync'd, then its
-manifest lines are appended in one fsync'd write, then the objects are renamed into place; the
-Batch is durable when ``write`` returns. A Batch of a file the manifest already holds up to its
-``next`` ordinal is a replay and is skipped; one that overlaps is cut at the archived ordinal. On
-open, objects of committed lines still in ``.pending/`` are moved into place and the rest of
-``.pending/`` (never acknowledged) is removed — so a crash at any point leaves an archive that
-verifies and holds every acknowledged event once. Events not read from a file in order (dead-letter
+Exactly once (DESIGN §2). A Batch's objects are made durable aside (a directory: in ``.pending/``;
+a bucket: at their final keys, announced by an intent object), then its manifest lines are
+committed in one step (appended in one fsync'd write; a bucket: one new segment object), then the
+write is finished (renamed into place; the intent removed) — the storage's protocol,
+:mod:`.storage`; the Batch is durable when ``write`` returns. A Batch of a file the manifest
+already holds up to its ``next`` ordinal is a replay and is skipped; one that overlaps is cut at the
+archived ordinal. On open, what a crash left between the steps is finished or removed — so a crash
+at any point leaves an archive that verifies and holds every acknowledged event once. Events not read from a file in order (dead-letter
 replay) are named by a hash of their ids, and an object already in the manifest is not added again.
 
 Site names come from the data: each is percent-encoded into one path component (``/`` included),
@@ -30,7 +31,6 @@ so none can leave the archive's directory.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,15 +45,16 @@ from wafpipe.errors import SinkError
 from wafpipe.failpoints import failpoint
 from wafpipe.fields.arrow import column
 from wafpipe.model import Batch, FileInfo
-from wafpipe.sinks.archive.manifest import Manifest, sha256_of
+from wafpipe.sinks.archive.manifest import Manifest
+from wafpipe.sinks.archive.storage import PENDING, LocalStorage, Storage, sha256_of
 from wafpipe.sinks.base import Sink, WriteResult
 
 EVENTS = "events"
 ORIGINALS = "originals"
-PENDING = ".pending"
-COPY_CHUNK = 1 << 20
 NO_SITE = "_none"
 MAX_SITE_CHARS = 120
+
+__all__ = ["EVENTS", "NO_SITE", "ORIGINALS", "PENDING", "ArchiveSink", "site_component"]
 
 
 def site_component(site: str | None) -> str:
@@ -71,12 +72,12 @@ def site_component(site: str | None) -> str:
 
 
 class ArchiveSink(Sink):
-    """``type = "archive"``: see the module docstring."""
+    """``type = "archive"``: see the module docstring. ``target`` is a directory or a :class:`Storage`."""
 
     needs_documents = False
 
-    def __init__(self, root: Path, *, compression: str = "zstd", row_group_rows: int = 100_000) -> None:
-        self.root = Path(root)
+    def __init__(self, target: Path | Storage, *, compression: str = "zstd", row_group_rows: int = 100_000) -> None:
+        self.storage = target if isinstance(target, Storage) else LocalStorage(Path(target))
         self.compression = None if compression == "none" else compression
         self.row_group_rows = row_group_rows
         self._manifest: Manifest | None = None
@@ -84,39 +85,30 @@ class ArchiveSink(Sink):
 
     def open(self) -> None:
         try:
-            (self.root / PENDING).mkdir(parents=True, exist_ok=True)
-            self._manifest = Manifest.open(self.root)
-            self._recover()
+            self.storage.open()
+            self._manifest = Manifest.open(self.storage)
+            self.storage.recover(self._manifest.objects, self._manifest.seq)
         except OSError as exc:
-            raise SinkError(f"archive {self.root}: cannot be opened: {exc}",
+            raise SinkError(f"archive {self.storage.where}: cannot be opened: {exc}",
                             hint="check that the directory exists and wafpipe may write to it") from None  # fmt: skip
 
-    def _recover(self) -> None:
-        """Finish the renames of committed objects a crash left in ``.pending/``; drop the rest."""
-        assert self._manifest is not None
-        pending = self.root / PENDING
-        for leftover in pending.iterdir():
-            target = next((o for o in self._manifest.objects if Path(o).name == leftover.name), None)
-            if target is not None and not (self.root / target).exists():
-                (self.root / target).parent.mkdir(parents=True, exist_ok=True)
-                leftover.replace(self.root / target)
-            else:
-                leftover.unlink()
-        _fsync_dir(pending)
-
     def write(self, batch: Batch) -> WriteResult:
-        if self._manifest is None:
-            self.open()
-        assert self._manifest is not None
         with self._lock:
+            if self._manifest is None:
+                self.open()
+            assert self._manifest is not None
             rows, key, start = self._new_rows(batch)
             try:
                 written = self._write_objects(batch, rows, key, start) if rows.num_rows else None
                 if batch.final and batch.path:
                     self._keep_original(batch, key)
             except OSError as exc:
-                raise SinkError(f"archive {self.root}: {exc}", hint="free space or fix permissions; the Batch is "
-                                "retried") from None  # fmt: skip
+                self._manifest = None  # read again before the retry: the commit may have happened
+                raise SinkError(f"archive {self.storage.where}: {exc}", hint="free space or fix permissions; the "
+                                "Batch is retried") from None  # fmt: skip
+            except SinkError:
+                self._manifest = None
+                raise
             if written is None:
                 return WriteResult(duplicates=len(batch))
             return WriteResult(written=rows.num_rows, duplicates=len(batch) - rows.num_rows)
@@ -131,22 +123,14 @@ class ArchiveSink(Sink):
         name = f"{ORIGINALS}/date={_header_day(info)}/{quote(Path(batch.path).name, safe='')[:150]}~{identity[:24]}"
         if name in self._manifest.objects:
             return
-        pending = self.root / PENDING / Path(name).name
-        digest = hashlib.sha256()
-        with open(batch.path, "rb") as src, pending.open("wb") as dst:
-            while chunk := src.read(COPY_CHUNK):
-                digest.update(chunk)
-                dst.write(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
-        _fsync_dir(self.root / PENDING)
-        self._manifest.append([{"object": name, "sha256": digest.hexdigest(), "bytes": pending.stat().st_size,
-                                "rows": 0, "file": key, "first": batch.next_ordinal, "next": batch.next_ordinal,
-                                "original": True}])  # fmt: skip
-        target = self.root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pending.replace(target)
-        _fsync_dir(target.parent)
+        source = Path(batch.path)
+        digest, size = sha256_of(source), source.stat().st_size
+        extra = self.storage.begin(self._manifest.seq + 1, [(name, digest)])
+        self.storage.put(name, source, digest, size)
+        self._manifest.append([{"object": name, "sha256": digest, "bytes": size, "rows": 0, "file": key,
+                                "first": batch.next_ordinal, "next": batch.next_ordinal, "original": True,
+                                **extra}])  # fmt: skip
+        self.storage.publish([name])
 
     def _new_rows(self, batch: Batch) -> tuple[pa.RecordBatch, str | None, int]:
         """The rows not yet archived, the file key they are tracked by (None: not read in order),
@@ -173,31 +157,30 @@ class ArchiveSink(Sink):
         stem = (f"{hashlib.sha256(key.encode()).hexdigest()[:24]}-{start}" if key is not None
                 else "replay-" + hashlib.sha256("\n".join(batch.ids).encode()).hexdigest()[:24])  # fmt: skip
         lines: list[dict[str, Any]] = []
-        moves: list[tuple[Path, Path]] = []
+        staged: list[tuple[str, Path]] = []
         for n, (place, part) in enumerate(_partitions(rows)):
             name = f"{EVENTS}/{place}/{stem}-{n}.parquet"
             if key is None and name in self._manifest.objects:
                 return None  # this replay is archived already
-            pending = self.root / PENDING / Path(name).name
-            pq.write_table(pa.Table.from_batches([part]), pending, compression=self.compression,
+            path = self.storage.stage(name)
+            pq.write_table(pa.Table.from_batches([part]), path, compression=self.compression,
                            row_group_size=self.row_group_rows)  # fmt: skip
-            with pending.open("rb") as fh:
-                os.fsync(fh.fileno())
-            lines.append({"object": name, "sha256": sha256_of(pending), "bytes": pending.stat().st_size,
+            lines.append({"object": name, "sha256": sha256_of(path), "bytes": path.stat().st_size,
                           "rows": part.num_rows, "file": key, "first": batch.first_ordinal,
                           "next": batch.next_ordinal})  # fmt: skip
-            moves.append((pending, self.root / name))
-        _fsync_dir(self.root / PENDING)
+            staged.append((name, path))
+        extra = self.storage.begin(self._manifest.seq + 1, [(line["object"], line["sha256"]) for line in lines])
+        for (name, path), line in zip(staged, lines, strict=True):
+            self.storage.put(name, path, line["sha256"], line["bytes"])
         failpoint("sink.archive.after_write")
-        self._manifest.append(lines)
-        for pending, target in moves:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            pending.replace(target)
-            _fsync_dir(target.parent)
-        return [line["object"] for line in lines]
+        self._manifest.append([{**line, **extra} for line in lines])
+        names = [name for name, _ in staged]
+        self.storage.publish(names)
+        return names
 
     def close(self) -> None:
         self._manifest = None
+        self.storage.close()
 
 
 def _header_day(info: FileInfo | None) -> str:
@@ -219,11 +202,3 @@ def _partitions(rows: pa.RecordBatch) -> list[tuple[str, pa.RecordBatch]]:
         order.setdefault((day or "unknown", site), []).append(i)
     return [(f"date={day}/{site_component(site)}", rows.take(pa.array(index, pa.int64())))
             for (day, site), index in order.items()]  # fmt: skip
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
