@@ -3,14 +3,18 @@
 port. It answers as Splunk documents: 401 code 4 for a wrong token, 400 code 6 with
 ``invalid-event-number`` for a bad event (the events before it are kept), 503 code 9 when busy,
 and acknowledgements that turn true only after they were polled ``ack_after_polls`` times.
+With ``tls`` (a certificate and its key, for ``localhost``) it speaks HTTPS, as Splunk Cloud's HEC
+does; a client that refuses the certificate is dropped at the handshake.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Self
 
 EVENT = "/services/collector/event"
@@ -32,8 +36,10 @@ def _objects(body: str) -> Iterator[Any]:
 
 class HecServer:
     def __init__(self, token: str, *, busy_first: int = 0, reject_ids: frozenset[str] = frozenset(),
-                 ack: bool = False, ack_after_polls: int = 2) -> None:  # fmt: skip
+                 ack: bool = False, ack_after_polls: int = 2, tls: tuple[Path, Path] | None = None) -> None:  # fmt: skip
         self.token = token
+        self.tls = tls  # (certificate, key): serve HTTPS
+        self.handshake_failures = 0  # TLS connections the client gave up
         self.busy_first = busy_first  # the first N event requests are answered 503
         self.reject_ids = reject_ids  # events whose fields.wafpipe_id is here are invalid
         self.ack = ack
@@ -50,7 +56,8 @@ class HecServer:
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        port = self._server.server_address[1]
+        return f"https://localhost:{port}" if self.tls else f"http://127.0.0.1:{port}"
 
     def start(self) -> Self:
         server = self
@@ -60,6 +67,22 @@ class HecServer:
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
+
+            refused = False
+
+            def setup(self) -> None:
+                if isinstance(self.request, ssl.SSLSocket):
+                    try:
+                        self.request.do_handshake()
+                    except (ssl.SSLError, OSError):
+                        self.refused = True
+                        with server._lock:
+                            server.handshake_failures += 1
+                super().setup()
+
+            def handle(self) -> None:
+                if not self.refused:
+                    super().handle()
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
@@ -72,6 +95,12 @@ class HecServer:
                 self.wfile.write(data)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*map(str, self.tls))
+            # the handshake in the handler's thread, not in accept(): a refused one ends only its connection
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True,
+                                                      do_handshake_on_connect=False)  # fmt: skip
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

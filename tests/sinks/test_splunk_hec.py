@@ -157,3 +157,49 @@ def test_the_token_comes_from_the_environment_only(tmp_path: Path, monkeypatch: 
         build(config, Context(data_dir=tmp_path))
     with pytest.raises(ValueError, match="token"):
         SplunkHecSinkConfig.model_validate({"type": "splunk_hec", "url": "https://s:8088", "token": TOKEN})
+
+
+def test_over_tls_delivery_is_verified_by_the_ca_and_an_unknown_ca_keeps_the_events_spooled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HEC over HTTPS with a certificate of a test CA: trusting another CA, every request is refused
+    at the handshake, the error says so and names the CA file, and nothing is acknowledged; the same
+    spool drained by a sink that trusts the right CA delivers every event, once and in order."""
+    from tests.servers.rsyslog import make_pki
+
+    pki = make_pki(tmp_path / "pki")
+    paths = corpus(tmp_path / "in", events=30)
+    want = [e.id for e in events_of(paths)]
+    spool = tmp_path / "spool"
+    with HecServer(TOKEN, tls=(pki.cert, pki.key)) as hec:
+        assert hec.url.startswith("https://localhost:")
+        wrong = sink_for(tmp_path, hec.url, monkeypatch, ca_file=str(pki.other_ca), spool_dir=str(spool))
+        try:
+            for batch in batches(paths):
+                assert wrong.write(batch).spooled == len(batch)
+            deadline = time.monotonic() + DEADLINE_S
+            while wrong.stats.failed_requests < 2:  # refused, and tried again: never given up
+                assert time.monotonic() < deadline, "the sender did not try"
+                assert not wrong.flush(0.05)
+        finally:
+            wrong.close()
+        error = wrong.stats.last_error or ""
+        assert "TLS certificate is not trusted (unable to get local issuer certificate)" in error, error
+        assert str(pki.other_ca) in error and TOKEN not in error
+        assert hec.events == [] and hec.handshake_failures >= 2
+        assert wrong.stats.dead_lettered == 0
+
+        right = sink_for(tmp_path, hec.url, monkeypatch, ca_file=str(pki.ca), spool_dir=str(spool))
+        try:
+            right.open()  # as the collector does at start: the sender drains what the spool holds
+            assert right.pending_bytes > 0
+            assert right.flush(DEADLINE_S), right.stats.last_error
+        finally:
+            right.close()
+        assert hec.ids() == want
+
+
+def test_a_ca_file_that_cannot_be_read_is_a_configuration_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "not-a-ca.pem").write_text("not a certificate\n")
+    for ca_file in (tmp_path / "missing.pem", tmp_path / "not-a-ca.pem"):
+        with pytest.raises(ConfigError, match=f"cannot load ca_file {ca_file}"):
+            sink_for(tmp_path, "https://localhost:8088", monkeypatch, ca_file=str(ca_file))

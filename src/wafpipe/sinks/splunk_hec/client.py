@@ -6,6 +6,7 @@ client returns (:meth:`HecClient.redact`), so it never reaches a log line or an 
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,16 @@ class Transient(Exception):
     """No answer (connection refused, timeout, TLS failure): retried."""
 
 
+def _certificate_error(exc: BaseException) -> str | None:
+    """OpenSSL's reason when ``exc`` comes of a server certificate that failed verification."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message or seen.reason)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class HecClient:
     def __init__(self, url: str, token: str, *, ack: bool, verify: bool | Path, timeout: float) -> None:
         self._token = token
@@ -30,8 +41,11 @@ class HecClient:
         headers = {"Authorization": f"Splunk {token}", "Content-Type": "application/json"}
         if self.channel:
             headers["X-Splunk-Request-Channel"] = self.channel
+        # a CA file as an SSL context: httpx deprecates a path, and a bad file fails here, at build time
+        context = ssl.create_default_context(cafile=str(verify)) if isinstance(verify, Path) else verify
+        self._trusted = f"the CA in {verify}" if isinstance(verify, Path) else "the system's CAs"
         self._http = httpx.Client(base_url=self.display, headers=headers, timeout=timeout, trust_env=False,
-                                  verify=str(verify) if isinstance(verify, Path) else verify)  # fmt: skip
+                                  verify=context)  # fmt: skip
 
     def redact(self, text: str) -> str:
         return text.replace(self._token, "<token>") if self._token else text
@@ -42,6 +56,10 @@ class HecClient:
         try:
             resp = self._http.post(path, content=body)
         except httpx.HTTPError as exc:
+            refused = _certificate_error(exc)
+            if refused is not None:  # not a network problem: retried, but said as what it is
+                raise Transient(self.redact(f"cannot reach {self.display}: its TLS certificate is not trusted "
+                                            f"({refused}); trusted: {self._trusted} (set ca_file)")) from None
             raise Transient(self.redact(f"cannot reach {self.display}: {type(exc).__name__}: {exc}")) from None
         try:
             answer = orjson.loads(resp.content) if resp.content else {}
