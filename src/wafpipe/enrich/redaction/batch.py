@@ -38,6 +38,9 @@ BASE64_PATHS = frozenset({"imperva.waf.original_base64"})  # the raw line of a l
 SKIPPED_PREFIXES = ("_id", "data_stream.", "ecs.", "event.dataset", "event.module", "event.kind",
                     "imperva.waf.file.", "log.file.", *PROTECTED_PATHS)
 _JSON_PATHS = frozenset(".".join(p) for p in JSON_FIELDS)
+ORIGINAL = "event.original"
+# Imperva's id keys and their digits, left out of event.original when choosing candidate rows only.
+_ID_PAIRS = r"(?i)(?:deviceExternalId|fileId|sessionId|siteid|suid)\\?=[0-9]+"
 
 
 class Redactor:
@@ -76,55 +79,73 @@ class Redactor:
 
     def record_batch(self, rb: pa.RecordBatch) -> tuple[pa.RecordBatch, dict[int, dict[str, Any]]]:
         """``rb`` redacted, and for each changed row its new values by dotted path."""
-        protected = _Protected(rb)
+        scope = _Scope(rb)
         changed: dict[int, dict[str, Any]] = {}
         arrays = []
         for name, array in zip(rb.schema.names, rb.columns, strict=True):
-            new = self._array(array, name, protected, changed)
+            new = self._array(array, name, scope, changed, skip=ORIGINAL)
             arrays.append(array if new is None else new)
+        # The raw line holds every value of its row: it goes last, and a row redacted anywhere else
+        # has its line redacted too, whatever its filter said.
+        top = ORIGINAL.split(".")[0]
+        if top in rb.schema.names:
+            at = rb.schema.names.index(top)
+            new = self._array(arrays[at], top, scope, changed, only=ORIGINAL)
+            arrays[at] = arrays[at] if new is None else new
         if not changed:
             return rb, changed
         return pa.RecordBatch.from_arrays(arrays, schema=rb.schema), changed
 
-    def _array(self, array: pa.Array, path: str, protected: _Protected,
-               changed: dict[int, dict[str, Any]]) -> pa.Array | None:
-        """``array`` (at ``path``) redacted, or None when nothing in it changed."""
-        if path.startswith(SKIPPED_PREFIXES) or path == ID:
+    def _candidates(self, array: pa.Array, path: str) -> list[int]:
+        """The rows of ``array`` where some rule could change the value (one RE2 match in Arrow)."""
+        if path in BASE64_PATHS:  # the raw bytes are hidden in base64: every one is read
+            hit = array.is_valid()
+        else:
+            if path == ORIGINAL:  # Imperva's own ids (CEF/LEEF keys) would look like cards to RE2
+                array = pc.replace_substring_regex(array, _ID_PAIRS, "")
+            hit = pc.fill_null(pc.match_substring_regex(array, self.text.prefilter), False)
+        return pc.indices_nonzero(hit).to_pylist()  # type: ignore[no-any-return]
+
+    def _array(self, array: pa.Array, path: str, scope: _Scope, changed: dict[int, dict[str, Any]],
+               *, skip: str = "", only: str = "") -> pa.Array | None:
+        """``array`` (at ``path``) redacted, or None when nothing in it changed; without the field at
+        ``skip``, or with only the one at ``only``."""
+        if path.startswith(SKIPPED_PREFIXES) or path in (ID, skip):
+            return None
+        if only and only != path and not only.startswith(path + "."):
             return None
         kind = array.type
         if pa.types.is_struct(kind):
             children = array.flatten()
-            news = [self._array(child, f"{path}.{kind.field(i).name}", protected, changed)
+            news = [self._array(child, f"{path}.{kind.field(i).name}", scope, changed, skip=skip, only=only)
                     for i, child in enumerate(children)]
             if all(n is None for n in news):
                 return None
             merged = [c if n is None else n for c, n in zip(children, news, strict=True)]
             return pa.StructArray.from_arrays(merged, fields=list(kind), mask=array.is_null())
         if isinstance(kind, pa.BaseExtensionType):
-            new_storage = self._strings(array.storage, path, protected, changed, as_json=True)
+            new_storage = self._strings(array.storage, path, scope, changed, as_json=True)
             return None if new_storage is None else pa.ExtensionArray.from_storage(kind, new_storage)
         if pa.types.is_list(kind) and pa.types.is_string(kind.value_type):
-            return self._list(array, path, protected, changed)
+            return self._list(array, path, scope, changed)
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            return self._strings(array, path, protected, changed)
+            return self._strings(array, path, scope, changed)
         return None
 
-    def _candidates(self, array: pa.Array, path: str) -> list[int]:
-        if path in BASE64_PATHS:
-            hit = array.is_valid()
-        else:
-            hit = pc.fill_null(pc.match_substring_regex(array, self.text.prefilter), False)
-        return pc.indices_nonzero(hit).to_pylist()  # type: ignore[no-any-return]
-
-    def _strings(self, array: pa.Array, path: str, protected: _Protected,
+    def _strings(self, array: pa.Array, path: str, scope: _Scope,
                  changed: dict[int, dict[str, Any]], *, as_json: bool = False) -> pa.Array | None:
         rows = self._candidates(array, path)
+        if path == ORIGINAL:  # rows redacted elsewhere are read whatever the filters say
+            rows = sorted(set(rows) | set(changed))
         if not rows:
             return None
-        values = array.take(pa.array(rows, pa.uint64())).to_pylist()
+        taken = array.take(pa.array(rows, pa.uint64()))
         replaced: dict[int, str] = {}
-        for row, value in zip(rows, values, strict=True):
-            new = self._value(value, path, protected.of(row))
+        for row, value, rules in zip(rows, taken.to_pylist(), self._rules_of(taken, path), strict=True):
+            every = path == ORIGINAL and row in changed
+            if value is None or (rules == frozenset() and not every):
+                continue
+            new = self._value(value, path, scope.protected(row), None if every else rules)
             if new != value:
                 replaced[row] = new
                 changed.setdefault(row, {})[path] = orjson.loads(new) if as_json or path in _JSON_PATHS else new
@@ -135,26 +156,39 @@ class Redactor:
             full[row] = new
         return pa.array(full, type=array.type)
 
-    def _list(self, array: pa.ListArray, path: str, protected: _Protected,
+    def _list(self, array: pa.ListArray, path: str, scope: _Scope,
               changed: dict[int, dict[str, Any]]) -> pa.Array | None:
         values = array.flatten()
         if not self._candidates(values, path):
             return None
-        lists = array.to_pylist()
-        touched = False
-        for row, items in enumerate(lists):
+        touched: dict[int, list[Any]] = {}
+        for row, items in enumerate(array.to_pylist()):
             if not items:
                 continue
-            ids = protected.of(row)
+            ids = scope.protected(row)
             new_items = [self._value(v, path, ids) if isinstance(v, str) else v for v in items]
             if new_items != items:
-                lists[row], touched = new_items, True
+                touched[row] = new_items
                 changed.setdefault(row, {})[path] = new_items
-        return pa.array(lists, type=array.type) if touched else None
+        if not touched:
+            return None
+        lists = array.to_pylist()
+        for row, items in touched.items():
+            lists[row] = items
+        return pa.array(lists, type=array.type)
 
-    def _value(self, value: str, path: str, protected: frozenset[str]) -> str:
+    def _rules_of(self, values: pa.Array, path: str) -> list[frozenset[str] | None]:
+        """For each of ``values`` (a candidate row's), the rules whose own filter matches it: a value
+        with a long id in it pays for the card scan only, not for every rule."""
+        if path in BASE64_PATHS:
+            return [None] * len(values)
+        hits = [(name, pc.fill_null(pc.match_substring_regex(values, pattern), False).to_pylist())
+                for name, pattern in self.text.filters.items()]
+        return [frozenset(name for name, hit in hits if hit[i]) for i in range(len(values))]
+
+    def _value(self, value: str, path: str, protected: frozenset[str], rules: frozenset[str] | None = None) -> str:
         if path not in BASE64_PATHS:
-            return self.text.redact(value, protected, self.counts)
+            return self.text.redact(value, protected, self.counts, rules)
         try:
             raw = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
@@ -195,14 +229,14 @@ class Redactor:
         return raw if new == text else new.encode("utf-8", "surrogateescape")
 
 
-class _Protected:
-    """Each row's Imperva ids, read from their columns once, and only if a candidate needs them."""
+class _Scope:
+    """Each row's Imperva ids, read from their columns once, when a candidate first needs them."""
 
     def __init__(self, rb: pa.RecordBatch) -> None:
         self._rb = rb
         self._columns: list[list[Any]] | None = None
 
-    def of(self, row: int) -> frozenset[str]:
+    def protected(self, row: int) -> frozenset[str]:
         if self._columns is None:
             names = set(self._rb.schema.names)
             self._columns = [column(self._rb, p).to_pylist() for p in PROTECTED_PATHS

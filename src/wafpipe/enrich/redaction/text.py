@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import re
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 
 from wafpipe.enrich.redaction.config import RedactionConfig
 
@@ -38,14 +38,13 @@ AUTH_HEADERS = frozenset({
 COOKIE_HEADERS = frozenset({"cookie", "set-cookie"})
 AUTH_SCHEMES = ("bearer", "basic", "digest", "negotiate", "ntlm", "token")
 
-_KEY_CHARS = r"A-Za-z0-9_.\-\[\]"
-# name=value: a name, then its value up to the next separator (backslashes stay in: ``\=`` is CEF's
-# escaped `=`). Only the name is matched by the scan, so a value holding ``password=`` is still seen.
-_FORM_KEY = re.compile(rf"(?<![{_KEY_CHARS}])(?P<key>[{_KEY_CHARS}]{{1,64}})(?:\\?=|%3[Dd])")
+_KEY = r"[A-Za-z0-9_.\-\[\]]"  # a character of a parameter name
+_SEP = r"(?:\\?=|%3[Dd])"  # name=value, name\=value (inside a raw CEF line), name%3Dvalue
+# A value runs to the next separator; backslashes stay in (``\=`` is CEF's escaped `=`).
 _FORM_VALUE = re.compile(r"[^&;\s\"'<>]*")
-_JSON = re.compile(
-    r'"(?P<key>[^"\\]{1,64})"(?P<sep>\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?)'
-)
+_JSON_VALUE = r'(?P<value>"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?)'
+_FORM_ANY = re.compile(rf"(?<!{_KEY})(?P<key>{_KEY}{{1,64}}){_SEP}")
+_JSON_ANY = re.compile(rf'"(?P<key>[^"\\]{{1,64}})"(?P<sep>\s*:\s*){_JSON_VALUE}')
 _SCHEME = re.compile(
     r"(?i)(?<![A-Za-z0-9])(?P<scheme>" + "|".join(AUTH_SCHEMES) + r")(?P<sep>\s+)(?P<value>[A-Za-z0-9\-._~+/\\]{8,}=*)"
 )
@@ -55,6 +54,13 @@ _HEADER_LINE = re.compile(
     + r")(?P<sep>[ \t]*:[ \t]*)(?P<value>[^\r\n\"]+)"
 )
 _CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])")
+# The same, for Arrow's RE2 (no look-around): only numbers a card brand could have, roughly by
+# prefix and length, so that Imperva's long ids rarely make a row a candidate.
+_D = "[ -]?[0-9]"
+_CARD_RE2 = (
+    rf"(?:^|[^0-9])(?:4(?:{_D}){{12}}|4(?:{_D}){{15}}|4(?:{_D}){{18}}|(?:5[1-5]|2[2-7])(?:{_D}){{14}}"
+    rf"|3(?:{_D}){{13,18}}|[56](?:{_D}){{12,18}})(?:[^0-9]|$)"
+)
 _COOKIE_PAIR = re.compile(r"(?P<name>[^=;,\s]+)=(?P<value>[^;,]*)")
 
 
@@ -97,24 +103,39 @@ class TextRedactor:
     def __init__(self, config: RedactionConfig, hash_key: bytes | None = None) -> None:
         self.config = config
         self.hash_key = hash_key
-        self.names = frozenset(config.parameters)
-        self.customs = [(p.name, re.compile(p.regex)) for p in config.patterns]
-        self.prefilter = self._prefilter()
-
-    def _prefilter(self) -> str:
-        parts: list[str] = []
-        c = self.config
-        words = [*self.names, *STRONG_WORDS] if c.parameters else []
-        if c.authorization:
-            words += [*AUTH_HEADERS, *AUTH_SCHEMES]
-        if c.cookies:
-            words += list(COOKIE_HEADERS)
-        if words:
-            parts.append("(?i)(?:" + "|".join(re.escape(w) for w in sorted(set(words))) + ")")
-        if c.card_numbers:
-            parts.append(r"[0-9](?:[ -]?[0-9]){12,18}")
-        parts += [f"(?:{p.regex})" for p in c.patterns]
-        return "|".join(parts)
+        # Names whose value is a secret wherever they appear: the parameters, and with
+        # `authorization` the auth headers (as a parameter, a JSON key or a header line); `cookies`
+        # adds the cookie headers as JSON keys (their values are split into pairs, each masked).
+        # A name holding a strong word (``new_password``) is a secret too: those rows are rare, so
+        # they get the general scan, checked name by name.
+        self.names = frozenset(config.parameters) | (AUTH_HEADERS if config.authorization else frozenset())
+        self.strong = STRONG_WORDS if config.parameters else ()
+        json_names = self.names | (COOKIE_HEADERS if config.cookies else frozenset())
+        self._form_named = re.compile(rf"(?i)(?<!{_KEY})(?P<key>{_alt(self.names)}){_SEP}") if self.names else None
+        self._json_named = (re.compile(rf'(?i)"(?P<key>{_alt(json_names)})"(?P<sep>\s*:\s*){_JSON_VALUE}')
+                            if json_names else None)
+        # (name, RE2 filter for Arrow, how it is applied): in order, since a JSON pair is masked as a
+        # whole before the name=value scan looks inside it.
+        rules: list[tuple[str, str, Callable[[str, Collection[str], Counter[str]], str]]] = []
+        if json_names:
+            rules.append(("json", rf'(?i:"(?:{_alt(json_names)})"\s*:)', self._json_rule))
+        if self.strong:
+            rules.append(("json_strong", rf'(?i:"[^"]*(?:{_alt(self.strong)})[^"]*"\s*:)', self._json_strong_rule))
+        if self.names:
+            rules.append(("form", rf"(?i:(?:^|[^A-Za-z0-9_.\-\[\]])(?:{_alt(self.names)}){_SEP})", self._form_rule))
+        if self.strong:
+            rules.append(("form_strong", rf"(?i:(?:{_alt(self.strong)})[A-Za-z0-9_.\-\[\]]*{_SEP})",
+                          self._form_strong_rule))
+        if config.authorization:
+            rules.append(("header_line", rf"(?i:(?:{_alt(AUTH_HEADERS)})[ \t]*:)", self._header_rule))
+            rules.append(("scheme", rf"(?i:(?:{_alt(AUTH_SCHEMES)})\s+[A-Za-z0-9\-._~+/\\]{{8}})", self._scheme_rule))
+        if config.card_numbers:
+            rules.append(("card", _CARD_RE2, self._card_rule))
+        for p in config.patterns:
+            rules.append((f"pattern:{p.name}", f"(?:{p.regex})", self._custom_rule(p.name, re.compile(p.regex))))
+        self.rules = rules
+        self.filters = {name: pattern for name, pattern, _ in rules}
+        self.prefilter = "|".join(self.filters.values()) or "$^"  # matches whenever any rule could
 
     # -- replacements --------------------------------------------------------------------------
     def _token(self, value: str, kind: str) -> str:
@@ -136,50 +157,64 @@ class TextRedactor:
                 out.append(ch)
         return "".join(out)
 
-    def _secret_name(self, key: str) -> bool:
-        k = key.lower().strip("[]")
-        return k in self.names or any(w in k for w in STRONG_WORDS)
-
     # -- the rules -----------------------------------------------------------------------------
-    def redact(self, text: str, protected: Collection[str] = (), counts: Counter[str] | None = None) -> str:
-        """``text`` with every configured secret replaced; ``counts`` gets one per value replaced."""
+    def redact(self, text: str, protected: Collection[str] = (), counts: Counter[str] | None = None,
+               rules: Collection[str] | None = None) -> str:
+        """``text`` with every configured secret replaced (only the ``rules`` named, when given: those
+        whose filter matched); ``counts`` gets one per value replaced."""
         if not self.config.enabled or not text:
             return text
         tally: Counter[str] = counts if counts is not None else Counter()
-        c = self.config
-        if c.parameters or c.authorization or c.cookies:
-            text = _JSON.sub(lambda m: self._json_pair(m, tally), text)
-        if c.parameters or c.authorization:
-            text = self._forms(text, tally)
-        if c.authorization:
-            text = _HEADER_LINE.sub(lambda m: self._header_line(m, tally), text)
-            text = _SCHEME.sub(lambda m: self._scheme(m, tally), text)
-        if c.card_numbers:
-            text = _CARD.sub(lambda m: self._card(m, protected, tally), text)
-        for name, pattern in self.customs:
-            text = pattern.sub(self._counted(name, tally), text)
+        for name, _, apply in self.rules:
+            if rules is None or name in rules:
+                text = apply(text, protected, tally)
         return text
 
-    def _counted(self, name: str, tally: Counter[str]) -> Callable[[re.Match[str]], str]:
-        def replace(m: re.Match[str]) -> str:
-            tally[name] += 1
-            return self._token(m.group(0), name)
-        return replace
+    def _json_rule(self, text: str, protected: Collection[str], tally: Counter[str]) -> str:
+        return self._json_named.sub(lambda m: self._json_pair(m, tally), text)  # type: ignore[union-attr]
+
+    def _json_strong_rule(self, text: str, protected: Collection[str], tally: Counter[str]) -> str:
+        return _JSON_ANY.sub(lambda m: self._json_pair(m, tally) if self._strong(m.group("key")) else m.group(0), text)
+
+    def _form_rule(self, text: str, protected: Collection[str], tally: Counter[str]) -> str:
+        return self._forms(text, self._form_named.finditer(text), tally)  # type: ignore[union-attr]
+
+    def _form_strong_rule(self, text: str, protected: Collection[str], tally: Counter[str]) -> str:
+        return self._forms(text, (m for m in _FORM_ANY.finditer(text) if self._strong(m.group("key"))), tally)
+
+    def _header_rule(self, text: str, protected: Collection[str], tally: Counter[str]) -> str:
+        return _HEADER_LINE.sub(lambda m: self._header_line(m, tally), text)
+
+    def _scheme_rule(self, text: str, protected: Collection[str], tally: Counter[str]) -> str:
+        return _SCHEME.sub(lambda m: self._scheme(m, tally), text)
+
+    def _card_rule(self, text: str, protected: Collection[str], tally: Counter[str]) -> str:
+        return _CARD.sub(lambda m: self._card(m, protected, tally), text)
+
+    def _custom_rule(self, name: str, pattern: re.Pattern[str]) -> Callable[[str, Collection[str], Counter[str]], str]:
+        def apply(text: str, protected: Collection[str], tally: Counter[str]) -> str:
+            def replace(m: re.Match[str]) -> str:
+                tally[name] += 1
+                return self._token(m.group(0), name)
+            return pattern.sub(replace, text)
+        return apply
+
+    def _strong(self, key: str) -> bool:
+        lowered = key.lower()
+        return any(w in lowered for w in self.strong)
 
     def _json_pair(self, m: re.Match[str], tally: Counter[str]) -> str:
         key, value = m.group("key"), m.group("value")
         lowered = key.lower()
-        if lowered in COOKIE_HEADERS and self.config.cookies and value.startswith('"'):
+        if lowered in COOKIE_HEADERS and self.config.cookies:
+            if not value.startswith('"'):
+                return m.group(0)
             inner = _COOKIE_PAIR.sub(lambda p: self._cookie_pair(p, tally), value[1:-1])
             return f'"{key}"{m.group("sep")}"{inner}"'
-        if (self.config.authorization and lowered in AUTH_HEADERS) or (
-            self.config.parameters and self._secret_name(key)
-        ):
-            if value in ('""', f'"{MASK}"') or value.startswith('"[hmac:'):
-                return m.group(0)
-            tally["header" if lowered in AUTH_HEADERS else "parameter"] += 1
-            return f'"{key}"{m.group("sep")}"{self._token(value.strip(chr(34)), "secret")}"'
-        return m.group(0)
+        if value in ('""', f'"{MASK}"') or value.startswith('"[hmac:'):
+            return m.group(0)
+        tally["header" if lowered in AUTH_HEADERS else "parameter"] += 1
+        return f'"{key}"{m.group("sep")}"{self._token(value.strip(chr(34)), "secret")}"'
 
     def _cookie_pair(self, m: re.Match[str], tally: Counter[str]) -> str:
         value = m.group("value")
@@ -188,15 +223,12 @@ class TextRedactor:
         tally["cookie"] += 1
         return f"{m.group('name')}={self._token(value, 'cookie')}"
 
-    def _forms(self, text: str, tally: Counter[str]) -> str:
+    def _forms(self, text: str, keys: Iterator[re.Match[str]], tally: Counter[str]) -> str:
+        """``text`` with the value after each of ``keys`` (name and separator matches) replaced."""
         out, done = [], 0
-        for m in _FORM_KEY.finditer(text):
+        for m in keys:
             if m.start() < done:
                 continue  # inside a value already replaced
-            key = m.group("key")
-            secret = self._secret_name(key) if self.config.parameters else key.lower() in AUTH_HEADERS
-            if not secret:
-                continue
             end = _FORM_VALUE.match(text, m.end()).end()  # type: ignore[union-attr]  # matches empty
             value = text[m.end():end]
             if not value or value == MASK or value.startswith("[hmac:"):
@@ -224,3 +256,9 @@ class TextRedactor:
             return found
         tally["card_number"] += 1
         return self._card_token(found, digits)
+
+
+def _alt(words: frozenset[str] | tuple[str, ...]) -> str:
+    """An alternation of ``words`` as literals, longest first."""
+    return "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+
