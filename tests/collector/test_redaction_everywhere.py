@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import json
 import sqlite3
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -123,6 +125,9 @@ after = "keep"
 [[sinks]]
 type = "duckdb"
 [[sinks]]
+type = "archive"
+path = "data/archive"
+[[sinks]]
 type = "elasticsearch"
 hosts = ["{es.url}"]
 [[sinks]]
@@ -169,6 +174,21 @@ level = "debug"
     assert any("[REDACTED]" in p.read_text("utf-8", "replace") for p in (data / "quarantine").iterdir())
     spooled = b"".join(p.read_bytes() for p in data.rglob("*.ndjson"))
     assert spooled.count(b"************1111") >= stored  # the cluster's spool holds every event, masked
+
+    # The archive holds every event, masked, and no original file (an encrypted one would stay).
+    assert not list((data / "archive").glob("originals/**/*.log*"))
+    archived = sum(pq.read_table(p).num_rows for p in (data / "archive").rglob("*.parquet"))
+    assert archived == stored
+    verify = wafpipe("archive", "verify", "--path", "data/archive", cwd=tmp_path)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+    # The compliance report says what is in force, and quotes no secret itself.
+    today = datetime.now(UTC).date().isoformat()
+    report = wafpipe("report", "compliance", "--from", "2021-01-01", "--to", today, "--format", "json", cwd=tmp_path)
+    assert not _leaks(report.stdout.encode())
+    redaction = json.loads(report.stdout)["redaction"]
+    assert redaction["configured"] and redaction["original_files"] == "not kept raw"
+    assert any(r.startswith("card numbers") for r in redaction["rules"])
 
     # The receivers got every event, masked.
     lines = rsyslog.wait_for(stored)

@@ -20,7 +20,8 @@ def storage_of(config: ArchiveSinkConfig) -> Storage:
 
 
 def build(config: ArchiveSinkConfig, context: Context) -> ArchiveSink:
-    return ArchiveSink(storage_of(config), compression=config.compression, row_group_rows=config.row_group_rows)
+    return ArchiveSink(storage_of(config), compression=config.compression, row_group_rows=config.row_group_rows,
+                       keep_originals=context.keep_raw_files)
 
 
 COMPONENT = Component("archive", ArchiveSinkConfig, build)

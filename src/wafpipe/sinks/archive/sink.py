@@ -13,6 +13,8 @@ Layout under ``path`` (a directory) or ``s3://bucket/prefix/`` (:mod:`.s3`)::
 
 The original file is kept with the file's final Batch (``Batch.path``: the local file it was read
 from, still in place then), dated by its header's ``endTime``; encrypted files stay encrypted.
+Under redaction without ``keep_raw`` (``Context.keep_raw_files`` false) plain files are not kept:
+they hold every value the redaction removes from the events.
 
 Exactly once (DESIGN §2). A Batch's objects are made durable aside (a directory: in ``.pending/``;
 a bucket: at their final keys, announced by an intent object), then its manifest lines are
@@ -76,8 +78,12 @@ class ArchiveSink(Sink):
 
     needs_documents = False
 
-    def __init__(self, target: Path | Storage, *, compression: str = "zstd", row_group_rows: int = 100_000) -> None:
+    def __init__(self, target: Path | Storage, *, compression: str = "zstd", row_group_rows: int = 100_000,
+                 keep_originals: bool = True) -> None:
         self.storage = target if isinstance(target, Storage) else LocalStorage(Path(target))
+        # False under redaction without keep_raw: a file as received holds every value unredacted
+        # (an encrypted one is still kept: its ciphertext shows nothing without the key).
+        self.keep_originals = keep_originals
         self.compression = None if compression == "none" else compression
         self.row_group_rows = row_group_rows
         self._manifest: Manifest | None = None
@@ -100,7 +106,7 @@ class ArchiveSink(Sink):
             rows, key, start = self._new_rows(batch)
             try:
                 written = self._write_objects(batch, rows, key, start) if rows.num_rows else None
-                if batch.final and batch.path:
+                if batch.final and batch.path and (self.keep_originals or (batch.info and batch.info.encrypted)):
                     self._keep_original(batch, key)
             except OSError as exc:
                 self._manifest = None  # read again before the retry: the commit may have happened

@@ -177,7 +177,7 @@ def build(config: Any, period: Period, *, state: Any | None, reader: Any | None,
         unavailable["prunes"] = "a running collector holds the store: stop it to include the deletions recorded"
     report["retention"] = retention_section(config, period, kept, history)
     report["archive"] = archive_section(config, period)
-    report["redaction"] = redaction_section()
+    report["redaction"] = redaction_section(config)
     report["requirements"] = requirements()
     report["unavailable"] = unavailable
     report["missing"] = missing(report)

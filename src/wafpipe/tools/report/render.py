@@ -112,7 +112,9 @@ def markdown(r: dict[str, Any]) -> str:
         out += [f"* {_cell(s['name'])} ({_cell(s['path'])}): {verdict}; {s['objects']} object(s), {s['events']} "
                 f"event(s) in the period's days, {s['manifest_lines']} manifest line(s); last hash `{s['last_hash']}`"]  # fmt: skip
         out += [f"  * broken: {_cell(b)}" for b in s["broken"]]
-    out += ["", "## Redaction rules in force", "", r["redaction"]["statement"], ""]
+    out += ["", "## Redaction rules in force", "", _cell(r["redaction"]["statement"]), ""]
+    out += [f"* {_cell(rule)}" for rule in r["redaction"]["rules"]]
+    out += [""] if r["redaction"]["rules"] else []
     out += _security_md(r)
     out += ["## Requirements", ""]
     out += _table(["section", "supports", "how"], [[q["section"], q["supports"], q["how"]] for q in r["requirements"]])

@@ -1,6 +1,7 @@
 """The parts of a compliance report read from the configuration and the sinks' own records:
 retention (configured days, oldest event kept, recorded deletions), the archive (its ``verify()``
-verdict), redaction (there is none, and the report says so) and the table of requirements.
+verdict), redaction (the rules in force, and whether files are kept as received) and the table of
+requirements.
 
 The requirement table is wafpipe's own reading of what each section is evidence for; it claims no
 certification, it tells an auditor where to look.
@@ -74,9 +75,25 @@ def archive_section(config: Any, period: Period) -> dict[str, Any]:
     return {"configured": bool(sinks), "note": None if sinks else NO_ARCHIVE, "sinks": sinks}
 
 
-def redaction_section() -> dict[str, Any]:
-    """wafpipe has no redaction yet: said as such, no rule invented."""
-    return {"configured": False, "rules": [], "statement": NO_REDACTION}
+def redaction_section(config: Any) -> dict[str, Any]:
+    """The redaction in force, as configured now (the report says so: a rule changed mid-period
+    applies to what was stored after the change)."""
+    redaction = config.redaction
+    if redaction is None or not redaction.enabled:
+        return {"configured": False, "rules": [], "action": None, "original_files": None, "statement": NO_REDACTION}
+    how = ("replaced by keyed HMAC-SHA256 tokens (the same value, the same token)" if redaction.action == "hash"
+           else "masked (card numbers keep their last four digits)")
+    archives = [_name(s) for s in config.sinks if isinstance(s, ArchiveSinkConfig)]
+    if redaction.keep_raw:
+        files = ("kept as received (keep_raw = true): the archive's original files"
+                 + (f" ({', '.join(archives)})" if archives else "") + " and quarantine copies hold the values unredacted")
+    else:
+        files = ("not kept as received (keep_raw = false): the archive keeps no original file, a quarantined file "
+                 "is kept as its redacted text, an encrypted one encrypted")
+    statement = (f"values are {how} in every Batch before any sink — the embedded store, cluster documents, the "
+                 "archive's Parquet, forwarded events, spools, dead letters and logs; original files are " + files)
+    return {"configured": True, "rules": redaction.rules_in_force(), "action": redaction.action,
+            "original_files": "raw" if redaction.keep_raw else "not kept raw", "statement": statement}
 
 
 REQUIREMENTS = (
@@ -94,9 +111,10 @@ REQUIREMENTS = (
     ("Archive", "PCI DSS 10.3; SOC 2 CC7.2",
      "The archive's hash-chained manifest checked object by object: shows the stored logs were not "
      "changed, removed or added to since they were written (10.3: logs protected from modification)."),
-    ("Redaction", "PCI DSS 10.3; HIPAA 164.312(b)",
-     "What is changed in the data before it is stored: states that nothing is, so the stores must be "
-     "protected as the original logs are."),
+    ("Redaction", "PCI DSS 3.3, 3.4; HIPAA 164.312(b)",
+     "What is masked or hashed before anything is stored or forwarded, and whether original files are kept "
+     "as received: shows card numbers and credentials are unreadable wherever the logs are kept (3.4), or "
+     "states that nothing is changed, so every store must be protected as the original logs are."),
     ("Security events and alerts", "PCI DSS 10.2; SOC 2 CC7.2, CC7.3",
      "Attacks seen in the period by type and by what the WAF did, and the alerts raised for a person "
      "to evaluate: evidence of monitoring and of events analysed as possible incidents."),
