@@ -356,3 +356,24 @@ def test_a_run_killed_at_the_archive_failpoint_leaves_a_verifiable_bucket_and_lo
     assert not dup and set(ids) == corpus.ids, f"{len(dup)} twice, {len(corpus.ids - set(ids))} lost"
     originals = sorted(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read() for k in keys(s3, "originals/"))
     assert originals == sorted(p.read_bytes() for p in (tmp_path / "done").iterdir())
+
+
+def test_a_second_writer_cannot_fork_the_chain_and_a_damaged_segment_stops_the_sink(
+        aws: MotoServer, s3: Any, batches: list[Batch]) -> None:
+    """A segment is never put over another (If-None-Match): a writer whose view is stale is refused,
+    reads the manifest again and its retry is chained after the other's; a segment wafpipe did not
+    write stops the sink at open."""
+    first, second = ArchiveSink(storage(aws, retention_days=DAYS)), ArchiveSink(storage(aws, retention_days=DAYS))
+    first.open()
+    second.open()
+    first.write(batches[0])
+    with pytest.raises(SinkError, match="exists already"):
+        second.write(batches[3])
+    assert second.write(batches[3]).written == len(batches[3])
+    verdict = verify(storage(aws))
+    assert second.write(batches[0]).written == 0 and verdict.ok and not verdict.leftovers, verdict.broken
+    key = keys(s3, "manifest/")[-1]
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b'{"seq": 1, "object": "events/x"')  # cut, no commit
+    with pytest.raises(SinkError, match="damaged"):
+        ArchiveSink(storage(aws, retention_days=DAYS)).open()
+    assert not verify(storage(aws)).ok

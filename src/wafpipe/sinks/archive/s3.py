@@ -17,8 +17,8 @@ put; (3) each object is put at its final key, with its SHA-256 for S3 to check
 the commit, one atomic PUT that refuses to replace an existing segment (``If-None-Match: *``: a
 second writer, or a commit whose answer was lost, cannot fork the chain); (5) the intent is removed.
 
-A crash before (4) leaves objects no segment names, and their intent (newer than the last
-segment): ``archive verify`` counts them as leftovers, not as inserted objects, and the sink
+A crash before (4) leaves objects no segment names, and their intent: ``archive verify`` counts
+them as leftovers (when their SHA-256 is the intent's), not as inserted objects, and the sink
 removes them and the intent when it next opens (in a versioned bucket that adds delete markers: a
 locked version stays until its retention ends). The collector then replays the Batch, which puts
 the same keys again. A crash after (4) leaves only the intent, removed on open; the replayed Batch
@@ -33,7 +33,9 @@ manifest line records the mode and ``retain_until`` so ``verify`` can tell a loc
 weaker or shorter. ``object_lock = "required"`` (default) refuses a bucket without Object Lock at
 open; ``"if_available"`` archives there with a warning.
 
-On open every segment is read (in parallel) to rebuild the writer's view; one writer per prefix.
+On open every segment is read (in parallel) to rebuild the writer's view; one writer per prefix. A
+segment that is not whole lines ending in a commit was not written by wafpipe: the sink refuses to
+open (``archive verify`` says what changed) rather than chain new Batches after a damaged manifest.
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ class S3Storage(Storage):
         elif (self.config.retention_days or default_days) is None:
             raise SinkError(f"archive {self.where}: the bucket has Object Lock but no default retention, and "
                             "retention_days is not set", hint="set retention_days in the archive's s3 table")  # fmt: skip
-        self._scratch = Path(tempfile.mkdtemp(prefix="wafpipe-archive-"))
+        self.stage("")  # the scratch directory, once (open runs again after a failed write)
 
     def close(self) -> None:
         if self._scratch is not None:
@@ -253,11 +255,13 @@ class S3Storage(Storage):
             self._intent = None
 
     def recover(self, committed: set[str], head_seq: int) -> None:
-        for name, seq in self._intents():
-            if seq > head_seq:
-                for obj in self._intent_objects(name):
-                    if obj not in committed:
-                        self._delete(obj)
+        """Every intent left is removed, with each of its objects no segment names: whether its
+        commit never happened (a crash) or lost to another writer's (its seq taken), those objects
+        were never acknowledged."""
+        for name, _ in self._intents():
+            for obj in self._intent_objects(name):
+                if obj not in committed:
+                    self._delete(obj)
             self._delete(name)
 
     def _intents(self) -> list[tuple[str, int]]:
@@ -278,9 +282,8 @@ class S3Storage(Storage):
 
     def leftovers(self, head_seq: int) -> dict[str, str]:
         found: dict[str, str] = {}
-        for name, seq in self._intents():
-            if seq > head_seq:
-                found.update(self._intent_objects(name))
+        for name, _ in self._intents():
+            found.update(self._intent_objects(name))
         return found
 
     def stat(self, name: str) -> Stat | None:

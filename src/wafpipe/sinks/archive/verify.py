@@ -10,7 +10,7 @@ the chain is always checked whole (it is small: one line per object).
 
 The same checks run on any storage (:mod:`.storage`): a directory or an S3 bucket. On a bucket,
 objects of a write that was announced but never committed (a crash's leftovers, named with their
-SHA-256 by an intent newer than the manifest's last line) are counted, not broken: the sink removes
+SHA-256 by an intent still pending) are counted, not broken: the sink removes
 them when it next opens; any other object the manifest does not name is. Where the bucket has
 Object Lock, every object and manifest segment must carry a retention, of the mode and at least
 until the time its manifest line records; one without, weaker or shorter is a broken link.
