@@ -108,6 +108,7 @@ dist: install-test
 
 bench: install-test
 	$(BIN)/python bench/decode.py
+	$(BIN)/python bench/redaction.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache dist src/wafpipe/_native*.so

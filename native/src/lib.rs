@@ -14,6 +14,7 @@
 //! * [`ids`] — the deterministic event id of DESIGN §2.
 //! * [`mapping`] — a decoded record → one event row, as the field table says.
 //! * [`keys`] — Imperva's key vocabulary, generated from `src/wafpipe/fields/keys.py`.
+//! * [`redact`] — which values redaction must read: every rule's filter in one pass, card numbers exact.
 //! * [`pytext`] — Python's `str` (whitespace, `repr`, case, `int()`, columns) as CPython 3.11 has it.
 
 pub mod batch;
@@ -28,6 +29,7 @@ pub mod ids;
 pub mod keys;
 pub mod mapping;
 pub mod pytext;
+pub mod redact;
 mod swar;
 
 #[cfg(feature = "python")]

@@ -10,6 +10,7 @@ use crate::{body, ids, keys};
 mod batch;
 mod check;
 mod decode;
+mod redact;
 mod run;
 
 /// True when `key` (any case) is an Imperva key in CEF or LEEF spelling.
@@ -48,5 +49,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<batch::ArrowBatch>()?;
     m.add_class::<run::PyFileRun>()?;
     m.add_class::<check::PyBodyCheck>()?;
+    m.add_class::<redact::PyRedactionScanner>()?;
     Ok(())
 }

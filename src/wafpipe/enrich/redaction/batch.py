@@ -22,8 +22,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from wafpipe import _native
 from wafpipe.enrich.redaction.config import RedactionConfig
-from wafpipe.enrich.redaction.text import TextRedactor
+from wafpipe.enrich.redaction.text import CARD_RULE, TextRedactor
 from wafpipe.errors import ConfigError
 from wafpipe.fields.arrow import ID, JSON_FIELDS, column
 from wafpipe.model import Batch, Problem
@@ -39,8 +40,6 @@ SKIPPED_PREFIXES = ("_id", "data_stream.", "ecs.", "event.dataset", "event.modul
                     "imperva.waf.file.", "log.file.", *PROTECTED_PATHS)
 _JSON_PATHS = frozenset(".".join(p) for p in JSON_FIELDS)
 ORIGINAL = "event.original"
-# Imperva's id keys and their digits, left out of event.original when choosing candidate rows only.
-_ID_PAIRS = r"(?i)(?:deviceExternalId|fileId|sessionId|siteid|suid)\\?=[0-9]+"
 
 
 class Redactor:
@@ -49,6 +48,8 @@ class Redactor:
     def __init__(self, config: RedactionConfig, hash_key: bytes | None = None) -> None:
         self.text = TextRedactor(config, hash_key)
         self.counts: Counter[str] = Counter()
+        self.scanner, self._bits = scanner_of(self.text)
+        self._bit_rules: dict[int, frozenset[str]] = {}
 
     @classmethod
     def from_config(cls, config: RedactionConfig | None) -> Redactor | None:
@@ -96,15 +97,24 @@ class Redactor:
             return rb, changed
         return pa.RecordBatch.from_arrays(arrays, schema=rb.schema), changed
 
-    def _candidates(self, array: pa.Array, path: str) -> list[int]:
-        """The rows of ``array`` where some rule could change the value (one RE2 match in Arrow)."""
+    def _candidates(self, array: pa.Array, path: str) -> dict[int, frozenset[str] | None]:
+        """The rows of ``array`` where some rule could change the value, each with the rules that
+        could (None: all of them), from the native scanner's one pass over the column."""
         if path in BASE64_PATHS:  # the raw bytes are hidden in base64: every one is read
-            hit = array.is_valid()
-        else:
-            if path == ORIGINAL:  # Imperva's own ids (CEF/LEEF keys) would look like cards to RE2
-                array = pc.replace_substring_regex(array, _ID_PAIRS, "")
-            hit = pc.fill_null(pc.match_substring_regex(array, self.text.prefilter), False)
-        return pc.indices_nonzero(hit).to_pylist()  # type: ignore[no-any-return]
+            return dict.fromkeys(pc.indices_nonzero(array.is_valid()).to_pylist())
+        if array.null_count == len(array):
+            return {}
+        _, offsets, data = array.buffers()
+        hits = self.scanner.scan_column(offsets.to_pybytes(), data.to_pybytes() if data is not None else b"",
+                                        array.offset, len(array))
+        return {row: self._rules_of(bits) for row, bits in hits}
+
+    def _rules_of(self, bits: int) -> frozenset[str]:
+        rules = self._bit_rules.get(bits)
+        if rules is None:
+            rules = frozenset(name for bit, name in self._bits if bits & bit)
+            self._bit_rules[bits] = rules
+        return rules
 
     def _array(self, array: pa.Array, path: str, scope: _Scope, changed: dict[int, dict[str, Any]],
                *, skip: str = "", only: str = "") -> pa.Array | None:
@@ -134,35 +144,33 @@ class Redactor:
 
     def _strings(self, array: pa.Array, path: str, scope: _Scope,
                  changed: dict[int, dict[str, Any]], *, as_json: bool = False) -> pa.Array | None:
-        rows = self._candidates(array, path)
-        if path == ORIGINAL:  # rows redacted elsewhere are read whatever the filters say
-            rows = sorted(set(rows) | set(changed))
-        if not rows:
+        candidates = self._candidates(array, path)
+        if path == ORIGINAL:  # rows redacted elsewhere are read whatever the filters say (all rules)
+            candidates.update(dict.fromkeys(changed))
+        if not candidates:
             return None
+        rows = sorted(candidates)
         taken = array.take(pa.array(rows, pa.uint64()))
         replaced: dict[int, str] = {}
-        for row, value, rules in zip(rows, taken.to_pylist(), self._rules_of(taken, path), strict=True):
-            every = path == ORIGINAL and row in changed
-            if value is None or (rules == frozenset() and not every):
+        for row, value in zip(rows, taken.to_pylist(), strict=True):
+            if value is None:
                 continue
-            new = self._value(value, path, scope.protected(row), None if every else rules)
+            new = self._value(value, path, scope.protected(row), candidates[row])
             if new != value:
                 replaced[row] = new
                 changed.setdefault(row, {})[path] = orjson.loads(new) if as_json or path in _JSON_PATHS else new
-        if not replaced:
-            return None
-        full = array.to_pylist()
-        for row, new in replaced.items():
-            full[row] = new
-        return pa.array(full, type=array.type)
+        return _replaced(array, replaced)
 
     def _list(self, array: pa.ListArray, path: str, scope: _Scope,
               changed: dict[int, dict[str, Any]]) -> pa.Array | None:
         values = array.flatten()
-        if not self._candidates(values, path):
+        hits = self._candidates(values, path)
+        if not hits:
             return None
+        parents = pc.list_parent_indices(array).to_pylist()
+        rows = sorted({parents[i] for i in hits})
         touched: dict[int, list[Any]] = {}
-        for row, items in enumerate(array.to_pylist()):
+        for row, items in zip(rows, array.take(pa.array(rows, pa.uint64())).to_pylist(), strict=True):
             if not items:
                 continue
             ids = scope.protected(row)
@@ -170,21 +178,7 @@ class Redactor:
             if new_items != items:
                 touched[row] = new_items
                 changed.setdefault(row, {})[path] = new_items
-        if not touched:
-            return None
-        lists = array.to_pylist()
-        for row, items in touched.items():
-            lists[row] = items
-        return pa.array(lists, type=array.type)
-
-    def _rules_of(self, values: pa.Array, path: str) -> list[frozenset[str] | None]:
-        """For each of ``values`` (a candidate row's), the rules whose own filter matches it: a value
-        with a long id in it pays for the card scan only, not for every rule."""
-        if path in BASE64_PATHS:
-            return [None] * len(values)
-        hits = [(name, pc.fill_null(pc.match_substring_regex(values, pattern), False).to_pylist())
-                for name, pattern in self.text.filters.items()]
-        return [frozenset(name for name, hit in hits if hit[i]) for i in range(len(values))]
+        return _replaced(array, touched)
 
     def _value(self, value: str, path: str, protected: frozenset[str], rules: frozenset[str] | None = None) -> str:
         if path not in BASE64_PATHS:
@@ -229,6 +223,16 @@ class Redactor:
         return raw if new == text else new.encode("utf-8", "surrogateescape")
 
 
+def _replaced(array: pa.Array, values: dict[int, Any]) -> pa.Array | None:
+    """``array`` with the values at the rows given replaced (None when there are none)."""
+    if not values:
+        return None
+    mask = [False] * len(array)
+    for row in values:
+        mask[row] = True
+    return pc.replace_with_mask(array, pa.array(mask), pa.array([values[r] for r in sorted(values)], array.type))
+
+
 class _Scope:
     """Each row's Imperva ids, read from their columns once, when a candidate first needs them."""
 
@@ -250,3 +254,11 @@ def _has(rb: pa.RecordBatch, path: str) -> bool:
     except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
     return True
+
+
+def scanner_of(text: TextRedactor) -> tuple[Any, list[tuple[int, str]]]:
+    """The native scanner of ``text``'s rule filters, and which bit stands for which rule."""
+    patterns = [(name, pattern) for name, pattern in text.filters.items() if name != CARD_RULE]
+    scanner = _native.RedactionScanner([p for _, p in patterns], CARD_RULE in text.filters)
+    bits = [(1 << i, name) for i, (name, _) in enumerate(patterns)] + [(scanner.card_bit, CARD_RULE)]
+    return scanner, bits

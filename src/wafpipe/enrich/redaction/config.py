@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field, field_validator, model_validator
 
+from wafpipe import _native
 from wafpipe.config.base import _Model
 
 # Parameter names (query strings, form bodies, cookies, JSON keys) whose values are secrets. A name
@@ -38,15 +37,16 @@ class CustomPattern(_Model):
     @field_validator("regex")
     @classmethod
     def _compiles_in_both_engines(cls, value: str) -> str:
-        """Python's ``re`` redacts; RE2 (Arrow) finds the rows to look at. A pattern must mean the
-        same in both, so it is checked by both here, at load time, rather than failing mid-run."""
+        """Python's ``re`` redacts; Rust's ``regex`` (the native scanner) finds the values to look
+        at. A pattern must mean the same in both, so it is checked by both here, at load time,
+        rather than failing mid-run."""
         try:
             re.compile(value)
-            pc.match_substring_regex(pa.array([""], pa.string()), value)
-        except (re.error, pa.ArrowInvalid) as exc:
+            _native.RedactionScanner([value], False)
+        except (re.error, ValueError) as exc:
             raise ValueError(
-                f"not a regular expression both Python and RE2 accept ({exc}); RE2 has no look-around "
-                "and no back-references"
+                f"not a regular expression both Python and Rust's regex accept ({exc}); Rust's regex has no "
+                "look-around and no back-references"
             ) from exc
         if re.compile(value).match(""):
             raise ValueError("matches the empty string: it would redact nothing or everything")

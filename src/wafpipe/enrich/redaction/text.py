@@ -14,8 +14,10 @@ redacted the same way everywhere. Where secrets appear in Imperva logs:
   and the other id columns of the same event) are passed in as ``protected`` and never taken for a
   card, so a request id stays searchable in ``event.original`` and in its column alike.
 
-:attr:`TextRedactor.prefilter` is one RE2 pattern that matches every string a rule could change,
-so Arrow can pick the few values worth this Python code (:mod:`.batch`).
+:attr:`TextRedactor.filters` holds each rule's filter (a pattern that matches whenever the rule
+could change a string; the card rule's check is exact and native), run over whole columns by the
+native scanner in one pass per value, so only the few values worth it reach this Python code, and
+only for the rules that could change them (:mod:`.batch`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections.abc import Callable, Collection, Iterator
 from wafpipe.enrich.redaction.config import RedactionConfig
 
 MASK = "[REDACTED]"
+CARD_RULE = "card"  # checked exactly by the native scanner, not by a filter
 # Words that make any parameter name secret (``new_password``, ``x-api-token``, ``client_secret``).
 STRONG_WORDS = ("password", "passwd", "secret", "token", "apikey", "api_key", "api-key", "credential")
 AUTH_HEADERS = frozenset({
@@ -43,7 +46,8 @@ _SEP = r"(?:\\?=|%3[Dd])"  # name=value, name\=value (inside a raw CEF line), na
 # A value runs to the next separator; backslashes stay in (``\=`` is CEF's escaped `=`).
 _FORM_VALUE = re.compile(r"[^&;\s\"'<>]*")
 _JSON_VALUE = r'(?P<value>"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?)'
-_FORM_ANY = re.compile(rf"(?<!{_KEY})(?P<key>{_KEY}{{1,64}}){_SEP}")
+_SEP_AT = re.compile(_SEP)
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-[]")
 _JSON_ANY = re.compile(rf'"(?P<key>[^"\\]{{1,64}})"(?P<sep>\s*:\s*){_JSON_VALUE}')
 _SCHEME = re.compile(
     r"(?i)(?<![A-Za-z0-9])(?P<scheme>" + "|".join(AUTH_SCHEMES) + r")(?P<sep>\s+)(?P<value>[A-Za-z0-9\-._~+/\\]{8,}=*)"
@@ -54,13 +58,6 @@ _HEADER_LINE = re.compile(
     + r")(?P<sep>[ \t]*:[ \t]*)(?P<value>[^\r\n\"]+)"
 )
 _CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])")
-# The same, for Arrow's RE2 (no look-around): only numbers a card brand could have, roughly by
-# prefix and length, so that Imperva's long ids rarely make a row a candidate.
-_D = "[ -]?[0-9]"
-_CARD_RE2 = (
-    rf"(?:^|[^0-9])(?:4(?:{_D}){{12}}|4(?:{_D}){{15}}|4(?:{_D}){{18}}|(?:5[1-5]|2[2-7])(?:{_D}){{14}}"
-    rf"|3(?:{_D}){{13,18}}|[56](?:{_D}){{12,18}})(?:[^0-9]|$)"
-)
 _COOKIE_PAIR = re.compile(r"(?P<name>[^=;,\s]+)=(?P<value>[^;,]*)")
 
 
@@ -111,18 +108,20 @@ class TextRedactor:
         self.names = frozenset(config.parameters) | (AUTH_HEADERS if config.authorization else frozenset())
         self.strong = STRONG_WORDS if config.parameters else ()
         json_names = self.names | (COOKIE_HEADERS if config.cookies else frozenset())
+        self._strong_word = re.compile(f"(?i){_alt(self.strong)}") if self.strong else None
         self._form_named = re.compile(rf"(?i)(?<!{_KEY})(?P<key>{_alt(self.names)}){_SEP}") if self.names else None
         self._json_named = (re.compile(rf'(?i)"(?P<key>{_alt(json_names)})"(?P<sep>\s*:\s*){_JSON_VALUE}')
                             if json_names else None)
-        # (name, RE2 filter for Arrow, how it is applied): in order, since a JSON pair is masked as a
-        # whole before the name=value scan looks inside it.
+        # (name, filter for the native scanner, how it is applied): in order, since a JSON pair is masked as a
+        # whole before the name=value scan looks inside it. Each filter starts with a word, so the
+        # scanner can skip to the words and read little else; it may match more than its rule changes.
         rules: list[tuple[str, str, Callable[[str, Collection[str], Counter[str]], str]]] = []
         if json_names:
-            rules.append(("json", rf'(?i:"(?:{_alt(json_names)})"\s*:)', self._json_rule))
+            rules.append(("json", rf'(?i:(?:{_alt(json_names)})"\s*:)', self._json_rule))
         if self.strong:
-            rules.append(("json_strong", rf'(?i:"[^"]*(?:{_alt(self.strong)})[^"]*"\s*:)', self._json_strong_rule))
+            rules.append(("json_strong", rf'(?i:(?:{_alt(self.strong)})[^"]*"\s*:)', self._json_strong_rule))
         if self.names:
-            rules.append(("form", rf"(?i:(?:^|[^A-Za-z0-9_.\-\[\]])(?:{_alt(self.names)}){_SEP})", self._form_rule))
+            rules.append(("form", rf"(?i:(?:{_alt(self.names)}){_SEP})", self._form_rule))
         if self.strong:
             rules.append(("form_strong", rf"(?i:(?:{_alt(self.strong)})[A-Za-z0-9_.\-\[\]]*{_SEP})",
                           self._form_strong_rule))
@@ -130,12 +129,11 @@ class TextRedactor:
             rules.append(("header_line", rf"(?i:(?:{_alt(AUTH_HEADERS)})[ \t]*:)", self._header_rule))
             rules.append(("scheme", rf"(?i:(?:{_alt(AUTH_SCHEMES)})\s+[A-Za-z0-9\-._~+/\\]{{8}})", self._scheme_rule))
         if config.card_numbers:
-            rules.append(("card", _CARD_RE2, self._card_rule))
+            rules.append((CARD_RULE, "", self._card_rule))
         for p in config.patterns:
             rules.append((f"pattern:{p.name}", f"(?:{p.regex})", self._custom_rule(p.name, re.compile(p.regex))))
         self.rules = rules
         self.filters = {name: pattern for name, pattern, _ in rules}
-        self.prefilter = "|".join(self.filters.values()) or "$^"  # matches whenever any rule could
 
     # -- replacements --------------------------------------------------------------------------
     def _token(self, value: str, kind: str) -> str:
@@ -177,10 +175,11 @@ class TextRedactor:
         return _JSON_ANY.sub(lambda m: self._json_pair(m, tally) if self._strong(m.group("key")) else m.group(0), text)
 
     def _form_rule(self, text: str, protected: Collection[str], tally: Counter[str]) -> str:
-        return self._forms(text, self._form_named.finditer(text), tally)  # type: ignore[union-attr]
+        named = self._form_named.finditer(text)  # type: ignore[union-attr]  # set when names are
+        return self._forms(text, ((m.start(), m.end()) for m in named), tally)
 
     def _form_strong_rule(self, text: str, protected: Collection[str], tally: Counter[str]) -> str:
-        return self._forms(text, (m for m in _FORM_ANY.finditer(text) if self._strong(m.group("key"))), tally)
+        return self._forms(text, self._strong_keys(text), tally)
 
     def _header_rule(self, text: str, protected: Collection[str], tally: Counter[str]) -> str:
         return _HEADER_LINE.sub(lambda m: self._header_line(m, tally), text)
@@ -198,6 +197,21 @@ class TextRedactor:
                 return self._token(m.group(0), name)
             return pattern.sub(replace, text)
         return apply
+
+    def _strong_keys(self, text: str) -> Iterator[tuple[int, int]]:
+        """``(start, value start)`` of each name holding a strong word and followed by a separator:
+        found from the words outwards, not by reading every name of the line."""
+        seen = -1
+        for m in self._strong_word.finditer(text):  # type: ignore[union-attr]  # set when strong words are
+            start, end = m.start(), m.end()
+            while start > 0 and text[start - 1] in _KEY_CHARS:
+                start -= 1
+            while end < len(text) and text[end] in _KEY_CHARS:
+                end += 1
+            sep = _SEP_AT.match(text, end)
+            if sep is not None and start > seen and end - start <= 64:
+                seen = start
+                yield start, sep.end()
 
     def _strong(self, key: str) -> bool:
         lowered = key.lower()
@@ -223,18 +237,18 @@ class TextRedactor:
         tally["cookie"] += 1
         return f"{m.group('name')}={self._token(value, 'cookie')}"
 
-    def _forms(self, text: str, keys: Iterator[re.Match[str]], tally: Counter[str]) -> str:
+    def _forms(self, text: str, keys: Iterator[tuple[int, int]], tally: Counter[str]) -> str:
         """``text`` with the value after each of ``keys`` (name and separator matches) replaced."""
         out, done = [], 0
-        for m in keys:
-            if m.start() < done:
+        for start, value_start in keys:
+            if start < done:
                 continue  # inside a value already replaced
-            end = _FORM_VALUE.match(text, m.end()).end()  # type: ignore[union-attr]  # matches empty
-            value = text[m.end():end]
+            end = _FORM_VALUE.match(text, value_start).end()  # type: ignore[union-attr]  # matches empty
+            value = text[value_start:end]
             if not value or value == MASK or value.startswith("[hmac:"):
                 continue
             tally["parameter"] += 1
-            out += [text[done:m.end()], self._token(value, "secret")]
+            out += [text[done:value_start], self._token(value, "secret")]
             done = end
         return "".join(out) + text[done:] if out else text
 
