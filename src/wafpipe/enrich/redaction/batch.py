@@ -22,7 +22,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wafpipe import _native
+from wafpipe._native import RedactionScanner
 from wafpipe.enrich.redaction.config import RedactionConfig
 from wafpipe.enrich.redaction.text import CARD_RULE, TextRedactor
 from wafpipe.errors import ConfigError
@@ -259,6 +259,6 @@ def _has(rb: pa.RecordBatch, path: str) -> bool:
 def scanner_of(text: TextRedactor) -> tuple[Any, list[tuple[int, str]]]:
     """The native scanner of ``text``'s rule filters, and which bit stands for which rule."""
     patterns = [(name, pattern) for name, pattern in text.filters.items() if name != CARD_RULE]
-    scanner = _native.RedactionScanner([p for _, p in patterns], CARD_RULE in text.filters)
+    scanner = RedactionScanner([p for _, p in patterns], CARD_RULE in text.filters)
     bits = [(1 << i, name) for i, (name, _) in enumerate(patterns)] + [(scanner.card_bit, CARD_RULE)]
     return scanner, bits

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from wafpipe import _native
+from wafpipe._native import RedactionScanner
 from wafpipe.config.base import _Model
 
 # Parameter names (query strings, form bodies, cookies, JSON keys) whose values are secrets. A name
@@ -42,7 +42,7 @@ class CustomPattern(_Model):
         rather than failing mid-run."""
         try:
             re.compile(value)
-            _native.RedactionScanner([value], False)
+            RedactionScanner([value], False)
         except (re.error, ValueError) as exc:
             raise ValueError(
                 f"not a regular expression both Python and Rust's regex accept ({exc}); Rust's regex has no "
