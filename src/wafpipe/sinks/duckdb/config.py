@@ -47,7 +47,7 @@ class DuckDBSinkConfig(SinkConfigBase):
         return self
 
     def routing(self) -> Routing:
-        """How the store tells an event's namespace (:mod:`wafpipe.store.retention_ns`)."""
+        """How the store tells an event's namespace (:mod:`wafpipe.store.retention.namespaces`)."""
         return Routing.of(self.namespace, self.namespace_rules)
 
     @field_validator("memory_limit")

@@ -3,7 +3,7 @@ by ``pci-dss``, another 30 days, the rest by the default).
 
 Which namespace a stored event is in. The store keeps the events as decoded, without the cluster
 sinks' routing, so the namespace is worked out when pruning, by the sink's own ``namespace`` and
-``namespace_rules`` (:class:`~wafpipe.store.retention.Routing`): one SQL ``CASE`` over the account
+``namespace_rules`` (:class:`~wafpipe.store.retention.policy.Routing`): one SQL ``CASE`` over the account
 id, site id and site tag columns, first match wins, as the cluster sinks route (an event that
 carries ``data_stream.namespace`` keeps that one). So the rules as configured now apply to every
 stored event, including those stored before a rule was added.
@@ -31,7 +31,8 @@ from typing import Any
 
 from wafpipe.config.base import RULE_FIELDS
 from wafpipe.store.query.fields import column_sql
-from wafpipe.store.retention import _DATASET_WHERE, DATASETS, Pruned, Retention, Routing
+from wafpipe.store.retention.policy import DATASETS, Retention, Routing
+from wafpipe.store.retention.statements import DATASET_WHERE, Pruned
 from wafpipe.store.rollup.table import hour_of, recount
 from wafpipe.store.schema import EVENTS, PRUNES
 
@@ -62,7 +63,7 @@ class Group:
     def where(self, dataset: str, routing: Routing) -> tuple[str, list[Any]]:
         """The ``WHERE`` of this group's events (older than the cutoff), and its parameters."""
         ns, ns_params = namespace_sql(routing)
-        sql, params = f'{_DATASET_WHERE[dataset]} AND {_TS} < ?', [self.cutoff]
+        sql, params = f'{DATASET_WHERE[dataset]} AND {_TS} < ?', [self.cutoff]
         if self.others and self.excluded:
             sql += f" AND {ns} NOT IN ({', '.join('?' * len(self.excluded))})"
             params += [*ns_params, *self.excluded]
@@ -152,7 +153,7 @@ def prune_namespaces(con: Any, retention: Retention, routing: Routing, now: date
                     spans.append((hour_of(oldest), hour_of(group.cutoff)))
                 done += _pruned(dataset, group, counts)
             for first, last in _merged(spans):
-                recount(con, _DATASET_WHERE[dataset], first, last)
+                recount(con, DATASET_WHERE[dataset], first, last)
         done = _ordered(done)
         for p in done:
             con.execute(_RECORD, [p.dataset, p.cutoff, p.deleted, now, reason, p.namespace]).fetchall()
