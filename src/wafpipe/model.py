@@ -176,6 +176,9 @@ class Batch:
     # What the single-event detections found in these events (the decode worker runs them, see
     # wafpipe.detect.batch): JSON records, written as alerts with the Batch's checkpoint.
     findings: list[dict[str, Any]] = field(default_factory=list)
+    # Values the redaction replaced in these events, by rule (wafpipe.enrich.redaction): counted
+    # where it happens, in the decode worker, and by the collector's metrics.
+    redacted: dict[str, int] = field(default_factory=dict)
     # The local file the events were read from, on the final Batch of a file read from one: the
     # archive sink keeps it byte for byte (it is still there: the source moves it only after every
     # sink holds the Batch).

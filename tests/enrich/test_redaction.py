@@ -158,6 +158,10 @@ def test_a_batch_loses_every_secret_in_columns_documents_and_event_original() ->
     headers = column(batch.events, "imperva.waf.request_headers").to_pylist()[0]
     assert orjson.loads(headers) == [{"Authorization": "[REDACTED]"}, {"Cookie": "sid=[REDACTED]"}]
     assert redactor.counts["card_number"] >= 3 and redactor.counts["parameter"] >= 3
+    assert batch.redacted == dict(redactor.counts)  # this Batch's own count, for the metrics
+    again = _batches([SECRET_CEF])[0]
+    redactor.batch(again)
+    assert again.redacted["card_number"] == batch.redacted["card_number"]  # per Batch, not a running total
 
 
 def test_documents_agree_with_the_redacted_columns() -> None:

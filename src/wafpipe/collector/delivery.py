@@ -205,6 +205,8 @@ class Delivery:
             tally.events += len(batch)
             self.report.events += len(batch)
             self.metrics.events.inc(len(batch))
+            for rule, n in batch.redacted.items():
+                self.metrics.redacted.labels(rule).inc(n)
             newest = pc.max(column(batch.events, "@timestamp")).as_py()
             if newest is not None and (self.newest_event is None or newest > self.newest_event):
                 self.newest_event = newest

@@ -24,6 +24,7 @@ class Metrics:
         self.bytes = Counter("wafpipe_bytes_total", "Decoded body bytes read", registry=r)
         self.files = Counter("wafpipe_files_total", "Files finished", ["status"], registry=r)
         self.errors = Counter("wafpipe_errors_total", "Problems by kind", ["kind"], registry=r)
+        self.redacted = Counter("wafpipe_redacted_values_total", "Values replaced by redaction", ["rule"], registry=r)
         self.lag = Gauge("wafpipe_lag_seconds", "Age of the newest stored event", registry=r)
         self.queue_depth = Gauge("wafpipe_queue_depth", "Items waiting", ["queue"], registry=r)
         self.files_pending = Gauge("wafpipe_files_pending", "Files seen but not yet done", registry=r)

@@ -125,6 +125,7 @@ def _message(task_id: int, batch: Batch) -> _Message:
             "error": batch.error,
             "file_read": batch.file_read,
             "findings": batch.findings,
+            "redacted": batch.redacted,
             "path": batch.path,
             "problems": batch.problems,
             "info": batch.info,
@@ -199,6 +200,7 @@ def decode(message: pa.Buffer | bytes) -> tuple[int, Batch]:
         head["error"],
         file_read=head["file_read"],
         findings=head.get("findings") or [],
+        redacted=head.get("redacted") or {},
         path=head.get("path"),
     )
     return head["task_id"], batch

@@ -70,13 +70,16 @@ class Redactor:
 
     # -- a Batch -------------------------------------------------------------------------------
     def batch(self, batch: Batch) -> None:
-        """Redact ``batch`` in place: its columns, its documents and its problems."""
+        """Redact ``batch`` in place: its columns, its documents and its problems; what was
+        replaced, by rule, goes into ``batch.redacted``."""
+        before = Counter(self.counts)
         if len(batch):
             events, changed = self.record_batch(batch.events)
             batch.events = events
             if changed and batch.documents is not None:
                 batch.documents = self._patch_documents(batch.documents, changed)
         batch.problems = [self.problem(p) for p in batch.problems]
+        batch.redacted = dict(self.counts - before)
 
     def record_batch(self, rb: pa.RecordBatch) -> tuple[pa.RecordBatch, dict[int, dict[str, Any]]]:
         """``rb`` redacted, and for each changed row its new values by dotted path."""
