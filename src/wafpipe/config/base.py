@@ -94,6 +94,14 @@ def _namespace(value: str) -> str:
     return value
 
 
+def namespace_keys(value: dict[str, Any]) -> dict[str, Any]:
+    """A per-namespace table's keys are namespaces (``namespaces = { payments = … }``): each checked
+    as a namespace is (use as ``Annotated[dict[str, X], AfterValidator(namespace_keys)]``)."""
+    for name in value:
+        _namespace(name)
+    return value
+
+
 # Which event field each ``namespace_rules`` match compares (ECS paths of the Batch's columns).
 RULE_FIELDS = {"account_id": "imperva.waf.account.id", "site_id": "imperva.waf.site.id", "site_tag": "imperva.waf.site.tag"}
 

@@ -8,9 +8,9 @@ to an alias instead of a data stream.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from wafpipe.config.base import (
     HttpUrl,
@@ -20,6 +20,7 @@ from wafpipe.config.base import (
     _http_url,
     _Model,
     _namespace,
+    namespace_keys,
 )
 from wafpipe.store.retention import PROFILES, ProfileName
 
@@ -46,20 +47,13 @@ class IlmConfig(_Model):
     # its searchable days) → delete; replaces delete_after_days
     profile: ProfileName | None = None
     # namespace → its own retention: a policy of its own, named by a template of higher priority
-    namespaces: dict[str, LifecycleOverride] = Field(default_factory=dict)
+    namespaces: Annotated[dict[str, LifecycleOverride], AfterValidator(namespace_keys)] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_retention(self) -> IlmConfig:
         if self.profile is not None and "delete_after_days" in self.model_fields_set:
             raise ValueError(f"profile {self.profile!r} sets how long indices are kept: remove delete_after_days")
         return self
-
-    @field_validator("namespaces")
-    @classmethod
-    def _names(cls, v: dict[str, LifecycleOverride]) -> dict[str, LifecycleOverride]:
-        for name in v:
-            _namespace(name)
-        return v
 
     def lifecycle(self, namespace: str | None = None) -> dict[str, Any]:
         """The policy's arguments (:func:`~.assets.templates.ilm_policy`, ``ism_policy``): the

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
-from wafpipe.config.base import _Model, _namespace
+from wafpipe.config.base import _Model, namespace_keys
 
 DATASETS = ("security", "access")  # the keys of ``retention_days``
 
@@ -82,14 +82,7 @@ class Retention(DatasetDays):
     table (``retention_days = {security = 400, access = 90}``), or one number for both; its
     ``namespaces`` give namespaces (as the sink's ``namespace_rules`` route events) their own."""
 
-    namespaces: dict[str, Days | DatasetDays] = Field(default_factory=dict)
-
-    @field_validator("namespaces")
-    @classmethod
-    def _names(cls, v: dict[str, Any]) -> dict[str, Any]:
-        for name in v:
-            _namespace(name)
-        return v
+    namespaces: Annotated[dict[str, Days | DatasetDays], AfterValidator(namespace_keys)] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, days: int | str | Retention | None) -> Retention:
