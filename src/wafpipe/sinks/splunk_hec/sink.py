@@ -1,8 +1,8 @@
 """The Splunk HEC sink: the shared fsync'd spool (:mod:`wafpipe.sinks.common.spool`) in front of one
 sender thread that posts events to ``/services/collector/event``.
 
-Why this shape (DESIGN §2), as for the cluster and syslog sinks: ``write`` returns once a Batch's
-HEC events are fsync'd in the spool; the sender posts them in order, ``batch_size`` per request,
+Why this shape (DESIGN §2, :mod:`wafpipe.sinks.common.spooling`): ``write`` returns once a
+Batch's HEC events are fsync'd in the spool; the sender posts them in order, ``batch_size`` per request,
 and moves the cursor only when a request is answered 200 — and, with ``ack = true``, only when the
 indexers acknowledged it on the sink's channel (a request unacknowledged after ``ack_timeout_s`` is
 sent again). Answers:
@@ -21,7 +21,6 @@ HEC cannot tell a repeat, so Batches replayed after a crash are not spooled twic
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,13 +32,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wafpipe.errors import SinkError
-from wafpipe.failpoints import failpoint
 from wafpipe.fields.arrow import column
 from wafpipe.model import Batch, Problem
-from wafpipe.sinks.base import Sink, WriteResult
-from wafpipe.sinks.common.marks import Marks
-from wafpipe.sinks.common.sending import SenderHealth, backoff_delay
-from wafpipe.sinks.common.spool import Chunk, Spool
+from wafpipe.sinks.common.sending import backoff_delay
+from wafpipe.sinks.common.spool import Chunk
+from wafpipe.sinks.common.spooling import SpoolingSink
 from wafpipe.sinks.splunk_hec.client import EVENT_PATH, HecClient, Transient
 
 if TYPE_CHECKING:
@@ -64,56 +61,27 @@ class HecOptions:
     spool_block_timeout_s: float = 300.0
 
 
-class SplunkHecSink(Sink):
+class SplunkHecSink(SpoolingSink):
     """Spool + one sender for one ``[[sinks]]`` entry of type splunk_hec."""
 
     def __init__(self, client: HecClient, *, name: str, spool_dir: Path, options: HecOptions,
                  state: StateRecorder | None = None) -> None:  # fmt: skip
-        self.name = name
+        super().__init__(name=name, spool_dir=spool_dir, spool_max_bytes=options.spool_max_bytes, log=log, state=state,
+                         batch_size=options.batch_size, read_bytes=8 << 20, max_backoff_s=options.retry_max_backoff_s,
+                         spool_block_timeout_s=options.spool_block_timeout_s, after_write="sink.splunk_hec.after_write",
+                         redact=client.redact)  # fmt: skip
         self.hec = client
         self.opt = options
-        self.spool = Spool(spool_dir, max_bytes=options.spool_max_bytes)
-        self.marks = Marks(Path(spool_dir))
-        self.health = SenderHealth(lambda: self.name, log, lambda: self.spool.pending_bytes, state, client.redact)
-        self.stats = self.health.stats
         self._state = state
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._wlock = threading.Lock()
         meta = {"sourcetype": options.sourcetype, "index": options.index, "source": options.source,
                 "host": options.host}  # fmt: skip
         self._meta = orjson.dumps({k: v for k, v in meta.items() if v is not None})[1:-1]
 
-    # ------------------------------------------------------------------------------ Sink API
-    def open(self) -> None:
-        if self._thread is not None:
-            return
-        self.spool.dir.mkdir(parents=True, exist_ok=True)
-        self.marks.load()
-        self.spool.open()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"{self.name}-sender", daemon=True)
-        self._thread.start()
-
-    def write(self, batch: Batch) -> WriteResult:
-        if not len(batch):
-            return WriteResult()
+    def _prepare(self, batch: Batch) -> tuple[list[int | None], list[int | None]]:
         if batch.documents is None:
             raise SinkError(f"{self.name}: the batch has no documents", hint="the HEC sink needs them (a bug)")
-        self.open()
         ordinals = column(batch.events, "imperva.waf.file.ordinal").to_pylist()
-        with self._wlock:
-            keep = self.marks.keep(batch, ordinals)
-            fresh = sum(keep)
-            if fresh:
-                self.spool.append(self._records(batch, ordinals, keep), timeout=self.opt.spool_block_timeout_s)
-                failpoint("sink.splunk_hec.after_write")  # durable in the spool; the marks not yet written
-                self.marks.save(batch, max((o for o, k in zip(ordinals, keep, strict=True) if k and o is not None),
-                                           default=None))  # fmt: skip
-        if fresh < len(batch):
-            with self.stats.lock:
-                self.stats.duplicates += len(batch) - fresh
-        return WriteResult(spooled=fresh, duplicates=len(batch) - fresh)
+        return ordinals, ordinals
 
     def _records(self, batch: Batch, ordinals: list[int | None], keep: list[bool]) -> Iterator[bytes]:
         """Per event: where it comes from, then the HEC event object (``time``, the settings,
@@ -132,33 +100,8 @@ class SplunkHecSink(Sink):
             yield head + b"," + self._meta + b',"fields":{"wafpipe_id":' + dumps(event_id) + b'},"event":'
             yield document + b"}\n"
 
-    def flush(self, timeout: float | None = None) -> bool:
-        return True if self._thread is None else self.spool.wait_empty(timeout)
-
-    def close(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        self._stop.set()
-        thread.join(timeout=min(10.0, self.opt.retry_max_backoff_s + 1))
-        self.spool.close()
+    def _close_client(self) -> None:
         self.hec.close()
-
-    @property
-    def pending_bytes(self) -> int:
-        return self.spool.pending_bytes
-
-    # ------------------------------------------------------------------------------ sender
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                chunk = self.spool.read(self.opt.batch_size, 8 << 20, timeout=0.5)
-            except Exception as exc:  # noqa: BLE001 - a spool failure is reported and retried
-                self.health.failed(f"cannot read the spool: {type(exc).__name__}: {exc}")
-                self._stop.wait(self.opt.retry_max_backoff_s)
-                continue
-            if chunk is not None and self._deliver(chunk):
-                self.spool.ack(chunk)
 
     def _deliver(self, chunk: Chunk) -> bool:
         """Deliver or dead-letter every event of ``chunk``; False when stopped first."""
