@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from wafpipe import clock
 from wafpipe.failpoints import failpoint
 from wafpipe.model import Problem
-from wafpipe.sinks.common.sending import SenderStats, backoff_delay
+from wafpipe.sinks.common.sending import SenderHealth, SenderStats, backoff_delay
 from wafpipe.sinks.common.spool import Chunk, Spool
 from wafpipe.sinks.elasticsearch.assets.templates import TEMPLATE
 from wafpipe.sinks.elasticsearch.client import ClusterClient, Rejected, Transient, classify, error_reason
@@ -61,11 +60,9 @@ class Sender:
         self.opt = opt
         self.stats = stats
         self.stop = stop
-        self.state: StateRecorder | None = None  # dead letters and health go here when set
+        self.health = SenderHealth(lambda: self.name, log, lambda: self.spool.pending_bytes, None, client.redact, stats)
         self._bootstrapped: set[str] = set()
         self._checked_template = False
-        self._last_log = float("-inf")  # time.monotonic() of the last warning / health write
-        self._last_health = float("-inf")
         self._recoveries = 0  # bumped when the cluster answers again after failures: wakes backoffs
 
     def run(self) -> None:
@@ -251,46 +248,22 @@ class Sender:
                         "documents get wafpipe's mappings", self.name, TEMPLATE, self.client.display)
 
     # ------------------------------------------------------------------------------ health
+    @property
+    def state(self) -> StateRecorder | None:
+        """Where dead letters and health go (set by the sink once it has the collector's state)."""
+        return self.health.state
+
+    @state.setter
+    def state(self, value: StateRecorder | None) -> None:
+        self.health.state = value
+
     def _failed(self, message: str) -> None:
-        now = clock.now()  # a time of day: recorded, compared with other components' times
-        tick = time.monotonic()  # rate limits of the log and of health writes
-        message = self.client.redact(message)
-        with self.stats.lock:
-            self.stats.failed_requests += 1
-            self.stats.last_error = message
-            first = self.stats.failing_since is None
-            if first:
-                self.stats.failing_since = now
-            since = self.stats.failing_since or now
-        if first or tick - self._last_log >= 30:
-            self._last_log = tick
-            extra = "" if first else f" (failing for {now - since:.0f} s)"
-            log.warning("%s: %s%s; %d bytes wait in the spool, retrying", self.name, message, extra,
-                        self.spool.pending_bytes)
-        if tick - self._last_health >= 10:
-            self._last_health = tick
-            self._health(last_error=now, error=message)
+        self.health.failed(message)
 
     def _recovered(self) -> None:
-        with self.stats.lock:
-            since = self.stats.failing_since
-            self.stats.failing_since = None
-        if since is not None:
-            now = clock.now()
+        if self.health.recovered():
             with self.stats.lock:
                 self._recoveries += 1  # the other threads stop their backoff and retry their chunk
-            log.info("%s: delivering again after %.0f s of failures", self.name, now - since)
-            self._last_health = time.monotonic()
-            self._health(last_success=now)
-
-    def _health(self, **fields: Any) -> None:
-        """Best effort: component health for ``wafpipe doctor``; never a reason to stop sending."""
-        if self.state is None:
-            return
-        try:
-            self.state.set_health(f"sink.{self.name}", **fields)
-        except Exception as exc:  # e.g. the state closed while the sink shuts down
-            log.debug("%s: cannot record health: %s", self.name, exc)
 
 
 def _records(chunk: Chunk) -> list[tuple[bytes, bytes]]:
