@@ -20,6 +20,7 @@ file waiting for its key is read again from this copy.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -116,39 +117,57 @@ def redacted_rendering(
     opener: Callable[[], IO[bytes]], redact_line: Callable[[bytes], bytes], max_bytes: int = MAX_RENDERED_BYTES
 ) -> tuple[bytes, dict[str, Any]]:
     """What can be read of a file, every line through ``redact_line``, and the facts of the
-    original (size, SHA-256, how far it could be read) for its reason file."""
+    original (size, SHA-256, how far it could be read) for its reason file. The file is read as a
+    stream: at most ``max_bytes`` of text are kept, however large it is or inflates to."""
+    digest, size, notes = hashlib.sha256(), 0, []
     with opener() as inp:
-        data = inp.read()
-    facts: dict[str, Any] = {"redacted": True, "original_size": len(data),
-                             "original_sha256": hashlib.sha256(data).hexdigest()}
-    notes: list[str] = []
-    if data[:2] == b"\x1f\x8b":  # the whole file gzip-wrapped
-        data = _inflate(data, "gzip", notes, max_bytes)
-    at = data.find(SEPARATOR, 0, HEADER_MAX)
-    header, body = (data[: at + len(SEPARATOR)], data[at + len(SEPARATOR):]) if at >= 0 else (b"", data)
-    if header and body[:1] == b"\n":
-        header, body = header + b"\n", body[1:]
-    kind = detect_compression(body[:64])
-    if kind != "none":
-        body = _inflate(body, kind, notes, max_bytes)
-    if len(body) > max_bytes:
-        body = body[:max_bytes]
-        notes.append(f"only the first {max_bytes} bytes of the body are kept")
-    lines = (header + body).splitlines(keepends=True)
-    facts["notes"] = notes or ["the whole file was read"]
+
+        def raw() -> Iterator[bytes]:
+            nonlocal size
+            while chunk := inp.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+                yield chunk
+
+        stream = raw()
+        text = _layer(stream, notes, only="gzip")  # a whole file wrapped in gzip
+        head = b""
+        for chunk in text:  # the header, up to the line after |==| (none: the whole file is body)
+            head += chunk
+            if SEPARATOR in head[:HEADER_MAX] or len(head) >= HEADER_MAX:
+                break
+        at = head.find(SEPARATOR, 0, HEADER_MAX)
+        header, rest = (head[: at + len(SEPARATOR)], head[at + len(SEPARATOR):]) if at >= 0 else (b"", head)
+        if header and rest[:1] == b"\n":
+            header, rest = header + b"\n", rest[1:]
+        kept, body = 0, []
+        for chunk in _layer(itertools.chain([rest], text), notes):
+            body.append(chunk[: max_bytes - kept])
+            kept += len(body[-1])
+            if kept >= max_bytes:
+                notes.append(f"only the first {max_bytes} bytes of the body are kept")
+                break
+        for _ in stream:  # the rest is hashed, not kept
+            pass
+    lines = (header + b"".join(body)).splitlines(keepends=True)
+    facts = {"redacted": True, "original_size": size, "original_sha256": digest.hexdigest(),
+             "notes": notes or ["the whole file was read"]}
     return b"".join(redact_line(line) for line in lines), facts
 
 
-def _inflate(data: bytes, kind: str, notes: list[str], max_bytes: int) -> bytes:
-    out: list[bytes] = []
-    total = 0
+def _layer(chunks: Iterator[bytes], notes: list[str], only: str | None = None) -> Iterator[bytes]:
+    """``chunks`` inflated when they start a compressed stream (of kind ``only``, when given), as
+    far as they inflate; as they are otherwise."""
+    first = b""
+    for first in chunks:  # the first bytes there are (a header may end where a chunk does)
+        if first:
+            break
+    kind = detect_compression(first[:64])
+    rest = itertools.chain([first], chunks)
+    if kind == "none" or (only is not None and kind != only):
+        yield from rest
+        return
     try:
-        for chunk in inflate_streams(iter([data]), kind, "quarantine", notes):
-            out.append(chunk)
-            total += len(chunk)
-            if total > max_bytes:
-                notes.append(f"inflating stopped at {max_bytes} bytes")
-                break
+        yield from inflate_streams(rest, kind, "quarantine", notes)
     except CompressionError as exc:
         notes.append(f"the {kind} data could be inflated only in part: {exc}; the rest is not kept")
-    return b"".join(out)
