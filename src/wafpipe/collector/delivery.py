@@ -31,7 +31,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +41,8 @@ from wafpipe.collector.fanout import needs_documents, write_all
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape
 from wafpipe.collector.metrics import Metrics
-from wafpipe.collector.quarantine import redacted_rendering
-from wafpipe.collector.report import FileTally, RunReport
+from wafpipe.collector.quarantine import rendering
+from wafpipe.collector.report import FileTally, RunReport, reread_note
 from wafpipe.collector.resume import Resume, resume_point
 from wafpipe.collector.state.store import FINISHED_STATUSES, State
 from wafpipe.collector.status import BACKPRESSURE, spool_full, spools
@@ -107,7 +106,7 @@ class Delivery:
         redactor: Redactor | None = None,
     ) -> None:
         self.config = config
-        self.redactor = redactor  # redacts quarantine copies (the workers redact the Batches)
+        self.redactor = redactor  # redacts quarantine copies when raw ones are not kept (None: kept raw)
         self.state = state
         self.sinks = sinks
         self.sources = sources
@@ -292,7 +291,7 @@ class Delivery:
                 note = (f"; read before as {flight.resumed.earlier}: resumed after its line ordinal "
                         f"{flight.resumed.ordinal}, {tally.new} new events")
             elif earlier:
-                note = self._reread_note(tally, earlier[0].name)
+                note = reread_note(tally, earlier[0].name, spooling=spools(self.primary))
         if tally.already and not note:
             note = f"; {tally.already} already stored"
         if flight.bad:
@@ -325,7 +324,7 @@ class Delivery:
             self.state.mark_quarantined(ref.key, reason)
         else:
             copy = self.state.quarantine(ref.path, reason, name=ref.name, key=ref.key, details={"file": ref.path},
-                                         render=self._quarantine_rendering(info))
+                                         render=rendering(self.redactor, info))
         key_id = str((info.header if info is not None else {}).get("publickeyid", "")).strip()
         if key_id and any(p.kind == "missing_key" for p in bad):
             self.key_waits.add(self._original(flight), key_id, copy)
@@ -334,17 +333,6 @@ class Delivery:
         self.report.files_quarantined += 1
         self.metrics.files.labels("quarantined").inc()
         return True
-
-    def _quarantine_rendering(self, info: Any) -> Any:
-        """How a quarantined file is kept: as received (None), or redacted when redaction forbids
-        raw copies — unless it is encrypted (its ciphertext shows nothing, and a file waiting for
-        its key is read again from the copy)."""
-        redaction = self.config.redaction
-        if self.redactor is None or redaction is None or redaction.keep_raw:
-            return None
-        if info is not None and info.encrypted:
-            return None
-        return partial(redacted_rendering, redact_line=self.redactor.line)
 
     @staticmethod
     def _wait_copy(flight: _InFlight) -> Path | None:
@@ -360,15 +348,6 @@ class Delivery:
             return ref
         path = str(flight.wait.get("path") or ref.path)
         return FileRef(ref.source, ref.name, path, ref.size, ref.mtime_ns, ref.key)
-
-    def _reread_note(self, tally: FileTally, earlier: str) -> str:
-        """A file whose Imperva identity was read before (a copy, a re-delivery, a file that grew):
-        not an error, and not "duplicates" — say what it is and what it added."""
-        if spools(self.primary):
-            return f"; re-read (read before as {earlier}): {tally.events} events sent again, the cluster keeps the first copy"
-        if not tally.new:
-            return f"; same Imperva file as {earlier}, already stored ({tally.already} events)"
-        return f"; re-read (read before as {earlier}): {tally.new} new events, {tally.already} already stored"
 
     def _file_line(self, outcome: str, flight: _InFlight, batch: Batch, note: str = "") -> None:
         tally = flight.tally

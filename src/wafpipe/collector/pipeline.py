@@ -106,7 +106,8 @@ class Collector:
         self.flow = Delivery(
             config, self.state, self.sinks, {src.name: src for src in self.sources}, self.pool, self.report,
             self.metrics, self._key_waits,
-            primary=self._duckdb() or self.sinks[0], detections=load_detections(config), redactor=self.redactor,
+            primary=self._duckdb() or self.sinks[0], detections=load_detections(config),
+            redactor=None if keep_raw else self.redactor,
         )
 
     # -- wiring --------------------------------------------------------------------------------

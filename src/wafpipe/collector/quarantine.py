@@ -107,6 +107,15 @@ def copy_to_quarantine(
     return target
 
 
+def rendering(redactor: Any | None, info: Any | None) -> Callable[[Callable[[], IO[bytes]]], tuple[bytes, dict[str, Any]]] | None:
+    """How a quarantined file is kept: as received (None) when there is no ``redactor`` (no
+    redaction, or raw copies allowed) or the file is encrypted (its ciphertext shows nothing, and a
+    file waiting for its key is read again from the copy); else as its redacted rendering."""
+    if redactor is None or (info is not None and info.encrypted):
+        return None
+    return partial(redacted_rendering, redact_line=redactor.line)
+
+
 def _chunks(opener: Callable[[], IO[bytes]]) -> Iterator[bytes]:
     with opener() as inp:
         while chunk := inp.read(1 << 20):

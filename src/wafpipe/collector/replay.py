@@ -285,9 +285,10 @@ def replay_into(state: State, sinks: list[Sink], cfg: Config, kind: str | None =
     records = state.list_dead_letters(limit=MAX_RECORDS, kind=kind)
     if not records:
         return report
+    redactor = Redactor.from_config(cfg.redaction)  # as the workers redact (a record may predate it)
     with state.dead_letters_offered() as offered:
-        lines = _replay_lines(records, state, cfg, sinks, report)
-        rejected = _replay_rejected(records, {s.name: s for s in sinks}, state, report, cfg)
+        lines = _replay_lines(records, state, cfg, sinks, report, redactor)
+        rejected = _replay_rejected(records, {s.name: s for s in sinks}, state, report, redactor)
         for s in sinks:
             if not s.flush(timeout=flush_s):
                 report.notes.append(
@@ -314,12 +315,11 @@ def replay_into(state: State, sinks: list[Sink], cfg: Config, kind: str | None =
     return report
 
 
-def _write(sink: Sink, events: list[Event], state: State, cfg: Config, file_key: str = "") -> None:
-    """Write ``events`` to ``sink``; refusals (now, or when its spool is sent) reach the state.
-    Redacted like a decode worker's Batch: a dead letter kept before redaction was configured holds
-    its values as they came."""
+def _write(sink: Sink, events: list[Event], state: State, redactor: Redactor | None, file_key: str = "") -> None:
+    """Write ``events`` to ``sink``, redacted by ``redactor`` as a decode worker's Batch is (a dead
+    letter kept before redaction was configured holds its values as they came); refusals (now, or
+    when its spool is sent) reach the state."""
     batch = batch_of(events, file_key)
-    redactor = Redactor.from_config(cfg.redaction)
     if redactor is not None:
         redactor.batch(batch)
     result = sink.write(batch)
@@ -333,6 +333,7 @@ def _replay_lines(
     cfg: Config,
     sinks: list[Sink],
     report: ReplayReport,
+    redactor: Redactor | None,
 ) -> list[tuple[DeadLetterRecord, Event]]:
     """Dead-lettered lines (and file-level records): decode again; what decodes goes to every sink."""
     by_file: dict[str, list[tuple[DeadLetterRecord, Event]]] = {}
@@ -351,7 +352,7 @@ def _replay_lines(
     done: list[tuple[DeadLetterRecord, Event]] = []
     for file_key, pairs in by_file.items():
         for sink in sinks:
-            _write(sink, [ev for _, ev in pairs], state, cfg, file_key)
+            _write(sink, [ev for _, ev in pairs], state, redactor, file_key)
         for rec, ev in pairs:
             report.kind(rec.kind).replayed += 1
             done.append((rec, ev))
@@ -359,7 +360,8 @@ def _replay_lines(
 
 
 def _replay_rejected(
-    records: Iterable[DeadLetterRecord], sinks: dict[str, Sink], state: State, report: ReplayReport, cfg: Config
+    records: Iterable[DeadLetterRecord], sinks: dict[str, Sink], state: State, report: ReplayReport,
+    redactor: Redactor | None,
 ) -> list[tuple[DeadLetterRecord, Event]]:
     """``sink_rejected`` documents, each written back to the sink that refused it; whether they went
     through is known once the sinks are flushed (the caller counts them)."""
@@ -379,6 +381,6 @@ def _replay_rejected(
         by_sink.setdefault(name, []).append((rec, event))
     done: list[tuple[DeadLetterRecord, Event]] = []
     for name, pairs in by_sink.items():
-        _write(sinks[name], [ev for _, ev in pairs], state, cfg)
+        _write(sinks[name], [ev for _, ev in pairs], state, redactor)
         done.extend(pairs)
     return done

@@ -150,3 +150,14 @@ def human_size(n: int) -> str:
             return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} bytes"  # pragma: no cover
+
+
+def reread_note(tally: FileTally, earlier: str, *, spooling: bool) -> str:
+    """A file whose Imperva identity was read before (a copy, a re-delivery, a file that grew):
+    not an error, and not "duplicates" — say what it is and what it added (``spooling``: the
+    primary sink is a cluster, which keeps the first copy itself)."""
+    if spooling:
+        return f"; re-read (read before as {earlier}): {tally.events} events sent again, the cluster keeps the first copy"
+    if not tally.new:
+        return f"; same Imperva file as {earlier}, already stored ({tally.already} events)"
+    return f"; re-read (read before as {earlier}): {tally.new} new events, {tally.already} already stored"
