@@ -1,33 +1,76 @@
 //! A [`Row`] → its JSON document: nested objects in document-tree order, unset leaves and empty
 //! objects left out, dates as ISO 8601 UTC with milliseconds.
 //!
-//! Strings are escaped as serde_json escapes them (`write_json_str`, shared with the
-//! `flattened` fields of [`crate::mapping`]), but tested a word at a time (16 bytes per step):
-//! runs without a byte to escape are copied whole. Members are written from `,"name":` bytes
-//! prepared once (a test checks no field name needs escaping), structs with nothing set are
-//! skipped by one bitset test, longs go through `itoa`, dates straight into the output.
+//! Strings are escaped as serde_json escapes them ([`super::escape`], shared with the
+//! `flattened` fields of [`crate::mapping`]). Only the slots set are visited (a bitset scan, in
+//! document-tree order), members are written from `,"name":` bytes prepared once (a test checks
+//! no field name needs escaping), longs go through `itoa`, dates straight into the output.
 
+#[cfg(test)]
 use std::ops::Range;
 use std::sync::OnceLock;
 
+pub(crate) use super::escape::write_json_str;
 use crate::document::{Row, Value};
 use crate::ecs::push_iso_ms;
-use crate::fields::{Node, NODES, ROOT_COUNT, ROOT_FIRST};
-use crate::swar;
+use crate::fields::{Node, LEAVES, NODES, ROOT_COUNT, ROOT_FIRST};
 
 /// The document of `row`, appended to `out` as one JSON object (no trailing newline).
+///
+/// Leaves are numbered in document-tree order, so the set slots in ascending order are the
+/// leaves to write in the order a walk of the tree meets them: the writer visits only those,
+/// closing and opening the structs between one leaf and the next. A struct is opened only on
+/// the way to a set leaf, so a struct with nothing set never appears (as the tree walk of
+/// [`write_struct`] leaves it out; a test renders both ways).
 pub fn render(row: &Row, out: &mut Vec<u8>) {
-    write_struct(row, tree(), ROOT_FIRST, ROOT_COUNT, out);
+    let tree = tree();
+    // The structs open (node indices from the root down) and whether each open object, the
+    // document itself at depth 0, has a member yet.
+    let mut open = [0u16; MAX_DEPTH];
+    let mut any = [false; MAX_DEPTH + 1];
+    let mut depth = 0;
+    out.push(b'{');
+    for slot in row.set_ascending() {
+        let place = &tree.places[slot];
+        let path = &place.structs[..usize::from(place.depth)];
+        let common = open[..depth].iter().zip(path).take_while(|(a, b)| a == b).count();
+        for _ in common..depth {
+            out.push(b'}');
+        }
+        depth = common;
+        for &node in &path[common..] {
+            write_member(&tree.keys[usize::from(node)], any[depth], out);
+            any[depth] = true;
+            out.push(b'{');
+            open[depth] = node;
+            depth += 1;
+            any[depth] = false;
+        }
+        write_member(&tree.keys[usize::from(place.node)], any[depth], out);
+        any[depth] = true;
+        write_value(row.get(slot).expect("a set slot holds a value"), out);
+    }
+    for _ in 0..=depth {
+        out.push(b'}');
+    }
 }
 
-/// What the writer looks up per node, prepared once: each node's `,"name":` and, for a struct,
-/// the slots of the leaves under it.
+/// The deepest a leaf lies under the root (structs above it); a test checks the table fits.
+const MAX_DEPTH: usize = 8;
+
+/// Where a leaf lies: the structs from the root down to it, and its own node.
+struct Place {
+    depth: u8,
+    structs: [u16; MAX_DEPTH],
+    node: u16,
+}
+
+/// What the writer looks up, prepared once: each node's `,"name":` and each leaf's place.
 struct Tree {
     /// Per node: `,"name":` (the comma dropped for a struct's first member).
     keys: Vec<Box<[u8]>>,
-    /// Per node that is a struct: the slots under it (leaves are numbered in document-tree order,
-    /// so they are one range; `leaf_ranges_are_the_subtrees` checks).
-    spans: Vec<Range<usize>>,
+    /// Per slot: where its leaf lies.
+    places: Vec<Place>,
 }
 
 fn tree() -> &'static Tree {
@@ -40,25 +83,54 @@ fn tree() -> &'static Tree {
                 format!(",\"{name}\":").into_bytes().into_boxed_slice()
             })
             .collect();
-        let spans = NODES
-            .iter()
-            .map(|node| match *node {
-                Node::Struct { first, count, .. } => {
-                    let mut slots = Vec::new();
-                    leaves_under(&NODES[first..first + count], &mut slots);
-                    let lo = slots.iter().copied().min().unwrap_or(0);
-                    let hi = slots.iter().copied().max().map_or(lo, |s| s + 1);
-                    lo..hi
-                }
-                Node::Leaf { slot, .. } => slot..slot + 1,
-            })
-            .collect();
-        Tree { keys, spans }
+        let mut places: Vec<Option<Place>> = (0..LEAVES.len()).map(|_| None).collect();
+        place_leaves(ROOT_FIRST, ROOT_COUNT, &mut Vec::new(), &mut places);
+        let places = places.into_iter().map(|p| p.expect("every leaf is under the root")).collect();
+        Tree { keys, places }
     })
 }
 
+/// Each leaf's place under the children `NODES[first..first + count]`, reached through `path`.
+fn place_leaves(first: usize, count: usize, path: &mut Vec<u16>, places: &mut [Option<Place>]) {
+    let index = |i: usize| u16::try_from(i).expect("fewer than 65536 nodes");
+    for (at, node) in NODES.iter().enumerate().skip(first).take(count) {
+        match *node {
+            Node::Leaf { slot, .. } => {
+                let mut structs = [0u16; MAX_DEPTH];
+                structs[..path.len()].copy_from_slice(path);
+                let depth = u8::try_from(path.len()).expect("MAX_DEPTH fits a byte");
+                places[slot] = Some(Place { depth, structs, node: index(at) });
+            }
+            Node::Struct { first, count, .. } => {
+                assert!(path.len() < MAX_DEPTH, "the document tree is deeper than MAX_DEPTH");
+                path.push(index(at));
+                place_leaves(first, count, path, places);
+                path.pop();
+            }
+        }
+    }
+}
+
+/// The slots under node `at` (leaves are numbered in document-tree order, so they are one range;
+/// `leaf_ranges_are_the_subtrees` checks).
+#[cfg(test)]
+fn span(at: usize) -> Range<usize> {
+    match NODES[at] {
+        Node::Struct { first, count, .. } => {
+            let mut slots = Vec::new();
+            leaves_under(&NODES[first..first + count], &mut slots);
+            let lo = slots.iter().copied().min().unwrap_or(0);
+            let hi = slots.iter().copied().max().map_or(lo, |s| s + 1);
+            lo..hi
+        }
+        Node::Leaf { slot, .. } => slot..slot + 1,
+    }
+}
+
 /// Writes `{…}` for the children `NODES[first..first + count]`, leaving out unset leaves and
-/// structs with nothing set under them (one bitset test per struct).
+/// structs with nothing set under them (one bitset test per struct): the tree walk [`render`]
+/// must agree with (tests only).
+#[cfg(test)]
 fn write_struct(row: &Row, tree: &Tree, first: usize, count: usize, out: &mut Vec<u8>) {
     let mut any = false;
     out.push(b'{');
@@ -74,7 +146,7 @@ fn write_struct(row: &Row, tree: &Tree, first: usize, count: usize, out: &mut Ve
                 None => false,
             },
             Node::Struct { first, count, .. } => {
-                let written = row.any_set(tree.spans[at].clone());
+                let written = row.any_set(span(at));
                 if written {
                     write_member(&tree.keys[at], any, out);
                     write_struct(row, tree, first, count, out);
@@ -93,6 +165,7 @@ fn write_member(key: &[u8], any: bool, out: &mut Vec<u8>) {
     out.extend_from_slice(if any { key } else { &key[1..] });
 }
 
+#[cfg(test)]
 fn leaves_under(nodes: &[Node], slots: &mut Vec<usize>) {
     for node in nodes {
         match *node {
@@ -104,129 +177,6 @@ fn leaves_under(nodes: &[Node], slots: &mut Vec<usize>) {
 
 fn write_str(text: &str, out: &mut Vec<u8>) {
     write_json_str(text, out);
-}
-
-/// Where [`write_json_str`] writes: a document's bytes or a `flattened` field's `String`.
-pub(crate) trait JsonOut {
-    fn push_text(&mut self, text: &str);
-    fn reserve_text(&mut self, additional: usize);
-}
-
-impl JsonOut for Vec<u8> {
-    fn push_text(&mut self, text: &str) {
-        self.extend_from_slice(text.as_bytes());
-    }
-    fn reserve_text(&mut self, additional: usize) {
-        self.reserve(additional);
-    }
-}
-
-impl JsonOut for String {
-    fn push_text(&mut self, text: &str) {
-        self.push_str(text);
-    }
-    fn reserve_text(&mut self, additional: usize) {
-        self.reserve(additional);
-    }
-}
-
-/// `text` as a JSON string, byte for byte as serde_json writes it: quotes, `\"`, `\\`, the short
-/// escapes `\b \f \n \r \t`, `\u00xx` (lower-case hex) for the other bytes below 0x20; nothing
-/// else is escaped (not DEL, not non-ASCII). Runs without escapes are copied whole; the search
-/// looks at 16 bytes per step (a quick SWAR test per word; the exact one only where it hits).
-pub(crate) fn write_json_str<O: JsonOut + ?Sized>(text: &str, out: &mut O) {
-    out.reserve_text(text.len() + 2);
-    out.push_text("\"");
-    let bytes = text.as_bytes();
-    let mut from = 0; // the start of the run not yet copied
-    if bytes.len() < 8 {
-        for (at, &b) in bytes.iter().enumerate() {
-            if ESCAPED[usize::from(b)] {
-                out.push_text(&text[from..at]);
-                push_escape(b, out);
-                from = at + 1;
-            }
-        }
-    } else {
-        // Two words per step while 16 bytes are left (one quick test for both), then the last
-        // 8 bytes as one word with the bytes already seen masked off.
-        let escape = |word: u64, base: usize, seen: u32, from: &mut usize, out: &mut O| {
-            let mut marks = escape_marks(word) & (u64::MAX << (8 * seen));
-            while marks != 0 {
-                let at = base + (marks.trailing_zeros() / 8) as usize;
-                marks &= marks - 1;
-                out.push_text(&text[*from..at]);
-                push_escape(bytes[at], out);
-                *from = at + 1;
-            }
-        };
-        let mut pairs = bytes.chunks_exact(16);
-        let mut base = 0;
-        for pair in &mut pairs {
-            let (a, b) = pair.split_at(8);
-            let a = u64::from_le_bytes(a.try_into().expect("8 bytes"));
-            let b = u64::from_le_bytes(b.try_into().expect("8 bytes"));
-            if swar::any_escape(a) || swar::any_escape(b) {
-                escape(a, base, 0, &mut from, out);
-                escape(b, base + 8, 0, &mut from, out);
-            }
-            base += 16;
-        }
-        let rest = pairs.remainder().len();
-        if rest >= 8 {
-            let word = u64::from_le_bytes(bytes[base..base + 8].try_into().expect("8 bytes"));
-            if swar::any_escape(word) {
-                escape(word, base, 0, &mut from, out);
-            }
-            base += 8;
-        }
-        if base < bytes.len() {
-            let last = bytes.len() - 8;
-            let word = u64::from_le_bytes(bytes[last..].try_into().expect("8 bytes"));
-            if swar::any_escape(word) {
-                escape(word, last, (base - last) as u32, &mut from, out);
-            }
-        }
-    }
-    out.push_text(&text[from..]);
-    out.push_text("\"");
-}
-
-/// The bytes JSON escapes: below 0x20, `"` and `\\`.
-const ESCAPED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
-
-/// The high bit of each byte of `word` that JSON escapes (below 0x20, `"` or `\\`).
-fn escape_marks(word: u64) -> u64 {
-    swar::c0_bytes(word) | swar::eq_bytes(word, b'"') | swar::eq_bytes(word, b'\\')
-}
-
-fn push_escape<O: JsonOut + ?Sized>(b: u8, out: &mut O) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let short = match b {
-        b'"' => "\\\"",
-        b'\\' => "\\\\",
-        b'\n' => "\\n",
-        b'\r' => "\\r",
-        b'\t' => "\\t",
-        0x08 => "\\b",
-        0x0c => "\\f",
-        _ => {
-            let code = [b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]];
-            out.push_text(std::str::from_utf8(&code).expect("ASCII"));
-            return;
-        }
-    };
-    out.push_text(short);
 }
 
 fn write_value(value: Value<'_>, out: &mut Vec<u8>) {
@@ -280,7 +230,7 @@ mod tests {
                 leaves_under(&NODES[first..first + count], &mut slots);
                 slots.sort_unstable();
                 let at = NODES.iter().position(|n| matches!(*n, Node::Struct { first: f, .. } if f == first)).unwrap();
-                assert_eq!(slots, tree().spans[at].clone().collect::<Vec<_>>());
+                assert_eq!(slots, span(at).collect::<Vec<_>>());
             }
         }
     }
@@ -293,36 +243,43 @@ mod tests {
         }
     }
 
+    /// The writer that visits the set slots writes what the tree walk writes, for rows with every
+    /// mix of leaves set (pseudo-random subsets, each leaf with a value of its kind).
     #[test]
-    fn strings_escape_as_serde_json_does() {
-        let mut all: String = (0u8..0x80).map(char::from).collect();
-        all.push_str("é\u{2028}\u{10ffff}\"\\");
-        let mut texts = vec![String::new(), all.clone(), "plain text without escapes".into()];
-        for n in 0..20 {
-            texts.push(format!("{}\"{}\\{}\n", "a".repeat(n), "é".repeat(n % 3), "\u{1}".repeat(n % 2)));
-        }
-        for i in 0..all.len() {
-            if all.is_char_boundary(i) {
-                texts.push(all[i..].to_owned());
-            }
-        }
-        for len in 0..24 {
-            for at in 0..len {
-                for c in ['"', '\\', '\n', '\u{1f}'] {
-                    let mut text: Vec<char> = vec!['a'; len];
-                    text[at] = c;
-                    text[len - 1 - at] = '\t';
-                    texts.push(text.into_iter().collect());
+    fn set_slots_render_as_the_tree_walk() {
+        use crate::fields::Kind;
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut row = Row::new();
+        for round in 0..400 {
+            row.clear();
+            let every = 1 + round % 17;
+            for (slot, leaf) in LEAVES.iter().enumerate() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                if round > 0 && seed % every as u64 != 0 {
+                    continue;
+                }
+                match leaf.kind {
+                    Kind::Str => row.set_str(slot, "v\"1"),
+                    Kind::Long => row.set_long(slot, slot as i64),
+                    Kind::Double => row.set_double(slot, 0.5),
+                    Kind::Bool => row.set_bool(slot, true),
+                    Kind::Date => row.set_date(slot, 1_453_290_121_336),
+                    Kind::Geo => row.set_geo(slot, 1.5, -2.0),
+                    Kind::StrList => row.set_list(slot, ["a", "b"]),
+                    Kind::Json => row.set_json(slot, "{\"k\":1}"),
                 }
             }
-        }
-        for text in texts {
-            let mut bytes = Vec::new();
-            write_json_str(&text, &mut bytes);
-            assert_eq!(bytes, serde_json::to_vec(&text).unwrap(), "{text:?}");
-            let mut string = String::new();
-            write_json_str(&text, &mut string);
-            assert_eq!(string.as_bytes(), bytes);
+            if round % 3 == 1 {
+                if let Some(&slot) = row.set_slots().first() {
+                    row.unset(slot);
+                }
+            }
+            let (mut fast, mut walk) = (Vec::new(), Vec::new());
+            render(&row, &mut fast);
+            write_struct(&row, tree(), ROOT_FIRST, ROOT_COUNT, &mut walk);
+            assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(walk).unwrap(), "round {round}");
         }
     }
 

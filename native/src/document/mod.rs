@@ -3,6 +3,7 @@
 //! [`crate::fields`], so a value is where the field table says in both.
 
 pub mod columns;
+mod escape;
 pub mod json;
 mod row;
 

@@ -265,6 +265,20 @@ impl Row {
         &self.set
     }
 
+    /// The slots set, in ascending order (document-tree order): one bitset scan.
+    pub fn set_ascending(&self) -> impl Iterator<Item = usize> + '_ {
+        self.bits.iter().enumerate().flat_map(|(w, &word)| {
+            let mut bits = word;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let bit = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    w * 64 + bit
+                })
+            })
+        })
+    }
+
     /// True when any slot in `slots` is set (a bitset test per 64 slots).
     pub fn any_set(&self, slots: Range<usize>) -> bool {
         let (mut at, end) = (slots.start, slots.end);
@@ -299,6 +313,9 @@ mod tests {
         assert_eq!(list.iter().collect::<Vec<_>>(), ["web", "x"]);
         assert!(row.any_set(0..LEAVES.len()) && row.any_set(SOURCE_IP..SOURCE_IP + 1));
         assert!(!row.any_set(SOURCE_IP + 1..SOURCE_IP + 1) && !row.any_set(0..1));
+        let mut ascending = row.set_slots().to_vec();
+        ascending.sort_unstable();
+        assert_eq!(row.set_ascending().collect::<Vec<_>>(), ascending);
         row.clear();
         assert_eq!(row, Row::new());
         assert!(!row.any_set(0..LEAVES.len()) && row.set_slots().is_empty());
