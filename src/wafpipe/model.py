@@ -16,6 +16,7 @@ import orjson
 import pyarrow as pa
 from pydantic import BaseModel
 
+from wafpipe import _native
 from wafpipe.errors import ContainerError
 
 
@@ -194,13 +195,10 @@ class Batch:
     def ndjson(self) -> bytes:
         """The events as NDJSON lines, ``_id`` first, each ending in a newline (``wafpipe parse``):
         the core's documents as they are, the id spliced in front (ids are URL-safe base64, which
-        JSON never escapes), one join per Batch rather than a call per event."""
+        JSON never escapes), written by the core into one ``bytes`` per Batch."""
         if not self.documents:
             return b""
-        head = b'{"_id":"'
-        lines = [head + i.encode() + (b'",' + d[1:] if d != b"{}" else b'"}') for i, d in zip(self.ids, self.documents, strict=True)]
-        lines.append(b"")
-        return b"\n".join(lines)
+        return _native.ndjson(self.ids, self.documents)
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 

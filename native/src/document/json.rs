@@ -55,6 +55,28 @@ pub fn render(row: &Row, out: &mut Vec<u8>) {
     }
 }
 
+/// The NDJSON line of one event (`wafpipe parse`): `{"_id":"<id>",` then the document's members
+/// (the document without its `{`), or `{"_id":"<id>"}` for an empty document, and `\n`. Ids are
+/// URL-safe base64, which JSON never escapes. `out` is a `Vec` or a slice sized by
+/// [`ndjson_line_len`] (an error only when it is too short).
+pub fn ndjson_line(id: &str, document: &[u8], out: &mut impl std::io::Write) -> std::io::Result<()> {
+    out.write_all(b"{\"_id\":\"")?;
+    out.write_all(id.as_bytes())?;
+    if document == b"{}" {
+        out.write_all(b"\"}\n")
+    } else {
+        out.write_all(b"\",")?;
+        out.write_all(document.get(1..).unwrap_or_default())?;
+        out.write_all(b"\n")
+    }
+}
+
+/// The length of [`ndjson_line`]'s output.
+pub fn ndjson_line_len(id: &str, document: &[u8]) -> usize {
+    let members = if document == b"{}" { 0 } else { document.len().saturating_sub(1) };
+    b"{\"_id\":\"".len() + id.len() + 2 + members + 1
+}
+
 /// The deepest a leaf lies under the root (structs above it); a test checks the table fits.
 const MAX_DEPTH: usize = 8;
 
@@ -280,6 +302,16 @@ mod tests {
             render(&row, &mut fast);
             write_struct(&row, tree(), ROOT_FIRST, ROOT_COUNT, &mut walk);
             assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(walk).unwrap(), "round {round}");
+        }
+    }
+
+    #[test]
+    fn ndjson_lines_splice_the_id_first() {
+        for (doc, line) in [(&b"{}"[..], &b"{\"_id\":\"AB-_\"}\n"[..]), (b"{\"a\":1}", b"{\"_id\":\"AB-_\",\"a\":1}\n")] {
+            let mut out = Vec::new();
+            ndjson_line("AB-_", doc, &mut out).unwrap();
+            assert_eq!(out, line);
+            assert_eq!(ndjson_line_len("AB-_", doc), line.len());
         }
     }
 

@@ -10,6 +10,7 @@ use crate::{body, ids, keys};
 mod batch;
 mod check;
 mod decode;
+mod ndjson;
 mod redact;
 mod run;
 
@@ -46,6 +47,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode::convert, m)?)?;
     m.add_function(wrap_pyfunction!(decode::document, m)?)?;
     m.add_function(wrap_pyfunction!(batch::empty_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(ndjson::ndjson, m)?)?;
     m.add_class::<batch::ArrowBatch>()?;
     m.add_class::<run::PyFileRun>()?;
     m.add_class::<check::PyBodyCheck>()?;
