@@ -75,7 +75,7 @@ pub fn key_lookup(low: &[u8]) -> (Option<&'static str>, KeyInfo) {
     let t = table();
     let mut at = hash(low);
     while let Some((name, info)) = t.slots[at] {
-        if name.as_bytes() == low {
+        if same_key(name.as_bytes(), low) {
             return (Some(name), info);
         }
         at = (at + 1) % SLOTS;
@@ -83,6 +83,19 @@ pub fn key_lookup(low: &[u8]) -> (Option<&'static str>, KeyInfo) {
     // In no table: only the numbered slots are known, and none of them is free text (the
     // free-text slots, cs9–cs11, are in the table).
     (None, KeyInfo { known: is_slot_key(low), free: false, alias: None })
+}
+
+/// `a == b` for keys: a key of 8 to 16 bytes is compared as two overlapping words, shorter and
+/// longer ones as slices (no `memcmp` call for the common lengths: a lookup probes a slot or two).
+#[inline]
+pub(crate) fn same_key(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (a.first_chunk::<8>(), b.first_chunk::<8>(), a.last_chunk::<8>(), b.last_chunk::<8>()) {
+        (Some(ah), Some(bh), Some(at), Some(bt)) if a.len() <= 16 => ah == bh && at == bt,
+        _ => a == b,
+    }
 }
 
 /// [`key_info`] for a key in any (ASCII) case, lower-cased on the stack (keys of up to 64 bytes).
@@ -157,6 +170,21 @@ mod tests {
         assert!(IMPERVA_KEYS.windows(2).all(|w| w[0] < w[1]));
         assert!(FREE_TEXT_KEYS.windows(2).all(|w| w[0] < w[1]));
         assert!(IMPERVA_KEYS.len() + FREE_TEXT_KEYS.len() + LEEF_ALIASES.len() + 2 * CUSTOM_LABELS.len() < SLOTS / 2);
+    }
+
+    #[test]
+    fn same_key_is_equality() {
+        let words = ["", "a", "ab", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq"];
+        for a in words {
+            for b in words {
+                assert_eq!(same_key(a.as_bytes(), b.as_bytes()), a == b, "{a:?} {b:?}");
+            }
+            for i in 0..a.len() {
+                let mut c = a.as_bytes().to_vec();
+                c[i] ^= 1;
+                assert!(!same_key(a.as_bytes(), &c), "{a:?} at {i}");
+            }
+        }
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl KeyIndex {
                 return None;
             }
             let (known_key, known) = &self.entries[entry - 1];
-            if known_key == key {
+            if crate::keys::same_key(known_key.as_bytes(), key.as_bytes()) {
                 return Some(known);
             }
             at = (at + 1) % BUCKETS;
