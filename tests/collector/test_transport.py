@@ -200,16 +200,13 @@ def _send_garbage_and_wait(conn: Connection) -> None:
 def _pool_with(target: object, task: Task) -> DecodePool:
     """A pool of one worker whose process runs ``target`` with ``task`` in hand."""
     pool = DecodePool(1, 100, 1.0)
-    real = pool._workers[0]
-    real.proc.kill()
-    real.proc.join()
-    real.conn.close()
+    assert pool._workers == []  # a worker starts with its first task
     parent, child = pool._ctx.Pipe(duplex=True)
     proc = pool._ctx.Process(target=target, args=(child,), daemon=True)
     proc.start()
     child.close()
     parent.send(task)
-    pool._workers[0] = _Worker(0, proc, parent, task=task)
+    pool._workers.append(_Worker(0, proc, parent, task=task))
     return pool
 
 
@@ -251,6 +248,27 @@ def collect(pool: DecodePool, task_id: int) -> list[Batch]:
             if item.final:
                 return out
     raise AssertionError("the pool never finished the task")
+
+
+def test_workers_start_only_when_a_task_needs_one(bad_files: list[Path]) -> None:
+    """One file never pays for an idle second process; an idle worker is reused before a new one."""
+    pool = DecodePool(2, 100, 60.0)
+    try:
+        assert pool.pids() == []
+        pool.submit(Task(1, ref_of(bad_files[0]), None, documents=False))
+        first = pool.pids()
+        assert len(first) == 1
+        collect(pool, 1)
+        pool.submit(Task(2, ref_of(bad_files[0]), None, documents=False))
+        assert pool.pids() == first  # the idle worker took it
+        collect(pool, 2)
+        pool.submit(Task(3, ref_of(bad_files[0]), None, documents=False))
+        pool.submit(Task(4, ref_of(bad_files[1]), None, documents=False))
+        assert len(pool.pids()) == 2 and first[0] in pool.pids()
+        pool.submit(Task(5, ref_of(bad_files[0]), None, documents=False))
+        assert len(pool.pids()) == 2 and pool.depth() == 1  # never more than asked for
+    finally:
+        pool.close()
 
 
 @pytest.mark.parametrize("documents", [False, True], ids=["without documents", "with documents"])
