@@ -16,7 +16,7 @@ import orjson
 import pyarrow as pa
 from pydantic import BaseModel
 
-from wafpipe import _native
+from wafpipe._native import ndjson as _ndjson  # the module, not the package: model imports no stage
 from wafpipe.errors import ContainerError
 
 
@@ -198,7 +198,7 @@ class Batch:
         JSON never escapes), written by the core into one ``bytes`` per Batch."""
         if not self.documents:
             return b""
-        return _native.ndjson(self.ids, self.documents)
+        return _ndjson(self.ids, self.documents)
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
