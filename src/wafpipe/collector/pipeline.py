@@ -86,7 +86,6 @@ class Collector:
                           keep_raw_files=keep_raw)
         self.sinks: list[Sink] = build_sinks(config, context)
         self.sources: list[Source] = build_sources(config, context)
-        self._sources = {src.name: src for src in self.sources}
         pc_ = config.pipeline
         self.workers = pc_.workers if workers is None else workers
         self.pool = DecodePool(self.workers, pc_.batch_size, pc_.batch_timeout_s, pc_.queue_size)
