@@ -7,8 +7,7 @@ Order of operations for each batch, which is what makes a crash harmless:
 3. only then the state records the file's resume ordinal and the batch's dead letters;
 4. after the last batch of a file the state marks it done and the source may delete/move it.
 
-A crash between 2 and 3 replays at most one batch; the ids collapse it. One file's batches come
-from one worker process, in order.
+A crash between 2 and 3 replays at most one batch. One file's batches come from one worker, in order.
 
 Named parts: :mod:`.delivery` (a Batch's way to the sinks and the state, back-pressure, dead
 workers, missing keys), :mod:`.workers` (decode processes), :mod:`.status` (health, the start-up
@@ -24,8 +23,7 @@ The loops, and why they look as they do (DESIGN §4, issue 18):
   files left exits 130 and says how many; a watching collector stopped by a signal exits 0.
 * **``--once`` ends**: after the backlog (retention and correlations run once), the spools get
   ``pipeline.drain_timeout_s`` to deliver (exit 3 if not); a missing source path is exit 2.
-* **Every second** the keys directory is looked at for files waiting for a key, and a source's
-  cleared problems clear its health.
+* **Every second** files waiting for a key are looked at; a source's cleared problems clear its health.
 """
 
 from __future__ import annotations
@@ -49,6 +47,7 @@ from wafpipe.collector.detections import Detecting, load_detections
 from wafpipe.collector.jobs import Jobs, replay_through
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape, log_through
+from wafpipe.collector.memory import pin_mmap_threshold
 from wafpipe.collector.metrics import Metrics
 from wafpipe.collector.report import RunReport, SinkTotals, human_size
 from wafpipe.collector.state.store import State
@@ -182,6 +181,7 @@ class Collector:
                     self.flow.worker_died(task_id, item)
                 elif not self.flow.deliver(task_id, item):
                     break  # held: read nothing more until the spool drains
+                del item  # delivered: not kept alive while the next Batch is read
         self.metrics.queue_depth.labels("decoded").set(self.pool.depth())
         self.metrics.queue_depth.labels("files").set(self._refs.qsize())
 
@@ -217,8 +217,7 @@ class Collector:
         if not self._once:
             self.detecting.start()
         if self._serve_api:
-            # The read side (DESIGN §4) over this process's own store connection and state: reads
-            # see every committed batch while this process stays the only writer.
+            # The read side (DESIGN §4) on this process's store and state: it sees every commit.
             store = self._duckdb()
             reader = ReadService(store.cursor if store is not None else None, state=self.state, live=self.health)
             api = self.config.api
@@ -267,6 +266,7 @@ class Collector:
         self._once = self.flow.once = once
         self.report.watch = not once
         self._install_signals()
+        pin_mmap_threshold()  # the main process receives and appends Batch after Batch too
         try:
             self._open()
             self._log_start(once)

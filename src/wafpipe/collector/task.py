@@ -72,8 +72,10 @@ def decode_task(task: Task, batch_size: int, batch_timeout_s: float) -> Iterator
                 redactor.batch(batch)  # before the detections: findings quote event values
             if detector is not None and len(batch):
                 batch.findings = [f.record() for f in detector.findings(batch.events)]
+            final = batch.final
             yield batch
-            if not batch.final:
+            del batch  # not kept alive while the next one is decoded (issue 20: peak memory)
+            if not final:
                 failpoint("decode.after_batch")
     except OSError as exc:
         yield BatchBuilder(ref.key, resume, documents=task.documents).build(

@@ -49,6 +49,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from wafpipe.collector import transport
+from wafpipe.collector.memory import pin_mmap_threshold
 from wafpipe.collector.task import Task, decode_task
 from wafpipe.collector.transport import TransportError
 from wafpipe.decode.batch import BatchBuilder
@@ -110,6 +111,7 @@ def _send(conn: Connection, task_id: int, batch: Batch) -> None:
 def _worker_main(conn: Connection, batch_size: int, batch_timeout_s: float) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the collector handles Ctrl-C for everyone
     _die_with_parent()
+    pin_mmap_threshold()
     while True:
         try:
             task = conn.recv()
@@ -121,6 +123,7 @@ def _worker_main(conn: Connection, batch_size: int, batch_timeout_s: float) -> N
             try:
                 for batch in decode_task(task, batch_size, batch_timeout_s):
                     _send(conn, task.task_id, batch)
+                    del batch  # sent: not kept alive while the next one is decoded
             except _ParentGone:
                 raise
             except Exception as exc:  # a bug must not kill the worker silently
@@ -266,6 +269,7 @@ class DecodePool:
                     got = self._receive(w)
                     if got is not None:
                         yield got
+                        del got  # delivered: not kept alive while the next one is read
                         continue
                 yield from self._reap(w)
 

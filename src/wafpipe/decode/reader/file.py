@@ -128,6 +128,7 @@ class FileReader:
                         batch = self._batch(file_key, raw, label)
                         next_ordinal = batch.next_ordinal
                         yield batch
+                        del batch  # not kept alive while the next one is decoded
                         # From when the consumer asks for more: the time it spent taking this Batch
                         # (a worker blocked on a busy main process) is not decoding time, and
                         # counting it cut every following Batch short (smaller commits, a larger store).

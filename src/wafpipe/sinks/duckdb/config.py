@@ -19,7 +19,7 @@ DEFAULT_STORE_NAME = "wafpipe.duckdb"  # under data_dir, when ``path`` is not se
 class DuckDBSinkConfig(SinkConfigBase):
     type: Literal["duckdb"] = "duckdb"
     path: PathField | None = None  # None → <data_dir>/DEFAULT_STORE_NAME
-    memory_limit: str = "256MB"
+    memory_limit: str = "128MB"
     # One thread appends as fast as two or faster (17-19 % less CPU at large commits) and leaves the
     # other core to the decode workers; queries through the collector's API share it.
     threads: int | None = Field(1, ge=1)

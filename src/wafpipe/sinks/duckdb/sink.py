@@ -25,9 +25,12 @@ id fixes the time (the identity includes the header's ``startTime``); a Batch wi
 at ingest time, or without a time, is checked against the whole table.
 
 Durability. One transaction per Batch; DuckDB fsyncs its WAL on ``COMMIT``, so ``write`` returns
-only when the Batch survives a crash. The WAL is checkpointed into the file at
-:data:`CHECKPOINT_THRESHOLD` and on ``close``; a retention delete waits for the next one
-(forcing it could take seconds: :mod:`wafpipe.store.retention`).
+only when the Batch survives a crash. The WAL is checkpointed into the file every
+:data:`~.connection.CHECKPOINT_ROWS` stored events, at ``CHECKPOINT_THRESHOLD`` of WAL and on
+``close``; a retention delete waits for the next one (forcing it could take seconds:
+:mod:`wafpipe.store.retention`).
+
+Memory: see :mod:`.connection` (small row groups, a checkpoint every two Batches).
 
 One writer (DESIGN §2). DuckDB allows one read-write process per file: the collector. ``wafpipe
 query`` opens the file ``read_only=True`` only when no collector runs (else it uses the API).
@@ -54,6 +57,7 @@ from wafpipe.failpoints import failpoint
 from wafpipe.fields.arrow import column
 from wafpipe.model import Batch
 from wafpipe.sinks.base import Sink, WriteResult
+from wafpipe.sinks.duckdb import connection
 from wafpipe.store import rollup
 from wafpipe.store.retention import Pruned, Retention, Routing, prune
 from wafpipe.store.schema import (
@@ -68,7 +72,7 @@ from wafpipe.store.schema import (
     stored_version,
 )
 
-__all__ = ["CHECKPOINT_THRESHOLD", "SCHEMA_VERSION", "DuckDBSink"]
+__all__ = ["SCHEMA_VERSION", "DuckDBSink"]
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +97,6 @@ _FILE_PUT = f"INSERT OR REPLACE INTO {FILES} VALUES (?, ?, ?, ?, ?, ?, ?)"  # no
 _TRUSTED_CHECKSUMS = {"ok", "absent"}
 
 RETENTION_EVERY_S = 3600.0  # how often the collector applies retention (monotonic seconds)
-# DuckDB checkpoints when the WAL passes this size. Each checkpoint rewrites the table's last,
-# partly filled row group, so the 16 MB default rewrites it every few thousand events; 128 MB
-# trades that for a longer WAL replay after a crash.
-CHECKPOINT_THRESHOLD = "128MB"
-
-
 def _one_value(array: pa.Array) -> Any:
     """The value every row of ``array`` holds, or None when they differ or one is null."""
     if array.null_count or not len(array):
@@ -116,7 +114,7 @@ class DuckDBSink(Sink):
     def __init__(
         self,
         path: str | Path,
-        memory_limit: str = "256MB",
+        memory_limit: str = "128MB",
         threads: int | None = 1,
         retention: Retention | None = None,
         read_only: bool = False,
@@ -132,6 +130,7 @@ class DuckDBSink(Sink):
         self._lock = threading.Lock()
         self._last_retention = 0.0
         self._unmerged = 0  # rollup rows added since the last merge
+        self._since_checkpoint = 0  # events stored since the last checkpoint
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -144,19 +143,16 @@ class DuckDBSink(Sink):
         if not self.read_only:
             private_dir(self.path.parent)
         try:
-            con = duckdb.connect(str(self.path), read_only=self.read_only)
+            con = connection.connect(self.path, read_only=self.read_only, memory_limit=self.memory_limit,
+                                     threads=self.threads)
         except duckdb.Error as exc:
             hint = (
                 "another process (a running collector?) holds the store; query it through the collector's API"
-                if "lock" in str(exc).lower()
+                if any(word in str(exc).lower() for word in ("lock", "conflict"))
                 else "check that the path is a DuckDB file and readable"
             )
             raise SinkError(f"cannot open DuckDB store {self.path}: {exc}", hint=hint) from exc
         try:
-            con.execute("SET memory_limit = ?", [self.memory_limit])
-            con.execute("SET checkpoint_threshold = ?", [CHECKPOINT_THRESHOLD])
-            if self.threads:
-                con.execute("SET threads = ?", [int(self.threads)])
             version = stored_version(con)
             if version not in (None, SCHEMA_VERSION):
                 raise OldStoreError(str(self.path), version or 0)
@@ -239,6 +235,9 @@ class DuckDBSink(Sink):
                 con.unregister(_BATCH)
             if self._unmerged >= rollup.COMPACT_ROWS:
                 self._compact(con)
+            self._since_checkpoint += written
+            if self._since_checkpoint >= connection.CHECKPOINT_ROWS:
+                self._checkpoint(con)
         failpoint("sink.duckdb.after_commit")
         return WriteResult(written=written, duplicates=len(batch) - written)
 
@@ -280,6 +279,17 @@ class DuckDBSink(Sink):
         if ts.null_count or pc.any(pc.equal(source, "ingest_time")).as_py():
             return self._insert_new(con, ABSENT_FULL, [])
         return self._insert_new(con, ABSENT_RANGE, [pc.min(ts).as_py(), pc.max(ts).as_py()])
+
+    def _checkpoint(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write the rows committed since the last checkpoint into the file (see "Memory" in the
+        module docstring). A failure loses nothing, the WAL holds them: it is tried again after
+        the next Batch."""
+        try:
+            con.execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            log.warning("checkpointing %s: %s (tried again after the next batch)", self.path, exc)
+            return
+        self._since_checkpoint = 0
 
     def _compact(self, con: duckdb.DuckDBPyConnection) -> None:
         """Merge the rollup's rows of the hours recent Batches added to (a transaction of its own;
@@ -356,11 +366,12 @@ class DuckDBSink(Sink):
         con = self._con
         if con is None:
             raise SinkError(f"DuckDB store {self.path} is closed")
-        return con.cursor()
+        return connection.cursor(con, read_only=self.read_only)
 
     def setting(self, name: str) -> Any:
         """A DuckDB setting as the engine reports it (``memory_limit``, ``threads``…), for doctor."""
-        cur = self._conn().cursor()
+        self._conn()
+        cur = self.cursor()
         try:
             row = cur.execute("SELECT current_setting(?)", [name]).fetchone()
         finally:
