@@ -264,7 +264,7 @@ def test_memory_limit_and_threads_are_applied(tmp_path: Path) -> None:
         assert s.setting("memory_limit") == "300.0 MiB"
         assert int(s.setting("threads")) == 1
     ref = duckdb.connect()
-    ref.execute("SET memory_limit = '256MB'")
+    ref.execute("SET memory_limit = '128MB'")
     default = ref.execute("SELECT current_setting('memory_limit')").fetchone()
     with DuckDBSink(tmp_path / "m.duckdb", read_only=True) as ro:
         assert default is not None and ro.setting("memory_limit") == default[0]
@@ -273,3 +273,30 @@ def test_memory_limit_and_threads_are_applied(tmp_path: Path) -> None:
 def test_close_twice(sink: DuckDBSink) -> None:
     sink.close()
     sink.close()
+
+
+def test_the_store_is_checkpointed_every_few_batches_in_small_row_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20: rows committed but not checkpointed wait in memory, so the writer checkpoints
+    after every CHECKPOINT_ROWS events it stores (the WAL is then empty), into row groups of
+    ROW_GROUP_ROWS rows instead of DuckDB's 122 880."""
+    from wafpipe.sinks.duckdb import connection
+
+    monkeypatch.setattr(connection, "ROW_GROUP_ROWS", 2048)
+    monkeypatch.setattr(connection, "CHECKPOINT_ROWS", 3000)
+    [path] = generate_files(tmp_path / "in", events=5000, files=1, fmt="cef", compression="zlib", seed=3)
+    store = tmp_path / "rg.duckdb"
+    wal = Path(f"{store}.wal")
+    with DuckDBSink(store) as s:
+        sizes = []
+        for batch in read_path(path, batch_rows=1000, documents=False).batches(path.name):
+            s.write(batch)
+            sizes.append(wal.stat().st_size if wal.exists() else 0)
+        # the WAL grows for two Batches and is emptied by the checkpoint after the third
+        assert sizes[0] < sizes[1] and sizes[2] == 0 and sizes[3] > 0, sizes
+        groups = s.cursor().execute(
+            "SELECT row_group_id, sum(count) FROM pragma_storage_info('events') WHERE column_name = '_id' AND segment_type <> 'VALIDITY' GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+    counts = [int(n) for _, n in groups]
+    assert counts[0] == max(counts) == 2048 and sum(counts) == 5000, groups  # DuckDB's would be one group

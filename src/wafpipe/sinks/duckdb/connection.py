@@ -1,13 +1,13 @@
 """How the store's writer opens the DuckDB file, and when it checkpoints.
 
 Committed rows wait uncompressed in DuckDB's memory (~3.6 KB per event) until a checkpoint writes
-them into the file, and a checkpoint rewrites the table's last, partly filled row group. With
-DuckDB's 122 880-row groups a checkpoint had to wait for ~128 MB of WAL to be worth that rewrite,
-so ~150 MiB of rows waited in memory, and the blocks each checkpoint wrote stayed cached up to
-``memory_limit``: the collector's peak memory grew with what it had stored (issue 20). So the
-writer attaches the file with row groups of :data:`ROW_GROUP_ROWS` (DuckDB takes that only from
-``ATTACH``) and checkpoints every :data:`CHECKPOINT_ROWS` events it stores: about two Batches
-wait, whatever the store holds. Measured: docs/architecture.md "The store".
+them into the file. The writer used to leave that to DuckDB at 128 MB of WAL, so ~150 MiB of rows
+waited, and the blocks each checkpoint wrote stayed cached up to ``memory_limit``: the collector's
+peak memory grew with what it had stored (issue 20). Now the writer checkpoints every
+:data:`CHECKPOINT_ROWS` events it stores, so about two Batches wait whatever the store holds. A
+checkpoint closes the row group it wrote (later rows start a new one), so the file is attached with
+row groups of :data:`ROW_GROUP_ROWS` (DuckDB takes that only from ``ATTACH``), just above what a
+checkpoint writes: the row groups come out nearly full. Measured: docs/architecture.md "The store".
 
 A read-only connection opens the file itself: it writes no row group.
 """
@@ -21,7 +21,7 @@ import duckdb
 __all__ = ["CHECKPOINT_ROWS", "CHECKPOINT_THRESHOLD", "ROW_GROUP_ROWS", "connect", "cursor"]
 
 # Rows per row group of the store (DuckDB's default is 122 880): a multiple of DuckDB's 2048-row
-# vectors, just above CHECKPOINT_ROWS, so that a checkpoint mostly writes whole row groups.
+# vectors, just above CHECKPOINT_ROWS, so that each checkpoint's row group comes out nearly full.
 ROW_GROUP_ROWS = 20_480
 # The writer checkpoints once it has stored this many events since its last checkpoint: two
 # Batches of the default size.

@@ -30,7 +30,7 @@ only when the Batch survives a crash. The WAL is checkpointed into the file ever
 ``close``; a retention delete waits for the next one (forcing it could take seconds:
 :mod:`wafpipe.store.retention`).
 
-Memory: see :mod:`.connection` (small row groups, a checkpoint every two Batches).
+Memory: see :mod:`.connection` (a checkpoint every two Batches, row groups to match).
 
 One writer (DESIGN §2). DuckDB allows one read-write process per file: the collector. ``wafpipe
 query`` opens the file ``read_only=True`` only when no collector runs (else it uses the API).
