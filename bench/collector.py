@@ -24,7 +24,7 @@ whole machine was (cores, from /proc/stat) beside what our processes used.
   apart (``loop``).
 * commit size: the collector (2 workers) and the bare append with ``pipeline.batch_size`` from
   ``--sweep`` (``batch_timeout_s`` raised to 60 s there, so a Batch is cut by size, not by time);
-  DuckDB ``threads`` 1 and 2 × ``memory_limit`` 256MB and 1GB on the bare append (``--settings-batch``).
+  DuckDB ``threads`` × ``memory_limit`` (:data:`SETTINGS`) on the bare append (``--settings-batch``).
 * RSS: one file of ~100 MB and one of ~1 GB decoded body (``--big-mb``), ``run --once`` with 2
   workers, peak RSS of the tree, at each of ``--big-batch``.
 
@@ -53,12 +53,16 @@ from typing import Any
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
+from wafpipe.sinks.duckdb.config import DuckDBSinkConfig  # noqa: E402
+
 START = datetime(2024, 6, 10, 0, 0, tzinfo=UTC)
 END = datetime(2024, 6, 10, 6, 0, tzinfo=UTC)
 CLK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 _FRAME = struct.Struct("<Q")  # the message files: u64 length, then one transport message
-SETTINGS = [(1, "256MB"), (2, "256MB"), (1, "1GB"), (2, "1GB")]
+# The bare append runs at the sink's default memory_limit, as the collector does.
+DEFAULT_MEMORY = DuckDBSinkConfig.model_fields["memory_limit"].default
+SETTINGS = [(1, "128MB"), (2, "128MB"), (1, "256MB"), (1, "1GB")]
 
 
 def env() -> dict[str, str]:
@@ -317,7 +321,7 @@ def _bare_main(argv: list[str]) -> None:
     ap.add_argument("--store")
     ap.add_argument("--mode", choices=("sink", "raw"))
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--memory-limit", default="256MB")
+    ap.add_argument("--memory-limit", default=DEFAULT_MEMORY)
     a = ap.parse_args(argv)
     from wafpipe.collector import transport
     from wafpipe.sinks.duckdb.sink import DuckDBSink
@@ -368,7 +372,7 @@ def _bare_main(argv: list[str]) -> None:
     Path(a.store).unlink()
 
 
-def bare(work: Path, messages: Path, mode: str, threads: int | None = None, memory: str = "256MB") -> dict[str, Any]:
+def bare(work: Path, messages: Path, mode: str, threads: int | None = None, memory: str = DEFAULT_MEMORY) -> dict[str, Any]:
     args = ["--messages", str(messages), "--store", str(work / "bare.duckdb"), "--mode", mode,
             "--memory-limit", memory] + (["--threads", str(threads)] if threads else [])
     r = child("bare", work, *args)
@@ -403,7 +407,7 @@ def main() -> None:
     ap.add_argument("--settings-batch", default="2000,10000", help="batch sizes of the threads × memory_limit runs")
     ap.add_argument("--big-mb", default="100,1000", help="decoded sizes of the single-file RSS runs")
     ap.add_argument("--big-batch", default="10000", help="batch sizes of the single-file RSS runs")
-    ap.add_argument("--candidates", default="2000:2:256MB,10000::256MB,30000::256MB,30000::1GB",
+    ap.add_argument("--candidates", default="2000:2:128MB,10000::128MB,10000::256MB,30000::256MB",
                     help="batch:threads:memory_limit settings run end to end (collector w1, w2, bare), interleaved")
     ap.add_argument("--skip", default="", help="comma-separated: main,sweep,settings,candidates,big")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "collector-v2")
