@@ -2,8 +2,8 @@
 
 Committed rows wait uncompressed in DuckDB's memory (~3.6 KB per event) until a checkpoint writes
 them into the file. The writer used to leave that to DuckDB at 128 MB of WAL, so ~150 MiB of rows
-waited, and the blocks each checkpoint wrote stayed cached up to ``memory_limit``: the collector's
-peak memory grew with what it had stored (issue 20). Now the writer checkpoints every
+waited, and the blocks each checkpoint wrote stayed cached up to ``memory_limit`` (now 128MB by
+default): the collector's peak memory grew with what it had stored (issue 20). Now the writer checkpoints every
 :data:`CHECKPOINT_ROWS` events it stores, so about two Batches wait whatever the store holds. A
 checkpoint closes the row group it wrote (later rows start a new one), so the file is attached with
 row groups of :data:`ROW_GROUP_ROWS` (DuckDB takes that only from ``ATTACH``), just above what a

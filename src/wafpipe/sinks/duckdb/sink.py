@@ -97,6 +97,8 @@ _FILE_PUT = f"INSERT OR REPLACE INTO {FILES} VALUES (?, ?, ?, ?, ?, ?, ?)"  # no
 _TRUSTED_CHECKSUMS = {"ok", "absent"}
 
 RETENTION_EVERY_S = 3600.0  # how often the collector applies retention (monotonic seconds)
+
+
 def _one_value(array: pa.Array) -> Any:
     """The value every row of ``array`` holds, or None when they differ or one is null."""
     if array.null_count or not len(array):
@@ -281,8 +283,8 @@ class DuckDBSink(Sink):
         return self._insert_new(con, ABSENT_RANGE, [pc.min(ts).as_py(), pc.max(ts).as_py()])
 
     def _checkpoint(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Write the rows committed since the last checkpoint into the file (see "Memory" in the
-        module docstring). A failure loses nothing, the WAL holds them: it is tried again after
+        """Write the rows committed since the last checkpoint into the file (why so often:
+        :mod:`.connection`). A failure loses nothing, the WAL holds them: it is tried again after
         the next Batch."""
         try:
             con.execute("CHECKPOINT")
