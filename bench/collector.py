@@ -53,15 +53,14 @@ from typing import Any
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
-from wafpipe.sinks.duckdb.config import DuckDBSinkConfig  # noqa: E402
+from wafpipe.sinks.duckdb.config import DEFAULT_MEMORY_LIMIT as DEFAULT_MEMORY  # noqa: E402
 
 START = datetime(2024, 6, 10, 0, 0, tzinfo=UTC)
 END = datetime(2024, 6, 10, 6, 0, tzinfo=UTC)
 CLK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 _FRAME = struct.Struct("<Q")  # the message files: u64 length, then one transport message
-# The bare append runs at the sink's default memory_limit, as the collector does.
-DEFAULT_MEMORY = DuckDBSinkConfig.model_fields["memory_limit"].default
+# The bare append runs at the sink's default memory_limit (DEFAULT_MEMORY), as the collector does.
 SETTINGS = [(1, "128MB"), (2, "128MB"), (1, "256MB"), (1, "1GB")]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import cache, lru_cache
 from typing import Any
 
-from ua_parser import Parser, Result, load_builtins
+from ua_parser import Parser, load_builtins
 from ua_parser.re2 import Resolver
 
 
@@ -22,11 +22,6 @@ from ua_parser.re2 import Resolver
 def _parser() -> Parser:
     """Built on first use: compiling the regexes is the cost, and only decoding needs them."""
     return Parser(Resolver(load_builtins()))
-
-
-def parse(ua: str) -> Result:
-    """Every domain (agent, OS, device) of ``ua``."""
-    return _parser().parse(ua)
 
 
 def _version(*parts: str | None) -> str | None:
@@ -41,7 +36,7 @@ def _version(*parts: str | None) -> str | None:
 @lru_cache(maxsize=8192)
 def parse_user_agent(ua: str) -> dict[str, Any]:
     """ECS ``user_agent`` fields for ``ua`` (callers must not mutate the returned dict)."""
-    result = parse(ua[:4096])
+    result = _parser().parse(ua[:4096])  # every domain: agent, OS, device
     out: dict[str, Any] = {}
     agent = result.user_agent
     out["name"] = agent.family if agent else "Other"

@@ -14,12 +14,14 @@ _SIZE = re.compile(r"^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$", re.I)
 
 
 DEFAULT_STORE_NAME = "wafpipe.duckdb"  # under data_dir, when ``path`` is not set
+# DuckDB's memory_limit for the writer and the API's reads (why 128MB: docs/architecture.md "Memory")
+DEFAULT_MEMORY_LIMIT = "128MB"
 
 
 class DuckDBSinkConfig(SinkConfigBase):
     type: Literal["duckdb"] = "duckdb"
     path: PathField | None = None  # None → <data_dir>/DEFAULT_STORE_NAME
-    memory_limit: str = "128MB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     # One thread appends as fast as two or faster (17-19 % less CPU at large commits) and leaves the
     # other core to the decode workers; queries through the collector's API share it.
     threads: int | None = Field(1, ge=1)

@@ -58,6 +58,7 @@ from wafpipe.fields.arrow import column
 from wafpipe.model import Batch
 from wafpipe.sinks.base import Sink, WriteResult
 from wafpipe.sinks.duckdb import connection
+from wafpipe.sinks.duckdb.config import DEFAULT_MEMORY_LIMIT
 from wafpipe.store import rollup
 from wafpipe.store.retention import Pruned, Retention, Routing, prune
 from wafpipe.store.schema import (
@@ -116,7 +117,7 @@ class DuckDBSink(Sink):
     def __init__(
         self,
         path: str | Path,
-        memory_limit: str = "128MB",
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
         threads: int | None = 1,
         retention: Retention | None = None,
         read_only: bool = False,
