@@ -23,10 +23,20 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from wafpipe.collector.state.schema import AlertRecord
 
 SUPPRESS_S = 3600.0
 MAX_IDS = 100
+# orjson for the alert records: a Batch of generated attacks brings ~600 findings, each record
+# read and written with its 100 event ids, on the main process's path (issue 20). Values orjson
+# has no native form for (datetimes, dataclasses) go to ``str``, as they did with ``json``.
+_RECORD_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+
+
+def _record_text(record: Mapping[str, Any]) -> str:
+    return orjson.dumps(record, default=str, option=_RECORD_OPTIONS).decode()
 
 
 def _outbox(db: sqlite3.Connection, change: str, record: dict[str, Any], now: float, alert_id: int | None = None) -> None:
@@ -35,7 +45,7 @@ def _outbox(db: sqlite3.Connection, change: str, record: dict[str, Any], now: fl
     alert_id = alert_id if alert_id is not None else int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
     message = {"alert_id": alert_id, "change": change, "at": now, **record}
     db.execute("INSERT INTO alert_outbox (alert_id, record, created_at) VALUES (?,?,?)",
-               (alert_id, json.dumps(message, default=str), now))  # fmt: skip
+               (alert_id, _record_text(message), now))  # fmt: skip
 
 
 def _ms(iso: str) -> int:
@@ -72,13 +82,13 @@ class Alerts:
                     "INSERT INTO alerts (rule_id, title, level, group_key, first_ms, last_ms, count, record, "
                     "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (rule["id"], rule["title"], rule["level"], group, first, last, int(f["count"]),
-                     json.dumps(record, default=str), now, now),
+                     _record_text(record), now, now),
                 )  # fmt: skip
                 _outbox(db, "opened", record, now)
                 opened += 1
                 continue
             alert_id, text, a_first, a_last, count = row
-            record = json.loads(text)
+            record = orjson.loads(text)
             ids = list(dict.fromkeys([*record.get("event_ids", []), *(f.get("event_ids") or [])]))[:MAX_IDS]
             # a correlation's finding is re-evaluated over overlapping windows: its count is a peak
             # (the largest wins); single-event findings are disjoint Batches (they add up)
@@ -88,7 +98,7 @@ class Alerts:
                           last=record["last"] if a_last >= last else f["last"])  # fmt: skip
             db.execute(
                 "UPDATE alerts SET first_ms=?, last_ms=?, count=?, record=?, updated_at=? WHERE id=?",
-                (min(a_first, first), max(a_last, last), record["count"], json.dumps(record, default=str), now,
+                (min(a_first, first), max(a_last, last), record["count"], _record_text(record), now,
                  alert_id),
             )  # fmt: skip
             _outbox(db, "updated", record, now, alert_id)
@@ -104,7 +114,7 @@ class Alerts:
     def outbox(self, after: int, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
         """Alert changes past ``after`` (an output's cursor), oldest first: ``(seq, message)``."""
         rows = self._query("SELECT seq, record FROM alert_outbox WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
-        return [(int(r[0]), json.loads(r[1])) for r in rows]
+        return [(int(r[0]), orjson.loads(r[1])) for r in rows]
 
     def trim_outbox(self, upto: int) -> None:
         """Forget the changes every output has delivered."""
@@ -118,7 +128,7 @@ class Alerts:
             "WHERE (? OR acknowledged_at IS NULL) ORDER BY updated_at DESC, id DESC LIMIT ?",
             (include_acknowledged, limit),
         )
-        return [AlertRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8]) for r in rows]
+        return [AlertRecord(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]), r[6], r[7], r[8]) for r in rows]
 
     def acknowledge_alerts(self, ids: Iterable[int]) -> int:
         """Mark alerts seen by a person; returns how many were open."""
