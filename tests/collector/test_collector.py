@@ -246,7 +246,7 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -
             assert now != before or not alive, "no progress within 300 s"
         finally:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # the collector, its forkserver and its workers
+                os.killpg(proc.pid, signal.SIGKILL)  # the collector and its workers
             proc.wait()
         assert alive, f"run {kills + 1} finished before it was killed: the backlog is too small for ten kills"
         after = progress()

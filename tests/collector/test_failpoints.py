@@ -216,7 +216,7 @@ def crash_run(root: Path, name: str, n: int, on_poll: Callable[[], None] | None 
             time.sleep(0.05)
         returncode = proc.poll()
     finally:
-        kill_group(proc)  # workers, forkserver, whatever outlived the main process
+        kill_group(proc)  # workers, whatever outlived the main process
     found = [h for h in hits(err) if h[0] == name]
     assert all(h[1] == n for h in found)
     return Crash(proc.pid, returncode, found[0][2] if found else None, returncode is None and bool(found),

@@ -21,7 +21,9 @@ from wafpipe.collector.fanout import needs_documents
 from wafpipe.collector.pipeline import Collector
 from wafpipe.collector.task import Task
 from wafpipe.collector.transport import TransportError
-from wafpipe.collector.workers import DecodePool, WorkerDied, _Worker
+from wafpipe.collector.workers import DecodePool, WorkerDied
+from wafpipe.collector.workers.pool import _Worker
+from wafpipe.collector.workers.process import WorkerProcess
 from wafpipe.config.root import load_config
 from wafpipe.decode.batch import BatchBuilder
 from wafpipe.decode.reader.file import read_path
@@ -183,30 +185,32 @@ def test_a_pipe_closed_between_frames_is_end_of_file(pair: tuple[Connection, soc
 # -- the pool ------------------------------------------------------------------------------------
 
 
-def _send_torn_and_die(conn: Connection) -> None:
-    """A worker killed while sending: the length of a whole message, half of it, gone."""
-    conn.recv()  # the task
-    os.write(conn.fileno(), struct.pack("!i", 10_000) + b"z" * 5_000)
-    os._exit(137)
+# Misbehaving workers, run as `python -c SCRIPT FD`: the same process and socket as a real one.
+_SEND_TORN_AND_DIE = """
+import os, struct, sys
+from multiprocessing.connection import Connection
+conn = Connection(int(sys.argv[1]))
+conn.recv()  # the task
+os.write(conn.fileno(), struct.pack("!i", 10_000) + b"z" * 5_000)  # half a message, then gone
+os._exit(137)
+"""
+_SEND_GARBAGE_AND_WAIT = """
+import sys
+from multiprocessing.connection import Connection
+conn = Connection(int(sys.argv[1]))
+conn.recv()
+conn.send_bytes(b"not a batch message at all")  # a complete frame that is no Batch
+conn.recv()  # blocks until the pool stops it
+"""
 
 
-def _send_garbage_and_wait(conn: Connection) -> None:
-    """A worker alive but out of step: a complete frame that is no Batch, then it waits."""
-    conn.recv()
-    conn.send_bytes(b"not a batch message at all")
-    conn.recv()  # blocks until the pool stops it
-
-
-def _pool_with(target: object, task: Task) -> DecodePool:
-    """A pool of one worker whose process runs ``target`` with ``task`` in hand."""
+def _pool_with(script: str, task: Task) -> DecodePool:
+    """A pool of one worker whose process runs ``script`` with ``task`` in hand."""
     pool = DecodePool(1, 100, 1.0)
     assert pool._workers == []  # a worker starts with its first task
-    parent, child = pool._ctx.Pipe(duplex=True)
-    proc = pool._ctx.Process(target=target, args=(child,), daemon=True)
-    proc.start()
-    child.close()
-    parent.send(task)
-    pool._workers.append(_Worker(0, proc, parent, task=task))
+    proc = WorkerProcess([], python_args=("-c", script))
+    proc.conn.send(task)
+    pool._workers.append(_Worker(0, proc, task=task))
     return pool
 
 
@@ -220,13 +224,13 @@ def _until_died(pool: DecodePool) -> WorkerDied:
 
 
 @pytest.mark.parametrize(
-    ("target", "exitcode"), [(_send_torn_and_die, 137), (_send_garbage_and_wait, -9)], ids=["torn", "garbage"]
+    ("script", "exitcode"), [(_SEND_TORN_AND_DIE, 137), (_SEND_GARBAGE_AND_WAIT, -9)], ids=["torn", "garbage"]
 )
 def test_a_worker_whose_message_cannot_be_read_is_a_dead_worker_and_replaced(
-    bad_files: list[Path], target: object, exitcode: int
+    bad_files: list[Path], script: str, exitcode: int
 ) -> None:
     task = Task(9, ref_of(bad_files[0]), None, documents=False)
-    pool = _pool_with(target, task)
+    pool = _pool_with(script, task)
     try:
         died = _until_died(pool)
         assert died.exitcode == exitcode and pool.deaths == 1
