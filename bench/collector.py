@@ -10,7 +10,7 @@ whole machine was (cores, from /proc/stat) beside what our processes used.
   collector's main process alone (utime+stime from /proc/<pid>/stat, read once it has exited and
   before it is reaped) and of the whole process tree; peak RSS of the tree (sampled every 50 ms);
   the store's size against the gzip'd input. ``empty``: the same on an empty directory, the fixed
-  cost (start-up, forkserver, API, shutdown) that the per-event figures include.
+  cost (start-up, API, shutdown) that the per-event figures include.
 * ``parse``: ``wafpipe parse DIR > /dev/null`` (one process, NDJSON documents).
 * ``decode``: the decode-to-Batch rate with 2 workers and no sink: the collector's own
   :class:`~wafpipe.collector.workers.DecodePool` driven by a small loop that drops each Batch once
@@ -125,7 +125,7 @@ def pss(pid: int) -> int:
 class Sampler:
     """Peak RSS and PSS of a process tree (and of its root alone), and the last CPU seen of each
     of its processes, every 50 ms. RSS counts a page shared by two processes (the libraries,
-    what a forked worker still shares with the forkserver) twice; PSS splits it."""
+    the Python modules every process loads) twice; PSS splits it."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
