@@ -4,8 +4,6 @@ difference would be an alert the store's own queries disagree with."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pyarrow as pa
 import pytest
@@ -34,18 +32,25 @@ ODD = [
 
 
 @pytest.fixture(scope="module")
-def batches(tmp_path_factory: pytest.TempPathFactory) -> list[pa.RecordBatch]:
-    """Generated traffic with attacks, and hand-made events carrying the odd values everywhere."""
+def events(tmp_path_factory: pytest.TempPathFactory) -> list[pa.RecordBatch]:
+    """Generated traffic with attacks, and hand-made events carrying the odd values everywhere
+    (record batches as the Batch holds them)."""
     out = tmp_path_factory.mktemp("generated")
     paths = generate_files(out, events=3000, files=1, attack_ratio=0.5, seed=7)
-    got = [stored(b.events) for p in paths for b in read_path(p, batch_rows=1000).batches("k") if len(b)]
+    got = [b.events for p in paths for b in read_path(p, batch_rows=1000).batches("k") if len(b)]
     odd = []
     for i, value in enumerate(ODD):
         odd.append(web_event(f"odd-{i}-q", query=value.replace(" ", "%20"), ip=f"192.0.2.{i % 3}"))
         odd.append(web_event(f"odd-{i}-p", path="/" + value.replace(" ", ""), ua=value or "-",
                              method=value.upper()[:8].replace(" ", "") or "GET", ip=f"192.0.2.{i % 3}"))  # fmt: skip
-    got.append(stored(batch_of(odd).events))
+    got.append(batch_of(odd).events)
     return got
+
+
+@pytest.fixture(scope="module")
+def batches(events: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+    """The same in the store's shape, which both evaluators read."""
+    return [stored(e) for e in events]
 
 
 def _shipped_rules() -> list[Rule]:
@@ -152,7 +157,7 @@ def test_what_it_cannot_evaluate_is_left_to_sql(query: str) -> None:
     assert compile_predicate(parse(query)) is None
 
 
-def test_findings_are_the_same_whichever_evaluator_runs_a_rule(batches: list[pa.RecordBatch],
+def test_findings_are_the_same_whichever_evaluator_runs_a_rule(events: list[pa.RecordBatch],
                                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     rules = _shipped_rules()
     arrow = BatchDetector(list(rules))
@@ -161,40 +166,22 @@ def test_findings_are_the_same_whichever_evaluator_runs_a_rule(batches: list[pa.
     sql = BatchDetector(list(rules))
     try:
         found = 0
-        for batch in batches:
-            events = _unstored(batch)
-            got = [f.record() for f in arrow.findings(events)]
-            assert got == [f.record() for f in sql.findings(events)]
+        for batch in events:
+            got = [f.record() for f in arrow.findings(batch)]
+            assert got == [f.record() for f in sql.findings(batch)]
             found += len(got)
         assert found > 10
     finally:
         sql.close()
 
 
-def _unstored(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """The Batch shape back from the store's (``event.original`` inside ``event``)."""
-    from wafpipe.fields.arrow import SCHEMA
-
-    event = batch.column("event")
-    fields = [event.type.field(i) for i in range(event.type.num_fields)]
-    arrays = [event.field(i) for i in range(event.type.num_fields)]
-    want = SCHEMA.field("event").type
-    by_name = dict(zip([f.name for f in fields], arrays, strict=True))
-    by_name["original"] = batch.column(batch.num_columns - 1)
-    merged = pa.StructArray.from_arrays([by_name[f.name] for f in want], fields=list(want),
-                                        mask=event.is_null() if event.null_count else None)  # fmt: skip
-    return pa.RecordBatch.from_arrays(
-        [merged if n == "event" else batch.column(n) for n in SCHEMA.names], schema=SCHEMA
-    )
-
-
-def test_a_rule_it_cannot_evaluate_still_runs_in_duckdb(batches: list[pa.RecordBatch], tmp_path: Path) -> None:
+def test_a_rule_it_cannot_evaluate_still_runs_in_duckdb(events: list[pa.RecordBatch]) -> None:
     text = SIGMA.format(title="free text", n=99, field="cs-uri-query", modifier="contains", values="      - 'union'")
     text = text.replace("    cs-uri-query|contains:\n      - 'union'", "    - 'union'")
     rules = [d for d in load_text(text) if isinstance(d, Rule)]
     detector = BatchDetector(rules)
     assert detector._sql is not None and not detector._predicates
     try:
-        assert any(detector.findings(_unstored(b)) for b in batches)
+        assert any(detector.findings(b) for b in events)
     finally:
         detector.close()
