@@ -72,11 +72,22 @@ pub fn key_info(low: &[u8]) -> KeyInfo {
 /// [`key_info`], and the key itself as a static string when the table holds it (Imperva's keys,
 /// LEEF spellings, the custom slots and their labels), so a decoded record need not own a copy.
 pub fn key_lookup(low: &[u8]) -> (Option<&'static str>, KeyInfo) {
+    let (found, info) = key_lookup_at(low);
+    (found.map(|(_, name)| name), info)
+}
+
+/// The number of places in the table: [`key_lookup_at`]'s places are below it.
+pub(crate) const KEY_PLACES: usize = SLOTS;
+
+/// [`key_lookup`], with the key's place in the table when the table holds it. A place holds one
+/// name, so two keys the table holds are the same key exactly when their places are: a decoder
+/// tells a repeated key by its place, without comparing or hashing keys again.
+pub(crate) fn key_lookup_at(low: &[u8]) -> (Option<(usize, &'static str)>, KeyInfo) {
     let t = table();
     let mut at = hash(low);
     while let Some((name, info)) = t.slots[at] {
         if same_key(name.as_bytes(), low) {
-            return (Some(name), info);
+            return (Some((at, name)), info);
         }
         at = (at + 1) % SLOTS;
     }

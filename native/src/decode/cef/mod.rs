@@ -64,7 +64,7 @@ pub fn decode_cef(line: &str) -> Result<RawRecord<'_>, DecodeError> {
     if !ext.is_empty() {
         let imperva = fields[1] == "Incapsula";
         let found = cut(line, ext_at, ext_at + ext.len(), b' ', imperva, KeySpelling::Canonical)?;
-        (record.ext, record.dups) = fold_repeats(found.pairs);
+        (record.ext, record.dups) = if found.distinct { (found.pairs, Vec::new()) } else { fold_repeats(found.pairs) };
         record.warnings = found.warnings;
     }
     let [format_version, vendor, product, version, signature, name, severity] = fields;
