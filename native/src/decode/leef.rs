@@ -130,7 +130,7 @@ pub fn decode_leef(line: &str) -> Result<RawRecord<'_>, DecodeError> {
     let (ext, dups, warnings) = if tail.is_empty() {
         (Vec::new(), Vec::new(), Vec::new())
     } else {
-        let cut::Cut { mut pairs, warnings } =
+        let cut::Cut { mut pairs, warnings, distinct } =
             cut::cut(&cut::Attrs { line, tail, delim, imperva, leef_aliases: imperva })?;
         if delim != ' ' {
             // Python strips the last value of blanks and delimiters (`values[-1].rstrip`); it
@@ -143,7 +143,7 @@ pub fn decode_leef(line: &str) -> Result<RawRecord<'_>, DecodeError> {
                 }
             }
         }
-        let (ext, dups) = fold_repeats(pairs);
+        let (ext, dups) = if distinct { (pairs, Vec::new()) } else { fold_repeats(pairs) };
         (ext, dups, warnings)
     };
     Ok(RawRecord {
