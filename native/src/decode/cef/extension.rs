@@ -19,7 +19,7 @@ use crate::decode::keyvalue::{
 };
 use crate::decode::repeats::Pairs;
 use crate::decode::DecodeError;
-use crate::keys::{key_info_any_case, key_lookup_at, KEY_PLACES};
+use crate::keys::{key_info_any_case, key_lookup_at, key_lookup_folded, KEY_PLACES};
 use crate::pytext::{column, is_all_space, Columns};
 
 /// How [`cut`] spells the keys it returns.
@@ -187,6 +187,19 @@ impl<'a> Builder<'a> {
             return;
         }
         self.close();
+        // Found without lower-casing (almost every key); an unknown key is lower-cased below.
+        if let Some((place, name, info)) = key_lookup_folded(key.as_bytes()) {
+            let (word, bit) = (place / 64, 1u64 << (place % 64));
+            self.distinct &= self.places[word] & bit == 0;
+            self.places[word] |= bit;
+            self.free = self.imperva && info.free;
+            let key = match self.spelling {
+                KeySpelling::AsWritten => Cow::Borrowed(key),
+                KeySpelling::Canonical => Cow::Borrowed(name),
+            };
+            self.open = Some((key, ke + 1, ve, escaped));
+            return;
+        }
         let mut buf = [0u8; 64];
         let owned_low;
         let low: &[u8] = match buf.get_mut(..key.len()) {
