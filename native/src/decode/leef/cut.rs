@@ -26,7 +26,7 @@ use crate::decode::keyvalue::{
 };
 use crate::decode::repeats::Pairs;
 use crate::decode::{DecodeError, Text};
-use crate::keys::{key_lookup_at, KEY_PLACES};
+use crate::keys::{key_info_any_case, key_lookup_at, key_lookup_folded, KEY_PLACES};
 use crate::pytext::{self, Columns};
 
 /// What [`cut`] is cutting: `ext = delim + line[tail]`.
@@ -186,28 +186,27 @@ fn lower(key: &str) -> Text<'_> {
     }
 }
 
-/// On Imperva lines the key is looked up in lower case without allocating, and a key the table
-/// holds is its static name (a lower-cased copy per key written with upper case was ~17
-/// allocations per generated LEEF line).
+/// On Imperva lines the key is looked up as written (no lower-cased copy: see
+/// [`crate::keys`]' folded lookup), and a key the table holds is its static name (a lower-cased
+/// `String` for every key written with upper case was ~17 allocations per generated LEEF line).
 fn canon(key: &str, imperva: bool, leef_aliases: bool) -> Key<'_> {
     if !imperva {
         return Key { low: lower(key), known: false, free: false, place: None };
     }
-    let mut buf = [0u8; 64];
-    let (found, info) = match buf.get_mut(..key.len()) {
-        Some(low) => {
-            low.copy_from_slice(key.as_bytes());
-            low.make_ascii_lowercase();
-            key_lookup_at(low)
+    match key_lookup_folded(key.as_bytes()) {
+        Some((at, name, info)) => {
+            let (low, place) = match info.alias {
+                Some(cef) if leef_aliases => (Text::Borrowed(cef), key_lookup_at(cef.as_bytes()).0.map(|(at, _)| at)),
+                _ => (Text::Borrowed(name), Some(at)),
+            };
+            Key { low, known: info.known, free: info.free, place }
         }
-        None => key_lookup_at(key.to_ascii_lowercase().as_bytes()),
-    };
-    let (low, place) = match (info.alias, found) {
-        (Some(cef), _) if leef_aliases => (Text::Borrowed(cef), key_lookup_at(cef.as_bytes()).0.map(|(at, _)| at)),
-        (_, Some((at, name))) => (Text::Borrowed(name), Some(at)),
-        (_, None) => (lower(key), None),
-    };
-    Key { low, known: info.known, free: info.free, place }
+        None => {
+            // Not in the table (so no LEEF spelling): known only as a numbered slot.
+            let info = key_info_any_case(key);
+            Key { low: lower(key), known: info.known, free: info.free, place: None }
+        }
+    }
 }
 
 /// Non-overlapping occurrences of `needle` in `hay` (`str.count`).
