@@ -72,11 +72,22 @@ pub fn key_info(low: &[u8]) -> KeyInfo {
 /// [`key_info`], and the key itself as a static string when the table holds it (Imperva's keys,
 /// LEEF spellings, the custom slots and their labels), so a decoded record need not own a copy.
 pub fn key_lookup(low: &[u8]) -> (Option<&'static str>, KeyInfo) {
+    let (found, info) = key_lookup_at(low);
+    (found.map(|(_, name)| name), info)
+}
+
+/// The number of places in the table: [`key_lookup_at`]'s places are below it.
+pub(crate) const KEY_PLACES: usize = SLOTS;
+
+/// [`key_lookup`], with the key's place in the table when the table holds it. A place holds one
+/// name, so two keys the table holds are the same key exactly when their places are: a decoder
+/// tells a repeated key by its place, without comparing or hashing keys again.
+pub(crate) fn key_lookup_at(low: &[u8]) -> (Option<(usize, &'static str)>, KeyInfo) {
     let t = table();
     let mut at = hash(low);
     while let Some((name, info)) = t.slots[at] {
         if same_key(name.as_bytes(), low) {
-            return (Some(name), info);
+            return (Some((at, name)), info);
         }
         at = (at + 1) % SLOTS;
     }
@@ -85,15 +96,69 @@ pub fn key_lookup(low: &[u8]) -> (Option<&'static str>, KeyInfo) {
     (None, KeyInfo { known: is_slot_key(low), free: false, alias: None })
 }
 
-/// `a == b` for keys: a key of 8 to 16 bytes is compared as two overlapping words, shorter and
-/// longer ones as slices (no `memcmp` call for the common lengths: a lookup probes a slot or two).
+/// [`key_lookup_at`] for a key in any case made of key characters (`[A-Za-z0-9_.,\[\]-]`, as the
+/// CEF cut finds them), without lower-casing it first: the key and the names are compared with
+/// bit 5 of every byte set ([`same_key_folded`]), which tells keys made of those characters
+/// apart exactly as lower-casing does. None when the table does not hold the key (the caller
+/// then lower-cases it: an unknown key, or a numbered slot the table leaves out). Inlined into
+/// the cuts' loops (as a call, ~1k instructions per CEF event more; `#[inline]` alone was not
+/// taken once the function had two callers).
+#[inline(always)]
+pub(crate) fn key_lookup_folded(key: &[u8]) -> Option<(usize, &'static str, KeyInfo)> {
+    let t = table();
+    let mut at = hash(key);
+    while let Some((name, info)) = t.slots[at] {
+        if same_key_folded(name.as_bytes(), key) {
+            return Some((at, name, info));
+        }
+        at = (at + 1) % SLOTS;
+    }
+    None
+}
+
+/// `a == b` with bit 5 of every byte set on both sides (ASCII letters compare without case).
 #[inline]
-pub(crate) fn same_key(a: &[u8], b: &[u8]) -> bool {
+fn same_key_folded(a: &[u8], b: &[u8]) -> bool {
+    /// The first and last `N` bytes of `a` and `b` agree once folded.
+    fn ends<const N: usize>(a: &[u8], b: &[u8]) -> bool {
+        let fold = |chunk: Option<&[u8; N]>| chunk.map(|c| c.map(|byte| byte | 0x20));
+        fold(a.first_chunk::<N>()) == fold(b.first_chunk::<N>())
+            && fold(a.last_chunk::<N>()) == fold(b.last_chunk::<N>())
+    }
     if a.len() != b.len() {
         return false;
     }
-    match (a.first_chunk::<8>(), b.first_chunk::<8>(), a.last_chunk::<8>(), b.last_chunk::<8>()) {
-        (Some(ah), Some(bh), Some(at), Some(bt)) if a.len() <= 16 => ah == bh && at == bt,
+    match a.len() {
+        0 => true,
+        1 => a[0] | 0x20 == b[0] | 0x20,
+        2..=3 => ends::<2>(a, b),
+        4..=7 => ends::<4>(a, b),
+        8..=16 => ends::<8>(a, b),
+        17..=32 => ends::<16>(a, b),
+        _ => a.iter().zip(b).all(|(x, y)| x | 0x20 == y | 0x20),
+    }
+}
+
+/// `a == b` for keys: a key of up to 32 bytes is compared as two overlapping pieces of its
+/// width class (2, 4, 8 or 16 bytes), longer ones as slices. No `memcmp` call for the lengths
+/// keys have: for keys under 8 bytes (`src`, `act`, `cs1`…) that call was ~20 instructions of a
+/// lookup that otherwise costs a few.
+#[inline]
+pub(crate) fn same_key(a: &[u8], b: &[u8]) -> bool {
+    /// The first and last `N` bytes of `a` and `b` (overlapping when shorter than `2 * N`) agree.
+    fn ends<const N: usize>(a: &[u8], b: &[u8]) -> bool {
+        a.first_chunk::<N>() == b.first_chunk::<N>() && a.last_chunk::<N>() == b.last_chunk::<N>()
+    }
+    if a.len() != b.len() {
+        return false;
+    }
+    match a.len() {
+        0 => true,
+        1 => a[0] == b[0],
+        2..=3 => ends::<2>(a, b),
+        4..=7 => ends::<4>(a, b),
+        8..=16 => ends::<8>(a, b),
+        17..=32 => ends::<16>(a, b),
         _ => a == b,
     }
 }
@@ -122,7 +187,8 @@ struct Table {
 /// the few dozen keys of the tables (a collision only costs a probe).
 fn hash(key: &[u8]) -> usize {
     let n = key.len();
-    let at = |i: usize| u32::from(key.get(i).copied().unwrap_or(0));
+    // Bit 5 set, so a key in any case lands where its lower-case name does ([`key_lookup_folded`]).
+    let at = |i: usize| u32::from(key.get(i).copied().unwrap_or(0) | 0x20);
     let ends = at(0) | at(1) << 8 | at(n.wrapping_sub(2)) << 16 | at(n.wrapping_sub(1)) << 24;
     ((ends ^ (n as u32).wrapping_mul(0x85eb_ca6b)).wrapping_mul(0x9e37_79b1) >> 24) as usize % SLOTS
 }
@@ -172,11 +238,64 @@ mod tests {
         assert!(IMPERVA_KEYS.len() + FREE_TEXT_KEYS.len() + LEEF_ALIASES.len() + 2 * CUSTOM_LABELS.len() < SLOTS / 2);
     }
 
+    /// The folded lookup finds what lower-casing and the exact lookup find, for every key made
+    /// of key characters: the table's names in any case, near misses, and random keys.
+    #[test]
+    fn folded_lookup_is_lower_cased_lookup() {
+        // The CEF cut's key characters, `[A-Za-z0-9_.,\[\]-]`.
+        let key_char = |b: u8| b.is_ascii_alphanumeric() || b"_.,[]-".contains(&b);
+        let t = table();
+        let names: Vec<&str> = t.slots.iter().flatten().map(|(name, _)| *name).collect();
+        for name in &names {
+            assert!(name.bytes().all(|b| key_char(b) && !b.is_ascii_uppercase()), "{name}");
+        }
+        let chars: Vec<u8> = (0..=255u8).filter(|&b| key_char(b)).collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for name in &names {
+            for _ in 0..8 {
+                let mut key = name.as_bytes().to_vec();
+                for b in &mut key {
+                    if next(2) == 0 {
+                        b.make_ascii_uppercase();
+                    }
+                }
+                keys.push(key.clone());
+                let at = next(key.len());
+                key[at] = chars[next(chars.len())];
+                keys.push(key);
+            }
+        }
+        for _ in 0..20_000 {
+            let len = 1 + next(40);
+            keys.push((0..len).map(|_| chars[next(chars.len())]).collect());
+        }
+        for key in keys {
+            let low = key.to_ascii_lowercase();
+            let exact = key_lookup_at(&low).0;
+            let folded = key_lookup_folded(&key).map(|(at, name, _)| (at, name));
+            assert_eq!(folded, exact, "{:?}", String::from_utf8_lossy(&key));
+            if let Some((_, _, info)) = key_lookup_folded(&key) {
+                assert_eq!(info, key_lookup_at(&low).1);
+            }
+            for other in &names {
+                assert_eq!(same_key_folded(other.as_bytes(), &key), other.as_bytes() == low, "{other}");
+            }
+        }
+    }
+
     #[test]
     fn same_key_is_equality() {
-        let words = ["", "a", "ab", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq"];
-        for a in words {
-            for b in words {
+        let alphabet = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
+        let words: Vec<&str> = (0..=alphabet.len()).map(|n| &alphabet[..n]).collect();
+        for &a in &words {
+            for &b in &words {
                 assert_eq!(same_key(a.as_bytes(), b.as_bytes()), a == b, "{a:?} {b:?}");
             }
             for i in 0..a.len() {

@@ -28,6 +28,7 @@ pub(crate) mod cut;
 pub use crate::pytext as pystr;
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use memchr::{memchr, memmem};
 
@@ -67,7 +68,10 @@ pub fn parse_delimiter(spec: &str) -> Option<u32> {
 /// delimiter field that is neither a delimiter nor an attribute, text before the first key.
 pub fn decode_leef(line: &str) -> Result<RawRecord<'_>, DecodeError> {
     let bytes = line.as_bytes();
-    let Some(start) = memmem::find(bytes, b"LEEF:") else {
+    static MARKER: OnceLock<memmem::Finder<'static>> = OnceLock::new();
+    // Built once: `memmem::find` builds its searcher on every call (~250 instructions a line).
+    let marker = MARKER.get_or_init(|| memmem::Finder::new(b"LEEF:"));
+    let Some(start) = marker.find(bytes) else {
         return Err(DecodeError::new("line does not contain a LEEF header (no 'LEEF:' marker)", 1)
             .with_hint("the line is not LEEF; check the file's format (--format)"));
     };
@@ -130,7 +134,7 @@ pub fn decode_leef(line: &str) -> Result<RawRecord<'_>, DecodeError> {
     let (ext, dups, warnings) = if tail.is_empty() {
         (Vec::new(), Vec::new(), Vec::new())
     } else {
-        let cut::Cut { mut pairs, warnings } =
+        let cut::Cut { mut pairs, warnings, distinct } =
             cut::cut(&cut::Attrs { line, tail, delim, imperva, leef_aliases: imperva })?;
         if delim != ' ' {
             // Python strips the last value of blanks and delimiters (`values[-1].rstrip`); it
@@ -143,7 +147,7 @@ pub fn decode_leef(line: &str) -> Result<RawRecord<'_>, DecodeError> {
                 }
             }
         }
-        let (ext, dups) = fold_repeats(pairs);
+        let (ext, dups) = if distinct { (pairs, Vec::new()) } else { fold_repeats(pairs) };
         (ext, dups, warnings)
     };
     Ok(RawRecord {

@@ -11,7 +11,8 @@ use arrow_array::builder::{
     ArrayBuilder,
     BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMillisecondBuilder,
 };
-use arrow_array::{ArrayRef, RecordBatch, StringArray, StructArray};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, StructArray};
 use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, TimeUnit};
 
@@ -103,7 +104,41 @@ impl Builder {
         }
     }
 
+    /// The column of the rows pushed; the builder starts again empty, with room for as many rows
+    /// and bytes as this column held (Arrow's builders restart from no capacity, and regrowing
+    /// every string column batch after batch was ~1.2k instructions per CEF event of copies).
     fn finish(&mut self) -> ArrayRef {
+        let array = self.take();
+        *self = self.sized_for(&array);
+        array
+    }
+
+    /// A new empty builder of this kind with capacity for `array`'s rows and text.
+    fn sized_for(&self, array: &ArrayRef) -> Builder {
+        let rows = array.len();
+        match self {
+            Builder::Str(_) => {
+                let text = array.as_string::<i32>().value_data().len();
+                Builder::Str(StringBuilder::with_capacity(rows, text))
+            }
+            Builder::Long(_) => Builder::Long(Int64Builder::with_capacity(rows)),
+            Builder::Double(_) => Builder::Double(Float64Builder::with_capacity(rows)),
+            Builder::Bool(_) => Builder::Bool(BooleanBuilder::with_capacity(rows)),
+            Builder::Date(_) => Builder::Date(TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC")),
+            Builder::Geo { .. } => Builder::Geo {
+                lat: Float64Builder::with_capacity(rows),
+                lon: Float64Builder::with_capacity(rows),
+                valid: Vec::with_capacity(rows),
+            },
+            Builder::StrList(_) => {
+                let items = array.as_list::<i32>().values().as_string::<i32>();
+                let values = StringBuilder::with_capacity(items.len(), items.value_data().len());
+                Builder::StrList(ListBuilder::with_capacity(values, rows))
+            }
+        }
+    }
+
+    fn take(&mut self) -> ArrayRef {
         match self {
             Builder::Str(b) => Arc::new(b.finish()),
             Builder::Long(b) => Arc::new(b.finish()),
@@ -237,6 +272,7 @@ impl Columns {
             *filled = 0;
         }
         let ids: StringArray = self.ids.finish();
+        self.ids = StringBuilder::with_capacity(rows, ids.value_data().len());
         let mut arrays: Vec<ArrayRef> = vec![Arc::new(ids)];
         for node in root() {
             if let Some(array) = self.finish_node(node) {
@@ -279,8 +315,6 @@ fn any_valid(children: &[ArrayRef]) -> Option<NullBuffer> {
 mod tests {
     use super::*;
     use crate::fields::{EVENT_CATEGORY, IMPERVA_WAF_LABELS, SOURCE_GEO_LOCATION, SOURCE_IP, TIMESTAMP};
-    use arrow_array::cast::AsArray;
-    use arrow_array::Array;
 
     #[test]
     fn rows_become_nested_typed_columns() {
@@ -318,5 +352,11 @@ mod tests {
         let labels_field = waf_fields.find("labels").unwrap().1;
         assert_eq!(labels_field.metadata().get("ARROW:extension:name").map(String::as_str), Some("arrow.json"));
         assert!(columns.is_empty());
+        // The builders sized by the first batch build the same second one.
+        columns.push("a", &Row::new());
+        columns.push("b", &row);
+        columns.push("c", &Row::new());
+        assert_eq!(columns.finish().unwrap(), batch);
+        assert_eq!(Columns::new().finish().unwrap().num_rows(), 0);
     }
 }

@@ -48,6 +48,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::json_text::written_as_serde_writes;
 use crate::pytext;
 
 /// A value that does not convert: the text of the warning, worded as version 1 worded it.
@@ -176,6 +177,17 @@ pub fn to_json(value: &str) -> Result<Value, Invalid> {
         }
     }
     Err(Invalid::new("not valid JSON (kept as text)"))
+}
+
+/// [`to_json`] as the text a `json` field stores (serde_json's compact writing of the value).
+/// Text already written that way (Imperva's, almost always) is returned as it is, without
+/// building the value (see [`super::json_text`]).
+pub fn to_json_text(value: &str) -> Result<Cow<'_, str>, Invalid> {
+    let v = pytext::strip(pytext::strip(value).trim_start_matches(','));
+    if written_as_serde_writes(v) {
+        return Ok(Cow::Borrowed(v));
+    }
+    to_json(value).map(|parsed| Cow::Owned(serde_json::to_string(&parsed).expect("a JSON value serialises")))
 }
 
 /// orjson's reading of `text`, which differs from serde_json's on one point: the integer `-0`

@@ -21,8 +21,11 @@ pub fn to_date(value: &str) -> Result<i64, Invalid> {
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid_repr(value, " is not epoch milliseconds"));
     }
-    match v.parse::<i64>() {
-        Ok(ms) if PLAUSIBLE_MS.contains(&ms) => Ok(ms),
+    // ASCII digits only: up to 18 of them are read without overflow checks (`str::parse` checked
+    // every digit); a longer run is beyond any plausible time.
+    let ms = (v.len() <= 18).then(|| v.bytes().fold(0_i64, |n, c| n * 10 + i64::from(c - b'0')));
+    match ms {
+        Some(ms) if PLAUSIBLE_MS.contains(&ms) => Ok(ms),
         _ => Err(invalid_repr(value, " is not a plausible epoch-milliseconds time (expected between 2000 and 2100)")),
     }
 }
@@ -149,4 +152,25 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Digit runs of every length read as `str::parse` reads them (the first form).
+    #[test]
+    fn dates_read_as_parse_reads_them() {
+        for len in 1..=22 {
+            for fill in ['0', '1', '4', '9'] {
+                let run: String = std::iter::repeat_n(fill, len).collect();
+                for text in [run.clone(), format!("1{run}"), format!(" 1{run} ")] {
+                    let v = text.trim();
+                    let want = v.parse::<i64>().ok().filter(|ms| PLAUSIBLE_MS.contains(ms));
+                    assert_eq!(to_date(&text).ok(), want, "{text:?}");
+                }
+            }
+        }
+        assert_eq!(to_date("1700000000000"), Ok(1_700_000_000_000));
+    }
 }

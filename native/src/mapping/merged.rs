@@ -8,6 +8,10 @@
 //! data): the marker, a version, then as many `|` separators as the format's header has, within
 //! the next [`HEADER_SPAN`] bytes.
 
+use std::sync::OnceLock;
+
+use memchr::memmem::Finder;
+
 /// How far after a marker the rest of a header must lie.
 const HEADER_SPAN: usize = 1024;
 
@@ -59,7 +63,9 @@ impl SecondRecord {
 /// markers end in `EF:`, found by one substring search).
 fn header_at_or_after(bytes: &[u8], from: usize) -> Option<usize> {
     let start = from.min(bytes.len());
-    for hit in memchr::memmem::find_iter(&bytes[start..], b"EF:") {
+    static MARKER_END: OnceLock<Finder<'static>> = OnceLock::new();
+    let finder = MARKER_END.get_or_init(|| Finder::new(b"EF:")); // built once: ~400 instructions
+    for hit in finder.find_iter(&bytes[start..]) {
         let ef = start + hit;
         let (at, pipes) = if ef >= 2 && &bytes[ef - 2..ef] == b"LE" {
             (ef - 2, 5)

@@ -28,8 +28,8 @@
 //! [`Row`] ([`map_line_into`]), whose text buffer keeps its capacity, so the row itself allocates
 //! nothing per event; what is allocated is transient: the `flattened` fields' JSON text, the
 //! warnings, `related.ip`, an address converted by `to_ip_zoned`, and the values of two
-//! converters whose API returns them (`to_keyword_list`'s `Vec<&str>`, `to_json`'s
-//! `serde_json::Value`).
+//! converters whose API returns them (`to_keyword_list`'s `Vec<&str>`, and `to_json_text`'s
+//! `serde_json::Value` for a JSON value not already written as serde_json writes it).
 //!
 //! # Intended differences from version 1's document
 //!

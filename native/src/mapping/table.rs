@@ -15,7 +15,7 @@
 //! On the way it picks up the raw values the derived fields read, so nothing is looked up again.
 
 use crate::decode::{Format, RawRecord};
-use crate::ecs::{split_ips, to_bool, to_date, to_double, to_ip, to_ip_zoned, to_json, to_keyword_list, to_long};
+use crate::ecs::{split_ips, to_bool, to_date, to_double, to_ip, to_ip_zoned, to_json_text, to_keyword_list, to_long};
 use crate::fields::{self, Convert, KeyPlan};
 
 use super::key_index::{key_index, Known};
@@ -126,9 +126,7 @@ fn convert(key: &str, value: &str, plan: &KeyPlan, draft: &mut Draft, counters: 
         Convert::Date => to_date(value).map(|ms| draft.row.set_date(slot, ms)),
         Convert::Ip => return address(key, value, slot, draft, counters),
         Convert::IpList => return chain(key, value, slot, draft, counters),
-        Convert::Json => to_json(value).map(|parsed| {
-            draft.row.set_json(slot, &serde_json::to_string(&parsed).expect("a JSON value serialises"));
-        }),
+        Convert::Json => to_json_text(value).map(|text| draft.row.set_json(slot, &text)),
     };
     if let Err(invalid) = result {
         draft.reject(key, value, invalid.message(), counters);

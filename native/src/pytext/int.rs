@@ -42,6 +42,12 @@ pub fn int_hex(text: &str) -> Option<i64> {
 /// Python raises `ValueError`; `Some(Err(OutOfRange))` for an integer beyond 64 bits.
 pub fn int_ascii(text: &str) -> Option<Result<i64, OutOfRange>> {
     let (negative, s) = sign(text.as_bytes());
+    // Up to 18 plain digits fit an i64 whatever they are: read without the underscore and
+    // overflow checks (~10 instructions a digit; ids and sizes are most of Imperva's numbers).
+    if (1..=18).contains(&s.len()) && s.iter().all(u8::is_ascii_digit) {
+        let n = s.iter().fold(0_i64, |n, &c| n * 10 + i64::from(c - b'0'));
+        return Some(Ok(if negative { -n } else { n }));
+    }
     digits(s, 10, negative)
 }
 
@@ -120,6 +126,26 @@ mod tests {
             ("5 _", None),
         ] {
             assert_eq!(int_hex(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn short_digit_runs_read_as_the_checked_loop_reads_them() {
+        let mut texts: Vec<String> = Vec::new();
+        for len in 1..=20 {
+            for fill in ['0', '1', '9'] {
+                let run: String = std::iter::repeat_n(fill, len).collect();
+                for sign in ["", "-", "+"] {
+                    texts.push(format!("{sign}{run}"));
+                    texts.push(format!("{sign}1{run}"));
+                    texts.push(format!("{sign}{run}_1"));
+                }
+            }
+        }
+        texts.extend(["-", "+", "", "12a", "1 2", "٥"].map(String::from));
+        for text in texts {
+            let (negative, s) = sign(text.as_bytes());
+            assert_eq!(int_ascii(&text), digits(s, 10, negative), "{text:?}");
         }
     }
 

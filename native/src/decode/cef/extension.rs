@@ -19,7 +19,7 @@ use crate::decode::keyvalue::{
 };
 use crate::decode::repeats::Pairs;
 use crate::decode::DecodeError;
-use crate::keys::{key_info_any_case, key_lookup};
+use crate::keys::{key_info_any_case, key_lookup_at, key_lookup_folded, KEY_PLACES};
 use crate::pytext::{column, is_all_space, Columns};
 
 /// How [`cut`] spells the keys it returns.
@@ -37,6 +37,10 @@ pub enum KeySpelling {
 pub struct Cut<'a> {
     pub pairs: Pairs<'a>,
     pub warnings: Vec<String>,
+    /// True when no key repeats, as far as the cut can tell without comparing keys: every key is
+    /// one of the key table's (a repeat is a place seen twice). False means "maybe": a key the
+    /// table does not hold, or a repeat; then [`super::fold_repeats`] decides.
+    pub distinct: bool,
 }
 
 /// Cut the extension `line[start..end]` into keys and final values (version 1's `_cut`).
@@ -73,6 +77,8 @@ pub fn cut(
         open: None,
         free: false,
         last_backslash: None,
+        places: [0; KEY_PLACES / 64],
+        distinct: true,
     };
     let mut warnings = Vec::new();
     // The raw key being read (byte range in `text`; its '=' is at the end) and whether its raw
@@ -112,7 +118,7 @@ pub fn cut(
         Some((ks, ke)) => out.raw_pair(ks, ke, bytes.len()),
     }
     out.close();
-    Ok(Cut { pairs: out.pairs, warnings })
+    Ok(Cut { pairs: out.pairs, warnings, distinct: out.distinct })
 }
 
 /// The 8 bytes of `bytes` from `at` as a little-endian word, zero-padded past the end: the scan
@@ -158,6 +164,10 @@ struct Builder<'a> {
     /// The last backslash the scan has passed: a value needs un-escaping only if it held one, and
     /// this says so without searching the values one by one.
     last_backslash: Option<usize>,
+    /// The key-table places of the keys cut so far, a bit each.
+    places: [u64; KEY_PLACES / 64],
+    /// No key so far repeats, and every one is in the key table ([`Cut::distinct`]).
+    distinct: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -177,6 +187,19 @@ impl<'a> Builder<'a> {
             return;
         }
         self.close();
+        // Found without lower-casing (almost every key); an unknown key is lower-cased below.
+        if let Some((place, name, info)) = key_lookup_folded(key.as_bytes()) {
+            let (word, bit) = (place / 64, 1u64 << (place % 64));
+            self.distinct &= self.places[word] & bit == 0;
+            self.places[word] |= bit;
+            self.free = self.imperva && info.free;
+            let key = match self.spelling {
+                KeySpelling::AsWritten => Cow::Borrowed(key),
+                KeySpelling::Canonical => Cow::Borrowed(name),
+            };
+            self.open = Some((key, ke + 1, ve, escaped));
+            return;
+        }
         let mut buf = [0u8; 64];
         let owned_low;
         let low: &[u8] = match buf.get_mut(..key.len()) {
@@ -190,7 +213,19 @@ impl<'a> Builder<'a> {
                 owned_low.as_bytes()
             }
         };
-        let (name, info) = key_lookup(low);
+        let (found, info) = key_lookup_at(low);
+        let name = match found {
+            Some((place, name)) => {
+                let (word, bit) = (place / 64, 1u64 << (place % 64));
+                self.distinct &= self.places[word] & bit == 0;
+                self.places[word] |= bit;
+                Some(name)
+            }
+            None => {
+                self.distinct = false;
+                None
+            }
+        };
         self.free = self.imperva && info.free;
         let key: Cow<'a, str> = match self.spelling {
             KeySpelling::AsWritten => Cow::Borrowed(key),
@@ -212,5 +247,40 @@ impl<'a> Builder<'a> {
             let value = if escaped { Cow::Owned(unescape(value)) } else { Cow::Borrowed(value) };
             self.pairs.push((key, value));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::repeats::fold_repeats;
+
+    /// `distinct` is only ever said of pairs with no repeated key: the folding it lets the
+    /// decoder skip would have left them as they are.
+    #[test]
+    fn distinct_is_said_only_of_pairs_without_repeats() {
+        let keys = ["src", "SRC", "fileId", "fileid", "cs1", "cs1Label", "act", "unknownKey", "Unknownkey", "cs42",
+                    "requestClientApplication", "x_y", "ccode"];
+        let mut said = 0;
+        for a in keys {
+            for b in keys {
+                for c in keys {
+                    let ext = format!("{a}=1 {b}=2 x {c}=3");
+                    for imperva in [true, false] {
+                        for spelling in [KeySpelling::Canonical, KeySpelling::AsWritten] {
+                            let found = cut(&ext, 0, ext.len(), b' ', imperva, spelling).unwrap();
+                            if found.distinct {
+                                said += 1;
+                                let (folded, dups) = fold_repeats(found.pairs.clone());
+                                assert_eq!((folded, dups.len()), (found.pairs, 0), "{ext}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(said > 0);
+        let line = "fileId=1 sourceServiceName=a siteid=2 src=1.2.3.4 cs1=x cs1Label=y act=REQ_PASSED";
+        assert!(cut(line, 0, line.len(), b' ', true, KeySpelling::Canonical).unwrap().distinct);
     }
 }

@@ -31,6 +31,7 @@
 mod extension;
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use memchr::{memchr, memchr2, memmem};
 
@@ -47,7 +48,10 @@ const LEADING: [char; 2] = [' ', '\t'];
 
 /// One CEF line → [`RawRecord`] with canonical (lower-case) keys.
 pub fn decode_cef(line: &str) -> Result<RawRecord<'_>, DecodeError> {
-    let Some(start) = memmem::find(line.as_bytes(), b"CEF:") else {
+    static MARKER: OnceLock<memmem::Finder<'static>> = OnceLock::new();
+    // Built once: `memmem::find` builds its searcher on every call (~250 instructions a line).
+    let marker = MARKER.get_or_init(|| memmem::Finder::new(b"CEF:"));
+    let Some(start) = marker.find(line.as_bytes()) else {
         return Err(DecodeError::new("line does not contain a CEF header (no 'CEF:' marker)", 1)
             .with_hint("the line is not CEF; check the file's format (--format)"));
     };
@@ -64,7 +68,7 @@ pub fn decode_cef(line: &str) -> Result<RawRecord<'_>, DecodeError> {
     if !ext.is_empty() {
         let imperva = fields[1] == "Incapsula";
         let found = cut(line, ext_at, ext_at + ext.len(), b' ', imperva, KeySpelling::Canonical)?;
-        (record.ext, record.dups) = fold_repeats(found.pairs);
+        (record.ext, record.dups) = if found.distinct { (found.pairs, Vec::new()) } else { fold_repeats(found.pairs) };
         record.warnings = found.warnings;
     }
     let [format_version, vendor, product, version, signature, name, severity] = fields;
