@@ -42,3 +42,31 @@ def test_a_batch_is_let_go_before_the_next_one_is_decoded(tmp_path: Path, monkey
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc only")
 def test_the_mmap_threshold_is_pinned_on_glibc() -> None:
     assert pin_mmap_threshold()
+
+
+_WORKER_RUN = """
+import pickle, sys
+from wafpipe.collector.task import decode_task
+task = pickle.loads(open(sys.argv[1], "rb").read())
+found = sum(len(b.findings) for b in decode_task(task, 500, 3600.0))
+print(found, sorted(m for m in ("duckdb", "sigma", "pyparsing") if m in sys.modules))
+"""
+
+
+def test_a_worker_running_the_shipped_rules_loads_neither_duckdb_nor_pysigma(tmp_path: Path) -> None:
+    """Each would be resident in every worker (~55 MiB together) for nothing: the shipped rules run
+    on Arrow (``store/query/predicate.py``), and the worker is handed the rules already loaded."""
+    import pickle
+    import subprocess
+
+    from wafpipe.detect import SHIPPED_RULES, load_paths
+
+    [path] = generate_files(tmp_path, events=2000, files=1, fmt="cef", attack_ratio=0.5, seed=5)
+    st = path.stat()
+    ref = FileRef("t", path.name, str(path), st.st_size, st.st_mtime_ns, f"t:{path}")
+    task = Task(0, ref, None, documents=False, detections=tuple(load_paths(sorted(SHIPPED_RULES.glob("*.yml")))))
+    (tmp_path / "task.pickle").write_bytes(pickle.dumps(task))
+    out = subprocess.run([sys.executable, "-P", "-c", _WORKER_RUN, str(tmp_path / "task.pickle")],  # noqa: S603
+                         capture_output=True, text=True, check=True).stdout.split(maxsplit=1)  # fmt: skip
+    assert int(out[0]) > 0  # the rules ran and found attacks
+    assert out[1].strip() == "[]"

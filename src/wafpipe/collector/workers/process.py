@@ -16,8 +16,9 @@ it:
 * **SIGINT ignored from its first instruction** when started from the main thread (the disposition
   is inherited across ``exec``): a Ctrl-C reaches the whole process group, the collector decides,
   and a worker starting up prints no ``KeyboardInterrupt`` traceback;
-* **a pidfd** (:func:`os.pidfd_open`) as its sentinel: readable the moment the process ends, so
-  the pool waits on it beside the socket and sees a worker killed by the OOM killer at once.
+* **the write end of a pipe** it never uses, whose read end is its sentinel: readable the moment
+  the process ends, so the pool waits on it beside the socket and sees a worker killed by the OOM
+  killer at once (how :mod:`multiprocessing` makes its own sentinels).
 
 A worker dies with the collector: it asks the kernel (``PR_SET_PDEATHSIG``) to be killed when its
 parent exits, and a worker blocked on its socket also sees EOF.
@@ -65,14 +66,24 @@ class WorkerProcess:
     def __init__(self, args: Sequence[str], python_args: Sequence[str] = ("-P", "-m", MODULE)) -> None:
         """Start ``python {python_args} FD {args}``: FD is the child's end of a new socket pair."""
         ours, theirs = socket.socketpair()
-        with theirs:
-            fd = theirs.fileno()
+        # The sentinel: the child holds the write end of a pipe and never uses it; when it ends, for
+        # whatever reason, the kernel closes it and the read end reports end of file.
+        sentinel, held = os.pipe()
+        try:
             with _sigint_ignored():
                 self.popen = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                    [sys.executable, *python_args, str(fd), *args], pass_fds=(fd,), stdin=subprocess.DEVNULL
+                    [sys.executable, *python_args, str(theirs.fileno()), *args],
+                    pass_fds=(theirs.fileno(), held), stdin=subprocess.DEVNULL,
                 )
+        except BaseException:
+            ours.close()
+            os.close(sentinel)
+            raise
+        finally:
+            theirs.close()
+            os.close(held)
         self.conn = Connection(ours.detach())
-        self.sentinel = os.pidfd_open(self.popen.pid)
+        self.sentinel = sentinel
 
     @property
     def pid(self) -> int:
