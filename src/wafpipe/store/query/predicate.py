@@ -70,17 +70,23 @@ def column(batch: pa.RecordBatch, name: str) -> pa.Array:
     return values
 
 
-def _filled(mask: pa.Array) -> pa.Array:
-    return pc.fill_null(mask, False) if mask.null_count else mask
+def _on(ref: FieldRef, test: Callable[[pa.Array], pa.Array]) -> Predicate:
+    """``test`` over the field's values, false where it gives null (a missing value)."""
+
+    def predicate(batch: pa.RecordBatch) -> pa.Array:
+        mask = test(column(batch, ref.name))
+        return pc.fill_null(mask, False) if mask.null_count else mask
+
+    return predicate
 
 
 def _node(n: Node) -> Predicate:
     if isinstance(n, All):
         return lambda batch: pa.repeat(pa.scalar(True), batch.num_rows)
     if isinstance(n, And):
-        return _all([_node(i) for i in n.items])
+        return _fold(pc.and_, [_node(i) for i in n.items])
     if isinstance(n, Or):
-        return _any(_or(n))
+        return _fold(pc.or_, _or(n))
     if isinstance(n, Not):
         inner = _node(n.item)
         return lambda batch: pc.invert(inner(batch))
@@ -91,7 +97,7 @@ def _node(n: Node) -> Predicate:
     if ref is None or ref.is_list or ref.json or ref.params or ref.type not in _SCALAR_TYPES:
         raise _Unsupported(field)
     if isinstance(n, Exists):
-        return lambda batch: column(batch, ref.name).is_valid()
+        return _on(ref, pc.is_valid)
     if isinstance(n, Regex):
         return _regex(ref, n.pattern)
     if isinstance(n, Match):
@@ -102,28 +108,20 @@ def _node(n: Node) -> Predicate:
     bounds = [_compare(ref, ">=" if n.lo_incl else ">", n.lo)] if n.lo is not None else []
     bounds += [_compare(ref, "<=" if n.hi_incl else "<", n.hi)] if n.hi is not None else []
     if not bounds:
-        return lambda batch: column(batch, ref.name).is_valid()
-    return _all(bounds)
+        return _on(ref, pc.is_valid)
+    return _fold(pc.and_, bounds)
 
 
-def _all(parts: list[Predicate]) -> Predicate:
-    def both(batch: pa.RecordBatch) -> pa.Array:
+def _fold(combine: Callable[[pa.Array, pa.Array], pa.Array], parts: list[Predicate]) -> Predicate:
+    """The parts' masks combined left to right (``pc.and_`` or ``pc.or_``; no nulls to mind)."""
+
+    def combined(batch: pa.RecordBatch) -> pa.Array:
         out = parts[0](batch)
         for p in parts[1:]:
-            out = pc.and_(out, p(batch))
+            out = combine(out, p(batch))
         return out
 
-    return both
-
-
-def _any(parts: list[Predicate]) -> Predicate:
-    def either(batch: pa.RecordBatch) -> pa.Array:
-        out = parts[0](batch)
-        for p in parts[1:]:
-            out = pc.or_(out, p(batch))
-        return out
-
-    return either
+    return combined
 
 
 def _or(n: Or) -> list[Predicate]:
@@ -148,18 +146,11 @@ def _in(ref: FieldRef, values: list[Any]) -> Predicate:
     if len(values) == 1:
         return _equal(ref, values[0])
     value_set = pa.array(values)
-
-    def member(batch: pa.RecordBatch) -> pa.Array:
-        return _filled(pc.is_in(column(batch, ref.name), value_set=value_set))
-
-    return member
+    return _on(ref, lambda column_values: pc.is_in(column_values, value_set=value_set))
 
 
 def _equal(ref: FieldRef, value: Any) -> Predicate:
-    def equal(batch: pa.RecordBatch) -> pa.Array:
-        return _filled(pc.equal(column(batch, ref.name), value))
-
-    return equal
+    return _on(ref, lambda values: pc.equal(values, value))
 
 
 def _full_regex(ref: FieldRef, expression: str) -> Predicate:
@@ -171,20 +162,17 @@ def _full_regex(ref: FieldRef, expression: str) -> Predicate:
 def _regex(ref: FieldRef, pattern: str) -> Predicate:
     if ref.type not in ("keyword", "text"):
         raise _Unsupported(ref.name)  # DuckDB's number-to-text cast is not Arrow's
+    return _on(ref, lambda values: pc.match_substring_regex(values, pattern))
 
-    def matches(batch: pa.RecordBatch) -> pa.Array:
-        return _filled(pc.match_substring_regex(column(batch, ref.name), pattern))
 
-    return matches
+def _lowered(text: str) -> str:
+    """``text`` lower-cased as Arrow (and DuckDB, both with utf8proc) lower-case the values."""
+    return str(pc.utf8_lower(pa.scalar(text)).as_py())
 
 
 def _ilike(ref: FieldRef, pattern: str) -> Predicate:
-    lowered = pc.utf8_lower(pa.scalar(pattern)).as_py()
-
-    def ilike(batch: pa.RecordBatch) -> pa.Array:
-        return _filled(pc.match_like(pc.utf8_lower(column(batch, ref.name)), lowered))
-
-    return ilike
+    lowered = _lowered(pattern)
+    return _on(ref, lambda values: pc.match_like(pc.utf8_lower(values), lowered))
 
 
 def _match(ref: FieldRef, v: Value) -> Predicate:
@@ -194,12 +182,8 @@ def _match(ref: FieldRef, v: Value) -> Predicate:
     if v.is_wildcard:
         raise _Unsupported(ref.name)  # a number's text form, a boolean: left to SQL
     if typ == "text":
-        lowered = pc.utf8_lower(pa.scalar(v.text)).as_py()
-
-        def contains(batch: pa.RecordBatch) -> pa.Array:
-            return _filled(pc.match_substring(pc.utf8_lower(column(batch, ref.name)), lowered))
-
-        return contains
+        lowered = _lowered(v.text)
+        return _on(ref, lambda values: pc.match_substring(pc.utf8_lower(values), lowered))
     return _equal(ref, scalar(ref, v))
 
 
@@ -207,8 +191,4 @@ def _compare(ref: FieldRef, op: str, v: Value) -> Predicate:
     if ref.type not in ("long", "double") or v.is_wildcard:
         raise _Unsupported(ref.name)
     value, compare = scalar(ref, v), _OPS[op]
-
-    def bound(batch: pa.RecordBatch) -> pa.Array:
-        return _filled(compare(column(batch, ref.name), value))
-
-    return bound
+    return _on(ref, lambda values: compare(values, value))
