@@ -5,10 +5,10 @@ test reads until the event it expects, the deadline only guards against a hang."
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import struct
-import threading
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
@@ -115,12 +115,12 @@ def test_a_message_cut_anywhere_is_refused_with_a_clear_error(bad_files: list[Pa
         transport.decode(b"PK\x03\x04" + whole[4:])
 
 
-# -- the frame on the wire ----------------------------------------------------------------------
+# -- the handover ----------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def pair() -> Iterator[tuple[Connection, socket.socket]]:
-    """Our end as a Connection, the peer's as a raw socket (to write torn frames)."""
+    """Our end as a Connection, the peer's as a raw socket (to send broken notices)."""
     ours, theirs = socket.socketpair()
     conn = Connection(ours.detach())
     try:
@@ -130,56 +130,87 @@ def pair() -> Iterator[tuple[Connection, socket.socket]]:
         theirs.close()
 
 
-def test_read_frame_reads_what_send_bytes_wrote(pair: tuple[Connection, socket.socket]) -> None:
-    conn, theirs = pair
-    peer = Connection(os.dup(theirs.fileno()))
-    try:
-        for payload in (b"x", b"", os.urandom(3_000_000)):  # the last is larger than the socket's buffer
-            sender = threading.Thread(target=peer.send_bytes, args=(payload,))
-            sender.start()
-            got = transport.read_frame(conn)
-            sender.join()
-            assert got.to_pybytes() == payload and got.address % 64 == 0
-    finally:
-        peer.close()
-
-
-def test_send_writes_the_frame_receive_reads(bad_files: list[Path], pair: tuple[Connection, socket.socket]) -> None:
-    """The worker serialises its message straight into the pipe (no copy of its own); the frame is
-    the message :func:`transport.encode` makes, whole, larger than the socket's buffer or not."""
+def test_send_hands_over_a_sealed_file_that_receive_maps_in_place(
+    bad_files: list[Path], pair: tuple[Connection, socket.socket]
+) -> None:
+    """The message in the shared file is the one :func:`transport.encode` makes, whole, however
+    large; the parent reads the events where they lie in the mapping."""
     conn, theirs = pair
     peer = Connection(os.dup(theirs.fileno()))
     small = read_all(bad_files[0], documents=True)[:3]
     whole = list(read_path(bad_files[0], batch_rows=1000, documents=True).batches("key"))[0]
     try:
         for i, batch in enumerate([*small, whole]):
-            sender = threading.Thread(target=transport.send, args=(peer, i, batch))
-            sender.start()
-            frame = transport.read_frame(conn)
-            sender.join()
-            assert frame.to_pybytes() == transport.encode(i, batch).to_pybytes()
-            task_id, got = transport.decode(frame)
+            transport.send(peer, i, batch)  # the socket holds only the notice: no reader needed yet
+            message = transport.read_message(conn)
+            assert message.to_pybytes() == transport.encode(i, batch).to_pybytes()
+            task_id, got = transport.decode(message)
             assert task_id == i
             assert_same(got, batch)
-        assert frame.size > 1_000_000  # the last: many times the socket's buffer
+            start, end = message.address, message.address + message.size
+            buffers = [b for c in got.events.columns for b in c.buffers() if b is not None and b.size]
+            assert buffers and all(start <= b.address < end for b in buffers)
+        assert message.size > 1_000_000  # the last: many times the socket's buffer
     finally:
         peer.close()
 
 
-def test_a_frame_torn_by_a_dying_worker_is_torn(pair: tuple[Connection, socket.socket]) -> None:
+def _notice(size: int, magic: bytes = transport.MAGIC_NOTICE) -> bytes:
+    return struct.pack("<4s4xQ", magic, size)
+
+
+def _memfd(content: bytes, *, seal: bool = True) -> int:
+    fd = os.memfd_create("test", os.MFD_ALLOW_SEALING)
+    os.write(fd, content)
+    if seal:
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW
+                    | fcntl.F_SEAL_WRITE)
+    return fd
+
+
+@pytest.mark.parametrize(
+    ("notice", "content", "seal", "error"),
+    [
+        (_notice(64, b"PK\x03\x04"), b"x" * 64, True, "not a Batch notice"),
+        (_notice(65), b"x" * 64, True, "announced as 65 bytes in a file of 64"),
+        (_notice(63), b"x" * 64, True, "announced as 63 bytes in a file of 64"),
+        (_notice(64), b"x" * 64, False, "not sealed"),
+        (_notice(0), b"", True, "an empty Batch message"),
+        (_notice(64), None, True, "without its shared file"),
+    ],
+    ids=["magic", "longer than its file", "shorter than its file", "unsealed", "empty", "no file"],
+)
+def test_a_notice_that_cannot_be_a_message_is_refused_and_its_file_closed(
+    pair: tuple[Connection, socket.socket], notice: bytes, content: bytes | None, seal: bool, error: str
+) -> None:
     conn, theirs = pair
-    theirs.sendall(struct.pack("!i", 1000) + b"y" * 400)
+    fds = [] if content is None else [_memfd(content, seal=seal)]
+    try:
+        socket.send_fds(theirs, [notice], fds)
+        before = len(os.listdir("/proc/self/fd"))
+        with pytest.raises(TransportError, match=error) as caught:
+            transport.read_message(conn)
+        assert not caught.value.torn
+        assert len(os.listdir("/proc/self/fd")) == before  # the received copy was closed
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def test_a_notice_torn_by_a_dying_worker_is_torn(pair: tuple[Connection, socket.socket]) -> None:
+    conn, theirs = pair
+    theirs.sendall(_notice(1000)[:5])
     theirs.close()
-    with pytest.raises(TransportError, match="cut short: 400 of 1000 bytes") as caught:
-        transport.read_frame(conn)
+    with pytest.raises(TransportError, match="cut short: 5 of 16 bytes") as caught:
+        transport.read_message(conn)
     assert caught.value.torn
 
 
-def test_a_pipe_closed_between_frames_is_end_of_file(pair: tuple[Connection, socket.socket]) -> None:
+def test_a_socket_closed_between_notices_is_end_of_file(pair: tuple[Connection, socket.socket]) -> None:
     conn, theirs = pair
     theirs.close()
     with pytest.raises(EOFError):
-        transport.read_frame(conn)
+        transport.read_message(conn)
 
 
 # -- the pool ------------------------------------------------------------------------------------
@@ -187,11 +218,11 @@ def test_a_pipe_closed_between_frames_is_end_of_file(pair: tuple[Connection, soc
 
 # Misbehaving workers, run as `python -c SCRIPT FD`: the same process and socket as a real one.
 _SEND_TORN_AND_DIE = """
-import os, struct, sys
+import os, sys
 from multiprocessing.connection import Connection
 conn = Connection(int(sys.argv[1]))
 conn.recv()  # the task
-os.write(conn.fileno(), struct.pack("!i", 10_000) + b"z" * 5_000)  # half a message, then gone
+os.write(conn.fileno(), b"WPM1" + bytes(2))  # a notice cut short, then gone
 os._exit(137)
 """
 _SEND_GARBAGE_AND_WAIT = """

@@ -314,6 +314,9 @@ class Collector:
                 self.report.problems["sink_rejected"] += rejected
 
     def _run_once(self, progress: bool) -> None:
+        # One worker starts while the sources make sure their files are complete (the directory
+        # source waits a poll interval); a second one only if there are files for it.
+        self.pool.prestart(1)
         refs: list[FileRef] = []
         for src in self.sources:
             refs.extend(src.snapshot_complete())

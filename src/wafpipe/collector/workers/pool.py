@@ -80,6 +80,13 @@ class DecodePool:
         log.debug("decode worker %d started (pid %s)", slot, proc.pid)
         return _Worker(slot, proc)
 
+    def prestart(self, count: int) -> None:
+        """Start up to ``count`` workers before any task needs them, so that their start-up (an
+        interpreter, pyarrow, the core: ~0.5 s of a core) overlaps a wait of the caller's (``--once``:
+        the sources' stability check) instead of delaying the first Batch."""
+        while len(self._workers) < min(count, self.workers) and not self._closed:
+            self._workers.append(self._spawn(len(self._workers)))
+
     def pids(self) -> list[int]:
         return [w.proc.pid for w in self._workers if not w.dead]
 
