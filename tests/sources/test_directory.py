@@ -341,3 +341,106 @@ def test_once_snapshot_skips_a_file_still_growing(tmp_path: Path) -> None:
     finally:
         stop.set()
         t.join()
+
+
+# ------------------------------------------------------------------- --once without waiting (settled)
+class _Slept(Exception):
+    """Raised instead of sleeping: the snapshot waited."""
+
+
+def _no_sleep(monkeypatch: pytest.MonkeyPatch, calls: list[float] | None = None) -> None:
+    """``time.sleep`` in the source records its argument (``calls``) or, without a list, fails."""
+    import wafpipe.sources.directory.source as module
+
+    def sleep(seconds: float) -> None:
+        if calls is None:
+            raise _Slept(seconds)
+        calls.append(seconds)
+
+    monkeypatch.setattr(module.time, "sleep", sleep)
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_once_takes_files_settled_for_an_interval_without_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("1_1.log", "1_2.log"):
+        (tmp_path / name).write_bytes(b"x")
+        _age(tmp_path / name, 7200)
+    _no_sleep(monkeypatch)
+    src = source(tmp_path, poll_interval_s=3600.0)  # waiting would fail the test (_Slept), not stall it
+    assert rels(tmp_path, src.snapshot_complete()) == ["1_1.log", "1_2.log"]
+    assert source(tmp_path / "nothing-here", poll_interval_s=3600.0).snapshot_complete() == []
+
+
+@pytest.mark.parametrize(
+    ("age_s", "fs_type"),
+    [(10.0, "ext4"), (-7200.0, "ext4"), (7200.0, "nfs4"), (7200.0, None)],
+    ids=["changed within the interval", "stamped in the future", "network filesystem", "unknown filesystem"],
+)
+def test_once_waits_an_interval_unless_every_file_is_settled_on_a_local_filesystem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, age_s: float, fs_type: str | None
+) -> None:
+    import wafpipe.sources.directory.source as module
+
+    (tmp_path / "1_1.log").write_bytes(b"x")
+    _age(tmp_path / "1_1.log", 7200)
+    (tmp_path / "1_2.log").write_bytes(b"x")
+    _age(tmp_path / "1_2.log", age_s)
+    monkeypatch.setattr(module, "is_local", lambda path: fs_type in {"ext4"})
+    calls: list[float] = []
+    _no_sleep(monkeypatch, calls)
+    src = source(tmp_path, poll_interval_s=60.0)
+    assert rels(tmp_path, src.snapshot_complete()) == ["1_1.log", "1_2.log"]  # unchanged at the second look
+    assert calls == [60.0]
+
+
+def test_once_leaves_a_file_that_changed_while_it_waited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import wafpipe.sources.directory.source as module
+
+    settled, growing = tmp_path / "1_1.log", tmp_path / "1_2.log"
+    settled.write_bytes(b"x")
+    _age(settled, 7200)
+    growing.write_bytes(b"x")
+
+    def sleep(seconds: float) -> None:  # the writer goes on during the interval
+        with open(growing, "ab") as fh:
+            fh.write(b"more")
+
+    monkeypatch.setattr(module.time, "sleep", sleep)
+    src = source(tmp_path, poll_interval_s=60.0)
+    assert rels(tmp_path, src.snapshot_complete()) == ["1_1.log"]
+    assert src.counters["skipped_incomplete"] == 1
+
+
+MOUNTINFO = """\
+22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
+40 27 0:50 / /srv/landing rw,relatime - nfs4 server:/export rw
+41 40 0:51 / /srv/landing/local rw,relatime - xfs /dev/vdb rw
+42 27 0:52 / /srv/my\\040drop rw,relatime - cifs //host/share rw
+43 27 0:53 / /srv/stacked rw,relatime - nfs server:/a rw
+44 27 0:54 / /srv/stacked rw,relatime - tmpfs tmpfs rw
+45 27 0:55 / /srv/landingzone rw,relatime - fuse.sshfs host: rw
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "fs_type"),
+    [
+        ("/var/spool/imperva", "ext4"),
+        ("/srv/landing", "nfs4"),
+        ("/srv/landing/incoming", "nfs4"),
+        ("/srv/landing/local/incoming", "xfs"),
+        ("/srv/my drop/in", "cifs"),
+        ("/srv/stacked/in", "tmpfs"),  # the mount on top
+        ("/srv/landingzone/in", "fuse.sshfs"),  # a prefix of the name is not a parent directory
+    ],
+)
+def test_the_filesystem_of_a_path_is_its_innermost_mount(path: str, fs_type: str) -> None:
+    from wafpipe.sources.directory.settled import LOCAL_FILESYSTEMS, filesystem_type
+
+    assert filesystem_type(Path(path), MOUNTINFO) == fs_type
+    assert ("fuse.sshfs" in LOCAL_FILESYSTEMS, "nfs4" in LOCAL_FILESYSTEMS) == (False, False)

@@ -268,6 +268,10 @@ class Collector:
         self._install_signals()
         pin_mmap_threshold()  # the main process receives and appends Batch after Batch too
         try:
+            if once:
+                # One worker starts up (~0.5 s of a core) while the sinks open and the sources list
+                # their files; a second one starts when a second file needs it.
+                self.pool.prestart(1)
             self._open()
             self._log_start(once)
             if once:
@@ -314,9 +318,6 @@ class Collector:
                 self.report.problems["sink_rejected"] += rejected
 
     def _run_once(self, progress: bool) -> None:
-        # One worker starts while the sources make sure their files are complete (the directory
-        # source waits a poll interval); a second one only if there are files for it.
-        self.pool.prestart(1)
         refs: list[FileRef] = []
         for src in self.sources:
             refs.extend(src.snapshot_complete())

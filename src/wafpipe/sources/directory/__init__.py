@@ -1,7 +1,7 @@
 """A landing directory (typically an SFTP drop) as a source: ``type = "directory"``.
 
 :mod:`.config` is its ``[[sources]]`` table, :mod:`.source` the runner (why it works the way it does
-is in that module's docstring).
+is in that module's docstring), :mod:`.settled` when ``--once`` may take a file without waiting.
 """
 
 from __future__ import annotations

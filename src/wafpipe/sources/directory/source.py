@@ -9,7 +9,8 @@ Why it works the way it does:
 * **A file is taken only when complete**: temp names (``*.filepart``, ``*.tmp``, dot-files, as SFTP
   clients and rsync write them) are ignored, and a file is taken only when its size and mtime were
   the same on ``stable_checks`` consecutive polls after it was first seen. A ``.filepart`` renamed to
-  ``.log`` is then a new name, seen and checked like any other.
+  ``.log`` is then a new name, seen and checked like any other. ``--once`` looks twice, one interval
+  apart, unless every file had already not changed for one (on a local filesystem: :mod:`.settled`).
 * **Keys from size+mtime**: a different file under an old name gets a new key; a re-delivered file
   gets one too, and the pipeline recognises it as done by its Imperva identity.
 * **Problems are per file**: an unreadable file is reported once with a message that names the path,
@@ -40,6 +41,7 @@ import watchfiles
 from wafpipe.model import FileRef, Problem
 from wafpipe.sources.base import Source, file_key
 from wafpipe.sources.directory.config import DirectorySourceConfig
+from wafpipe.sources.directory.settled import is_local, settled
 
 log = logging.getLogger("wafpipe.sources.directory")
 
@@ -132,6 +134,7 @@ class DirectorySource(Source):
         self._pending: dict[str, _Track] = {}
         self._emitted: dict[str, Sig] = {}  # handed out with this signature; not again unless it changes
         self._root_id: tuple[int, int] | None = None
+        self._local: bool | None = None  # on a filesystem whose mtimes come from our clock (.settled)
 
     # ---------------------------------------------------------------------------------- listing
     def _ignored(self, name: str) -> bool:
@@ -257,9 +260,18 @@ class DirectorySource(Source):
 
     # ---------------------------------------------------------------------------------- the API
     def snapshot_complete(self) -> list[FileRef]:
-        """``--once``: files present now that are unchanged one poll interval later."""
+        """``--once``: files present now that are unchanged one poll interval later, or that had
+        already not changed for one on a local filesystem (:mod:`.settled`: no wait at all when
+        every file has)."""
         first = self._listing()
-        time.sleep(self.config.poll_interval_s)
+        interval = self.config.poll_interval_s
+        now = time.time_ns()
+        new = {p: s for p, s in first.items() if self._emitted.get(p) != s}
+        if self._local is None:
+            self._local = is_local(self.root)
+        if self._local and all(settled(s[1], now, interval) for s in new.values()):
+            return self._take(list(new.items()))
+        time.sleep(interval)
         second = self._listing()
         stable = [(p, s) for p, s in first.items() if second.get(p) == s and self._emitted.get(p) != s]
         skipped = sum(1 for p, s in first.items() if second.get(p) != s)
