@@ -23,7 +23,7 @@ from wafpipe.collector.task import Task
 from wafpipe.collector.transport import TransportError
 from wafpipe.collector.workers import DecodePool, WorkerDied
 from wafpipe.collector.workers.pool import _Worker
-from wafpipe.collector.workers.process import WorkerProcess
+from wafpipe.collector.workers.process import NICENESS, WorkerProcess
 from wafpipe.config.root import load_config
 from wafpipe.decode.batch import BatchBuilder
 from wafpipe.decode.reader.file import read_path
@@ -302,6 +302,19 @@ def test_workers_start_only_when_a_task_needs_one(bad_files: list[Path]) -> None
         assert len(pool.pids()) == 2 and first[0] in pool.pids()
         pool.submit(Task(5, ref_of(bad_files[0]), None, documents=False))
         assert len(pool.pids()) == 2 and pool.depth() == 1  # never more than asked for
+    finally:
+        pool.close()
+
+
+def test_workers_run_at_a_lower_priority_than_the_collector(bad_files: list[Path]) -> None:
+    """The main process stores every Batch and is the narrow part: a worker yields the CPU to it."""
+    pool = DecodePool(1, 100, 60.0)
+    try:
+        pool.submit(Task(1, ref_of(bad_files[0]), None, documents=False))
+        collect(pool, 1)  # the worker is past its start-up
+        [pid] = pool.pids()
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, ours + NICENESS)  # 19: the lowest there is
     finally:
         pool.close()
 

@@ -20,6 +20,13 @@ it:
   the process ends, so the pool waits on it beside the socket and sees a worker killed by the OOM
   killer at once (how :mod:`multiprocessing` makes its own sentinels).
 
+**A lower priority than the main process** (``nice`` +:data:`NICENESS`). The main process, which
+appends every Batch to the store, is the collector's narrow part; the workers decode about twice as
+fast as it stores and only need to stay a Batch ahead. With two workers and the main process on two
+cores, a worker decoding its next Batch took CPU time the main process was waiting for. Measured on
+a 1 M-event backlog (two workers, four pairs of runs in alternating order): +10 made every run
+faster, by 7–15 %. A worker with a core to itself is not slowed by it.
+
 A worker dies with the collector: it asks the kernel (``PR_SET_PDEATHSIG``) to be killed when its
 parent exits, and a worker blocked on its socket also sees EOF.
 """
@@ -44,6 +51,8 @@ from wafpipe.decode.batch import BatchBuilder
 from wafpipe.model import Batch
 
 MODULE = "wafpipe.collector.workers"  # what `python -m` runs in a worker (its __main__)
+# How much lower a worker's scheduling priority is than the collector's (see the module docstring).
+NICENESS = 10
 
 
 @contextlib.contextmanager
@@ -151,6 +160,7 @@ def serve(argv: Sequence[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the collector handles Ctrl-C for everyone
     die_with_parent()
     pin_mmap_threshold()
+    os.nice(NICENESS)
     conn, batch_size, batch_timeout_s = Connection(int(argv[0])), int(argv[1]), float(argv[2])
     while True:
         try:
