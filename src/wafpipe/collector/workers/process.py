@@ -45,7 +45,7 @@ from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection
 
 from wafpipe.collector import transport
-from wafpipe.collector.memory import pin_mmap_threshold
+from wafpipe.collector.memory import pin_mmap_threshold, trim
 from wafpipe.collector.task import Task, decode_task
 from wafpipe.decode.batch import BatchBuilder
 from wafpipe.model import Batch
@@ -174,6 +174,7 @@ def serve(argv: Sequence[str]) -> None:
                 for batch in decode_task(task, batch_size, batch_timeout_s):
                     _send(conn, task.task_id, batch)
                     del batch  # sent: not kept alive while the next one is decoded
+                    trim()  # and what it freed goes back to the system before the next one grows
             except _ParentGone:
                 raise
             except Exception as exc:  # a bug must not kill the worker silently
