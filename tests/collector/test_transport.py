@@ -9,6 +9,7 @@ import fcntl
 import os
 import socket
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
@@ -139,9 +140,11 @@ def test_send_hands_over_a_sealed_file_that_receive_maps_in_place(
     peer = Connection(os.dup(theirs.fileno()))
     small = read_all(bad_files[0], documents=True)[:3]
     whole = list(read_path(bad_files[0], batch_rows=1000, documents=True).batches("key"))[0]
+    batches = [*small, whole]
+    sent = threading.Thread(target=lambda: [transport.send(peer, i, b) for i, b in enumerate(batches)])
+    sent.start()
     try:
-        for i, batch in enumerate([*small, whole]):
-            transport.send(peer, i, batch)  # the socket holds only the notice: no reader needed yet
+        for i, batch in enumerate(batches):
             message = transport.read_message(conn)
             assert message.to_pybytes() == transport.encode(i, batch).to_pybytes()
             task_id, got = transport.decode(message)
@@ -150,8 +153,40 @@ def test_send_hands_over_a_sealed_file_that_receive_maps_in_place(
             start, end = message.address, message.address + message.size
             buffers = [b for c in got.events.columns for b in c.buffers() if b is not None and b.size]
             assert buffers and all(start <= b.address < end for b in buffers)
+            conn.send_bytes(transport.ACK)
         assert message.size > 1_000_000  # the last: many times the socket's buffer
     finally:
+        sent.join(GUARD_S)
+        peer.close()
+
+
+def test_a_worker_waits_until_its_batch_is_taken(bad_files: list[Path], pair: tuple[Connection, socket.socket]) -> None:
+    """At most one Batch per worker is handed over and not yet taken: the next is not decoded (nor
+    its shared file filled) before the parent says it took the last one."""
+    conn, theirs = pair
+    peer = Connection(os.dup(theirs.fileno()))
+    first, second = read_all(bad_files[0], documents=False)[:2]
+    progress: list[str] = []
+
+    def worker() -> None:
+        for i, batch in enumerate((first, second)):
+            transport.send(peer, i, batch)
+            progress.append(f"sent {i}")
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert transport.decode(transport.read_message(conn))[0] == 0  # taken, not yet acknowledged
+        # (a worker that did not wait would send its next notice now: half a second is plenty for it
+        # to show, and a worker that waits passes however long this takes)
+        assert not conn.poll(0.5)
+        assert progress == []
+        conn.send_bytes(transport.ACK)
+        assert transport.receive(conn)[0] == 1  # taken and acknowledged
+        thread.join(GUARD_S)
+        assert progress == ["sent 0", "sent 1"]
+    finally:
+        thread.join(GUARD_S)
         peer.close()
 
 

@@ -16,7 +16,8 @@ Why one socket per worker, and not a shared task queue and result queue:
   killed while holding the queue's lock, or half-way through writing a message, wedges or corrupts
   the queue for every worker: ``run --once`` then hangs for ever.
 * **Back-pressure without a bound to tune.** A worker sends a Batch and blocks until the parent
-  reads it, so at most one decoded Batch per worker waits for the sinks, and the parent stops
+  has taken it (:mod:`wafpipe.collector.transport`), so at most one decoded Batch per worker waits
+  for the sinks, and the parent stops
   reading (the collector holds its Batch) when a sink's spool is full.
 * **Tasks go to idle workers only**, so a big file never holds up a small one queued behind it.
 * **A worker starts when a task needs it**, up to ``workers``, and then stays: a run with one file
