@@ -232,6 +232,18 @@ def test_a_notice_that_cannot_be_a_message_is_refused_and_its_file_closed(
             os.close(fd)
 
 
+def test_a_notice_with_a_descriptor_that_is_no_file_is_refused(pair: tuple[Connection, socket.socket]) -> None:
+    conn, theirs = pair
+    read_end, write_end = os.pipe()
+    try:
+        socket.send_fds(theirs, [_notice(64)], [read_end])
+        with pytest.raises(TransportError, match="cannot be inspected|announced as 64 bytes"):
+            transport.read_message(conn)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
 def test_a_notice_torn_by_a_dying_worker_is_torn(pair: tuple[Connection, socket.socket]) -> None:
     conn, theirs = pair
     theirs.sendall(_notice(1000)[:5])

@@ -327,10 +327,14 @@ def read_message(conn: Connection) -> pa.Buffer:
         if len(fds) != 1:
             raise TransportError("a Batch notice without its shared file")
         fd = fds[0]
-        held = os.fstat(fd).st_size
+        try:
+            held = os.fstat(fd).st_size
+            sealed = not _ALLOW_SEALING or fcntl.fcntl(fd, fcntl.F_GET_SEALS) & _SEALS == _SEALS
+        except OSError as exc:  # not a file at all
+            raise TransportError(f"a Batch notice whose descriptor cannot be inspected: {exc}") from exc
         if held != size:
             raise TransportError(f"a Batch message announced as {size} bytes in a file of {held}")
-        if _ALLOW_SEALING and fcntl.fcntl(fd, fcntl.F_GET_SEALS) & _SEALS != _SEALS:
+        if not sealed:
             raise TransportError("a Batch message in a file that is not sealed (a worker of another version?)")
         if size == 0:
             raise TransportError("an empty Batch message")
