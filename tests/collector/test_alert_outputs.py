@@ -163,3 +163,26 @@ def test_without_outputs_the_outbox_does_not_grow(tmp_path: Path) -> None:
         assert len(state.outbox(0)) == 1
         assert AlertOutputs([], state).pass_once()
         assert state.outbox(0) == [] and len(state.list_alerts()) == 1
+
+
+def test_without_outputs_no_change_is_queued(tmp_path: Path) -> None:
+    """Nothing would read them: the alerts are kept, their changes are not copied into the outbox."""
+    from wafpipe.collector.alert_outputs import AlertOutputs
+    from wafpipe.collector.state import State
+    from wafpipe.config.root import FileOutput
+
+    finding = {"rule": {"id": "r1", "title": "t", "level": "low"}, "kind": "rule", "group": {"source.ip": "192.0.2.1"},
+               "first": "2026-06-01T12:00:00.000Z", "last": "2026-06-01T12:00:01.000Z", "count": 2,
+               "event_ids": ["a", "b"]}  # fmt: skip
+    with State(tmp_path) as state:
+        AlertOutputs([], state)
+        state.record_alerts([finding])
+        state.register_file("k", source="incoming", name="x.log")
+        state.commit_batch("k", 3, findings=[{**finding, "last": "2026-06-01T12:00:02.000Z", "count": 1}])
+        assert state.outbox(0) == []
+        [alert] = state.list_alerts()
+        assert alert.count == 3 and alert.record["last"] == "2026-06-01T12:00:02.000Z"
+    with State(tmp_path) as state:
+        AlertOutputs([FileOutput(type="file", path=tmp_path / "alerts.ndjson")], state)
+        state.record_alerts([{**finding, "first": "2026-06-01T12:00:03.000Z", "last": "2026-06-01T12:00:03.000Z"}])
+        assert [m["change"] for _, m in state.outbox(0)] == ["updated"]

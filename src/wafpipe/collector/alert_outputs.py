@@ -9,7 +9,8 @@ delivered) and moves it only after the change is delivered — a file line fsync
 answered 2xx — so a receiver that is down gets everything once it is back, in order, retried with
 a growing wait (1 s doubling to 60 s). A crash between a delivery and its cursor can send that one
 change again; each webhook request carries ``Idempotency-Key: <alert id>-<change seq>`` so the
-receiver can tell. Changes every output delivered are trimmed from the outbox.
+receiver can tell. Changes every output delivered are trimmed from the outbox. Without outputs no
+change is queued at all (:attr:`State.queue_changes <wafpipe.collector.state.alerts.Alerts.queue_changes>`).
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ class AlertOutputs:
                                                             SyslogOutput: _Syslog}  # fmt: skip
         self.outputs = [kinds[type(o)](o, i) for i, o in enumerate(outputs)]
         self.outputs += [_Index(sink.client, sink.name) for sink in clusters]
+        state.queue_changes = bool(self.outputs)  # no outputs: nobody reads the outbox
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
