@@ -25,7 +25,10 @@ appends every Batch to the store, is the collector's narrow part; the workers de
 fast as it stores and only need to stay a Batch ahead. With two workers and the main process on two
 cores, a worker decoding its next Batch took CPU time the main process was waiting for. Measured on
 a 1 M-event backlog (two workers, four pairs of runs in alternating order): +10 made every run
-faster, by 7–15 %. A worker with a core to itself is not slowed by it.
+faster, by 7–15 %. A worker with a core to itself is not slowed by it. The cost: a worker also
+yields to other work at normal priority in its scheduling group (the whole machine without
+autogroups or CPU cgroups). With two CPU hogs beside it, the test suite took 50 minutes instead of
+41; a collector on a machine that busy decodes more slowly.
 
 A worker dies with the collector: it asks the kernel (``PR_SET_PDEATHSIG``) to be killed when its
 parent exits, and a worker blocked on its socket also sees EOF.
