@@ -25,10 +25,11 @@ appends every Batch to the store, is the collector's narrow part; the workers de
 fast as it stores and only need to stay a Batch ahead. With two workers and the main process on two
 cores, a worker decoding its next Batch took CPU time the main process was waiting for. Measured on
 a 1 M-event backlog (two workers, four pairs of runs in alternating order): +10 made every run
-faster, by 7–15 %. A worker with a core to itself is not slowed by it. The cost: a worker also
-yields to other work at normal priority in its scheduling group (the whole machine without
-autogroups or CPU cgroups). With two CPU hogs beside it, the test suite took 50 minutes instead of
-41; a collector on a machine that busy decodes more slowly.
+faster, by 7–15 %; +5 was as fast as +10 (two more pairs: 4 % faster, 2 % slower). A worker with a
+core to itself is not slowed by it. The cost: a worker also yields to other work at normal priority
+in its scheduling group (the whole machine without autogroups or CPU cgroups). At +10 it then gets
+~10 % of a core beside one busy process, at +5 ~25 %: with two CPU hogs beside it, the test suite
+took 50 minutes at +10 instead of 41, so +5.
 
 A worker dies with the collector: it asks the kernel (``PR_SET_PDEATHSIG``) to be killed when its
 parent exits, and a worker blocked on its socket also sees EOF.
@@ -55,7 +56,7 @@ from wafpipe.model import Batch
 
 MODULE = "wafpipe.collector.workers"  # what `python -m` runs in a worker (its __main__)
 # How much lower a worker's scheduling priority is than the collector's (see the module docstring).
-NICENESS = 10
+NICENESS = 5
 
 
 @contextlib.contextmanager
