@@ -258,22 +258,16 @@ class Collector:
         signal.signal(signal.SIGINT, handler)
         signal.signal(signal.SIGTERM, handler)
 
-    def _log_start(self, once: bool) -> None:
-        url = getattr(self.api, "url", None) if self.api is not None else None
-        log.info("%s", start_line(once, self.sources, self.sinks, url, self.workers))
-
     def run(self, *, once: bool = False, progress: bool | None = None) -> RunReport:
         self._once = self.flow.once = once
         self.report.watch = not once
         self._install_signals()
         pin_mmap_threshold()  # the main process receives and appends Batch after Batch too
         try:
-            if once:
-                # One worker starts up (~0.5 s of a core) while the sinks open and the sources list
-                # their files; a second one starts when a second file needs it.
-                self.pool.prestart(1)
+            self.pool.prestart(1 if once else 0)  # a backlog: one worker starts while the sinks open
             self._open()
-            self._log_start(once)
+            url = getattr(self.api, "url", None) if self.api is not None else None
+            log.info("%s", start_line(once, self.sources, self.sinks, url, self.workers))
             if once:
                 self._run_once(progress if progress is not None else sys.stderr.isatty())
             else:

@@ -286,23 +286,24 @@ def _socket(conn: Connection) -> Iterator[socket.socket]:
 def _read_notice(sock: socket.socket) -> tuple[bytes, list[int]]:
     """The next notice's bytes and the descriptors that came with them."""
     data, fds, flags, _ = socket.recv_fds(sock, _NOTICE.size, 1)
-    if flags & socket.MSG_CTRUNC:
+    try:
+        if flags & socket.MSG_CTRUNC:
+            raise TransportError("a Batch notice whose descriptor was dropped (too many open files?)")
+        if not data:
+            raise EOFError("the decode worker closed its socket")
+        got = bytearray(data)
+        while len(got) < _NOTICE.size:
+            more = sock.recv(_NOTICE.size - len(got))
+            if not more:
+                raise TransportError(
+                    f"Batch notice cut short: {len(got)} of {_NOTICE.size} bytes, then end of file "
+                    "(the worker died while sending it)",
+                    torn=True,
+                )
+            got += more
+    except BaseException:
         _close_all(fds)
-        raise TransportError("a Batch notice whose descriptor was dropped (too many open files?)")
-    if not data:
-        _close_all(fds)
-        raise EOFError("the decode worker closed its socket")
-    got = bytearray(data)
-    while len(got) < _NOTICE.size:
-        more = sock.recv(_NOTICE.size - len(got))
-        if not more:
-            _close_all(fds)
-            raise TransportError(
-                f"Batch notice cut short: {len(got)} of {_NOTICE.size} bytes, then end of file "
-                "(the worker died while sending it)",
-                torn=True,
-            )
-        got += more
+        raise
     return bytes(got), fds
 
 

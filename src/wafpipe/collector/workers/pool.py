@@ -83,7 +83,8 @@ class DecodePool:
     def prestart(self, count: int) -> None:
         """Start up to ``count`` workers before any task needs them, so that their start-up (an
         interpreter, pyarrow, the core: ~0.5 s of a core) overlaps the caller's own (``--once``:
-        opening the sinks, listing the sources) instead of delaying the first Batch."""
+        opening the sinks, listing the sources) instead of delaying the first Batch. A second one
+        still starts only when a second task needs it."""
         while len(self._workers) < min(count, self.workers) and not self._closed:
             self._workers.append(self._spawn(len(self._workers)))
 

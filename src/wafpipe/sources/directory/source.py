@@ -134,7 +134,6 @@ class DirectorySource(Source):
         self._pending: dict[str, _Track] = {}
         self._emitted: dict[str, Sig] = {}  # handed out with this signature; not again unless it changes
         self._root_id: tuple[int, int] | None = None
-        self._local: bool | None = None  # on a filesystem whose mtimes come from our clock (.settled)
 
     # ---------------------------------------------------------------------------------- listing
     def _ignored(self, name: str) -> bool:
@@ -267,13 +266,11 @@ class DirectorySource(Source):
         interval = self.config.poll_interval_s
         now = time.time_ns()
         new = {p: s for p, s in first.items() if self._emitted.get(p) != s}
-        if self._local is None:
-            self._local = is_local(self.root)
-        if self._local and all(settled(s[1], now, interval) for s in new.values()):
+        if all(settled(s[1], now, interval) for s in new.values()) and is_local(self.root):
             return self._take(list(new.items()))
         time.sleep(interval)
         second = self._listing()
-        stable = [(p, s) for p, s in first.items() if second.get(p) == s and self._emitted.get(p) != s]
+        stable = [(p, s) for p, s in new.items() if second.get(p) == s]
         skipped = sum(1 for p, s in first.items() if second.get(p) != s)
         if skipped:
             self.counters["skipped_incomplete"] += skipped
