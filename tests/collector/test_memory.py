@@ -77,13 +77,14 @@ import pickle, sys
 from wafpipe.collector.task import decode_task
 task = pickle.loads(open(sys.argv[1], "rb").read())
 found = sum(len(b.findings) for b in decode_task(task, 500, 3600.0))
-print(found, sorted(m for m in ("duckdb", "sigma", "pyparsing") if m in sys.modules))
+print(found, sorted(m for m in ("duckdb", "sigma", "pyparsing", "cryptography") if m in sys.modules))
 """
 
 
-def test_a_worker_running_the_shipped_rules_loads_neither_duckdb_nor_pysigma(tmp_path: Path) -> None:
+def test_a_worker_running_the_shipped_rules_loads_neither_duckdb_nor_pysigma_nor_cryptography(tmp_path: Path) -> None:
     """Each would be resident in every worker (~55 MiB together) for nothing: the shipped rules run
-    on Arrow (``store/query/predicate.py``), and the worker is handed the rules already loaded."""
+    on Arrow (``store/query/predicate.py``), and the worker is handed the rules already loaded. Nor
+    OpenSSL (~9 MiB): the file is not encrypted."""
     import pickle
     import subprocess
 
@@ -98,3 +99,12 @@ def test_a_worker_running_the_shipped_rules_loads_neither_duckdb_nor_pysigma(tmp
                          capture_output=True, text=True, check=True).stdout.split(maxsplit=1)  # fmt: skip
     assert int(out[0]) > 0  # the rules ran and found attacks
     assert out[1].strip() == "[]"
+
+
+def test_the_collector_process_does_not_load_cryptography_before_an_encrypted_file() -> None:
+    """OpenSSL and its bindings are ~9 MiB resident in every process that imports them; the main
+    process never decrypts, and a worker imports them with its first encrypted file
+    (``imperva/crypto.py``; the worker's side is the test above)."""
+    code = "import sys, wafpipe.cli.app, wafpipe.collector.pipeline; print(sorted(m for m in sys.modules if m.startswith('cryptography')))"
+    out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    assert out.strip() == "[]"

@@ -4,6 +4,11 @@ The header ``key`` is base64 of an RSA (PKCS#1 v1.5) encryption of *base64 text*
 the body is AES-CBC with an all-zero IV over the compressed data. Private keys live in the keys
 directory as ``<publicKeyId>/Private.key`` (the reference client's layout) or ``<publicKeyId>.pem``.
 Key material and the wrapped key never appear in messages.
+
+``cryptography`` is imported by the functions that decrypt, on the first encrypted file: it maps
+OpenSSL and its Rust bindings (~9 MiB resident), and every collector process imports this module
+(the main one for :func:`key_paths`, each worker for the container) while most deliveries are not
+encrypted (issue 20: the process tree's peak memory).
 """
 
 from __future__ import annotations
@@ -14,13 +19,12 @@ import contextlib
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-
-from cryptography.hazmat.primitives import padding, serialization
-from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from typing import TYPE_CHECKING
 
 from wafpipe.errors import DecryptError, MissingKeyError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 ZERO_IV = bytes(16)
 
@@ -32,6 +36,9 @@ def key_paths(keys_dir: Path | None, key_id: str) -> list[Path]:
 
 @lru_cache(maxsize=32)
 def _load_pem(path: Path, mtime_ns: int) -> rsa.RSAPrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise DecryptError(f"{path} is not an RSA private key", hint="Imperva uses RSA 2048 key pairs")
@@ -61,6 +68,8 @@ def load_private_key(keys_dir: Path | None, key_id: str) -> rsa.RSAPrivateKey:
 
 
 def unwrap_content_key(private_key: rsa.RSAPrivateKey, wrapped_b64: str, key_id: str) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+
     try:
         wrapped = base64.b64decode(wrapped_b64, validate=False)
         inner = private_key.decrypt(wrapped, asym_padding.PKCS1v15())
@@ -84,6 +93,9 @@ def unwrap_content_key(private_key: rsa.RSAPrivateKey, wrapped_b64: str, key_id:
 
 def aes_cbc_stream(aes_key: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
     """Decrypt a stream; strip PKCS#7 padding when it is valid (zlib ignores the tail otherwise)."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     dec = Cipher(algorithms.AES(aes_key), modes.CBC(ZERO_IV)).decryptor()
     total = 0
     held = b""
@@ -111,6 +123,10 @@ def aes_cbc_stream(aes_key: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
 
 def encrypt_body(public_key: rsa.RSAPublicKey, data: bytes, aes_key: bytes) -> tuple[str, bytes]:
     """The inverse, for the sample generator: returns (header ``key`` value, ciphertext)."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     wrapped = public_key.encrypt(base64.b64encode(aes_key), asym_padding.PKCS1v15())
     padder = padding.PKCS7(128).padder()
     padded = padder.update(data) + padder.finalize()
