@@ -20,6 +20,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,13 +40,58 @@ def _record_text(record: Mapping[str, Any]) -> str:
     return orjson.dumps(record, default=str, option=_RECORD_OPTIONS).decode()
 
 
-def _outbox(db: sqlite3.Connection, change: str, record: dict[str, Any], now: float, alert_id: int | None = None) -> None:
-    """Queue an alert's change for the outputs (:mod:`wafpipe.collector.alert_outputs`), in the
-    transaction that made it: an output cannot miss a change, nor see one that was rolled back."""
-    alert_id = alert_id if alert_id is not None else int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
-    message = {"alert_id": alert_id, "change": change, "at": now, **record}
-    db.execute("INSERT INTO alert_outbox (alert_id, record, created_at) VALUES (?,?,?)",
-               (alert_id, _record_text(message), now))  # fmt: skip
+@dataclass
+class _OpenAlert:
+    """The newest open alert of a rule and group, as :meth:`Alerts._insert_alerts` merges into it:
+    its record parsed only when a finding joins it."""
+
+    alert_id: int
+    text: str | None  # the stored record, until parsed into ``record``
+    first_ms: int
+    last_ms: int
+    count: int
+    record: dict[str, Any] | None = None
+
+    def loaded(self) -> dict[str, Any]:
+        if self.record is None:
+            assert self.text is not None
+            self.record = orjson.loads(self.text)
+        return self.record
+
+    def join(self, f: Mapping[str, Any], first: int, last: int) -> None:
+        """Add a finding: its count, its times widening the alert's, its event ids up to MAX_IDS."""
+        record = self.loaded()
+        ids = list(dict.fromkeys([*record.get("event_ids", []), *(f.get("event_ids") or [])]))[:MAX_IDS]
+        # a correlation's finding is re-evaluated over overlapping windows: its count is a peak (the
+        # largest wins); single-event findings are disjoint Batches (they add up)
+        count = int(f["count"])
+        total = max(self.count, count) if f.get("kind") == "correlation" else self.count + count
+        record.update(count=total, event_ids=ids,
+                      first=record["first"] if self.first_ms <= first else f["first"],
+                      last=record["last"] if self.last_ms >= last else f["last"])  # fmt: skip
+        self.first_ms, self.last_ms = min(self.first_ms, first), max(self.last_ms, last)
+        self.count = total
+
+
+# Rule-and-group pairs per query: two parameters each, well under SQLite's oldest limit (999).
+_KEYS_PER_QUERY = 400
+
+
+def _newest_open(db: sqlite3.Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _OpenAlert]:
+    """The newest (by last event, then id) unacknowledged alert of each rule and group in ``keys``."""
+    newest: dict[tuple[str, str], _OpenAlert] = {}
+    ordered = sorted(keys)
+    for at in range(0, len(ordered), _KEYS_PER_QUERY):
+        chunk = ordered[at : at + _KEYS_PER_QUERY]
+        pairs = ",".join(["(?,?)"] * len(chunk))  # placeholders only: the values are parameters
+        sql = ("SELECT id, rule_id, group_key, record, first_ms, last_ms, count FROM alerts "  # noqa: S608
+               f"WHERE acknowledged_at IS NULL AND (rule_id, group_key) IN (VALUES {pairs})")  # fmt: skip
+        rows = db.execute(sql, [value for key in chunk for value in key]).fetchall()
+        for alert_id, rule_id, group, text, first_ms, last_ms, count in rows:
+            held = newest.get((rule_id, group))
+            if held is None or (last_ms, alert_id) > (held.last_ms, held.alert_id):
+                newest[(rule_id, group)] = _OpenAlert(alert_id, text, first_ms, last_ms, count)
+    return newest
 
 
 def _ms(iso: str) -> int:
@@ -72,45 +118,51 @@ class Alerts:
     def _insert_alerts(self, db: sqlite3.Connection, findings: Iterable[Mapping[str, Any]],
                        suppress_s: float = SUPPRESS_S) -> int:  # fmt: skip
         """Merge ``findings`` into open alerts of their rule and group, or open new ones (each change
-        queued for the outputs when :attr:`queue_changes`); return how many alerts were opened."""
-        now, opened = time.time(), 0
-        for f in findings:
-            rule = f["rule"]
-            group = json.dumps(f["group"], sort_keys=True, default=str)
+        queued for the outputs when :attr:`queue_changes`); return how many alerts were opened.
+
+        As if one finding after the other were merged, in a few statements: one query finds the
+        newest open alert of every rule and group at hand (an alert a finding can join is that one,
+        or none), the findings are merged in memory in order, and the alerts that changed are written
+        once each. A Batch of generated attacks brings ~600 findings, mostly joining the same open
+        alerts: two statements each, on the main process's path, were ~2 s of a 1 M-event backlog."""
+        keyed = [(f["rule"]["id"], json.dumps(f["group"], sort_keys=True, default=str), f) for f in findings]
+        if not keyed:
+            return 0
+        now, opened, window_ms = time.time(), 0, int(suppress_s * 1000)
+        newest = _newest_open(db, {(rule_id, group) for rule_id, group, _ in keyed})
+        changes: list[tuple[int, str, float]] = []  # the outbox rows, in the order the changes happened
+        joined: dict[int, _OpenAlert] = {}  # by id: a newer alert may have taken its place in `newest`
+        for rule_id, group, f in keyed:
             first, last = _ms(f["first"]), _ms(f["last"])
-            row = db.execute(
-                "SELECT id, record, first_ms, last_ms, count FROM alerts WHERE rule_id=? AND group_key=? "
-                "AND acknowledged_at IS NULL AND last_ms >= ? ORDER BY last_ms DESC LIMIT 1",
-                (rule["id"], group, first - int(suppress_s * 1000)),
-            ).fetchone()
-            if row is None:
-                record = {**f, "event_ids": list(f.get("event_ids") or [])[:MAX_IDS]}
-                db.execute(
+            alert = newest.get((rule_id, group))
+            if alert is None or alert.last_ms < first - window_ms:
+                rule, record = f["rule"], {**f, "event_ids": list(f.get("event_ids") or [])[:MAX_IDS]}
+                alert_id = db.execute(
                     "INSERT INTO alerts (rule_id, title, level, group_key, first_ms, last_ms, count, record, "
                     "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (rule["id"], rule["title"], rule["level"], group, first, last, int(f["count"]),
+                    (rule_id, rule["title"], rule["level"], group, first, last, int(f["count"]),
                      _record_text(record), now, now),
-                )  # fmt: skip
-                if self.queue_changes:
-                    _outbox(db, "opened", record, now)
+                ).lastrowid  # fmt: skip
+                assert alert_id is not None
+                # the newest of its rule and group now: it ends after this finding began, and any
+                # other open one ended more than the window before that
+                newest[(rule_id, group)] = _OpenAlert(alert_id, None, first, last, int(f["count"]), record)
                 opened += 1
-                continue
-            alert_id, text, a_first, a_last, count = row
-            record = orjson.loads(text)
-            ids = list(dict.fromkeys([*record.get("event_ids", []), *(f.get("event_ids") or [])]))[:MAX_IDS]
-            # a correlation's finding is re-evaluated over overlapping windows: its count is a peak
-            # (the largest wins); single-event findings are disjoint Batches (they add up)
-            total = max(count, int(f["count"])) if f.get("kind") == "correlation" else count + int(f["count"])
-            record.update(count=total, event_ids=ids,
-                          first=record["first"] if a_first <= first else f["first"],
-                          last=record["last"] if a_last >= last else f["last"])  # fmt: skip
-            db.execute(
-                "UPDATE alerts SET first_ms=?, last_ms=?, count=?, record=?, updated_at=? WHERE id=?",
-                (min(a_first, first), max(a_last, last), record["count"], _record_text(record), now,
-                 alert_id),
-            )  # fmt: skip
+                change = "opened"
+            else:
+                alert.join(f, first, last)
+                record, alert_id, change = alert.loaded(), alert.alert_id, "updated"
+                joined[alert_id] = alert
             if self.queue_changes:
-                _outbox(db, "updated", record, now, alert_id)
+                message = {"alert_id": alert_id, "change": change, "at": now, **record}
+                changes.append((alert_id, _record_text(message), now))
+        db.executemany(
+            "UPDATE alerts SET first_ms=?, last_ms=?, count=?, record=?, updated_at=? WHERE id=?",
+            [(a.first_ms, a.last_ms, a.count, _record_text(a.loaded()), now, a.alert_id) for a in joined.values()],
+        )  # fmt: skip
+        if changes:
+            # an output cannot miss a change, nor see one that was rolled back: same transaction
+            db.executemany("INSERT INTO alert_outbox (alert_id, record, created_at) VALUES (?,?,?)", changes)
         return opened
 
     def record_alerts(self, findings: list[dict[str, Any]], suppress_s: float = SUPPRESS_S) -> int:
