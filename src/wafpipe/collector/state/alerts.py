@@ -78,19 +78,28 @@ _KEYS_PER_QUERY = 400
 
 
 def _newest_open(db: sqlite3.Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _OpenAlert]:
-    """The newest (by last event, then id) unacknowledged alert of each rule and group in ``keys``."""
+    """The newest (by last event, then id) unacknowledged alert of each rule and group in ``keys``:
+    the open alerts of those pairs found through the index, then the records of the newest only
+    (a group attacked on and off for months has an open alert for each spell nobody acknowledged)."""
     newest: dict[tuple[str, str], _OpenAlert] = {}
     ordered = sorted(keys)
     for at in range(0, len(ordered), _KEYS_PER_QUERY):
         chunk = ordered[at : at + _KEYS_PER_QUERY]
         pairs = ",".join(["(?,?)"] * len(chunk))  # placeholders only: the values are parameters
-        sql = ("SELECT id, rule_id, group_key, record, first_ms, last_ms, count FROM alerts "  # noqa: S608
-               f"WHERE acknowledged_at IS NULL AND (rule_id, group_key) IN (VALUES {pairs})")  # fmt: skip
-        rows = db.execute(sql, [value for key in chunk for value in key]).fetchall()
-        for alert_id, rule_id, group, text, first_ms, last_ms, count in rows:
-            held = newest.get((rule_id, group))
+        sql = ("SELECT a.id, a.rule_id, a.group_key, a.first_ms, a.last_ms, a.count "  # noqa: S608
+               f"FROM (VALUES {pairs}) AS k JOIN alerts AS a ON a.rule_id = k.column1 AND a.group_key = k.column2 "
+               "WHERE a.acknowledged_at IS NULL")  # fmt: skip
+        found: dict[tuple[str, str], _OpenAlert] = {}
+        for alert_id, rule_id, group, first_ms, last_ms, count in db.execute(sql, [v for key in chunk for v in key]):
+            held = found.get((rule_id, group))
             if held is None or (last_ms, alert_id) > (held.last_ms, held.alert_id):
-                newest[(rule_id, group)] = _OpenAlert(alert_id, text, first_ms, last_ms, count)
+                found[(rule_id, group)] = _OpenAlert(alert_id, None, first_ms, last_ms, count)
+        if found:
+            by_id = {a.alert_id: a for a in found.values()}
+            marks = ",".join("?" * len(by_id))
+            for alert_id, text in db.execute(f"SELECT id, record FROM alerts WHERE id IN ({marks})", list(by_id)):  # noqa: S608
+                by_id[alert_id].text = text
+            newest.update(found)
     return newest
 
 
