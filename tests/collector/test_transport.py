@@ -12,7 +12,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 import pytest
@@ -266,7 +266,7 @@ def test_a_socket_closed_between_notices_is_end_of_file(pair: tuple[Connection, 
 # Misbehaving workers, run as `python -c SCRIPT FD`: the same process and socket as a real one.
 _SEND_TORN_AND_DIE = """
 import os, sys
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 conn = Connection(int(sys.argv[1]))
 conn.recv()  # the task
 os.write(conn.fileno(), b"WPM1" + bytes(2))  # a notice cut short, then gone
@@ -274,7 +274,7 @@ os._exit(137)
 """
 _SEND_GARBAGE_AND_WAIT = """
 import sys
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 conn = Connection(int(sys.argv[1]))
 conn.recv()
 conn.send_bytes(b"not a batch message at all")  # a complete frame that is no Batch
@@ -349,6 +349,31 @@ def test_workers_start_only_when_a_task_needs_one(bad_files: list[Path]) -> None
         assert len(pool.pids()) == 2 and first[0] in pool.pids()
         pool.submit(Task(5, ref_of(bad_files[0]), None, documents=False))
         assert len(pool.pids()) == 2 and pool.depth() == 1  # never more than asked for
+    finally:
+        pool.close()
+
+
+def test_the_oldest_tasks_batches_are_read_first_when_several_workers_have_one_ready(bad_files: list[Path]) -> None:
+    """Files are read through one at a time, not a Batch from each worker in turn (which made equal
+    files end together, and the next files' first passes leave the main process idle at once).
+    The older task is on the second worker, which a turn-taking pool would read second."""
+    pool = DecodePool(2, 100, 60.0)
+    try:
+        pool.submit(Task(2, ref_of(bad_files[0]), None, documents=False))  # the first worker
+        pool.submit(Task(1, ref_of(bad_files[0]), None, documents=False))  # the second worker
+        order: list[int] = []
+        deadline = time.monotonic() + GUARD_S
+        done = False
+        while not done:
+            busy = [w.conn for w in pool._workers if w.task is not None]
+            while len(wait(busy, timeout=1.0)) < len(busy):  # every busy worker has a Batch ready
+                assert time.monotonic() < deadline, "the workers never had a Batch ready together"
+            task_id, item = next(pool.results(0))
+            assert isinstance(item, Batch)
+            order.append(task_id)
+            done = item.final and task_id == 2
+        first_of_two = order.index(2)
+        assert first_of_two >= 2 and set(order[:first_of_two]) == {1} and set(order[first_of_two:]) == {2}
     finally:
         pool.close()
 

@@ -124,7 +124,16 @@ class DecodePool:
         return len(self._waiting) + sum(1 for w in self._workers if w.task is not None)
 
     def results(self, timeout: float) -> Iterator[tuple[int, Batch | WorkerDied]]:
-        """What is available now (or within ``timeout``): Batches and dead-worker reports."""
+        """What is available now (or within ``timeout``): Batches and dead-worker reports.
+
+        Of the workers with a Batch ready, the one decoding the oldest task is read, then the pool
+        looks again: a file is read through while its worker keeps a Batch ahead, and the others
+        wait with theirs. Taking one Batch from every ready worker in turn made files of equal size
+        end together, and then every worker began its next file's first pass at once (inflate and
+        MD5 over the whole body before its first Batch: ~0.7 s for 100 000 events) while the main
+        process had nothing to store. Staggered, one worker's first pass runs while the main
+        process stores another's Batches; and files are finished, and acknowledged, in the order
+        they were handed out."""
         if self.workers == 0:
             # The generator of the task in hand is kept, so a caller that stops reading (a batch
             # held by back-pressure) resumes that file where it left off.
@@ -148,17 +157,19 @@ class DecodePool:
             if not ready:
                 return
             wait_s = 0  # then take whatever else is ready, without waiting again
+            sending = [by_conn[obj] for obj in ready if isinstance(obj, Connection) and obj in by_conn]
+            oldest = min(sending, key=lambda w: w.task.task_id if w.task is not None else 0, default=None)
+            if oldest is not None:
+                got = self._receive(oldest)
+                if got is not None:
+                    yield got
+                    del got  # delivered: not kept alive while the next one is read
+                else:
+                    yield from self._reap(oldest)
             for obj in ready:
-                w = by_conn.get(obj) if isinstance(obj, Connection) else by_sentinel.get(obj)  # type: ignore[arg-type]
-                if w is None or w.dead:
-                    continue
-                if isinstance(obj, Connection):
-                    got = self._receive(w)
-                    if got is not None:
-                        yield got
-                        del got  # delivered: not kept alive while the next one is read
-                        continue
-                yield from self._reap(w)
+                w = None if isinstance(obj, Connection) else by_sentinel.get(obj)  # type: ignore[arg-type]
+                if w is not None and not w.dead:
+                    yield from self._reap(w)
 
     def _receive(self, w: _Worker) -> tuple[int, Batch] | None:
         """One Batch from ``w``; None when it is dead or must be (the caller reaps it): its socket
