@@ -12,15 +12,20 @@ the native core asks once per distinct value per file, and the LRU cache here sp
 from __future__ import annotations
 
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ua_parser import Parser, load_builtins
-from ua_parser.re2 import Resolver
+if TYPE_CHECKING:
+    from ua_parser import Parser
 
 
 @cache
 def _parser() -> Parser:
-    """Built on first use: compiling the regexes is the cost, and only decoding needs them."""
+    """Built on first use: compiling the regexes is the cost, and only decoding needs them. Imported
+    here too: the collector's main process imports the reader (to resume files) but never decodes,
+    and ua-parser with its RE2 bindings is ~3 MiB resident."""
+    from ua_parser import Parser, load_builtins
+    from ua_parser.re2 import Resolver
+
     return Parser(Resolver(load_builtins()))
 
 
