@@ -1,6 +1,6 @@
 //! A profiling driver (not a test): one Imperva file body through the two passes the reader makes
-//! — [`BodyCheck`] (inflate + MD5), then [`FileRun`] with documents — without Python, so that
-//! `valgrind --tool=callgrind` counts only the core's instructions.
+//! — [`BodyCheck`] (inflate + MD5), then [`FileRun`] writing NDJSON as `wafpipe parse` does —
+//! without Python, so that `valgrind --tool=callgrind` counts only the core's instructions.
 //!
 //! `cargo run --release --example profile_body -- BODY [HEADER_JSON] [IDENTITY_HEX] [REPEAT]`, where
 //! BODY is the compressed body (the container header stripped) and HEADER_JSON the header as a JSON
@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use _native::batch::{FileRun, RunOptions};
+use _native::batch::{Documents, FileRun, RunOptions};
 use _native::body::{BodyCheck, Limits, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_RATIO};
 use _native::decode::detect::detect_format;
 use _native::mapping::{FileContext, UserAgent, UserAgents};
@@ -54,15 +54,15 @@ fn main() {
             identity,
             start_ordinal: 0,
             batch_rows: 8192,
-            documents: true,
+            documents: Documents::Ndjson,
             limits,
         };
         let mut run = FileRun::new(ctx, opts);
         let mut agents = Agents(HashMap::new());
         for batch in run.read_all(&body, 1 << 16, &mut agents).expect("Arrow accepts every row") {
             events += batch.rows.num_rows();
-            docs += batch.documents.map_or(0, |d| d.iter().map(Vec::len).sum());
+            docs += batch.ndjson.map_or(0, |text| text.len());
         }
     }
-    println!("{events} events, {docs} document bytes");
+    println!("{events} events, {docs} NDJSON bytes");
 }

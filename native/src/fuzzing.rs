@@ -104,15 +104,32 @@ impl crate::mapping::UserAgents for OtherAgents {
 /// A whole headerless file body through [`crate::batch::FileRun`], as the reader runs it: format
 /// detected from the content, small Batches, documents rendered. Every document is JSON, the rows
 /// and documents agree, the Batches cover contiguous ordinals and every problem lies inside its
-/// Batch's range.
+/// Batch's range; read again for `wafpipe parse`, each Batch's NDJSON text is its documents with
+/// their ids spliced in, line by line.
 pub fn file(data: &[u8]) {
-    use crate::batch::{FileRun, RunOptions};
+    use crate::batch::{Documents, FileRun, RunOptions};
+    use arrow_array::cast::AsArray;
+    use crate::document::json::ndjson_line;
     use crate::mapping::FileContext;
 
-    let opts =
-        RunOptions { format: None, header: vec![], identity: None, start_ordinal: 0, batch_rows: 7, documents: true, limits: small_limits() };
-    let mut run = FileRun::new(FileContext::new("1_1.log", 1_700_000_000_000), opts);
-    let batches = run.read_all(data, 997, &mut OtherAgents::new()).expect("Arrow accepts every row");
+    let read = |documents: Documents| {
+        let opts = RunOptions { format: None, header: vec![], identity: None, start_ordinal: 0, batch_rows: 7, documents,
+                                limits: small_limits() };
+        let mut run = FileRun::new(FileContext::new("1_1.log", 1_700_000_000_000), opts);
+        run.read_all(data, 997, &mut OtherAgents::new()).expect("Arrow accepts every row")
+    };
+    let batches = read(Documents::Each);
+    let lines = read(Documents::Ndjson);
+    assert_eq!(lines.len(), batches.len(), "the same Batches whatever the documents");
+    for (batch, text) in batches.iter().zip(&lines) {
+        let ids = batch.rows.column(0).as_string::<i32>(); // the ids come first
+        let mut expected = Vec::new();
+        for (id, doc) in ids.iter().zip(batch.documents.as_deref().unwrap_or_default()) {
+            ndjson_line(id.expect("every row has an id"), doc, &mut expected).expect("a Vec takes every write");
+        }
+        assert_eq!(text.ndjson.as_deref(), Some(expected.as_slice()), "NDJSON = the documents with their ids");
+        assert!(text.documents.is_none());
+    }
     let mut next = 0;
     for batch in &batches {
         assert_eq!(batch.first_ordinal, next, "batches are contiguous");

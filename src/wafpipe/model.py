@@ -184,6 +184,9 @@ class Batch:
     # archive sink keeps it byte for byte (it is still there: the source moves it only after every
     # sink holds the Batch).
     path: str | None = None
+    # The events as NDJSON lines with their ids, instead of ``documents``, when the reader was
+    # asked for them (``FileReader.ndjson``: ``wafpipe parse``, which writes nothing else).
+    lines: bytes | None = None
 
     def __len__(self) -> int:
         return self.events.num_rows
@@ -196,6 +199,8 @@ class Batch:
         """The events as NDJSON lines, ``_id`` first, each ending in a newline (``wafpipe parse``):
         the core's documents as they are, the id spliced in front (ids are URL-safe base64, which
         JSON never escapes), written by the core into one ``bytes`` per Batch."""
+        if self.lines is not None:
+            return self.lines
         if not self.documents:
             return b""
         return _ndjson(self.ids, self.documents)

@@ -134,3 +134,31 @@ def test_the_batch_timeout_counts_decoding_time_not_the_consumers(tmp_path: Path
         sizes.append(len(batch))
         now[0] += 60.0  # the consumer takes a minute over each Batch
     assert sizes == [100] * 10 + [0] or sizes == [100] * 10, sizes
+
+
+def ndjson_of(ids: list[str], documents: list[bytes]) -> bytes:
+    """``wafpipe parse``'s lines, built here from the ids and documents: ``_id`` spliced in first."""
+    return b"".join(
+        b'{"_id":"' + i.encode() + (b'"}' if doc == b"{}" else b'",' + doc[1:]) + b"\n"
+        for i, doc in zip(ids, documents, strict=True)
+    )
+
+
+@pytest.mark.parametrize("fmt", ["cef", "leef", "w3c"])
+def test_the_ndjson_read_writes_the_documents_with_their_ids(tmp_path: Path, fmt: str) -> None:
+    """``wafpipe parse`` has the core write each Batch's NDJSON lines itself (``ndjson=True``): the
+    same Batches, lines and problems as the documents with their ids spliced in, good files and bad."""
+    paths = generate_files(tmp_path / "good", events=200, files=1, fmt=fmt, compression="gzip", seed=5)
+    paths += generate_files(tmp_path / "bad", events=300, files=1, fmt=fmt, seed=4, bad_input=True)
+    lines = 0
+    for path in paths:
+        with_documents = list(read_path(path, batch_rows=13).batches())
+        with_lines = list(read_path(path, batch_rows=13, ndjson=True).batches())
+        assert len(with_lines) == len(with_documents), path.name
+        for a, b in zip(with_documents, with_lines, strict=True):
+            assert (b.first_ordinal, b.next_ordinal, b.final) == (a.first_ordinal, a.next_ordinal, a.final)
+            assert [p.message() for p in b.problems] == [p.message() for p in a.problems]
+            assert b.documents is None and b.lines is not None
+            assert b.lines == ndjson_of(a.ids, a.documents or []) == b.ndjson(), path.name
+            lines += b.lines.count(b"\n")
+    assert lines >= 200

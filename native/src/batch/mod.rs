@@ -14,4 +14,4 @@ mod run;
 
 pub use problem::Problem;
 pub use replay::{replaying, RecordedLine, ReplayCut};
-pub use run::{Batch, FileRun, NotImperva, RunOptions, PROBE_LINES};
+pub use run::{Batch, Documents, FileRun, NotImperva, RunOptions, PROBE_LINES};

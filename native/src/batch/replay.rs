@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::batch::{Batch, FileRun, RunOptions};
+use crate::batch::{Batch, Documents, FileRun, RunOptions};
 use crate::body::{ChecksumStatus, Cut, FileVerdict, Limits, Line};
 use crate::decode::Format;
 use crate::mapping::{FileContext, UserAgents};
@@ -25,7 +25,7 @@ pub struct RecordedLine<'a> {
 /// A context without an identity comes from a headerless file whose first event line had not been
 /// read when the problem was met: the line replayed is then that first event line, and its own
 /// digest is the identity, as a read of the file would give it now.
-pub fn replaying(context: &str, documents: bool) -> Result<(FileRun, ReplayCut), String> {
+pub fn replaying(context: &str, documents: Documents) -> Result<(FileRun, ReplayCut), String> {
     let value: Value = serde_json::from_str(context).map_err(|e| format!("the replay context is not JSON: {e}"))?;
     let ctx = value.as_object().ok_or("the replay context is not a JSON object")?;
     let text = |key: &str| ctx.get(key).and_then(Value::as_str);
@@ -142,7 +142,7 @@ mod tests {
             identity: Some(identity),
             start_ordinal: 0,
             batch_rows: 100,
-            documents: true,
+            documents: Documents::Each,
             limits: Limits::default(),
         };
         let mut run = FileRun::new(ctx, opts);
@@ -160,7 +160,7 @@ mod tests {
         let p = problems[0];
         // The recorded context, with the line now decodable: decode the third line's bytes in its
         // place, as a fixed decoder would decode the second.
-        let (mut run, cut) = replaying(&p.context, true).unwrap();
+        let (mut run, cut) = replaying(&p.context, Documents::Each).unwrap();
         assert_eq!(cut, ReplayCut::Whole);
         let third = format!("{CEF} cs1=x");
         let line = RecordedLine { ordinal: 2, line_no: 3, offset: (CEF.len() + 1 + 23) as u64, raw: third.as_bytes() };
@@ -177,7 +177,7 @@ mod tests {
     fn a_line_that_still_fails_comes_back_as_its_problem() {
         let (batches, _) = read_whole(format!("{CEF}\nCEF:0|Incapsula|broken\n").as_bytes(), [1u8; 16]);
         let p = batches.iter().flat_map(|b| b.problems.iter()).next().unwrap().clone();
-        let (mut run, cut) = replaying(&p.context, true).unwrap();
+        let (mut run, cut) = replaying(&p.context, Documents::Each).unwrap();
         let line = RecordedLine { ordinal: p.ordinal, line_no: p.line, offset: p.offset, raw: &p.raw };
         let again = run.replay(line, &cut, &mut no_agents()).unwrap();
         assert_eq!(again.rows.num_rows(), 0);
@@ -188,9 +188,9 @@ mod tests {
 
     #[test]
     fn a_bad_context_is_an_error_not_a_panic() {
-        assert!(replaying("[]", true).is_err());
-        assert!(replaying("{\"format\": \"xml\"}", true).is_err());
-        assert!(replaying("{\"format\": \"cef\", \"identity\": \"zz\"}", true).is_err());
-        assert!(replaying("not json", true).is_err());
+        assert!(replaying("[]", Documents::Each).is_err());
+        assert!(replaying("{\"format\": \"xml\"}", Documents::Each).is_err());
+        assert!(replaying("{\"format\": \"cef\", \"identity\": \"zz\"}", Documents::Each).is_err());
+        assert!(replaying("not json", Documents::Each).is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! `FileRun` for Python: push a decrypted body, take batches as
-//! `(ArrowBatch, documents | None, first_ordinal, next_ordinal, problems)`.
+//! `(ArrowBatch, documents, first_ordinal, next_ordinal, problems)`, where documents is a list of
+//! `bytes` (`documents=True`), the batch's NDJSON text (`ndjson=True`: `wafpipe parse`) or None.
 //!
 //! User agents are parsed by the Python callable given (ua-parser), once per distinct value per
 //! file: the only call back into Python, and it happens per distinct string, not per event.
@@ -10,7 +11,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
-use crate::batch::{replaying, Batch, FileRun, RecordedLine, ReplayCut, RunOptions};
+use crate::batch::{replaying, Batch, Documents, FileRun, RecordedLine, ReplayCut, RunOptions};
 use crate::body::{ChecksumStatus, FileVerdict, Limits, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_RATIO};
 use crate::decode::detect::FileDecoder;
 use crate::decode::Format;
@@ -92,7 +93,7 @@ impl PyFileRun {
     /// `format` None detects it from the content; `identity` None means a headerless file.
     #[new]
     #[pyo3(signature = (*, name, user_agent, path = None, format = None, header = None, identity = None,
-                        checksum_status = None, partial = false, ingest_ms = 0, start_ordinal = 0, batch_rows = 8192, documents = true, max_line_bytes = 1 << 20,
+                        checksum_status = None, partial = false, ingest_ms = 0, start_ordinal = 0, batch_rows = 8192, documents = true, ndjson = false, max_line_bytes = 1 << 20,
                         max_output_bytes = DEFAULT_MAX_OUTPUT_BYTES, max_ratio = DEFAULT_MAX_RATIO))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -108,6 +109,7 @@ impl PyFileRun {
         start_ordinal: u64,
         batch_rows: usize,
         documents: bool,
+        ndjson: bool,
         max_line_bytes: usize,
         max_output_bytes: u64,
         max_ratio: u64,
@@ -142,7 +144,7 @@ impl PyFileRun {
             identity,
             start_ordinal,
             batch_rows,
-            documents,
+            documents: documents_of(documents, ndjson),
             limits: Limits { max_output_bytes, max_ratio, max_line_bytes },
         };
         Ok(PyFileRun { run: FileRun::new(ctx, opts), user_agent, ua_cache: HashMap::new(), replay_cut: None })
@@ -153,7 +155,7 @@ impl PyFileRun {
     #[staticmethod]
     #[pyo3(signature = (context, *, user_agent, documents = true))]
     fn replaying(context: &str, user_agent: Py<PyAny>, documents: bool) -> PyResult<Self> {
-        let (run, cut) = replaying(context, documents).map_err(PyValueError::new_err)?;
+        let (run, cut) = replaying(context, documents_of(documents, false)).map_err(PyValueError::new_err)?;
         Ok(PyFileRun { run, user_agent, ua_cache: HashMap::new(), replay_cut: Some(cut) })
     }
 
@@ -275,6 +277,15 @@ impl PyFileRun {
     }
 }
 
+/// The run's documents from the keywords: `ndjson` wins (its text holds the documents).
+fn documents_of(documents: bool, ndjson: bool) -> Documents {
+    match (documents, ndjson) {
+        (_, true) => Documents::Ndjson,
+        (true, false) => Documents::Each,
+        (false, false) => Documents::None,
+    }
+}
+
 fn batches_list(py: Python<'_>, batches: Vec<Batch>) -> PyResult<Bound<'_, PyList>> {
     let out = PyList::empty(py);
     for batch in batches {
@@ -292,15 +303,17 @@ fn batches_list(py: Python<'_>, batches: Vec<Batch>) -> PyResult<Bound<'_, PyLis
             d.set_item("context", &p.context)?;
             problems.append(d)?;
         }
-        let documents = batch
-            .documents
-            .map(|docs| PyList::new(py, docs.iter().map(|d| PyBytes::new(py, d))))
-            .transpose()?;
+        // The documents' place holds a list of them, the NDJSON text, or None (as the run was asked).
+        let documents = match (batch.documents, batch.ndjson) {
+            (Some(docs), _) => PyList::new(py, docs.iter().map(|d| PyBytes::new(py, d)))?.into_any(),
+            (None, Some(text)) => PyBytes::new(py, &text).into_any(),
+            (None, None) => py.None().into_bound(py),
+        };
         let item = PyTuple::new(
             py,
             [
                 Bound::new(py, ArrowBatch { batch: batch.rows })?.into_any(),
-                documents.map_or_else(|| py.None().into_bound(py), Bound::into_any),
+                documents,
                 batch.first_ordinal.into_pyobject(py)?.into_any(),
                 batch.next_ordinal.into_pyobject(py)?.into_any(),
                 problems.into_any(),

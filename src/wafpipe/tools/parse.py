@@ -70,7 +70,8 @@ def parse_files(
                 clean = False
                 stats.add_problem("missing_file")
                 continue
-            reader = read_path(path, keys_dir=keys_dir, format=fmt, max_line_bytes=max_line_bytes)
+            # The summary reads each document; otherwise the core writes the output lines itself.
+            reader = read_path(path, keys_dir=keys_dir, format=fmt, max_line_bytes=max_line_bytes, ndjson=not summary)
             stats.files += 1
             try:
                 for batch in reader.batches():

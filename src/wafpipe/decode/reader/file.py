@@ -44,6 +44,8 @@ class FileReader:
     start_ordinal: int = 0  # resume point: lines before it are skipped (already acknowledged)
     batch_rows: int = 8192
     documents: bool = True
+    # Instead of the documents, each Batch's NDJSON lines (``Batch.lines``: ``wafpipe parse``).
+    ndjson: bool = False
     max_output_bytes: int = _native.DEFAULT_MAX_OUTPUT_BYTES  # bounds of the decoded body (DESIGN §7)
     max_ratio: int = _native.DEFAULT_MAX_RATIO
     counters: Counter[str] = field(default_factory=Counter)
@@ -108,7 +110,7 @@ class FileReader:
             name=self.name, path=self.path, format=fmt, header=info.header,
             identity=info.identity if info.has_header else None, ingest_ms=int(clock.now() * 1000),
             checksum_status=verdict.get("checksum_status"), partial=verdict.get("partial", False),
-            start_ordinal=self.start_ordinal, batch_rows=self.batch_rows, documents=self.documents,
+            start_ordinal=self.start_ordinal, batch_rows=self.batch_rows, documents=self.documents, ndjson=self.ndjson,
             max_line_bytes=self.max_line_bytes, max_output_bytes=self.max_output_bytes, max_ratio=self.max_ratio,
             user_agent=parse_user_agent,
         )
@@ -166,11 +168,9 @@ class FileReader:
             verdicts = list(self._no_lines())
         else:
             verdicts = list(self._verdicts(label))
-        events = tail.events if tail is not None else None
-        documents = tail.documents if tail is not None else None
         problems = (tail.problems if tail is not None else []) + verdicts
         first = tail.first_ordinal if tail is not None else next_ordinal
-        yield self._final(file_key, first, next_ordinal, problems, events, documents)
+        yield self._final(file_key, first, next_ordinal, problems, tail)
 
     def _verdict(self) -> dict[str, Any]:
         """The first pass over the body (``_native.BodyCheck``): the checksum verdict and whether the
@@ -213,32 +213,30 @@ class FileReader:
     # -- parts ----------------------------------------------------------------------------------
 
     def _batch(self, file_key: str, raw: tuple[Any, ...], label: str) -> Batch:
-        arrow, documents, first, nxt, problems = raw
+        arrow, documents, first, nxt, problems = raw  # documents: the NDJSON text when ndjson
         return Batch(
             file_key,
             pa.record_batch(arrow),
-            documents,
+            None if self.ndjson else documents,
             first,
             nxt,
             [self._problem(line_problem(p, label)) for p in problems],
             file_read=True,
+            lines=documents if self.ndjson else None,
         )
 
-    def _final(
-        self,
-        file_key: str,
-        first: int,
-        nxt: int,
-        problems: list[Problem],
-        events: pa.RecordBatch | None = None,
-        documents: list[bytes] | None = None,
-    ) -> Batch:
-        if events is None:
+    def _final(self, file_key: str, first: int, nxt: int, problems: list[Problem], tail: Batch | None = None) -> Batch:
+        """The file's last Batch: ``tail``'s events (the core's last batch), or none, with the
+        file's verdicts."""
+        if tail is not None:
+            events, documents, lines = tail.events, tail.documents, tail.lines
+        else:
             events = pa.record_batch(_native.empty_batch())
-            documents = [] if self.documents else None
+            documents = [] if self.documents and not self.ndjson else None
+            lines = b"" if self.ndjson else None
         return Batch(
             file_key, events, documents, first, nxt, problems, True, self.file.info, self.detected_format,
-            file_read=True, path=self.path,
+            file_read=True, path=self.path, lines=lines,
         )
 
     def _read_end(self, run: Any) -> None:
