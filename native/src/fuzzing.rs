@@ -129,6 +129,7 @@ pub fn file(data: &[u8]) {
         }
         assert_eq!(text.ndjson.as_deref(), Some(expected.as_slice()), "NDJSON = the documents with their ids");
         assert!(text.documents.is_none());
+        assert_eq!(text.rows.num_rows(), 0, "no columns are built for the NDJSON lines");
     }
     let mut next = 0;
     for batch in &batches {

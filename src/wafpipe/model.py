@@ -184,8 +184,9 @@ class Batch:
     # archive sink keeps it byte for byte (it is still there: the source moves it only after every
     # sink holds the Batch).
     path: str | None = None
-    # The events as NDJSON lines with their ids, instead of ``documents``, when the reader was
-    # asked for them (``FileReader.ndjson``: ``wafpipe parse``, which writes nothing else).
+    # The events as NDJSON lines with their ids, when the reader was asked for them instead of
+    # columns and documents (``FileReader.ndjson``: ``wafpipe parse``, which writes nothing else);
+    # ``events`` then has no rows: the core builds no columns nobody reads.
     lines: bytes | None = None
 
     def __len__(self) -> int:

@@ -44,7 +44,7 @@ class FileReader:
     start_ordinal: int = 0  # resume point: lines before it are skipped (already acknowledged)
     batch_rows: int = 8192
     documents: bool = True
-    # Instead of the documents, each Batch's NDJSON lines (``Batch.lines``: ``wafpipe parse``).
+    # Each Batch's events as NDJSON lines only (``Batch.lines``, no rows, no documents): ``wafpipe parse``.
     ndjson: bool = False
     max_output_bytes: int = _native.DEFAULT_MAX_OUTPUT_BYTES  # bounds of the decoded body (DESIGN §7)
     max_ratio: int = _native.DEFAULT_MAX_RATIO
