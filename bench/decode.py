@@ -8,7 +8,9 @@ time range, so every run measures the same bytes) and measures, in this one run:
 * v1 — version 1's Python path (decoders + ECS mapping + NDJSON), run from a git worktree of the
   pinned version 1 commit (``--v1 PATH``; created with ``git worktree add`` when missing) in a
   subprocess, timed inside it;
-* native — the native core: the file to Batches with their NDJSON documents, in this process;
+* native — the native core in this process: the file to Batches with their columns and JSON
+  documents (what a collector with a cluster sink asks of a worker; ``parse`` asks for NDJSON lines
+  only, without columns);
 * parse — ``wafpipe parse FILE > /dev/null`` as a whole command (start-up included).
 
 Then the second worker: two files parsed by two ``wafpipe parse`` processes at once against the
