@@ -107,8 +107,9 @@ impl crate::mapping::UserAgents for OtherAgents {
 /// Batch's range; read again for `wafpipe parse`, each Batch's NDJSON text is its documents with
 /// their ids spliced in, line by line.
 pub fn file(data: &[u8]) {
-    use crate::batch::{Documents, FileRun, RunOptions};
     use arrow_array::cast::AsArray;
+
+    use crate::batch::{Documents, FileRun, RunOptions};
     use crate::document::json::ndjson_line;
     use crate::mapping::FileContext;
 

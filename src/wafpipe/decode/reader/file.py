@@ -32,8 +32,9 @@ log = logging.getLogger("wafpipe.decode.reader")
 
 @dataclass
 class FileReader:
-    """Reads one file. :meth:`batches` is the collector's way in; :meth:`items` (events and problems
-    in line order) serves ``parse`` and the tools. Read the stats after."""
+    """Reads one file. :meth:`batches` is the way in of the collector and of ``parse`` (which asks
+    for NDJSON lines only); :meth:`items` (events and problems in line order) serves the public API
+    and dead-letter replay. Read the stats after."""
 
     opener: Opener
     name: str
