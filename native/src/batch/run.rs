@@ -9,12 +9,13 @@ use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 
 use crate::batch::context::replay_context;
+use crate::batch::documents::{Documents, Rendered};
 use crate::batch::Problem;
 use crate::body::{BodyEnd, BodyStream, ChecksumStatus, Cut, Limits, Line};
 use crate::decode::detect::{detect_format, make_decoder, FileDecoder};
 use crate::decode::Format;
 use crate::document::columns::Columns;
-use crate::document::{json, Row};
+use crate::document::Row;
 use crate::ids::{event_id, headerless_identity};
 use crate::mapping::{map_line_into, Counters, FileContext, LineFacts, UserAgents};
 
@@ -43,21 +44,6 @@ pub struct RunOptions {
     /// The JSON documents rendered beside the rows, if any.
     pub documents: Documents,
     pub limits: Limits,
-}
-
-/// Which JSON documents a run renders beside the Arrow rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Documents {
-    /// None: the rows are all (a collector whose sinks store rows).
-    None,
-    /// One document per row (the sinks that send documents, dead-letter replay).
-    Each,
-    /// One NDJSON text per batch: each row's document with its `_id` spliced in front, a line
-    /// each (`wafpipe parse`, which writes nothing else), and no Arrow columns: the batch's
-    /// `rows` are empty. Written straight into one buffer, ~3.6 KB per CEF event no longer goes
-    /// through a `bytes` object per document and a second pass that joins them, nor into columns
-    /// nobody reads (together a fifth of `wafpipe parse`'s time).
-    Ndjson,
 }
 
 /// A slice of the file: rows `first_ordinal..next_ordinal` and the problems met among them.
@@ -129,10 +115,7 @@ pub struct FileRun {
     pending: usize,
     /// The row every event is mapped into (cleared per event).
     row: Row,
-    documents: Vec<Vec<u8>>,
-    /// [`Documents::Ndjson`]: the lines so far, and the document being spliced into the next.
-    ndjson: Vec<u8>,
-    document: Vec<u8>,
+    rendered: Rendered,
     problems: Vec<Problem>,
     first_ordinal: u64,
     next_ordinal: u64,
@@ -155,6 +138,7 @@ impl FileRun {
         // With a first pass's verdict the MD5 is taken: this read skips it.
         let body = BodyStream::new(opts.limits);
         let body = if ctx.verdict().is_some() { body.without_digest() } else { body };
+        let rendered = Rendered::new(opts.documents);
         FileRun {
             body,
             declared: opts.format.is_some(),
@@ -171,9 +155,7 @@ impl FileRun {
             columns: Columns::new(),
             pending: 0,
             row: Row::new(),
-            documents: Vec::new(),
-            ndjson: Vec::new(),
-            document: Vec::new(),
+            rendered,
             problems: Vec::new(),
             counters: Counters::default(),
             problem_counts: Vec::new(),
@@ -440,22 +422,9 @@ impl FileRun {
         match item {
             Item::Event(id, held) => {
                 let row = held.as_deref().unwrap_or(&self.row);
-                match self.opts.documents {
-                    Documents::None => {}
-                    Documents::Each => {
-                        // Sized by the last document, so it is written without growing.
-                        let mut doc = Vec::with_capacity(self.documents.last().map_or(2048, |d| d.len() + d.len() / 4));
-                        json::render(row, &mut doc);
-                        self.documents.push(doc);
-                    }
-                    Documents::Ndjson => {
-                        self.document.clear();
-                        json::render(row, &mut self.document);
-                        json::ndjson_line(&id, &self.document, &mut self.ndjson).expect("a Vec takes every write");
-                    }
-                }
+                self.rendered.push(&id, row);
                 let next = ordinal_of(row).map_or(self.next_ordinal, |o| o + 1);
-                if self.opts.documents != Documents::Ndjson {
+                if self.opts.documents.with_columns() {
                     self.columns.push(&id, row);
                 }
                 self.pending += 1;
@@ -480,12 +449,7 @@ impl FileRun {
     fn flush(&mut self) -> Result<(), ArrowError> {
         let rows = self.columns.finish()?;
         self.pending = 0;
-        let documents = (self.opts.documents == Documents::Each).then(|| mem::take(&mut self.documents));
-        let ndjson = (self.opts.documents == Documents::Ndjson).then(|| {
-            // The next batch's lines start with room for as many bytes as this one's.
-            let room = self.ndjson.len() + self.ndjson.len() / 8;
-            mem::replace(&mut self.ndjson, Vec::with_capacity(room))
-        });
+        let (documents, ndjson) = self.rendered.take();
         self.ready.push(Batch {
             rows,
             documents,
