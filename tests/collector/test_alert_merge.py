@@ -37,27 +37,32 @@ def one_by_one(state: State, findings: list[dict[str, Any]], suppress_s: float =
                 (rule["id"], group, first - int(suppress_s * 1000)),
             ).fetchone()
             if row is None:
-                record = {**f, "event_ids": list(f.get("event_ids") or [])[:MAX_IDS]}
+                record = {k: v for k, v in f.items() if k != "event_ids"}
+                ids = list(dict.fromkeys(f.get("event_ids") or []))[:MAX_IDS]
                 alert_id = db.execute(
                     "INSERT INTO alerts (rule_id, title, level, group_key, first_ms, last_ms, count, record, "
                     "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (rule["id"], rule["title"], rule["level"], group, first, last, int(f["count"]),
                      _record_text(record), now, now),
                 ).lastrowid  # fmt: skip
+                db.execute("INSERT INTO alert_event_ids VALUES (?,?,?)", (alert_id, len(ids), json.dumps(ids)))
                 change = "opened"
             else:
                 alert_id, text, a_first, a_last, count = row
                 record = orjson.loads(text)
-                ids = list(dict.fromkeys([*record.get("event_ids", []), *(f.get("event_ids") or [])]))[:MAX_IDS]
+                (held,) = db.execute("SELECT ids FROM alert_event_ids WHERE alert_id=?", (alert_id,)).fetchone()
+                ids = list(dict.fromkeys([*orjson.loads(held), *(f.get("event_ids") or [])]))[:MAX_IDS]
                 total = max(count, int(f["count"])) if f.get("kind") == "correlation" else count + int(f["count"])
-                record.update(count=total, event_ids=ids,
+                record.update(count=total,
                               first=record["first"] if a_first <= first else f["first"],
                               last=record["last"] if a_last >= last else f["last"])  # fmt: skip
                 db.execute(
                     "UPDATE alerts SET first_ms=?, last_ms=?, count=?, record=?, updated_at=? WHERE id=?",
                     (min(a_first, first), max(a_last, last), total, _record_text(record), now, alert_id),
                 )
+                db.execute("UPDATE alert_event_ids SET n=?, ids=? WHERE alert_id=?", (len(ids), json.dumps(ids), alert_id))
                 change = "updated"
+            record = {**record, "event_ids": ids}
             message = {"alert_id": alert_id, "change": change, "at": now, **record}
             db.execute("INSERT INTO alert_outbox (alert_id, record, created_at) VALUES (?,?,?)",
                        (alert_id, _record_text(message), now))  # fmt: skip
@@ -87,9 +92,10 @@ steps_st = st.lists(st.tuples(st.lists(findings_st, max_size=25), st.lists(st.in
 
 
 def snapshot(state: State) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
-    alerts = state._query("SELECT id, rule_id, title, level, group_key, first_ms, last_ms, count, record, "
-                          "acknowledged_at IS NOT NULL FROM alerts ORDER BY id")  # fmt: skip
-    rows = [(*r[:8], orjson.loads(r[8]), r[9]) for r in alerts]
+    alerts = state._query("SELECT a.id, rule_id, title, level, group_key, first_ms, last_ms, count, record, "
+                          "acknowledged_at IS NOT NULL, n, ids FROM alerts AS a "
+                          "JOIN alert_event_ids AS e ON e.alert_id = a.id ORDER BY a.id")  # fmt: skip
+    rows = [(*r[:8], orjson.loads(r[8]), r[9], r[10], orjson.loads(r[11])) for r in alerts]
     changes = [{k: v for k, v in m.items() if k != "at"} for _, m in state.outbox(0, limit=10**6)]
     return rows, changes
 
@@ -112,6 +118,7 @@ def states(tmp_path: Path) -> Iterator[tuple[State, State]]:
 def _fresh(state: State) -> None:
     with state._tx() as db:
         db.execute("DELETE FROM alerts")
+        db.execute("DELETE FROM alert_event_ids")
         db.execute("DELETE FROM alert_outbox")
         db.execute("DELETE FROM sqlite_sequence WHERE name = 'alert_outbox'")
 
@@ -148,6 +155,26 @@ def test_the_merge_reads_and_writes_a_batch_in_a_few_statements(states: tuple[St
         db.set_trace_callback(statements.append)
         opened = batched._insert_alerts(db, [finding(0, i % 4, 2, 1, 1, [i], "rule") for i in range(300)])
         db.set_trace_callback(None)
-    assert opened == 0 and len(statements) <= 2 + 4 + 300  # lookup, 4 updates, 300 outbox rows (executemany)
+    # lookup, 4 records and 4 id lists updated, 300 outbox rows (executemany)
+    assert opened == 0 and len(statements) <= 2 + 4 + 4 + 300
     assert sum(s.startswith("SELECT") for s in statements) == 2  # the open alerts, then their records
     assert {a.count for a in batched.list_alerts()} == {76}
+
+
+def test_an_alert_with_all_its_ids_is_not_rewritten_with_them(states: tuple[State, State]) -> None:
+    """Once an alert holds MAX_IDS distinct event ids they cannot change: a joining finding updates
+    its count and times, and neither reads nor writes its ids (they are not in its record)."""
+    batched, _ = states
+    batched.queue_changes = False  # as with no alert outputs: the outbox would want the ids
+    batched.record_alerts([finding(0, 1, 0, 1, 1, list(range(MAX_IDS + 20)), "rule")])
+    statements: list[str] = []
+    with batched._tx() as db:
+        db.set_trace_callback(statements.append)
+        batched._insert_alerts(db, [finding(0, 1, 2, 1, 5, [500, 501], "rule")])
+        db.set_trace_callback(None)
+    updates = [s for s in statements if s.startswith(("UPDATE", "INSERT"))]
+    assert len(updates) == 1 and updates[0].startswith("UPDATE alerts SET") and '"e1"' not in updates[0]
+    [alert] = batched.list_alerts()
+    assert alert.count == 6 and alert.record["event_ids"] == [f"e{i}" for i in range(MAX_IDS)]
+    batched.record_alerts([finding(0, 1, 3, 1, 1, [7], "rule") | {"event_ids": []}])  # ids: none at all
+    assert batched.list_alerts()[0].count == 7

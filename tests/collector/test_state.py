@@ -63,10 +63,39 @@ def test_a_version_1_state_gains_the_files_facts(tmp_path: Path) -> None:
     try:
         rec = state.get_file("k")
         assert rec is not None and (rec.status, rec.next_ordinal, rec.facts) == ("done", 7, {})
-        assert state.schema_version == SCHEMA_VERSION == 4  # brought all the way up, alerts included
+        assert state.schema_version == SCHEMA_VERSION == 5  # brought all the way up, alerts included
         state.set_facts("k", {"format": "cef", "header": {"configid": "618"}})
         assert state.get_file("k").facts == {"format": "cef", "header": {"configid": "618"}}
         assert state.list_alerts() == [] and state.outbox(0) == []
+    finally:
+        state.close()
+
+
+def test_a_version_4_state_keeps_its_alerts_event_ids_beside_them(tmp_path: Path) -> None:
+    """Schema 4 → 5 in place: an alert's event ids move out of its record into their own table;
+    it reads as before and takes more findings."""
+    db = sqlite3.connect(tmp_path / "state.sqlite")
+    for v in range(1, 5):
+        db.executescript(_MIGRATIONS[v])
+    db.execute("INSERT INTO meta VALUES ('schema_version', '4')")
+    record = {"rule": {"id": "r", "title": "T", "level": "high", "tags": [], "source": "s"}, "kind": "rule",
+              "group": {"source.ip": "192.0.2.1"}, "first": "2026-03-01T00:00:00Z",
+              "last": "2026-03-01T00:01:00Z", "count": 2, "event_ids": ["a", "b"]}  # fmt: skip
+    db.execute("INSERT INTO alerts (rule_id, title, level, group_key, first_ms, last_ms, count, record, created_at, "
+               "updated_at) VALUES ('r', 'T', 'high', ?, 1772323200000, 1772323260000, 2, ?, 1.0, 1.0)",
+               (json.dumps(record["group"], sort_keys=True), json.dumps(record)))  # fmt: skip
+    db.commit()
+    db.close()
+    state = State(tmp_path)
+    try:
+        assert state.schema_version == SCHEMA_VERSION == 5
+        [alert] = state.list_alerts()
+        assert alert.record == record
+        assert "event_ids" not in json.loads(state._query("SELECT record FROM alerts")[0][0])
+        state.record_alerts([{**record, "first": "2026-03-01T00:02:00Z", "last": "2026-03-01T00:02:00Z",
+                              "count": 1, "event_ids": ["b", "c"]}])  # fmt: skip
+        [alert] = state.list_alerts()
+        assert (alert.count, alert.record["event_ids"], alert.record["last"]) == (3, ["a", "b", "c"], "2026-03-01T00:02:00Z")
     finally:
         state.close()
 

@@ -4,9 +4,13 @@
 A finding (:meth:`wafpipe.detect.engine.Finding.record`) is one rule's events for one group (a
 source address, or a correlation's ``group-by``). Findings of the same rule and group are one alert
 while they keep coming: a finding whose first event is within :data:`SUPPRESS_S` of the alert's
-last joins it (its count added, its times widened, the first :data:`MAX_IDS` event ids kept)
-instead of opening another — an attacker's thousand requests are one alert, not a thousand. An
-acknowledged alert takes no more findings: the next one opens a new alert.
+last joins it (its count added, its times widened, the first :data:`MAX_IDS` distinct event ids
+kept) instead of opening another — an attacker's thousand requests are one alert, not a thousand.
+An acknowledged alert takes no more findings: the next one opens a new alert.
+
+An alert's event ids are kept beside it (``alert_event_ids``), not in its record: once it has
+:data:`MAX_IDS` of them they no longer change, while its count and times change with every Batch
+that joins it, and a Batch of generated attacks joins ~600 alerts.
 
 The single-event rules' findings of a Batch are written in the Batch's own checkpoint transaction
 (:meth:`State.commit_batch`), so each event is counted once whatever crashes (see
@@ -31,7 +35,7 @@ from wafpipe.collector.state.schema import AlertRecord
 SUPPRESS_S = 3600.0
 MAX_IDS = 100
 # orjson for the alert records: a Batch of generated attacks brings ~600 findings, each record
-# read and written with its 100 event ids, on the main process's path (issue 20). Values orjson
+# read and written on the main process's path (issue 20). Values orjson
 # has no native form for (datetimes, dataclasses) go to ``str``, as they did with ``json``.
 _RECORD_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 
@@ -43,14 +47,18 @@ def _record_text(record: Mapping[str, Any]) -> str:
 @dataclass
 class _OpenAlert:
     """The newest open alert of a rule and group, as :meth:`Alerts._insert_alerts` merges into it:
-    its record parsed only when a finding joins it."""
+    its record parsed only when a finding joins it, its event ids only while they can change."""
 
     alert_id: int
-    text: str | None  # the stored record, until parsed into ``record``
     first_ms: int
     last_ms: int
     count: int
+    text: str | None = None  # the stored record (its event ids apart), until parsed into ``record``
     record: dict[str, Any] | None = None
+    n_ids: int = 0
+    ids_text: str | None = None  # the stored ids, read only if not yet MAX_IDS (or for the outbox)
+    ids: list[str] | None = None
+    ids_changed: bool = False
 
     def loaded(self) -> dict[str, Any]:
         if self.record is None:
@@ -58,15 +66,29 @@ class _OpenAlert:
             self.record = orjson.loads(self.text)
         return self.record
 
+    def event_ids(self) -> list[str]:
+        if self.ids is None:
+            self.ids = orjson.loads(self.ids_text) if self.ids_text is not None else []
+        return self.ids
+
+    def whole(self) -> dict[str, Any]:
+        """The record as outputs and readers see it: with its event ids."""
+        return {**self.loaded(), "event_ids": self.event_ids()}
+
     def join(self, f: Mapping[str, Any], first: int, last: int) -> None:
         """Add a finding: its count, its times widening the alert's, its event ids up to MAX_IDS."""
         record = self.loaded()
-        ids = list(dict.fromkeys([*record.get("event_ids", []), *(f.get("event_ids") or [])]))[:MAX_IDS]
+        more = f.get("event_ids") or []
+        if more and self.n_ids < MAX_IDS:  # MAX_IDS distinct ids: no finding changes them any more
+            held = self.event_ids()
+            ids = list(dict.fromkeys([*held, *more]))[:MAX_IDS]
+            if ids != held:
+                self.ids, self.n_ids, self.ids_changed = ids, len(ids), True
         # a correlation's finding is re-evaluated over overlapping windows: its count is a peak (the
         # largest wins); single-event findings are disjoint Batches (they add up)
         count = int(f["count"])
         total = max(self.count, count) if f.get("kind") == "correlation" else self.count + count
-        record.update(count=total, event_ids=ids,
+        record.update(count=total,
                       first=record["first"] if self.first_ms <= first else f["first"],
                       last=record["last"] if self.last_ms >= last else f["last"])  # fmt: skip
         self.first_ms, self.last_ms = min(self.first_ms, first), max(self.last_ms, last)
@@ -77,10 +99,12 @@ class _OpenAlert:
 _KEYS_PER_QUERY = 400
 
 
-def _newest_open(db: sqlite3.Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _OpenAlert]:
+def _newest_open(db: sqlite3.Connection, keys: set[tuple[str, str]], *,
+                 all_ids: bool) -> dict[tuple[str, str], _OpenAlert]:  # fmt: skip
     """The newest (by last event, then id) unacknowledged alert of each rule and group in ``keys``:
     the open alerts of those pairs found through the index, then the records of the newest only
-    (a group attacked on and off for months has an open alert for each spell nobody acknowledged)."""
+    (a group attacked on and off for months has an open alert for each spell nobody acknowledged),
+    with their event ids where fewer than MAX_IDS (or ``all_ids``: the outbox wants them)."""
     newest: dict[tuple[str, str], _OpenAlert] = {}
     ordered = sorted(keys)
     for at in range(0, len(ordered), _KEYS_PER_QUERY):
@@ -93,12 +117,15 @@ def _newest_open(db: sqlite3.Connection, keys: set[tuple[str, str]]) -> dict[tup
         for alert_id, rule_id, group, first_ms, last_ms, count in db.execute(sql, [v for key in chunk for v in key]):
             held = found.get((rule_id, group))
             if held is None or (last_ms, alert_id) > (held.last_ms, held.alert_id):
-                found[(rule_id, group)] = _OpenAlert(alert_id, None, first_ms, last_ms, count)
+                found[(rule_id, group)] = _OpenAlert(alert_id, first_ms, last_ms, count)
         if found:
             by_id = {a.alert_id: a for a in found.values()}
             marks = ",".join("?" * len(by_id))
-            for alert_id, text in db.execute(f"SELECT id, record FROM alerts WHERE id IN ({marks})", list(by_id)):  # noqa: S608
-                by_id[alert_id].text = text
+            sql = ("SELECT a.id, a.record, COALESCE(e.n, 0), CASE WHEN e.n < ? OR ? THEN e.ids END "  # noqa: S608
+                   f"FROM alerts AS a LEFT JOIN alert_event_ids AS e ON e.alert_id = a.id WHERE a.id IN ({marks})")
+            for alert_id, text, n_ids, ids_text in db.execute(sql, [MAX_IDS, all_ids, *by_id]):
+                alert = by_id[alert_id]
+                alert.text, alert.n_ids, alert.ids_text = text, n_ids, ids_text
             newest.update(found)
     return newest
 
@@ -140,14 +167,16 @@ class Alerts:
         if not keyed:
             return 0
         now, opened, window_ms = time.time(), 0, int(suppress_s * 1000)
-        newest = _newest_open(db, {(rule_id, group) for rule_id, group, _ in keyed})
+        newest = _newest_open(db, {(rule_id, group) for rule_id, group, _ in keyed}, all_ids=self.queue_changes)
         changes: list[tuple[int, str, float]] = []  # the outbox rows, in the order the changes happened
         joined: dict[int, _OpenAlert] = {}  # by id: a newer alert may have taken its place in `newest`
         for rule_id, group, f in keyed:
             first, last = _ms(f["first"]), _ms(f["last"])
             alert = newest.get((rule_id, group))
             if alert is None or alert.last_ms < first - window_ms:
-                rule, record = f["rule"], {**f, "event_ids": list(f.get("event_ids") or [])[:MAX_IDS]}
+                rule = f["rule"]
+                record = {k: v for k, v in f.items() if k != "event_ids"}
+                ids = list(dict.fromkeys(f.get("event_ids") or []))[:MAX_IDS]
                 alert_id = db.execute(
                     "INSERT INTO alerts (rule_id, title, level, group_key, first_ms, last_ms, count, record, "
                     "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -155,22 +184,27 @@ class Alerts:
                      _record_text(record), now, now),
                 ).lastrowid  # fmt: skip
                 assert alert_id is not None
+                db.execute("INSERT INTO alert_event_ids (alert_id, n, ids) VALUES (?,?,?)",
+                           (alert_id, len(ids), _record_text(ids)))  # fmt: skip
                 # the newest of its rule and group now: it ends after this finding began, and any
                 # other open one ended more than the window before that
-                newest[(rule_id, group)] = _OpenAlert(alert_id, None, first, last, int(f["count"]), record)
+                alert = _OpenAlert(alert_id, first, last, int(f["count"]), record=record, n_ids=len(ids), ids=ids)
+                newest[(rule_id, group)] = alert
                 opened += 1
                 change = "opened"
             else:
                 alert.join(f, first, last)
-                record, alert_id, change = alert.loaded(), alert.alert_id, "updated"
-                joined[alert_id] = alert
+                joined[alert.alert_id] = alert
+                change = "updated"
             if self.queue_changes:
-                message = {"alert_id": alert_id, "change": change, "at": now, **record}
-                changes.append((alert_id, _record_text(message), now))
+                message = {"alert_id": alert.alert_id, "change": change, "at": now, **alert.whole()}
+                changes.append((alert.alert_id, _record_text(message), now))
         db.executemany(
             "UPDATE alerts SET first_ms=?, last_ms=?, count=?, record=?, updated_at=? WHERE id=?",
             [(a.first_ms, a.last_ms, a.count, _record_text(a.loaded()), now, a.alert_id) for a in joined.values()],
         )  # fmt: skip
+        db.executemany("UPDATE alert_event_ids SET n=?, ids=? WHERE alert_id=?",
+                       [(a.n_ids, _record_text(a.event_ids()), a.alert_id) for a in joined.values() if a.ids_changed])  # fmt: skip
         if changes:
             # an output cannot miss a change, nor see one that was rolled back: same transaction
             db.executemany("INSERT INTO alert_outbox (alert_id, record, created_at) VALUES (?,?,?)", changes)
@@ -196,11 +230,13 @@ class Alerts:
     def list_alerts(self, limit: int = 100, *, include_acknowledged: bool = False) -> list[AlertRecord]:
         """The most recently updated alerts first."""
         rows = self._query(
-            "SELECT id, rule_id, title, level, count, record, created_at, updated_at, acknowledged_at FROM alerts "
-            "WHERE (? OR acknowledged_at IS NULL) ORDER BY updated_at DESC, id DESC LIMIT ?",
+            "SELECT a.id, a.rule_id, a.title, a.level, a.count, a.record, a.created_at, a.updated_at, "
+            "a.acknowledged_at, e.ids FROM alerts AS a LEFT JOIN alert_event_ids AS e ON e.alert_id = a.id "
+            "WHERE (? OR a.acknowledged_at IS NULL) ORDER BY a.updated_at DESC, a.id DESC LIMIT ?",
             (include_acknowledged, limit),
         )
-        return [AlertRecord(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]), r[6], r[7], r[8]) for r in rows]
+        return [AlertRecord(r[0], r[1], r[2], r[3], r[4], {**orjson.loads(r[5]), "event_ids": orjson.loads(r[9] or "[]")},
+                            r[6], r[7], r[8]) for r in rows]  # fmt: skip
 
     def acknowledge_alerts(self, ids: Iterable[int]) -> int:
         """Mark alerts seen by a person; returns how many were open."""

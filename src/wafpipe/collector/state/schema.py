@@ -16,7 +16,7 @@ from typing import Any
 
 from wafpipe.errors import WafpipeError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 FILE_STATUSES = ("seen", "in_progress", "done", "failed", "quarantined")
 FINISHED_STATUSES = ("done", "quarantined")  # a delivery not to read again: stored, or set aside with its reason
 _SCHEMA_V1 = """
@@ -66,8 +66,19 @@ CREATE INDEX IF NOT EXISTS alerts_by_group ON alerts (rule_id, group_key, last_m
 CREATE TABLE IF NOT EXISTS alert_outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id INTEGER NOT NULL, record TEXT NOT NULL, created_at REAL NOT NULL
 )"""
+# v5: an alert's event ids in a table of their own, its count before them. The first MAX_IDS ids
+# are kept, so an alert's ids stop changing early while its count and times change with every
+# Batch that joins it; in the alert's row they were rewritten each time (~6 KB, issue 20).
+_SCHEMA_V5 = """CREATE TABLE IF NOT EXISTS alert_event_ids (
+    alert_id INTEGER PRIMARY KEY, n INTEGER NOT NULL, ids TEXT NOT NULL
+);
+INSERT OR REPLACE INTO alert_event_ids
+    SELECT id, COALESCE(json_array_length(record, '$.event_ids'), 0),
+           COALESCE(json_extract(record, '$.event_ids'), '[]')
+    FROM alerts;
+UPDATE alerts SET record = json_remove(record, '$.event_ids')"""
 # version → script that brings the previous version up to it; v1 is the initial schema.
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5}
 
 
 @dataclass
