@@ -109,3 +109,29 @@ def test_the_collector_process_does_not_load_what_only_decoding_needs() -> None:
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'cryptography', 'ua_parser'}))")  # fmt: skip
     out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True).stdout  # noqa: S603
     assert out.strip() == "[]"
+
+
+_REUSE = """
+import resource, sys
+from wafpipe.collector.memory import keep_freed_buffers
+if sys.argv[1] == "keep":
+    assert keep_freed_buffers()
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+size = 40 * 1024 * 1024  # above glibc's highest mmap threshold (32 MiB): mapped anew each time by default
+b"x" * size
+before = faults()
+for _ in range(5):
+    b"x" * size  # allocated, every page written, and freed: as parse's Batch output buffers
+print(faults() - before)
+"""
+
+
+@GLIBC
+@pytest.mark.parametrize("mode", ["keep", "default"])
+def test_parse_reuses_a_freed_batch_buffer_instead_of_faulting_in_new_pages(mode: str) -> None:
+    """``wafpipe parse`` (``keep_freed_buffers``): five 40 MiB buffers after the first cost next to no
+    page faults; by default each is mapped and faulted in again (~10 000 pages each)."""
+    out = subprocess.run([sys.executable, "-c", _REUSE, mode], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    pages = 40 * 1024 * 1024 // 4096
+    assert (int(out) < pages // 2) if mode == "keep" else (int(out) > 4 * pages)
