@@ -186,8 +186,9 @@ class Batch:
     path: str | None = None
     # The events as NDJSON lines with their ids, when the reader was asked for them instead of
     # columns and documents (``FileReader.ndjson``: ``wafpipe parse``, which writes nothing else);
-    # ``events`` then has no rows: the core builds no columns nobody reads.
-    lines: bytes | None = None
+    # ``events`` then has no rows: the core builds no columns nobody reads. A view of the core's
+    # own buffer, not a copy.
+    lines: memoryview | None = None
 
     def __len__(self) -> int:
         return self.events.num_rows
@@ -196,10 +197,10 @@ class Batch:
     def ids(self) -> list[str]:
         return self.events.column(0).to_pylist()
 
-    def ndjson(self) -> bytes:
+    def ndjson(self) -> bytes | memoryview:
         """The events as NDJSON lines, ``_id`` first, each ending in a newline (``wafpipe parse``):
         the core's documents as they are, the id spliced in front (ids are URL-safe base64, which
-        JSON never escapes), written by the core into one ``bytes`` per Batch."""
+        JSON never escapes), written by the core into one buffer per Batch (:attr:`lines`)."""
         if self.lines is not None:
             return self.lines
         if not self.documents:

@@ -1,6 +1,7 @@
 //! `FileRun` for Python: push a decrypted body, take batches as
 //! `(ArrowBatch, documents, first_ordinal, next_ordinal, problems)`, where documents is a list of
-//! `bytes` (`documents=True`), the batch's NDJSON text (`ndjson=True`: `wafpipe parse`) or None.
+//! `bytes` (`documents=True`), the batch's NDJSON text (`ndjson=True`: `wafpipe parse`; an
+//! `ArrowBatch` of one `uint8` column, handed over without copying) or None.
 //!
 //! User agents are parsed by the Python callable given (ua-parser), once per distinct value per
 //! file: the only call back into Python, and it happens per distinct string, not per event.
@@ -303,10 +304,11 @@ fn batches_list(py: Python<'_>, batches: Vec<Batch>) -> PyResult<Bound<'_, PyLis
             d.set_item("context", &p.context)?;
             problems.append(d)?;
         }
-        // The documents' place holds a list of them, the NDJSON text, or None (as the run was asked).
+        // The documents' place holds a list of them, the NDJSON text (Arrow bytes) or None (as the run
+        // was asked).
         let documents = match (batch.documents, batch.ndjson) {
             (Some(docs), _) => PyList::new(py, docs.iter().map(|d| PyBytes::new(py, d)))?.into_any(),
-            (None, Some(text)) => PyBytes::new(py, &text).into_any(),
+            (None, Some(text)) => Bound::new(py, ArrowBatch::of_bytes(text)?)?.into_any(),
             (None, None) => py.None().into_bound(py),
         };
         let item = PyTuple::new(
