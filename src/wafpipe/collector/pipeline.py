@@ -44,12 +44,13 @@ from typing import TYPE_CHECKING, Any
 from wafpipe import clock
 from wafpipe.collector.delivery import BACKPRESSURE, Delivery
 from wafpipe.collector.detections import Detecting, load_detections
+from wafpipe.collector.drain import drain_spools
 from wafpipe.collector.jobs import Jobs, replay_through
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape, log_through
 from wafpipe.collector.memory import pin_mmap_threshold
 from wafpipe.collector.metrics import Metrics
-from wafpipe.collector.report import RunReport, SinkTotals, human_size
+from wafpipe.collector.report import RunReport, SinkTotals
 from wafpipe.collector.state.store import State
 from wafpipe.collector.status import SOURCES, outstanding, problem_text, spools, start_line
 from wafpipe.collector.workers import DecodePool, WorkerDied
@@ -285,43 +286,11 @@ class Collector:
             else:
                 self._run_forever()
             if not self.report.usage_error:
-                self._drain(once)
+                drain_spools(self.sinks, self.report, once=once, timeout_s=self.config.pipeline.drain_timeout_s,
+                             give_up=self.flow.give_up, stop=self.stop)  # fmt: skip
         finally:
             self._close()
         return self.report
-
-    def _drain(self, once: bool) -> None:
-        """Wait for the spools to deliver: up to ``drain_timeout_s`` at the end of ``--once`` (a
-        Ctrl-C ends the wait), not at all after an interruption or a full spool that never drained,
-        and a moment when a watching collector stops (the spool is durable; the next run sends it)."""
-        drain = self.config.pipeline.drain_timeout_s
-        for s in self.sinks:
-            totals = self.report.sinks[s.name]
-            if once and not self.report.interrupted and not self.flow.give_up:
-                deadline = time.monotonic() + drain
-                while True:
-                    left = deadline - time.monotonic()
-                    done = s.flush(timeout=max(0.0, min(0.5, left)))
-                    if done or left <= 0 or self.stop.is_set():
-                        break
-            else:
-                done = s.flush(timeout=0.0 if once else min(2.0, drain))
-            if totals.kind == "spool":
-                totals.delivered = done
-                totals.pending_bytes = int(getattr(s, "pending_bytes", 0) or 0)
-                stats = getattr(s, "stats", None)
-                totals.sent_new = int(getattr(stats, "written", 0) or 0)
-                totals.sent_already = int(getattr(stats, "duplicates", 0) or 0)
-            if not done:
-                if once:
-                    self.report.undelivered = True
-                else:
-                    log.info("%s: %s wait in the spool; they are sent by the next run",
-                             s.name, human_size(int(getattr(s, "pending_bytes", 0) or 0)))
-            # Spooling sinks dead-letter asynchronously (into the state); count them here.
-            rejected = getattr(getattr(s, "stats", None), "dead_lettered", 0)
-            if rejected:
-                self.report.problems["sink_rejected"] += rejected
 
     def _run_once(self, progress: bool) -> None:
         refs: list[FileRef] = []
