@@ -356,8 +356,7 @@ def line_problem(p: dict[str, Any], label: str) -> Problem:
 
 def in_place(arrow: Any) -> memoryview:
     """The bytes of the core's one-column ``uint8`` Arrow batch (a Batch's NDJSON text), read where
-    the core wrote them: no copy of ~36 MB per Batch (two ``wafpipe parse`` side by side took 10 %
-    longer with one)."""
+    the core wrote them: no copy of ~36 MB per Batch (1–2 % of ``wafpipe parse``)."""
     column = pa.record_batch(arrow).column(0)
     data = column.buffers()[1]
     if data is None or not len(column):
