@@ -36,20 +36,20 @@ MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value, kept
 
 
 @functools.cache
-def _mallopt() -> Callable[[int, int], int] | None:
+def _glibc(name: str) -> Callable[..., int] | None:
+    """glibc's allocator function ``name`` (``mallopt``, ``malloc_trim``), whose arguments are C
+    ``int``s (ctypes' default for a Python int); None where there is none (musl, other systems)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # musl and others have no mallopt
+        return getattr(ctypes.CDLL(None), name)  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
         return None
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    return mallopt  # type: ignore[no-any-return]
 
 
 def pin_mmap_threshold() -> bool:
     """Fix glibc's mmap threshold for this process; False where there is no glibc ``mallopt``."""
-    mallopt = _mallopt()
+    mallopt = _glibc("mallopt")
     return mallopt is not None and bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
@@ -65,23 +65,13 @@ def keep_freed_buffers() -> bool:
     kernel zeroes every page of it on first touch: ``parse`` of 200 000 CEF events took 114 000
     page faults, 0.3 s of system time in 3.3 s. With the freed buffers reused: 50 000 faults, 5 %
     less time, and 10 MiB more at the peak (a Batch's buffers, kept until the process exits)."""
-    mallopt = _mallopt()
+    mallopt = _glibc("mallopt")
     return (mallopt is not None and bool(mallopt(_M_MMAP_THRESHOLD, REUSE_UP_TO))
             and bool(mallopt(_M_TRIM_THRESHOLD, 2 * REUSE_UP_TO)))  # fmt: skip
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):  # musl and others have no malloc_trim
-        return None
 
 
 def trim() -> bool:
     """Give the heap's free pages back to the system (glibc ``malloc_trim``: the top of the heap
     and every free page in its middle); False where there is no glibc."""
-    release = _malloc_trim()
+    release = _glibc("malloc_trim")
     return bool(release(0)) if release is not None else False
