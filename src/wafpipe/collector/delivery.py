@@ -1,6 +1,7 @@
 """The acknowledgement path of each file (DESIGN §2): a decoded Batch goes to every sink, then the
-state's checkpoint; a file's last Batch marks it done (or failed, or quarantined) and only then is
-the source told (``ack``), which may delete or move the file.
+state's checkpoint (a few Batches per commit: :mod:`.checkpoints`); a file's last Batch marks it
+done (or failed, or quarantined) and only then is the source told (``ack``), which may delete or
+move the file.
 
 :class:`Delivery` also owns what can interrupt that path without losing anything, and why:
 
@@ -10,18 +11,17 @@ the source told (``ack``), which may delete or move the file.
   ``backpressure`` component). The held Batch is retried as the spool drains. ``--once`` gives up
   after ``pipeline.drain_timeout_s`` (exit 3, the rest for the next run); a watching collector waits.
 * **A dead decode worker.** Its file is decoded again by a new worker from the last acknowledged
-  ordinal (the state's). Every worker that dies while reading a file counts against that file,
-  whether or not some of its batches were acknowledged first: the :data:`MAX_WORKER_DEATHS`-th
-  death marks the file failed (a log line and its row say so; ``run --once`` exits 1). The count is
-  not reset on progress: a file whose content kills a worker after every batch (a leak, a recurring
-  decoder crash) would otherwise cost a worker per batch. A failed file is read again, from its last
-  acknowledged ordinal, at the next start, or when it changes (then the failed row goes).
+  ordinal (the state's). Every worker that dies while reading a file counts against it, even after
+  progress (a file whose content kills a worker after every batch, a leak or a recurring decoder
+  crash, would otherwise cost a worker per batch): the :data:`MAX_WORKER_DEATHS`-th death marks the
+  file failed (a log line and its row say so; ``run --once`` exits 1). A failed file is read again
+  from its last acknowledged ordinal at the next start, or when it changes (the failed row goes).
 * **A missing private key.** The file is quarantined and remembered with its key id
   (:mod:`.keywait`); when the key appears it is read again, from the original or from its
   quarantine copy, which is removed once the events are stored.
 * **What the operator sees.** One line per file (outcome, name, format, events, problems, seconds,
   "re-read" for an Imperva identity read before), problems of one kind logged a few times per file,
-  then summarised (:class:`~.report.FileTally`). Alerts are checkpointed with their Batch.
+  then summarised (:class:`~.report.FileTally`).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from typing import Any
 import pyarrow.compute as pc
 
 from wafpipe import clock
+from wafpipe.collector.checkpoints import Checkpoints
 from wafpipe.collector.fanout import needs_documents, write_all
 from wafpipe.collector.keywait import KeyWaits
 from wafpipe.collector.logs import escape
@@ -44,7 +45,7 @@ from wafpipe.collector.metrics import Metrics
 from wafpipe.collector.quarantine import rendering
 from wafpipe.collector.report import FileTally, RunReport, reread_note
 from wafpipe.collector.resume import Resume, resume_point
-from wafpipe.collector.state.store import FINISHED_STATUSES, State
+from wafpipe.collector.state.store import FINISHED_STATUSES, Checkpoint, State
 from wafpipe.collector.status import BACKPRESSURE, spool_full, spools
 from wafpipe.collector.task import Task
 from wafpipe.collector.workers import DecodePool, WorkerDied
@@ -108,6 +109,7 @@ class Delivery:
         self.config = config
         self.redactor = redactor  # redacts quarantine copies when raw ones are not kept (None: kept raw)
         self.state = state
+        self.checkpoints = Checkpoints(state)  # the state's record of delivered Batches, grouped
         self.sinks = sinks
         self.sources = sources
         self.pool = pool
@@ -137,10 +139,9 @@ class Delivery:
             return
         if any(f.ref.key == ref.key for f in self.inflight.values()):
             return
-        # A failed file is read again when it changes: another size or mtime is another key, which
-        # the source offers as a new delivery (a watching collector does not offer an unchanged one
-        # again; the next start does). This delivery now answers for the path: the row of the
-        # failure it overtakes goes, so health does not list that failure for ever.
+        # A failed file is read again when it changes: another size or mtime is another key, a new
+        # delivery (an unchanged one is offered again at the next start). It now answers for the
+        # path: the row of the failure it overtakes goes, or health would list it for ever.
         for old in self.state.replace_failed(ref.key):
             log.info(
                 "%s changed since it failed (size or mtime; %s bytes then, %s now): reading it again",
@@ -212,16 +213,15 @@ class Delivery:
                 self._update_lag()
         for p in batch.problems:
             self._problem(flight, p, dead)
-        self.state.commit_batch(key, batch.next_ordinal, counts, dead, batch.findings)
-        failpoint("state.after_checkpoint")
-        now = clock.now()
-        self.last_success = now
+        self.checkpoints.add(Checkpoint(key, batch.next_ordinal, counts, dead, batch.findings), now=batch.final)
+        self.last_success = now = clock.now()
         self.metrics.last_success.set(now)
         if batch.final:
             self._finish(task_id, flight, batch)
         return True
 
     def _hold(self, task_id: int, batch: Batch, reason: str) -> None:
+        self.checkpoints.commit()  # nothing more is delivered for a while
         self.held = _Held(task_id, batch, reason)
         self.metrics.backpressure.set(1)
         # Also a component of the state's health, so every reader of it (``/api/health``'s
@@ -364,6 +364,7 @@ class Delivery:
             log.warning("decode worker %s %s; a new worker took its place", died.pid, died.describe())
             return
         ref = flight.ref
+        self.checkpoints.commit()  # the file's new worker starts after what was delivered
         rec = self.state.get_file(ref.key)
         resume = rec.next_ordinal if rec is not None else flight.task.start_ordinal
         flight.deaths += 1  # every death counts against the file (see MAX_WORKER_DEATHS)

@@ -4,10 +4,12 @@ Order of operations for each batch, which is what makes a crash harmless:
 
 1. a decode worker turns a slice of a file into events (ids are deterministic);
 2. every sink makes the batch durable (insert-if-absent, so a replay adds nothing);
-3. only then the state records the file's resume ordinal and the batch's dead letters;
+3. only then the state records the file's resume ordinal and the batch's dead letters and alerts
+   (a few batches per commit: :mod:`.checkpoints`);
 4. after the last batch of a file the state marks it done and the source may delete/move it.
 
-A crash between 2 and 3 replays at most one batch. One file's batches come from one worker, in order.
+A crash between 2 and 3 replays at most :data:`~.checkpoints.GROUP_BATCHES` batches, which the
+sinks recognise. One file's batches come from one worker, in order.
 
 Named parts: :mod:`.delivery` (a Batch's way to the sinks and the state, back-pressure, dead
 workers, missing keys), :mod:`.workers` (decode processes), :mod:`.status` (health, the start-up
@@ -185,6 +187,7 @@ class Collector:
                 elif not self.flow.deliver(task_id, item):
                     break  # held: read nothing more until the spool drains
                 del item  # delivered: not kept alive while the next Batch is read
+            self.flow.checkpoints.commit()  # no Batch ready: what was delivered is recorded now
         self.metrics.queue_depth.labels("decoded").set(self.pool.depth())
         self.metrics.queue_depth.labels("files").set(self._refs.qsize())
 
@@ -239,6 +242,10 @@ class Collector:
 
     def _close(self) -> None:
         gc.unfreeze()  # the process may go on (a test, `serve` after a restart): collectable again
+        try:  # also after an error: every sink has these Batches
+            self.flow.checkpoints.commit()
+        except Exception as exc:  # the state itself failed: they are read again at the next start
+            log.error("recording the last delivered batches in the state: %s", escape(exc))
         if self.api is not None:
             self.api.stop()
         self.jobs.cancel_all()

@@ -13,7 +13,7 @@ An alert's event ids are kept beside it (``alert_event_ids``), not in its record
 that joins it, and a Batch of generated attacks joins ~600 alerts.
 
 The single-event rules' findings of a Batch are written in the Batch's own checkpoint transaction
-(:meth:`State.commit_batch`), so each event is counted once whatever crashes (see
+(:meth:`State.commit_batches`), so each event is counted once whatever crashes (see
 :mod:`wafpipe.detect.batch`).
 """
 

@@ -1,7 +1,7 @@
 """Dead letters: the lines and records that could not become events, kept in the state database.
 
 The pipeline stores a batch's dead letters with its checkpoint, in the same transaction
-(:meth:`wafpipe.collector.state.store.State.commit_batch`), so a crash cannot keep one without the other. Storing is
+(:meth:`wafpipe.collector.state.store.State.commit_batches`), so a crash cannot keep one without the other. Storing is
 idempotent: a record identical to one already stored (same kind, file, line, reason, raw…) has the
 same fingerprint and is not stored twice, so a replayed batch does not double its dead letters.
 ``replayed_at`` marks the ones sent again, which listings leave out by default. A mixin of

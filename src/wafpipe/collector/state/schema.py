@@ -10,6 +10,7 @@ than written with a schema it does not know.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,19 @@ class FileRecord:
     done_at: float | None
     error: str | None
     facts: dict[str, Any] = field(default_factory=dict)  # FileInfo.facts() once the file is read
+
+
+@dataclass
+class Checkpoint:
+    """What the state records of one Batch every sink has taken (:meth:`State.commit_batches`):
+    the file's resume point, the Batch's counters (added to the file's), its dead letters and what
+    the detections found in it."""
+
+    key: str
+    next_ordinal: int
+    counts: Mapping[str, int] = field(default_factory=dict)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -8,7 +8,8 @@ pipeline writes a checkpoint only after every sink acknowledged a batch, and ack
 its source (delete/move) only after :meth:`State.mark_done` returned, so the state must never claim
 less than what the sinks and the source already did. ``NORMAL`` would lose the last commits on a
 power cut; replays are harmless thanks to event ids, but a deleted source file whose ``done`` row was
-lost would make the registry lie. The price is one fsync per batch of thousands of events.
+lost would make the registry lie. The price is one fsync per commit of a few batches of thousands
+of events (:mod:`wafpipe.collector.checkpoints`).
 
 Threads. One :class:`State` per process, shared by its threads: one connection opened with
 ``check_same_thread=False`` and every method under one re-entrant lock. SQLite has a single writer
@@ -31,7 +32,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -45,6 +46,7 @@ from wafpipe.collector.state.schema import (
     FINISHED_STATUSES,
     SCHEMA_VERSION,
     AlertRecord,
+    Checkpoint,
     DeadLetterRecord,
     FileRecord,
     HealthRecord,
@@ -58,6 +60,7 @@ __all__ = [
     "FINISHED_STATUSES",
     "SCHEMA_VERSION",
     "AlertRecord",
+    "Checkpoint",
     "DeadLetterRecord",
     "FileRecord",
     "Gap",
@@ -197,22 +200,37 @@ class State(DeadLetters, Alerts, GapDetection):
         dead_letters: list[dict[str, Any]] | None = None,
         findings: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Checkpoint after every sink acknowledged a batch: the resume point, the batch's counters
-        (added to the file's), its dead letters and what the detections found in it (alerts), in one
-        transaction. The ordinal never goes back."""
+        """Checkpoint one Batch every sink acknowledged (see :meth:`commit_batches`)."""
+        self.commit_batches([Checkpoint(key, next_ordinal, counts or {}, dead_letters or [], findings or [])])
+
+    def commit_batches(self, checkpoints: Sequence[Checkpoint]) -> None:
+        """Checkpoint Batches every sink acknowledged, in the order they were, in one transaction:
+        each file's resume point (its ordinal never goes back) and counters, their dead letters and
+        what the detections found (alerts). As if committed one by one, except that a crash keeps
+        all of them or none (the collector groups a few Batches per commit:
+        :mod:`wafpipe.collector.checkpoints`)."""
+        files: dict[str, tuple[int, dict[str, int]]] = {}
+        for c in checkpoints:
+            ordinal, counts = files.get(c.key, (c.next_ordinal, {}))
+            for k, v in c.counts.items():
+                counts[k] = counts.get(k, 0) + v
+            files[c.key] = (max(ordinal, c.next_ordinal), counts)
+        findings = [f for c in checkpoints for f in c.findings]
         with self._tx() as db:
-            row = db.execute("SELECT counts FROM files WHERE key=?", (key,)).fetchone()
-            if row is None:
-                raise KeyError(f"file {key!r} is not registered (call register_file first)")
-            merged = json.loads(row[0])
-            for k, v in (counts or {}).items():
-                merged[k] = merged.get(k, 0) + v
-            db.execute(
-                "UPDATE files SET next_ordinal=MAX(next_ordinal, ?), counts=?, last_seen=? WHERE key=?",
-                (next_ordinal, json.dumps(merged, sort_keys=True), time.time(), key),
-            )
-            if dead_letters:
-                self._insert_dead_letters(db, dead_letters, key)
+            for key, (ordinal, counts) in files.items():
+                row = db.execute("SELECT counts FROM files WHERE key=?", (key,)).fetchone()
+                if row is None:
+                    raise KeyError(f"file {key!r} is not registered (call register_file first)")
+                merged = json.loads(row[0])
+                for k, v in counts.items():
+                    merged[k] = merged.get(k, 0) + v
+                db.execute(
+                    "UPDATE files SET next_ordinal=MAX(next_ordinal, ?), counts=?, last_seen=? WHERE key=?",
+                    (ordinal, json.dumps(merged, sort_keys=True), time.time(), key),
+                )
+            for c in checkpoints:
+                if c.dead_letters:
+                    self._insert_dead_letters(db, c.dead_letters, c.key)
             if findings:
                 self._insert_alerts(db, findings)
 
