@@ -13,8 +13,9 @@ time range, so every run measures the same bytes) and measures, in this one run:
   only, without columns);
 * parse — ``wafpipe parse FILE > /dev/null`` as a whole command (start-up included).
 
-Then the second worker: two files parsed by two ``wafpipe parse`` processes at once against the
-same two one after the other (``parse×2``: the speed-up of a second process on the second core).
+Then the second worker: two files of ``--events`` each parsed by two ``wafpipe parse`` processes at
+once against the same two one after the other by one (``parse×2``: the speed-up of a second process
+on the second core), beside the start-up that bounds it.
 
 Ratios are reported against the ceiling, pycef and v1, measured in the same run. Pin it to one
 core (``taskset -c 0``) for the per-format ratios; the second-worker figure needs both cores, so it
@@ -131,22 +132,30 @@ def run(fmt: str, events: int, v1: Path, pycef_rate: float | None) -> dict[str, 
     return rates
 
 
-def second_worker(events: int, rounds: int) -> list[tuple[float, float]]:
-    """events/s of two files parsed one after the other, and by two processes at once, ``rounds``
-    times in turn: a single pair moved by ±15 % from run to run on a shared machine."""
-    paths = sample("cef", events, files=2, seed=2)
-    pairs = []
+def second_worker(events: int, rounds: int) -> tuple[list[tuple[float, float]], float]:
+    """events/s of two files of ``events`` each (the size of the per-format figures) parsed one
+    after the other by one process, and by two processes at once, ``rounds`` times in turn (a
+    single pair moved by ±15 % from run to run on a shared machine); and the start-up of one
+    ``wafpipe parse`` (a one-event file), which one process pays once and two pay side by side:
+    it bounds the speed-up below 2× however well the work scales."""
+    paths = sample("cef", 2 * events, files=2, seed=2)
+    tiny = sample("cef", 1, files=1, seed=3)
+    pairs, starts = [], []
     for _ in range(rounds):
+        t0 = time.perf_counter()
+        if parse_command(tiny).wait() != 0:
+            raise SystemExit("wafpipe parse failed")
+        starts.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         if parse_command(paths).wait() != 0:
             raise SystemExit("wafpipe parse failed")
-        one = events / (time.perf_counter() - t0)
+        one = 2 * events / (time.perf_counter() - t0)
         t0 = time.perf_counter()
         procs = [parse_command([p]) for p in paths]
         if any(p.wait() != 0 for p in procs):
             raise SystemExit("wafpipe parse failed")
-        pairs.append((one, events / (time.perf_counter() - t0)))
-    return pairs
+        pairs.append((one, 2 * events / (time.perf_counter() - t0)))
+    return pairs, sorted(starts)[len(starts) // 2]
 
 
 def main() -> None:
@@ -176,11 +185,15 @@ def main() -> None:
                 f"{(r['parse'] / cef_parse if cef_parse else 0):5.2f}"
             )
     if len(os.sched_getaffinity(0)) >= 2:
-        pairs = second_worker(args.events, args.rounds)
+        pairs, start = second_worker(args.events, args.rounds)
         for one, two in pairs:
-            print(f"parse×2 (2 files): one process {one:,.0f}/s, two processes {two:,.0f}/s, {two / one:.2f}×")
+            print(f"parse×2 (2 files of {args.events:,} events): one process {one:,.0f}/s, two processes "
+                  f"{two:,.0f}/s, {two / one:.2f}×")
         speedups = sorted(two / one for one, two in pairs)
         print(f"parse×2: median of {len(pairs)} rounds {speedups[len(speedups) // 2]:.2f}× (target ≥ 1.8×)")
+        work = 2 * args.events / sorted(one for one, _ in pairs)[len(pairs) // 2] - start  # both files, less one start
+        print(f"parse×2: start-up {start:.2f} s per process; the most it allows, were the work to scale "
+              f"perfectly: {(start + work) / (start + work / 2):.2f}×")
     else:
         print("parse×2: skipped (pinned to one core; run with --workers-only unpinned)")
 
