@@ -32,14 +32,13 @@ pub(super) struct Rendered {
     kind: Documents,
     /// [`Documents::Each`]: one document per row.
     each: Vec<Vec<u8>>,
-    /// [`Documents::Ndjson`]: the lines so far, and the document being spliced into the next.
+    /// [`Documents::Ndjson`]: the lines so far.
     lines: Vec<u8>,
-    document: Vec<u8>,
 }
 
 impl Rendered {
     pub(super) fn new(kind: Documents) -> Rendered {
-        Rendered { kind, each: Vec::new(), lines: Vec::new(), document: Vec::new() }
+        Rendered { kind, each: Vec::new(), lines: Vec::new() }
     }
 
     /// Render one event.
@@ -52,11 +51,7 @@ impl Rendered {
                 json::render(row, &mut doc);
                 self.each.push(doc);
             }
-            Documents::Ndjson => {
-                self.document.clear();
-                json::render(row, &mut self.document);
-                json::ndjson_line(id, &self.document, &mut self.lines).expect("a Vec takes every write");
-            }
+            Documents::Ndjson => json::render_ndjson_line(id, row, &mut self.lines),
         }
     }
 

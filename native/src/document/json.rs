@@ -71,6 +71,25 @@ pub fn ndjson_line(id: &str, document: &[u8], out: &mut impl std::io::Write) -> 
     }
 }
 
+/// [`ndjson_line`] of `row`'s document, rendered in place at the end of `out`: the document is
+/// written right after `{"_id":"<id>"` and its opening `{` becomes the `,` that continues the
+/// line, so it is not copied from a buffer of its own (~3.6 KB per CEF event; within the noise of
+/// `wafpipe parse`'s time, measured).
+pub fn render_ndjson_line(id: &str, row: &Row, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"_id\":\"");
+    out.extend_from_slice(id.as_bytes());
+    out.push(b'"');
+    let at = out.len();
+    render(row, out);
+    if out[at..] == *b"{}" {
+        out.truncate(at);
+        out.push(b'}');
+    } else {
+        out[at] = b',';
+    }
+    out.push(b'\n');
+}
+
 /// The length of [`ndjson_line`]'s output.
 pub fn ndjson_line_len(id: &str, document: &[u8]) -> usize {
     let members = if document == b"{}" { 0 } else { document.len().saturating_sub(1) };
@@ -302,6 +321,21 @@ mod tests {
             render(&row, &mut fast);
             write_struct(&row, tree(), ROOT_FIRST, ROOT_COUNT, &mut walk);
             assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(walk).unwrap(), "round {round}");
+        }
+    }
+
+    #[test]
+    fn a_line_rendered_in_place_is_the_spliced_document() {
+        let mut full = Row::new();
+        full.set_str(SOURCE_IP, "10.0.0.1");
+        for row in [Row::new(), full] {
+            let mut document = Vec::new();
+            render(&row, &mut document);
+            let mut expected = b"before\n".to_vec();
+            ndjson_line("AB-_", &document, &mut expected).unwrap();
+            let mut line = b"before\n".to_vec();
+            render_ndjson_line("AB-_", &row, &mut line);
+            assert_eq!(String::from_utf8(line).unwrap(), String::from_utf8(expected).unwrap());
         }
     }
 
