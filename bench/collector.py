@@ -53,6 +53,7 @@ from typing import Any
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
+from pycache import compile_wafpipe  # noqa: E402
 from wafpipe.sinks.duckdb.config import DEFAULT_MEMORY_LIMIT as DEFAULT_MEMORY  # noqa: E402
 
 START = datetime(2024, 6, 10, 0, 0, tzinfo=UTC)
@@ -426,6 +427,7 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma-separated: main,sweep,settings,candidates,big")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "collector-v2")
     args = ap.parse_args()
+    compile_wafpipe()
     out: Path = args.out
     skip = set(filter(None, args.skip.split(",")))
     work = out / "work"

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from bodylines import body_lines
+from pycache import compile_wafpipe
 from wafpipe.decode.reader import read_path
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -166,6 +167,7 @@ def main() -> None:
     ap.add_argument("--workers-only", action="store_true", help="only the second-worker figure")
     ap.add_argument("--rounds", type=int, default=3, help="of the second-worker figure (the median is reported)")
     args = ap.parse_args()
+    compile_wafpipe()
     if not args.workers_only:
         v1 = v1_worktree(args.v1)
         results: dict[str, dict[str, float]] = {}
