@@ -72,6 +72,8 @@ def env() -> dict[str, str]:
 
 # -- /proc ------------------------------------------------------------------------------------------
 PSS_EVERY = 10  # samples (of 50 ms) per PSS read: see Sampler
+
+
 def children(pid: int) -> list[int]:
     """The direct children of ``pid`` (from each of its threads' ``children`` file: no scan of /proc)."""
     out: list[int] = []
