@@ -96,19 +96,23 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
+def stat_fields(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (``fields[0]`` is the state)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().rsplit(")", 1)[1].split()
+
+
 def rss_and_ticks(pid: int) -> tuple[int, int] | None:
     """(RSS bytes, utime+stime ticks) of a live process, None once it is gone."""
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
+        fields = stat_fields(pid)
         return int(fields[21]) * PAGE, int(fields[11]) + int(fields[12])
     except (OSError, IndexError, ValueError):
         return None
 
 
 def cpu_ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
+    fields = stat_fields(pid)
     return int(fields[11]) + int(fields[12])
 
 
