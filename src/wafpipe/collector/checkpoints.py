@@ -19,8 +19,8 @@ When they are committed (whichever comes first):
 * a file's last Batch: the file is marked done (and its source may delete it) only once every one
   of its Batches is recorded;
 * a Batch with dead letters (each can hold a long line: they are not kept waiting in memory);
-* the collector has nothing else to do (no Batch ready), a worker died (its file resumes from the
-  state's ordinal), a Batch is held by back-pressure, or the collector stops.
+* the collector stops reading Batches for now (none is ready, or one is held by back-pressure), a
+  worker died (its file resumes from the state's ordinal), or the collector stops.
 """
 
 from __future__ import annotations

@@ -221,7 +221,6 @@ class Delivery:
         return True
 
     def _hold(self, task_id: int, batch: Batch, reason: str) -> None:
-        self.checkpoints.commit()  # nothing more is delivered for a while
         self.held = _Held(task_id, batch, reason)
         self.metrics.backpressure.set(1)
         # Also a component of the state's health, so every reader of it (``/api/health``'s

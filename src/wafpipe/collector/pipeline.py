@@ -187,7 +187,7 @@ class Collector:
                 elif not self.flow.deliver(task_id, item):
                     break  # held: read nothing more until the spool drains
                 del item  # delivered: not kept alive while the next Batch is read
-            self.flow.checkpoints.commit()  # no Batch ready: what was delivered is recorded now
+            self.flow.checkpoints.commit()  # none ready, or one held: what was delivered is recorded now
         self.metrics.queue_depth.labels("decoded").set(self.pool.depth())
         self.metrics.queue_depth.labels("files").set(self._refs.qsize())
 
