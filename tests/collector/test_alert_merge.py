@@ -68,11 +68,16 @@ def one_by_one(state: State, findings: list[dict[str, Any]], suppress_s: float =
                        (alert_id, _record_text(message), now))  # fmt: skip
 
 
+# Groups besides addresses: a correlation's group-by values of other types. Equal as Python values
+# (1, 1.0, True), they are different groups in JSON; a list is not hashable; key order is not a group.
+ODD_GROUPS = ({"n": 1}, {"n": 1.0}, {"n": True}, {"ua": ["a", "b"]}, {"a": "x", "b": "y"}, {"b": "y", "a": "x"})
+
+
 def finding(rule: int, ip: int, start_min: int, span_min: int, count: int, ids: list[int], kind: str) -> dict[str, Any]:
     first = T0 + timedelta(minutes=start_min)
     return {
         "rule": {"id": f"r{rule}", "title": f"Rule {rule}", "level": "high", "tags": [], "source": "t"},
-        "kind": kind, "group": {"source.ip": f"198.51.100.{ip}"},
+        "kind": kind, "group": {"source.ip": f"198.51.100.{ip}"} if ip >= 0 else dict(ODD_GROUPS[ip]),
         "first": first.isoformat().replace("+00:00", "Z"),
         "last": (first + timedelta(minutes=span_min)).isoformat().replace("+00:00", "Z"),
         "count": count, "event_ids": [f"e{i}" for i in ids],
@@ -81,7 +86,7 @@ def finding(rule: int, ip: int, start_min: int, span_min: int, count: int, ids: 
 
 findings_st = st.builds(
     finding,
-    rule=st.integers(0, 2), ip=st.integers(0, 3),
+    rule=st.integers(0, 2), ip=st.integers(-len(ODD_GROUPS), 3),
     start_min=st.integers(0, 600),  # ten hours: findings join, and some come after the one-hour window
     span_min=st.integers(0, 90), count=st.integers(1, 50),
     ids=st.lists(st.integers(0, 150), max_size=60), kind=st.sampled_from(["rule", "rule", "correlation"]),

@@ -46,8 +46,11 @@ def _record_text(record: Mapping[str, Any]) -> str:
 
 @dataclass
 class _OpenAlert:
-    """The newest open alert of a rule and group, as :meth:`Alerts._insert_alerts` merges into it:
-    its record parsed only when a finding joins it, its event ids only while they can change."""
+    """The newest open alert of a rule and group, as :meth:`Alerts._insert_alerts` merges into it.
+
+    A commit brings thousands of findings that mostly join a few hundred alerts, so a join touches
+    only numbers and the ids it adds: the stored record is parsed once, when the alert is written
+    back (:meth:`loaded`), and its event ids read only while they can change (fewer than MAX_IDS)."""
 
     alert_id: int
     first_ms: int
@@ -59,11 +62,22 @@ class _OpenAlert:
     ids_text: str | None = None  # the stored ids, read only if not yet MAX_IDS (or for the outbox)
     ids: list[str] | None = None
     ids_changed: bool = False
+    joined: bool = False  # a finding joined it: its count (and maybe times) changed
+    first: str | None = None  # a joining finding's ``first`` that moved the alert's start earlier
+    last: str | None = None  # a joining finding's ``last`` that moved the alert's end later
+    _seen: set[str] | None = None  # ``ids`` as a set, while ids are still added
 
     def loaded(self) -> dict[str, Any]:
+        """The record with what joined it: its count and widened times."""
         if self.record is None:
             assert self.text is not None
             self.record = orjson.loads(self.text)
+        if self.joined:
+            self.record["count"] = self.count
+            if self.first is not None:
+                self.record["first"] = self.first
+            if self.last is not None:
+                self.record["last"] = self.last
         return self.record
 
     def event_ids(self) -> list[str]:
@@ -77,22 +91,31 @@ class _OpenAlert:
 
     def join(self, f: Mapping[str, Any], first: int, last: int) -> None:
         """Add a finding: its count, its times widening the alert's, its event ids up to MAX_IDS."""
-        record = self.loaded()
-        more = f.get("event_ids") or []
+        more = f.get("event_ids")
         if more and self.n_ids < MAX_IDS:  # MAX_IDS distinct ids: no finding changes them any more
-            held = self.event_ids()
-            ids = list(dict.fromkeys([*held, *more]))[:MAX_IDS]
-            if ids != held:
-                self.ids, self.n_ids, self.ids_changed = ids, len(ids), True
+            ids = self.event_ids()
+            if self._seen is None:
+                self._seen = set(ids)
+                if len(self._seen) != len(ids):  # a version-4 state kept repeats: distinct now
+                    ids[:] = dict.fromkeys(ids)
+                    self.ids_changed = True
+            for event_id in more:
+                if len(ids) >= MAX_IDS:
+                    break
+                if event_id not in self._seen:
+                    self._seen.add(event_id)
+                    ids.append(event_id)
+                    self.ids_changed = True
+            self.n_ids = len(ids)
         # a correlation's finding is re-evaluated over overlapping windows: its count is a peak (the
         # largest wins); single-event findings are disjoint Batches (they add up)
         count = int(f["count"])
-        total = max(self.count, count) if f.get("kind") == "correlation" else self.count + count
-        record.update(count=total,
-                      first=record["first"] if self.first_ms <= first else f["first"],
-                      last=record["last"] if self.last_ms >= last else f["last"])  # fmt: skip
-        self.first_ms, self.last_ms = min(self.first_ms, first), max(self.last_ms, last)
-        self.count = total
+        self.count = max(self.count, count) if f.get("kind") == "correlation" else self.count + count
+        if first < self.first_ms:
+            self.first_ms, self.first = first, f["first"]
+        if last > self.last_ms:
+            self.last_ms, self.last = last, f["last"]
+        self.joined = True
 
 
 # Rule-and-group pairs per query: two parameters each, well under SQLite's oldest limit (999).
@@ -131,7 +154,27 @@ def _newest_open(db: sqlite3.Connection, keys: set[tuple[str, str]], *,
 
 
 def _ms(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+def _group_keys(findings: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """``(rule id, group key, finding)`` for each finding: the group as sorted JSON text, written
+    once per distinct group (a commit's findings come from a few hundred groups, ten times each)."""
+    texts: dict[tuple[Any, ...], str] = {}
+    keyed = []
+    for f in findings:
+        group = f["group"]
+        try:  # with the values' types: 1, 1.0 and True are equal keys but different JSON
+            seen = (*group.items(), *map(type, group.values()))
+            text = texts.get(seen)
+        except TypeError:  # a value that is a list or a mapping: not a dictionary key
+            seen, text = (), None
+        if text is None:
+            text = json.dumps(group, sort_keys=True, default=str)
+            if seen:
+                texts[seen] = text
+        keyed.append((f["rule"]["id"], text, f))
+    return keyed
 
 
 class Alerts:
@@ -163,7 +206,7 @@ class Alerts:
         joining alerts already open, on the main process's path; a lookup and a write per finding
         cost about as much end to end (most of it is the records written), but a Batch's statements
         no longer grow with its findings."""
-        keyed = [(f["rule"]["id"], json.dumps(f["group"], sort_keys=True, default=str), f) for f in findings]
+        keyed = _group_keys(findings)
         if not keyed:
             return 0
         now, opened, window_ms = time.time(), 0, int(suppress_s * 1000)
