@@ -295,3 +295,36 @@ def test_what_the_collector_loaded_at_start_is_out_of_the_garbage_collectors_sig
     report = Collector(load_config(tmp_path / "wafpipe.toml"), workers=0, serve_api=False).run(once=True)
     assert report.exit_code == 0 and frozen_while_writing
     assert min(frozen_while_writing) > 10_000 and gc.get_freeze_count() == 0
+
+
+def test_a_backlogs_first_files_are_decoding_before_the_api_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run --once`` hands the first files to the workers before the API loads and starts (FastAPI:
+    ~0.2 s of the main process), so that the first file's first pass runs meanwhile; the first
+    worker is started by ``wafpipe run`` before the collector's own modules load."""
+    from wafpipe.collector.api import LocalApi
+    from wafpipe.collector.pipeline import Collector
+    from wafpipe.collector.workers import DecodePool
+    from wafpipe.config.root import load_config
+    from wafpipe.tools.generate import generate_files
+
+    generate_files(tmp_path / "incoming", events=300, files=6, fmt="cef", compression="gzip", seed=5)
+    write_config(tmp_path)
+    config = load_config(tmp_path / "wafpipe.toml")
+    pool = DecodePool.configured(config.pipeline, 1)
+    pool.prestart(1)
+    assert len(pool.pids()) == 1  # started before any collector exists
+    at_api_start: list[int] = []
+    start = LocalApi.start
+
+    def watched(self: LocalApi) -> None:
+        at_api_start.append(pool.busy())
+        start(self)
+
+    monkeypatch.setattr(LocalApi, "start", watched)
+    monkeypatch.chdir(tmp_path)
+    collector = Collector(config, pool=pool)
+    report = collector.run(once=True, progress=False)
+    assert report.exit_code == 0 and report.files_done == 6 and report.events == 300
+    # two files in flight per worker: one in the worker's hands, one waiting for it; the API after
+    assert at_api_start == [2]
+    assert count(tmp_path) == 300

@@ -227,14 +227,20 @@ class LocalApi:
         except Exception:  # the thread must not die silently: a bug here is logged once
             log.exception("the API server stopped")
 
-    def stop(self) -> None:
-        """Stop serving: interrupt running reads, close connections, remove ``api.json``."""
+    def stopping(self) -> None:
+        """Begin to stop, without waiting: remove ``api.json``, interrupt running reads, tell the
+        server to exit (it notices within 0.1 s, then takes another 0.1 s closing connections).
+        :meth:`stop` then waits for it: the collector closes other things meanwhile."""
         remove_api_file(self.data_dir)
         close = getattr(self.reader, "close", None)
         if close is not None:
             close()
         if self._server is not None:
             self._server.should_exit = True
+
+    def stop(self) -> None:
+        """Stop serving: interrupt running reads, close connections, remove ``api.json``."""
+        self.stopping()
         if self._thread is not None:
             self._thread.join(timeout=GRACE_S + 5)
         if self._sock is not None:

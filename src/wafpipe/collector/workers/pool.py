@@ -11,12 +11,16 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING
 
 from wafpipe.collector import transport
 from wafpipe.collector.task import Task, decode_task
 from wafpipe.collector.transport import TransportError
 from wafpipe.collector.workers.process import WorkerProcess
 from wafpipe.model import Batch
+
+if TYPE_CHECKING:
+    from wafpipe.config.root import PipelineConfig
 
 log = logging.getLogger("wafpipe.collector.workers")
 
@@ -73,6 +77,13 @@ class DecodePool:
         self._workers: list[_Worker] = []
         self._inline: list[Task] = []
         self._current: tuple[Task, Iterator[Batch]] | None = None  # the inline task being decoded
+
+    @classmethod
+    def configured(cls, pipeline: PipelineConfig, workers: int | None = None) -> DecodePool:
+        """The collector's pool as ``[pipeline]`` sets it; ``workers`` (``run --workers``) overrides
+        the count."""
+        count = pipeline.workers if workers is None else workers
+        return cls(count, pipeline.batch_size, pipeline.batch_timeout_s, pipeline.queue_size)
 
     # -- processes ---------------------------------------------------------------------------
     def _spawn(self, slot: int) -> _Worker:
