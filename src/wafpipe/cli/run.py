@@ -58,6 +58,7 @@ def collect(config: ConfigOpt, *, once: bool, workers: int | None, host: str | N
         if once:
             pool.prestart(1)
         from wafpipe.collector.pipeline import Collector
+        from wafpipe.store.schema import OldStoreError
 
         collector = Collector(cfg, on_ui=on_ui, pool=pool)
     except ConfigError as exc:
@@ -67,8 +68,6 @@ def collect(config: ConfigOpt, *, once: bool, workers: int | None, host: str | N
     except BaseException:
         pool.close()
         raise
-    from wafpipe.store.schema import OldStoreError
-
     try:
         report = collector.run(once=once)
     except ConfigError as exc:  # e.g. the API port is taken
