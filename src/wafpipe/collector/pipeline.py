@@ -78,7 +78,8 @@ class Collector:
     def __init__(self, config: Config, *, workers: int | None = None, serve_api: bool = True,
                  on_ui: Callable[[str], None] | None = None, pool: DecodePool | None = None) -> None:
         """``on_ui``: serve the web UI too (``wafpipe serve``), and call this with its login URL.
-        ``pool``: the decode workers, started early (``wafpipe run``: before this module is even imported); the collector closes it."""
+        ``pool``: the decode workers, started earlier (``wafpipe run`` starts the first before this
+        module is imported), in place of ``workers``; the collector closes it."""
         self.config = config
         self.state = State(config.data_dir)
         self.metrics = Metrics()

@@ -160,18 +160,17 @@ def _ms(iso: str) -> int:
 def _group_keys(findings: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, Mapping[str, Any]]]:
     """``(rule id, group key, finding)`` for each finding: the group as sorted JSON text, written
     once per distinct group (a commit's findings come from a few hundred groups, ten times each)."""
-    texts: dict[tuple[Any, ...], str] = {}
+    texts: dict[tuple[tuple[str, str], ...], str] = {}
     keyed = []
     for f in findings:
         group = f["group"]
-        try:  # with the values' types: 1, 1.0 and True are equal keys but different JSON
-            seen = (*group.items(), *map(type, group.values()))
-            text = texts.get(seen)
-        except TypeError:  # a value that is a list or a mapping: not a dictionary key
-            seen, text = (), None
+        # Only groups of text values are looked up: 1, 1.0 and True (or lists holding them) are
+        # equal as Python values but different JSON, and lists are no dictionary keys.
+        seen = tuple(group.items()) if all(type(v) is str for v in group.values()) else None
+        text = texts.get(seen) if seen is not None else None
         if text is None:
             text = json.dumps(group, sort_keys=True, default=str)
-            if seen:
+            if seen is not None:
                 texts[seen] = text
         keyed.append((f["rule"]["id"], text, f))
     return keyed
