@@ -14,7 +14,8 @@ sinks recognise. One file's batches come from one worker, in order.
 Named parts: :mod:`.delivery` (a Batch's way to the sinks and the state, back-pressure, dead
 workers, missing keys), :mod:`.workers` (decode processes), :mod:`.status` (health, the start-up
 line), :mod:`.report` (a run's outcome), :mod:`.keywait` (files waiting for a key),
-:mod:`.detections` (Sigma rules → alerts). This module wires them and runs the loops.
+:mod:`.detections` (Sigma rules → alerts), :mod:`.progress` (``--once``'s bar on a terminal). This
+module wires them and runs the loops.
 
 The loops, and why they look as they do (DESIGN §4, issue 18):
 
@@ -49,9 +50,10 @@ from wafpipe.collector.detections import Detecting, load_detections
 from wafpipe.collector.drain import drain_spools
 from wafpipe.collector.jobs import Jobs, replay_through
 from wafpipe.collector.keywait import KeyWaits
-from wafpipe.collector.logs import escape, log_through
+from wafpipe.collector.logs import escape
 from wafpipe.collector.memory import pin_mmap_threshold
 from wafpipe.collector.metrics import Metrics
+from wafpipe.collector.progress import BacklogProgress
 from wafpipe.collector.report import RunReport, SinkTotals
 from wafpipe.collector.state.store import State
 from wafpipe.collector.status import SOURCES, outstanding, problem_text, spools, start_line
@@ -60,6 +62,7 @@ from wafpipe.config.root import Config
 from wafpipe.enrich.redaction import Redactor
 from wafpipe.model import Context, FileRef
 from wafpipe.sinks import Sink
+from wafpipe.sinks.duckdb import DuckDBSink
 from wafpipe.sinks.registry import build_sinks
 from wafpipe.sources import Source
 from wafpipe.sources.registry import build_sources
@@ -92,6 +95,7 @@ class Collector:
                           keep_raw_files=keep_raw)
         self.sinks: list[Sink] = build_sinks(config, context)
         self.sources: list[Source] = build_sources(config, context)
+        self.store = next((s for s in self.sinks if isinstance(s, DuckDBSink)), None)  # the embedded store
         self.pool = pool if pool is not None else DecodePool.configured(config.pipeline, workers)
         self.workers = self.pool.workers
         self._max_inflight = max(2, self.workers * 2)
@@ -110,7 +114,7 @@ class Collector:
         self.flow = Delivery(
             config, self.state, self.sinks, {src.name: src for src in self.sources}, self.pool, self.report,
             self.metrics, self._key_waits,
-            primary=self._duckdb() or self.sinks[0], detections=load_detections(config),
+            primary=self.store or self.sinks[0], detections=load_detections(config),
             redactor=None if keep_raw else self.redactor,
         )
 
@@ -124,14 +128,6 @@ class Collector:
         self.metrics.errors.labels(kind).inc()
         self.flow.last_error = (clock.now(), text)
         self.state.set_health(SOURCES, last_error=time.time(), error=text)
-
-    def _duckdb(self) -> Any:
-        from wafpipe.sinks.duckdb.sink import DuckDBSink
-
-        for s in self.sinks:
-            if isinstance(s, DuckDBSink):
-                return s
-        return None
 
     # -- health ----------------------------------------------------------------------------------
     def problems(self) -> list[str]:
@@ -156,7 +152,7 @@ class Collector:
             "files_pending": pending,
             "newest_event": self.flow.newest_event.isoformat(timespec="milliseconds").replace("+00:00", "Z") if self.flow.newest_event else None,
             "lag_seconds": self.metrics.lag._value.get(),  # noqa: SLF001 - the gauge's own value
-            "retention": store.retention.describe() if (store := self._duckdb()) is not None else None,
+            "retention": self.store.retention.describe() if self.store is not None else None,
             "report": {
                 "files_done": self.report.files_done,
                 "events": self.report.events,
@@ -205,9 +201,8 @@ class Collector:
 
     def _apply_retention(self) -> None:
         """The embedded store's retention, when due (hourly; the sink logs what it deleted)."""
-        store = self._duckdb()
-        if store is not None:
-            store.maintain()
+        if self.store is not None:
+            self.store.maintain()
 
     def _check_keys(self) -> None:
         if len(self._key_waits) and self.flow.held is None:
@@ -220,7 +215,7 @@ class Collector:
             self.state.set_health(BACKPRESSURE, last_success=time.time())
         for s in self.sinks:
             s.open()
-        self.detecting = Detecting.of(self.flow.detections, self.sinks, self._duckdb(), self.state, self.config)
+        self.detecting = Detecting.of(self.flow.detections, self.sinks, self.store, self.state, self.config)
         if not self._once:
             self.detecting.start()
 
@@ -233,8 +228,7 @@ class Collector:
             from wafpipe.store.service import ReadService
 
             # The read side (DESIGN §4) on this process's store and state: it sees every commit.
-            store = self._duckdb()
-            reader = ReadService(store.cursor if store is not None else None, state=self.state, live=self.health)
+            reader = ReadService(self.store.cursor if self.store is not None else None, state=self.state, live=self.health)
             api = self.config.api
             self.api = LocalApi(self.config.data_dir, metrics=lambda: self.metrics.render(self.state.health()),
                                 reader=reader, ui=self._on_ui is not None, **api.server_options(),
@@ -320,53 +314,44 @@ class Collector:
             self.report.usage_error = "; ".join(self._missing)
             return None
         self._check_keys()
-        offered = 0
-        while offered < len(refs) and len(self.flow.inflight) < self._max_inflight and not self._stopping():
-            self.offer(refs[offered])
+        return refs, self._offer_backlog(refs, 0, BacklogProgress(0, show=False), wait=False)
+
+    def _offer_backlog(self, refs: list[FileRef], offered: int, bar: BacklogProgress, *, wait: bool) -> int:
+        """Hand ``refs[offered:]`` to the workers while they have room for more files, waiting for
+        room (``wait``: delivering what they decode meanwhile) or stopping where there is none;
+        the number of ``refs`` offered so far."""
+        for ref in refs[offered:]:
+            while (len(self.flow.inflight) >= self._max_inflight or self.flow.held is not None) and not self._stopping():
+                if not wait:
+                    return offered
+                self._step(0.2)
+            if self._stopping():
+                break
+            self.offer(ref)
             offered += 1
-        return refs, offered
+            bar.update(done=offered - len(self.flow.inflight))
+        return offered
 
     def _run_once(self, backlog: tuple[list[FileRef], int], progress: bool) -> None:
         refs, offered = backlog
-        bar = None
-        if progress and refs:
-            from rich.progress import Progress
-
-            bar = Progress(transient=True)
-            bar.start()
-            job = bar.add_task("ingesting backlog", total=len(refs))
-            streams = log_through(sys.stderr)  # rich's proxy: log lines print above the bar
-        todo = refs[offered:]
+        bar = BacklogProgress(len(refs), show=progress)
         try:
             while True:  # a remote source with a full spool (has_more) is asked again once it drained
-                for ref in todo:
-                    while (len(self.flow.inflight) >= self._max_inflight or self.flow.held is not None) and not self._stopping():
-                        self._step(0.2)
-                    if self._stopping():
-                        break
-                    self.offer(ref)
-                    offered += 1
-                    if bar is not None:
-                        bar.update(job, completed=offered - len(self.flow.inflight))
+                offered = self._offer_backlog(refs, offered, bar, wait=True)
                 while (self.flow.inflight or self.flow.held is not None) and not self._stopping():
                     self._step(0.2)
-                    if bar is not None:
-                        bar.update(job, completed=offered - len(self.flow.inflight))
+                    bar.update(done=offered - len(self.flow.inflight))
                 more = [s for s in self.sources if s.has_more] if not self._stopping() else []
                 todo = [ref for s in more for ref in s.snapshot_complete()]
                 if not todo:
                     break
                 refs += todo
-                if bar is not None:
-                    bar.update(job, total=len(refs))
+                bar.update(total=len(refs))
             self._apply_retention()  # the backlog is in: what it brought past retention goes too
             if self.detecting is not None and not self.detecting.finish(self.config.pipeline.drain_timeout_s):
                 self.report.undelivered = True  # alerts wait in the state's outbox for the next run
         finally:
-            if bar is not None:
-                bar.stop()
-                for handler, stream in streams:
-                    handler.setStream(stream)
+            bar.close()
         left = refs[offered:] + [f.ref for f in self.flow.inflight.values()]
         if left:
             self.report.files_left = len(left)
