@@ -165,3 +165,24 @@ def test_the_ndjson_read_writes_the_documents_with_their_ids(tmp_path: Path, fmt
             assert not len(b.lines) or isinstance(b.lines.obj, pa.Buffer)
             lines += bytes(b.lines).count(b"\n")
     assert lines >= 200
+
+
+def test_ndjson_batches_are_cut_by_their_text_not_only_their_rows(tmp_path: Path) -> None:
+    """NDJSON Batches end once their text reaches ``NDJSON_BATCH_BYTES``, however many rows they
+    may hold: ``wafpipe parse``'s buffer stays a few MiB (reused, not fresh pages per Batch).
+    Cut at a line's end, with every line once and in order."""
+    (path,) = generate_files(tmp_path, events=3000, files=1, fmt="cef", compression="gzip", seed=3)
+    budget = _native.NDJSON_BATCH_BYTES
+    reference = list(read_path(path, batch_rows=100_000).batches())
+    expected = b"".join(ndjson_of(b.ids, b.documents or []) for b in reference)
+    assert len(expected) > 2 * budget  # the file makes at least three NDJSON Batches
+    batches = list(read_path(path, batch_rows=100_000, ndjson=True).batches())
+    texts = [bytes(b.lines or b"") for b in batches]
+    assert b"".join(texts) == expected
+    assert len([t for t in texts if t]) >= 3
+    longest = max(len(line) + 1 for line in expected.splitlines())
+    for batch, text in zip(batches[:-1], texts[:-1], strict=False):
+        if text:
+            assert budget <= len(text) < budget + longest and text.endswith(b"\n")
+        assert batch.next_ordinal == batch.first_ordinal + text.count(b"\n")
+    assert [b.first_ordinal for b in batches[1:]] == [b.next_ordinal for b in batches[:-1]]

@@ -15,7 +15,7 @@ mod problem;
 mod replay;
 mod run;
 
-pub use documents::Documents;
+pub use documents::{Documents, NDJSON_BATCH_BYTES};
 pub use problem::Problem;
 pub use replay::{replaying, RecordedLine, ReplayCut};
 pub use run::{Batch, FileRun, NotImperva, RunOptions, PROBE_LINES};

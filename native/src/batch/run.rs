@@ -111,6 +111,8 @@ pub struct FileRun {
     not_imperva: Option<NotImperva>,
     first_line: Option<Vec<u8>>,
     columns: Columns,
+    /// Without columns (NDJSON only), every batch's rows: the empty record batch, made once.
+    no_rows: Option<RecordBatch>,
     /// Events gathered since the last batch was cut (the columns hold them unless NDJSON only).
     pending: usize,
     /// The row every event is mapped into (cleared per event).
@@ -139,6 +141,8 @@ impl FileRun {
         let body = BodyStream::new(opts.limits);
         let body = if ctx.verdict().is_some() { body.without_digest() } else { body };
         let rendered = Rendered::new(opts.documents);
+        let mut columns = Columns::new();
+        let no_rows = if opts.documents.with_columns() { None } else { Some(columns.finish().expect("the empty batch fits the schema")) };
         FileRun {
             body,
             declared: opts.format.is_some(),
@@ -152,7 +156,8 @@ impl FileRun {
             proving: None,
             not_imperva: None,
             first_line: None,
-            columns: Columns::new(),
+            columns,
+            no_rows,
             pending: 0,
             row: Row::new(),
             rendered,
@@ -429,7 +434,7 @@ impl FileRun {
                 }
                 self.pending += 1;
                 self.next_ordinal = self.next_ordinal.max(next);
-                if self.pending >= self.opts.batch_rows.max(1) {
+                if self.pending >= self.opts.batch_rows.max(1) || self.rendered.full() {
                     self.flush()?;
                 }
             }
@@ -447,7 +452,10 @@ impl FileRun {
 
     /// The rows and problems gathered so far become a batch.
     fn flush(&mut self) -> Result<(), ArrowError> {
-        let rows = self.columns.finish()?;
+        let rows = match &self.no_rows {
+            Some(rows) => rows.clone(),
+            None => self.columns.finish()?,
+        };
         self.pending = 0;
         let (documents, ndjson) = self.rendered.take();
         self.ready.push(Batch {

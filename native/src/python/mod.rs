@@ -39,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_MAX_OUTPUT_BYTES", body::DEFAULT_MAX_OUTPUT_BYTES)?;
     m.add("DEFAULT_MAX_RATIO", body::DEFAULT_MAX_RATIO)?;
     m.add("DEFAULT_MAX_LINE_BYTES", body::DEFAULT_MAX_LINE_BYTES)?;
+    m.add("NDJSON_BATCH_BYTES", crate::batch::NDJSON_BATCH_BYTES)?;
     m.add_function(wrap_pyfunction!(is_known_key, m)?)?;
     m.add_function(wrap_pyfunction!(event_id, m)?)?;
     m.add_function(wrap_pyfunction!(headerless_identity, m)?)?;

@@ -56,6 +56,7 @@ class FileReader:
         self.file = ImpervaFile(self.opener, self.name, self.keys_dir)
         self.detected_format: str | None = None
         self.events = 0  # events yielded by this read
+        self._no_rows: pa.RecordBatch | None = None
 
     @property
     def info(self) -> FileInfo:
@@ -215,9 +216,15 @@ class FileReader:
 
     def _batch(self, file_key: str, raw: tuple[Any, ...], label: str) -> Batch:
         arrow, documents, first, nxt, problems = raw  # documents: the NDJSON text when ndjson
+        if not self.ndjson:
+            rows = pa.record_batch(arrow)
+        elif self._no_rows is None:  # NDJSON only: every Batch's rows are the same empty batch
+            rows = self._no_rows = pa.record_batch(arrow)
+        else:
+            rows = self._no_rows
         return Batch(
             file_key,
-            pa.record_batch(arrow),
+            rows,
             None if self.ndjson else documents,
             first,
             nxt,
