@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo
 # The Rust core's sources: a change rebuilds wafpipe._native on the next make.
-NATIVE_SRC := $(shell find native/src -name '*.rs') native/Cargo.toml Cargo.toml Cargo.lock
+NATIVE_SRC := $(shell find native/src -name '*.rs') native/build.rs native/Cargo.toml Cargo.toml Cargo.lock
 # Cargo's build cache lives outside the clone, so a fresh clone on the same machine reuses the
 # compiled dependencies; it is created when missing (never required to exist).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/wafpipe/cargo-target
@@ -26,8 +26,12 @@ $(BIN)/python:
 # would otherwise pull pySigma back to 1.x (see the comment there).
 NO_DEPS = $(BIN)/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["tool"]["wafpipe"]["no-deps-dependencies"]))'
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml $(NATIVE_SRC) $(WEB_VENDORED)
-	$(BIN)/pip install -q -e .
+# The core is built with profile-guided optimisation (native/pgo/install.sh: an instrumented build
+# reads a sample workload, and the core is built again with what it counted).
+PGO_PROFILE := $(CARGO_TARGET_DIR)/pgo/wafpipe.profdata
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(NATIVE_SRC) $(WEB_VENDORED) native/pgo/install.sh native/pgo/train.py
+	bash native/pgo/install.sh $(BIN)
 	$(BIN)/pip install -q --no-deps $$($(NO_DEPS))
 	touch $@
 
@@ -40,8 +44,12 @@ $(WEB_VENDORED): $(WEB_ASSETS)/package-lock.json
 	cp $(WEB_ASSETS)/node_modules/i18n-iso-countries/codes.json $(WEB_VENDOR)/iso-3166-codes.json
 	touch $@
 
+# The test extras, installed by name: `pip install -e '.[test]'` would build the core again, without
+# its profile.
+TEST_DEPS = $(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test"]))'
+
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[test]'
+	$(TEST_DEPS) | xargs -d '\n' $(BIN)/pip install -q
 	touch $@
 
 install: $(VENV)/.installed
@@ -102,9 +110,10 @@ test: install-test lint native-test
 generate: install
 	$(BIN)/python -m wafpipe.fields.codegen
 
-# A wheel with the compiled core, in dist/.
+# A wheel with the compiled core, in dist/ (with the profile of the last install, when there is one).
 dist: install-test
-	$(BIN)/maturin build --release --locked --out dist
+	RUSTFLAGS="$${RUSTFLAGS:-} $$(test -f $(PGO_PROFILE) && echo -Cprofile-use=$(PGO_PROFILE))" \
+	  $(BIN)/maturin build --release --locked --out dist
 
 bench: install-test
 	$(BIN)/python bench/decode.py

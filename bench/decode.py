@@ -33,6 +33,7 @@ from pathlib import Path
 
 from bodylines import body_lines
 from pycache import compile_wafpipe
+from wafpipe import _native
 from wafpipe.decode.reader import read_path
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -168,6 +169,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="of the second-worker figure (the median is reported)")
     args = ap.parse_args()
     compile_wafpipe()
+    # `make` builds the core with profile-guided optimisation where it can (native/pgo/install.sh).
+    print(f"core: {_native.CORE_BUILD} build")
     if not args.workers_only:
         v1 = v1_worktree(args.v1)
         results: dict[str, dict[str, float]] = {}

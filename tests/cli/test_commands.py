@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from tests.cli.helpers import collector, wafpipe, write_config
 from tests.filebuilder import make_file, sample_lines
+from wafpipe import _native
 from wafpipe.cli.app import app
 from wafpipe.collector.state.store import State
 
@@ -24,7 +25,7 @@ LINES = sample_lines(6)
 def test_version_prints_the_installed_version(tmp_path: Path) -> None:
     res = wafpipe("--version", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == f"wafpipe {version('wafpipe')}"
+    assert res.stdout.strip() == f"wafpipe {version('wafpipe')} (core: {_native.CORE_BUILD})"
 
 
 def test_parse_a_directory_reads_its_imperva_files(tmp_path: Path) -> None:

@@ -35,6 +35,8 @@ fn headerless_identity(first_event_line: &[u8]) -> Vec<u8> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // How the optimiser built it: profile-guided, instrumented (counting a profile) or plain.
+    m.add("CORE_BUILD", env!("WAFPIPE_CORE_BUILD"))?;
     // The body's bounds (DESIGN §7), defined once here and used by the configuration's defaults.
     m.add("DEFAULT_MAX_OUTPUT_BYTES", body::DEFAULT_MAX_OUTPUT_BYTES)?;
     m.add("DEFAULT_MAX_RATIO", body::DEFAULT_MAX_RATIO)?;

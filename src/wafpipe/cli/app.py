@@ -22,9 +22,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from wafpipe import __version__
+        from wafpipe import __version__, _native
 
-        typer.echo(f"wafpipe {__version__}")
+        typer.echo(f"wafpipe {__version__} (core: {_native.CORE_BUILD})")
         raise typer.Exit(0)
 
 
