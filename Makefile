@@ -94,7 +94,7 @@ demo: install
 	$(BIN)/wafpipe demo --dir $(DEMO)
 
 lint: install-test
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench native/pgo
 	$(BIN)/lint-imports
 	cargo clippy -q --locked -p wafpipe-native --all-targets -- -D warnings
 	cargo clippy -q --locked -p wafpipe-native --all-targets --features python -- -D warnings

@@ -27,7 +27,7 @@ plain() {
 host=$(rustc -vV | sed -n 's/^host: //p')
 profdata=$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata
 if [[ ! -x $profdata ]]; then
-  rustup component add llvm-tools >/dev/null 2>&1 || true
+  timeout 300 rustup component add llvm-tools >/dev/null 2>&1 || true  # offline: it gives up
 fi
 [[ -x $profdata ]] || plain "rustup's llvm-tools (llvm-profdata) could not be added"
 

@@ -142,7 +142,8 @@ impl FileRun {
         let body = if ctx.verdict().is_some() { body.without_digest() } else { body };
         let rendered = Rendered::new(opts.documents);
         let mut columns = Columns::new();
-        let no_rows = if opts.documents.with_columns() { None } else { Some(columns.finish().expect("the empty batch fits the schema")) };
+        let no_rows = (!opts.documents.with_columns())
+            .then(|| columns.finish().expect("an empty batch fits the schema"));
         FileRun {
             body,
             declared: opts.format.is_some(),
