@@ -5,16 +5,15 @@
 
 use std::mem;
 
-use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 
+use super::gather::{Batch, Gathered};
 use crate::batch::context::replay_context;
-use crate::batch::documents::{Documents, Rendered};
+use crate::batch::documents::Documents;
 use crate::batch::Problem;
 use crate::body::{BodyEnd, BodyStream, ChecksumStatus, Cut, Limits, Line};
 use crate::decode::detect::{detect_format, make_decoder, FileDecoder};
 use crate::decode::Format;
-use crate::document::columns::Columns;
 use crate::document::Row;
 use crate::ids::{event_id, headerless_identity};
 use crate::mapping::{map_line_into, Counters, FileContext, LineFacts, UserAgents};
@@ -44,20 +43,6 @@ pub struct RunOptions {
     /// The JSON documents rendered beside the rows, if any.
     pub documents: Documents,
     pub limits: Limits,
-}
-
-/// A slice of the file: rows `first_ordinal..next_ordinal` and the problems met among them.
-#[derive(Debug)]
-pub struct Batch {
-    pub rows: RecordBatch,
-    /// One JSON document per row, with [`Documents::Each`].
-    pub documents: Option<Vec<Vec<u8>>>,
-    /// The events' NDJSON lines, with [`Documents::Ndjson`] (then `rows` has none).
-    pub ndjson: Option<Vec<u8>>,
-    pub first_ordinal: u64,
-    /// The resume point once this batch is acknowledged.
-    pub next_ordinal: u64,
-    pub problems: Vec<Problem>,
 }
 
 /// The file is not an Imperva log: the reader stopped at once. `first_line` is the head of its
@@ -110,21 +95,11 @@ pub struct FileRun {
     proving: Option<(Vec<Item>, usize)>,
     not_imperva: Option<NotImperva>,
     first_line: Option<Vec<u8>>,
-    columns: Columns,
-    /// Without columns (NDJSON only), every batch's rows: the empty record batch, made once.
-    no_rows: Option<RecordBatch>,
-    /// Events gathered since the last batch was cut (the columns hold them unless NDJSON only).
-    pending: usize,
     /// The row every event is mapped into (cleared per event).
     row: Row,
-    rendered: Rendered,
-    problems: Vec<Problem>,
-    first_ordinal: u64,
-    next_ordinal: u64,
+    /// The batch being gathered, and those cut.
+    gathered: Gathered,
     pub counters: Counters,
-    /// Problems per kind (`decode`, `cut_line`).
-    pub problem_counts: Vec<(&'static str, u64)>,
-    ready: Vec<Batch>,
     end: Option<BodyEnd>,
     /// [`FileRun::finish`] has cut the last batch.
     finished: bool,
@@ -140,16 +115,11 @@ impl FileRun {
         // With a first pass's verdict the MD5 is taken: this read skips it.
         let body = BodyStream::new(opts.limits);
         let body = if ctx.verdict().is_some() { body.without_digest() } else { body };
-        let rendered = Rendered::new(opts.documents);
-        let mut columns = Columns::new();
-        let no_rows = (!opts.documents.with_columns())
-            .then(|| columns.finish().expect("an empty batch fits the schema"));
+        let gathered = Gathered::new(opts.documents, opts.batch_rows, opts.start_ordinal);
         FileRun {
             body,
             declared: opts.format.is_some(),
             identity: opts.identity,
-            first_ordinal: opts.start_ordinal,
-            next_ordinal: opts.start_ordinal,
             decoder,
             ctx,
             opts,
@@ -157,15 +127,9 @@ impl FileRun {
             proving: None,
             not_imperva: None,
             first_line: None,
-            columns,
-            no_rows,
-            pending: 0,
             row: Row::new(),
-            rendered,
-            problems: Vec::new(),
+            gathered,
             counters: Counters::default(),
-            problem_counts: Vec::new(),
-            ready: Vec::new(),
             end: None,
             finished: false,
         }
@@ -214,7 +178,7 @@ impl FileRun {
             self.body.push(chunk);
             self.drain(ua)?;
         }
-        Ok(mem::take(&mut self.ready))
+        Ok(self.gathered.take_ready())
     }
 
     /// The body is complete: read what is left. Like [`FileRun::push`] it returns at the first
@@ -227,8 +191,8 @@ impl FileRun {
         self.body.finish();
         if self.not_imperva.is_none() {
             self.drain(ua)?;
-            if !self.ready.is_empty() {
-                return Ok(mem::take(&mut self.ready));
+            if self.gathered.has_ready() {
+                return Ok(self.gathered.take_ready());
             }
             if self.decoder.is_none() && !self.probe.is_empty() {
                 let n = self.probe.len();
@@ -248,10 +212,15 @@ impl FileRun {
         }
         self.end = self.body.end().cloned();
         if self.not_imperva.is_none() {
-            self.flush()?;
+            self.gathered.cut()?;
         }
         self.finished = true;
-        Ok(mem::take(&mut self.ready))
+        Ok(self.gathered.take_ready())
+    }
+
+    /// Problems per kind (`decode`, `cut_line`) so far.
+    pub fn problem_counts(&self) -> &[(&'static str, u64)] {
+        &self.gathered.problem_counts
     }
 
     /// [`FileRun::finish`] has returned the final batch.
@@ -277,10 +246,10 @@ impl FileRun {
 
     /// Cut a batch now from what is gathered (rows or problems), e.g. when a time limit passed.
     pub fn flush_now(&mut self) -> Result<Vec<Batch>, ArrowError> {
-        if self.proving.is_none() && (self.pending > 0 || !self.problems.is_empty()) {
-            self.flush()?;
+        if self.proving.is_none() && self.gathered.any() {
+            self.gathered.cut()?;
         }
-        Ok(mem::take(&mut self.ready))
+        Ok(self.gathered.take_ready())
     }
 
     /// The decoder, for dead-letter replay to restore a W3C file's columns and directives.
@@ -291,9 +260,9 @@ impl FileRun {
     /// One line of a file already read, as its read met it (dead-letter replay): its batch.
     pub(super) fn replay_line(&mut self, line: &Line<'_>, ua: &mut dyn UserAgents) -> Result<Batch, ArrowError> {
         self.line(line, ua)?;
-        self.first_ordinal = line.ordinal;
-        self.flush()?;
-        Ok(self.ready.pop().expect("a batch was just cut"))
+        self.gathered.first_ordinal = line.ordinal;
+        self.gathered.cut()?;
+        Ok(self.gathered.take_ready().pop().expect("a batch was just cut"))
     }
 
     /// Lines until one batch is ready (or the input runs out).
@@ -308,7 +277,7 @@ impl FileRun {
     }
 
     fn drain_body(&mut self, body: &mut BodyStream, ua: &mut dyn UserAgents) -> Result<(), ArrowError> {
-        while self.not_imperva.is_none() && self.ready.is_empty() {
+        while self.not_imperva.is_none() && !self.gathered.has_ready() {
             let Some(line) = body.next_line() else { break };
             if self.first_line.is_none() {
                 self.first_line = Some(line.raw[..line.raw.len().min(512)].to_vec());
@@ -344,7 +313,7 @@ impl FileRun {
     fn reject_unproven(&mut self, failed: usize) {
         let format = self.format().map_or("", |f| f.as_str()).to_ascii_uppercase();
         self.reject(format!("none of its first {failed} {format}-like line(s) decodes"));
-        self.problem_counts.retain(|(kind, _)| *kind != "decode");
+        self.gathered.problem_counts.retain(|(kind, _)| *kind != "decode");
         self.counters = Counters::default();
     }
 
@@ -428,46 +397,10 @@ impl FileRun {
         match item {
             Item::Event(id, held) => {
                 let row = held.as_deref().unwrap_or(&self.row);
-                self.rendered.push(&id, row);
-                let next = ordinal_of(row).map_or(self.next_ordinal, |o| o + 1);
-                if self.opts.documents.with_columns() {
-                    self.columns.push(&id, row);
-                }
-                self.pending += 1;
-                self.next_ordinal = self.next_ordinal.max(next);
-                if self.pending >= self.opts.batch_rows.max(1) || self.rendered.full() {
-                    self.flush()?;
-                }
+                self.gathered.event(&id, row)?;
             }
-            Item::Problem(p) => {
-                self.next_ordinal = self.next_ordinal.max(p.ordinal + 1);
-                match self.problem_counts.iter_mut().find(|(k, _)| *k == p.kind) {
-                    Some((_, n)) => *n += 1,
-                    None => self.problem_counts.push((p.kind, 1)),
-                }
-                self.problems.push(p);
-            }
+            Item::Problem(p) => self.gathered.problem(p),
         }
-        Ok(())
-    }
-
-    /// The rows and problems gathered so far become a batch.
-    fn flush(&mut self) -> Result<(), ArrowError> {
-        let rows = match &self.no_rows {
-            Some(rows) => rows.clone(),
-            None => self.columns.finish()?,
-        };
-        self.pending = 0;
-        let (documents, ndjson) = self.rendered.take();
-        self.ready.push(Batch {
-            rows,
-            documents,
-            ndjson,
-            first_ordinal: self.first_ordinal,
-            next_ordinal: self.next_ordinal,
-            problems: mem::take(&mut self.problems),
-        });
-        self.first_ordinal = self.next_ordinal;
         Ok(())
     }
 
@@ -483,13 +416,5 @@ impl FileRun {
             raw: line.raw.to_vec(),
             context: replay_context(&self.ctx, self.identity, self.decoder.as_ref(), line),
         }
-    }
-}
-
-/// The row's `imperva.waf.file.ordinal`.
-fn ordinal_of(row: &Row) -> Option<u64> {
-    match row.get(crate::fields::IMPERVA_WAF_FILE_ORDINAL) {
-        Some(crate::document::Value::Long(n)) => u64::try_from(n).ok(),
-        _ => None,
     }
 }

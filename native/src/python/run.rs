@@ -273,7 +273,7 @@ impl PyFileRun {
     fn counters(&self) -> Vec<(String, u64)> {
         let mut out: Vec<(String, u64)> =
             self.run.counters.pairs().iter().filter(|(_, n)| *n > 0).map(|(k, n)| ((*k).to_owned(), *n)).collect();
-        out.extend(self.run.problem_counts.iter().map(|(k, n)| (format!("problem_{k}"), *n)));
+        out.extend(self.run.problem_counts().iter().map(|(k, n)| (format!("problem_{k}"), *n)));
         out
     }
 }
