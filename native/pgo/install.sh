@@ -32,9 +32,12 @@ fi
 [[ -x $profdata ]] || plain "rustup's llvm-tools (llvm-profdata) could not be added"
 
 # The instrumented build in a target directory of its own: the flags differ, and cargo would
-# otherwise rebuild every crate each time it switches between the two builds.
-rm -rf "$pgo/raw"
+# otherwise rebuild every crate each time it switches between the two builds. Two clones sharing
+# the cargo cache take turns (their counts would mix in one raw directory).
 mkdir -p "$pgo"
+exec 9>"$pgo/lock"
+flock 9
+rm -rf "$pgo/raw"
 echo "building wafpipe's core: the instrumented build, then its profile, then the optimised build"
 RUSTFLAGS="$base_flags -Cprofile-generate=$pgo/raw" CARGO_TARGET_DIR=$pgo/target "$bin/pip" install -q -e . \
   || plain "the instrumented build failed"
