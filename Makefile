@@ -22,9 +22,12 @@ $(BIN)/python:
 	  rm -rf $(VENV); apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# A list in pyproject.toml, one item per line: `$(PYPROJECT_LIST) tool wafpipe no-deps-dependencies`.
+PYPROJECT_LIST = $(BIN)/python -c 'import functools, operator, sys, tomllib; \
+  print("\n".join(functools.reduce(operator.getitem, sys.argv[1:], tomllib.load(open("pyproject.toml", "rb")))))'
 # [tool.wafpipe] no-deps-dependencies of pyproject.toml: pySigma's backends, whose declared pysigma<2
 # would otherwise pull pySigma back to 1.x (see the comment there).
-NO_DEPS = $(BIN)/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["tool"]["wafpipe"]["no-deps-dependencies"]))'
+NO_DEPS = $(PYPROJECT_LIST) tool wafpipe no-deps-dependencies
 
 # The core is built with profile-guided optimisation (native/pgo/install.sh: an instrumented build
 # reads a sample workload, and the core is built again with what it counted).
@@ -46,7 +49,7 @@ $(WEB_VENDORED): $(WEB_ASSETS)/package-lock.json
 
 # The test extras, installed by name: `pip install -e '.[test]'` would build the core again, without
 # its profile.
-TEST_DEPS = $(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test"]))'
+TEST_DEPS = $(PYPROJECT_LIST) project optional-dependencies test
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(TEST_DEPS) | xargs -d '\n' $(BIN)/pip install -q
