@@ -181,7 +181,7 @@ def test_ndjson_batches_are_cut_by_their_text_not_only_their_rows(tmp_path: Path
     assert b"".join(texts) == expected
     assert len([t for t in texts if t]) >= 3
     longest = max(len(line) + 1 for line in expected.splitlines())
-    for batch, text in zip(batches[:-1], texts[:-1], strict=False):
+    for batch, text in zip(batches[:-1], texts[:-1], strict=True):
         if text:
             assert budget <= len(text) < budget + longest and text.endswith(b"\n")
         assert batch.next_ordinal == batch.first_ordinal + text.count(b"\n")
