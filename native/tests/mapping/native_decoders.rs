@@ -4,18 +4,21 @@ use _native::decode::cef::decode_cef;
 use _native::decode::leef::decode_leef;
 use _native::decode::w3c::W3cDecoder;
 
-use crate::one_event::{
-    CEF_ELASTIC_LINE, CEF_S31_ACCESS_OLD, CEF_S32_CACHE_HIT, CEF_S33_BROKEN_CONN, CEF_S34_SECURITY, CEF_S35_SQLI,
-    CEF_S36_ELASTIC_XFF, CEF_S37_CS10_JSON, CEF_S38_IPV6, CEF_S39_UNCLOSED_QUOTE, DUPLICATES_AND_SYSLOG_PREFIX,
+use crate::samples::{
+    CEF_ELASTIC_LINE, CEF_S31_ACCESS_OLD, CEF_S32_CACHE_HIT, CEF_S33_BROKEN_CONN, CEF_S34_SECURITY,
+    CEF_S35_SQLI, CEF_S36_ELASTIC_XFF, CEF_S37_CS10_JSON, CEF_S38_IPV6, CEF_S39_UNCLOSED_QUOTE,
     FOREIGN_ATTACK_ANALYTICS, FOREIGN_CEF, FOREIGN_LEEF, LEEF_ACCESS_TABS, LEEF_DOC_SPACES, LEEF_IPV6_TABS,
-    LINE_BARE_CONTEXT, LINE_CONTROL_CHARS, LINE_LONG, LINE_NOT_UTF8, LINE_PARTIAL_EVERY_WARNING,
-    UNKNOWN_KEYS_AND_LABELS, W3C_ACCESS, W3C_SQL_INJECTION,
+    W3C_ACCESS, W3C_SQL_INJECTION,
 };
 use crate::support::{pairs, parse, record};
+use crate::values::{
+    DUPLICATES_AND_SYSLOG_PREFIX, LINE_BARE_CONTEXT, LINE_CONTROL_CHARS, LINE_LONG, LINE_NOT_UTF8,
+    LINE_PARTIAL_EVERY_WARNING, UNKNOWN_KEYS_AND_LABELS,
+};
 
-/// The cases of `one_event` map the records version 1's decoders produced. The native decoders
-/// produce the same records from the same lines, so those cases' documents are also what the
-/// native core gives for those lines, end to end.
+/// The one-event cases (`samples`, `values`) map the records version 1's decoders produced. The
+/// native decoders produce the same records from the same lines, so those cases' documents are also
+/// what the native core gives for those lines, end to end.
 #[test]
 fn the_native_decoders_give_the_records_of_the_cases() {
     let lines: &[(&str, &str)] = &[

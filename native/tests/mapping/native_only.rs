@@ -11,8 +11,9 @@ use _native::mapping::{
 };
 use serde_json::{json, Value};
 
-use crate::one_event::LINE_PARTIAL_EVERY_WARNING;
-use crate::support::{context, doc, facts, nonzero, parse, raw_bytes, record, Agents};
+use crate::values::LINE_PARTIAL_EVERY_WARNING;
+use crate::agents::Agents;
+use crate::support::{context, doc, facts, nonzero, parse, raw_bytes, record};
 
 fn imperva(name: &str, severity: &str, ext: &[(&str, &str)]) -> RawRecord<'static> {
     RawRecord {
